@@ -1,0 +1,18 @@
+import { z } from 'zod';
+
+/** Nanoseconds since the Unix epoch, as a decimal string: it does not fit a JSON number exactly. */
+export const NsTimestamp = z.string().regex(/^\d{1,20}$/, 'nanoseconds since epoch, decimal digits');
+export type NsTimestamp = z.infer<typeof NsTimestamp>;
+
+export const HostId = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'host id: letters, digits, "_" and "-" (one NATS subject token)');
+
+/** A host id from a hostname: dots would split the NATS subject token, so they become "_". */
+export const hostIdFrom = (hostname: string): string =>
+  hostname.replace(/[^A-Za-z0-9_-]/g, '_').replace(/^[^A-Za-z0-9]+/, '').slice(0, 253) || 'host';
+
+export const Pid = z.number().int().nonnegative().max(4_194_304);
+export const Id32 = z.number().int().nonnegative().max(0xffff_ffff);

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { HostId, NsTimestamp } from './common.js';
+import { ProcessV1 } from './process.v1.js';
+
+export const EVENT_KINDS = ['exec', 'exit', 'connect', 'gpu'] as const;
+export const EventKind = z.enum(EVENT_KINDS);
+export type EventKind = z.infer<typeof EventKind>;
+
+const Window = {
+  /** Calls folded into this event: 1 for a first-seen record, the repeat count for a window record. */
+  count: z.number().int().positive(),
+  firstTs: NsTimestamp,
+  lastTs: NsTimestamp,
+};
+
+export const ExecDataV1 = z.object({
+  filename: z.string(),
+  argv: z.array(z.string()),
+  argvTruncated: z.boolean(),
+  /** execve's return: 0 on success, a negative errno; null when the return was not seen. */
+  ret: z.number().int().nullable(),
+});
+
+export const ExitDataV1 = z.object({
+  code: z.number().int().nullable(),
+  signal: z.number().int().nullable(),
+});
+
+export const ConnectDataV1 = z.object({
+  family: z.enum(['ipv4', 'ipv6']),
+  daddr: z.string(),
+  dport: z.number().int().min(0).max(65535),
+  /** connect()'s return for a first-seen record (0, or -115 EINPROGRESS = attempted); null for repeats. */
+  ret: z.number().int().nullable(),
+  ...Window,
+});
+
+export const GPU_DRIVERS = ['nvidia', 'nvidia-uvm', 'amdkfd', 'drm', 'unknown'] as const;
+
+export const GpuDataV1 = z.object({
+  device: z.string(),
+  driver: z.enum(GPU_DRIVERS),
+  major: z.number().int().nonnegative(),
+  minor: z.number().int().nonnegative(),
+  /** The ioctl request as issued. */
+  request: z.number().int().nonnegative(),
+  /** Driver command number: _IOC nr, or the raw UVM command; the wrapped one when xfer is true. */
+  nr: z.number().int().nonnegative(),
+  name: z.string(),
+  /** Carried inside NVIDIA's IOCTL_XFER_CMD. */
+  xfer: z.boolean(),
+  rmClass: z.number().int().nonnegative().nullable(),
+  rmClassName: z.string().nullable(),
+  rmControl: z.number().int().nonnegative().nullable(),
+  ...Window,
+});
+
+const Envelope = {
+  id: z.string().min(1).max(128),
+  v: z.literal(1),
+  host: HostId,
+  ts: NsTimestamp,
+  proc: ProcessV1,
+};
+
+export const EventV1 = z.discriminatedUnion('kind', [
+  z.object({ ...Envelope, kind: z.literal('exec'), exec: ExecDataV1 }),
+  z.object({ ...Envelope, kind: z.literal('exit'), exit: ExitDataV1 }),
+  z.object({ ...Envelope, kind: z.literal('connect'), connect: ConnectDataV1 }),
+  z.object({ ...Envelope, kind: z.literal('gpu'), gpu: GpuDataV1 }),
+]);
+export type EventV1 = z.infer<typeof EventV1>;
+export type ExecEventV1 = Extract<EventV1, { kind: 'exec' }>;
+export type ConnectEventV1 = Extract<EventV1, { kind: 'connect' }>;
+export type GpuEventV1 = Extract<EventV1, { kind: 'gpu' }>;
+export type ExitEventV1 = Extract<EventV1, { kind: 'exit' }>;
+
+/** Largest encoded event the pipeline accepts; bigger messages are rejected, counted and dead-lettered. */
+export const MAX_EVENT_BYTES = 256 * 1024;

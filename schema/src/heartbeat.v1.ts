@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { HostId, NsTimestamp } from './common.js';
+
+export const ProbeStateV1 = z.object({
+  name: z.string(),
+  state: z.enum(['starting', 'running', 'restarting', 'skipped', 'failed', 'stopped']),
+  restarts: z.number().int().nonnegative(),
+  lostEvents: z.number().int().nonnegative(),
+  lastError: z.string().nullable(),
+});
+export type ProbeStateV1 = z.infer<typeof ProbeStateV1>;
+
+export const HeartbeatV1 = z.object({
+  v: z.literal(1),
+  host: HostId,
+  ts: NsTimestamp,
+  sensorVersion: z.string(),
+  startedTs: NsTimestamp,
+  counters: z.object({
+    recordsRead: z.number().int().nonnegative(),
+    eventsPublished: z.number().int().nonnegative(),
+    eventsDropped: z.number().int().nonnegative(),
+    lostEvents: z.number().int().nonnegative(),
+    /** Rejected input by reason, e.g. "exec.schema", "line.json". */
+    rejects: z.record(z.string(), z.number().int().nonnegative()),
+    queueDepth: z.number().int().nonnegative(),
+    processCacheSize: z.number().int().nonnegative(),
+  }),
+  probes: z.array(ProbeStateV1),
+});
+export type HeartbeatV1 = z.infer<typeof HeartbeatV1>;

@@ -1,0 +1,6 @@
+export * from './common.js';
+export * from './process.v1.js';
+export * from './event.v1.js';
+export * from './heartbeat.v1.js';
+export * from './subjects.js';
+export * from './steps.js';

@@ -1,0 +1,48 @@
+/**
+ * Startup as an ordered list of named steps; teardown always runs, in reverse, for every step that
+ * started, whether startup finished, failed half-way, or the process is told to stop.
+ */
+export interface Step {
+  name: string;
+  /** Starts the part; returns how to stop it (or nothing when there is nothing to stop). */
+  start: () => Promise<(() => Promise<void> | void) | void>;
+}
+
+export interface StepLogger {
+  info: (obj: object, msg: string) => void;
+  error: (obj: object, msg: string) => void;
+}
+
+export class StepError extends Error {
+  override name = 'StepError';
+  constructor(readonly step: string, options: { cause: unknown }) {
+    super(`${step}: ${(options.cause as Error)?.message ?? String(options.cause)}`, options);
+  }
+}
+
+export async function runSteps(steps: Step[], log: StepLogger): Promise<() => Promise<void>> {
+  const stops: { name: string; stop: () => Promise<void> | void }[] = [];
+  const teardown = async () => {
+    while (stops.length > 0) {
+      const s = stops.pop()!;
+      try {
+        await s.stop();
+        log.info({ 'step.name': s.name }, 'stopped');
+      } catch (err) {
+        log.error({ 'step.name': s.name, err }, 'stop failed');
+      }
+    }
+  };
+  for (const step of steps) {
+    try {
+      const t0 = performance.now();
+      const stop = await step.start();
+      if (stop) stops.push({ name: step.name, stop });
+      log.info({ 'step.name': step.name, 'step.ms': Math.round(performance.now() - t0) }, 'started');
+    } catch (cause) {
+      await teardown();
+      throw new StepError(step.name, { cause });
+    }
+  }
+  return teardown;
+}

@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import type { EventV1 } from '@vigil/schema';
+import type { ProcessCache } from '../process/cache.js';
+import type { GpuDeviceMap } from '../gpu/devices.js';
+import { ioctlName, NVIDIA_RM_CLASS } from '../gpu/ioctl-names.js';
+import type { ExecDecoded } from '../decode/exec.js';
+import type { ProcDecoded } from '../decode/proc.js';
+import { decodeConnectKey, type ConnectDecoded } from '../decode/connect.js';
+import { decodeGpuKey, type GpuCall, type GpuDecoded } from '../decode/gpu.js';
+import { ExecAssembler, type AssembledExec } from './exec-assembler.js';
+import type { KtimeClock } from './clock.js';
+import type { WindowEntry } from './window.js';
+import type { Counters } from '../counters.js';
+
+export type DecodedRecord = ExecDecoded | ProcDecoded | ConnectDecoded | GpuDecoded;
+
+/**
+ * Turns decoded probe records into v1 events: keeps the process cache in step with fork/exec/exit and
+ * attaches the process (with ancestry) to everything it emits.
+ */
+export class EventBuilder {
+  readonly execs: ExecAssembler;
+
+  constructor(
+    private readonly host: string,
+    private readonly cache: ProcessCache,
+    private readonly devices: GpuDeviceMap,
+    private readonly clock: KtimeClock,
+    private readonly counters: Counters,
+    argLimit: number,
+  ) {
+    this.execs = new ExecAssembler(argLimit);
+  }
+
+  /** One record in, zero or more events out. */
+  onRecord(r: DecodedRecord): EventV1[] {
+    switch (r.type) {
+      case 'exec.arg':
+      case 'exec.filename':
+      case 'exec.enter':
+      case 'exec.return': {
+        const done = this.execs.push(r);
+        return done ? [this.execEvent(done)] : [];
+      }
+      case 'proc.fork':
+        this.cache.onFork(r.ppid, r.pid, BigInt(this.clock.toWall(r.ns)), r.cgroupId);
+        return [];
+      case 'proc.exit': {
+        const ev: EventV1 = {
+          ...this.envelope(r.ns, r.pid, { comm: r.comm }),
+          kind: 'exit',
+          exit: { code: r.code, signal: r.signal },
+        };
+        this.cache.onExit(r.pid);
+        return [ev];
+      }
+      case 'connect.first': {
+        const ts = this.clock.toWall(r.ns);
+        return [{
+          ...this.envelope(r.ns, r.pid, { comm: r.comm, uid: r.uid, cgroupId: r.cgroupId }),
+          kind: 'connect',
+          connect: { family: r.family, daddr: r.daddr, dport: r.dport, ret: r.ret, count: 1, firstTs: ts, lastTs: ts },
+        }];
+      }
+      case 'gpu.first': {
+        const ts = this.clock.toWall(r.ns);
+        return [this.gpuEvent(r, r.ns, { count: 1, firstTs: ts, lastTs: ts }, { comm: r.comm, uid: r.uid, cgroupId: r.cgroupId })];
+      }
+    }
+  }
+
+  /** Execs whose return never came, completed with ret = null. */
+  flushExpired(): EventV1[] {
+    return this.execs.flushExpired().map((e) => this.execEvent(e));
+  }
+
+  connectWindow(entries: WindowEntry[]): EventV1[] {
+    const out: EventV1[] = [];
+    for (const w of entries) {
+      const k = decodeConnectKey(w.key);
+      if (!k) { this.counters.reject('connect.window-key'); continue; }
+      out.push({
+        ...this.envelope(w.lastNs, k.pid, {}),
+        kind: 'connect',
+        connect: {
+          family: k.family, daddr: k.daddr, dport: k.dport, ret: null, count: w.count,
+          firstTs: this.clock.toWall(w.firstNs), lastTs: this.clock.toWall(w.lastNs),
+        },
+      });
+    }
+    return out;
+  }
+
+  gpuWindow(entries: WindowEntry[]): EventV1[] {
+    const out: EventV1[] = [];
+    for (const w of entries) {
+      const k = decodeGpuKey(w.key);
+      if (!k) { this.counters.reject('gpu.window-key'); continue; }
+      out.push(this.gpuEvent(k, w.lastNs, {
+        count: w.count, firstTs: this.clock.toWall(w.firstNs), lastTs: this.clock.toWall(w.lastNs),
+      }, {}));
+    }
+    return out;
+  }
+
+  private execEvent(e: AssembledExec): EventV1 {
+    if (e.ret === 0) {
+      this.cache.onExec({
+        pid: e.pid, ppid: e.ppid, uid: e.uid, gid: e.gid, comm: e.comm, filename: e.filename,
+        argv: e.argv, argvTruncated: e.argvTruncated, cgroupId: e.cgroupId,
+      });
+    }
+    return {
+      ...this.envelope(e.ns, e.pid, { comm: e.comm, uid: e.uid, cgroupId: e.cgroupId }),
+      kind: 'exec',
+      exec: { filename: e.filename, argv: e.argv, argvTruncated: e.argvTruncated, ret: e.ret },
+    };
+  }
+
+  private gpuEvent(
+    call: GpuCall,
+    ns: number,
+    window: { count: number; firstTs: string; lastTs: string },
+    hint: { comm?: string; uid?: number; cgroupId?: number },
+  ): EventV1 {
+    const dev = this.devices.resolve(call.rdev);
+    const { nr, name } = ioctlName(call.request, call.inner);
+    const isAlloc = name === 'NV_ESC_RM_ALLOC';
+    const isControl = name === 'NV_ESC_RM_CONTROL';
+    return {
+      ...this.envelope(ns, call.pid, hint),
+      kind: 'gpu',
+      gpu: {
+        device: dev.path, driver: dev.driver, major: dev.major, minor: dev.minor,
+        request: call.request, nr, name, xfer: call.inner !== null,
+        rmClass: isAlloc ? call.obj : null,
+        rmClassName: isAlloc ? (NVIDIA_RM_CLASS[call.obj]?.name ?? null) : null,
+        rmControl: isControl ? call.obj : null,
+        ...window,
+      },
+    };
+  }
+
+  private envelope(ns: number, pid: number, hint: { comm?: string; uid?: number; cgroupId?: number }) {
+    this.counters.eventsBuilt++;
+    return {
+      id: randomUUID(),
+      v: 1 as const,
+      host: this.host,
+      ts: this.clock.toWall(ns),
+      proc: this.cache.describe(pid, hint),
+    };
+  }
+}

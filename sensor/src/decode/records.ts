@@ -1,0 +1,11 @@
+import { z } from 'zod';
+
+/** Building blocks shared by the probe record schemas. */
+export const Ns = z.number().nonnegative();
+export const U32 = z.number().int().nonnegative().max(0xffff_ffff);
+export const U64 = z.number().int().nonnegative();
+export const I64 = z.number().int();
+export const Comm = z.string().max(64);
+
+/** Identity fields that several probes print in the same order: pid, tid, uid, cgroup, comm. */
+export const TaskFields = [U32, U32, U32, U64, Comm] as const;

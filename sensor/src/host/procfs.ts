@@ -1,0 +1,111 @@
+import { readFileSync, readlinkSync } from 'node:fs';
+import { bytesToText } from './text.js';
+
+export interface ProcInfo {
+  pid: number;
+  ppid: number;
+  uid: number;
+  gid: number;
+  comm: string;
+  exe: string;
+  argv: string[];
+  cwd?: string;
+  cgroup: string;
+  startTs: bigint | null;
+}
+
+const CLK_TCK = 100;
+let bootTimeNs: bigint | null = null;
+
+/** Wall-clock boot time in ns, from /proc/stat's btime. */
+export function bootTime(procRoot = '/proc'): bigint {
+  if (bootTimeNs === null) {
+    const m = /^btime (\d+)$/m.exec(readFileSync(`${procRoot}/stat`, 'utf8'));
+    bootTimeNs = m ? BigInt(m[1]!) * 1_000_000_000n : 0n;
+  }
+  return bootTimeNs;
+}
+
+const read = (path: string): Buffer | null => {
+  try { return readFileSync(path); } catch { return null; }
+};
+const link = (path: string): string | undefined => {
+  try { return bytesToText(readlinkSync(path, { encoding: 'buffer' })); } catch { return undefined; }
+};
+
+export function splitCmdline(buf: Buffer): string[] {
+  if (buf.length === 0) return [];
+  const end = buf[buf.length - 1] === 0 ? buf.length - 1 : buf.length;
+  const out: string[] = [];
+  let start = 0;
+  for (let i = 0; i <= end; i++) {
+    if (i === end || buf[i] === 0) {
+      out.push(bytesToText(buf.subarray(start, i)));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+/** The cgroup v2 path of a process ("0::/path"), or the first hierarchy's on v1. */
+export function parseCgroupFile(text: string): string {
+  const lines = text.split('\n').filter(Boolean);
+  const v2 = lines.find((l) => l.startsWith('0::'));
+  const line = v2 ?? lines[0] ?? '';
+  return line.split(':').slice(2).join(':') || '/';
+}
+
+/** Parses /proc/<pid>/stat; comm may hold spaces and parentheses, so fields are taken after the last ')'. */
+export function parseStat(text: string): { comm: string; ppid: number; startTicks: bigint } | null {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return null;
+  const rest = text.slice(close + 2).split(' ');
+  const ppid = Number(rest[1]);
+  const start = rest[19];
+  if (!Number.isInteger(ppid) || start === undefined) return null;
+  return { comm: text.slice(open + 1, close), ppid, startTicks: BigInt(start) };
+}
+
+/** Everything the sensor wants to know of a live process, or null once it is gone. */
+export function readProc(pid: number, procRoot = '/proc'): ProcInfo | null {
+  const dir = `${procRoot}/${pid}`;
+  const statBuf = read(`${dir}/stat`);
+  const statusBuf = read(`${dir}/status`);
+  if (!statBuf || !statusBuf) return null;
+  const stat = parseStat(bytesToText(statBuf));
+  if (!stat) return null;
+  const status = statusBuf.toString('latin1');
+  const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+  const gid = Number(/^Gid:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+  const cmdline = read(`${dir}/cmdline`);
+  const cgroupText = read(`${dir}/cgroup`)?.toString('utf8') ?? '';
+  const exe = link(`${dir}/exe`) ?? '';
+  const info: ProcInfo = {
+    pid,
+    ppid: stat.ppid,
+    uid,
+    gid,
+    comm: stat.comm,
+    exe,
+    argv: cmdline ? splitCmdline(cmdline) : [],
+    cgroup: parseCgroupFile(cgroupText),
+    startTs: bootTime(procRoot) + (stat.startTicks * 1_000_000_000n) / BigInt(CLK_TCK),
+  };
+  const cwd = link(`${dir}/cwd`);
+  if (cwd !== undefined) info.cwd = cwd;
+  return info;
+}
+
+export function readCgroup(pid: number, procRoot = '/proc'): string | null {
+  const buf = read(`${procRoot}/${pid}/cgroup`);
+  return buf ? parseCgroupFile(buf.toString('utf8')) : null;
+}
+
+export function readExe(pid: number, procRoot = '/proc'): string | undefined {
+  return link(`${procRoot}/${pid}/exe`);
+}
+
+export function readCwd(pid: number, procRoot = '/proc'): string | undefined {
+  return link(`${procRoot}/${pid}/cwd`);
+}

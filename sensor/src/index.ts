@@ -1,0 +1,3 @@
+export { startSensor, SENSOR_VERSION, DEFAULT_PROBES_DIR, type SensorConfig, type RunningSensor } from './sensor.js';
+export { parseExtraDevice } from './gpu/devices.js';
+export { PROBE_NAMES, type ProbeName } from './probes/registry.js';

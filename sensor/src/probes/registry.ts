@@ -1,0 +1,73 @@
+import type { z } from 'zod';
+import { decodeExec } from '../decode/exec.js';
+import { decodeProc } from '../decode/proc.js';
+import { decodeConnect } from '../decode/connect.js';
+import { decodeGpu } from '../decode/gpu.js';
+import type { DecodedRecord } from '../assemble/event-builder.js';
+import { NO_MAJOR, type GpuDeviceMap } from '../gpu/devices.js';
+
+/** bpftrace 0.17's largest string; the exec probe's arguments are cut one byte short of it. */
+export const BPFTRACE_STRLEN = 200;
+
+export interface ProbeContext {
+  windowSeconds: number;
+  devices: GpuDeviceMap;
+}
+
+export interface ProbeSpec {
+  /** File under probes/. */
+  script: string;
+  args: (ctx: ProbeContext) => string[];
+  env: Record<string, string>;
+  decode: (data: unknown[]) => z.SafeParseReturnType<unknown, DecodedRecord>;
+  /** Prefix of the window maps it prints, if it aggregates in the kernel. */
+  window?: 'conn' | 'gpu';
+  /** Why it should not run on this host, or null. */
+  skipReason?: (ctx: ProbeContext) => string | null;
+}
+
+const MAP_ENV = { BPFTRACE_MAP_KEYS_MAX: '65536' };
+
+export const PROBES = {
+  exec: {
+    script: 'exec.bt',
+    args: () => [],
+    env: { BPFTRACE_STRLEN: String(BPFTRACE_STRLEN) },
+    decode: decodeExec,
+  },
+  proc: {
+    script: 'proc.bt',
+    args: () => [],
+    env: { ...MAP_ENV },
+    decode: decodeProc,
+  },
+  connect: {
+    script: 'connect.bt',
+    args: (ctx) => [String(ctx.windowSeconds)],
+    env: { ...MAP_ENV },
+    decode: decodeConnect,
+    window: 'conn',
+  },
+  gpu: {
+    script: 'gpu.bt',
+    args: (ctx) => {
+      const m = ctx.devices.majors;
+      const extra = ctx.devices.extraRdevs().slice(0, 4);
+      while (extra.length < 4) extra.push(0);
+      return [String(ctx.windowSeconds), String(m.nvidia), String(m.nvidiaUvm), String(m.kfd), String(m.drm), ...extra.map(String)];
+    },
+    env: { ...MAP_ENV },
+    decode: decodeGpu,
+    window: 'gpu',
+    skipReason: (ctx) => {
+      const m = ctx.devices.majors;
+      const none = [m.nvidia, m.nvidiaUvm, m.kfd, m.drm].every((x) => x === NO_MAJOR);
+      return none && ctx.devices.extraRdevs().length === 0
+        ? 'no GPU driver in /proc/devices (nvidia, nvidia-uvm, kfd, drm) and no --gpu-device given'
+        : null;
+    },
+  },
+} as const satisfies Record<string, ProbeSpec>;
+
+export type ProbeName = keyof typeof PROBES;
+export const PROBE_NAMES = Object.keys(PROBES) as ProbeName[];

@@ -1,0 +1,238 @@
+import type { AncestorV1, ProcessV1 } from '@vigil/schema';
+import { readCgroup, readCwd, readExe, readProc, type ProcInfo } from '../host/procfs.js';
+import { containerIdOf, jobOf } from './cgroup.js';
+
+/**
+ * /proc/<pid>/cmdline can hold megabytes; events carry this process and its ancestors, so argv read
+ * from /proc is bounded like the probe's (flagged when cut).
+ */
+export const PROC_ARGV_MAX_ARGS = 64;
+export const PROC_ARGV_MAX_BYTES = 8192;
+
+export function capArgv(argv: string[]): { argv: string[]; truncated: boolean } {
+  const out: string[] = [];
+  let bytes = 0;
+  for (const a of argv.slice(0, PROC_ARGV_MAX_ARGS)) {
+    const room = PROC_ARGV_MAX_BYTES - bytes;
+    if (room <= 0) return { argv: out, truncated: true };
+    const cut = Buffer.byteLength(a) > room ? Buffer.from(a).subarray(0, room).toString('utf8') : a;
+    out.push(cut);
+    bytes += Buffer.byteLength(cut);
+    if (cut !== a) return { argv: out, truncated: true };
+  }
+  return { argv: out, truncated: argv.length > PROC_ARGV_MAX_ARGS };
+}
+
+interface Entry {
+  pid: number;
+  ppid: number;
+  uid: number;
+  gid: number;
+  comm: string;
+  exe: string;
+  argv: string[];
+  argvTruncated: boolean;
+  cwd?: string;
+  cgroupId: number;
+  cgroup: string;
+  startTs: bigint | null;
+  /** When the process exited (monotonic ms); kept a while for late window records. */
+  exitedAt: number | null;
+}
+
+export interface ProcessCacheOptions {
+  procRoot?: string;
+  /** Ancestors carried by each event, nearest first. */
+  maxAncestry?: number;
+  /** How long an exited process stays resolvable (window records arrive after the fact). */
+  exitGraceMs?: number;
+  maxEntries?: number;
+  now?: () => number;
+}
+
+/**
+ * The sensor's process table: seeded from /proc, then kept by fork, exec and exit records so that
+ * every event carries its ancestry even for processes that lived a few milliseconds.
+ */
+export class ProcessCache {
+  private readonly entries = new Map<number, Entry>();
+  private readonly procRoot: string;
+  private readonly maxAncestry: number;
+  private readonly exitGraceMs: number;
+  private readonly maxEntries: number;
+  private readonly now: () => number;
+  /** Resolved from /proc on a miss; counted for the heartbeat. */
+  lazyReads = 0;
+
+  constructor(opts: ProcessCacheOptions = {}) {
+    this.procRoot = opts.procRoot ?? '/proc';
+    this.maxAncestry = opts.maxAncestry ?? 16;
+    this.exitGraceMs = opts.exitGraceMs ?? 30_000;
+    this.maxEntries = opts.maxEntries ?? 131_072;
+    this.now = opts.now ?? (() => performance.now());
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  seedFromProc(pids: number[]): void {
+    for (const pid of pids) {
+      const info = readProc(pid, this.procRoot);
+      if (info) this.entries.set(pid, this.fromInfo(info, 0));
+    }
+  }
+
+  onFork(ppid: number, pid: number, ns: bigint, cgroupId: number): void {
+    const parent = this.lookup(ppid);
+    this.put({
+      pid,
+      ppid,
+      uid: parent?.uid ?? 0,
+      gid: parent?.gid ?? 0,
+      comm: parent?.comm ?? '',
+      exe: parent?.exe ?? '',
+      argv: parent?.argv ?? [],
+      argvTruncated: parent?.argvTruncated ?? false,
+      ...(parent?.cwd !== undefined ? { cwd: parent.cwd } : {}),
+      cgroupId,
+      cgroup: parent?.cgroup ?? '/',
+      startTs: ns,
+      exitedAt: null,
+    });
+  }
+
+  onExec(e: {
+    pid: number;
+    ppid: number;
+    uid: number;
+    gid: number;
+    comm: string;
+    filename: string;
+    argv: string[];
+    argvTruncated: boolean;
+    cgroupId: number;
+  }): void {
+    const prev = this.entries.get(e.pid);
+    // The new image is read from /proc when the process is still there: the filename given to execve
+    // may be relative or a symlink.
+    const exe = readExe(e.pid, this.procRoot);
+    const cwd = readCwd(e.pid, this.procRoot) ?? prev?.cwd;
+    const cgroup = readCgroup(e.pid, this.procRoot) ?? prev?.cgroup ?? '/';
+    this.put({
+      pid: e.pid,
+      ppid: e.ppid,
+      uid: e.uid,
+      gid: e.gid,
+      comm: e.comm,
+      exe: exe && !exe.endsWith(' (deleted)') ? exe : e.filename,
+      argv: e.argv,
+      argvTruncated: e.argvTruncated,
+      ...(cwd !== undefined ? { cwd } : {}),
+      cgroupId: e.cgroupId,
+      cgroup,
+      startTs: prev?.startTs ?? null,
+      exitedAt: null,
+    });
+  }
+
+  onExit(pid: number): void {
+    const e = this.entries.get(pid);
+    if (e) e.exitedAt = this.now();
+  }
+
+  /** Drops exited processes past their grace period; call on a timer. */
+  sweep(): number {
+    const cutoff = this.now() - this.exitGraceMs;
+    let removed = 0;
+    for (const [pid, e] of this.entries) {
+      if (e.exitedAt !== null && e.exitedAt < cutoff) {
+        this.entries.delete(pid);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /** The process as events carry it, with its ancestry; a stub when nothing at all is known. */
+  describe(pid: number, hint: { comm?: string; uid?: number; cgroupId?: number } = {}): ProcessV1 {
+    const e = this.lookup(pid);
+    const ancestry: AncestorV1[] = [];
+    let truncated = false;
+    if (e) {
+      const seen = new Set<number>([pid]);
+      let cur = e;
+      while (cur.ppid !== 0 && !seen.has(cur.ppid)) {
+        if (ancestry.length >= this.maxAncestry) { truncated = true; break; }
+        const parent = this.lookup(cur.ppid);
+        if (!parent) { truncated = true; break; }
+        ancestry.push({ pid: parent.pid, comm: parent.comm, exe: parent.exe, argv: parent.argv });
+        seen.add(parent.pid);
+        cur = parent;
+      }
+    }
+    const cgroup = e?.cgroup ?? '/';
+    return {
+      pid,
+      ppid: e?.ppid ?? 0,
+      uid: e?.uid ?? hint.uid ?? 0,
+      gid: e?.gid ?? 0,
+      comm: e?.comm || hint.comm || '',
+      exe: e?.exe ?? '',
+      argv: e?.argv ?? [],
+      argvTruncated: e?.argvTruncated ?? false,
+      ...(e?.cwd !== undefined ? { cwd: e.cwd } : {}),
+      cgroupId: e?.cgroupId ?? hint.cgroupId ?? 0,
+      cgroup,
+      containerId: containerIdOf(cgroup),
+      job: jobOf(cgroup),
+      startTs: e?.startTs != null ? e.startTs.toString() : null,
+      ancestry,
+      ancestryTruncated: truncated || !e,
+    };
+  }
+
+  private lookup(pid: number): Entry | undefined {
+    const hit = this.entries.get(pid);
+    if (hit || pid <= 0) return hit;
+    const info = readProc(pid, this.procRoot);
+    if (!info) return undefined;
+    this.lazyReads++;
+    const entry = this.fromInfo(info, 0);
+    this.put(entry);
+    return entry;
+  }
+
+  private put(entry: Entry): void {
+    if (this.entries.size >= this.maxEntries && !this.entries.has(entry.pid)) this.evict();
+    this.entries.set(entry.pid, entry);
+  }
+
+  /** Over the bound: exited processes go first, then the oldest inserted. */
+  private evict(): void {
+    for (const [pid, e] of this.entries) {
+      if (e.exitedAt !== null) { this.entries.delete(pid); return; }
+    }
+    const first = this.entries.keys().next();
+    if (!first.done) this.entries.delete(first.value);
+  }
+
+  private fromInfo(info: ProcInfo, cgroupId: number): Entry {
+    const { argv, truncated } = capArgv(info.argv);
+    return {
+      pid: info.pid,
+      ppid: info.ppid,
+      uid: info.uid,
+      gid: info.gid,
+      comm: info.comm,
+      exe: info.exe,
+      argv,
+      argvTruncated: truncated,
+      ...(info.cwd !== undefined ? { cwd: info.cwd } : {}),
+      cgroupId,
+      cgroup: info.cgroup,
+      startTs: info.startTs,
+      exitedAt: null,
+    };
+  }
+}
