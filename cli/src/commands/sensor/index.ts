@@ -1,0 +1,28 @@
+import { Command, Flags } from '@oclif/core';
+import { parseExtraDevice, startSensor, type ProbeName } from '@vigil/sensor';
+import { untilSignal } from '../../services/stack.js';
+import { createLogger } from '../../services/logger.js';
+import { sensorFlags } from '../../services/flags.js';
+
+export default class Sensor extends Command {
+  static override description = 'Run the sensor alone (root): bpftrace probes → process tree → NATS JetStream.';
+  static override flags = {
+    nats: Flags.string({ description: 'NATS URL', default: process.env.VIGIL_NATS ?? 'nats://127.0.0.1:4222' }),
+    ...sensorFlags,
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Sensor);
+    const log = createLogger();
+    const sensor = await startSensor({
+      nats: { servers: flags.nats },
+      ...(flags['host-id'] ? { hostId: flags['host-id'] } : {}),
+      gpuDevices: flags['gpu-device'].map(parseExtraDevice),
+      windowSeconds: flags['window-seconds'],
+      ...(flags.probe ? { probes: flags.probe as ProbeName[] } : {}),
+      log,
+    }).catch((err: Error) => this.error(err.message, { exit: 1 }));
+    await untilSignal();
+    await sensor.stop();
+  }
+}

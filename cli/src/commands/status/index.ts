@@ -1,0 +1,40 @@
+import { Command } from '@oclif/core';
+import { apiTarget, fetchStatus, type StatusReport } from '../../services/api-client.js';
+import { nsToIso, table } from '../../services/render.js';
+import { apiFlag } from '../../services/flags.js';
+
+export default class Status extends Command {
+  static override description = "Each sensor's last heartbeat, counters and probe states; the control plane's storage and ingest.";
+  static override enableJsonFlag = true;
+  static override flags = { api: apiFlag };
+
+  async run(): Promise<StatusReport> {
+    const { flags } = await this.parse(Status);
+    try {
+      const s = await fetchStatus(apiTarget(flags.api));
+      if (!this.jsonEnabled()) {
+        const cp = s.controlPlane;
+        this.log(`control plane ${cp.version}: storage ${cp.storage} (${cp.storageHealthy ? 'healthy' : `FAILING: ${cp.lastInsertError}`}), NATS ${cp.nats}, ${cp.stored} events stored, rejected ${JSON.stringify(cp.rejects)}`);
+        this.log('');
+        this.log(s.sensors.length === 0 ? 'no sensor has reported yet' : table(
+          ['HOST', 'LAST HEARTBEAT', 'AGE', 'READ', 'PUBLISHED', 'DROPPED', 'LOST', 'QUEUE', 'PROBES'],
+          s.sensors.map((x) => [
+            x.host, nsToIso(x.ts), `${x.ageSeconds.toFixed(0)}s${x.silent ? ' SILENT' : ''}`,
+            String(x.counters.recordsRead), String(x.counters.eventsPublished), String(x.counters.eventsDropped),
+            String(x.counters.lostEvents), String(x.counters.queueDepth),
+            x.probes.map((p) => `${p.name}:${p.state}${p.restarts ? `(${p.restarts} restarts)` : ''}`).join(' '),
+          ]),
+          120,
+        ));
+        for (const x of s.sensors) {
+          const rej = Object.entries(x.counters.rejects);
+          if (rej.length) this.log(`${x.host} rejects: ${rej.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+          for (const p of x.probes) if (p.lastError && p.state !== 'running') this.log(`${x.host} ${p.name}: ${p.lastError}`);
+        }
+      }
+      return s;
+    } catch (err) {
+      this.error((err as Error).message, { exit: 1 });
+    }
+  }
+}

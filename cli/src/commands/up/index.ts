@@ -1,0 +1,41 @@
+import { Command, Flags } from '@oclif/core';
+import { startStack, untilSignal } from '../../services/stack.js';
+import { createLogger } from '../../services/logger.js';
+import { sensorFlags } from '../../services/flags.js';
+import type { ProbeName } from '@vigil/sensor';
+
+export default class Up extends Command {
+  static override description = 'Run Vigil on this host: nats-server (JetStream), the control plane with embedded storage, and the sensor. Foreground until SIGINT/SIGTERM.';
+  static override examples = ['sudo <%= config.bin %> up', 'sudo <%= config.bin %> up --data-dir /var/lib/vigil --clickhouse http://ch:8123'];
+  static override flags = {
+    'data-dir': Flags.string({ description: 'where NATS and the embedded ClickHouse keep their data', default: process.env.VIGIL_DATA_DIR ?? '/var/lib/vigil' }),
+    'api-port': Flags.integer({ description: 'API port on 127.0.0.1', default: 8787 }),
+    'api-host': Flags.string({ description: 'API listen address (beyond loopback needs VIGIL_API_TOKEN)', default: '127.0.0.1' }),
+    'nats-port': Flags.integer({ description: 'port of the nats-server started here', default: 4222 }),
+    nats: Flags.string({ description: 'use this NATS server instead of starting one (URL)' }),
+    clickhouse: Flags.string({ description: 'store in this ClickHouse server (URL) instead of the embedded engine' }),
+    ...sensorFlags,
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Up);
+    const log = createLogger();
+    const stack = await startStack({
+      dataDir: flags['data-dir'],
+      apiPort: flags['api-port'],
+      apiHost: flags['api-host'],
+      natsPort: flags['nats-port'],
+      ...(flags.nats ? { natsUrl: flags.nats } : {}),
+      ...(flags.clickhouse ? { clickhouseUrl: flags.clickhouse } : {}),
+      ...(flags['host-id'] ? { hostId: flags['host-id'] } : {}),
+      gpuDevices: flags['gpu-device'],
+      windowSeconds: flags['window-seconds'],
+      ...(flags.probe ? { probes: flags.probe as ProbeName[] } : {}),
+      log,
+    }).catch((err: Error) => this.error(err.message, { exit: 1 }));
+    this.logToStderr(`vigil is up: API ${stack.apiUrl}, NATS ${stack.natsUrl}. Try \`npx vigil events\` in another shell; Ctrl-C stops.`);
+    const sig = await untilSignal();
+    log.info({ signal: sig }, 'stopping');
+    await stack.stop();
+  }
+}

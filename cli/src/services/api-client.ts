@@ -1,0 +1,88 @@
+import type { EventV1 } from '@vigil/schema';
+
+export const DEFAULT_API = 'http://127.0.0.1:8787';
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+}
+
+export interface ApiTarget {
+  url: string;
+  token?: string;
+}
+
+export function apiTarget(flag: string | undefined): ApiTarget {
+  const token = process.env.VIGIL_API_TOKEN;
+  return { url: (flag ?? process.env.VIGIL_API ?? DEFAULT_API).replace(/\/+$/, ''), ...(token ? { token } : {}) };
+}
+
+async function call<T>(api: ApiTarget, path: string, init: RequestInit = {}): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`${api.url}${path}`, {
+      ...init,
+      headers: {
+        ...(init.body ? { 'content-type': 'application/json' } : {}),
+        ...(api.token ? { authorization: `Bearer ${api.token}` } : {}),
+      },
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (cause) {
+    throw new ApiError(`cannot reach the Vigil API at ${api.url} (is \`vigil up\` running? set --api or VIGIL_API)`, { cause });
+  }
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new ApiError(`the API at ${api.url} answered ${res.status} with something that is not JSON`);
+  }
+  if (!res.ok) throw new ApiError((body as { error?: string }).error ?? `the API answered ${res.status}`);
+  return body as T;
+}
+
+export interface EventQuery {
+  kind?: string;
+  comm?: string;
+  pid?: number;
+  host?: string;
+  sinceNs?: string;
+  limit?: number;
+}
+
+export async function fetchEvents(api: ApiTarget, q: EventQuery): Promise<EventV1[]> {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined) params.set(k, String(v));
+  return (await call<{ events: EventV1[] }>(api, `/api/v1/events?${params}`)).events;
+}
+
+export interface QueryResult {
+  columns: { name: string; type: string }[];
+  rows: Record<string, unknown>[];
+  rowsTruncated: boolean;
+}
+
+export const runQuery = (api: ApiTarget, sql: string) =>
+  call<QueryResult>(api, '/api/v1/query', { method: 'POST', body: JSON.stringify({ sql }) });
+
+export const fetchStatus = (api: ApiTarget) => call<StatusReport>(api, '/api/v1/status');
+
+export interface StatusReport {
+  controlPlane: {
+    version: string;
+    storage: string;
+    storageHealthy: boolean;
+    lastInsertError: string | null;
+    nats: string;
+    stored: number;
+    rejects: Record<string, number>;
+  };
+  sensors: {
+    host: string;
+    ts: string;
+    ageSeconds: number;
+    silent: boolean;
+    counters: { recordsRead: number; eventsPublished: number; eventsDropped: number; lostEvents: number; rejects: Record<string, number>; queueDepth: number };
+    probes: { name: string; state: string; restarts: number; lostEvents: number; lastError: string | null }[];
+  }[];
+}

@@ -1,0 +1,15 @@
+import { Flags } from '@oclif/core';
+import { PROBE_NAMES } from '@vigil/sensor';
+
+export const apiFlag = Flags.string({ description: 'Vigil API URL (default $VIGIL_API or http://127.0.0.1:8787)' });
+
+export const sensorFlags = {
+  'host-id': Flags.string({ description: 'host id in events and subjects (default: hostname, dots as "_")' }),
+  'gpu-device': Flags.string({
+    description: 'extra device node to treat as a GPU, PATH[=nvidia|nvidia-uvm|amdkfd|drm] (repeatable, at most 4)',
+    multiple: true,
+    default: [],
+  }),
+  'window-seconds': Flags.integer({ description: 'aggregation window of the connect and GPU probes', default: 5, min: 1, max: 60 }),
+  probe: Flags.string({ description: 'run only these probes (repeatable)', multiple: true, options: [...PROBE_NAMES] }),
+};

@@ -1,0 +1,48 @@
+import type { EventV1 } from '@vigil/schema';
+
+/** Control characters would let argv rewrite the terminal: show them escaped in human output. */
+export const printable = (s: string): string =>
+  s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+
+export function table(headers: string[], rows: string[][], maxWidth = 60): string {
+  const cells = rows.map((r) => r.map((c) => {
+    const p = printable(c);
+    return p.length > maxWidth ? `${p.slice(0, maxWidth - 1)}…` : p;
+  }));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]?.length ?? 0)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(headers), ...cells.map(line)].join('\n');
+}
+
+export function nsToIso(ns: string): string {
+  const ms = Number(BigInt(ns) / 1_000_000n);
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** What an event is about, in one cell. */
+export function eventDetail(ev: EventV1): string {
+  switch (ev.kind) {
+    case 'exec':
+      return `${ev.exec.argv.join(' ')}${ev.exec.argvTruncated ? ' …' : ''}${ev.exec.ret ? ` (ret ${ev.exec.ret})` : ''}`;
+    case 'exit':
+      return ev.exit.signal !== null ? `killed by signal ${ev.exit.signal}` : `exit ${ev.exit.code}`;
+    case 'connect': {
+      const dst = ev.connect.family === 'ipv6' ? `[${ev.connect.daddr}]:${ev.connect.dport}` : `${ev.connect.daddr}:${ev.connect.dport}`;
+      return `${dst}${ev.connect.count > 1 ? ` ×${ev.connect.count}` : ''}${ev.connect.ret !== null && ev.connect.ret !== 0 ? ` (ret ${ev.connect.ret})` : ''}`;
+    }
+    case 'gpu':
+      return `${ev.gpu.device} ${ev.gpu.name}${ev.gpu.rmClassName ? ` ${ev.gpu.rmClassName}` : ev.gpu.rmClass !== null ? ` class 0x${ev.gpu.rmClass.toString(16)}` : ''}${ev.gpu.rmControl !== null ? ` cmd 0x${ev.gpu.rmControl.toString(16)}` : ''}${ev.gpu.count > 1 ? ` ×${ev.gpu.count}` : ''}`;
+  }
+}
+
+export function eventsTable(events: EventV1[]): string {
+  return table(
+    ['TIME', 'HOST', 'KIND', 'PID', 'COMM', 'PARENT', 'DETAIL'],
+    events.map((ev) => [
+      nsToIso(ev.ts), ev.host, ev.kind, String(ev.proc.pid), ev.proc.comm,
+      ev.proc.ancestry[0] ? `${ev.proc.ancestry[0].comm}(${ev.proc.ancestry[0].pid})` : '',
+      eventDetail(ev),
+    ]),
+    80,
+  );
+}

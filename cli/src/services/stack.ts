@@ -1,0 +1,84 @@
+import type { Logger } from 'pino';
+import { runSteps } from '@vigil/schema';
+import { startControlPlane } from '@vigil/control-plane';
+import { parseExtraDevice, startSensor, type ProbeName } from '@vigil/sensor';
+import { startLocalNats } from './nats-server.js';
+
+export interface StackOptions {
+  dataDir: string;
+  apiPort: number;
+  apiHost: string;
+  natsPort: number;
+  natsUrl?: string;
+  clickhouseUrl?: string;
+  hostId?: string;
+  gpuDevices: string[];
+  windowSeconds: number;
+  probes?: ProbeName[];
+  log: Logger;
+}
+
+export interface RunningStack {
+  apiUrl: string;
+  natsUrl: string;
+  stop: () => Promise<void>;
+}
+
+/** Everything on one host: nats-server (unless --nats), the control plane, then the sensor. */
+export async function startStack(o: StackOptions): Promise<RunningStack> {
+  let natsUrl = o.natsUrl ?? '';
+  let apiUrl = '';
+  const gpuDevices = o.gpuDevices.map(parseExtraDevice);
+  const stop = await runSteps([
+    {
+      name: 'nats-server',
+      start: async () => {
+        if (o.natsUrl) return;
+        const nats = await startLocalNats({ dataDir: o.dataDir, port: o.natsPort, log: o.log });
+        natsUrl = nats.url;
+        return nats.stop;
+      },
+    },
+    {
+      name: 'control-plane',
+      start: async () => {
+        const cp = await startControlPlane({
+          storage: o.clickhouseUrl ? { kind: 'server', url: o.clickhouseUrl } : { kind: 'embedded', dataDir: `${o.dataDir}/clickhouse` },
+          nats: { servers: natsUrl },
+          api: { host: o.apiHost, port: o.apiPort, ...(process.env.VIGIL_API_TOKEN ? { token: process.env.VIGIL_API_TOKEN } : {}) },
+          log: o.log,
+        });
+        apiUrl = cp.apiUrl;
+        return cp.stop;
+      },
+    },
+    {
+      name: 'sensor',
+      start: async () => {
+        const s = await startSensor({
+          nats: { servers: natsUrl },
+          ...(o.hostId ? { hostId: o.hostId } : {}),
+          gpuDevices,
+          windowSeconds: o.windowSeconds,
+          ...(o.probes ? { probes: o.probes } : {}),
+          log: o.log,
+        });
+        return s.stop;
+      },
+    },
+  ], o.log);
+  return { apiUrl, natsUrl, stop };
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}

@@ -1,0 +1,57 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { z } from 'zod';
+import { EventFilter, queryEvents } from '../store/event-queries.js';
+import { QueryError, readOnlyQuery } from '../store/readonly-query.js';
+
+export interface ApiOptions {
+  host: string;
+  port: number;
+  /** Required from clients when set; mandatory when the API listens beyond loopback. */
+  token?: string;
+  ch: ClickHouseClient;
+  status: () => Promise<unknown> | unknown;
+}
+
+export class ApiConfigError extends Error {
+  override name = 'ApiConfigError';
+}
+
+const isLoopback = (h: string) => h === '127.0.0.1' || h === '::1' || h === 'localhost';
+const QueryBody = z.object({ sql: z.string().min(1).max(100_000) });
+
+/** The HTTP API the CLI (and a UI) read through; the control plane owns the storage. */
+export async function startApi(opts: ApiOptions): Promise<FastifyInstance> {
+  if (!isLoopback(opts.host) && !opts.token) {
+    throw new ApiConfigError(`the API may listen on ${opts.host} only with a token (--api-token or VIGIL_API_TOKEN)`);
+  }
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  if (opts.token) {
+    const expected = `Bearer ${opts.token}`;
+    app.addHook('onRequest', async (req, reply) => {
+      if (req.headers.authorization !== expected) await reply.code(401).send({ error: 'missing or wrong bearer token' });
+    });
+  }
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/api/v1/events', async (req, reply) => {
+    const f = EventFilter.safeParse(req.query);
+    if (!f.success) return reply.code(400).send({ error: f.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    return { events: await queryEvents(opts.ch, f.data) };
+  });
+  app.post('/api/v1/query', async (req, reply) => {
+    const body = QueryBody.safeParse(req.body);
+    if (!body.success) return reply.code(400).send({ error: 'body must be {"sql": "…"}' });
+    try {
+      return await readOnlyQuery(opts.ch, body.data.sql);
+    } catch (err) {
+      if (err instanceof QueryError) return reply.code(err.refused ? 403 : 400).send({ error: err.message });
+      throw err;
+    }
+  });
+  app.get('/api/v1/status', async () => opts.status());
+  app.setErrorHandler(async (err: Error, _req, reply) => {
+    await reply.code(500).send({ error: err.message });
+  });
+  await app.listen({ host: opts.host, port: opts.port });
+  return app;
+}

@@ -1,0 +1,113 @@
+import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { runSteps } from '@vigil/schema';
+import { createStorageClient, describeTarget, type StorageTarget } from './store/client.js';
+import { migrate } from './store/migrations.js';
+import { ensureStreams } from './ingest/streams.js';
+import { EventIngestor } from './ingest/consumer.js';
+import { HeartbeatTracker } from './ingest/heartbeats.js';
+import { startApi } from './api/server.js';
+
+export const CONTROL_PLANE_VERSION = '0.1.0';
+
+export interface ControlPlaneConfig {
+  storage: StorageTarget;
+  nats: ConnectionOptions;
+  api: { host: string; port: number; token?: string };
+  /** A sensor whose last heartbeat is older than this is reported silent. */
+  silentAfterSeconds?: number;
+  batchSize?: number;
+  streamMaxAgeHours?: number;
+  streamMaxBytes?: number;
+  log: Logger;
+}
+
+export interface RunningControlPlane {
+  apiUrl: string;
+  ingestor: EventIngestor;
+  stop: () => Promise<void>;
+}
+
+export async function startControlPlane(cfg: ControlPlaneConfig): Promise<RunningControlPlane> {
+  const log = cfg.log.child({ component: 'control-plane' });
+  let ch: ClickHouseClient | null = null;
+  let nc: NatsConnection | null = null;
+  let ingestor: EventIngestor | null = null;
+  let heartbeats: HeartbeatTracker | null = null;
+  let api: FastifyInstance | null = null;
+  const silentAfter = cfg.silentAfterSeconds ?? 30;
+
+  const status = () => {
+    const now = BigInt(Date.now()) * 1_000_000n;
+    return {
+      controlPlane: {
+        version: CONTROL_PLANE_VERSION,
+        storage: describeTarget(cfg.storage),
+        storageHealthy: ingestor?.stats.storageHealthy ?? false,
+        lastInsertError: ingestor?.stats.lastInsertError ?? null,
+        nats: nc ? (nc.isClosed() ? 'closed' : 'connected') : 'not connected',
+        stored: ingestor?.stats.stored ?? 0,
+        rejects: ingestor?.stats.rejects ?? {},
+        heartbeatRejects: heartbeats?.rejects ?? 0,
+      },
+      sensors: [...(heartbeats?.latest.values() ?? [])].map((hb) => {
+        const ageSeconds = Number(now - BigInt(hb.ts)) / 1e9;
+        return { ...hb, ageSeconds, silent: ageSeconds > silentAfter };
+      }),
+    };
+  };
+
+  const stop = await runSteps([
+    {
+      name: 'storage',
+      start: async () => {
+        ch = createStorageClient(cfg.storage);
+        const applied = await migrate(ch);
+        log.info({ 'storage.target': describeTarget(cfg.storage), 'storage.migrations': applied }, 'storage ready');
+        return async () => { await ch?.close(); };
+      },
+    },
+    {
+      name: 'nats',
+      start: async () => {
+        nc = await connect({ name: 'vigil-control-plane', maxReconnectAttempts: -1, reconnectTimeWait: 500, ...cfg.nats });
+        await ensureStreams(await nc.jetstreamManager(), {
+          maxAgeHours: cfg.streamMaxAgeHours ?? 72,
+          maxBytes: cfg.streamMaxBytes ?? 8 * 1024 ** 3,
+        });
+        return async () => { await nc?.drain().catch(() => undefined); };
+      },
+    },
+    {
+      name: 'heartbeats',
+      start: async () => {
+        heartbeats = new HeartbeatTracker(ch!, log);
+        await heartbeats.load();
+        heartbeats.subscribe(nc!);
+        return () => heartbeats?.stop();
+      },
+    },
+    {
+      name: 'ingest',
+      start: async () => {
+        ingestor = new EventIngestor(nc!.jetstream(), ch!, { batchSize: cfg.batchSize ?? 2000, log });
+        ingestor.start();
+        return () => ingestor?.stop();
+      },
+    },
+    {
+      name: 'api',
+      start: async () => {
+        api = await startApi({ ...cfg.api, ch: ch!, status });
+        log.info({ 'api.url': `http://${cfg.api.host}:${cfg.api.port}` }, 'API listening');
+        return async () => { await api?.close(); };
+      },
+    },
+  ], log);
+
+  const addr = api!.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : cfg.api.port;
+  return { apiUrl: `http://${cfg.api.host}:${port}`, ingestor: ingestor!, stop };
+}

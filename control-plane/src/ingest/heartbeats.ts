@@ -1,0 +1,48 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { NatsConnection, Subscription } from 'nats';
+import type { Logger } from 'pino';
+import { HeartbeatV1 } from '@vigil/schema';
+
+/** Keeps the newest heartbeat of every sensor, in memory and in ClickHouse (for restarts). */
+export class HeartbeatTracker {
+  readonly latest = new Map<string, HeartbeatV1>();
+  rejects = 0;
+  private sub: Subscription | null = null;
+
+  constructor(private readonly ch: ClickHouseClient, private readonly log: Logger) {}
+
+  async load(): Promise<void> {
+    const rs = await this.ch.query({
+      query: 'SELECT heartbeat FROM sensor_heartbeats ORDER BY ts DESC LIMIT 1 BY host',
+      format: 'JSONEachRow',
+    });
+    for (const row of await rs.json<{ heartbeat: string }>()) {
+      const hb = HeartbeatV1.safeParse(JSON.parse(row.heartbeat));
+      if (hb.success) this.latest.set(hb.data.host, hb.data);
+    }
+  }
+
+  subscribe(nc: NatsConnection): void {
+    this.sub = nc.subscribe('vigil.sensor.*.heartbeat', {
+      callback: (err, msg) => {
+        if (err) return;
+        let hb;
+        try {
+          hb = HeartbeatV1.safeParse(JSON.parse(msg.string()));
+        } catch {
+          this.rejects++;
+          return;
+        }
+        if (!hb.success || msg.subject !== `vigil.sensor.${hb.data.host}.heartbeat`) { this.rejects++; return; }
+        this.latest.set(hb.data.host, hb.data);
+        this.ch
+          .insert({ table: 'sensor_heartbeats', values: [{ host: hb.data.host, ts: hb.data.ts, heartbeat: JSON.stringify(hb.data) }], format: 'JSONEachRow' })
+          .catch((e: unknown) => this.log.warn({ err: e }, 'heartbeat not stored'));
+      },
+    });
+  }
+
+  stop(): void {
+    this.sub?.unsubscribe();
+  }
+}
