@@ -16,6 +16,7 @@ import { KtimeClock } from './assemble/clock.js';
 import { EventPublisher } from './export/publisher.js';
 import { ensureTracefs } from './host/tracefs.js';
 import { Counters } from './counters.js';
+import { ReadyRecord } from './decode/records.js';
 
 export const SENSOR_VERSION = '0.1.0';
 
@@ -91,6 +92,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
     }
     try {
       if (out.type === 'value') {
+        if (ReadyRecord.safeParse(out.data).success) { sup.markAttached(); return; }
         const d = spec.decode(out.data as unknown[]);
         if (!d.success) { counters.reject(`${name}.schema`); return; }
         emit(builder.onRecord(d.data));
@@ -105,9 +107,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
         counters.lostEvents += n;
         sup.state.lostEvents += n;
         log.warn({ 'probe.name': name, 'probe.lost': n }, 'bpftrace lost events');
-      } else if (out.type === 'attached_probes') {
-        sup.markAttached();
-      } else {
+      } else if (out.type !== 'attached_probes') {
         counters.reject(`${name}.unknown-type`);
       }
     } catch (err) {

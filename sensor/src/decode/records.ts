@@ -9,3 +9,6 @@ export const Comm = z.string().max(64);
 
 /** Identity fields that several probes print in the same order: pid, tid, uid, cgroup, comm. */
 export const TaskFields = [U32, U32, U32, U64, Comm] as const;
+
+/** [0, ns]: printed by every probe from BEGIN, i.e. once all its probes are attached. */
+export const ReadyRecord = z.tuple([z.literal(0), Ns]);

@@ -52,7 +52,7 @@ export class ProbeSupervisor {
     });
   }
 
-  /** Called by the line handler when bpftrace reports its probes attached. */
+  /** Called by the line handler on the probe's ready record (printed from BEGIN, after attaching). */
   markAttached(): void {
     this.state.state = 'running';
     this.attachedResolve?.();

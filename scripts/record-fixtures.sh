@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Re-records probes/fixtures/*.ndjson from the real probes on this kernel (root, bpftrace).
+# Each probe runs while a workload does what the fixture should hold; its raw output is kept as is.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=probes/fixtures
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$out"
+
+record() { # name, workload function, bpftrace args...
+  local name=$1 work=$2; shift 2
+  BPFTRACE_STRLEN=200 BPFTRACE_MAP_KEYS_MAX=65536 bpftrace -f json "probes/$name.bt" "$@" >"$tmp/$name.raw" 2>"$tmp/$name.err" &
+  local bt=$!
+  for _ in $(seq 100); do grep -q '"data": \[0,' "$tmp/$name.raw" 2>/dev/null && break; sleep 0.1; done
+  "$work"
+  sleep 2.5
+  kill -INT "$bt"; wait "$bt" || true
+}
+
+exec_work() {
+  /bin/true 'quote"d' "it's" '{"kind":"connect","forged":true}' $'line1\nline2' $'tab\there' $'\x01\x1b[31m' \
+    $'\xff\xfe bad utf8' 'café ☕' "$(printf 'A%.0s' $(seq 1 300))"
+  /bin/true $(seq 1 40)
+  /nonexistent/vigil-fixture-binary 2>/dev/null || true
+}
+record exec exec_work
+# Keep the workload's records (and the exec that starts it) only, so the fixture stays reviewable.
+pids=$(grep -oE '"data": \[4,[0-9]+,[0-9]+,"(/bin/true|/nonexistent/vigil-fixture-binary)"' "$tmp/exec.raw" | cut -d, -f3 | sort -u | paste -sd'|')
+grep -E "\"type\": \"attached_probes\"|\"data\": \[0,|\"data\": \[[1-4],[0-9]+,($pids)," "$tmp/exec.raw" >"$out/exec.ndjson"
+
+proc_work() { bash -c 'sleep 0.05 & wait; (exit 3); sh -c "kill -9 \$\$"; true'; }
+record proc proc_work
+pids=$(grep -oE '"data": \[10,[0-9]+,[0-9]+,[0-9]+,[0-9]+,[0-9]+,"bash"\]' "$tmp/proc.raw" | cut -d, -f4 | sort -u | paste -sd'|')
+grep -E "\"type\": \"attached_probes\"|\"data\": \[0,|\"data\": \[10,[0-9]+,[0-9]+,($pids),|\"data\": \[11,[0-9]+,($pids)," "$tmp/proc.raw" >"$out/proc.ndjson"
+
+connect_work() {
+  python3 - <<'PY'
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64); port = s.getsockname()[1]
+for _ in range(20):
+    c = socket.create_connection(("127.0.0.1", port)); c.close()
+for host in ("::1", "::ffff:127.0.0.1"):
+    c = socket.socket(socket.AF_INET6); c.settimeout(0.2)
+    try: c.connect((host, 9))
+    except OSError: pass
+PY
+}
+record connect connect_work 1
+grep -E 'attached_probes|"data": \[0,|"python3"|@conn_' "$tmp/connect.raw" >"$out/connect.ndjson"
+
+rm -f "$tmp/nvidiactl"; mknod "$tmp/nvidiactl" c 1 7
+cc -O2 -o "$tmp/nv-ioctl" test/support/nv-ioctl.c
+gpu_work() { "$tmp/nv-ioctl" "$tmp/nvidiactl" 50; }
+record gpu gpu_work 1 4096 4096 4096 4096 $(( (1 << 20) | 7 )) 0 0 0
+grep -E 'attached_probes|"data": \[0,|"nv-ioctl"|@gpu_' "$tmp/gpu.raw" >"$out/gpu.ndjson"
+wc -l "$out"/*.ndjson
