@@ -2,7 +2,7 @@ import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { runSteps } from '@vigil/schema';
+import { closeNats, runSteps } from '@vigil/schema';
 import { createStorageClient, describeTarget, type StorageTarget } from './store/client.js';
 import { migrate } from './store/migrations.js';
 import { ensureStreams } from './ingest/streams.js';
@@ -77,7 +77,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
           maxAgeHours: cfg.streamMaxAgeHours ?? 72,
           maxBytes: cfg.streamMaxBytes ?? 8 * 1024 ** 3,
         });
-        return async () => { await nc?.drain().catch(() => undefined); };
+        return async () => { if (nc) await closeNats(nc); };
       },
     },
     {

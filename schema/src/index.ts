@@ -4,3 +4,4 @@ export * from './event.v1.js';
 export * from './heartbeat.v1.js';
 export * from './subjects.js';
 export * from './steps.js';
+export * from './nats-close.js';

@@ -20,16 +20,24 @@ export class StepError extends Error {
   }
 }
 
-export async function runSteps(steps: Step[], log: StepLogger): Promise<() => Promise<void>> {
+/** A stop that takes longer is abandoned (and logged) so that the steps before it still stop. */
+export const STEP_STOP_TIMEOUT_MS = 15_000;
+
+export async function runSteps(steps: Step[], log: StepLogger, stopTimeoutMs = STEP_STOP_TIMEOUT_MS): Promise<() => Promise<void>> {
   const stops: { name: string; stop: () => Promise<void> | void }[] = [];
   const teardown = async () => {
     while (stops.length > 0) {
       const s = stops.pop()!;
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await s.stop();
-        log.info({ 'step.name': s.name }, 'stopped');
+        const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), stopTimeoutMs); });
+        const outcome = await Promise.race([Promise.resolve(s.stop()).then(() => 'stopped' as const), timedOut]);
+        if (outcome === 'timeout') log.error({ 'step.name': s.name, 'step.timeoutMs': stopTimeoutMs }, 'stop timed out; moving on');
+        else log.info({ 'step.name': s.name }, 'stopped');
       } catch (err) {
         log.error({ 'step.name': s.name, err }, 'stop failed');
+      } finally {
+        clearTimeout(timer);
       }
     }
   };

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
-import { HeartbeatV1, heartbeatSubject, hostIdFrom, runSteps, type EventV1 } from '@vigil/schema';
+import { closeNats, HeartbeatV1, heartbeatSubject, hostIdFrom, runSteps, type EventV1 } from '@vigil/schema';
 import { parseBpftraceLine, BpftraceLineError } from './decode/bpftrace-output.js';
 import { PROBES, PROBE_NAMES, BPFTRACE_STRLEN, type ProbeName, type ProbeSpec } from './probes/registry.js';
 import { ProbeSupervisor } from './probes/supervisor.js';
@@ -140,7 +140,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
         publisher.start();
         return async () => {
           await publisher?.stop();
-          await nc?.drain().catch(() => undefined);
+          if (nc) await closeNats(nc);
         };
       },
     },

@@ -29,6 +29,9 @@ export async function startLocalNats(opts: { dataDir: string; port: number; bina
   }
   const child: ChildProcess = spawn(opts.binary ?? 'nats-server', ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(opts.port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    // Own process group: Ctrl-C reaches `vigil up` only, which stops nats-server last, after the
+    // sensor and control plane have drained their connections.
+    detached: true,
   });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });

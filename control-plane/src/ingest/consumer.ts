@@ -66,6 +66,7 @@ export class EventIngestor {
         await sleep(1000);
         continue;
       }
+      this.opts.log.debug({ 'ingest.fetched': msgs.length }, 'fetched');
       if (msgs.length === 0) continue;
       const { good, bad } = this.validate(msgs);
       for (const b of bad) await this.deadLetter(b.msg, b.reason);
@@ -73,6 +74,7 @@ export class EventIngestor {
       while (this.running || good.length > 0) {
         try {
           if (good.length > 0) {
+            this.opts.log.debug({ 'ingest.batch': good.length }, 'inserting');
             await this.ch.insert({ table: 'events', values: good.map((g) => eventRow(g.event)), format: 'JSONEachRow' });
           }
           for (const g of good) g.msg.ack();

@@ -82,6 +82,9 @@ export class ProbeSupervisor {
     const child = spawn(bpftrace, ['-f', 'json', scriptPath, ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a terminal's Ctrl-C (sent to the whole foreground group) must reach the
+      // sensor only, which then stops its probes in order. If the sensor dies, bpftrace ends on EPIPE.
+      detached: true,
     });
     this.child = child;
     log.info({ 'probe.name': name, 'probe.pid': child.pid, 'probe.args': args }, 'probe starting');

@@ -37,5 +37,6 @@ export default class Up extends Command {
     const sig = await untilSignal();
     log.info({ signal: sig }, 'stopping');
     await stack.stop();
+    log.info({}, 'vigil stopped');
   }
 }

@@ -1,0 +1,141 @@
+/**
+ * Keeps each probe, its decoder and its recorded fixture in sync: every record the real probe printed
+ * (probes/fixtures/*.ndjson, recorded by scripts/record-fixtures.sh on a live kernel) and every sample
+ * in the probe's header must decode, and the hostile argv must come out exactly as it went in.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseBpftraceLine } from './bpftrace-output.js';
+import { ReadyRecord } from './records.js';
+import { PROBES, PROBE_NAMES, BPFTRACE_STRLEN } from '../probes/registry.js';
+import { DEFAULT_PROBES_DIR } from '../sensor.js';
+import { decodeConnectKey } from './connect.js';
+import { decodeGpuKey } from './gpu.js';
+import { ExecAssembler, type AssembledExec } from '../assemble/exec-assembler.js';
+import { WindowCollector } from '../assemble/window.js';
+import type { DecodedRecord } from '../assemble/event-builder.js';
+import { ioctlName, NVIDIA_RM_CLASS } from '../gpu/ioctl-names.js';
+
+const fixture = (name: string) =>
+  readFileSync(join(DEFAULT_PROBES_DIR, 'fixtures', `${name}.ndjson`), 'utf8').split('\n').filter(Boolean);
+
+function decodeAll(name: keyof typeof PROBES): { records: DecodedRecord[]; maps: Record<string, Record<string, number>>[] } {
+  const spec = PROBES[name];
+  const records: DecodedRecord[] = [];
+  const maps: Record<string, Record<string, number>>[] = [];
+  let ready = 0;
+  for (const line of fixture(name)) {
+    const out = parseBpftraceLine(line);
+    if (out.type === 'value') {
+      if (ReadyRecord.safeParse(out.data).success) { ready++; continue; }
+      const d = spec.decode(out.data as unknown[]);
+      assert.ok(d.success, `${name}: fixture record does not decode: ${line}`);
+      records.push(d.data);
+    } else if (out.type === 'map') {
+      maps.push(out.data as Record<string, Record<string, number>>);
+    } else {
+      assert.equal(out.type, 'attached_probes', `${name}: unexpected line ${line}`);
+    }
+  }
+  assert.equal(ready, 1, `${name}: the fixture holds the probe's ready record`);
+  return { records, maps };
+}
+
+for (const name of PROBE_NAMES) {
+  test(`${name}: header samples decode with its decoder`, () => {
+    const bt = readFileSync(join(DEFAULT_PROBES_DIR, PROBES[name].script), 'utf8');
+    const header = bt.slice(0, bt.indexOf('*/'));
+    const samples = [...header.matchAll(/^ \*\s+(\{"type": "value".*\})\s*$/gm)].map((m) => m[1]!);
+    assert.ok(samples.length > 0, `${name}.bt has sample output in its header`);
+    for (const s of samples) {
+      const out = parseBpftraceLine(s);
+      assert.ok(PROBES[name].decode(out.data as unknown[]).success, `${name}.bt sample does not decode: ${s}`);
+    }
+  });
+}
+
+test('exec fixture: hostile argv comes out byte for byte, nothing forged', () => {
+  const { records } = decodeAll('exec');
+  const asm = new ExecAssembler(BPFTRACE_STRLEN - 1);
+  const execs: AssembledExec[] = [];
+  for (const r of records) {
+    if (r.type.startsWith('exec.')) {
+      const done = asm.push(r as Parameters<ExecAssembler['push']>[0]);
+      if (done) execs.push(done);
+    }
+  }
+  assert.equal(execs.length, 3);
+  const [hostile, many, missing] = execs as [AssembledExec, AssembledExec, AssembledExec];
+  assert.deepEqual(hostile.argv.slice(0, 9), [
+    '/bin/true', 'quote"d', "it's", '{"kind":"connect","forged":true}', 'line1\nline2', 'tab\there',
+    '\x01\x1b[31m', '\\xff\\xfe bad utf8', 'café ☕',
+  ]);
+  assert.equal(hostile.argv[9], 'A'.repeat(BPFTRACE_STRLEN - 1), 'a 300-byte argument is cut at the probe limit');
+  assert.equal(hostile.argv.length, 10);
+  assert.equal(hostile.argvTruncated, true);
+  assert.equal(hostile.ret, 0);
+  assert.equal(hostile.comm, 'true');
+  assert.equal(hostile.filename, '/bin/true');
+
+  assert.equal(many.argv.length, 32, 'the probe reads the first 32 elements');
+  assert.deepEqual(many.argv.slice(1, 4), ['1', '2', '3']);
+  assert.equal(many.argvTruncated, true, 'more than 32 elements is flagged');
+
+  assert.equal(missing.filename, '/nonexistent/vigil-fixture-binary');
+  assert.equal(missing.ret, -2, 'ENOENT');
+  assert.equal(missing.argvTruncated, false);
+});
+
+test('proc fixture: forks name parent and child; exit status and signal are split', () => {
+  const { records } = decodeAll('proc');
+  const forks = records.filter((r) => r.type === 'proc.fork');
+  const exits = records.filter((r) => r.type === 'proc.exit');
+  assert.ok(forks.length >= 4);
+  assert.ok(exits.some((e) => e.type === 'proc.exit' && e.code === 3 && e.signal === null), '(exit 3)');
+  assert.ok(exits.some((e) => e.type === 'proc.exit' && e.signal === 9 && e.code === null), 'kill -9');
+  for (const f of forks) {
+    if (f.type === 'proc.fork') assert.notEqual(f.pid, f.ppid);
+  }
+});
+
+test('connect fixture: IPv4, IPv6 and v4-mapped destinations; repeats folded into a window', () => {
+  const { records, maps } = decodeAll('connect');
+  const firsts = records.filter((r) => r.type === 'connect.first');
+  const dests = firsts.map((r) => (r.type === 'connect.first' ? `${r.family} ${r.daddr} ${r.dport}` : ''));
+  assert.ok(dests.some((d) => /^ipv4 127\.0\.0\.1 \d+$/.test(d)), dests.join(','));
+  assert.ok(dests.includes('ipv6 ::1 9'), dests.join(','));
+  assert.ok(dests.includes('ipv6 ::ffff:127.0.0.1 9'), dests.join(','));
+  const windows = new WindowCollector('conn');
+  const entries = maps.flatMap((m) => Object.entries(m).flatMap(([n, d]) => windows.push(n, d) ?? []));
+  const workload = firsts[0]!;
+  const mine = entries.filter((e) => decodeConnectKey(e.key)?.pid === workload.pid);
+  assert.equal(mine.length, 1);
+  assert.equal(mine[0]!.count, 19, '20 connects to one destination: one first record, 19 counted in the kernel');
+  const key = decodeConnectKey(mine[0]!.key);
+  assert.equal(key?.daddr, '127.0.0.1');
+  assert.ok(mine[0]!.firstNs <= mine[0]!.lastNs);
+});
+
+test('gpu fixture: RM_ALLOC classes, RM_CONTROL command and the XFER-wrapped compute class', () => {
+  const { records, maps } = decodeAll('gpu');
+  const named = records.flatMap((r) => {
+    if (r.type !== 'gpu.first') return [];
+    const { name } = ioctlName(r.request, r.inner);
+    return [`${name}${r.inner !== null ? ' (xfer)' : ''} ${NVIDIA_RM_CLASS[r.obj]?.name ?? `0x${r.obj.toString(16)}`}`];
+  });
+  assert.deepEqual(named, [
+    'NV_ESC_RM_ALLOC NV01_ROOT_CLIENT',
+    'NV_ESC_RM_CONTROL 0x20800110',
+    'NV_ESC_RM_ALLOC HOPPER_CHANNEL_GPFIFO_A',
+    'NV_ESC_RM_ALLOC (xfer) HOPPER_COMPUTE_A',
+  ]);
+  const windows = new WindowCollector('gpu');
+  const entries = maps.flatMap((m) => Object.entries(m).flatMap(([n, d]) => windows.push(n, d) ?? []));
+  assert.equal(entries.length, 4);
+  for (const e of entries) {
+    assert.equal(e.count, 49, '50 repeats of each call: 1 first-seen record + 49 counted');
+    assert.ok(decodeGpuKey(e.key));
+  }
+});

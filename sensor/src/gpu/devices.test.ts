@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseProcDevices, NO_MAJOR, kdev, kdevMajor, kdevMinor, parseExtraDevice } from './devices.js';
+import { ioctlName } from './ioctl-names.js';
+
+const PROC_DEVICES = `Character devices:
+  1 mem
+  4 tty
+195 nvidia-frontend
+226 drm
+235 kfd
+508 nvidia-uvm
+510 nvidia-caps
+
+Block devices:
+  8 sd
+195 notachar
+`;
+
+test('GPU majors come from /proc/devices (character devices only)', () => {
+  assert.deepEqual(parseProcDevices(PROC_DEVICES), { nvidia: 195, nvidiaUvm: 508, kfd: 235, drm: 226 });
+  assert.deepEqual(parseProcDevices('Character devices:\n  1 mem\n'), { nvidia: NO_MAJOR, nvidiaUvm: NO_MAJOR, kfd: NO_MAJOR, drm: NO_MAJOR });
+});
+
+test('kernel device numbers round-trip', () => {
+  const d = kdev(195, 255);
+  assert.equal(kdevMajor(d), 195);
+  assert.equal(kdevMinor(d), 255);
+});
+
+test('ioctl names for NVIDIA frontend, UVM, KFD and DRM requests', () => {
+  const nv = (nr: number, size: number) => ((3 << 30) | (size << 16) | (0x46 << 8) | nr) >>> 0;
+  assert.equal(ioctlName(nv(0x2b, 32), null).name, 'NV_ESC_RM_ALLOC');
+  assert.equal(ioctlName(nv(0xd3, 16), nv(0x2a, 32)).name, 'NV_ESC_RM_CONTROL');
+  assert.equal(ioctlName(nv(0xc8, 8), null).name, 'NV_ESC_CARD_INFO');
+  assert.equal(ioctlName(0x30000001, null).name, 'UVM_INITIALIZE');
+  assert.equal(ioctlName(62, null).name, 'UVM_TOOLS_READ_PROCESS_MEMORY');
+  assert.equal(ioctlName(((3 << 30) | (0x4b << 8) | 0x02) >>> 0, null).name, 'KFD_CREATE_QUEUE');
+  assert.equal(ioctlName(((3 << 30) | (0x64 << 8) | 0x45) >>> 0, null).name, 'DRM_DRIVER_0x45');
+});
+
+test('--gpu-device values: path with an optional driver', () => {
+  assert.deepEqual(parseExtraDevice('/tmp/x'), { path: '/tmp/x', driver: 'nvidia' });
+  assert.deepEqual(parseExtraDevice('/tmp/x=amdkfd'), { path: '/tmp/x', driver: 'amdkfd' });
+  assert.throws(() => parseExtraDevice('/tmp/x=voodoo'), /driver must be one of/);
+});

@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ProcessCache, capArgv } from './cache.js';
+import { containerIdOf, jobOf } from './cgroup.js';
+
+/** A fake /proc holding just what the cache reads. */
+function fakeProc(procs: { pid: number; ppid: number; comm: string; argv: string[]; cgroup?: string }[]): string {
+  const root = mkdtempSync(join(tmpdir(), 'vigil-proc-'));
+  writeFileSync(join(root, 'stat'), 'cpu 0\nbtime 1700000000\n');
+  for (const p of procs) {
+    const dir = join(root, String(p.pid));
+    mkdirSync(dir);
+    const rest = ['S', p.ppid, ...Array(17).fill(0), 500].join(' ');
+    writeFileSync(join(dir, 'stat'), `${p.pid} (${p.comm}) ${rest} 0 0\n`);
+    writeFileSync(join(dir, 'status'), `Name:\t${p.comm}\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\n`);
+    writeFileSync(join(dir, 'cmdline'), p.argv.map((a) => `${a}\0`).join(''));
+    writeFileSync(join(dir, 'cgroup'), `0::${p.cgroup ?? '/user.slice'}\n`);
+    symlinkSync(`/usr/bin/${p.comm}`, join(dir, 'exe'));
+  }
+  return root;
+}
+
+test('ancestry from a seeded /proc runs to pid 1, nearest first', () => {
+  const root = fakeProc([
+    { pid: 1, ppid: 0, comm: 'systemd', argv: ['/sbin/init'] },
+    { pid: 100, ppid: 1, comm: 'slurmstepd', argv: ['slurmstepd: [42.0]'], cgroup: '/system.slice/slurmstepd.scope/job_42/step_0' },
+    { pid: 200, ppid: 100, comm: 'python3', argv: ['python3', 'train.py'], cgroup: '/system.slice/slurmstepd.scope/job_42/step_0' },
+  ]);
+  const cache = new ProcessCache({ procRoot: root });
+  cache.seedFromProc([1, 100, 200]);
+  const p = cache.describe(200);
+  assert.deepEqual(p.ancestry.map((a) => a.comm), ['slurmstepd', 'systemd']);
+  assert.equal(p.ancestryTruncated, false);
+  assert.equal(p.uid, 1000);
+  assert.equal(p.job, 'slurm:42');
+  assert.deepEqual(p.argv, ['python3', 'train.py']);
+  assert.equal(p.startTs, (1700000000n * 1_000_000_000n + 5_000_000_000n).toString());
+});
+
+test('fork and exec keep short-lived processes resolvable; exit keeps them for a grace period', () => {
+  let now = 0;
+  const root = fakeProc([{ pid: 1, ppid: 0, comm: 'init', argv: ['init'] }, { pid: 10, ppid: 1, comm: 'bash', argv: ['bash'] }]);
+  const cache = new ProcessCache({ procRoot: root, exitGraceMs: 1000, now: () => now });
+  cache.seedFromProc([1, 10]);
+  cache.onFork(10, 11, 5n, 7);
+  cache.onExec({ pid: 11, ppid: 10, uid: 0, gid: 0, comm: 'sh', filename: '/bin/sh', argv: ['sh', '-c', 'x'], argvTruncated: false, cgroupId: 7 });
+  cache.onFork(11, 12, 6n, 7);
+  assert.deepEqual(cache.describe(12).ancestry.map((a) => `${a.pid}:${a.comm}`), ['11:sh', '10:bash', '1:init']);
+  assert.deepEqual(cache.describe(12).argv, ['sh', '-c', 'x'], 'a forked child runs its parent image until it execs');
+  cache.onExit(12);
+  now = 500;
+  cache.sweep();
+  assert.equal(cache.describe(12).comm, 'sh');
+  now = 5000;
+  cache.sweep();
+  assert.equal(cache.describe(12).ancestryTruncated, true, 'gone after the grace period');
+});
+
+test('an ancestry cycle or a long chain is bounded', () => {
+  const root = fakeProc([{ pid: 1, ppid: 0, comm: 'init', argv: [] }]);
+  const cache = new ProcessCache({ procRoot: root, maxAncestry: 3 });
+  for (let pid = 2; pid < 10; pid++) cache.onFork(pid - 1, pid, 0n, 0);
+  const p = cache.describe(9);
+  assert.equal(p.ancestry.length, 3);
+  assert.equal(p.ancestryTruncated, true);
+  cache.onFork(20, 21, 0n, 0);
+  cache.onFork(21, 20, 0n, 0);
+  assert.ok(cache.describe(21).ancestry.length <= 3);
+});
+
+test('argv read from /proc is bounded and flagged', () => {
+  assert.deepEqual(capArgv(['a', 'b']), { argv: ['a', 'b'], truncated: false });
+  const many = capArgv(Array.from({ length: 100 }, (_, i) => String(i)));
+  assert.equal(many.argv.length, 64);
+  assert.equal(many.truncated, true);
+  const big = capArgv(['x'.repeat(10_000)]);
+  assert.equal(Buffer.byteLength(big.argv[0]!), 8192);
+  assert.equal(big.truncated, true);
+});
+
+test('containers and jobs are read from cgroup paths', () => {
+  const id = 'a'.repeat(64);
+  assert.equal(containerIdOf(`/system.slice/docker-${id}.scope`), id);
+  assert.equal(containerIdOf(`/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1234.slice/cri-containerd-${id}.scope`), id);
+  assert.equal(containerIdOf('/user.slice/user-0.slice/session-1.scope'), null);
+  assert.equal(jobOf('/slurm/uid_1000/job_777/step_batch/user/task_0'), 'slurm:777');
+  assert.equal(jobOf('/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod0b4f5c3a_1c1d_4a8e_9e0f_0123456789ab.slice'), 'k8s-pod:0b4f5c3a-1c1d-4a8e-9e0f-0123456789ab');
+});
