@@ -20,22 +20,17 @@ const MAX_ROWS = 10_000;
  * DDL, SET and table functions that reach files or the network. No string matching decides this.
  */
 export async function readOnlyQuery(client: ClickHouseClient, sql: string): Promise<QueryResult> {
+  let text: string;
   try {
-    const rs = await client.query({
+    // exec sends the SQL as written (query() would append a FORMAT clause, turning statements such
+    // as SYSTEM … into syntax errors before the read-only guard could refuse them).
+    const r = await client.exec({
       query: sql,
-      format: 'JSONCompact',
-      clickhouse_settings: {
-        readonly: '1',
-      },
+      clickhouse_settings: { readonly: '1', default_format: 'JSONCompact' },
     });
-    const body = (await rs.json()) as unknown as { meta: { name: string; type: string }[]; data: unknown[][] };
-    const columns = body.meta;
-    const data = body.data.slice(0, MAX_ROWS);
-    return {
-      columns,
-      rows: data.map((row) => Object.fromEntries(columns.map((c, i) => [c.name, row[i]]))),
-      rowsTruncated: body.data.length > MAX_ROWS,
-    };
+    const chunks: Buffer[] = [];
+    for await (const chunk of r.stream) chunks.push(Buffer.from(chunk as Uint8Array));
+    text = Buffer.concat(chunks).toString('utf8');
   } catch (cause) {
     const msg = (cause as Error).message ?? String(cause);
     if (/readonly|READONLY|Cannot execute query in readonly mode|ACCESS_DENIED/i.test(msg)) {
@@ -43,4 +38,18 @@ export async function readOnlyQuery(client: ClickHouseClient, sql: string): Prom
     }
     throw new QueryError(`query failed: ${msg.split('\n')[0]!.trim()}`, false, { cause });
   }
+  if (text.trim() === '') return { columns: [], rows: [], rowsTruncated: false };
+  let body: { meta: { name: string; type: string }[]; data: unknown[][] };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch (cause) {
+    throw new QueryError('query failed: the result is not JSONCompact (leave FORMAT out of the query)', false, { cause });
+  }
+  const columns = body.meta;
+  const data = body.data.slice(0, MAX_ROWS);
+  return {
+    columns,
+    rows: data.map((row) => Object.fromEntries(columns.map((c, i) => [c.name, row[i]]))),
+    rowsTruncated: body.data.length > MAX_ROWS,
+  };
 }

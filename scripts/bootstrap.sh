@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what Vigil needs and is missing on this host, then builds. Idempotent; run by `npm start`
+# and `npm test`. System packages come from Debian (root needed to install them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v bpftrace >/dev/null 2>&1 || missing+=(bpftrace)
+command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
+command -v cc >/dev/null 2>&1 || missing+=(gcc)
+command -v mount >/dev/null 2>&1 || missing+=(mount)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "vigil: missing ${missing[*]}; run as root (or: sudo apt-get install -y ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "vigil: installing ${missing[*]} from Debian" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Dependencies: install when node_modules is missing or older than the lock file.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "vigil: installing npm dependencies" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+echo "vigil: building" >&2
+npx --no-install tsc -b

@@ -1,0 +1,151 @@
+/**
+ * The control plane against a real nats-server (JetStream) and the real ClickHouse engine (chDB):
+ * idempotent set-up, exactly-once storage of event ids through retries, dead-lettering of everything
+ * malformed without stalling, read-only SQL enforced by the storage.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { connect, type NatsConnection, type JetStreamClient } from 'nats';
+import { pino } from 'pino';
+import { startControlPlane, type RunningControlPlane } from '@vigil/control-plane';
+import { DEAD_LETTER_STREAM, eventSubject, heartbeatSubject, type EventV1, type HeartbeatV1 } from '@vigil/schema';
+import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
+import { freePort, tempDir, waitFor } from '../support/harness.js';
+
+const log = pino({ level: 'silent' });
+let nats: LocalNats;
+let cp: RunningControlPlane;
+let nc: NatsConnection;
+let js: JetStreamClient;
+
+const HOST = 'it-host';
+const proc = {
+  pid: 4242, ppid: 1, uid: 0, gid: 0, comm: 'python3', exe: '/usr/bin/python3', argv: ['python3', 'train.py'],
+  argvTruncated: false, cgroupId: 1, cgroup: '/', containerId: null, job: null, startTs: null,
+  ancestry: [{ pid: 1, comm: 'systemd', exe: '/usr/lib/systemd/systemd', argv: ['/sbin/init'] }], ancestryTruncated: false,
+};
+const execEvent = (i: number, host = HOST): EventV1 => ({
+  id: randomUUID(), v: 1, host, ts: (BigInt(Date.now()) * 1_000_000n + BigInt(i)).toString(), kind: 'exec', proc,
+  exec: { filename: '/bin/echo', argv: ['echo', `n${i}`, 'quo"te', 'line\nbreak'], argvTruncated: false, ret: 0 },
+});
+const publish = (ev: unknown, subject = eventSubject(HOST, 'exec'), msgID?: string) =>
+  js.publish(subject, typeof ev === 'string' ? ev : JSON.stringify(ev), msgID ? { msgID } : {});
+
+async function api<T>(path: string, init?: RequestInit): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${cp.apiUrl}${path}`, init);
+  return { status: res.status, body: (await res.json()) as T };
+}
+const sql = (q: string) => api<{ rows: Record<string, unknown>[]; error?: string }>('/api/v1/query', {
+  method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql: q }),
+});
+
+before(async () => {
+  const dir = tempDir('it');
+  nats = await startLocalNats({ dataDir: dir, port: await freePort(), log });
+  cp = await startControlPlane({
+    storage: { kind: 'embedded', dataDir: `${dir}/clickhouse` },
+    nats: { servers: nats.url },
+    api: { host: '127.0.0.1', port: await freePort() },
+    batchSize: 500,
+    log,
+  });
+  nc = await connect({ servers: nats.url });
+  js = nc.jetstream();
+});
+
+after(async () => {
+  await nc?.close();
+  await cp?.stop();
+  await nats?.stop();
+});
+
+test('every event id is stored exactly once through JetStream retries and storage-level duplicates', async () => {
+  const events = Array.from({ length: 300 }, (_, i) => execEvent(i));
+  await Promise.all(events.map((ev) => publish(ev, undefined, ev.id)));
+  // A sensor retrying a publish it never saw acked: same Nats-Msg-Id, dropped by the stream.
+  await Promise.all(events.slice(0, 20).map((ev) => publish(ev, undefined, ev.id)));
+  // A duplicate that slipped past the stream's window (different message id): storage folds it.
+  await Promise.all(events.slice(20, 30).map((ev) => publish(ev, undefined, `${ev.id}-replay`)));
+  const ids = new Set(events.map((e) => e.id));
+  const got = await waitFor('300 events stored', async () => {
+    const r = await api<{ events: EventV1[] }>(`/api/v1/events?host=${HOST}&limit=1000`);
+    return r.body.events.filter((e) => ids.has(e.id)).length >= 300 ? r.body.events : null;
+  });
+  const mine = got.filter((e) => ids.has(e.id));
+  assert.equal(mine.length, 300);
+  assert.equal(new Set(mine.map((e) => e.id)).size, 300, 'no id twice');
+  const one = mine.find((e) => e.id === events[7]!.id)!;
+  assert.deepEqual(one, events[7], 'stored and returned exactly as sent, argv with quotes and newlines intact');
+});
+
+test('malformed, wrong-version, wrong-host and oversized messages are dead-lettered with reasons; the consumer keeps going', async () => {
+  const jsm = await nc.jetstreamManager();
+  const dlqBefore = (await jsm.streams.info(DEAD_LETTER_STREAM)).state.messages;
+  await publish('{"not": json');
+  await publish({ ...execEvent(1), v: 2 });
+  await publish({ ...execEvent(2), kind: 'exec', exec: { argv: 'not-an-array' } });
+  await publish(execEvent(3, 'other-host'));
+  await publish({ ...execEvent(4), exec: { filename: 'x', argv: ['x'.repeat(300_000)], argvTruncated: false, ret: 0 } });
+  const after = execEvent(5);
+  await publish(after, undefined, after.id);
+  await waitFor('the valid event after the bad ones', async () => (await api<{ events: EventV1[] }>(`/api/v1/events?host=${HOST}&limit=1000`)).body.events.some((e) => e.id === after.id));
+  const status = await api<{ controlPlane: { rejects: Record<string, number> } }>('/api/v1/status');
+  assert.deepEqual(status.body.controlPlane.rejects, { 'not-json': 1, 'wrong-version': 1, schema: 1, 'host-mismatch': 1, oversized: 1 });
+  const dlq = await waitFor('5 dead letters', async () => {
+    const n = (await jsm.streams.info(DEAD_LETTER_STREAM)).state.messages - dlqBefore;
+    return n === 5 ? n : null;
+  });
+  assert.equal(dlq, 5);
+  const last = await jsm.streams.getMessage(DEAD_LETTER_STREAM, { last_by_subj: 'vigil.deadletter.host-mismatch' });
+  assert.equal(last.header.get('Vigil-Reason'), 'host-mismatch');
+});
+
+test('SQL is read-only at the storage level: writes, DDL and file/network table functions are refused and change nothing', async () => {
+  const ok = await sql('SELECT count() AS n FROM events');
+  assert.equal(ok.status, 200);
+  const before = Number(ok.body.rows[0]!.n);
+  for (const q of [
+    'DROP TABLE events',
+    "INSERT INTO events (id) VALUES ('x')",
+    'ALTER TABLE events DELETE WHERE 1',
+    'TRUNCATE TABLE events',
+    "SELECT * FROM file('/etc/passwd', 'LineAsString')",
+    "SELECT * FROM url('http://127.0.0.1:1/', 'LineAsString')",
+    'SYSTEM FLUSH LOGS',
+    'CREATE TABLE pwned (x UInt8) ENGINE = Memory',
+    "SELECT 1 SETTINGS readonly = 0",
+  ]) {
+    const r = await sql(q);
+    assert.equal(r.status, 403, `${q} → ${r.status} ${JSON.stringify(r.body)}`);
+    assert.match(r.body.error ?? '', /read-only/);
+  }
+  const bad = await sql('SELEKT nonsense');
+  assert.equal(bad.status, 400);
+  const again = await sql('SELECT count() AS n FROM events');
+  assert.ok(Number(again.body.rows[0]!.n) >= before, 'the table is still there');
+});
+
+test('event filters are bound parameters: hostile values are data, not SQL', async () => {
+  const r = await api<{ events: EventV1[] }>(`/api/v1/events?comm=${encodeURIComponent("x' OR 1=1 --")}`);
+  assert.equal(r.status, 200);
+  assert.equal(r.body.events.length, 0);
+  const bad = await api<{ error: string }>('/api/v1/events?kind=nope');
+  assert.equal(bad.status, 400);
+});
+
+test('heartbeats show up in status; a heartbeat claiming another host on its subject is rejected', async () => {
+  const hb: HeartbeatV1 = {
+    v: 1, host: HOST, ts: (BigInt(Date.now()) * 1_000_000n).toString(), sensorVersion: 't', startedTs: '1',
+    counters: { recordsRead: 1, eventsPublished: 1, eventsDropped: 0, lostEvents: 0, rejects: {}, queueDepth: 0, processCacheSize: 1 },
+    probes: [{ name: 'exec', state: 'running', restarts: 0, lostEvents: 0, lastError: null }],
+  };
+  nc.publish(heartbeatSubject(HOST), JSON.stringify(hb));
+  nc.publish(heartbeatSubject('intruder'), JSON.stringify(hb));
+  const s = await waitFor('sensor in status', async () => {
+    const r = await api<{ sensors: { host: string; silent: boolean }[]; controlPlane: { heartbeatRejects: number } }>('/api/v1/status');
+    return r.body.sensors.some((x) => x.host === HOST) && r.body.controlPlane.heartbeatRejects >= 1 ? r.body : null;
+  });
+  assert.equal(s.sensors.find((x) => x.host === HOST)?.silent, false);
+  assert.equal(s.sensors.some((x) => x.host === 'intruder'), false);
+});
