@@ -15,6 +15,8 @@ export interface IngestStats {
 
 export interface IngestOptions {
   batchSize: number;
+  /** How long a partial batch waits for more messages before it is stored. */
+  lingerMs?: number;
   log: Logger;
   /** Called with the events of each stored batch (detections hook here). */
   onStored?: (events: EventV1[]) => void;
@@ -23,7 +25,7 @@ export interface IngestOptions {
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Pulls events from the durable consumer, validates them, inserts each batch into ClickHouse and only
+ * Consumes events from the durable consumer, validates them, inserts each batch into ClickHouse and only
  * then acks it. A message that can never be stored (not JSON, wrong shape or version, too large, host
  * differing from its subject's) goes to the dead-letter stream with the reason and is acked: the
  * consumer never stalls on it. While storage refuses, nothing is acked and the batch is retried.
@@ -46,6 +48,7 @@ export class EventIngestor {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopConsume?.();
     await this.done;
   }
 
@@ -53,50 +56,69 @@ export class EventIngestor {
     this.stats.rejects[reason] = (this.stats.rejects[reason] ?? 0) + 1;
   }
 
+  /**
+   * Messages stream in through consume(); they are stored in batches of up to `batchSize`, or
+   * whatever has arrived `lingerMs` after the first of a batch: large batches under load, low
+   * latency when quiet.
+   */
   private async loop(): Promise<void> {
     const consumer = await this.js.consumers.get(EVENTS_STREAM, CONSUMER_NAME);
+    const buffer: JsMsg[] = [];
+    const wake: { arrived: (() => void) | null } = { arrived: null };
+    const messages = await consumer.consume({ max_messages: this.opts.batchSize * 2 });
+    this.stopConsume = () => messages.stop();
+    const reader = (async () => {
+      for await (const m of messages) {
+        buffer.push(m);
+        wake.arrived?.();
+      }
+      wake.arrived?.();
+    })();
     let backoff = 250;
     while (this.running) {
-      let msgs: JsMsg[] = [];
-      try {
-        const batch = await consumer.fetch({ max_messages: this.opts.batchSize, expires: 1000 });
-        for await (const m of batch) msgs.push(m);
-      } catch (err) {
-        this.opts.log.warn({ err }, 'fetch failed');
-        await sleep(1000);
+      if (buffer.length === 0) {
+        await new Promise<void>((r) => { wake.arrived = r; setTimeout(r, 1000); });
+        wake.arrived = null;
         continue;
       }
-      this.opts.log.debug({ 'ingest.fetched': msgs.length }, 'fetched');
-      if (msgs.length === 0) continue;
-      const { good, bad } = this.validate(msgs);
-      for (const b of bad) await this.deadLetter(b.msg, b.reason);
-      // Storage must accept the batch before anything is acked; retry with backoff until it does.
-      while (this.running || good.length > 0) {
-        try {
-          if (good.length > 0) {
-            this.opts.log.debug({ 'ingest.batch': good.length }, 'inserting');
-            await this.ch.insert({ table: 'events', values: good.map((g) => eventRow(g.event)), format: 'JSONEachRow' });
-          }
-          for (const g of good) g.msg.ack();
-          this.stats.stored += good.length;
-          this.stats.batches++;
-          this.stats.storageHealthy = true;
-          this.stats.lastInsertError = null;
-          backoff = 250;
-          if (good.length > 0) this.opts.onStored?.(good.map((g) => g.event));
-          break;
-        } catch (err) {
-          this.stats.storageHealthy = false;
-          this.stats.lastInsertError = (err as Error).message;
-          this.opts.log.error({ err, 'ingest.batch': good.length, 'ingest.backoffMs': backoff }, 'insert failed; not acking, will retry');
-          // Keep the messages ours while we wait, so JetStream does not redeliver them meanwhile.
-          for (const g of good) g.msg.working();
-          await sleep(backoff);
-          backoff = Math.min(backoff * 2, 10_000);
-          if (!this.running) break;
+      if (buffer.length < this.opts.batchSize) await sleep(this.opts.lingerMs ?? 50);
+      const batch = buffer.splice(0, this.opts.batchSize);
+      backoff = await this.store(batch, backoff);
+    }
+    messages.stop();
+    await reader.catch(() => undefined);
+  }
+
+  private stopConsume: (() => void) | null = null;
+
+  /** Stores one batch, retrying until storage accepts it; returns the backoff to carry on with. */
+  private async store(msgs: JsMsg[], backoffIn: number): Promise<number> {
+    let backoff = backoffIn;
+    const { good, bad } = this.validate(msgs);
+    for (const b of bad) await this.deadLetter(b.msg, b.reason);
+    for (;;) {
+      try {
+        if (good.length > 0) {
+          await this.ch.insert({ table: 'events', values: good.map((g) => eventRow(g.event)), format: 'JSONEachRow' });
         }
+        for (const g of good) g.msg.ack();
+        this.stats.stored += good.length;
+        this.stats.batches++;
+        this.stats.storageHealthy = true;
+        this.stats.lastInsertError = null;
+        if (good.length > 0) this.opts.onStored?.(good.map((g) => g.event));
+        return 250;
+      } catch (err) {
+        this.stats.storageHealthy = false;
+        this.stats.lastInsertError = (err as Error).message;
+        this.opts.log.error({ err, 'ingest.batch': good.length, 'ingest.backoffMs': backoff }, 'insert failed; not acking, will retry');
+        // Keep the messages ours while we wait, so JetStream does not redeliver them meanwhile.
+        for (const g of good) g.msg.working();
+        // Stopping: leave them unacked; JetStream redelivers them to the next control plane.
+        if (!this.running) return backoff;
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 10_000);
       }
-      msgs = [];
     }
   }
 

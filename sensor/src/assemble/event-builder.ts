@@ -43,7 +43,7 @@ export class EventBuilder {
         return done ? [this.execEvent(done)] : [];
       }
       case 'proc.fork':
-        this.cache.onFork(r.ppid, r.pid, BigInt(this.clock.toWall(r.ns)), r.cgroupId);
+        this.cache.onFork(r.ppid, r.pid, BigInt(this.clock.toWall(r.ns)), r.cgroupId, r.ns);
         return [];
       case 'proc.exit': {
         const ev: EventV1 = {
@@ -107,7 +107,7 @@ export class EventBuilder {
     if (e.ret === 0) {
       this.cache.onExec({
         pid: e.pid, ppid: e.ppid, uid: e.uid, gid: e.gid, comm: e.comm, filename: e.filename,
-        argv: e.argv, argvTruncated: e.argvTruncated, cgroupId: e.cgroupId,
+        argv: e.argv, argvTruncated: e.argvTruncated, cgroupId: e.cgroupId, ktime: e.ns,
       });
     }
     return {

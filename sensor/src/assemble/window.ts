@@ -1,6 +1,6 @@
 /**
  * Collects the three maps a windowed probe prints at the end of each window (`@<p>_count`,
- * `@<p>_first`, `@<p>_last`, in that order) and hands back one entry per key once the last arrives.
+ * `@<p>_first`, `@<p>_last`, in that order, with a 0 or 1 suffix) and hands back one entry per key once the last arrives.
  */
 export interface WindowEntry {
   key: string;
@@ -16,7 +16,9 @@ export class WindowCollector {
   constructor(private readonly prefix: string) {}
 
   /** Feeds one printed map; returns the window's entries when it is complete. */
-  push(name: string, data: Record<string, number>): WindowEntry[] | null {
+  push(mapName: string, data: Record<string, number>): WindowEntry[] | null {
+    // The probes alternate two sets of maps (suffix 0 and 1); both read the same.
+    const name = mapName.replace(/[01]$/, '');
     if (name === `@${this.prefix}_count`) {
       this.counts = data;
       this.firsts = {};

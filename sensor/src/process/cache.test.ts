@@ -89,3 +89,16 @@ test('containers and jobs are read from cgroup paths', () => {
   assert.equal(jobOf('/slurm/uid_1000/job_777/step_batch/user/task_0'), 'slurm:777');
   assert.equal(jobOf('/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod0b4f5c3a_1c1d_4a8e_9e0f_0123456789ab.slice'), 'k8s-pod:0b4f5c3a-1c1d-4a8e-9e0f-0123456789ab');
 });
+
+test('a fork read after the child exec (probes are separate streams) does not undo the exec', () => {
+  const root = fakeProc([{ pid: 1, ppid: 0, comm: 'init', argv: ['init'] }, { pid: 10, ppid: 1, comm: 'node', argv: ['node', 'x.js'] }]);
+  const cache = new ProcessCache({ procRoot: root });
+  cache.seedFromProc([1, 10]);
+  cache.onExec({ pid: 11, ppid: 10, uid: 0, gid: 0, comm: 'nv-ioctl', filename: '/tmp/nv-ioctl', argv: ['/tmp/nv-ioctl'], argvTruncated: false, cgroupId: 1, ktime: 2000 });
+  cache.onFork(10, 11, 1n, 1, 1000);
+  const p = cache.describe(11);
+  assert.equal(p.comm, 'nv-ioctl');
+  assert.deepEqual(p.argv, ['/tmp/nv-ioctl']);
+  assert.equal(p.ppid, 10);
+  assert.equal(cache.describe(11, { comm: 'from-probe' }).comm, 'from-probe', "the probe's own comm wins");
+});

@@ -1,4 +1,6 @@
 import type { AncestorV1, ProcessV1 } from '@vigil/schema';
+import { realpathSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { readCgroup, readCwd, readExe, readProc, type ProcInfo } from '../host/procfs.js';
 import { containerIdOf, jobOf } from './cgroup.js';
 
@@ -23,6 +25,19 @@ export function capArgv(argv: string[]): { argv: string[]; truncated: boolean } 
   return { argv: out, truncated: argv.length > PROC_ARGV_MAX_ARGS };
 }
 
+/**
+ * When the process is already gone, its image is the execve filename with symlinks resolved (/bin is
+ * a link to /usr/bin on merged-/usr hosts); the filename as given when even that fails.
+ */
+function resolveFilename(filename: string, cwd: string | undefined): string {
+  const path = isAbsolute(filename) || !cwd ? filename : resolve(cwd, filename);
+  try {
+    return realpathSync(path);
+  } catch {
+    return filename;
+  }
+}
+
 interface Entry {
   pid: number;
   ppid: number;
@@ -38,6 +53,11 @@ interface Entry {
   startTs: bigint | null;
   /** When the process exited (monotonic ms); kept a while for late window records. */
   exitedAt: number | null;
+  /**
+   * Kernel time (ktime ns) of the newest fork or exec applied. Each probe is its own bpftrace
+   * process, so a fork can be read after the child's exec: records older than this are not applied.
+   */
+  ktime: number;
 }
 
 export interface ProcessCacheOptions {
@@ -83,7 +103,12 @@ export class ProcessCache {
     }
   }
 
-  onFork(ppid: number, pid: number, ns: bigint, cgroupId: number): void {
+  onFork(ppid: number, pid: number, startTs: bigint, cgroupId: number, ktime = 0): void {
+    const existing = this.entries.get(pid);
+    if (existing && existing.ktime > ktime) {
+      existing.ppid = ppid;
+      return;
+    }
     const parent = this.lookup(ppid);
     this.put({
       pid,
@@ -97,8 +122,9 @@ export class ProcessCache {
       ...(parent?.cwd !== undefined ? { cwd: parent.cwd } : {}),
       cgroupId,
       cgroup: parent?.cgroup ?? '/',
-      startTs: ns,
+      startTs,
       exitedAt: null,
+      ktime,
     });
   }
 
@@ -112,8 +138,11 @@ export class ProcessCache {
     argv: string[];
     argvTruncated: boolean;
     cgroupId: number;
+    ktime?: number;
   }): void {
     const prev = this.entries.get(e.pid);
+    const ktime = e.ktime ?? 0;
+    if (prev && prev.ktime > ktime) return;
     // The new image is read from /proc when the process is still there: the filename given to execve
     // may be relative or a symlink.
     const exe = readExe(e.pid, this.procRoot);
@@ -125,17 +154,19 @@ export class ProcessCache {
       uid: e.uid,
       gid: e.gid,
       comm: e.comm,
-      exe: exe && !exe.endsWith(' (deleted)') ? exe : e.filename,
+      exe: exe && !exe.endsWith(' (deleted)') ? exe : resolveFilename(e.filename, cwd),
       argv: e.argv,
       argvTruncated: e.argvTruncated,
       ...(cwd !== undefined ? { cwd } : {}),
       cgroupId: e.cgroupId,
       cgroup,
       startTs: prev?.startTs ?? null,
-      exitedAt: null,
+      exitedAt: prev?.exitedAt ?? null,
+      ktime,
     });
   }
 
+  /** An exit read before the exec it follows keeps the exec applicable: exits do not move ktime. */
   onExit(pid: number): void {
     const e = this.entries.get(pid);
     if (e) e.exitedAt = this.now();
@@ -154,7 +185,10 @@ export class ProcessCache {
     return removed;
   }
 
-  /** The process as events carry it, with its ancestry; a stub when nothing at all is known. */
+  /**
+   * The process as events carry it, with its ancestry; a stub when nothing at all is known. `hint`
+   * holds what the probe read in the kernel with the event itself.
+   */
   describe(pid: number, hint: { comm?: string; uid?: number; cgroupId?: number } = {}): ProcessV1 {
     const e = this.lookup(pid);
     const ancestry: AncestorV1[] = [];
@@ -175,9 +209,10 @@ export class ProcessCache {
     return {
       pid,
       ppid: e?.ppid ?? 0,
-      uid: e?.uid ?? hint.uid ?? 0,
+      uid: hint.uid ?? e?.uid ?? 0,
       gid: e?.gid ?? 0,
-      comm: e?.comm || hint.comm || '',
+      // The probe's comm and uid were read in the kernel at the event: they win over the table's.
+      comm: hint.comm || e?.comm || '',
       exe: e?.exe ?? '',
       argv: e?.argv ?? [],
       argvTruncated: e?.argvTruncated ?? false,
@@ -233,6 +268,7 @@ export class ProcessCache {
       cgroup: info.cgroup,
       startTs: info.startTs,
       exitedAt: null,
+      ktime: 0,
     };
   }
 }

@@ -1,0 +1,142 @@
+/**
+ * End to end on this host, as root, with nothing mocked: `vigil up` (nats-server with JetStream, the
+ * control plane on embedded chDB, the sensor running the real bpftrace probes), real processes doing
+ * real syscalls, and the results read back through `vigil events --json` as a user would.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import type { EventV1, ExecEventV1, GpuEventV1, ConnectEventV1 } from '@vigil/schema';
+import { freePort, REPO, startVigil, tempDir, vigil, vigilJson, waitFor } from '../support/harness.js';
+
+interface Status {
+  sensors: { host: string; probes: { name: string; state: string }[]; counters: { eventsPublished: number; rejects: Record<string, number> } }[];
+}
+
+const HOST = `e2e-${process.pid}`;
+const dir = tempDir('e2e');
+const gpuNode = join(dir, 'nvidiactl');
+const nvIoctl = join(dir, 'nv-ioctl');
+let api = '';
+let up: ReturnType<typeof startVigil>;
+
+const events = <T extends EventV1>(args: string[]) => vigilJson<T[]>(api, ['events', '--host', HOST, '--limit', '1000', ...args]);
+
+before(async () => {
+  // A test GPU node: a character device that opens without a GPU (1:7 is /dev/full's number); the
+  // sensor is told to treat it as an NVIDIA frontend node.
+  execFileSync('mknod', [gpuNode, 'c', '1', '7']);
+  execFileSync('cc', ['-O2', '-o', nvIoctl, join(REPO, 'test', 'support', 'nv-ioctl.c')]);
+  const apiPort = await freePort();
+  api = `http://127.0.0.1:${apiPort}`;
+  up = startVigil([
+    'up', '--data-dir', join(dir, 'data'), '--api-port', String(apiPort), '--nats-port', String(await freePort()),
+    '--host-id', HOST, '--gpu-device', `${gpuNode}=nvidia`, '--window-seconds', '1',
+  ]);
+  await waitFor('all four probes running', () => {
+    const s = vigilJson<Status>(api, ['status']);
+    const mine = s.sensors.find((x) => x.host === HOST);
+    return mine && ['exec', 'proc', 'connect', 'gpu'].every((p) => mine.probes.some((q) => q.name === p && q.state === 'running'));
+  }, 90_000, 500).catch((err: Error) => {
+    throw new Error(`${err.message}\n--- vigil up output ---\n${up.logs.join('').slice(-4000)}`);
+  });
+});
+
+after(async () => {
+  const code = await up?.stop();
+  assert.equal(code, 0, `vigil up exits cleanly on SIGINT\n${up?.logs.join('').slice(-2000)}`);
+  const left = spawnSync('pgrep', ['-f', `probes/(exec|proc|connect|gpu).bt`], { encoding: 'utf8' }).stdout.trim();
+  assert.equal(left, '', 'no bpftrace left behind');
+});
+
+test('a process with a unique, hostile argv appears with its parent chain, byte for byte', async () => {
+  const marker = `vigil-e2e-${randomUUID()}`;
+  const t0 = Date.now();
+  // node (this test) → bash → sh → /bin/echo, with quotes, braces, a newline and invalid UTF-8
+  // (the trailing `; true`s keep bash and sh from exec-ing their last command in place).
+  spawnSync('bash', ['-c', `sh -c '/bin/echo "$@" >/dev/null; true' sh ${marker} 'quo"te' '{"kind":"gpu"}' "$(printf 'two\\nlines')" $'\\xff\\xfe!'; true`], { stdio: 'ignore' });
+  const ev = await waitFor('the exec in vigil events', () =>
+    events<ExecEventV1>(['--kind', 'exec', '--comm', 'echo']).find((e) => e.exec.argv[1] === marker), 30_000, 250);
+  const seenMs = Date.now() - t0;
+  assert.deepEqual(ev.exec.argv, ['/bin/echo', marker, 'quo"te', '{"kind":"gpu"}', 'two\nlines', '\\xff\\xfe!']);
+  assert.equal(ev.exec.ret, 0);
+  assert.equal(ev.exec.filename, '/bin/echo');
+  assert.equal(ev.proc.exe, '/usr/bin/echo');
+  assert.equal(ev.kind, 'exec');
+  const chain = ev.proc.ancestry.map((a) => a.comm);
+  assert.equal(chain[0], 'sh', `parent chain: ${chain.join(' < ')}`);
+  assert.equal(chain[1], 'bash');
+  assert.ok(ev.proc.ancestry.some((a) => a.pid === process.pid), 'the chain reaches the test process');
+  assert.equal(ev.proc.ancestry.at(-1)?.pid, 1, 'and runs up to pid 1');
+  assert.equal(ev.proc.ancestryTruncated, false);
+  const exit = await waitFor('its exit', () => events<EventV1>(['--kind', 'exit', '--pid', String(ev.proc.pid)]).find((e) => e.kind === 'exit'));
+  assert.deepEqual(exit.kind === 'exit' && exit.exit, { code: 0, signal: null });
+  console.log(`# exec → visible in vigil events: ${seenMs} ms (includes polling every 250 ms)`);
+});
+
+test('a connect to a loopback port appears with address, port and the connecting process', async () => {
+  const server: Server = createServer((s) => s.destroy());
+  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => {
+    const a = server.address();
+    resolve(typeof a === 'object' && a ? a.port : 0);
+  }));
+  try {
+    spawnSync('bash', ['-c', `for i in 1 2 3 4 5; do exec 3<>/dev/tcp/127.0.0.1/${port}; exec 3>&-; done`], { stdio: 'ignore' });
+    const evs = await waitFor('connect events', () => {
+      const mine = events<ConnectEventV1>(['--kind', 'connect', '--comm', 'bash']).filter((e) => e.connect.dport === port);
+      return mine.reduce((n, e) => n + e.connect.count, 0) >= 5 ? mine : null;
+    }, 30_000, 500);
+    const first = evs.find((e) => e.connect.ret !== null)!;
+    assert.equal(first.connect.daddr, '127.0.0.1');
+    assert.equal(first.connect.family, 'ipv4');
+    assert.equal(first.connect.ret, 0);
+    assert.equal(first.proc.comm, 'bash');
+    assert.ok(first.proc.ancestry.some((a) => a.pid === process.pid));
+    assert.equal(evs.reduce((n, e) => n + e.connect.count, 0), 5, 'one first-seen record plus the repeats counted in the kernel');
+  } finally {
+    server.close();
+  }
+});
+
+test('NVIDIA-shaped ioctls on the test GPU node appear decoded: names, RM classes, control command, XFER', async () => {
+  const run = spawnSync(nvIoctl, [gpuNode, '20'], { stdio: 'ignore' });
+  let seen: GpuEventV1[] = [];
+  const evs = await waitFor('gpu events with their window counts', () => {
+    seen = events<GpuEventV1>(['--kind', 'gpu', '--pid', String(run.pid)]);
+    return seen.reduce((n, e) => n + e.gpu.count, 0) >= 80 ? seen : null;
+  }, 30_000, 500).catch((err: Error) => {
+    throw new Error(`${err.message}; seen: ${JSON.stringify(seen.map((e) => [e.proc.comm, e.gpu.name, e.gpu.rmClass, e.gpu.count]))}`);
+  });
+  assert.ok(evs.every((e) => e.proc.comm === 'nv-ioctl'), 'window records resolve the process too');
+  const firsts = evs.filter((e) => e.gpu.count === 1 && e.gpu.firstTs === e.gpu.lastTs);
+  const described = new Set(firsts.map((e) => `${e.gpu.name}${e.gpu.xfer ? '+xfer' : ''} ${e.gpu.rmClassName ?? ''}${e.gpu.rmControl !== null ? `0x${e.gpu.rmControl.toString(16)}` : ''}`));
+  for (const want of ['NV_ESC_RM_ALLOC NV01_ROOT_CLIENT', 'NV_ESC_RM_CONTROL 0x20800110', 'NV_ESC_RM_ALLOC HOPPER_CHANNEL_GPFIFO_A', 'NV_ESC_RM_ALLOC+xfer HOPPER_COMPUTE_A']) {
+    assert.ok(described.has(want), `${want} in ${[...described].join(', ')}`);
+  }
+  const e = firsts[0]!;
+  assert.equal(e.gpu.device, gpuNode);
+  assert.equal(e.gpu.driver, 'nvidia');
+  assert.equal(evs.reduce((n, x) => n + x.gpu.count, 0), 80, '4 calls × 20 repeats, every one accounted for');
+  assert.ok(e.proc.ancestry.some((a) => a.pid === process.pid));
+});
+
+test('the CLI: human tables, one-line errors, read-only query', () => {
+  const table = vigil(api, ['events', '--host', HOST, '--kind', 'exec', '--limit', '5']);
+  assert.equal(table.status, 0);
+  assert.match(table.stdout.split('\n')[0]!, /^TIME\s+HOST\s+KIND\s+PID\s+COMM\s+PARENT\s+DETAIL$/);
+  const refused = vigil(api, ['query', 'DROP TABLE events']);
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /read-only/);
+  const counted = vigilJson<{ rows: { n: string }[] }>(api, ['query', `SELECT count() AS n FROM events WHERE host = '${HOST}'`]);
+  assert.ok(Number(counted.rows[0]!.n) > 0);
+  const unreachable = vigil('http://127.0.0.1:1', ['status']);
+  assert.notEqual(unreachable.status, 0);
+  assert.match(unreachable.stderr, /cannot reach the Vigil API/);
+  const status = vigilJson<Status>(api, ['status']);
+  const mine = status.sensors.find((x) => x.host === HOST)!;
+  assert.ok(mine.counters.eventsPublished > 0);
+  assert.deepEqual(Object.keys(mine.counters.rejects).filter((k) => !k.startsWith('publish.')), [], `no probe record rejected: ${JSON.stringify(mine.counters.rejects)}`);
+});
