@@ -1,9 +1,8 @@
 import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
-import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { closeNats, runSteps } from '@vigil/schema';
-import { createStorageClient, describeTarget, type StorageTarget } from './store/client.js';
+import { createStorageClients, describeTarget, type StorageClients, type StorageTarget } from './store/client.js';
 import { migrate } from './store/migrations.js';
 import { ensureStreams } from './ingest/streams.js';
 import { EventIngestor } from './ingest/consumer.js';
@@ -32,7 +31,7 @@ export interface RunningControlPlane {
 
 export async function startControlPlane(cfg: ControlPlaneConfig): Promise<RunningControlPlane> {
   const log = cfg.log.child({ component: 'control-plane' });
-  let ch: ClickHouseClient | null = null;
+  let ch: StorageClients | null = null;
   let nc: NatsConnection | null = null;
   let ingestor: EventIngestor | null = null;
   let heartbeats: HeartbeatTracker | null = null;
@@ -63,8 +62,8 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
     {
       name: 'storage',
       start: async () => {
-        ch = createStorageClient(cfg.storage);
-        const applied = await migrate(ch);
+        ch = createStorageClients(cfg.storage);
+        const applied = await migrate(ch.writer);
         log.info({ 'storage.target': describeTarget(cfg.storage), 'storage.migrations': applied }, 'storage ready');
         return async () => { await ch?.close(); };
       },
@@ -83,7 +82,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
     {
       name: 'heartbeats',
       start: async () => {
-        heartbeats = new HeartbeatTracker(ch!, log);
+        heartbeats = new HeartbeatTracker(ch!.writer, ch!.reader, log);
         await heartbeats.load();
         heartbeats.subscribe(nc!);
         return () => heartbeats?.stop();
@@ -92,7 +91,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
     {
       name: 'ingest',
       start: async () => {
-        ingestor = new EventIngestor(nc!.jetstream(), ch!, { batchSize: cfg.batchSize ?? 2000, log });
+        ingestor = new EventIngestor(nc!.jetstream(), ch!.writer, { batchSize: cfg.batchSize ?? 2000, log });
         ingestor.start();
         return () => ingestor?.stop();
       },
@@ -100,7 +99,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
     {
       name: 'api',
       start: async () => {
-        api = await startApi({ ...cfg.api, ch: ch!, status });
+        api = await startApi({ ...cfg.api, ch: ch!.reader, status });
         log.info({ 'api.url': `http://${cfg.api.host}:${cfg.api.port}` }, 'API listening');
         return async () => { await api?.close(); };
       },

@@ -124,6 +124,11 @@ test('SQL is read-only at the storage level: writes, DDL and file/network table 
   assert.equal(bad.status, 400);
   const again = await sql('SELECT count() AS n FROM events');
   assert.ok(Number(again.body.rows[0]!.n) >= before, 'the table is still there');
+  // The read-only guard must bind user queries only: ingestion goes on after them.
+  const later = execEvent(99);
+  await publish(later, undefined, later.id);
+  await waitFor('an event stored after the refused queries', async () =>
+    (await api<{ events: EventV1[] }>(`/api/v1/events?host=${HOST}&limit=1000`)).body.events.some((e) => e.id === later.id), 15_000);
 });
 
 test('event filters are bound parameters: hostile values are data, not SQL', async () => {

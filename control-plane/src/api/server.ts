@@ -9,6 +9,7 @@ export interface ApiOptions {
   port: number;
   /** Required from clients when set; mandatory when the API listens beyond loopback. */
   token?: string;
+  /** The read-only session (see store/client.ts). */
   ch: ClickHouseClient;
   status: () => Promise<unknown> | unknown;
 }

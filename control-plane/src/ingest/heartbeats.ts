@@ -9,10 +9,10 @@ export class HeartbeatTracker {
   rejects = 0;
   private sub: Subscription | null = null;
 
-  constructor(private readonly ch: ClickHouseClient, private readonly log: Logger) {}
+  constructor(private readonly ch: ClickHouseClient, private readonly reader: ClickHouseClient, private readonly log: Logger) {}
 
   async load(): Promise<void> {
-    const rs = await this.ch.query({
+    const rs = await this.reader.query({
       query: 'SELECT heartbeat FROM sensor_heartbeats ORDER BY ts DESC LIMIT 1 BY host',
       format: 'JSONEachRow',
     });

@@ -10,20 +10,46 @@ export class StorageError extends Error {
   override name = 'StorageError';
 }
 
-/** One client for both: chDB in process (default) or a ClickHouse server. Same SQL either way. */
-export function createStorageClient(target: StorageTarget): ClickHouseClient {
-  if (target.kind === 'server') {
-    return createClient({ url: target.url, request_timeout: 30_000, clickhouse_settings: { date_time_input_format: 'best_effort' } });
+export interface StorageClients {
+  /** Migrations and inserts. */
+  writer: ClickHouseClient;
+  /** Everything that reads, user SQL included: its session is made read-only by the first such query. */
+  reader: ClickHouseClient;
+  close: () => Promise<void>;
+}
+
+/**
+ * Clients for chDB in process (default) or a ClickHouse server; same SQL either way. Reads get their
+ * own session: chDB applies per-query settings as `SET` on the session, so the `readonly=1` of a user
+ * query would otherwise stick and refuse every later insert.
+ */
+export function createStorageClients(target: StorageTarget): StorageClients {
+  const make = (): ClickHouseClient => {
+    if (target.kind === 'server') {
+      return createClient({ url: target.url, request_timeout: 30_000 });
+    }
+    // chdb implements @clickhouse/client-common's Connection; @clickhouse/client bundles its own copy
+    // of those types, identical in shape but distinct to TypeScript.
+    const connection = createChdbConnection({ path: target.dataDir }) as unknown as ClientConnection;
+    return createClient({ connection });
+  };
+  if (target.kind === 'embedded') {
+    try {
+      mkdirSync(target.dataDir, { recursive: true });
+    } catch (cause) {
+      throw new StorageError(`cannot create the data directory ${target.dataDir}: ${(cause as Error).message}`, { cause });
+    }
   }
-  try {
-    mkdirSync(target.dataDir, { recursive: true });
-  } catch (cause) {
-    throw new StorageError(`cannot create the data directory ${target.dataDir}: ${(cause as Error).message}`, { cause });
-  }
-  // chdb implements @clickhouse/client-common's Connection; @clickhouse/client bundles its own copy of
-  // those types, identical in shape but distinct to TypeScript.
-  const connection = createChdbConnection({ path: target.dataDir }) as unknown as ClientConnection;
-  return createClient({ connection });
+  const writer = make();
+  const reader = make();
+  return {
+    writer,
+    reader,
+    close: async () => {
+      await reader.close();
+      await writer.close();
+    },
+  };
 }
 
 export const describeTarget = (t: StorageTarget): string => (t.kind === 'server' ? t.url.replace(/\/\/[^@/]*@/, '//***@') : `chdb:${t.dataDir}`);
