@@ -7,6 +7,8 @@ export const ProbeStateV1 = z.object({
   restarts: z.number().int().nonnegative(),
   lostEvents: z.number().int().nonnegative(),
   lastError: z.string().nullable(),
+  /** The bpftrace process, so that an attempt to kill it can be recognised. */
+  pid: z.number().int().positive().optional(),
 });
 export type ProbeStateV1 = z.infer<typeof ProbeStateV1>;
 
@@ -16,6 +18,7 @@ export const HeartbeatV1 = z.object({
   ts: NsTimestamp,
   sensorVersion: z.string(),
   startedTs: NsTimestamp,
+  sensorPid: z.number().int().positive().optional(),
   counters: z.object({
     recordsRead: z.number().int().nonnegative(),
     eventsPublished: z.number().int().nonnegative(),

@@ -69,6 +69,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
     ts: clock.nowWall(),
     sensorVersion: SENSOR_VERSION,
     startedTs,
+    sensorPid: process.pid,
     counters: {
       recordsRead: counters.recordsRead,
       eventsPublished: counters.eventsPublished,
@@ -78,7 +79,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
       queueDepth: publisher?.depth ?? 0,
       processCacheSize: cache.size,
     },
-    probes: [...supervisors.values()].map((s) => ({ ...s.state })),
+    probes: [...supervisors.values()].map((s) => ({ ...s.state, ...(s.pid ? { pid: s.pid } : {}) })),
   });
 
   const handleLine = (name: ProbeName, spec: ProbeSpec, sup: ProbeSupervisor, windows: WindowCollector | null) => (line: string) => {

@@ -1,0 +1,46 @@
+import type { AncestorV1, EventV1, ProcessV1 } from '@vigil/schema';
+import { WRITABLE_PLACES } from './indicators.js';
+
+export const basename = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
+
+/** The argv an event is about: the new image's for an exec, the process's otherwise. */
+export const argvOf = (ev: EventV1): string[] => (ev.kind === 'exec' ? ev.exec.argv : ev.proc.argv);
+
+/** The image an event is about. */
+export const exeOf = (ev: EventV1): string => (ev.kind === 'exec' ? ev.proc.exe || ev.exec.filename : ev.proc.exe);
+
+export const commandLine = (argv: string[]): string => argv.join(' ');
+
+/** Names a process answers to: its exe's basename, argv[0]'s basename and comm (lower case). */
+export function namesOf(ev: EventV1): Set<string> {
+  const argv = argvOf(ev);
+  return new Set([basename(exeOf(ev)), basename(argv[0] ?? ''), ev.proc.comm].filter(Boolean).map((n) => n.toLowerCase()));
+}
+
+export const inWritablePlace = (path: string): boolean => WRITABLE_PLACES.some((re) => re.test(path));
+
+export function nearestAncestor(proc: ProcessV1, pred: (a: AncestorV1) => boolean): AncestorV1 | undefined {
+  return proc.ancestry.find(pred);
+}
+
+/** Decoded text of argv tokens that look like base64 (droppers hide miner arguments so). */
+export function base64Payloads(argv: string[]): string[] {
+  const out: string[] = [];
+  for (const arg of argv) {
+    for (const token of arg.split(/[\s'"|;&]+/)) {
+      if (token.length < 12 || !/^[A-Za-z0-9+/]+={0,2}$/.test(token)) continue;
+      const text = Buffer.from(token, 'base64').toString('latin1');
+      // Mostly printable: a real payload, not a hash or random id.
+      const printable = text.replace(/[^\x20-\x7e\n\t]/g, '').length;
+      if (printable >= text.length * 0.9) out.push(text);
+    }
+  }
+  return out;
+}
+
+export function hostsIn(text: string): string[] {
+  return [...text.toLowerCase().matchAll(/([a-z0-9-]+(?:\.[a-z0-9-]+)+)/g)].map((m) => m[1]!);
+}
+
+export const domainMatches = (host: string, suffixes: string[]): string | undefined =>
+  suffixes.find((s) => host === s || host.endsWith(`.${s}`));

@@ -1,0 +1,50 @@
+import type { EventV1 } from '@vigil/schema';
+import { defineDetection } from '../define.js';
+import { basename, commandLine, exeOf, inWritablePlace } from '../argv.js';
+import { DOWNLOADERS, POOL_PORTS, SHELLS } from '../indicators.js';
+import { startsCompute } from './gpu.js';
+
+/**
+ * The whole story in one alert: inside a job's process tree a shell downloads something, something is
+ * run from a writable place, and that process then starts GPU compute or connects to a pool port or
+ * through a tunnel. Each step alone is common; the sequence is the incident.
+ */
+export const chainJobShellDownloadRun = defineDetection({
+  id: 'chain.shell-download-run',
+  title: 'Shell in a job downloaded and ran a binary that uses the GPU or the network',
+  severity: 'critical',
+  mitre: ['T1105', 'T1059.004', 'T1496', 'T1572'],
+  on: ['gpu', 'connect'],
+  match(ev, ctx) {
+    let action: string | null = null;
+    if (ev.kind === 'gpu') action = startsCompute(ev);
+    else if (ev.kind === 'connect') {
+      const flagged = ctx.flagged(ev.host, ev.proc.pid);
+      const tunnel = [...flagged].some((r) => r.startsWith('tunnel.') || r.startsWith('shell.') || r.startsWith('miner.'));
+      if (POOL_PORTS.includes(ev.connect.dport) || tunnel) action = `connected to ${ev.connect.daddr}:${ev.connect.dport}`;
+    }
+    if (!action) return null;
+    const exe = exeOf(ev);
+    if (!inWritablePlace(exe)) return null;
+    const shellAt = ev.proc.ancestry.findIndex((a) => SHELLS.includes(a.comm));
+    if (shellAt < 0) return null;
+    const shell = ev.proc.ancestry[shellAt]!;
+    const downloads = ctx.descendantExecs(ev.host, shell.pid).filter((e) => e.kind === 'exec' && DOWNLOADERS.includes(basename(e.proc.exe || (e.kind === 'exec' ? e.exec.filename : ''))));
+    const download = downloads.at(-1);
+    if (!download) return null;
+    const ran = [...ctx.recent(ev.host, ev.proc.pid)].reverse().find((e) => e.kind === 'exec' && e.exec.ret === 0);
+    const job = ev.proc.job ?? describeTop(ev.proc.ancestry.slice(shellAt + 1));
+    const dl = download.kind === 'exec' ? commandLine(download.exec.argv) : '';
+    return {
+      reason: `in ${job}: ${shell.comm} (pid ${shell.pid}) downloaded with \`${dl}\`, then ran ${exe} (pid ${ev.proc.pid}), which ${action}`,
+      evidence: [download.id, ...(ran ? [ran.id] : [])],
+    };
+  },
+});
+
+function describeTop(ancestors: { comm: string; pid: number; argv: string[] }[]): string {
+  const top = ancestors.find((a) => /python|torchrun|srun|slurmstepd|deepspeed|accelerate|mpirun/.test(a.comm)) ?? ancestors[0];
+  return top ? `the process tree of ${top.comm} (pid ${top.pid}${top.argv.length ? `: ${top.argv.slice(0, 4).join(' ')}` : ''})` : 'an unknown job';
+}
+
+export type { EventV1 };

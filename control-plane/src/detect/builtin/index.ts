@@ -1,0 +1,20 @@
+import type { AnyDetection } from '../define.js';
+import { minerExec, minerPoolConnect } from './miner.js';
+import { gpuForeignMemoryAccess, gpuUnexpectedProcess } from './gpu.js';
+import { tunnelSshForward, tunnelTool } from './tunnel.js';
+import { shellReverse } from './shell.js';
+import { sensorTamper } from './sensor.js';
+import { chainJobShellDownloadRun } from './chain.js';
+
+/** Built-in detections by id (sensor.silent is scheduled from heartbeats, see engine). */
+export const BUILTIN_DETECTIONS = {
+  'miner.exec': minerExec,
+  'miner.pool-connect': minerPoolConnect,
+  'gpu.unexpected-process': gpuUnexpectedProcess,
+  'gpu.foreign-memory-access': gpuForeignMemoryAccess,
+  'tunnel.ssh-forward': tunnelSshForward,
+  'tunnel.tool': tunnelTool,
+  'shell.reverse': shellReverse,
+  'sensor.tamper': sensorTamper,
+  'chain.shell-download-run': chainJobShellDownloadRun,
+} as const satisfies Record<string, AnyDetection>;

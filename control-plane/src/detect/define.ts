@@ -1,0 +1,59 @@
+import type { AncestorV1, EventKind, EventV1, ProcessV1, Severity } from '@vigil/schema';
+
+export type EventOf<K extends EventKind> = Extract<EventV1, { kind: K }>;
+
+export interface Finding {
+  /** What happened, for a person. */
+  reason: string;
+  /** Other events (ids) that make the case, beside the one matched. */
+  evidence?: string[];
+  /** Overrides the detection's severity for this finding (e.g. ranked higher from a writable place). */
+  severity?: Severity;
+}
+
+export interface ExpectedGpuConfig {
+  /** Globs of executables expected to use GPUs (training workloads). */
+  exe: string[];
+  /** Cgroup path globs whose processes are expected GPU users (e.g. the scheduler's job slices). */
+  cgroup: string[];
+}
+
+export interface DetectionConfig {
+  expectedGpu: ExpectedGpuConfig;
+  /** Pids of the sensor and its probes, per host (from heartbeats). */
+  sensorPids: (host: string) => Set<number>;
+}
+
+/** What a detection may ask beyond the event: the process's recent history and the configuration. */
+export interface DetectionContext {
+  config: DetectionConfig;
+  /** Recent events of this (host, pid), oldest first, the current one excluded. */
+  recent(host: string, pid: number): readonly EventV1[];
+  /** Recent execs (newest last) whose ancestry holds this (host, pid): what it started, at any depth. */
+  descendantExecs(host: string, pid: number): readonly EventV1[];
+  /** Alerts already raised for this (host, pid), by rule id. */
+  flagged(host: string, pid: number): ReadonlySet<string>;
+  hasAncestor(proc: ProcessV1, pred: (a: AncestorV1) => boolean): boolean;
+}
+
+export interface Detection<K extends EventKind = EventKind> {
+  id: string;
+  title: string;
+  severity: Severity;
+  mitre: string[];
+  /** Event kinds it looks at. */
+  on: readonly K[];
+  description?: string;
+  author?: string;
+  match(ev: EventOf<K>, ctx: DetectionContext): Finding | null | undefined;
+}
+
+/** Declares a detection; `on` types the events `match` receives. */
+export function defineDetection<K extends EventKind>(d: Detection<K>): Detection<K> {
+  return d;
+}
+
+/** A detection of any kinds, as registries hold them (the engine only hands it the kinds in `on`). */
+export interface AnyDetection extends Omit<Detection, 'match'> {
+  match(ev: never, ctx: DetectionContext): Finding | null | undefined;
+}

@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import type { AlertV1, EventV1, HeartbeatV1, ProcessV1, Severity } from '@vigil/schema';
+import type { AnyDetection, DetectionConfig, DetectionContext, Finding } from './define.js';
+
+export interface LoadedDetection {
+  detection: AnyDetection;
+  source: AlertV1['source'];
+  author: string | null;
+  /** Where it came from (a file), for reports. */
+  origin: string;
+}
+
+export interface EngineOptions {
+  config: DetectionConfig;
+  /** Repeats of (rule, host, process) within this window update one alert instead of raising new ones. */
+  throttleMs?: number;
+  /** A sensor without a heartbeat for this long raises sensor.silent. */
+  silentAfterMs?: number;
+  onAlert: (alert: AlertV1) => void;
+  now?: () => number;
+}
+
+const HISTORY_PER_PROCESS = 64;
+const HISTORY_TTL_MS = 15 * 60_000;
+const MAX_PROCESSES = 50_000;
+const MAX_EVIDENCE = 20;
+const LINEAGE_DEPTH = 6;
+
+interface Throttled {
+  alert: AlertV1;
+  windowEnd: number;
+  dirty: boolean;
+}
+
+const nsNow = () => (BigInt(Date.now()) * 1_000_000n).toString();
+
+/**
+ * Runs detections over stored events: keeps a short history per process and an index of what each
+ * process started (for chains and corroboration), throttles repeats per (rule, host, process), and
+ * raises sensor.silent from heartbeats. A detection that throws is counted, never fatal.
+ */
+export class DetectionEngine {
+  private detections = new Map<string, LoadedDetection>();
+  private readonly history = new Map<string, { events: EventV1[]; touched: number }>();
+  private readonly lineage = new Map<string, { events: EventV1[]; touched: number }>();
+  private readonly flags = new Map<string, Set<string>>();
+  private readonly throttled = new Map<string, Throttled>();
+  private readonly silentHosts = new Set<string>();
+  readonly errors = new Map<string, number>();
+  readonly fired = new Map<string, number>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: EngineOptions) {
+    this.now = opts.now ?? Date.now;
+    this.ctx = { config: opts.config, ...this.ctxParts };
+  }
+
+  setDetections(list: LoadedDetection[]): void {
+    this.detections = new Map(list.map((d) => [d.detection.id, d]));
+  }
+
+  list(): LoadedDetection[] {
+    return [...this.detections.values()];
+  }
+
+  private readonly ctx: DetectionContext;
+  private readonly ctxParts = {
+    recent: (host: string, pid: number) => this.history.get(`${host}|${pid}`)?.events ?? [],
+    descendantExecs: (host: string, pid: number) => this.lineage.get(`${host}|${pid}`)?.events ?? [],
+    flagged: (host: string, pid: number): ReadonlySet<string> => this.flags.get(`${host}|${pid}`) ?? new Set(),
+    hasAncestor: (proc: ProcessV1, pred: (a: ProcessV1['ancestry'][number]) => boolean) => proc.ancestry.some(pred),
+  };
+
+  /** Evaluates a batch of stored events, oldest first (batches mix probes; order by kernel time). */
+  process(events: EventV1[]): void {
+    const sorted = [...events].sort((a, b) => (BigInt(a.ts) < BigInt(b.ts) ? -1 : BigInt(a.ts) > BigInt(b.ts) ? 1 : 0));
+    for (const ev of sorted) {
+      for (const loaded of this.detections.values()) {
+        const d = loaded.detection;
+        if (!d.on.includes(ev.kind)) continue;
+        let finding: Finding | null | undefined;
+        try {
+          finding = d.match(ev as never, this.ctx);
+        } catch {
+          this.errors.set(d.id, (this.errors.get(d.id) ?? 0) + 1);
+          continue;
+        }
+        if (finding) this.raise(loaded, ev.host, ev.proc, ev.ts, [ev.id, ...(finding.evidence ?? [])], finding);
+      }
+      this.remember(ev);
+    }
+  }
+
+  /** Raises an alert from outside an event (SQL detections, sensor.silent). */
+  raise(loaded: Pick<LoadedDetection, 'detection' | 'source' | 'author'>, host: string, proc: ProcessV1 | null, ts: string, evidence: string[], finding: Finding): void {
+    const d = loaded.detection;
+    this.fired.set(d.id, (this.fired.get(d.id) ?? 0) + 1);
+    if (proc) {
+      const k = `${host}|${proc.pid}`;
+      const set = this.flags.get(k) ?? new Set<string>();
+      set.add(d.id);
+      this.flags.set(k, set);
+    }
+    const key = `${d.id}|${host}|${proc?.pid ?? 0}|${proc?.exe ?? ''}`;
+    const now = this.now();
+    const t = this.throttled.get(key);
+    if (t && now < t.windowEnd) {
+      t.alert.count++;
+      t.alert.lastTs = ts > t.alert.lastTs ? ts : t.alert.lastTs;
+      for (const id of evidence) if (t.alert.evidence.length < MAX_EVIDENCE && !t.alert.evidence.includes(id)) t.alert.evidence.push(id);
+      t.dirty = true;
+      return;
+    }
+    const alert: AlertV1 = {
+      id: randomUUID(), v: 1, ruleId: d.id, title: d.title, severity: (finding.severity ?? d.severity) as Severity,
+      mitre: d.mitre, source: loaded.source, author: loaded.author, ts, lastTs: ts, host, proc,
+      evidence: evidence.slice(0, MAX_EVIDENCE), reason: finding.reason, count: 1,
+    };
+    this.throttled.set(key, { alert, windowEnd: now + (this.opts.throttleMs ?? 60_000), dirty: false });
+    this.opts.onAlert(alert);
+  }
+
+  /** Call every second or so: closes throttle windows (emitting repeat counts) and ages history. */
+  tick(heartbeats: Iterable<HeartbeatV1> = []): void {
+    const now = this.now();
+    for (const [key, t] of this.throttled) {
+      if (now < t.windowEnd) continue;
+      if (t.dirty) this.opts.onAlert({ ...t.alert, evidence: [...t.alert.evidence] });
+      this.throttled.delete(key);
+    }
+    for (const map of [this.history, this.lineage]) {
+      for (const [k, v] of map) if (now - v.touched > HISTORY_TTL_MS) { map.delete(k); this.flags.delete(k); }
+    }
+    this.checkSilence(heartbeats, now);
+  }
+
+  private checkSilence(heartbeats: Iterable<HeartbeatV1>, now: number): void {
+    const after = this.opts.silentAfterMs ?? 30_000;
+    for (const hb of heartbeats) {
+      const ageMs = now - Number(BigInt(hb.ts) / 1_000_000n);
+      if (ageMs <= after) { this.silentHosts.delete(hb.host); continue; }
+      if (this.silentHosts.has(hb.host)) continue;
+      this.silentHosts.add(hb.host);
+      this.raise({ detection: SENSOR_SILENT, source: 'builtin', author: null }, hb.host, null, nsNow(), [], {
+        reason: `no heartbeat from the sensor on ${hb.host} for ${Math.round(ageMs / 1000)} s (last at ${new Date(Number(BigInt(hb.ts) / 1_000_000n)).toISOString()}, ${hb.counters.eventsPublished} events published): stopped, killed, or cut off`,
+      });
+    }
+  }
+
+  private remember(ev: EventV1): void {
+    const now = this.now();
+    const push = (map: Map<string, { events: EventV1[]; touched: number }>, key: string) => {
+      let h = map.get(key);
+      if (!h) {
+        if (map.size >= MAX_PROCESSES) { const first = map.keys().next(); if (!first.done) map.delete(first.value); }
+        h = { events: [], touched: now };
+        map.set(key, h);
+      }
+      h.events.push(ev);
+      if (h.events.length > HISTORY_PER_PROCESS) h.events.shift();
+      h.touched = now;
+    };
+    push(this.history, `${ev.host}|${ev.proc.pid}`);
+    if (ev.kind === 'exec') for (const a of ev.proc.ancestry.slice(0, LINEAGE_DEPTH)) push(this.lineage, `${ev.host}|${a.pid}`);
+  }
+}
+
+export const SENSOR_SILENT: AnyDetection = {
+  id: 'sensor.silent',
+  title: 'Sensor went silent',
+  severity: 'critical',
+  mitre: ['T1562.001'],
+  on: [],
+  description: 'A sensor whose heartbeat stopped (killed, stopped, or cut off from NATS).',
+  match: () => null,
+};

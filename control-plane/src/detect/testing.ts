@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import type { AncestorV1, AlertV1, EventV1, ProcessV1 } from '@vigil/schema';
+import { DetectionEngine, type LoadedDetection } from './engine.js';
+import { BUILTIN_DETECTIONS } from './builtin/index.js';
+import { EMPTY_EXPECTED_GPU } from './builtin/gpu.js';
+import type { DetectionConfig } from './define.js';
+
+/** Event builders for detection tests (and `vigil detections test` examples). */
+let clock = 1_700_000_000_000_000_000n;
+const nextTs = () => (clock += 1_000_000n).toString();
+
+export function proc(over: Partial<ProcessV1> & { ancestry?: AncestorV1[] } = {}): ProcessV1 {
+  return {
+    pid: 4242, ppid: 4000, uid: 1000, gid: 1000, comm: 'bash', exe: '/usr/bin/bash', argv: ['bash'], argvTruncated: false,
+    cgroupId: 1, cgroup: '/system.slice/slurmstepd.scope/job_42/step_0', containerId: null, job: 'slurm:42', startTs: null,
+    ancestry: [
+      { pid: 4000, comm: 'python3', exe: '/usr/bin/python3.11', argv: ['python3', 'train.py'] },
+      { pid: 3000, comm: 'slurmstepd', exe: '/usr/sbin/slurmstepd', argv: ['slurmstepd: [42.0]'] },
+      { pid: 1, comm: 'systemd', exe: '/usr/lib/systemd/systemd', argv: ['/sbin/init'] },
+    ],
+    ancestryTruncated: false,
+    ...over,
+  };
+}
+
+export function exec(argv: string[], p: Partial<ProcessV1> = {}, exe?: string): EventV1 {
+  const path = exe ?? (argv[0]!.startsWith('/') ? argv[0]! : `/usr/bin/${argv[0]}`);
+  return {
+    id: randomUUID(), v: 1, host: 'h1', ts: nextTs(), kind: 'exec',
+    proc: proc({ comm: (path.split('/').pop() ?? '').slice(0, 15), exe: path, argv, ...p }),
+    exec: { filename: path, argv, argvTruncated: false, ret: 0 },
+  };
+}
+
+export function connect(daddr: string, dport: number, p: Partial<ProcessV1> = {}): EventV1 {
+  const ts = nextTs();
+  return {
+    id: randomUUID(), v: 1, host: 'h1', ts, kind: 'connect', proc: proc(p),
+    connect: { family: daddr.includes(':') ? 'ipv6' : 'ipv4', daddr, dport, ret: 0, count: 1, firstTs: ts, lastTs: ts },
+  };
+}
+
+export function gpu(name: string, rmClassName: string | null, p: Partial<ProcessV1> = {}): EventV1 {
+  const ts = nextTs();
+  return {
+    id: randomUUID(), v: 1, host: 'h1', ts, kind: 'gpu', proc: proc(p),
+    gpu: { device: '/dev/nvidiactl', driver: 'nvidia', major: 195, minor: 255, request: 0, nr: 0x2b, name, xfer: false, rmClass: rmClassName ? 0xcbc0 : null, rmClassName, rmControl: null, count: 1, firstTs: ts, lastTs: ts },
+  };
+}
+
+export const TEST_CONFIG: DetectionConfig = { expectedGpu: EMPTY_EXPECTED_GPU, sensorPids: () => new Set([777]) };
+
+export function builtinEngine(config: DetectionConfig = TEST_CONFIG): { engine: DetectionEngine; alerts: AlertV1[] } {
+  const alerts: AlertV1[] = [];
+  const engine = new DetectionEngine({ config, onAlert: (a) => alerts.push(a) });
+  engine.setDetections(Object.values(BUILTIN_DETECTIONS).map((detection): LoadedDetection => ({ detection, source: 'builtin', author: null, origin: 'builtin' })));
+  return { engine, alerts };
+}
+
+/** Rule ids raised by a sequence of events. */
+export function fire(...events: EventV1[]): string[] {
+  const { engine, alerts } = builtinEngine();
+  engine.process(events);
+  return alerts.map((a) => a.ruleId);
+}
