@@ -8,6 +8,10 @@ import { ensureStreams } from './ingest/streams.js';
 import { EventIngestor } from './ingest/consumer.js';
 import { HeartbeatTracker } from './ingest/heartbeats.js';
 import { startApi } from './api/server.js';
+import { AlertSink } from './alerts/sink.js';
+import { DetectionEngine, type LoadedDetection } from './detect/engine.js';
+import { BUILTIN_DETECTIONS } from './detect/builtin/index.js';
+import type { ExpectedGpuConfig } from './detect/define.js';
 
 export const CONTROL_PLANE_VERSION = '0.1.0';
 
@@ -18,6 +22,10 @@ export interface ControlPlaneConfig {
   /** A sensor whose last heartbeat is older than this is reported silent. */
   silentAfterSeconds?: number;
   batchSize?: number;
+  /** Processes expected to use GPUs, beyond installed software (see detect/builtin/gpu.ts). */
+  expectedGpu?: ExpectedGpuConfig;
+  /** Repeats of (rule, host, process) inside this window update one alert. */
+  alertThrottleSeconds?: number;
   streamMaxAgeHours?: number;
   streamMaxBytes?: number;
   log: Logger;
@@ -26,6 +34,7 @@ export interface ControlPlaneConfig {
 export interface RunningControlPlane {
   apiUrl: string;
   ingestor: EventIngestor;
+  engine: DetectionEngine;
   stop: () => Promise<void>;
 }
 
@@ -36,6 +45,15 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
   let ingestor: EventIngestor | null = null;
   let heartbeats: HeartbeatTracker | null = null;
   let api: FastifyInstance | null = null;
+  let alerts: AlertSink | null = null;
+  let engine: DetectionEngine | null = null;
+  const builtins: LoadedDetection[] = Object.values(BUILTIN_DETECTIONS).map((detection) => ({ detection, source: 'builtin', author: null, origin: 'builtin' }));
+  const detectionsReport = () => ({
+    loaded: engine?.list().map((d) => ({
+      id: d.detection.id, title: d.detection.title, severity: d.detection.severity, source: d.source, origin: d.origin,
+      author: d.author, fired: engine?.fired.get(d.detection.id) ?? 0, errors: engine?.errors.get(d.detection.id) ?? 0,
+    })) ?? [],
+  });
   const silentAfter = cfg.silentAfterSeconds ?? 30;
 
   const status = () => {
@@ -50,6 +68,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
         stored: ingestor?.stats.stored ?? 0,
         rejects: ingestor?.stats.rejects ?? {},
         heartbeatRejects: heartbeats?.rejects ?? 0,
+        alerts: alerts?.stats ?? null,
       },
       sensors: [...(heartbeats?.latest.values() ?? [])].map((hb) => {
         const ageSeconds = Number(now - BigInt(hb.ts)) / 1e9;
@@ -89,9 +108,34 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       },
     },
     {
+      name: 'detections',
+      start: async () => {
+        alerts = new AlertSink(ch!.writer, nc!.jetstream(), log);
+        engine = new DetectionEngine({
+          config: {
+            expectedGpu: cfg.expectedGpu ?? { exe: [], cgroup: [] },
+            sensorPids: (host) => {
+              const hb = heartbeats?.latest.get(host);
+              return new Set([hb?.sensorPid, ...(hb?.probes.map((p) => p.pid) ?? [])].filter((x): x is number => typeof x === 'number'));
+            },
+          },
+          throttleMs: (cfg.alertThrottleSeconds ?? 60) * 1000,
+          silentAfterMs: silentAfter * 1000,
+          onAlert: (a) => alerts!.push(a),
+        });
+        engine.setDetections(builtins);
+        const t = setInterval(() => engine?.tick(heartbeats?.latest.values()), 1000);
+        return async () => { clearInterval(t); await alerts?.stop(); };
+      },
+    },
+    {
       name: 'ingest',
       start: async () => {
-        ingestor = new EventIngestor(nc!.jetstream(), ch!.writer, { batchSize: cfg.batchSize ?? 2000, log });
+        ingestor = new EventIngestor(nc!.jetstream(), ch!.writer, {
+          batchSize: cfg.batchSize ?? 2000,
+          log,
+          onStored: (events) => engine?.process(events),
+        });
         ingestor.start();
         return () => ingestor?.stop();
       },
@@ -99,7 +143,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
     {
       name: 'api',
       start: async () => {
-        api = await startApi({ ...cfg.api, ch: ch!.reader, status });
+        api = await startApi({ ...cfg.api, ch: ch!.reader, status, alerts: alerts!, detections: detectionsReport });
         log.info({ 'api.url': `http://${cfg.api.host}:${cfg.api.port}` }, 'API listening');
         return async () => { await api?.close(); };
       },
@@ -108,5 +152,5 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
 
   const addr = api!.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.api.port;
-  return { apiUrl: `http://${cfg.api.host}:${port}`, ingestor: ingestor!, stop };
+  return { apiUrl: `http://${cfg.api.host}:${port}`, ingestor: ingestor!, engine: engine!, stop };
 }

@@ -1,4 +1,4 @@
-import type { EventV1 } from '@vigil/schema';
+import type { AlertV1, EventV1 } from '@vigil/schema';
 
 export const DEFAULT_API = 'http://127.0.0.1:8787';
 
@@ -85,4 +85,54 @@ export interface StatusReport {
     counters: { recordsRead: number; eventsPublished: number; eventsDropped: number; lostEvents: number; rejects: Record<string, number>; queueDepth: number };
     probes: { name: string; state: string; restarts: number; lostEvents: number; lastError: string | null }[];
   }[];
+}
+
+export interface AlertQuery {
+  sinceNs?: string;
+  severity?: string;
+  rule?: string;
+  host?: string;
+  limit?: number;
+}
+
+const params = (q: object) => {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined) p.set(k, String(v));
+  return p;
+};
+
+export async function fetchAlerts(api: ApiTarget, q: AlertQuery): Promise<AlertV1[]> {
+  return (await call<{ alerts: AlertV1[] }>(api, `/api/v1/alerts?${params(q)}`)).alerts;
+}
+
+/** Streams alerts as the control plane raises them (server-sent events) until `signal` aborts. */
+export async function followAlerts(api: ApiTarget, q: AlertQuery, onAlert: (a: AlertV1) => void, signal: AbortSignal): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(`${api.url}/api/v1/alerts/stream?${params(q)}`, {
+      headers: api.token ? { authorization: `Bearer ${api.token}` } : {},
+      signal,
+    });
+  } catch (cause) {
+    if (signal.aborted) return;
+    throw new ApiError(`cannot reach the Vigil API at ${api.url} (is \`vigil up\` running? set --api or VIGIL_API)`, { cause });
+  }
+  if (!res.ok || !res.body) throw new ApiError(`the API answered ${res.status} to the alert stream`);
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+        if (data) onAlert(JSON.parse(data) as AlertV1);
+      }
+    }
+  } catch (err) {
+    if (!signal.aborted) throw err;
+  }
+  if (!signal.aborted) throw new ApiError('the alert stream closed (control plane stopped?)');
 }

@@ -1,4 +1,4 @@
-import type { EventV1 } from '@vigil/schema';
+import type { AlertV1, EventV1 } from '@vigil/schema';
 
 /** Control characters would let argv rewrite the terminal: show them escaped in human output. */
 export const printable = (s: string): string =>
@@ -45,4 +45,29 @@ export function eventsTable(events: EventV1[]): string {
     ]),
     80,
   );
+}
+
+export function alertsTable(alerts: AlertV1[]): string {
+  return table(
+    ['TIME', 'SEVERITY', 'RULE', 'HOST', 'PROCESS', 'COUNT', 'REASON'],
+    alerts.map((a) => [
+      nsToIso(a.ts), a.severity.toUpperCase(), a.ruleId, a.host,
+      a.proc ? `${a.proc.comm}(${a.proc.pid})` : '', String(a.count), a.reason,
+    ]),
+    100,
+  );
+}
+
+/** One alert told in full: what, why, the process and its ancestry, the evidence. */
+export function alertStory(a: AlertV1): string {
+  const lines = [`${nsToIso(a.ts)}  ${a.severity.toUpperCase()}  ${a.ruleId}  ${a.title}${a.count > 1 ? `  (×${a.count})` : ''}`];
+  lines.push(`  host ${a.host}${a.mitre.length ? `  MITRE ${a.mitre.join(', ')}` : ''}${a.author ? `  rule by ${a.author}` : ''}`);
+  lines.push(`  ${printable(a.reason)}`);
+  if (a.proc) {
+    lines.push(`  process ${a.proc.pid} ${printable(a.proc.exe || a.proc.comm)}: ${printable(a.proc.argv.join(' '))}`);
+    if (a.proc.job || a.proc.containerId) lines.push(`  ${a.proc.job ? `job ${a.proc.job}` : ''}${a.proc.containerId ? ` container ${a.proc.containerId.slice(0, 12)}` : ''}`);
+    for (const anc of a.proc.ancestry) lines.push(`    ↑ ${anc.pid} ${printable(anc.comm)}: ${printable(anc.argv.join(' ').slice(0, 120))}`);
+  }
+  lines.push(`  evidence ${a.evidence.join(' ')}`);
+  return lines.join('\n');
 }

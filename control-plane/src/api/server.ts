@@ -3,6 +3,10 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { EventFilter, queryEvents } from '../store/event-queries.js';
 import { QueryError, readOnlyQuery } from '../store/readonly-query.js';
+import { AlertFilter, queryAlerts } from '../alerts/queries.js';
+import type { AlertSink } from '../alerts/sink.js';
+import type { AlertV1 } from '@vigil/schema';
+import { SEVERITIES } from '@vigil/schema';
 
 export interface ApiOptions {
   host: string;
@@ -12,6 +16,8 @@ export interface ApiOptions {
   /** The read-only session (see store/client.ts). */
   ch: ClickHouseClient;
   status: () => Promise<unknown> | unknown;
+  alerts: AlertSink;
+  detections: () => unknown;
 }
 
 export class ApiConfigError extends Error {
@@ -50,6 +56,28 @@ export async function startApi(opts: ApiOptions): Promise<FastifyInstance> {
     }
   });
   app.get('/api/v1/status', async () => opts.status());
+  app.get('/api/v1/alerts', async (req, reply) => {
+    const f = AlertFilter.safeParse(req.query);
+    if (!f.success) return reply.code(400).send({ error: f.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    return { alerts: await queryAlerts(opts.ch, f.data) };
+  });
+  // Server-sent events: one `data:` line per alert as it is raised (and per update of its count).
+  app.get('/api/v1/alerts/stream', (req, reply) => {
+    const f = AlertFilter.safeParse(req.query);
+    if (!f.success) { void reply.code(400).send({ error: 'bad filter' }); return; }
+    const min = f.data.severity ? SEVERITIES.indexOf(f.data.severity) : 0;
+    reply.hijack();
+    reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    reply.raw.write(': vigil alerts\n\n');
+    const send = (a: AlertV1) => {
+      if (SEVERITIES.indexOf(a.severity) < min || (f.data.rule && a.ruleId !== f.data.rule) || (f.data.host && a.host !== f.data.host)) return;
+      reply.raw.write(`data: ${JSON.stringify(a)}\n\n`);
+    };
+    const ping = setInterval(() => reply.raw.write(': ping\n\n'), 15_000);
+    opts.alerts.live.on('alert', send);
+    req.raw.on('close', () => { clearInterval(ping); opts.alerts.live.off('alert', send); });
+  });
+  app.get('/api/v1/detections', async () => opts.detections());
   app.setErrorHandler(async (err: Error, _req, reply) => {
     await reply.code(500).send({ error: err.message });
   });

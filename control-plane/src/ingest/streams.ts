@@ -1,5 +1,5 @@
 import { AckPolicy, DeliverPolicy, DiscardPolicy, nanos, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from 'nats';
-import { DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECTS, EVENTS_STREAM, EVENTS_SUBJECTS, SENSOR_STREAM, SENSOR_SUBJECTS } from '@vigil/schema';
+import { ALERTS_STREAM, ALERTS_SUBJECTS, DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECTS, EVENTS_STREAM, EVENTS_SUBJECTS, SENSOR_STREAM, SENSOR_SUBJECTS } from '@vigil/schema';
 
 export const CONSUMER_NAME = 'vigil-control-plane';
 
@@ -30,6 +30,13 @@ function streamConfigs(limits: StreamLimits): Partial<StreamConfig>[] {
       storage: StorageType.File,
       max_msgs_per_subject: 100,
       max_age: nanos(DAY * 1000),
+    },
+    {
+      name: ALERTS_STREAM,
+      subjects: [ALERTS_SUBJECTS],
+      storage: StorageType.File,
+      max_age: nanos(30 * DAY * 1000),
+      duplicate_window: nanos(120_000),
     },
     {
       name: DEAD_LETTER_STREAM,

@@ -1,0 +1,31 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { HostId, Severity, SEVERITIES, type AlertV1 } from '@vigil/schema';
+import { z } from 'zod';
+
+export const AlertFilter = z.object({
+  sinceNs: z.string().regex(/^\d+$/).optional(),
+  /** Minimum severity: "high" shows high and critical. */
+  severity: Severity.optional(),
+  rule: z.string().max(200).optional(),
+  host: HostId.optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(100),
+});
+export type AlertFilter = z.infer<typeof AlertFilter>;
+
+export async function queryAlerts(client: ClickHouseClient, f: AlertFilter): Promise<AlertV1[]> {
+  const where: string[] = [];
+  const params: Record<string, unknown> = { limit: f.limit };
+  if (f.sinceNs) { where.push('last_ts >= fromUnixTimestamp64Nano({since:Int64})'); params.since = f.sinceNs; }
+  if (f.severity) { where.push('severity_n >= {sev:UInt8}'); params.sev = SEVERITIES.indexOf(f.severity); }
+  if (f.rule) { where.push('rule_id = {rule:String}'); params.rule = f.rule; }
+  if (f.host) { where.push('host = {host:String}'); params.host = f.host; }
+  const rs = await client.query({
+    query: `SELECT alert FROM (
+              SELECT id, ts, alert FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+              ORDER BY count DESC LIMIT 1 BY id)
+            ORDER BY ts DESC LIMIT {limit:UInt32}`,
+    query_params: params,
+    format: 'JSONEachRow',
+  });
+  return (await rs.json<{ alert: string }>()).map((r) => JSON.parse(r.alert) as AlertV1);
+}

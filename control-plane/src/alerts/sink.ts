@@ -1,0 +1,74 @@
+import { EventEmitter } from 'node:events';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { JetStreamClient } from 'nats';
+import type { Logger } from 'pino';
+import { alertSubject, SEVERITIES, type AlertV1 } from '@vigil/schema';
+
+export const severityRank = (s: AlertV1['severity']): number => SEVERITIES.indexOf(s);
+
+const alertRow = (a: AlertV1) => ({
+  id: a.id, host: a.host, ts: a.ts, last_ts: a.lastTs, rule_id: a.ruleId, severity: a.severity,
+  severity_n: severityRank(a.severity), source: a.source, title: a.title, reason: a.reason,
+  pid: a.proc?.pid ?? 0, comm: a.proc?.comm ?? '', exe: a.proc?.exe ?? '', count: a.count, alert: JSON.stringify(a),
+});
+
+/**
+ * Where alerts go: live listeners at once (`vigil alerts --follow`), then ClickHouse and JetStream
+ * (vigil.alerts.<host>.<severity>) in small batches, retried until accepted. Bounded; drops counted.
+ */
+export class AlertSink {
+  readonly live = new EventEmitter();
+  private queue: AlertV1[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  stats = { raised: 0, stored: 0, published: 0, dropped: 0, lastError: null as string | null };
+
+  constructor(
+    private readonly ch: ClickHouseClient,
+    private readonly js: JetStreamClient,
+    private readonly log: Logger,
+    private readonly maxQueue = 50_000,
+  ) {
+    this.live.setMaxListeners(1000);
+  }
+
+  push(alert: AlertV1): void {
+    this.stats.raised++;
+    this.live.emit('alert', alert);
+    if (this.queue.length >= this.maxQueue) { this.stats.dropped++; return; }
+    this.queue.push(alert);
+    this.timer ??= setTimeout(() => { this.timer = null; void this.flush(); }, 20);
+  }
+
+  async flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    this.flushing = (async () => {
+      while (this.queue.length > 0) {
+        const batch = this.queue.slice(0, 500);
+        try {
+          await this.ch.insert({ table: 'alerts', values: batch.map(alertRow), format: 'JSONEachRow' });
+          this.stats.stored += batch.length;
+          this.queue.splice(0, batch.length);
+          this.stats.lastError = null;
+        } catch (err) {
+          this.stats.lastError = (err as Error).message;
+          this.log.error({ err }, 'alerts not stored; retrying');
+          await new Promise((r) => setTimeout(r, 1000));
+          continue;
+        }
+        for (const a of batch) {
+          // Message id per (alert, count): an update is a new message, a retry is not.
+          await this.js.publish(alertSubject(a.host, a.severity), JSON.stringify(a), { msgID: `${a.id}-${a.count}` })
+            .then(() => { this.stats.published++; })
+            .catch((err: Error) => this.log.warn({ err, 'alert.id': a.id }, 'alert not published'));
+        }
+      }
+    })().finally(() => { this.flushing = null; });
+    return this.flushing;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    await Promise.race([this.flush(), new Promise((r) => setTimeout(r, 5000))]);
+  }
+}
