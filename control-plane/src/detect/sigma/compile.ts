@@ -1,0 +1,181 @@
+import type { EventKind, EventV1, Severity } from '@vigil/schema';
+import { defineDetection, type AnyDetection } from '../define.js';
+import { SigmaError, type SigmaRule } from './rule.js';
+import { SIGMA_FIELDS, UNSUPPORTED_FIELDS } from './fields.js';
+
+type Pred = (ev: EventV1) => boolean;
+
+const CATEGORY_KIND: Record<string, EventKind> = { process_creation: 'exec', network_connection: 'connect' };
+const LEVEL: Record<NonNullable<SigmaRule['level']>, Severity> = { informational: 'info', low: 'low', medium: 'medium', high: 'high', critical: 'critical' };
+const SUPPORTED_MODIFIERS = new Set(['contains', 'startswith', 'endswith', 'all', 're', 'cidr', 'base64', 'base64offset', 'windash', 'exists', 'i', 'm', 's']);
+
+/** Sigma wildcards (* and ?, with \ escapes) → a case-insensitive whole-value RegExp. */
+function wildcard(value: string, mode: 'exact' | 'contains' | 'startswith' | 'endswith'): RegExp {
+  let re = '';
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]!;
+    if (c === '\\' && (value[i + 1] === '*' || value[i + 1] === '?' || value[i + 1] === '\\')) { re += `\\${value[++i]}`; continue; }
+    if (c === '*') re += '.*';
+    else if (c === '?') re += '.';
+    else re += c.replace(/[.+^${}()|[\]\\/]/g, '\\$&');
+  }
+  const pre = mode === 'contains' || mode === 'endswith' ? '' : '^';
+  const post = mode === 'contains' || mode === 'startswith' ? '' : '$';
+  return new RegExp(`${pre}${re}${post}`, 'is');
+}
+
+function cidrMatcher(cidr: string): (ip: string) => boolean {
+  const [net, bitsText] = cidr.split('/');
+  const v4 = (s: string) => { const p = s.split('.').map(Number); return p.length === 4 && p.every((x) => x >= 0 && x <= 255) ? ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0 : null; };
+  const base = v4(net ?? '');
+  const bits = Number(bitsText ?? 32);
+  if (base === null) {
+    // IPv6 prefix: compare the textual expansion by prefix groups.
+    const prefix = (net ?? '').toLowerCase().replace(/::$/, ':');
+    return (ip) => ip.toLowerCase().startsWith(prefix);
+  }
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  return (ip) => {
+    const x = v4(ip.replace(/^::ffff:/, ''));
+    return x !== null && ((x & mask) >>> 0) === ((base & mask) >>> 0);
+  };
+}
+
+function base64Variants(s: string, offsets: boolean): string[] {
+  if (!offsets) return [Buffer.from(s).toString('base64').replace(/=+$/, '')];
+  return [0, 1, 2].map((k) => {
+    const enc = Buffer.from(' '.repeat(k) + s).toString('base64');
+    const start = [0, 2, 3][k]!;
+    const end = [0, -3, -2][(s.length + k) % 3]!;
+    return enc.slice(start, end || undefined).replace(/=+$/, '');
+  });
+}
+
+function fieldPredicate(key: string, raw: unknown, fields: Record<string, (ev: EventV1) => string | number | null>): Pred {
+  const [field, ...mods] = key.split('|');
+  if (!field) throw new SigmaError('empty field name', true);
+  if (UNSUPPORTED_FIELDS[field]) throw new SigmaError(`field ${field}: ${UNSUPPORTED_FIELDS[field]}`, true);
+  const get = fields[field];
+  if (!get) throw new SigmaError(`field ${field} is not mapped for this logsource`, true);
+  for (const m of mods) if (!SUPPORTED_MODIFIERS.has(m)) throw new SigmaError(`modifier |${m} is not supported`, true);
+  const values = (Array.isArray(raw) ? raw : [raw]) as unknown[];
+  const all = mods.includes('all');
+  if (mods.includes('exists')) {
+    const want = values[0] === true;
+    return (ev) => (get(ev) !== null) === want;
+  }
+  let tests: ((v: string) => boolean)[];
+  if (mods.includes('re')) {
+    tests = values.map((v) => {
+      const flags = (mods.includes('i') ? 'i' : '') + (mods.includes('m') ? 'm' : '') + (mods.includes('s') ? 's' : '');
+      const re = new RegExp(String(v), flags);
+      return (x: string) => re.test(x);
+    });
+  } else if (mods.includes('cidr')) {
+    tests = values.map((v) => cidrMatcher(String(v)));
+  } else {
+    const mode = mods.includes('contains') ? 'contains' : mods.includes('startswith') ? 'startswith' : mods.includes('endswith') ? 'endswith' : 'exact';
+    tests = values.flatMap((v) => {
+      if (v === null) return [(x: string) => x === ''];
+      let strs = [String(v)];
+      if (mods.includes('windash')) strs = strs.flatMap((s) => [s, s.replace(/(^|\s)-/g, '$1/'), s.replace(/(^|\s)-/g, '$1–')]);
+      if (mods.includes('base64') || mods.includes('base64offset')) strs = strs.flatMap((s) => base64Variants(s, mods.includes('base64offset')));
+      const res = strs.map((s) => wildcard(s, mode));
+      return [(x: string) => res.some((re) => re.test(x))];
+    });
+  }
+  return (ev) => {
+    const v = get(ev);
+    if (v === null) return values.some((x) => x === null) && !all;
+    const s = String(v);
+    return all ? tests.every((t) => t(s)) : tests.some((t) => t(s));
+  };
+}
+
+function searchPredicate(name: string, body: unknown, fields: Record<string, (ev: EventV1) => string | number | null>): Pred {
+  if (Array.isArray(body)) {
+    if (body.every((x) => typeof x === 'string' || typeof x === 'number')) {
+      // Keywords: any of them anywhere in the command line (Vigil's free text).
+      const res = body.map((k) => wildcard(String(k), 'contains'));
+      return (ev) => { const t = (ev.kind === 'exec' ? ev.exec.argv : ev.proc.argv).join(' '); return res.some((re) => re.test(t)); };
+    }
+    const alts = body.map((m, i) => searchPredicate(`${name}[${i}]`, m, fields));
+    return (ev) => alts.some((p) => p(ev));
+  }
+  if (body && typeof body === 'object') {
+    const parts = Object.entries(body as Record<string, unknown>).map(([k, v]) => fieldPredicate(k, v, fields));
+    return (ev) => parts.every((p) => p(ev));
+  }
+  throw new SigmaError(`search ${name} is neither a map nor a list`);
+}
+
+/** Condition grammar: or / and / not / ( ) / "1 of x*" / "all of x*" / "all of them" / identifiers. */
+function compileCondition(text: string, searches: Map<string, Pred>): Pred {
+  if (text.includes('|')) throw new SigmaError(`aggregations ("${text.slice(text.indexOf('|')).trim()}") are not supported`, true);
+  const tokens = text.match(/\(|\)|[^\s()]+/g) ?? [];
+  let i = 0;
+  const peek = () => tokens[i]?.toLowerCase();
+  const pick = (pattern: string): Pred[] => {
+    const re = pattern === 'them' ? /.*/ : new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+    const hits = [...searches].filter(([n]) => re.test(n)).map(([, p]) => p);
+    if (hits.length === 0) throw new SigmaError(`condition refers to "${pattern}", which matches no search`);
+    return hits;
+  };
+  const atom = (): Pred => {
+    const t = tokens[i++];
+    if (t === undefined) throw new SigmaError(`condition ends too early: ${text}`);
+    if (t === '(') { const e = or(); if (tokens[i++] !== ')') throw new SigmaError(`unbalanced parentheses: ${text}`); return e; }
+    const lower = t.toLowerCase();
+    if ((lower === '1' || lower === 'any' || lower === 'all') && peek() === 'of') {
+      i++;
+      const target = tokens[i++];
+      if (!target) throw new SigmaError(`"of" without a target: ${text}`);
+      const ps = pick(target);
+      return lower === 'all' ? (ev) => ps.every((p) => p(ev)) : (ev) => ps.some((p) => p(ev));
+    }
+    const p = searches.get(t);
+    if (!p) throw new SigmaError(`condition names unknown search "${t}"`);
+    return p;
+  };
+  const not = (): Pred => { if (peek() === 'not') { i++; const p = not(); return (ev) => !p(ev); } return atom(); };
+  const and = (): Pred => { let l = not(); while (peek() === 'and') { i++; const r = not(); const a = l; l = (ev) => a(ev) && r(ev); } return l; };
+  const or = (): Pred => { let l = and(); while (peek() === 'or') { i++; const r = and(); const a = l; l = (ev) => a(ev) || r(ev); } return l; };
+  const e = or();
+  if (i !== tokens.length) throw new SigmaError(`cannot read the condition past "${tokens[i]}": ${text}`);
+  return e;
+}
+
+export interface CompiledSigma {
+  detection: AnyDetection;
+  rule: SigmaRule;
+}
+
+/** A Sigma rule as a Vigil detection; throws SigmaError (unsupported = true when Vigil cannot run it). */
+export function compileSigma(rule: SigmaRule): CompiledSigma {
+  const { product, category } = rule.logsource;
+  if (product !== 'linux') throw new SigmaError(`logsource product "${product ?? '-'}" (Vigil runs linux rules)`, true);
+  const kind = category ? CATEGORY_KIND[category] : undefined;
+  if (!kind || !category) throw new SigmaError(`logsource ${category ?? rule.logsource.service ?? '-'} (Vigil feeds process_creation and network_connection)`, true);
+  const fields = SIGMA_FIELDS[category as keyof typeof SIGMA_FIELDS];
+  const { condition, timeframe, ...named } = rule.detection;
+  if (timeframe) throw new SigmaError('timeframe/correlation rules are not supported', true);
+  const searches = new Map(Object.entries(named).map(([n, body]) => [n, searchPredicate(n, body, fields)] as const));
+  const conditions = (Array.isArray(condition) ? condition : [condition]).map((c) => compileCondition(String(c), searches));
+  const pred: Pred = (ev) => conditions.some((c) => c(ev));
+  const mitre = (rule.tags ?? []).filter((t) => /^attack\.t\d{4}(\.\d{3})?$/i.test(t)).map((t) => t.slice(7).toUpperCase());
+  const detection = defineDetection({
+    id: `sigma.${rule.id ?? rule.title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`,
+    title: rule.title,
+    severity: LEVEL[rule.level ?? 'medium'],
+    mitre,
+    on: [kind],
+    author: rule.author ?? 'unknown',
+    ...(rule.description ? { description: rule.description } : {}),
+    match(ev: EventV1) {
+      if (!pred(ev)) return null;
+      const what = ev.kind === 'exec' ? ev.exec.argv.join(' ') : ev.kind === 'connect' ? `${ev.proc.exe} → ${ev.connect.daddr}:${ev.connect.dport}` : '';
+      return { reason: `Sigma rule "${rule.title}" (${rule.id ?? 'no id'}, by ${rule.author ?? 'unknown'}, DRL 1.1) matched: ${what}` };
+    },
+  });
+  return { detection: detection as AnyDetection, rule };
+}
