@@ -12,6 +12,7 @@ import { AlertSink } from './alerts/sink.js';
 import { DetectionEngine, type LoadedDetection } from './detect/engine.js';
 import { BUILTIN_DETECTIONS } from './detect/builtin/index.js';
 import type { ExpectedGpuConfig } from './detect/define.js';
+import { CustomDetections } from './detect/custom/manager.js';
 
 export const CONTROL_PLANE_VERSION = '0.1.0';
 
@@ -24,6 +25,8 @@ export interface ControlPlaneConfig {
   batchSize?: number;
   /** Processes expected to use GPUs, beyond installed software (see detect/builtin/gpu.ts). */
   expectedGpu?: ExpectedGpuConfig;
+  /** Folders (or files) of custom detections: TypeScript/JavaScript modules, Sigma YAML, SQL. */
+  detections?: string[];
   /** Repeats of (rule, host, process) inside this window update one alert. */
   alertThrottleSeconds?: number;
   streamMaxAgeHours?: number;
@@ -35,6 +38,7 @@ export interface RunningControlPlane {
   apiUrl: string;
   ingestor: EventIngestor;
   engine: DetectionEngine;
+  custom: CustomDetections | null;
   stop: () => Promise<void>;
 }
 
@@ -47,12 +51,15 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
   let api: FastifyInstance | null = null;
   let alerts: AlertSink | null = null;
   let engine: DetectionEngine | null = null;
+  let custom: CustomDetections | null = null;
   const builtins: LoadedDetection[] = Object.values(BUILTIN_DETECTIONS).map((detection) => ({ detection, source: 'builtin', author: null, origin: 'builtin' }));
   const detectionsReport = () => ({
     loaded: engine?.list().map((d) => ({
       id: d.detection.id, title: d.detection.title, severity: d.detection.severity, source: d.source, origin: d.origin,
       author: d.author, fired: engine?.fired.get(d.detection.id) ?? 0, errors: engine?.errors.get(d.detection.id) ?? 0,
     })) ?? [],
+    sql: custom?.report.sql.map((d) => ({ id: d.id, title: d.title, severity: d.severity, origin: d.origin, intervalMs: d.intervalMs, lastError: custom?.sqlErrors.get(d.id) ?? null })) ?? [],
+    problems: custom?.report.problems ?? [],
   });
   const silentAfter = cfg.silentAfterSeconds ?? 30;
 
@@ -124,8 +131,13 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
           onAlert: (a) => alerts!.push(a),
         });
         engine.setDetections(builtins);
+        if (cfg.detections?.length) {
+          custom = new CustomDetections(cfg.detections, engine, builtins, ch!.reader, log);
+          await custom.load();
+          custom.watch();
+        }
         const t = setInterval(() => engine?.tick(heartbeats?.latest.values()), 1000);
-        return async () => { clearInterval(t); await alerts?.stop(); };
+        return async () => { clearInterval(t); custom?.stop(); await alerts?.stop(); };
       },
     },
     {
@@ -152,5 +164,5 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
 
   const addr = api!.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.api.port;
-  return { apiUrl: `http://${cfg.api.host}:${port}`, ingestor: ingestor!, engine: engine!, stop };
+  return { apiUrl: `http://${cfg.api.host}:${port}`, ingestor: ingestor!, engine: engine!, custom, stop };
 }

@@ -13,3 +13,14 @@ export const sensorFlags = {
   'window-seconds': Flags.integer({ description: 'aggregation window of the connect and GPU probes', default: 5, min: 1, max: 60 }),
   probe: Flags.string({ description: 'run only these probes (repeatable)', multiple: true, options: [...PROBE_NAMES] }),
 };
+
+export const detectionFlags = {
+  detections: Flags.string({ description: 'folder or file of custom detections (TypeScript/JavaScript, Sigma .yml, .sql); repeatable; reloaded on change', multiple: true }),
+  'gpu-expected': Flags.string({ description: 'glob of executables (or cgroup:GLOB) expected to use GPUs, beyond installed software; repeatable', multiple: true }),
+};
+
+/** --gpu-expected values → the engine's expectation (cgroup:GLOB for cgroup paths). */
+export function expectedGpu(values: string[] | undefined): { exe: string[]; cgroup: string[] } {
+  const v = values ?? [];
+  return { exe: v.filter((x) => !x.startsWith('cgroup:')), cgroup: v.filter((x) => x.startsWith('cgroup:')).map((x) => x.slice(7)) };
+}

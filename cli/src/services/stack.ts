@@ -15,6 +15,8 @@ export interface StackOptions {
   gpuDevices: string[];
   windowSeconds: number;
   probes?: ProbeName[];
+  detections?: string[];
+  expectedGpu?: { exe: string[]; cgroup: string[] };
   log: Logger;
 }
 
@@ -46,6 +48,8 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
           storage: o.clickhouseUrl ? { kind: 'server', url: o.clickhouseUrl } : { kind: 'embedded', dataDir: `${o.dataDir}/clickhouse` },
           nats: { servers: natsUrl },
           api: { host: o.apiHost, port: o.apiPort, ...(process.env.VIGIL_API_TOKEN ? { token: process.env.VIGIL_API_TOKEN } : {}) },
+          ...(o.detections ? { detections: o.detections } : {}),
+          ...(o.expectedGpu ? { expectedGpu: o.expectedGpu } : {}),
           log: o.log,
         });
         apiUrl = cp.apiUrl;

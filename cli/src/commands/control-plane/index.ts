@@ -2,6 +2,7 @@ import { Command, Flags } from '@oclif/core';
 import { startControlPlane } from '@vigil/control-plane';
 import { untilSignal } from '../../services/stack.js';
 import { createLogger } from '../../services/logger.js';
+import { detectionFlags, expectedGpu } from '../../services/flags.js';
 
 export default class ControlPlane extends Command {
   static override description = 'Run the control plane alone: JetStream consumer → ClickHouse, and the HTTP API.';
@@ -12,6 +13,7 @@ export default class ControlPlane extends Command {
     'api-port': Flags.integer({ default: 8787 }),
     'api-host': Flags.string({ default: '127.0.0.1' }),
     'silent-after': Flags.integer({ description: 'seconds without heartbeat before a sensor is reported silent', default: 30 }),
+    ...detectionFlags,
   };
 
   async run(): Promise<void> {
@@ -22,6 +24,8 @@ export default class ControlPlane extends Command {
       nats: { servers: flags.nats },
       api: { host: flags['api-host'], port: flags['api-port'], ...(process.env.VIGIL_API_TOKEN ? { token: process.env.VIGIL_API_TOKEN } : {}) },
       silentAfterSeconds: flags['silent-after'],
+      ...(flags.detections ? { detections: flags.detections } : {}),
+      expectedGpu: expectedGpu(flags['gpu-expected']),
       log,
     }).catch((err: Error) => this.error(err.message, { exit: 1 }));
     await untilSignal();

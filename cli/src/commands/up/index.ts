@@ -1,7 +1,7 @@
 import { Command, Flags } from '@oclif/core';
 import { startStack, untilSignal } from '../../services/stack.js';
 import { createLogger } from '../../services/logger.js';
-import { sensorFlags } from '../../services/flags.js';
+import { detectionFlags, expectedGpu, sensorFlags } from '../../services/flags.js';
 import type { ProbeName } from '@vigil/sensor';
 
 export default class Up extends Command {
@@ -15,6 +15,7 @@ export default class Up extends Command {
     nats: Flags.string({ description: 'use this NATS server instead of starting one (URL)' }),
     clickhouse: Flags.string({ description: 'store in this ClickHouse server (URL) instead of the embedded engine' }),
     ...sensorFlags,
+    ...detectionFlags,
   };
 
   async run(): Promise<void> {
@@ -31,6 +32,8 @@ export default class Up extends Command {
       gpuDevices: flags['gpu-device'],
       windowSeconds: flags['window-seconds'],
       ...(flags.probe ? { probes: flags.probe as ProbeName[] } : {}),
+      ...(flags.detections ? { detections: flags.detections } : {}),
+      expectedGpu: expectedGpu(flags['gpu-expected']),
       log,
     }).catch((err: Error) => this.error(err.message, { exit: 1 }));
     this.logToStderr(`vigil is up: API ${stack.apiUrl}, NATS ${stack.natsUrl}. Try \`npx vigil events\` in another shell; Ctrl-C stops.`);

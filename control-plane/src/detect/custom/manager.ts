@@ -1,0 +1,93 @@
+import { watch, type FSWatcher } from 'node:fs';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Logger } from 'pino';
+import type { ProcessV1 } from '@vigil/schema';
+import type { DetectionEngine, LoadedDetection } from '../engine.js';
+import { loadDetections, type LoadReport } from './loader.js';
+import type { SqlDetection } from './sql.js';
+import { readOnlyQuery } from '../../store/readonly-query.js';
+
+const nsNow = () => (BigInt(Date.now()) * 1_000_000n).toString();
+
+/** A process stub from a SQL row's pid/comm/exe columns. */
+function rowProcess(row: Record<string, unknown>): ProcessV1 | null {
+  const pid = Number(row.pid);
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  return {
+    pid, ppid: 0, uid: 0, gid: 0, comm: String(row.comm ?? ''), exe: String(row.exe ?? ''), argv: [], argvTruncated: false,
+    cgroupId: 0, cgroup: '', containerId: null, job: null, startTs: null, ancestry: [], ancestryTruncated: true,
+  };
+}
+
+/**
+ * Custom detections from --detections folders: loaded at start, reloaded when a file changes, each
+ * broken file reported with its path and reason while the others keep running. SQL detections run
+ * on their own schedules against the read-only session.
+ */
+export class CustomDetections {
+  report: LoadReport = { detections: [], sql: [], problems: [] };
+  sqlErrors = new Map<string, string>();
+  private timers: NodeJS.Timeout[] = [];
+  private watchers: FSWatcher[] = [];
+  private reloadTimer: NodeJS.Timeout | null = null;
+  loads = 0;
+
+  constructor(
+    private readonly paths: string[],
+    private readonly engine: DetectionEngine,
+    private readonly builtins: LoadedDetection[],
+    private readonly reader: ClickHouseClient,
+    private readonly log: Logger,
+  ) {}
+
+  async load(): Promise<void> {
+    this.report = await loadDetections(this.paths);
+    this.loads++;
+    this.engine.setDetections([...this.builtins, ...this.report.detections]);
+    for (const t of this.timers) clearInterval(t);
+    this.timers = this.report.sql.map((d) => setInterval(() => void this.runSql(d), d.intervalMs));
+    for (const p of this.report.problems) this.log.warn({ 'detection.path': p.path, 'detection.reason': p.reason, 'detection.unsupported': p.unsupported }, 'detection not loaded');
+    this.log.info({ 'detections.loaded': this.report.detections.length, 'detections.sql': this.report.sql.length, 'detections.problems': this.report.problems.length }, 'custom detections loaded');
+  }
+
+  watch(): void {
+    for (const p of this.paths) {
+      try {
+        this.watchers.push(watch(p, { recursive: true }, () => {
+          if (this.reloadTimer) clearTimeout(this.reloadTimer);
+          this.reloadTimer = setTimeout(() => void this.load().catch((err: Error) => this.log.error({ err }, 'reload failed')), 300);
+        }));
+      } catch (err) {
+        this.log.warn({ err, 'detection.path': p }, 'cannot watch for changes');
+      }
+    }
+  }
+
+  async runSql(d: SqlDetection): Promise<number> {
+    try {
+      const result = await readOnlyQuery(this.reader, d.sql);
+      this.sqlErrors.delete(d.id);
+      const loaded = { detection: { id: d.id, title: d.title, severity: d.severity, mitre: d.mitre, on: [], match: () => null }, source: 'sql' as const, author: d.author };
+      let raised = 0;
+      for (const row of result.rows) {
+        const host = typeof row.host === 'string' && row.host ? row.host : null;
+        if (!host) { this.sqlErrors.set(d.id, 'a row without a `host` column'); continue; }
+        const evidence = Array.isArray(row.evidence) ? row.evidence.map(String) : [];
+        const reason = typeof row.reason === 'string' ? row.reason : `${d.title}: ${JSON.stringify(row)}`;
+        this.engine.raise(loaded, host, rowProcess(row), nsNow(), evidence, { reason });
+        raised++;
+      }
+      return raised;
+    } catch (err) {
+      this.sqlErrors.set(d.id, (err as Error).message);
+      this.log.warn({ err, 'detection.id': d.id }, 'SQL detection failed');
+      return 0;
+    }
+  }
+
+  stop(): void {
+    for (const t of this.timers) clearInterval(t);
+    for (const w of this.watchers) w.close();
+    if (this.reloadTimer) clearTimeout(this.reloadTimer);
+  }
+}
