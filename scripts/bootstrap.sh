@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Vigil needs and is missing on this host, then builds. Idempotent; run by `npm start`
-# and `npm test`. System packages come from Debian (root needed to install them).
+# and `npm test` (which passes --test). System packages come from Debian (root needed to install them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,14 @@ command -v bpftrace >/dev/null 2>&1 || missing+=(bpftrace)
 command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
 command -v mount >/dev/null 2>&1 || missing+=(mount)
+# With --test: the tools the end-to-end attack scenarios run for real.
+if [ "${1:-}" = "--test" ]; then
+  command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
+  command -v autossh >/dev/null 2>&1 || missing+=(autossh)
+  command -v socat >/dev/null 2>&1 || missing+=(socat)
+  command -v ncat >/dev/null 2>&1 || missing+=(ncat)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "vigil: missing ${missing[*]}; run as root (or: sudo apt-get install -y ${missing[*]})" >&2

@@ -33,6 +33,7 @@ test('miner.pool-connect needs corroboration: a pool port alone is not enough', 
   assert.deepEqual(fire(connect('10.0.0.5', 3333, minerProc)).sort(), ['miner.pool-connect']);
   assert.deepEqual(fire(connect('10.0.0.5', 8080, { exe: '/usr/bin/python3', argv: ['python3', '-m', 'http.server'] })), []);
   assert.deepEqual(fire(connect('10.0.0.5', 443, { exe: '/usr/bin/curl', argv: ['curl', 'https://pool.supportxmr.com'] })), ['miner.pool-connect'], 'a pool host named in argv, any port');
+  assert.deepEqual(fire(connect('127.0.0.1', 8080, { exe: '/usr/bin/curl', argv: ['curl', '-so', '/tmp/x', 'http://127.0.0.1:8080/x'] })), [], 'a download naming its own destination is no pool');
 });
 
 test('gpu.unexpected-process: compute from a writable place or an unexpected binary; training is fine', () => {
@@ -126,6 +127,16 @@ test('chain: a shell in the job downloads, runs from /tmp, and the binary starts
   const quiet = builtinEngine();
   quiet.engine.process([exec(['curl', '-so', '/tmp/x', 'http://h/x'], { pid: 6001, ancestry: [shell, ...job] }), gpu('NV_ESC_RM_ALLOC', 'HOPPER_COMPUTE_A', { pid: 6002, exe: '/usr/bin/python3', comm: 'python3', ancestry: [shell, ...job] })]);
   assert.deepEqual(quiet.alerts.map((a) => a.ruleId), [], 'download, then training from an installed interpreter');
+  // A download by a sibling subshell, then a configured training binary in /tmp run by the outer shell.
+  const outer = { pid: 7000, comm: 'bash', exe: '/usr/bin/bash', argv: ['bash'] };
+  const sub = { pid: 7001, comm: 'bash', exe: '/usr/bin/bash', argv: ['bash', '-c', 'curl …'] };
+  const cfg = builtinEngine({ expectedGpu: { exe: ['/tmp/job/**'], cgroup: [] }, sensorPids: () => new Set() });
+  cfg.engine.process([
+    exec(['curl', '-so', '/tmp/other/x', 'http://h/x'], { pid: 7002, ancestry: [sub, outer, ...job] }),
+    gpu('NV_ESC_RM_ALLOC', 'HOPPER_COMPUTE_A', { pid: 7003, exe: '/tmp/job/bin/trainer', comm: 'trainer', ancestry: [outer, ...job] }),
+    gpu('NV_ESC_RM_ALLOC', 'HOPPER_COMPUTE_A', { pid: 7004, exe: '/tmp/unrelated/tool', comm: 'tool', ancestry: [outer, ...job] }),
+  ]);
+  assert.deepEqual(cfg.alerts.map((a) => `${a.ruleId}:${a.proc?.pid}`), ['gpu.unexpected-process:7004'], 'no chain: expected binary, or a download by another shell that names another file');
 });
 
 test('repeats of (rule, host, process) update one alert with a count; other processes get their own', () => {

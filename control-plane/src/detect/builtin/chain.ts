@@ -2,7 +2,7 @@ import type { EventV1 } from '@vigil/schema';
 import { defineDetection } from '../define.js';
 import { basename, commandLine, exeOf, inWritablePlace } from '../argv.js';
 import { DOWNLOADERS, POOL_PORTS, SHELLS } from '../indicators.js';
-import { startsCompute } from './gpu.js';
+import { expectedGpuProcess, startsCompute } from './gpu.js';
 
 /**
  * The whole story in one alert: inside a job's process tree a shell downloads something, something is
@@ -17,7 +17,8 @@ export const chainJobShellDownloadRun = defineDetection({
   on: ['gpu', 'connect'],
   match(ev, ctx) {
     let action: string | null = null;
-    if (ev.kind === 'gpu') action = startsCompute(ev);
+    // An expected GPU workload using the GPU ends no chain.
+    if (ev.kind === 'gpu') action = expectedGpuProcess(exeOf(ev), ev.proc.cgroup, ctx.config.expectedGpu) ? null : startsCompute(ev);
     else if (ev.kind === 'connect') {
       const flagged = ctx.flagged(ev.host, ev.proc.pid);
       const tunnel = [...flagged].some((r) => r.startsWith('tunnel.') || r.startsWith('shell.') || r.startsWith('miner.'));
@@ -29,7 +30,13 @@ export const chainJobShellDownloadRun = defineDetection({
     const shellAt = ev.proc.ancestry.findIndex((a) => SHELLS.includes(a.comm));
     if (shellAt < 0) return null;
     const shell = ev.proc.ancestry[shellAt]!;
-    const downloads = ctx.descendantExecs(ev.host, shell.pid).filter((e) => e.kind === 'exec' && DOWNLOADERS.includes(basename(e.proc.exe || (e.kind === 'exec' ? e.exec.filename : ''))));
+    // The download belongs to this run when the same shell did it, or when it names the file run.
+    const downloads = ctx.descendantExecs(ev.host, shell.pid).filter((e) => {
+      if (e.kind !== 'exec' || !DOWNLOADERS.includes(basename(e.proc.exe || e.exec.filename))) return false;
+      const sameShell = e.proc.ancestry.find((a) => SHELLS.includes(a.comm))?.pid === shell.pid;
+      const namesFile = e.exec.argv.some((a) => a === exe || a.endsWith(`/${basename(exe)}`) || a === basename(exe));
+      return sameShell || namesFile;
+    });
     const download = downloads.at(-1);
     if (!download) return null;
     const ran = [...ctx.recent(ev.host, ev.proc.pid)].reverse().find((e) => e.kind === 'exec' && e.exec.ret === 0);

@@ -39,6 +39,12 @@ export function shellSpawnedByJob(ancestry: { comm: string; pid: number }[]): { 
   return ancestry.slice(i + 1).some((a) => JOB_PROCESS.test(a.comm)) ? ancestry[i] : undefined;
 }
 
+/** Whether a process is an expected GPU user: configured, or installed software outside writable places. */
+export function expectedGpuProcess(exe: string, cgroup: string, cfg: ExpectedGpuConfig): boolean {
+  if (matchesAny(cfg.exe, exe) || matchesAny(cfg.cgroup, cgroup)) return true;
+  return matchesAny(INSTALLED_GPU_PATHS, exe) && !inWritablePlace(exe);
+}
+
 export const gpuUnexpectedProcess = defineDetection({
   id: 'gpu.unexpected-process',
   title: 'GPU compute by an unexpected process',
@@ -50,10 +56,8 @@ export const gpuUnexpectedProcess = defineDetection({
     const what = startsCompute(ev);
     if (!what) return null;
     const exe = exeOf(ev);
-    const cfg = ctx.config.expectedGpu;
-    if (matchesAny(cfg.exe, exe) || matchesAny(cfg.cgroup, ev.proc.cgroup)) return null;
+    if (expectedGpuProcess(exe, ev.proc.cgroup, ctx.config.expectedGpu)) return null;
     const writable = inWritablePlace(exe);
-    if (matchesAny(INSTALLED_GPU_PATHS, exe) && !writable) return null;
     const shell = shellSpawnedByJob(ev.proc.ancestry);
     const notes = [
       writable ? 'it runs from a writable place' : 'it is not an expected GPU workload',

@@ -52,10 +52,9 @@ export const minerExec = defineDetection({
 
 const isPoolPort = (port: number) => POOL_PORTS.includes(port);
 
-/** The connecting process's argv names this destination (ip:port, or a pool host). */
-function argvNamesDestination(ev: EventV1, daddr: string, dport: number): string | null {
+/** The connecting process's argv names a pool (a pool host or a stratum URL): strong at any port. */
+function argvNamesPool(ev: EventV1): string | null {
   const text = commandLine(argvOf(ev)).toLowerCase();
-  if (text.includes(`${daddr}:${dport}`)) return `its arguments name ${daddr}:${dport}`;
   const pool = hostsIn(text).find((h) => domainMatches(h, POOL_DOMAINS));
   if (pool) return `its arguments name the pool host ${pool}`;
   if (STRATUM_URL.test(text)) return 'its arguments hold a stratum URL';
@@ -71,12 +70,10 @@ export const minerPoolConnect = defineDetection({
   description: 'A connection to a pool port or pool host, corroborated: a port alone is weak (8080 is everywhere).',
   match(ev, ctx) {
     const { daddr, dport } = ev.connect;
-    if (daddr === '127.0.0.1' || daddr === '::1' || daddr.startsWith('127.')) {
-      // Loopback can still be a local stratum proxy: only argv naming it counts then.
-    }
     const why: string[] = [];
-    const named = argvNamesDestination(ev, daddr, dport);
+    const named = argvNamesPool(ev);
     if (named) why.push(named);
+    // A pool port alone is weak (8080 is everywhere): it needs something else about the process.
     if (isPoolPort(dport)) {
       const names = namesOf(ev);
       if (minerIndicators(argvOf(ev), names).length > 0) why.push('the process looks like a miner');
