@@ -7,6 +7,9 @@ export const ProbeStateV1 = z.object({
   restarts: z.number().int().nonnegative(),
   lostEvents: z.number().int().nonnegative(),
   lastError: z.string().nullable(),
+  /** When the probe last exited unplanned and when it was live again (ns): the blind gap. */
+  lastExitTs: NsTimestamp.optional(),
+  lastRestartTs: NsTimestamp.optional(),
   /** The bpftrace process, so that an attempt to kill it can be recognised. */
   pid: z.number().int().positive().optional(),
 });

@@ -9,11 +9,11 @@ import { randomUUID } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import type { EventV1, ExecEventV1, GpuEventV1, ConnectEventV1 } from '@vigil/schema';
+import type { AlertV1, EventV1, ExecEventV1, GpuEventV1, ConnectEventV1 } from '@vigil/schema';
 import { freePort, REPO, startVigil, tempDir, vigil, vigilJson, waitFor } from '../support/harness.js';
 
 interface Status {
-  sensors: { host: string; probes: { name: string; state: string }[]; counters: { eventsPublished: number; rejects: Record<string, number> } }[];
+  sensors: { host: string; probes: { name: string; state: string; pid?: number; restarts: number; lastExitTs?: string; lastRestartTs?: string }[]; counters: { eventsPublished: number; rejects: Record<string, number> } }[];
 }
 
 const HOST = `e2e-${process.pid}`;
@@ -121,6 +121,26 @@ test('NVIDIA-shaped ioctls on the test GPU node appear decoded: names, RM classe
   assert.equal(e.gpu.driver, 'nvidia');
   assert.equal(evs.reduce((n, x) => n + x.gpu.count, 0), 80, '4 calls × 20 repeats, every one accounted for');
   assert.ok(e.proc.ancestry.some((a) => a.pid === process.pid));
+});
+
+test('a killed probe is restarted within seconds; the blind gap is reported and raises sensor.probe-restart', async () => {
+  const probe = () => vigilJson<Status>(api, ['status']).sensors.find((x) => x.host === HOST)!.probes.find((p) => p.name === 'exec')!;
+  const before = probe();
+  assert.ok(before.pid, 'the heartbeat names the bpftrace pid');
+  const t0 = Date.now();
+  process.kill(before.pid!, 'SIGKILL');
+  const after = await waitFor('the exec probe running again', () => {
+    const p = probe();
+    return p.state === 'running' && p.restarts === before.restarts + 1 && p.pid !== before.pid ? p : null;
+  }, 60_000, 250);
+  console.log(`# probe restarted and reported running within ${Date.now() - t0} ms (heartbeats every 5 s)`);
+  assert.ok(after.lastExitTs && after.lastRestartTs && BigInt(after.lastRestartTs) > BigInt(after.lastExitTs));
+  const alert = await waitFor('sensor.probe-restart', () =>
+    vigilJson<AlertV1[]>(api, ['alerts', '--host', HOST, '--rule', 'sensor.probe-restart']).find((a) => /probe exec/.test(a.reason)), 20_000, 500);
+  assert.match(alert.reason, /probe exec on .* stopped and was restarted \(1 restarts so far\); blind for \d+\.\d s/);
+  const marker = `vigil-after-restart-${randomUUID()}`;
+  spawnSync('/bin/echo', [marker], { stdio: 'ignore' });
+  await waitFor('execs seen again', () => events<ExecEventV1>(['--kind', 'exec', '--comm', 'echo']).some((e) => e.exec.argv[1] === marker), 20_000, 300);
 });
 
 test('the CLI: human tables, one-line errors, read-only query', () => {

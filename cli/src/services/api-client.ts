@@ -67,6 +67,14 @@ export const runQuery = (api: ApiTarget, sql: string) =>
 
 export const fetchStatus = (api: ApiTarget) => call<StatusReport>(api, '/api/v1/status');
 
+export interface DetectionsReport {
+  loaded: { id: string; title: string; severity: string; source: string; origin: string; author: string | null; fired: number; errors: number }[];
+  sql: { id: string; title: string; severity: string; origin: string; intervalMs: number; lastError: string | null }[];
+  problems: { path: string; reason: string; unsupported: boolean }[];
+}
+
+export const fetchDetections = (api: ApiTarget) => call<DetectionsReport>(api, '/api/v1/detections');
+
 export interface StatusReport {
   controlPlane: {
     version: string;

@@ -46,6 +46,8 @@ export class DetectionEngine {
   private readonly flags = new Map<string, Set<string>>();
   private readonly throttled = new Map<string, Throttled>();
   private readonly silentHosts = new Set<string>();
+  /** Restart counts last seen per host and probe. */
+  private readonly probeRestarts = new Map<string, number>();
   readonly errors = new Map<string, number>();
   readonly fired = new Map<string, number>();
   private readonly now: () => number;
@@ -131,7 +133,25 @@ export class DetectionEngine {
     for (const map of [this.history, this.lineage]) {
       for (const [k, v] of map) if (now - v.touched > HISTORY_TTL_MS) { map.delete(k); this.flags.delete(k); }
     }
-    this.checkSilence(heartbeats, now);
+    const list = [...heartbeats];
+    this.checkSilence(list, now);
+    this.checkProbeRestarts(list);
+  }
+
+  private checkProbeRestarts(heartbeats: HeartbeatV1[]): void {
+    for (const hb of heartbeats) {
+      for (const p of hb.probes) {
+        const key = `${hb.host}|${p.name}`;
+        const seen = this.probeRestarts.get(key);
+        this.probeRestarts.set(key, p.restarts);
+        // The first heartbeat seen sets the baseline: restarts before the control plane started are history.
+        if (seen === undefined || p.restarts <= seen) continue;
+        const gap = p.lastExitTs && p.lastRestartTs ? ` blind for ${(Number(BigInt(p.lastRestartTs) - BigInt(p.lastExitTs)) / 1e9).toFixed(1)} s;` : '';
+        this.raise({ detection: SENSOR_PROBE_RESTART, source: 'builtin', author: null }, hb.host, null, p.lastExitTs ?? hb.ts, [], {
+          reason: `probe ${p.name} on ${hb.host} stopped and was restarted (${p.restarts} restarts so far);${gap} ${p.lastError ?? ''}`.trim(),
+        });
+      }
+    }
   }
 
   private checkSilence(heartbeats: Iterable<HeartbeatV1>, now: number): void {
@@ -164,6 +184,16 @@ export class DetectionEngine {
     if (ev.kind === 'exec') for (const a of ev.proc.ancestry.slice(0, LINEAGE_DEPTH)) push(this.lineage, `${ev.host}|${a.pid}`);
   }
 }
+
+export const SENSOR_PROBE_RESTART: AnyDetection = {
+  id: 'sensor.probe-restart',
+  title: 'Sensor probe restarted',
+  severity: 'high',
+  mitre: ['T1562.001'],
+  on: [],
+  description: 'A bpftrace probe exited (killed, crashed) and was restarted: what happened in the gap was not seen.',
+  match: () => null,
+};
 
 export const SENSOR_SILENT: AnyDetection = {
   id: 'sensor.silent',
