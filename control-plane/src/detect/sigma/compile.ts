@@ -68,7 +68,12 @@ function fieldPredicate(key: string, raw: unknown, fields: Record<string, (ev: E
   if (mods.includes('re')) {
     tests = values.map((v) => {
       const flags = (mods.includes('i') ? 'i' : '') + (mods.includes('m') ? 'm' : '') + (mods.includes('s') ? 's' : '');
-      const re = new RegExp(String(v), flags);
+      let re: RegExp;
+      try {
+        re = new RegExp(String(v), flags);
+      } catch (cause) {
+        throw new SigmaError(`field ${field}: invalid regular expression ${JSON.stringify(String(v))}`, false, { cause });
+      }
       return (x: string) => re.test(x);
     });
   } else if (mods.includes('cidr')) {

@@ -1,0 +1,37 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { stringify } from 'yaml';
+import { compileSigma } from './compile.js';
+import { parseSigma, SigmaError } from './rule.js';
+import { exec } from '../testing.js';
+
+test('any YAML text is parsed or refused with a SigmaError, never a crash', () => {
+  fc.assert(fc.property(fc.string({ maxLength: 200 }), (text) => {
+    try {
+      compileSigma(parseSigma(text));
+    } catch (err) {
+      assert.ok(err instanceof SigmaError, String(err));
+    }
+  }), { numRuns: 2000 });
+});
+
+test('random detection sections compile or are refused with a reason; compiled ones never throw on events', () => {
+  const field = fc.constantFrom('Image', 'CommandLine', 'ParentImage', 'User', 'CurrentDirectory', 'DestinationHostname', 'Bogus');
+  const mods = fc.subarray(['contains', 'startswith', 'endswith', 'all', 're', 'base64', 'weird']);
+  const value = fc.oneof(fc.string({ maxLength: 12 }), fc.array(fc.string({ maxLength: 8 }), { minLength: 1, maxLength: 3 }), fc.integer());
+  const search = fc.dictionary(fc.tuple(field, mods).map(([f, m]) => [f, ...m].join('|')), value, { minKeys: 1, maxKeys: 3 });
+  const condition = fc.constantFrom('sel', 'sel and not flt', '1 of sel*', 'all of them', '(sel or flt) and not sel', 'sel |', 'nope', 'not', '(sel');
+  fc.assert(fc.property(search, search, condition, (sel, flt, cond) => {
+    const text = stringify({ title: 't', logsource: { product: 'linux', category: 'process_creation' }, detection: { sel, flt, condition: cond } });
+    let compiled;
+    try {
+      compiled = compileSigma(parseSigma(text));
+    } catch (err) {
+      assert.ok(err instanceof SigmaError, String(err));
+      assert.ok((err as Error).message.length > 0);
+      return;
+    }
+    compiled.detection.match(exec(['/usr/bin/curl', '-s', 'x']) as never, undefined as never);
+  }), { numRuns: 1500 });
+});
