@@ -30,6 +30,9 @@ export const HeartbeatV1 = z.object({
     /** Rejected input by reason, e.g. "exec.schema", "line.json". */
     rejects: z.record(z.string(), z.number().int().nonnegative()),
     queueDepth: z.number().int().nonnegative(),
+    /** Held on disk while NATS was away, waiting to be replayed. */
+    spoolBytes: z.number().int().nonnegative().optional(),
+    spoolEvents: z.number().int().nonnegative().optional(),
     processCacheSize: z.number().int().nonnegative(),
   }),
   probes: z.array(ProbeStateV1),

@@ -14,6 +14,7 @@ import { EventBuilder } from './assemble/event-builder.js';
 import { WindowCollector } from './assemble/window.js';
 import { KtimeClock } from './assemble/clock.js';
 import { EventPublisher } from './export/publisher.js';
+import { DiskSpool } from './export/spool.js';
 import { ensureTracefs } from './host/tracefs.js';
 import { Counters } from './counters.js';
 import { ReadyRecord } from './decode/records.js';
@@ -34,6 +35,9 @@ export interface SensorConfig {
   gpuDevices?: ExtraGpuDevice[];
   probes?: ProbeName[];
   maxQueue?: number;
+  /** Where events wait on disk while NATS is away (none: memory only). */
+  spoolDir?: string;
+  spoolMaxBytes?: number;
   log: Logger;
 }
 
@@ -77,6 +81,8 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
       lostEvents: counters.lostEvents,
       rejects: counters.rejectsObject(),
       queueDepth: publisher?.depth ?? 0,
+      spoolBytes: publisher?.spooled.bytes ?? 0,
+      spoolEvents: publisher?.spooled.events ?? 0,
       processCacheSize: cache.size,
     },
     probes: [...supervisors.values()].map((s) => ({ ...s.state, ...(s.pid ? { pid: s.pid } : {}) })),
@@ -136,11 +142,30 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
     {
       name: 'nats',
       start: async () => {
-        nc = await connect({ name: `vigil-sensor-${host}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...cfg.nats });
-        publisher = new EventPublisher(nc.jetstream(), { maxQueue: cfg.maxQueue ?? 200_000, batchSize: 512, log, counters });
+        const spool = cfg.spoolDir ? new DiskSpool({ dir: cfg.spoolDir, maxBytes: cfg.spoolMaxBytes ?? 1024 ** 3 }) : undefined;
+        if (spool && !spool.empty) log.info({ 'spool.events': spool.events, 'spool.bytes': spool.bytes }, 'replaying events spooled by an earlier run');
+        publisher = new EventPublisher(null, { maxQueue: cfg.maxQueue ?? 200_000, batchSize: 512, log, counters, ...(spool ? { spool } : {}) });
         publisher.start();
+        // Tracing must not wait for NATS: events queue (and spool) until it answers.
+        let stopped = false;
+        let attempts = 0;
+        const connected = (async () => {
+          while (!stopped) {
+            try {
+              nc = await connect({ name: `vigil-sensor-${host}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...cfg.nats });
+              publisher?.attach(nc.jetstream());
+              log.info({ 'nats.attempts': attempts + 1 }, 'connected to NATS');
+              return;
+            } catch (err) {
+              if (attempts++ % 30 === 0) log.warn({ err, 'nats.attempts': attempts }, 'NATS unreachable; events are queued and spooled meanwhile');
+              await new Promise((r) => setTimeout(r, 1000));
+            }
+          }
+        })();
         return async () => {
+          stopped = true;
           await publisher?.stop();
+          await Promise.race([connected, new Promise((r) => setTimeout(r, 1000))]);
           if (nc) await closeNats(nc);
         };
       },

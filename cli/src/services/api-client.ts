@@ -90,7 +90,7 @@ export interface StatusReport {
     ts: string;
     ageSeconds: number;
     silent: boolean;
-    counters: { recordsRead: number; eventsPublished: number; eventsDropped: number; lostEvents: number; rejects: Record<string, number>; queueDepth: number };
+    counters: { recordsRead: number; eventsPublished: number; eventsDropped: number; lostEvents: number; rejects: Record<string, number>; queueDepth: number; spoolBytes?: number; spoolEvents?: number };
     probes: { name: string; state: string; restarts: number; lostEvents: number; lastError: string | null }[];
   }[];
 }

@@ -14,6 +14,7 @@ export interface StackOptions {
   hostId?: string;
   gpuDevices: string[];
   windowSeconds: number;
+  spoolMaxBytes?: number;
   probes?: ProbeName[];
   detections?: string[];
   expectedGpu?: { exe: string[]; cgroup: string[] };
@@ -64,6 +65,8 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
           ...(o.hostId ? { hostId: o.hostId } : {}),
           gpuDevices,
           windowSeconds: o.windowSeconds,
+          spoolDir: `${o.dataDir}/spool`,
+          ...(o.spoolMaxBytes ? { spoolMaxBytes: o.spoolMaxBytes } : {}),
           ...(o.probes ? { probes: o.probes } : {}),
           log: o.log,
         });

@@ -8,6 +8,7 @@ export default class Sensor extends Command {
   static override description = 'Run the sensor alone (root): bpftrace probes → process tree → NATS JetStream.';
   static override flags = {
     nats: Flags.string({ description: 'NATS URL', default: process.env.VIGIL_NATS ?? 'nats://127.0.0.1:4222' }),
+    'spool-dir': Flags.string({ description: 'where events wait while NATS is unreachable', default: process.env.VIGIL_DATA_DIR ? `${process.env.VIGIL_DATA_DIR}/spool` : '/var/lib/vigil/spool' }),
     ...sensorFlags,
   };
 
@@ -19,6 +20,8 @@ export default class Sensor extends Command {
       ...(flags['host-id'] ? { hostId: flags['host-id'] } : {}),
       gpuDevices: flags['gpu-device'].map(parseExtraDevice),
       windowSeconds: flags['window-seconds'],
+      spoolDir: flags['spool-dir'],
+      spoolMaxBytes: flags['spool-max-mb'] * 1024 * 1024,
       ...(flags.probe ? { probes: flags.probe as ProbeName[] } : {}),
       log,
     }).catch((err: Error) => this.error(err.message, { exit: 1 }));

@@ -31,6 +31,7 @@ export default class Up extends Command {
       ...(flags['host-id'] ? { hostId: flags['host-id'] } : {}),
       gpuDevices: flags['gpu-device'],
       windowSeconds: flags['window-seconds'],
+      spoolMaxBytes: flags['spool-max-mb'] * 1024 * 1024,
       ...(flags.probe ? { probes: flags.probe as ProbeName[] } : {}),
       ...(flags.detections ? { detections: flags.detections } : {}),
       expectedGpu: expectedGpu(flags['gpu-expected']),

@@ -1,0 +1,107 @@
+/**
+ * Ordering and loss accounting of the publisher with its disk spool. JetStream is stood in for by a
+ * publish function that can be switched off (an outage); the real outage runs in
+ * test/integration/spool.test.ts against nats-server.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { JetStreamClient } from 'nats';
+import type { EventV1 } from '@vigil/schema';
+import { EventPublisher } from './publisher.js';
+import { DiskSpool } from './spool.js';
+import { Counters } from '../counters.js';
+
+const ev = (n: number): EventV1 => ({
+  id: `e${n}`, v: 1, host: 'h', ts: String(n), kind: 'exit',
+  proc: { pid: n, ppid: 0, uid: 0, gid: 0, comm: 'c', exe: '', argv: [], argvTruncated: false, cgroupId: 0, cgroup: '/', containerId: null, job: null, startTs: null, ancestry: [], ancestryTruncated: false },
+  exit: { code: 0, signal: null },
+});
+
+function fakeJs() {
+  const sent: string[] = [];
+  const state = { up: false };
+  const js = {
+    publish: async (_s: string, _d: Uint8Array, o: { msgID: string }) => {
+      if (!state.up) throw new Error('no responders');
+      sent.push(o.msgID);
+      return {};
+    },
+  } as unknown as JetStreamClient;
+  return { js, sent, state };
+}
+
+const until = async (what: string, f: () => boolean) => {
+  for (let i = 0; i < 400 && !f(); i++) await new Promise((r) => setTimeout(r, 25));
+  assert.ok(f(), what);
+};
+
+test('an outage overflows to disk; everything is published once, in order, and the spool empties', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-spool-'));
+  const counters = new Counters();
+  const spool = new DiskSpool({ dir, maxBytes: 10 * 1024 * 1024, segmentEvents: 100 });
+  const { js, sent, state } = fakeJs();
+  const p = new EventPublisher(js, { maxQueue: 50, batchSize: 16, log: pino({ level: 'silent' }), counters, spool });
+  p.start();
+  try {
+    for (let i = 0; i < 1000; i += 10) p.enqueue(Array.from({ length: 10 }, (_, k) => ev(i + k)));
+    await until('spooled', () => spool.events > 0);
+    assert.ok(readdirSync(dir).length >= 9, 'segments on disk');
+    assert.equal(p.depth + spool.events, 1000, 'nothing lost while down');
+    state.up = true;
+    await until('all sent', () => sent.length >= 1000);
+    assert.deepEqual(sent, Array.from({ length: 1000 }, (_, i) => `e${i}`), 'in order, each once');
+    await until('spool emptied', () => spool.empty && readdirSync(dir).length === 0);
+    assert.equal(counters.eventsDropped, 0);
+  } finally {
+    await p.stop(100);
+  }
+});
+
+test('past the spool limit new events are dropped and counted, never the spooled ones', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-spool-'));
+  const counters = new Counters();
+  const spool = new DiskSpool({ dir, maxBytes: 20_000 });
+  const { js } = fakeJs();
+  const p = new EventPublisher(js, { maxQueue: 10, batchSize: 4, log: pino({ level: 'silent' }), counters, spool });
+  p.enqueue(Array.from({ length: 200 }, (_, i) => ev(i)));
+  assert.ok(spool.bytes <= 20_000);
+  assert.equal(p.depth + spool.events + counters.eventsDropped, 200);
+  assert.ok(counters.eventsDropped > 0);
+  assert.equal(counters.rejects.get('publish.spool-full'), counters.eventsDropped);
+});
+
+test('a restarted sensor replays what an earlier run spooled, before anything new; torn lines are counted', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-spool-'));
+  const first = new DiskSpool({ dir, maxBytes: 1e7 });
+  first.append([ev(1), ev(2), ev(3)]);
+  appendFileSync(join(dir, readdirSync(dir)[0]!), '{"torn": ');
+  const spool = new DiskSpool({ dir, maxBytes: 1e7 });
+  assert.equal(spool.events, 4);
+  const { js, sent, state } = fakeJs();
+  state.up = true;
+  const p = new EventPublisher(js, { maxQueue: 100, batchSize: 8, log: pino({ level: 'silent' }), counters: new Counters(), spool });
+  p.enqueue([ev(4)]);
+  p.start();
+  try {
+    await until('sent', () => sent.length >= 4);
+    assert.deepEqual(sent, ['e1', 'e2', 'e3', 'e4']);
+    assert.equal(spool.corrupt, 1);
+  } finally {
+    await p.stop(100);
+  }
+});
+
+test('events still in memory at stop are saved to the spool for the next run', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-spool-'));
+  const spool = new DiskSpool({ dir, maxBytes: 1e7 });
+  const { js } = fakeJs();
+  const p = new EventPublisher(js, { maxQueue: 100, batchSize: 8, log: pino({ level: 'silent' }), counters: new Counters(), spool });
+  p.start();
+  p.enqueue([ev(1), ev(2)]);
+  await p.stop(100);
+  assert.equal(new DiskSpool({ dir, maxBytes: 1e7 }).events, 2);
+});
