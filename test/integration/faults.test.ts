@@ -1,0 +1,85 @@
+/**
+ * Faults with real processes: the control plane SIGKILLed mid-stream and restarted stores every
+ * event exactly once (as read); a SIGKILLed sensor raises sensor.silent within --silent-after.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from 'nats';
+import { pino } from 'pino';
+import { eventSubject, type AlertV1, type EventV1 } from '@vigil/schema';
+import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
+import { freePort, startVigil, tempDir, vigilJson, waitFor } from '../support/harness.js';
+
+const dir = tempDir('faults');
+let nats: LocalNats;
+let nc: NatsConnection;
+let apiPort = 0;
+let api = '';
+let cp: ReturnType<typeof startVigil> | null = null;
+
+const startCp = () => startVigil(['control-plane', '--data-dir', join(dir, 'ch'), '--nats', nats.url, '--api-port', String(apiPort), '--silent-after', '5']);
+/** Polled often: straight to the API rather than through a CLI process each time. */
+async function count(sql: string): Promise<number> {
+  const res = await fetch(`${api}/api/v1/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql }) });
+  const body = (await res.json()) as { rows: { n: string }[] };
+  return Number(body.rows[0]!.n);
+}
+
+before(async () => {
+  nats = await startLocalNats({ dataDir: dir, port: await freePort(), log: pino({ level: 'silent' }) });
+  apiPort = await freePort();
+  api = `http://127.0.0.1:${apiPort}`;
+  cp = startCp();
+  await waitFor('the control plane', () => vigilJson<{ controlPlane: { nats: string } }>(api, ['status']).controlPlane.nats === 'connected', 60_000, 300);
+  nc = await connect({ servers: nats.url });
+});
+
+after(async () => {
+  await nc?.close();
+  await cp?.stop();
+  await nats?.stop();
+});
+
+test('control plane SIGKILLed mid-stream, then restarted: every event stored exactly once', async () => {
+  const host = 'kill-cp';
+  const N = 20_000;
+  const proc = { pid: 1, ppid: 0, uid: 0, gid: 0, comm: 'x', exe: '/x', argv: ['x'], argvTruncated: false, cgroupId: 0, cgroup: '/', containerId: null, job: null, startTs: null, ancestry: [], ancestryTruncated: false };
+  const js = nc.jetstream();
+  const publishing = (async () => {
+    for (let i = 0; i < N; i += 500) {
+      await Promise.all(Array.from({ length: 500 }, (_, k) => {
+        const ev: EventV1 = { id: randomUUID(), v: 1, host, ts: (BigInt(Date.now()) * 1_000_000n + BigInt(i + k)).toString(), kind: 'exit', proc, exit: { code: i + k, signal: null } };
+        return js.publish(eventSubject(host, 'exit'), JSON.stringify(ev), { msgID: ev.id });
+      }));
+    }
+  })();
+  await waitFor('some events stored', async () => (await count(`SELECT count() AS n FROM events WHERE host = '${host}'`)) > 1000, 60_000, 100);
+  cp!.child.kill('SIGKILL');
+  await new Promise((r) => cp!.child.once('exit', r));
+  const storedAtKill = await (async () => { await publishing; return 'published'; })();
+  assert.equal(storedAtKill, 'published', 'the sensors side keeps publishing into JetStream meanwhile');
+  cp = startCp();
+  await waitFor(`all ${N} stored`, async () => (await count(`SELECT uniqExact(id) AS n FROM events WHERE host = '${host}'`)) === N, 120_000, 500);
+  assert.equal(await count(`SELECT count() AS n FROM events FINAL WHERE host = '${host}'`), N, 'exactly once as read');
+  assert.equal(await count(`SELECT uniqExact(JSONExtractInt(event, 'exit', 'code')) AS n FROM events WHERE host = '${host}'`), N, 'no event missing');
+  const physical = await count(`SELECT count() AS n FROM events WHERE host = '${host}'`);
+  console.log(`# SIGKILL mid-stream: ${N} events, ${N} unique stored, ${physical - N} redelivered copies folded by the table`);
+});
+
+test('a SIGKILLed sensor raises sensor.silent within --silent-after', async () => {
+  const host = 'kill-sensor';
+  const sensor = startVigil(['sensor', '--nats', nats.url, '--host-id', host, '--probe', 'exec', '--spool-dir', join(dir, 'spool')]);
+  await waitFor('its heartbeat', () => vigilJson<{ sensors: { host: string }[] }>(api, ['status']).sensors.some((s) => s.host === host), 60_000, 300);
+  const t0 = Date.now();
+  sensor.child.kill('SIGKILL');
+  const alert = await waitFor('sensor.silent', () => vigilJson<AlertV1[]>(api, ['alerts', '--rule', 'sensor.silent', '--host', host])[0], 30_000, 250);
+  const ms = Date.now() - t0;
+  console.log(`# sensor SIGKILLed → sensor.silent after ${ms} ms (silent-after 5 s, heartbeats every 5 s)`);
+  assert.ok(ms < 5_000 + 5_000 + 3_000, `within silent-after plus one heartbeat period (${ms} ms)`);
+  assert.equal(alert.severity, 'critical');
+  assert.match(alert.reason, /no heartbeat from the sensor on kill-sensor/);
+  const status = vigilJson<{ sensors: { host: string; silent: boolean }[] }>(api, ['status']);
+  assert.equal(status.sensors.find((s) => s.host === host)?.silent, true);
+});
