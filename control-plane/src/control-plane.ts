@@ -7,7 +7,7 @@ import { migrate } from './store/migrations.js';
 import { ensureStreams } from './ingest/streams.js';
 import { EventIngestor } from './ingest/consumer.js';
 import { HeartbeatTracker } from './ingest/heartbeats.js';
-import { startApi } from './api/server.js';
+import { checkApiBinding, startApi } from './api/server.js';
 import { AlertSink } from './alerts/sink.js';
 import { DetectionEngine, type LoadedDetection } from './detect/engine.js';
 import { BUILTIN_DETECTIONS } from './detect/builtin/index.js';
@@ -87,6 +87,11 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
   };
 
   const stop = await runSteps([
+    {
+      // Refuse a bad configuration before touching storage or NATS.
+      name: 'config',
+      start: async () => { checkApiBinding(cfg.api.host, cfg.api.token); },
+    },
     {
       name: 'storage',
       start: async () => {

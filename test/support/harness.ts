@@ -48,6 +48,18 @@ export function vigil(api: string, args: string[]): CliResult {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Like vigil(), without blocking this process (needed when the API runs in it). */
+export function vigilAsync(api: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, VIGIL_API: api, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.once('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 export function vigilJson<T>(api: string, args: string[]): T {
   const r = vigil(api, [...args, '--json']);
   if (r.status !== 0) throw new Error(`vigil ${args.join(' ')} failed (${r.status}): ${r.stderr || r.stdout}`);

@@ -21,13 +21,14 @@ const portOpen = (port: number) =>
   });
 
 /** Starts nats-server with JetStream on loopback, its store under `dataDir`; waits until it listens. */
-export async function startLocalNats(opts: { dataDir: string; port: number; binary?: string; log: Logger }): Promise<LocalNats> {
+export async function startLocalNats(opts: { dataDir: string; port: number; binary?: string; configFile?: string; log: Logger }): Promise<LocalNats> {
   const storeDir = join(opts.dataDir, 'nats');
   mkdirSync(storeDir, { recursive: true });
   if (await portOpen(opts.port)) {
     throw new NatsServerError(`port ${opts.port} is already in use (another nats-server? pass --nats URL to use it, or --nats-port)`);
   }
-  const child: ChildProcess = spawn(opts.binary ?? 'nats-server', ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(opts.port)], {
+  const args = ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(opts.port), ...(opts.configFile ? ['-c', opts.configFile] : [])];
+  const child: ChildProcess = spawn(opts.binary ?? 'nats-server', args, {
     stdio: ['ignore', 'ignore', 'pipe'],
     // Own process group: Ctrl-C reaches `vigil up` only, which stops nats-server last, after the
     // sensor and control plane have drained their connections.

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ConnectionOptions } from 'nats';
 import { runSteps } from '@vigil/schema';
 import { startControlPlane } from '@vigil/control-plane';
 import { parseExtraDevice, startSensor, type ProbeName } from '@vigil/sensor';
@@ -10,6 +11,8 @@ export interface StackOptions {
   apiHost: string;
   natsPort: number;
   natsUrl?: string;
+  /** Authentication and TLS for an external NATS (--nats). */
+  natsOptions?: ConnectionOptions;
   clickhouseUrl?: string;
   hostId?: string;
   gpuDevices: string[];
@@ -47,7 +50,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       start: async () => {
         const cp = await startControlPlane({
           storage: o.clickhouseUrl ? { kind: 'server', url: o.clickhouseUrl } : { kind: 'embedded', dataDir: `${o.dataDir}/clickhouse` },
-          nats: { servers: natsUrl },
+          nats: o.natsOptions ?? { servers: natsUrl },
           api: { host: o.apiHost, port: o.apiPort, ...(process.env.VIGIL_API_TOKEN ? { token: process.env.VIGIL_API_TOKEN } : {}) },
           ...(o.detections ? { detections: o.detections } : {}),
           ...(o.expectedGpu ? { expectedGpu: o.expectedGpu } : {}),
@@ -61,7 +64,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       name: 'sensor',
       start: async () => {
         const s = await startSensor({
-          nats: { servers: natsUrl },
+          nats: o.natsOptions ?? { servers: natsUrl },
           ...(o.hostId ? { hostId: o.hostId } : {}),
           gpuDevices,
           windowSeconds: o.windowSeconds,

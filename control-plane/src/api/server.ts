@@ -27,11 +27,16 @@ export class ApiConfigError extends Error {
 const isLoopback = (h: string) => h === '127.0.0.1' || h === '::1' || h === 'localhost';
 const QueryBody = z.object({ sql: z.string().min(1).max(100_000) });
 
+/** The API leaves loopback only behind a bearer token. */
+export function checkApiBinding(host: string, token: string | undefined): void {
+  if (!isLoopback(host) && !token) {
+    throw new ApiConfigError(`the API may listen on ${host} only with a token (set VIGIL_API_TOKEN)`);
+  }
+}
+
 /** The HTTP API the CLI (and a UI) read through; the control plane owns the storage. */
 export async function startApi(opts: ApiOptions): Promise<FastifyInstance> {
-  if (!isLoopback(opts.host) && !opts.token) {
-    throw new ApiConfigError(`the API may listen on ${opts.host} only with a token (--api-token or VIGIL_API_TOKEN)`);
-  }
+  checkApiBinding(opts.host, opts.token);
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   if (opts.token) {
     const expected = `Bearer ${opts.token}`;

@@ -2,6 +2,7 @@ import { Command, Flags } from '@oclif/core';
 import { startControlPlane } from '@vigil/control-plane';
 import { untilSignal } from '../../services/stack.js';
 import { createLogger } from '../../services/logger.js';
+import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
 import { detectionFlags, expectedGpu } from '../../services/flags.js';
 
 export default class ControlPlane extends Command {
@@ -14,6 +15,7 @@ export default class ControlPlane extends Command {
     'api-host': Flags.string({ default: '127.0.0.1' }),
     'silent-after': Flags.integer({ description: 'seconds without heartbeat before a sensor is reported silent', default: 30 }),
     ...detectionFlags,
+    ...natsAuthFlags,
   };
 
   async run(): Promise<void> {
@@ -21,7 +23,7 @@ export default class ControlPlane extends Command {
     const log = createLogger();
     const cp = await startControlPlane({
       storage: flags.clickhouse ? { kind: 'server', url: flags.clickhouse } : { kind: 'embedded', dataDir: flags['data-dir'] },
-      nats: { servers: flags.nats },
+      nats: natsOptions(flags.nats, flags),
       api: { host: flags['api-host'], port: flags['api-port'], ...(process.env.VIGIL_API_TOKEN ? { token: process.env.VIGIL_API_TOKEN } : {}) },
       silentAfterSeconds: flags['silent-after'],
       ...(flags.detections ? { detections: flags.detections } : {}),

@@ -2,6 +2,7 @@ import { Command, Flags } from '@oclif/core';
 import { parseExtraDevice, startSensor, type ProbeName } from '@vigil/sensor';
 import { untilSignal } from '../../services/stack.js';
 import { createLogger } from '../../services/logger.js';
+import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
 import { sensorFlags } from '../../services/flags.js';
 
 export default class Sensor extends Command {
@@ -10,13 +11,14 @@ export default class Sensor extends Command {
     nats: Flags.string({ description: 'NATS URL', default: process.env.VIGIL_NATS ?? 'nats://127.0.0.1:4222' }),
     'spool-dir': Flags.string({ description: 'where events wait while NATS is unreachable', default: process.env.VIGIL_DATA_DIR ? `${process.env.VIGIL_DATA_DIR}/spool` : '/var/lib/vigil/spool' }),
     ...sensorFlags,
+    ...natsAuthFlags,
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Sensor);
     const log = createLogger();
     const sensor = await startSensor({
-      nats: { servers: flags.nats },
+      nats: natsOptions(flags.nats, flags),
       ...(flags['host-id'] ? { hostId: flags['host-id'] } : {}),
       gpuDevices: flags['gpu-device'].map(parseExtraDevice),
       windowSeconds: flags['window-seconds'],

@@ -1,6 +1,7 @@
 import { Command, Flags } from '@oclif/core';
 import { startStack, untilSignal } from '../../services/stack.js';
 import { createLogger } from '../../services/logger.js';
+import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
 import { detectionFlags, expectedGpu, sensorFlags } from '../../services/flags.js';
 import type { ProbeName } from '@vigil/sensor';
 
@@ -16,6 +17,7 @@ export default class Up extends Command {
     clickhouse: Flags.string({ description: 'store in this ClickHouse server (URL) instead of the embedded engine' }),
     ...sensorFlags,
     ...detectionFlags,
+    ...natsAuthFlags,
   };
 
   async run(): Promise<void> {
@@ -26,7 +28,7 @@ export default class Up extends Command {
       apiPort: flags['api-port'],
       apiHost: flags['api-host'],
       natsPort: flags['nats-port'],
-      ...(flags.nats ? { natsUrl: flags.nats } : {}),
+      ...(flags.nats ? { natsUrl: flags.nats, natsOptions: natsOptions(flags.nats, flags) } : {}),
       ...(flags.clickhouse ? { clickhouseUrl: flags.clickhouse } : {}),
       ...(flags['host-id'] ? { hostId: flags['host-id'] } : {}),
       gpuDevices: flags['gpu-device'],

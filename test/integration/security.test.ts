@@ -1,0 +1,103 @@
+/**
+ * The pipeline locked down, with a real nats-server enforcing per-host permissions: sensors and the
+ * control plane authenticate; a host can publish only its own subjects; the API wants its token.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect } from 'nats';
+import { pino } from 'pino';
+import { startControlPlane, type RunningControlPlane } from '@vigil/control-plane';
+import { eventSubject, type EventV1, type ExecEventV1 } from '@vigil/schema';
+import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
+import { freePort, startVigil, tempDir, vigilAsync, waitFor } from '../support/harness.js';
+
+const dir = tempDir('sec');
+const log = pino({ level: 'silent' });
+const TOKEN = randomUUID();
+let nats: LocalNats;
+let cp: RunningControlPlane;
+
+const event = (host: string): EventV1 => ({
+  id: randomUUID(), v: 1, host, ts: (BigInt(Date.now()) * 1_000_000n).toString(), kind: 'exit',
+  proc: { pid: 1, ppid: 0, uid: 0, gid: 0, comm: 'x', exe: '/x', argv: [], argvTruncated: false, cgroupId: 0, cgroup: '/', containerId: null, job: null, startTs: null, ancestry: [], ancestryTruncated: false },
+  exit: { code: 0, signal: null },
+});
+
+before(async () => {
+  const conf = join(dir, 'nats.conf');
+  writeFileSync(conf, `authorization {
+  users: [
+    { user: "host-a", password: "pa", permissions: { publish: ["vigil.events.host-a.>", "vigil.sensor.host-a.>"], subscribe: ["_INBOX.>"] } }
+    { user: "cp", password: "pcp", permissions: { publish: [">"], subscribe: [">"] } }
+  ]
+}\n`);
+  nats = await startLocalNats({ dataDir: dir, port: await freePort(), configFile: conf, log });
+  cp = await startControlPlane({
+    storage: { kind: 'embedded', dataDir: join(dir, 'ch') },
+    nats: { servers: nats.url, user: 'cp', pass: 'pcp' },
+    api: { host: '127.0.0.1', port: await freePort(), token: TOKEN },
+    log,
+  });
+});
+
+after(async () => {
+  await cp?.stop();
+  await nats?.stop();
+});
+
+const authed = (path: string) => fetch(`${cp.apiUrl}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+
+test('the API refuses requests without its bearer token; the CLI sends VIGIL_API_TOKEN', async () => {
+  assert.equal((await fetch(`${cp.apiUrl}/api/v1/status`)).status, 401);
+  assert.equal((await fetch(`${cp.apiUrl}/api/v1/status`, { headers: { authorization: 'Bearer wrong' } })).status, 401);
+  assert.equal((await authed('/api/v1/status')).status, 200);
+  const without = await vigilAsync(cp.apiUrl, ['status']);
+  assert.notEqual(without.status, 0);
+  assert.match(without.stderr, /bearer token/);
+  assert.equal((await vigilAsync(cp.apiUrl, ['status'], { VIGIL_API_TOKEN: TOKEN })).status, 0);
+});
+
+test('an API bound beyond loopback without a token is refused at start', async () => {
+  await assert.rejects(
+    startControlPlane({ storage: { kind: 'server', url: 'http://127.0.0.1:1' }, nats: { servers: nats.url, user: 'cp', pass: 'pcp' }, api: { host: '0.0.0.0', port: 0 }, log }),
+    /config: the API may listen on 0\.0\.0\.0 only with a token/,
+  );
+});
+
+test('wrong NATS credentials are a clear error', async () => {
+  await assert.rejects(connect({ servers: nats.url, user: 'cp', pass: 'nope', maxReconnectAttempts: 0 }), /Authorization Violation/i);
+});
+
+test('a host may publish only its own subjects', async () => {
+  const nc = await connect({ servers: nats.url, user: 'host-a', pass: 'pa' });
+  try {
+    const js = nc.jetstream();
+    const mine = event('host-a');
+    await js.publish(eventSubject('host-a', 'exit'), JSON.stringify(mine), { msgID: mine.id });
+    const forged = event('host-b');
+    await assert.rejects(js.publish(eventSubject('host-b', 'exit'), JSON.stringify(forged), { msgID: forged.id, timeout: 2000 }));
+    await waitFor('its own event stored', async () => ((await (await authed('/api/v1/events?host=host-a')).json()) as { events: EventV1[] }).events.some((e) => e.id === mine.id));
+    const b = (await (await authed('/api/v1/events?host=host-b')).json()) as { events: EventV1[] };
+    assert.equal(b.events.length, 0, 'nothing stored for the host it tried to impersonate');
+  } finally {
+    await nc.close();
+  }
+});
+
+test('a real sensor authenticates with --nats-user/--nats-pass and its execs arrive', async () => {
+  const sensor = startVigil(['sensor', '--nats', nats.url, '--nats-user', 'host-a', '--nats-pass', 'pa', '--host-id', 'host-a', '--probe', 'exec', '--spool-dir', join(dir, 'spool')]);
+  try {
+    const marker = `sec-${randomUUID()}`;
+    await waitFor('the sensor tracing', async () => {
+      spawnSync('/bin/true', [marker]);
+      const r = (await (await authed('/api/v1/events?host=host-a&kind=exec&limit=1000')).json()) as { events: ExecEventV1[] };
+      return r.events.some((e) => e.exec.argv[1] === marker);
+    }, 60_000, 1000);
+  } finally {
+    assert.equal(await sensor.stop(), 0);
+  }
+});
