@@ -62,6 +62,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
     problems: custom?.report.problems ?? [],
   });
   const silentAfter = cfg.silentAfterSeconds ?? 30;
+  const storageState = { ready: false, stopped: false, error: null as string | null };
 
   const status = () => {
     const now = BigInt(Date.now()) * 1_000_000n;
@@ -69,8 +70,8 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       controlPlane: {
         version: CONTROL_PLANE_VERSION,
         storage: describeTarget(cfg.storage),
-        storageHealthy: ingestor?.stats.storageHealthy ?? false,
-        lastInsertError: ingestor?.stats.lastInsertError ?? null,
+        storageHealthy: storageState.ready && (ingestor?.stats.storageHealthy ?? false),
+        lastInsertError: storageState.error ?? ingestor?.stats.lastInsertError ?? null,
         nats: nc ? (nc.isClosed() ? 'closed' : 'connected') : 'not connected',
         stored: ingestor?.stats.stored ?? 0,
         rejects: ingestor?.stats.rejects ?? {},
@@ -96,9 +97,33 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       name: 'storage',
       start: async () => {
         ch = createStorageClients(cfg.storage);
-        const applied = await migrate(ch.writer);
-        log.info({ 'storage.target': describeTarget(cfg.storage), 'storage.migrations': applied }, 'storage ready');
-        return async () => { await ch?.close(); };
+        const target = describeTarget(cfg.storage);
+        try {
+          const applied = await migrate(ch.writer);
+          log.info({ 'storage.target': target, 'storage.migrations': applied }, 'storage ready');
+          storageState.ready = true;
+        } catch (err) {
+          // A local data directory that fails is a configuration error: stop with it. A server that
+          // refuses may come back: start anyway (events wait, unacked, in JetStream) and keep trying.
+          if (cfg.storage.kind === 'embedded') throw err;
+          storageState.error = (err as Error).message;
+          log.error({ err, 'storage.target': target }, 'storage unreachable; retrying in the background, events wait in JetStream');
+          const retry = async () => {
+            while (!storageState.ready && !storageState.stopped) {
+              await new Promise((r) => setTimeout(r, 2000));
+              try {
+                await migrate(ch!.writer);
+                storageState.ready = true;
+                storageState.error = null;
+                log.info({ 'storage.target': target }, 'storage reachable again');
+              } catch (e) {
+                storageState.error = (e as Error).message;
+              }
+            }
+          };
+          void retry();
+        }
+        return async () => { storageState.stopped = true; await ch?.close(); };
       },
     },
     {

@@ -34,6 +34,9 @@ export class EventIngestor {
   readonly stats: IngestStats = { stored: 0, batches: 0, rejects: {}, lastInsertError: null, storageHealthy: true };
   private running = false;
   private done: Promise<void> | null = null;
+  /** Resolves when stop() is called: ends backoff sleeps at once. */
+  private stopping: Promise<void> = new Promise(() => undefined);
+  private signalStop: () => void = () => undefined;
 
   constructor(
     private readonly js: JetStreamClient,
@@ -43,11 +46,13 @@ export class EventIngestor {
 
   start(): void {
     this.running = true;
+    this.stopping = new Promise((r) => { this.signalStop = r; });
     this.done = this.loop();
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    this.signalStop();
     this.stopConsume?.();
     await this.done;
   }
@@ -87,6 +92,8 @@ export class EventIngestor {
     }
     messages.stop();
     await reader.catch(() => undefined);
+    // Received but not yet stored: redeliver them at once.
+    for (const m of buffer.splice(0)) m.nak();
   }
 
   private stopConsume: (() => void) | null = null;
@@ -114,9 +121,12 @@ export class EventIngestor {
         this.opts.log.error({ err, 'ingest.batch': good.length, 'ingest.backoffMs': backoff }, 'insert failed; not acking, will retry');
         // Keep the messages ours while we wait, so JetStream does not redeliver them meanwhile.
         for (const g of good) g.msg.working();
-        // Stopping: leave them unacked; JetStream redelivers them to the next control plane.
-        if (!this.running) return backoff;
-        await sleep(backoff);
+        // Stopping: hand them back now, so the next control plane gets them without waiting out ack_wait.
+        if (!this.running) {
+          for (const g of good) g.msg.nak();
+          return backoff;
+        }
+        await Promise.race([sleep(backoff), this.stopping]);
         backoff = Math.min(backoff * 2, 10_000);
       }
     }

@@ -11,7 +11,16 @@ export class HeartbeatTracker {
 
   constructor(private readonly ch: ClickHouseClient, private readonly reader: ClickHouseClient, private readonly log: Logger) {}
 
+  /** Heartbeats stored by an earlier run; best effort (storage may be away at start). */
   async load(): Promise<void> {
+    try {
+      await this.loadStored();
+    } catch (err) {
+      this.log.warn({ err }, 'stored heartbeats not loaded');
+    }
+  }
+
+  private async loadStored(): Promise<void> {
     const rs = await this.reader.query({
       query: 'SELECT heartbeat FROM sensor_heartbeats ORDER BY ts DESC LIMIT 1 BY host',
       format: 'JSONEachRow',
