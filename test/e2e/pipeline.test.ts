@@ -57,11 +57,12 @@ test('a process with a unique, hostile argv appears with its parent chain, byte 
   const t0 = Date.now();
   // node (this test) → bash → sh → /bin/echo, with quotes, braces, a newline and invalid UTF-8
   // (the trailing `; true`s keep bash and sh from exec-ing their last command in place).
-  spawnSync('bash', ['-c', `sh -c '/bin/echo "$@" >/dev/null; true' sh ${marker} 'quo"te' '{"kind":"gpu"}' "$(printf 'two\\nlines')" $'\\xff\\xfe!'; true`], { stdio: 'ignore' });
+  spawnSync('bash', ['-c', `sh -c '/bin/echo "$@" >/dev/null; true' sh ${marker} 'quo"te' '{"kind":"gpu"}' "$(printf 'two\\nlines')" $'\\xff\\xfe!' ${'L'.repeat(300)}; true`], { stdio: 'ignore' });
   const ev = await waitFor('the exec in vigil events', () =>
     events<ExecEventV1>(['--kind', 'exec', '--comm', 'echo']).find((e) => e.exec.argv[1] === marker), 30_000, 250);
   const seenMs = Date.now() - t0;
-  assert.deepEqual(ev.exec.argv, ['/bin/echo', marker, 'quo"te', '{"kind":"gpu"}', 'two\nlines', '\\xff\\xfe!']);
+  assert.deepEqual(ev.exec.argv, ['/bin/echo', marker, 'quo"te', '{"kind":"gpu"}', 'two\nlines', '\\xff\\xfe!', 'L'.repeat(199)]);
+  assert.equal(ev.exec.argvTruncated, true, 'the 300-byte argument is stored cut, and flagged');
   assert.equal(ev.exec.ret, 0);
   assert.equal(ev.exec.filename, '/bin/echo');
   assert.equal(ev.proc.exe, '/usr/bin/echo');

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'nats';
@@ -99,5 +99,27 @@ test('a real sensor authenticates with --nats-user/--nats-pass and its execs arr
     }, 60_000, 1000);
   } finally {
     assert.equal(await sensor.stop(), 0);
+  }
+});
+
+test('NATS over TLS: the control plane verifies the server with --nats-tls-ca (and is refused without it)', async () => {
+  const tls = join(dir, 'tls');
+  execFileSync('mkdir', ['-p', tls]);
+  const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=vigil-test-ca', '-keyout', join(tls, 'ca.key'), '-out', join(tls, 'ca.pem'));
+  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', join(tls, 'server.key'), '-out', join(tls, 'server.csr'));
+  writeFileSync(join(tls, 'ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  ssl('x509', '-req', '-in', join(tls, 'server.csr'), '-CA', join(tls, 'ca.pem'), '-CAkey', join(tls, 'ca.key'), '-CAcreateserial', '-days', '1', '-extfile', join(tls, 'ext.cnf'), '-out', join(tls, 'server.pem'));
+  const conf = join(tls, 'nats.conf');
+  writeFileSync(conf, `tls {\n  cert_file: "${join(tls, 'server.pem')}"\n  key_file: "${join(tls, 'server.key')}"\n}\n`);
+  const secure = await startLocalNats({ dataDir: join(dir, 'tls-nats'), port: await freePort(), configFile: conf, log });
+  try {
+    await assert.rejects(connect({ servers: secure.url, maxReconnectAttempts: 0, tls: {} }), /certificate|self.signed|unable to verify/i, 'an unknown CA is refused');
+    const { natsOptions } = await import('@vigil/cli/nats-options');
+    const nc = await connect({ ...natsOptions(secure.url, { 'nats-tls-ca': join(tls, 'ca.pem') }), maxReconnectAttempts: 0 });
+    assert.equal(nc.info?.tls_required, true);
+    await nc.close();
+  } finally {
+    await secure.stop();
   }
 });
