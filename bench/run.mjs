@@ -1,37 +1,158 @@
-// `npm run bench`: runs the benchmarks and writes BENCHMARKS.md with each figure and its command.
-// Root required (the sensor runs real bpftrace).
+// `npm run bench`: runs every benchmark (root: real bpftrace, nats-server, chDB, auditd), keeps each
+// one's raw figures in bench/results/<name>.json, and writes BENCHMARKS.md from them.
+// `node bench/run.mjs --render` rewrites BENCHMARKS.md from the saved results without running.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
-const cmd = 'node bench/exec-to-query.mjs 100';
-const out = JSON.parse(execFileSync(process.execPath, ['bench/exec-to-query.mjs', '100'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
-const when = new Date().toISOString();
-const md = `# Benchmarks
+const here = (p) => new URL(p, import.meta.url).pathname;
+const RESULTS = here('./results/');
+mkdirSync(RESULTS, { recursive: true });
+const BENCHES = {
+  overhead: { cmd: ['bench/overhead.mjs'], env: { BENCH_REPS: process.env.BENCH_REPS ?? '5' } },
+  ingest: { cmd: ['bench/ingest.mjs', '200000'] },
+  query: { cmd: ['bench/query.mjs', '10000000'] },
+  latency: { cmd: ['bench/exec-to-query.mjs', '100'] },
+};
 
-Written by \`npm run bench\` on ${when}: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB,
-Node ${process.version}. Everything real: bpftrace probes on the live kernel, nats-server with
-JetStream, chDB behind @clickhouse/client.
+if (!process.argv.includes('--render')) {
+  for (const [name, b] of Object.entries(BENCHES)) {
+    process.stderr.write(`bench: ${name}\n`);
+    const out = execFileSync(process.execPath, b.cmd, { cwd: here('..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...(b.env ?? {}) } });
+    const json = JSON.parse(out.slice(out.indexOf('{')));
+    writeFileSync(`${RESULTS}${name}.json`, JSON.stringify({ when: new Date().toISOString(), command: `node ${b.cmd.join(' ')}`, env: b.env ?? {}, result: json }, null, 2));
+  }
+}
 
-## Exec → queryable
+const load = (name) => (existsSync(`${RESULTS}${name}.json`) ? JSON.parse(readFileSync(`${RESULTS}${name}.json`, 'utf8')) : null);
+const pct = (x) => `${(x * 100).toFixed(1)}%`;
+const n0 = (x) => Math.round(x).toLocaleString('en-US');
+const ms = (x) => `${Math.round(x)} ms`;
+const mib = (b) => `${Math.round(b / 1024 / 1024)} MiB`;
+const parts = [`# Benchmarks
 
-\`${cmd}\`: \`vigil up\` on this host; ${out.trials} times, exec \`/bin/true <unique>\` and poll the API
-(\`GET /api/v1/events\`, every 10 ms) until the event is there. Includes the exec probe, the sensor,
-JetStream, the control plane's batch linger (50 ms) and the insert into chDB.
+Machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, Linux.
+Everything is real: bpftrace probes on the live kernel, nats-server with JetStream, chDB behind
+@clickhouse/client, Debian's auditd. Written by \`npm run bench\` (raw figures in bench/results/).
+`];
 
-| p50 | p90 | p99 | max |
+const o = load('overhead');
+if (o) {
+  const r = o.result;
+  const TARGET = { exec: 0.03, connect: 0.10, 'ioctl-gpu': null, 'ioctl-other': 0.05, 'ioctl-nv-shaped-on-other': null };
+  parts.push(`## Overhead of tracing (1, 2, 3)
+
+\`${o.command}\` with BENCH_REPS=${r.reps}, ${o.when}. Each repetition runs every storm under three conditions, in
+an order rotated per repetition (none → Vigil → auditd, Vigil → auditd → none, …): **none**; **Vigil**,
+the full pipeline (nats-server, \`vigil control-plane\` storing into chDB, \`vigil sensor\` with all four
+probes); **auditd** with \`-S execve,connect,ioctl\`. Rates are medians with [min–max]; overhead is
+1 − rate/rate(none).
+
+| storm | none | Vigil | Vigil overhead | auditd | auditd overhead | target (Vigil) |
+| --- | --- | --- | --- | --- | --- | --- |
+${Object.entries(r.storms).map(([k, c]) => `| ${k} | ${n0(c.none.median)}/s [${n0(c.none.min)}–${n0(c.none.max)}] | ${n0(c.vigil.median)}/s [${n0(c.vigil.min)}–${n0(c.vigil.max)}] | **${pct(c.vigil.overhead)}** | ${n0(c.auditd.median)}/s | ${pct(c.auditd.overhead)} | ${TARGET[k] === null || TARGET[k] === undefined ? '—' : `≤ ${pct(TARGET[k])} ${c.vigil.overhead <= TARGET[k] ? '✓' : `✗ (by ${pct(c.vigil.overhead - TARGET[k])})`}`} |`).join('\n')}
+
+Storms (bench/storm.c): exec = fork+exec of /bin/true; connect = TCP connect+close to a loopback
+listener; ioctl-gpu = NVIDIA RM_ALLOC ioctls on the test GPU node (decoded and aggregated in the
+kernel); ioctl-other = FIONREAD on a pipe (a typical non-GPU ioctl); ioctl-nv-shaped-on-other = the
+NVIDIA-shaped request on /dev/null (the worst case for the GPU probe: same _IOC type as a GPU call, so
+the fd is resolved before it is rejected).
+
+Losses during the Vigil storms (bpftrace lost events / sensor drops / rejects per repetition):
+${r.footprint.losses.map((l) => `${l.lost}/${l.dropped}/${JSON.stringify(l.rejects)}`).join(', ')}.
+
+## Footprint (7)
+
+Same run. Sensor = the \`vigil sensor\` process and its bpftrace children; control plane = \`vigil
+control-plane\` (with chDB inside). CPU in cores (1.0 = one full core), RSS summed.
+
+| | sensor CPU | sensor RSS | control plane CPU | control plane RSS |
+| --- | --- | --- | --- | --- |
+| idle (10 s) | ${r.footprint.idle.sensorCpu.toFixed(3)} | ${mib(r.footprint.idle.sensorRss)} | ${r.footprint.idle.cpCpu.toFixed(3)} | ${mib(r.footprint.idle.cpRss)} |
+${Object.entries(r.footprint.storm).map(([k, f]) => `| ${k} storm | ${f.sensorCpu.toFixed(3)} | ${mib(f.sensorRss)} | ${f.cpCpu.toFixed(3)} | ${mib(f.cpRss)} |`).join('\n')}
+
+Targets: sensor idle CPU < 1% of a core (${r.footprint.idle.sensorCpu < 0.01 ? '✓' : `✗: ${(r.footprint.idle.sensorCpu * 100).toFixed(1)}%, the four bpftrace processes polling their buffers plus the sensor's 1 s housekeeping timer`}), RSS ≤ 150 MB (${r.footprint.idle.sensorRss <= 150e6 ? '✓' : `✗: ${mib(r.footprint.idle.sensorRss)}, almost all of it the four bpftrace processes (LLVM/clang linked in, about 170 MiB each)`}).
+
+## Detection latency (5)
+
+Same run: 100 execs of a renamed /bin/true with miner arguments; time from exec to the \`miner.exec\`
+alert arriving on \`vigil.alerts.>\` and to it being returned by the API (\`vigil alerts\`).
+
+| | p50 | p99 | max |
 | --- | --- | --- | --- |
-| ${out.execToQueryMs.p50} ms | ${out.execToQueryMs.p90} ms | ${out.execToQueryMs.p99} ms | ${out.execToQueryMs.max} ms |
+| on NATS | ${ms(r.detection.nats.p50)} | ${ms(r.detection.nats.p99)} | ${ms(r.detection.nats.max)} |
+| in the API | ${ms(r.detection.api.p50)} | ${ms(r.detection.api.p99)} | ${ms(r.detection.api.max)} |
 
-## Idle
+Target p99 ≤ 1 s (${r.detection.api.p99 <= 1000 ? '✓' : '✗'}), aim 250 ms (${r.detection.api.p99 <= 250 ? '✓' : '✗'}).
+`);
+}
+const g = load('ingest');
+if (g) {
+  const r = g.result;
+  parts.push(`## Pipeline capacity (4)
 
-Same run, then ${out.idle.seconds} s with nothing started by the benchmark: ${out.idle.eventsPerSec} events/s published,
-${out.idle.probeRecordsPerSec} probe records/s read (from two sensor heartbeats).
+\`${g.command}\`, ${g.when}: ${n0(r.events)} events published to JetStream (pipelined, 2,000 acks
+outstanding), consumed by \`vigil control-plane\` and inserted into chDB; timed until every one was
+stored. Published at ${n0(r.publishPerSec)}/s; stored end to end at **${n0(r.storedPerSec)} events/s**;
+${n0(r.unique)} unique ids, ${n0(r.rowsFinal)} rows as read (FINAL): ${r.unique === r.events && r.rowsFinal === r.events ? 'zero loss, no duplicate' : 'MISMATCH'}.
+Target ≥ 50,000/s: ${r.storedPerSec >= 50000 ? '✓' : `✗ (by ${n0(50000 - r.storedPerSec)}/s)`}.
+`);
+}
+const q = load('query');
+if (q) {
+  const r = q.result;
+  parts.push(`## Query latency over ${n0(r.rows)} events (6)
 
-## Not measured yet
+\`${q.command}\`, ${q.when}: ${n0(r.rows)} events generated in the engine (${r.seedSecs.toFixed(0)} s), then
+each query 21 times through the API (the first reported apart, as a cold read).
 
-Exec, connect and ioctl storms against no tracer and auditd; pipeline capacity; detection latency;
-query latency over 10 M events; footprint (issue 4).
-`;
-writeFileSync(new URL('../BENCHMARKS.md', import.meta.url), md);
-console.log(md);
+| query | p50 | p90 | first | rows |
+| --- | --- | --- | --- | --- |
+${Object.entries(r.api).map(([k, v]) => `| \`vigil ${k}\` | ${ms(v.p50)} | ${ms(v.p90)} | ${ms(v.first)} | ${v.rows} |`).join('\n')}
+| \`vigil events --kind exec --comm curl --json\` (CLI process, end to end) | ${ms(r.cli['vigil events --kind exec --comm curl --json'].p50)} | | | |
+
+Target: filtered query ≤ 1 s.
+`);
+}
+const l = load('latency');
+if (l) {
+  const r = l.result;
+  parts.push(`## Exec → queryable (issue 2)
+
+\`${l.command}\`, ${l.when}: \`vigil up\`; ${r.trials} execs of \`/bin/true <unique>\`, polling the API every 10 ms:
+p50 ${r.execToQueryMs.p50} ms, p90 ${r.execToQueryMs.p90} ms, p99 ${r.execToQueryMs.p99} ms. Idle host afterwards:
+${r.idle.eventsPerSec} events/s over ${r.idle.seconds} s.
+`);
+}
+parts.push(`## Misses: why, and what would close them
+
+- **Exec storm overhead** (target ≤ 3%). Two costs add up on this 2-core machine: (a) enabling any
+  syscall tracepoint sends every syscall of every task through the kernel's tracing slow path, and
+  the exec, connect, clone and ioctl probes all use syscall tracepoints; (b) the sensor and the control
+  plane run on the same two cores as the storm and spend roughly a core on it (footprint table): one
+  bpftrace record per argv element, JSON parsing, /proc reads per exec, publishing one NATS message
+  per event. What would close it: take exec from \`sched:sched_process_exec\` and argv from the new
+  mm (not a syscall tracepoint), fold the argv records into fewer, larger ones once bpftrace allows
+  bigger strings (0.19+ has them off-stack), batch events per NATS message, and measure on a machine
+  where the pipeline does not share the cores with the workload.
+- **Non-GPU ioctl overhead** (target ≤ 5%). The GPU probe must see ioctls, and without kprobes the
+  only hook is \`sys_enter_ioctl\`, which runs for every ioctl on the host. The probe already leaves
+  before touching the fd table unless the request's type is a GPU driver's; what remains is the cost
+  of the tracepoint and the program itself, about 0.4 µs per call on this VM, which is half again a
+  FIONREAD. Real workloads make far fewer ioctls than this loop; a kprobe (or fentry) on the NVIDIA
+  driver's ioctl entry would remove the cost for everything else, where the kernel allows it. On a
+  host without GPU drivers the probe does not run at all.
+- **Pipeline capacity** (target ≥ 50,000/s). Each event is one JetStream message with its own ack;
+  on two cores shared by the publisher, nats-server and the control plane that tops out near 10,000/s
+  here, and the control plane keeps up with it (it drained 1.5 s after the last publish). What would
+  close it: publish batches of events per message (a batch id as Nats-Msg-Id, event ids inside for
+  storage dedup), which cuts per-event NATS work by the batch size.
+- **Sensor RSS** (target ≤ 150 MB). Each of the four probes is its own bpftrace process with LLVM
+  linked in (~170 MiB each); the sensor's own Node process is ~60 MiB. One bpftrace process for all
+  probes would cut it to roughly a quarter, at the cost of probes failing and restarting together.
+- **Unfiltered "newest 100" over 10 M events** (~1.7 s). The table is ordered by (host, kind, ts) for
+  the filtered queries users run; an unfiltered newest-first read scans every part's ts. A projection
+  ordered by ts (or a skip index on ts) would make it a short read.
+`);
+writeFileSync(here('../BENCHMARKS.md'), parts.join('\n'));
+process.stdout.write(parts.join('\n'));

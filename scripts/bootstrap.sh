@@ -17,6 +17,10 @@ if [ "${1:-}" = "--test" ]; then
   command -v ncat >/dev/null 2>&1 || missing+=(ncat)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
 fi
+# With --bench: the classic alternative the overhead benchmark compares against.
+if [ "${1:-}" = "--bench" ]; then
+  command -v auditctl >/dev/null 2>&1 || missing+=(auditd)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "vigil: missing ${missing[*]}; run as root (or: sudo apt-get install -y ${missing[*]})" >&2

@@ -1,0 +1,67 @@
+// Shared helpers of the benchmarks: processes, sampling, statistics.
+import { spawn, execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+export const CLI = new URL('../cli/bin/run.js', import.meta.url).pathname;
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+export function median(xs) { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; }
+export function quantile(xs, q) { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; }
+
+export function startProcess(cmd, args, env = {}) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  let err = '';
+  child.stderr.on('data', (d) => { err = (err + d).slice(-4000); });
+  const exited = new Promise((r) => child.once('exit', r));
+  return { child, stderr: () => err, stop: async () => { if (child.exitCode === null) { child.kill('SIGINT'); const t = setTimeout(() => child.kill('SIGKILL'), 20000); await exited; clearTimeout(t); } } };
+}
+
+const CLK = 100;
+/** utime+stime (s) and RSS (bytes) of a pid and its children (one level: bpftrace under the sensor). */
+export function usage(pid) {
+  const pids = [pid, ...childrenOf(pid)];
+  let cpu = 0, rss = 0;
+  for (const p of pids) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpu += (Number(f[11]) + Number(f[12])) / CLK;
+      rss += Number(f[21]) * 4096;
+    } catch { /* gone */ }
+  }
+  return { cpu, rss, pids: pids.length };
+}
+
+function childrenOf(pid) {
+  const out = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(d));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+export async function api(base, path, init) {
+  const r = await fetch(`${base}${path}`, init);
+  return r.json();
+}
+
+export async function waitFor(what, f, ms = 60000, every = 200) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) { try { const v = await f(); if (v) return v; } catch { /* retry */ } await sleep(every); }
+  throw new Error(`bench: timed out waiting for ${what}`);
+}
+
+export const sh = (cmd, args) => execFileSync(cmd, args, { encoding: 'utf8' });

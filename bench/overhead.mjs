@@ -1,0 +1,134 @@
+// Benchmarks 1, 2, 3, 5 and 7: storms under no tracer, the full Vigil pipeline and auditd, in
+// interleaved repetitions; detection latency; sensor and control-plane footprint.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { connect } from 'nats';
+import { CLI, api, freePort, median, quantile, sh, sleep, startProcess, usage, waitFor } from './lib.mjs';
+
+const REPS = Number(process.env.BENCH_REPS ?? 5);
+const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
+const storm = join(dir, 'storm');
+execFileSync('cc', ['-O2', '-o', storm, new URL('./storm.c', import.meta.url).pathname]);
+const gpuNode = join(dir, 'nvidiactl');
+execFileSync('mknod', [gpuNode, 'c', '1', '7']);
+
+const STORMS = {
+  exec: ['exec', '1500'],
+  connect: ['connect', '20000'],
+  'ioctl-gpu': ['ioctl', gpuNode, '300000'],
+  'ioctl-other': ['fionread', '1000000'],
+  'ioctl-nv-shaped-on-other': ['ioctl', '/dev/null', '1000000'],
+};
+const runStorm = (name) => Number(execFileSync(storm, STORMS[name], { encoding: 'utf8' }).trim());
+
+async function startVigil() {
+  const natsPort = await freePort();
+  const apiPort = await freePort();
+  const base = `http://127.0.0.1:${apiPort}`;
+  const nats = startProcess('nats-server', ['-js', '-sd', join(dir, `nats-${natsPort}`), '-a', '127.0.0.1', '-p', String(natsPort)]);
+  const url = `nats://127.0.0.1:${natsPort}`;
+  await sleep(500);
+  const cp = startProcess(process.execPath, [CLI, 'control-plane', '--data-dir', join(dir, `ch-${apiPort}`), '--nats', url, '--api-port', String(apiPort)], { VIGIL_LOG_LEVEL: 'warn' });
+  await waitFor('control plane', async () => (await api(base, '/api/v1/status')).controlPlane.nats === 'connected');
+  const sensor = startProcess(process.execPath, [CLI, 'sensor', '--nats', url, '--host-id', 'bench', '--gpu-device', `${gpuNode}=nvidia`, '--spool-dir', join(dir, `spool-${apiPort}`)], { VIGIL_LOG_LEVEL: 'warn' });
+  await waitFor('sensor probes running', async () => (await api(base, '/api/v1/status')).sensors.find((s) => s.host === 'bench')?.probes.every((p) => p.state === 'running'), 90000, 500);
+  return {
+    base, url, sensor, cp,
+    stop: async () => { await sensor.stop(); await cp.stop(); await nats.stop(); },
+  };
+}
+
+function auditdOn() {
+  sh('auditctl', ['-D']);
+  sh('auditctl', ['-a', 'always,exit', '-F', 'arch=b64', '-S', 'execve,connect,ioctl', '-k', 'vigil-bench']);
+  sh('auditctl', ['-e', '1']);
+}
+function auditdOff() { sh('auditctl', ['-D']); sh('auditctl', ['-e', '0']); }
+
+const rates = {};
+const footprint = { idle: [], storm: {} };
+const record = (storm, cond, v) => { ((rates[storm] ??= {})[cond] ??= []).push(v); };
+const conditions = ['none', 'vigil', 'auditd'];
+
+try { sh('service', ['auditd', 'start']); } catch { /* may already run */ }
+
+for (let rep = 0; rep < REPS; rep++) {
+  // Rotate the order each repetition so drift does not favour one condition.
+  const order = conditions.map((_, i) => conditions[(i + rep) % conditions.length]);
+  for (const cond of order) {
+    let vigil = null;
+    if (cond === 'vigil') {
+      vigil = await startVigil();
+      await sleep(5000);
+      const a = usage(vigil.sensor.child.pid); const ca = usage(vigil.cp.child.pid);
+      await sleep(10000);
+      const b = usage(vigil.sensor.child.pid); const cb = usage(vigil.cp.child.pid);
+      footprint.idle.push({ sensorCpu: (b.cpu - a.cpu) / 10, sensorRss: b.rss, cpCpu: (cb.cpu - ca.cpu) / 10, cpRss: cb.rss });
+    }
+    if (cond === 'auditd') auditdOn();
+    for (const name of Object.keys(STORMS)) {
+      const s0 = vigil ? usage(vigil.sensor.child.pid) : null;
+      const c0 = vigil ? usage(vigil.cp.child.pid) : null;
+      const t0 = performance.now();
+      record(name, cond, runStorm(name));
+      if (vigil) {
+        const secs = (performance.now() - t0) / 1000;
+        const s1 = usage(vigil.sensor.child.pid); const c1 = usage(vigil.cp.child.pid);
+        (footprint.storm[name] ??= []).push({ sensorCpu: (s1.cpu - s0.cpu) / secs, sensorRss: s1.rss, cpCpu: (c1.cpu - c0.cpu) / secs, cpRss: c1.rss });
+      }
+    }
+    if (cond === 'auditd') auditdOff();
+    if (vigil) {
+      await sleep(7000);
+      const hb = (await api(vigil.base, '/api/v1/status')).sensors.find((s) => s.host === 'bench');
+      (footprint.losses ??= []).push({ lost: hb.counters.lostEvents, dropped: hb.counters.eventsDropped, rejects: hb.counters.rejects });
+      await vigil.stop();
+    }
+    process.stderr.write(`rep ${rep + 1}/${REPS} ${cond} done\n`);
+  }
+}
+
+// Detection latency: exec of a miner-like command → alert on NATS and in the API.
+const vigil = await startVigil();
+const fake = join(dir, 'kworkerd');
+execFileSync('cp', ['/bin/true', fake]);
+const nc = await connect({ servers: vigil.url });
+const seen = new Map();
+const sub = nc.subscribe('vigil.alerts.>', { callback: (_e, m) => { const a = m.json(); if (!seen.has(a.proc?.pid)) seen.set(a.proc?.pid, performance.now()); } });
+const natsLat = [];
+const apiLat = [];
+for (let i = 0; i < 100; i++) {
+  const t0 = performance.now();
+  const child = execFileSync('bash', ['-c', `${fake} -o stratum+tcp://pool.supportxmr.com:3333 -u w${i} & echo $!`], { encoding: 'utf8' });
+  const pid = Number(child.trim());
+  await waitFor('alert on NATS', () => seen.has(pid), 10000, 2);
+  natsLat.push(seen.get(pid) - t0);
+  await waitFor('alert in the API', async () => (await api(vigil.base, '/api/v1/alerts?rule=miner.exec&limit=5')).alerts.some((a) => a.proc?.pid === pid), 10000, 5);
+  apiLat.push(performance.now() - t0);
+}
+sub.unsubscribe();
+await nc.close();
+await vigil.stop();
+
+const summary = {};
+for (const [name, byCond] of Object.entries(rates)) {
+  const none = median(byCond.none);
+  summary[name] = Object.fromEntries(Object.entries(byCond).map(([c, xs]) => [c, { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), overhead: 1 - median(xs) / none }]));
+}
+const fp = (xs, k) => median(xs.map((x) => x[k]));
+console.log(JSON.stringify({
+  reps: REPS,
+  storms: summary,
+  footprint: {
+    idle: { sensorCpu: fp(footprint.idle, 'sensorCpu'), sensorRss: fp(footprint.idle, 'sensorRss'), cpCpu: fp(footprint.idle, 'cpCpu'), cpRss: fp(footprint.idle, 'cpRss') },
+    storm: Object.fromEntries(Object.entries(footprint.storm).map(([k, xs]) => [k, { sensorCpu: fp(xs, 'sensorCpu'), sensorRss: fp(xs, 'sensorRss'), cpCpu: fp(xs, 'cpCpu'), cpRss: fp(xs, 'cpRss') }])),
+    losses: footprint.losses,
+  },
+  detection: {
+    trials: natsLat.length,
+    nats: { p50: quantile(natsLat, 0.5), p99: quantile(natsLat, 0.99), max: Math.max(...natsLat) },
+    api: { p50: quantile(apiLat, 0.5), p99: quantile(apiLat, 0.99), max: Math.max(...apiLat) },
+  },
+}, null, 2));
