@@ -9,6 +9,8 @@ export interface Finding {
   evidence?: string[];
   /** Overrides the detection's severity for this finding (e.g. ranked higher from a writable place). */
   severity?: Severity;
+  /** What the alert is about when it is not a process (e.g. a probe): repeats are throttled per it. */
+  subject?: string;
 }
 
 export interface ExpectedGpuConfig {

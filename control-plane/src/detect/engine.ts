@@ -103,7 +103,7 @@ export class DetectionEngine {
       set.add(d.id);
       this.flags.set(k, set);
     }
-    const key = `${d.id}|${host}|${proc?.pid ?? 0}|${proc?.exe ?? ''}`;
+    const key = `${d.id}|${host}|${proc?.pid ?? 0}|${proc?.exe ?? ''}|${finding.subject ?? ''}`;
     const now = this.now();
     const t = this.throttled.get(key);
     if (t && now < t.windowEnd) {
@@ -135,20 +135,31 @@ export class DetectionEngine {
     }
     const list = [...heartbeats];
     this.checkSilence(list, now);
-    this.checkProbeRestarts(list);
+    this.checkProbeRestarts(list, now);
   }
 
-  private checkProbeRestarts(heartbeats: HeartbeatV1[]): void {
+  /** Probes seen down (restarting or failed) since when, per host and probe (ms). */
+  private readonly probeDownSince = new Map<string, number>();
+
+  private checkProbeRestarts(heartbeats: HeartbeatV1[], now: number): void {
     for (const hb of heartbeats) {
       for (const p of hb.probes) {
         const key = `${hb.host}|${p.name}`;
         const seen = this.probeRestarts.get(key);
-        this.probeRestarts.set(key, p.restarts);
         // The first heartbeat seen sets the baseline: restarts before the control plane started are history.
-        if (seen === undefined || p.restarts <= seen) continue;
-        const gap = p.lastExitTs && p.lastRestartTs ? ` blind for ${(Number(BigInt(p.lastRestartTs) - BigInt(p.lastExitTs)) / 1e9).toFixed(1)} s;` : '';
+        if (seen === undefined) { this.probeRestarts.set(key, p.restarts); continue; }
+        if (p.restarts <= seen) continue;
+        // Told once the probe is back (the blind gap is known then), or when it has stayed down 30 s.
+        const back = p.state === 'running' && p.lastExitTs !== undefined && p.lastRestartTs !== undefined;
+        const downSince = this.probeDownSince.get(key) ?? now;
+        this.probeDownSince.set(key, downSince);
+        if (!back && now - downSince < 30_000) continue;
+        this.probeRestarts.set(key, p.restarts);
+        this.probeDownSince.delete(key);
+        const gap = back ? ` blind for ${(Number(BigInt(p.lastRestartTs!) - BigInt(p.lastExitTs!)) / 1e9).toFixed(1)} s;` : ' not running again after 30 s;';
         this.raise({ detection: SENSOR_PROBE_RESTART, source: 'builtin', author: null }, hb.host, null, p.lastExitTs ?? hb.ts, [], {
-          reason: `probe ${p.name} on ${hb.host} stopped and was restarted (${p.restarts} restarts so far);${gap} ${p.lastError ?? ''}`.trim(),
+          reason: `probe ${p.name} on ${hb.host} stopped${back ? ' and was restarted' : ''} (${p.restarts} restarts so far);${gap} ${p.lastError ?? ''}`.trim(),
+          subject: `probe:${p.name}`,
         });
       }
     }

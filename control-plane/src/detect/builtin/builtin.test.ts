@@ -166,3 +166,22 @@ test('sensor.silent fires once per silence from heartbeats', () => {
   e.tick([hb('a', 95_000), hb('b', 50_000)]);
   assert.deepEqual(out, ['sensor.silent@b']);
 });
+
+test('sensor.probe-restart waits until the probe is back to tell the blind gap, or 30 s', () => {
+  let now = 0;
+  const out: string[] = [];
+  const e = new DetectionEngine({ config: { expectedGpu: { exe: [], cgroup: [] }, sensorPids: () => new Set() }, now: () => now, onAlert: (a) => out.push(a.reason) });
+  const hb = (probes: object[]) => ({ v: 1 as const, host: 'h', ts: String(BigInt(now) * 1_000_000n), sensorVersion: 't', startedTs: '0', counters: { recordsRead: 0, eventsPublished: 0, eventsDropped: 0, lostEvents: 0, rejects: {}, queueDepth: 0, processCacheSize: 0 }, probes: probes as never });
+  const probe = (o: object) => ({ name: 'exec', state: 'running', restarts: 0, lostEvents: 0, lastError: null, ...o });
+  e.tick([hb([probe({}), probe({ name: 'gpu' })])]);
+  now = 1000;
+  e.tick([hb([probe({ state: 'restarting', restarts: 1, lastExitTs: '1000000000', lastError: 'killed' }), probe({ name: 'gpu', state: 'restarting', restarts: 1 })])]);
+  assert.deepEqual(out, [], 'not while it is still down');
+  now = 3000;
+  e.tick([hb([probe({ restarts: 1, lastExitTs: '1000000000', lastRestartTs: '3500000000', lastError: 'killed' }), probe({ name: 'gpu', state: 'restarting', restarts: 1 })])]);
+  assert.deepEqual(out, ['probe exec on h stopped and was restarted (1 restarts so far); blind for 2.5 s; killed']);
+  now = 40_000;
+  e.tick([hb([probe({ restarts: 1, lastExitTs: '1000000000', lastRestartTs: '3500000000' }), probe({ name: 'gpu', state: 'failed', restarts: 1 })])]);
+  assert.equal(out.length, 2);
+  assert.match(out[1]!, /probe gpu on h stopped \(1 restarts so far\); not running again after 30 s/);
+});
