@@ -3,4 +3,3 @@ export type { StorageTarget } from './store/client.js';
 export { loadDetections, type LoadReport, type LoadProblem } from './detect/custom/loader.js';
 export { DetectionEngine, type LoadedDetection } from './detect/engine.js';
 export { BUILTIN_DETECTIONS } from './detect/builtin/index.js';
-export { EventV1 } from '@vigil/schema';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { BUILTIN_DETECTIONS, DetectionEngine, EventV1, loadDetections, type LoadReport, type LoadedDetection } from '@vigil/control-plane';
-import type { AlertV1 } from '@vigil/schema';
+import { BUILTIN_DETECTIONS, DetectionEngine, loadDetections, type LoadReport, type LoadedDetection } from '@vigil/control-plane';
+import { EventV1, type AlertV1 } from '@vigil/schema';
+
 
 export class EventsFileError extends Error {
   override name = 'EventsFileError';
