@@ -14,5 +14,8 @@ export const HostId = z
 export const hostIdFrom = (hostname: string): string =>
   hostname.replace(/[^A-Za-z0-9_-]/g, '_').replace(/^[^A-Za-z0-9]+/, '').slice(0, 253) || 'host';
 
+/** Wall-clock now, as an NsTimestamp. */
+export const nowNs = (): string => (BigInt(Date.now()) * 1_000_000n).toString();
+
 export const Pid = z.number().int().nonnegative().max(4_194_304);
 export const Id32 = z.number().int().nonnegative().max(0xffff_ffff);

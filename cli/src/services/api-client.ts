@@ -41,6 +41,12 @@ async function call<T>(api: ApiTarget, path: string, init: RequestInit = {}): Pr
   return body as T;
 }
 
+const params = (q: object) => {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined) p.set(k, String(v));
+  return p;
+};
+
 export interface EventQuery {
   kind?: string;
   comm?: string;
@@ -51,9 +57,7 @@ export interface EventQuery {
 }
 
 export async function fetchEvents(api: ApiTarget, q: EventQuery): Promise<EventV1[]> {
-  const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(q)) if (v !== undefined) params.set(k, String(v));
-  return (await call<{ events: EventV1[] }>(api, `/api/v1/events?${params}`)).events;
+  return (await call<{ events: EventV1[] }>(api, `/api/v1/events?${params(q)}`)).events;
 }
 
 export interface QueryResult {
@@ -102,12 +106,6 @@ export interface AlertQuery {
   host?: string;
   limit?: number;
 }
-
-const params = (q: object) => {
-  const p = new URLSearchParams();
-  for (const [k, v] of Object.entries(q)) if (v !== undefined) p.set(k, String(v));
-  return p;
-};
 
 export async function fetchAlerts(api: ApiTarget, q: AlertQuery): Promise<AlertV1[]> {
   return (await call<{ alerts: AlertV1[] }>(api, `/api/v1/alerts?${params(q)}`)).alerts;

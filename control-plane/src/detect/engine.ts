@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AlertV1, EventV1, HeartbeatV1, ProcessV1, Severity } from '@vigil/schema';
+import { nowNs, type AlertV1, type EventV1, type HeartbeatV1, type ProcessV1, type Severity } from '@vigil/schema';
 import type { AnyDetection, DetectionConfig, DetectionContext, Finding } from './define.js';
 
 export interface LoadedDetection {
@@ -32,7 +32,6 @@ interface Throttled {
   dirty: boolean;
 }
 
-const nsNow = () => (BigInt(Date.now()) * 1_000_000n).toString();
 
 /**
  * Runs detections over stored events: keeps a short history per process and an index of what each
@@ -75,8 +74,9 @@ export class DetectionEngine {
 
   /** Evaluates a batch of stored events, oldest first (batches mix probes; order by kernel time). */
   process(events: EventV1[]): void {
-    const sorted = [...events].sort((a, b) => (BigInt(a.ts) < BigInt(b.ts) ? -1 : BigInt(a.ts) > BigInt(b.ts) ? 1 : 0));
-    for (const ev of sorted) {
+    const keyed = events.map((ev) => ({ ev, ts: BigInt(ev.ts) }));
+    keyed.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+    for (const { ev } of keyed) {
       for (const loaded of this.detections.values()) {
         const d = loaded.detection;
         if (!d.on.includes(ev.kind)) continue;
@@ -172,7 +172,7 @@ export class DetectionEngine {
       if (ageMs <= after) { this.silentHosts.delete(hb.host); continue; }
       if (this.silentHosts.has(hb.host)) continue;
       this.silentHosts.add(hb.host);
-      this.raise({ detection: SENSOR_SILENT, source: 'builtin', author: null }, hb.host, null, nsNow(), [], {
+      this.raise({ detection: SENSOR_SILENT, source: 'builtin', author: null }, hb.host, null, nowNs(), [], {
         reason: `no heartbeat from the sensor on ${hb.host} for ${Math.round(ageMs / 1000)} s (last at ${new Date(Number(BigInt(hb.ts) / 1_000_000n)).toISOString()}, ${hb.counters.eventsPublished} events published): stopped, killed, or cut off`,
       });
     }

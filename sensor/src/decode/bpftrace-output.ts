@@ -68,10 +68,6 @@ export function restoreBytes(s: string): string {
   return s.replace(SURROGATE_RUN, (run) => decodeByteRun(Array.from(run, (c) => c.charCodeAt(0) - 0xdc00)));
 }
 
-/** True when a string held bytes that are not valid UTF-8 (shown as \xNN). */
-export const hadInvalidBytes = (original: string, restored: string): boolean =>
-  original !== restored && /\\x[0-9a-f]{2}/.test(restored);
-
 export function parseBpftraceLine(line: string): BpftraceLine {
   const repaired = line.includes('\\uffffff') ? line.replace(BROKEN_BYTE_ESCAPE, '$1\\udc$2') : line;
   let raw: unknown;

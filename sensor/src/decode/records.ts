@@ -7,8 +7,5 @@ export const U64 = z.number().int().nonnegative();
 export const I64 = z.number().int();
 export const Comm = z.string().max(64);
 
-/** Identity fields that several probes print in the same order: pid, tid, uid, cgroup, comm. */
-export const TaskFields = [U32, U32, U32, U64, Comm] as const;
-
 /** [0, ns]: printed by every probe from BEGIN, i.e. once all its probes are attached. */
 export const ReadyRecord = z.tuple([z.literal(0), Ns]);

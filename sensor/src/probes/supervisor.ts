@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
-import type { ProbeStateV1 } from '@vigil/schema';
+import { nowNs, type ProbeStateV1 } from '@vigil/schema';
 
 export interface SupervisorOptions {
   name: string;
@@ -16,8 +16,6 @@ export interface SupervisorOptions {
   minBackoffMs?: number;
   maxBackoffMs?: number;
 }
-
-const wallNs = () => (BigInt(Date.now()) * 1_000_000n).toString();
 
 /** stderr lines that bpftrace prints on healthy starts in containers; they are not errors. */
 const BENIGN_STDERR = [/couldn't set RLIMIT_MEMLOCK/, /^\s*$/];
@@ -56,7 +54,7 @@ export class ProbeSupervisor {
 
   /** Called by the line handler on the probe's ready record (printed from BEGIN, after attaching). */
   markAttached(): void {
-    if (this.state.restarts > 0 && this.state.state === 'restarting') this.state.lastRestartTs = wallNs();
+    if (this.state.restarts > 0 && this.state.state === 'restarting') this.state.lastRestartTs = nowNs();
     this.state.state = 'running';
     this.attachedResolve?.();
     this.attachedResolve = null;
@@ -114,7 +112,7 @@ export class ProbeSupervisor {
     }
     this.state.restarts++;
     this.state.state = 'restarting';
-    this.state.lastExitTs = wallNs();
+    this.state.lastExitTs = nowNs();
     this.state.lastError = `bpftrace exited (code ${code}, signal ${signal})${stderr ? `: ${stderr.slice(-500)}` : ''}`;
     log.warn({ 'probe.name': name, 'probe.code': code, 'probe.signal': signal, 'probe.stderr': stderr.slice(-2000), 'probe.restarts': this.state.restarts }, 'probe exited; restarting');
     this.opts.onRestart?.({ restarts: this.state.restarts, code, signal, stderr });

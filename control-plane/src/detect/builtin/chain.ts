@@ -1,4 +1,3 @@
-import type { EventV1 } from '@vigil/schema';
 import { defineDetection } from '../define.js';
 import { basename, commandLine, exeOf, inWritablePlace } from '../argv.js';
 import { DOWNLOADERS, POOL_PORTS, SHELLS } from '../indicators.js';
@@ -53,5 +52,3 @@ function describeTop(ancestors: { comm: string; pid: number; argv: string[] }[])
   const top = ancestors.find((a) => /python|torchrun|srun|slurmstepd|deepspeed|accelerate|mpirun/.test(a.comm)) ?? ancestors[0];
   return top ? `the process tree of ${top.comm} (pid ${top.pid}${top.argv.length ? `: ${top.argv.slice(0, 4).join(' ')}` : ''})` : 'an unknown job';
 }
-
-export type { EventV1 };

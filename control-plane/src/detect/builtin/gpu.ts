@@ -27,7 +27,14 @@ export const INSTALLED_GPU_PATHS = ['/usr/**', '/opt/**', '/bin/**', '/sbin/**',
 
 export const EMPTY_EXPECTED_GPU: ExpectedGpuConfig = { exe: [], cgroup: [] };
 
-const matchesAny = (globs: string[], value: string) => globs.some((g) => globToRegExp(g).test(value));
+/** Globs are compiled once: they are matched on every GPU compute call. */
+const compiled = new Map<string, RegExp>();
+const globRe = (g: string): RegExp => {
+  let re = compiled.get(g);
+  if (!re) compiled.set(g, (re = globToRegExp(g)));
+  return re;
+};
+const matchesAny = (globs: string[], value: string) => globs.some((g) => globRe(g).test(value));
 
 /** Processes a training job runs that may spawn shells; a shell below one of them is the job's. */
 const JOB_PROCESS = /^(python[\d.]*|torchrun|deepspeed|accelerate|srun|slurmstepd|mpirun|horovodrun)$/;

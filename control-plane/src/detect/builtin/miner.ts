@@ -8,7 +8,7 @@ export function minerIndicators(argv: string[], names: Set<string>): string[] {
   const found: string[] = [];
   const name = [...names].find((n) => MINER_NAMES.some((m) => n === m || n.startsWith(`${m}-`) || n.startsWith(`${m}.`)));
   if (name) found.push(`miner binary name "${name}"`);
-  const texts = [commandLine(argv), ...base64Payloads(argv).map((t) => t)];
+  const texts = [commandLine(argv), ...base64Payloads(argv)];
   const decoded = texts.length > 1;
   for (const [i, text] of texts.entries()) {
     const where = i === 0 ? '' : ' (base64-encoded)';

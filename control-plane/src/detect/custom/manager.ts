@@ -1,13 +1,12 @@
 import { watch, type FSWatcher } from 'node:fs';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
-import type { ProcessV1 } from '@vigil/schema';
+import { nowNs, type ProcessV1 } from '@vigil/schema';
 import type { DetectionEngine, LoadedDetection } from '../engine.js';
 import { loadDetections, type LoadReport } from './loader.js';
 import type { SqlDetection } from './sql.js';
 import { readOnlyQuery } from '../../store/readonly-query.js';
 
-const nsNow = () => (BigInt(Date.now()) * 1_000_000n).toString();
 
 /** A process stub from a SQL row's pid/comm/exe columns. */
 function rowProcess(row: Record<string, unknown>): ProcessV1 | null {
@@ -74,7 +73,7 @@ export class CustomDetections {
         if (!host) { this.sqlErrors.set(d.id, 'a row without a `host` column'); continue; }
         const evidence = Array.isArray(row.evidence) ? row.evidence.map(String) : [];
         const reason = typeof row.reason === 'string' ? row.reason : `${d.title}: ${JSON.stringify(row)}`;
-        this.engine.raise(loaded, host, rowProcess(row), nsNow(), evidence, { reason });
+        this.engine.raise(loaded, host, rowProcess(row), nowNs(), evidence, { reason });
         raised++;
       }
       return raised;
