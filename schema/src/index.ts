@@ -6,3 +6,4 @@ export * from './subjects.js';
 export * from './steps.js';
 export * from './nats-close.js';
 export * from './alert.v1.js';
+export * from './event-batch.v1.js';

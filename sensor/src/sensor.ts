@@ -17,7 +17,7 @@ import { EventPublisher } from './export/publisher.js';
 import { DiskSpool } from './export/spool.js';
 import { ensureTracefs } from './host/tracefs.js';
 import { Counters } from './counters.js';
-import { ReadyRecord } from './decode/records.js';
+import { isReadyRecord } from './decode/records.js';
 
 export const SENSOR_VERSION = '0.1.0';
 
@@ -99,7 +99,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
     }
     try {
       if (out.type === 'value') {
-        if (ReadyRecord.safeParse(out.data).success) { sup.markAttached(); return; }
+        if (isReadyRecord(out.data)) { sup.markAttached(); return; }
         const d = spec.decode(out.data as unknown[]);
         if (!d.success) { counters.reject(`${name}.schema`); return; }
         emit(builder.onRecord(d.data));
@@ -144,7 +144,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
       start: async () => {
         const spool = cfg.spoolDir ? new DiskSpool({ dir: cfg.spoolDir, maxBytes: cfg.spoolMaxBytes ?? 1024 ** 3 }) : undefined;
         if (spool && !spool.empty) log.info({ 'spool.events': spool.events, 'spool.bytes': spool.bytes }, 'replaying events spooled by an earlier run');
-        publisher = new EventPublisher(null, { maxQueue: cfg.maxQueue ?? 200_000, batchSize: 512, log, counters, ...(spool ? { spool } : {}) });
+        publisher = new EventPublisher(null, { maxQueue: cfg.maxQueue ?? 200_000, log, counters, ...(spool ? { spool } : {}) });
         publisher.start();
         // Tracing must not wait for NATS: events queue (and spool) until it answers.
         let stopped = false;

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, type NatsConnection, type JetStreamClient } from 'nats';
 import { pino } from 'pino';
 import { startControlPlane, type RunningControlPlane } from '@vigil/control-plane';
-import { DEAD_LETTER_STREAM, eventSubject, heartbeatSubject, type EventV1, type HeartbeatV1 } from '@vigil/schema';
+import { batchId, DEAD_LETTER_STREAM, eventSubject, heartbeatSubject, type EventV1, type HeartbeatV1 } from '@vigil/schema';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
 import { freePort, tempDir, waitFor } from '../support/harness.js';
 
@@ -99,6 +99,33 @@ test('malformed, wrong-version, wrong-host and oversized messages are dead-lette
   assert.equal(dlq, 5);
   const last = await jsm.streams.getMessage(DEAD_LETTER_STREAM, { last_by_subj: 'vigil.deadletter.host-mismatch' });
   assert.equal(last.header.get('Vigil-Reason'), 'host-mismatch');
+});
+
+test('a batch message is stored whole; one malformed event in it is dead-lettered alone; a batch from another host is refused whole', async () => {
+  const jsm = await nc.jetstreamManager();
+  const dlqBefore = (await jsm.streams.info(DEAD_LETTER_STREAM)).state.messages;
+  const rejectsBefore = (await api<{ controlPlane: { rejects: Record<string, number> } }>('/api/v1/status')).body.controlPlane.rejects;
+  const good = Array.from({ length: 50 }, (_, i) => execEvent(1000 + i));
+  const broken = { ...execEvent(2000), exec: { argv: 'not-an-array' } };
+  const events = [...good.slice(0, 25), broken, ...good.slice(25)];
+  await publish({ v: 1, host: HOST, kind: 'exec', events }, undefined, batchId(events));
+  const forged = [execEvent(3000, 'other-host')];
+  await publish({ v: 1, host: 'other-host', kind: 'exec', events: forged }, undefined, batchId(forged));
+  const ids = new Set(good.map((e) => e.id));
+  await waitFor('the 50 good events of the batch', async () =>
+    (await api<{ events: EventV1[] }>(`/api/v1/events?host=${HOST}&limit=1000`)).body.events.filter((e) => ids.has(e.id)).length === 50);
+  const n = await waitFor('2 dead letters', async () => {
+    const d = (await jsm.streams.info(DEAD_LETTER_STREAM)).state.messages - dlqBefore;
+    return d === 2 ? d : null;
+  });
+  assert.equal(n, 2);
+  const parked = await jsm.streams.getMessage(DEAD_LETTER_STREAM, { last_by_subj: 'vigil.deadletter.schema' });
+  assert.equal((JSON.parse(new TextDecoder().decode(parked.data)) as { id: string }).id, broken.id, 'the malformed event alone, not its batch');
+  const rejects = (await api<{ controlPlane: { rejects: Record<string, number> } }>('/api/v1/status')).body.controlPlane.rejects;
+  assert.equal((rejects.schema ?? 0) - (rejectsBefore.schema ?? 0), 1);
+  assert.equal((rejects['host-mismatch'] ?? 0) - (rejectsBefore['host-mismatch'] ?? 0), 1);
+  const stored = await sql(`SELECT count() AS n FROM events WHERE host = 'other-host'`);
+  assert.equal(Number(stored.body.rows[0]!.n), 0, 'nothing of the forged batch stored');
 });
 
 test('SQL is read-only at the storage level: writes, DDL and file/network table functions are refused and change nothing', async () => {

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { headers, type JetStreamClient, type JsMsg } from 'nats';
 import type { Logger } from 'pino';
-import { deadLetterSubject, EventV1, EVENTS_STREAM, hostOfEventSubject, MAX_EVENT_BYTES } from '@vigil/schema';
+import { deadLetterSubject, EventBatchV1, EventV1, EVENTS_STREAM, hostOfEventSubject, EVENTS_HEADER, MAX_BATCH_BYTES, MAX_EVENT_BYTES } from '@vigil/schema';
 import { eventRow } from '../store/event-rows.js';
 import { CONSUMER_NAME } from './streams.js';
 
@@ -14,6 +14,7 @@ export interface IngestStats {
 }
 
 export interface IngestOptions {
+  /** Events per ClickHouse insert at most (a message holds one event or a batch of them). */
   batchSize: number;
   /** How long a partial batch waits for more messages before it is stored. */
   lingerMs?: number;
@@ -25,10 +26,12 @@ export interface IngestOptions {
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Consumes events from the durable consumer, validates them, inserts each batch into ClickHouse and only
- * then acks it. A message that can never be stored (not JSON, wrong shape or version, too large, host
- * differing from its subject's) goes to the dead-letter stream with the reason and is acked: the
- * consumer never stalls on it. While storage refuses, nothing is acked and the batch is retried.
+ * Consumes messages from the durable consumer (an EventBatchV1, or one bare EventV1), validates every
+ * event, inserts them into ClickHouse and only then acks the messages. What can never be stored goes to
+ * the dead-letter stream with the reason and is acked, so the consumer never stalls on it: a whole
+ * message when it is not JSON, of another version, too large or from a host other than its subject's;
+ * a single event of a batch when only that event is malformed (the rest of the batch is stored).
+ * While storage refuses, nothing is acked and the batch is retried.
  */
 export class EventIngestor {
   readonly stats: IngestStats = { stored: 0, batches: 0, rejects: {}, lastInsertError: null, storageHealthy: true };
@@ -70,7 +73,7 @@ export class EventIngestor {
     const consumer = await this.js.consumers.get(EVENTS_STREAM, CONSUMER_NAME);
     const buffer: JsMsg[] = [];
     const wake: { arrived: (() => void) | null } = { arrived: null };
-    const messages = await consumer.consume({ max_messages: this.opts.batchSize * 2 });
+    const messages = await consumer.consume({ max_messages: 256 });
     this.stopConsume = () => messages.stop();
     const reader = (async () => {
       for await (const m of messages) {
@@ -86,9 +89,8 @@ export class EventIngestor {
         wake.arrived = null;
         continue;
       }
-      if (buffer.length < this.opts.batchSize) await sleep(this.opts.lingerMs ?? 50);
-      const batch = buffer.splice(0, this.opts.batchSize);
-      backoff = await this.store(batch, backoff);
+      if (buffer.reduce((n, m) => n + eventsIn(m), 0) < this.opts.batchSize && this.opts.lingerMs !== 0) await sleep(this.opts.lingerMs ?? 50);
+      backoff = await this.store(buffer.splice(0, takeUpTo(buffer, this.opts.batchSize)), backoff);
     }
     messages.stop();
     await reader.catch(() => undefined);
@@ -98,32 +100,39 @@ export class EventIngestor {
 
   private stopConsume: (() => void) | null = null;
 
-  /** Stores one batch, retrying until storage accepts it; returns the backoff to carry on with. */
+  /** Stores the events of some messages, retrying until storage accepts them; returns the backoff to carry on with. */
   private async store(msgs: JsMsg[], backoffIn: number): Promise<number> {
     let backoff = backoffIn;
-    const { good, bad } = this.validate(msgs);
-    for (const b of bad) await this.deadLetter(b.msg, b.reason);
+    const { good, events, bad } = this.validate(msgs);
+    for (const b of bad) {
+      if (b.event === undefined) {
+        if (await this.deadLetter(b.msg.subject, b.msg.data, b.reason)) b.msg.ack();
+      } else {
+        // One bad event of a good batch: parked on its own; the message is acked with the rest.
+        await this.deadLetter(b.msg.subject, encoder.encode(JSON.stringify(b.event)), b.reason);
+      }
+    }
     for (;;) {
       try {
-        if (good.length > 0) {
-          await this.ch.insert({ table: 'events', values: good.map((g) => eventRow(g.event)), format: 'JSONEachRow' });
+        if (events.length > 0) {
+          await this.ch.insert({ table: 'events', values: events.map(eventRow), format: 'JSONEachRow' });
         }
-        for (const g of good) g.msg.ack();
-        this.stats.stored += good.length;
+        for (const m of good) m.ack();
+        this.stats.stored += events.length;
         this.stats.batches++;
         this.stats.storageHealthy = true;
         this.stats.lastInsertError = null;
-        if (good.length > 0) this.opts.onStored?.(good.map((g) => g.event));
+        if (events.length > 0) this.opts.onStored?.(events);
         return 250;
       } catch (err) {
         this.stats.storageHealthy = false;
         this.stats.lastInsertError = (err as Error).message;
-        this.opts.log.error({ err, 'ingest.batch': good.length, 'ingest.backoffMs': backoff }, 'insert failed; not acking, will retry');
+        this.opts.log.error({ err, 'ingest.batch': events.length, 'ingest.backoffMs': backoff }, 'insert failed; not acking, will retry');
         // Keep the messages ours while we wait, so JetStream does not redeliver them meanwhile.
-        for (const g of good) g.msg.working();
+        for (const m of good) m.working();
         // Stopping: hand them back now, so the next control plane gets them without waiting out ack_wait.
         if (!this.running) {
-          for (const g of good) g.msg.nak();
+          for (const m of good) m.nak();
           return backoff;
         }
         await Promise.race([sleep(backoff), this.stopping]);
@@ -133,10 +142,11 @@ export class EventIngestor {
   }
 
   private validate(msgs: JsMsg[]) {
-    const good: { msg: JsMsg; event: EventV1 }[] = [];
-    const bad: { msg: JsMsg; reason: string }[] = [];
+    const good: JsMsg[] = [];
+    const events: EventV1[] = [];
+    const bad: { msg: JsMsg; reason: string; event?: unknown }[] = [];
     for (const msg of msgs) {
-      if (msg.data.byteLength > MAX_EVENT_BYTES) { bad.push({ msg, reason: 'oversized' }); continue; }
+      if (msg.data.byteLength > MAX_BATCH_BYTES) { bad.push({ msg, reason: 'oversized' }); continue; }
       let raw: unknown;
       try {
         raw = JSON.parse(decoder.decode(msg.data));
@@ -146,27 +156,62 @@ export class EventIngestor {
       }
       const v = (raw as { v?: unknown })?.v;
       if (v !== undefined && v !== 1) { bad.push({ msg, reason: 'wrong-version' }); continue; }
+      const subjectHost = hostOfEventSubject(msg.subject);
+      if (Array.isArray((raw as { events?: unknown })?.events)) {
+        const batch = EventBatchV1.safeParse(raw);
+        if (!batch.success) { bad.push({ msg, reason: 'schema' }); continue; }
+        if (batch.data.host !== subjectHost) { bad.push({ msg, reason: 'host-mismatch' }); continue; }
+        for (const item of batch.data.events) {
+          const parsed = EventV1.safeParse(item);
+          if (!parsed.success) bad.push({ msg, reason: 'schema', event: item });
+          else if (parsed.data.host !== subjectHost) bad.push({ msg, reason: 'host-mismatch', event: item });
+          else events.push(parsed.data);
+        }
+        good.push(msg);
+        continue;
+      }
+      if (msg.data.byteLength > MAX_EVENT_BYTES) { bad.push({ msg, reason: 'oversized' }); continue; }
       const parsed = EventV1.safeParse(raw);
       if (!parsed.success) { bad.push({ msg, reason: 'schema' }); continue; }
-      if (hostOfEventSubject(msg.subject) !== parsed.data.host) { bad.push({ msg, reason: 'host-mismatch' }); continue; }
-      good.push({ msg, event: parsed.data });
+      if (subjectHost !== parsed.data.host) { bad.push({ msg, reason: 'host-mismatch' }); continue; }
+      good.push(msg);
+      events.push(parsed.data);
     }
-    return { good, bad };
+    return { good, events, bad };
   }
 
-  private async deadLetter(msg: JsMsg, reason: string): Promise<void> {
+  /** Parks data on the dead-letter stream; false when that failed (the message is then not acked and comes back). */
+  private async deadLetter(subject: string, data: Uint8Array, reason: string): Promise<boolean> {
     this.reject(reason);
     const h = headers();
     h.set('Vigil-Reason', reason);
-    h.set('Vigil-Subject', msg.subject);
+    h.set('Vigil-Subject', subject);
     try {
-      await this.js.publish(deadLetterSubject(reason), msg.data, { headers: h });
-      msg.ack();
+      await this.js.publish(deadLetterSubject(reason), data, { headers: h });
+      return true;
     } catch (err) {
-      // Not acked: it comes back and is dead-lettered on the next try.
       this.opts.log.error({ err, 'deadletter.reason': reason }, 'dead-letter publish failed');
+      return false;
     }
   }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const encoder = new TextEncoder();
+
+/** How many buffered messages make up about `events` events (a batch counts by its declared size). */
+function takeUpTo(buffer: JsMsg[], events: number): number {
+  let n = 0;
+  let i = 0;
+  while (i < buffer.length && (i === 0 || n < events)) {
+    n += eventsIn(buffer[i]!);
+    i++;
+  }
+  return i;
+}
+
+/** Events a message declares (the sensor sets the header; anything else counts as one, only sizes inserts). */
+function eventsIn(m: JsMsg): number {
+  const n = Number(m.headers?.get(EVENTS_HEADER));
+  return Number.isInteger(n) && n > 0 ? n : 1;
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Comm, I64, Ns, U32, U64 } from './records.js';
+import { Comm, I64, Ns, recordUnion, U32, U64 } from './records.js';
 
 /** Records of probes/exec.bt (see its header). */
 export const ExecArgRecord = z.tuple([z.literal(1), Ns, U32, U32, z.string()]);
@@ -7,7 +7,7 @@ export const ExecHeaderRecord = z.tuple([z.literal(2), Ns, U32, U32, U32, U32, U
 export const ExecReturnRecord = z.tuple([z.literal(3), Ns, U32, I64, Comm]);
 export const ExecFilenameRecord = z.tuple([z.literal(4), Ns, U32, z.string()]);
 
-export const ExecRecord = z.union([ExecArgRecord, ExecHeaderRecord, ExecReturnRecord, ExecFilenameRecord]);
+export const ExecRecord = recordUnion(ExecArgRecord, ExecHeaderRecord, ExecReturnRecord, ExecFilenameRecord);
 
 export type ExecDecoded =
   | { type: 'exec.arg'; ns: number; pid: number; idx: number; arg: string }

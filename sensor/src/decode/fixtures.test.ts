@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseBpftraceLine } from './bpftrace-output.js';
-import { ReadyRecord } from './records.js';
+import { isReadyRecord, ReadyRecord } from './records.js';
 import { PROBES, PROBE_NAMES, BPFTRACE_STRLEN } from '../probes/registry.js';
 import { DEFAULT_PROBES_DIR } from '../sensor.js';
 import { decodeConnectKey } from './connect.js';
@@ -29,7 +29,9 @@ function decodeAll(name: keyof typeof PROBES): { records: DecodedRecord[]; maps:
   for (const line of fixture(name)) {
     const out = parseBpftraceLine(line);
     if (out.type === 'value') {
-      if (ReadyRecord.safeParse(out.data).success) { ready++; continue; }
+      const isReady = ReadyRecord.safeParse(out.data).success;
+      assert.equal(isReadyRecord(out.data), isReady, `${name}: the sensor's quick ready test disagrees with the schema on ${line}`);
+      if (isReady) { ready++; continue; }
       const d = spec.decode(out.data as unknown[]);
       assert.ok(d.success, `${name}: fixture record does not decode: ${line}`);
       records.push(d.data);

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { Comm, Ns, U32, U64 } from './records.js';
+import { Comm, Ns, recordUnion, U32, U64 } from './records.js';
 
 /** Records of probes/proc.bt (see its header). */
 export const ForkRecord = z.tuple([z.literal(10), Ns, U32, U32, U32, U64, Comm]);
 export const ExitRecord = z.tuple([z.literal(11), Ns, U32, z.number().int(), Comm]);
-export const ProcRecord = z.union([ForkRecord, ExitRecord]);
+export const ProcRecord = recordUnion(ForkRecord, ExitRecord);
 
 export type ProcDecoded =
   | { type: 'proc.fork'; ns: number; ppid: number; pid: number; uid: number; cgroupId: number; comm: string }

@@ -9,3 +9,25 @@ export const Comm = z.string().max(64);
 
 /** [0, ns]: printed by every probe from BEGIN, i.e. once all its probes are attached. */
 export const ReadyRecord = z.tuple([z.literal(0), Ns]);
+
+/** ReadyRecord's test without a parse (it runs on every record; a failed safeParse builds an error). */
+export const isReadyRecord = (data: unknown): boolean =>
+  Array.isArray(data) && data.length === 2 && data[0] === 0 && typeof data[1] === 'number' && data[1] >= 0;
+
+type TypedTuple = z.ZodTuple<[z.ZodLiteral<number>, ...z.ZodTypeAny[]], null>;
+
+/**
+ * A union of record tuples that picks the member by field 0 (the record type) instead of trying each
+ * in turn: every failed member of a plain z.union builds an error, on every record.
+ */
+export function recordUnion<const T extends readonly [TypedTuple, TypedTuple, ...TypedTuple[]]>(...members: T) {
+  const table = new Map<unknown, TypedTuple>(members.map((m) => [m.items[0].value, m]));
+  const union = z.union(members as unknown as [TypedTuple, TypedTuple, ...TypedTuple[]]);
+  return {
+    members,
+    safeParse(data: unknown): z.SafeParseReturnType<unknown, z.infer<T[number]>> {
+      const member = Array.isArray(data) ? table.get(data[0]) : undefined;
+      return (member ?? union).safeParse(data) as z.SafeParseReturnType<unknown, z.infer<T[number]>>;
+    },
+  };
+}

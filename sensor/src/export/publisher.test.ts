@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { JetStreamClient } from 'nats';
-import type { EventV1 } from '@vigil/schema';
+import { batchId, EventBatchV1, eventSubject, MAX_BATCH_EVENTS, type EventV1 } from '@vigil/schema';
 import { EventPublisher } from './publisher.js';
 import { DiskSpool } from './spool.js';
 import { Counters } from '../counters.js';
@@ -23,15 +23,21 @@ const ev = (n: number): EventV1 => ({
 
 function fakeJs() {
   const sent: string[] = [];
+  const messages: number[] = [];
   const state = { up: false };
   const js = {
-    publish: async (_s: string, _d: Uint8Array, o: { msgID: string }) => {
+    publish: async (subject: string, data: Uint8Array, o: { msgID: string }) => {
       if (!state.up) throw new Error('no responders');
-      sent.push(o.msgID);
+      const batch = EventBatchV1.parse(JSON.parse(new TextDecoder().decode(data)));
+      const ids = (batch.events as EventV1[]).map((e) => e.id);
+      assert.equal(subject, eventSubject(batch.host, batch.kind));
+      assert.equal(o.msgID, batchId(ids.map((id) => ({ id }))));
+      messages.push(ids.length);
+      sent.push(...ids);
       return {};
     },
   } as unknown as JetStreamClient;
-  return { js, sent, state };
+  return { js, sent, state, messages };
 }
 
 const until = async (what: string, f: () => boolean) => {
@@ -44,7 +50,7 @@ test('an outage overflows to disk; everything is published once, in order, and t
   const counters = new Counters();
   const spool = new DiskSpool({ dir, maxBytes: 10 * 1024 * 1024, segmentEvents: 100 });
   const { js, sent, state } = fakeJs();
-  const p = new EventPublisher(js, { maxQueue: 50, batchSize: 16, log: pino({ level: 'silent' }), counters, spool });
+  const p = new EventPublisher(js, { maxQueue: 50, log: pino({ level: 'silent' }), counters, spool });
   p.start();
   try {
     for (let i = 0; i < 1000; i += 10) p.enqueue(Array.from({ length: 10 }, (_, k) => ev(i + k)));
@@ -66,7 +72,7 @@ test('past the spool limit new events are dropped and counted, never the spooled
   const counters = new Counters();
   const spool = new DiskSpool({ dir, maxBytes: 20_000 });
   const { js } = fakeJs();
-  const p = new EventPublisher(js, { maxQueue: 10, batchSize: 4, log: pino({ level: 'silent' }), counters, spool });
+  const p = new EventPublisher(js, { maxQueue: 10, log: pino({ level: 'silent' }), counters, spool });
   p.enqueue(Array.from({ length: 200 }, (_, i) => ev(i)));
   assert.ok(spool.bytes <= 20_000);
   assert.equal(p.depth + spool.events + counters.eventsDropped, 200);
@@ -83,7 +89,7 @@ test('a restarted sensor replays what an earlier run spooled, before anything ne
   assert.equal(spool.events, 4);
   const { js, sent, state } = fakeJs();
   state.up = true;
-  const p = new EventPublisher(js, { maxQueue: 100, batchSize: 8, log: pino({ level: 'silent' }), counters: new Counters(), spool });
+  const p = new EventPublisher(js, { maxQueue: 100, log: pino({ level: 'silent' }), counters: new Counters(), spool });
   p.enqueue([ev(4)]);
   p.start();
   try {
@@ -99,9 +105,49 @@ test('events still in memory at stop are saved to the spool for the next run', a
   const dir = mkdtempSync(join(tmpdir(), 'vigil-spool-'));
   const spool = new DiskSpool({ dir, maxBytes: 1e7 });
   const { js } = fakeJs();
-  const p = new EventPublisher(js, { maxQueue: 100, batchSize: 8, log: pino({ level: 'silent' }), counters: new Counters(), spool });
+  const p = new EventPublisher(js, { maxQueue: 100, log: pino({ level: 'silent' }), counters: new Counters(), spool });
   p.start();
   p.enqueue([ev(1), ev(2)]);
   await p.stop(100);
   assert.equal(new DiskSpool({ dir, maxBytes: 1e7 }).events, 2);
+});
+
+test('events are sent in batches of one kind; a burst becomes few messages, none over the limit', async () => {
+  const counters = new Counters();
+  const { js, sent, state, messages } = fakeJs();
+  state.up = true;
+  const p = new EventPublisher(js, { maxQueue: 10_000, log: pino({ level: 'silent' }), counters });
+  const burst = Array.from({ length: 2500 }, (_, i) => (i % 2 ? ev(i) : { ...ev(i), kind: 'connect' as const, exit: undefined, connect: { family: 'ipv4' as const, daddr: '10.0.0.1', dport: 443, ret: 0, count: 1, firstTs: String(i), lastTs: String(i) } } as unknown as EventV1));
+  p.enqueue(burst);
+  p.start();
+  try {
+    await until('all sent', () => sent.length >= 2500);
+    assert.equal(new Set(sent).size, 2500, 'each once');
+    assert.ok(messages.every((n) => n <= MAX_BATCH_EVENTS));
+    assert.ok(messages.length <= 4, `2,500 events in ${messages.length} messages`);
+    assert.equal(counters.eventsPublished, 2500);
+    const exits = sent.filter((id) => Number(id.slice(1)) % 2 === 1);
+    assert.deepEqual(exits, [...exits].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))), 'order kept within a kind');
+  } finally {
+    await p.stop(100);
+  }
+});
+
+test('an event over the size limit is dropped and counted; its neighbours go out', async () => {
+  const counters = new Counters();
+  const { js, sent, state } = fakeJs();
+  state.up = true;
+  const p = new EventPublisher(js, { maxQueue: 100, log: pino({ level: 'silent' }), counters });
+  const big = ev(2);
+  big.proc.argv = ['x'.repeat(300 * 1024)];
+  p.enqueue([ev(1), big, ev(3)]);
+  p.start();
+  try {
+    await until('sent', () => sent.length >= 2);
+    assert.deepEqual(sent, ['e1', 'e3']);
+    assert.equal(counters.rejects.get('publish.oversized'), 1);
+    assert.equal(counters.eventsDropped, 1);
+  } finally {
+    await p.stop(100);
+  }
 });

@@ -1,6 +1,6 @@
-import type { JetStreamClient } from 'nats';
+import { headers, type JetStreamClient, type MsgHdrs } from 'nats';
 import type { Logger } from 'pino';
-import { eventSubject, MAX_EVENT_BYTES, type EventV1 } from '@vigil/schema';
+import { batchId, eventSubject, EVENTS_HEADER, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES, type EventV1 } from '@vigil/schema';
 import type { Counters } from '../counters.js';
 import type { DiskSpool } from './spool.js';
 
@@ -8,30 +8,47 @@ export interface PublisherOptions {
   /** Events held in memory; beyond it they go to the disk spool (or, without one, are dropped and counted). */
   maxQueue: number;
   spool?: DiskSpool;
-  /** Publishes in flight at once (JetStream acks are awaited per batch). */
-  batchSize: number;
+  /** Events taken from the queue per round; their batches are published at once and acked together. */
+  eventsPerRound?: number;
+  /** How long the first event of a quiet spell waits for company before it is sent. */
+  lingerMs?: number;
   log: Logger;
   counters: Counters;
+}
+
+/** One JetStream message: events of one kind, already encoded. */
+interface Batch {
+  subject: string;
+  msgID: string;
+  data: Uint8Array;
+  events: number;
+  headers: MsgHdrs;
 }
 
 const encoder = new TextEncoder();
 
 /**
- * Publishes events to JetStream with their id as Nats-Msg-Id (the stream drops duplicates of a retry).
- * Order is kept: a batch that fails is put back at the head of the queue and retried after a pause.
- * While NATS is away the memory queue fills, then events go to the disk spool; once the spool holds
- * anything, new events follow them there, and the spool is published oldest segment first.
+ * Publishes events to JetStream in batches (EventBatchV1): events of one kind per message, a stable
+ * batch id as Nats-Msg-Id (a retried batch is dropped by the stream's dedup window).
+ * Order is kept: batches that fail stay at the head, unchanged, and are retried after a pause, one at
+ * a time until everything waiting has gone out. While NATS is away the memory queue fills, then events
+ * go to the disk spool; once the spool holds anything, new events follow them there, and the spool is
+ * published oldest segment first.
  */
 export class EventPublisher {
   private queue: EventV1[] = [];
   private head = 0;
+  /** Batches formed and not yet acked, oldest first. */
+  private pending: Batch[] = [];
   private running = false;
   private wake: (() => void) | null = null;
   private loopDone: Promise<void> | null = null;
   lastError: string | null = null;
+  /** Messages sent (each holding one or more events). */
+  messagesPublished = 0;
 
   private js: JetStreamClient | null;
-  /** Events of a spool segment still in the memory queue; the segment is deleted when they are out. */
+  /** Events of a spool segment still in memory; the segment is deleted when they are out. */
   private segment: { left: number; done: () => void } | null = null;
 
   constructor(js: JetStreamClient | null, private readonly opts: PublisherOptions) {
@@ -49,17 +66,20 @@ export class EventPublisher {
   }
 
   /**
-   * After a failure, publish one event at a time (each ack awaited) until memory and spool are
+   * After a failure, publish one batch at a time (each ack awaited) until memory and spool are
    * drained: pipelined publishes that fail part-way would store later events before earlier ones.
    */
   private careful = false;
 
-  /** Events being published right now (put back at the head if their batch fails). */
-  private inFlight = 0;
-
-  /** Events waiting in memory, in flight included. */
+  /** Events waiting in memory, formed batches included. */
   get depth(): number {
-    return this.queue.length - this.head + this.inFlight;
+    return this.queued + this.pendingEvents();
+  }
+
+  private pendingEvents(): number {
+    let n = 0;
+    for (const b of this.pending) n += b.events;
+    return n;
   }
 
   private get queued(): number {
@@ -100,10 +120,12 @@ export class EventPublisher {
     this.running = false;
     this.wake?.();
     await this.loopDone;
-    if (this.depth > 0 && this.opts.spool && !this.segment) {
-      const left = this.queue.slice(this.head);
-      const written = this.opts.spool.append(left);
-      this.queue = left.slice(written);
+    const left = this.depth;
+    if (left > 0 && this.opts.spool && !this.segment) {
+      const events = [...this.pending.flatMap((b) => decodeBatch(b)), ...this.queue.slice(this.head)];
+      const written = this.opts.spool.append(events);
+      this.pending = [];
+      this.queue = events.slice(written);
       this.head = 0;
       if (written > 0) this.opts.log.info({ 'spool.saved': written }, 'unsent events saved to the spool');
     }
@@ -115,23 +137,58 @@ export class EventPublisher {
   }
 
   private take(n: number): EventV1[] {
-    const batch = this.queue.slice(this.head, this.head + n);
-    this.head += batch.length;
+    const out = this.queue.slice(this.head, this.head + n);
+    this.head += out.length;
     if (this.head > 4096 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
-    return batch;
+    return out;
   }
 
-  private putBack(events: EventV1[]): void {
-    this.queue = [...events, ...this.queue.slice(this.head)];
-    this.head = 0;
+  /**
+   * Groups events by kind (in order within a kind) into batches under the size limits. An event too
+   * large to ever be sent is dropped here and counted.
+   */
+  private form(events: EventV1[]): Batch[] {
+    const byKind = new Map<string, { host: string; parts: string[]; ids: { id: string }[]; bytes: number }[]>();
+    for (const ev of events) {
+      const json = JSON.stringify(ev);
+      const bytes = Buffer.byteLength(json);
+      if (bytes > MAX_EVENT_BYTES) {
+        this.opts.counters.eventsDropped++;
+        this.opts.counters.reject('publish.oversized');
+        continue;
+      }
+      const key = `${ev.host}\u0000${ev.kind}`;
+      let groups = byKind.get(key);
+      if (!groups) byKind.set(key, (groups = []));
+      let g = groups[groups.length - 1];
+      if (!g || g.parts.length >= MAX_BATCH_EVENTS || g.bytes + bytes + 1 > MAX_BATCH_BYTES - 256) {
+        g = { host: ev.host, parts: [], ids: [], bytes: 0 };
+        groups.push(g);
+      }
+      g.parts.push(json);
+      g.ids.push(ev);
+      g.bytes += bytes + 1;
+    }
+    const out: Batch[] = [];
+    for (const [key, groups] of byKind) {
+      const kind = key.slice(key.indexOf('\u0000') + 1);
+      for (const g of groups) {
+        const body = `{"v":1,"host":${JSON.stringify(g.host)},"kind":${JSON.stringify(kind)},"events":[${g.parts.join(',')}]}`;
+        const h = headers();
+        h.set(EVENTS_HEADER, String(g.parts.length));
+        out.push({ subject: eventSubject(g.host, kind), msgID: batchId(g.ids), data: encoder.encode(body), events: g.parts.length, headers: h });
+      }
+    }
+    return out;
   }
 
   private async loop(): Promise<void> {
+    const perRound = this.opts.eventsPerRound ?? 5000;
     while (this.running) {
-      if (this.queued === 0 && !this.segment && this.opts.spool && !this.opts.spool.empty && this.js) {
+      if (this.queued === 0 && this.pending.length === 0 && !this.segment && this.opts.spool && !this.opts.spool.empty && this.js) {
         const seg = this.opts.spool.takeOldest();
         if (seg) {
           this.queue.push(...seg.events);
@@ -139,50 +196,58 @@ export class EventPublisher {
           if (seg.events.length === 0) { seg.done(); this.segment = null; }
         }
       }
-      if (this.queued === 0 || !this.js) {
+      if ((this.queued === 0 && this.pending.length === 0) || !this.js) {
         await new Promise<void>((r) => { this.wake = r; if (!this.js) setTimeout(r, 500); });
         this.wake = null;
         continue;
       }
-      const batch = this.take(this.careful ? 1 : this.opts.batchSize);
+      if (this.pending.length === 0) {
+        // Under load the queue fills while the last round is acked; when quiet, wait a moment so one
+        // message carries what arrives together (an exec brings its fork and exit along).
+        const linger = this.opts.lingerMs ?? 20;
+        if (linger > 0 && this.queued < perRound && this.running) await new Promise((r) => setTimeout(r, linger));
+        const taken = this.take(perRound);
+        this.pending = this.form(taken);
+        this.segmentProgress(taken.length - this.pending.reduce((n, b) => n + b.events, 0));
+        if (this.pending.length === 0) continue;
+      }
+      const round = this.careful ? this.pending.slice(0, 1) : this.pending.slice();
       const js = this.js;
-      this.inFlight = batch.length;
-      const results = await Promise.allSettled(batch.map((ev) => this.publishOne(js, ev)));
-      this.inFlight = 0;
-      const failed: EventV1[] = [];
+      const results = await Promise.allSettled(round.map((b) => js.publish(b.subject, b.data, { msgID: b.msgID, headers: b.headers, timeout: 5000 })));
+      let failedAt = -1;
+      let sent = 0;
       results.forEach((r, i) => {
         if (r.status === 'fulfilled') {
-          if (r.value) this.opts.counters.eventsPublished++;
+          this.messagesPublished++;
+          this.opts.counters.eventsPublished += round[i]!.events;
+          sent += round[i]!.events;
         } else {
-          failed.push(batch[i]!);
+          if (failedAt < 0) failedAt = i;
           this.lastError = (r.reason as Error)?.message ?? String(r.reason);
         }
       });
-      if (this.segment) {
-        this.segment.left -= batch.length - failed.length;
-        if (this.segment.left <= 0) { this.segment.done(); this.segment = null; }
-      }
-      if (failed.length > 0) {
+      // Keep the failed batches, in their order, at the head; the sent ones are done.
+      this.pending = [...round.filter((_, i) => results[i]!.status === 'rejected'), ...this.pending.slice(round.length)];
+      this.segmentProgress(sent);
+      if (failedAt >= 0) {
         this.careful = true;
-        this.putBack(failed);
-        this.opts.log.warn({ 'publish.failed': failed.length, 'publish.error': this.lastError, 'publish.queue': this.depth }, 'publish failed; retrying');
+        this.opts.log.warn({ 'publish.failedBatches': results.filter((r) => r.status === 'rejected').length, 'publish.error': this.lastError, 'publish.queue': this.depth }, 'publish failed; retrying');
         await new Promise((r) => setTimeout(r, 500));
       } else {
         this.lastError = null;
-        if (this.careful && this.queued === 0 && !this.segment && (this.opts.spool?.empty ?? true)) this.careful = false;
+        if (this.careful && this.queued === 0 && this.pending.length === 0 && !this.segment && (this.opts.spool?.empty ?? true)) this.careful = false;
       }
     }
   }
 
-  /** Resolves false when the event could never be sent (too large): counted, not retried. */
-  private async publishOne(js: JetStreamClient, ev: EventV1): Promise<boolean> {
-    const data = encoder.encode(JSON.stringify(ev));
-    if (data.byteLength > MAX_EVENT_BYTES) {
-      this.opts.counters.eventsDropped++;
-      this.opts.counters.reject('publish.oversized');
-      return false;
-    }
-    await js.publish(eventSubject(ev.host, ev.kind), data, { msgID: ev.id, timeout: 5000 });
-    return true;
+  private segmentProgress(events: number): void {
+    if (!this.segment || events <= 0) return;
+    this.segment.left -= events;
+    if (this.segment.left <= 0) { this.segment.done(); this.segment = null; }
   }
+}
+
+/** The events of a formed batch (only needed when saving unsent batches to the spool at stop). */
+function decodeBatch(b: Batch): EventV1[] {
+  return (JSON.parse(new TextDecoder().decode(b.data)) as { events: EventV1[] }).events;
 }

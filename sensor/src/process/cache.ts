@@ -147,7 +147,7 @@ export class ProcessCache {
     // may be relative or a symlink.
     const exe = readExe(e.pid, this.procRoot);
     const cwd = readCwd(e.pid, this.procRoot) ?? prev?.cwd;
-    const cgroup = readCgroup(e.pid, this.procRoot) ?? prev?.cgroup ?? '/';
+    const cgroup = this.cgroupPath(e.pid, e.cgroupId) ?? prev?.cgroup ?? '/';
     this.put({
       pid: e.pid,
       ppid: e.ppid,
@@ -164,6 +164,20 @@ export class ProcessCache {
       exitedAt: prev?.exitedAt ?? null,
       ktime,
     });
+  }
+
+  /** cgroup v2 ids are kernfs inode numbers, not reused while the host runs: one /proc read per cgroup. */
+  private readonly cgroupPaths = new Map<number, string>();
+
+  private cgroupPath(pid: number, cgroupId: number): string | null {
+    const known = cgroupId > 0 ? this.cgroupPaths.get(cgroupId) : undefined;
+    if (known !== undefined) return known;
+    const path = readCgroup(pid, this.procRoot);
+    if (path !== null && cgroupId > 0) {
+      if (this.cgroupPaths.size >= 10_000) this.cgroupPaths.clear();
+      this.cgroupPaths.set(cgroupId, path);
+    }
+    return path;
   }
 
   /** An exit read before the exec it follows keeps the exec applicable: exits do not move ktime. */
