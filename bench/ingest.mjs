@@ -1,14 +1,19 @@
-// Benchmark 4: pipeline capacity NATS → control plane → ClickHouse (chDB). A publisher puts N
-// synthetic events on JetStream as fast as acks allow; we time until every id is stored, and check
-// that each is stored exactly once. Usage (root): node bench/ingest.mjs [N]
+// Benchmark 4: pipeline capacity, sensor publisher → NATS JetStream → control plane → ClickHouse (chDB).
+// Events are published by the sensor's own EventPublisher (batches, as a sensor sends them), standing
+// in for a fleet of sensors. Usage (root): node bench/ingest.mjs [N]
+//   capacity: N events offered at once; time until every id is stored; exactly-once check.
+//   overload: 1.5× the measured capacity offered for 10 s; where the excess goes (sensor queue, drops,
+//             JetStream backlog), then time to drain and the same exactly-once check.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { connect } from 'nats';
-import { CLI, api, freePort, sleep, startProcess, waitFor } from './lib.mjs';
+import { pino } from 'pino';
+import { EventPublisher, Counters } from '@vigil/sensor';
+import { CLI, api, freePort, sleep, startProcess, usage, waitFor } from './lib.mjs';
 
-const N = Number(process.argv[2] ?? 200_000);
+const N = Number(process.argv[2] ?? 300_000);
 const dir = mkdtempSync(join(tmpdir(), 'vigil-ingest-'));
 const natsPort = await freePort();
 const apiPort = await freePort();
@@ -16,33 +21,71 @@ const base = `http://127.0.0.1:${apiPort}`;
 const nats = startProcess('nats-server', ['-js', '-sd', join(dir, 'nats'), '-a', '127.0.0.1', '-p', String(natsPort)]);
 await sleep(500);
 const url = `nats://127.0.0.1:${natsPort}`;
-const cp = startProcess(process.execPath, [CLI, 'control-plane', '--data-dir', join(dir, 'ch'), '--nats', url, '--api-port', String(apiPort)], { VIGIL_LOG_LEVEL: 'warn' });
+const cp = startProcess(process.execPath, [...(process.env.PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/exp/ingprof'] : []), CLI, 'control-plane', '--data-dir', join(dir, 'ch'), '--nats', url, '--api-port', String(apiPort)], { VIGIL_LOG_LEVEL: 'warn' });
 await waitFor('control plane', async () => (await api(base, '/api/v1/status')).controlPlane.nats === 'connected');
 
 const nc = await connect({ servers: url });
-const js = nc.jetstream();
-const proc = { pid: 1, ppid: 0, uid: 0, gid: 0, comm: 'python3', exe: '/usr/bin/python3', argv: ['python3', 'train.py'], argvTruncated: false, cgroupId: 0, cgroup: '/', containerId: null, job: null, startTs: null, ancestry: [{ pid: 1, comm: 'systemd', exe: '/usr/lib/systemd/systemd', argv: ['/sbin/init'] }], ancestryTruncated: false };
+const jsm = await nc.jetstreamManager();
+const counters = new Counters();
+const publisher = new EventPublisher(nc.jetstream(), { maxQueue: 2_000_000, log: pino({ level: 'warn' }), counters });
+publisher.start();
+
+// An exec event as the sensor builds it (ancestry four deep), a fresh id and time for each.
+const proc = { pid: 1, ppid: 4100, uid: 1000, gid: 1000, comm: 'python3', exe: '/usr/bin/python3', argv: ['python3', 'train.py', '--config', 'configs/llm-7b.yaml'], argvTruncated: false, cwd: '/home/train', cgroupId: 3716, cgroup: '/system.slice/slurmstepd.scope/job_4242/step_0', containerId: null, job: 'slurm:4242', startTs: null,
+  ancestry: [{ pid: 4100, comm: 'bash', exe: '/usr/bin/bash', argv: ['bash', 'run.sh'] }, { pid: 4000, comm: 'slurmstepd', exe: '/usr/sbin/slurmstepd', argv: ['slurmstepd: [4242.0]'] }, { pid: 1, comm: 'systemd', exe: '/usr/lib/systemd/systemd', argv: ['/sbin/init'] }], ancestryTruncated: false };
+let seq = 0;
+const event = (host) => {
+  const i = seq++;
+  return { id: randomUUID(), v: 1, host, ts: (BigInt(Date.now()) * 1_000_000n + BigInt(i % 1_000_000)).toString(), kind: 'exec', proc: { ...proc, pid: 10_000 + (i % 4_000_000) }, exec: { filename: '/usr/bin/python3', argv: proc.argv, argvTruncated: false, ret: 0 } };
+};
+const stored = async () => (await api(base, '/api/v1/status')).controlPlane.stored;
+const exactlyOnce = async (host) => {
+  const q = await api(base, '/api/v1/query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql: `SELECT uniqExact(id) AS u, count() AS n FROM events FINAL WHERE host = '${host}'` }) });
+  return { unique: Number(q.rows[0].u), rowsFinal: Number(q.rows[0].n) };
+};
+
+// Capacity: everything offered at once.
+const cpu0 = usage(cp.child.pid);
+if (process.env.THREADS) { const { spawn } = await import('node:child_process'); spawn('bash', ['/tmp/exp/threads.sh', String(cp.child.pid), '8'], { stdio: ['ignore', 2, 2] }); }
 const t0 = performance.now();
-const WINDOW = 2000;
-for (let i = 0; i < N; i += WINDOW) {
-  await Promise.all(Array.from({ length: Math.min(WINDOW, N - i) }, (_, k) => {
-    const id = randomUUID();
-    const ev = { id, v: 1, host: 'ingest', ts: (BigInt(Date.now()) * 1_000_000n + BigInt(i + k)).toString(), kind: 'exit', proc: { ...proc, pid: (i + k) % 4000000 }, exit: { code: 0, signal: null } };
-    return js.publish('vigil.events.ingest.exit', JSON.stringify(ev), { msgID: id });
-  }));
-}
+for (let i = 0; i < N; i += 10_000) publisher.enqueue(Array.from({ length: Math.min(10_000, N - i) }, () => event('capacity')));
+await waitFor('all published', async () => publisher.depth === 0, 600_000, 20);
 const published = performance.now();
-await waitFor('all stored', async () => (await api(base, '/api/v1/status')).controlPlane.stored >= N, 600_000, 100);
-const stored = performance.now();
-const q = await api(base, '/api/v1/query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql: "SELECT uniqExact(id) AS u, count() AS n FROM events FINAL WHERE host = 'ingest'" }) });
+await waitFor('all stored', async () => (await stored()) >= N, 600_000, 50);
+const done = performance.now();
+const cpu1 = usage(cp.child.pid);
+const capacity = { events: N, publishPerSec: N / ((published - t0) / 1000), storedPerSec: N / ((done - t0) / 1000), drainAfterPublishMs: done - published, controlPlaneCpu: (cpu1.cpu - cpu0.cpu) / ((done - t0) / 1000), messages: publisher.messagesPublished, ...(await exactlyOnce('capacity')) };
+
+// Overload: 1.5× capacity for 10 s, in 10 ms ticks.
+const offered = Math.round(capacity.storedPerSec * 1.5);
+const before = await stored();
+const perTick = Math.round(offered / 100);
+const o0 = performance.now();
+let sent = 0;
+let maxBacklog = 0;
+let maxQueue = 0;
+while (performance.now() - o0 < 10_000) {
+  const due = Math.round(((performance.now() - o0) / 1000) * offered) - sent;
+  if (due > 0) { publisher.enqueue(Array.from({ length: due }, () => event('overload'))); sent += due; }
+  maxQueue = Math.max(maxQueue, publisher.depth);
+  await sleep(10);
+  if (sent % (perTick * 50) < perTick) {
+    const ci = await jsm.consumers.info('VIGIL_EVENTS', 'vigil-control-plane');
+    maxBacklog = Math.max(maxBacklog, ci.num_pending + ci.num_ack_pending);
+  }
+}
+const offerSecs = (performance.now() - o0) / 1000;
+const storedDuring = (await stored()) - before;
+await waitFor('overload drained', async () => (await stored()) - before >= sent, 600_000, 50);
+const drained = performance.now();
+const overload = {
+  offeredPerSec: sent / offerSecs, offered: sent, storedPerSecWhileOffered: storedDuring / offerSecs,
+  maxSensorQueue: maxQueue, maxJetStreamBacklog: maxBacklog, sensorDropped: counters.eventsDropped, sensorRejects: Object.fromEntries(counters.rejects),
+  drainAfterOfferMs: drained - o0 - offerSecs * 1000, ...(await exactlyOnce('overload')),
+};
+const st = (await api(base, '/api/v1/status')).controlPlane;
+await publisher.stop(1000);
 await nc.close();
 await cp.stop();
 await nats.stop();
-console.log(JSON.stringify({
-  events: N,
-  publishPerSec: N / ((published - t0) / 1000),
-  storedPerSec: N / ((stored - t0) / 1000),
-  drainAfterPublishMs: stored - published,
-  unique: Number(q.rows[0].u),
-  rowsFinal: Number(q.rows[0].n),
-}, null, 2));
+console.log(JSON.stringify({ capacity, overload, controlPlaneRejects: st.rejects, streamGaps: st.streamGaps ?? null }, null, 2));

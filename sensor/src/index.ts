@@ -1,3 +1,6 @@
 export { startSensor, SENSOR_VERSION, DEFAULT_PROBES_DIR, type SensorConfig, type RunningSensor } from './sensor.js';
 export { parseExtraDevice } from './gpu/devices.js';
 export { PROBE_NAMES, type ProbeName } from './probes/registry.js';
+export { EventPublisher, type PublisherOptions } from './export/publisher.js';
+export { DiskSpool } from './export/spool.js';
+export { Counters } from './counters.js';

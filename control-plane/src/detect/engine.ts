@@ -56,8 +56,19 @@ export class DetectionEngine {
     this.ctx = { config: opts.config, ...this.ctxParts };
   }
 
+  /** Detections per event kind, in load order: an event only meets the ones that asked for its kind. */
+  private byKind = new Map<string, LoadedDetection[]>();
+
   setDetections(list: LoadedDetection[]): void {
     this.detections = new Map(list.map((d) => [d.detection.id, d]));
+    this.byKind = new Map();
+    for (const d of this.detections.values()) {
+      for (const kind of d.detection.on) {
+        const l = this.byKind.get(kind) ?? [];
+        l.push(d);
+        this.byKind.set(kind, l);
+      }
+    }
   }
 
   list(): LoadedDetection[] {
@@ -77,9 +88,8 @@ export class DetectionEngine {
     const keyed = events.map((ev) => ({ ev, ts: BigInt(ev.ts) }));
     keyed.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
     for (const { ev } of keyed) {
-      for (const loaded of this.detections.values()) {
+      for (const loaded of this.byKind.get(ev.kind) ?? []) {
         const d = loaded.detection;
-        if (!d.on.includes(ev.kind)) continue;
         let finding: Finding | null | undefined;
         try {
           finding = d.match(ev as never, this.ctx);

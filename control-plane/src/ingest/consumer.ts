@@ -58,6 +58,7 @@ export class EventIngestor {
     this.signalStop();
     this.stopConsume?.();
     await this.done;
+    await this.detecting;
   }
 
   private reject(reason: string): void {
@@ -73,7 +74,10 @@ export class EventIngestor {
     const consumer = await this.js.consumers.get(EVENTS_STREAM, CONSUMER_NAME);
     const buffer: JsMsg[] = [];
     const wake: { arrived: (() => void) | null } = { arrived: null };
-    const messages = await consumer.consume({ max_messages: 256 });
+    // A batch message can be ~1 MB, and more than the server's per-client pending limit (64 MiB by
+    // default) in flight makes it flag a slow consumer and drop deliveries. (A max_bytes pull stalls
+    // nats.js on a message larger than the bytes left in the request.)
+    const messages = await consumer.consume({ max_messages: 48 });
     this.stopConsume = () => messages.stop();
     const reader = (async () => {
       for await (const m of messages) {
@@ -122,7 +126,7 @@ export class EventIngestor {
         this.stats.batches++;
         this.stats.storageHealthy = true;
         this.stats.lastInsertError = null;
-        if (events.length > 0) this.opts.onStored?.(events);
+        if (events.length > 0) this.afterStore(events);
         return 250;
       } catch (err) {
         this.stats.storageHealthy = false;
@@ -139,6 +143,23 @@ export class EventIngestor {
         backoff = Math.min(backoff * 2, 10_000);
       }
     }
+  }
+
+  /** Detections of the last stored batch, run while the next batch's insert is in flight. */
+  private detecting: Promise<void> = Promise.resolve();
+
+  /**
+   * Hands stored events to the detections on the next turn of the event loop: by then the loop has
+   * validated the next batch and started its insert, so the engine's CPU work overlaps the storage
+   * engine's. Batches still reach the detections one at a time and in order.
+   */
+  private afterStore(events: EventV1[]): void {
+    const run = this.opts.onStored;
+    if (!run) return;
+    this.detecting = this.detecting.then(() => new Promise<void>((resolve) => setImmediate(() => {
+      try { run(events); } catch (err) { this.opts.log.error({ err }, 'detections failed on a batch'); }
+      resolve();
+    })));
   }
 
   private validate(msgs: JsMsg[]) {

@@ -24,6 +24,50 @@ function wildcard(value: string, mode: 'exact' | 'contains' | 'startswith' | 'en
   return new RegExp(`${pre}${re}${post}`, 'is');
 }
 
+/** A test on a field value given as text and as lower-case text (computed once per event and field). */
+type ValueTest = (text: string, lower: string) => boolean;
+
+/**
+ * Sigma's case-insensitive match of one value. Plain ASCII values (most of them) compare lower-cased
+ * strings; wildcards and the rest go through wildcard()'s RegExp.
+ */
+function valueTest(value: string, mode: 'exact' | 'contains' | 'startswith' | 'endswith'): ValueTest {
+  if (/^[\x20-\x7e]*$/.test(value) && !/[*?\\]/.test(value)) {
+    const v = value.toLowerCase();
+    if (mode === 'contains') return (_t, l) => l.includes(v);
+    if (mode === 'startswith') return (_t, l) => l.startsWith(v);
+    if (mode === 'endswith') return (_t, l) => l.endsWith(v);
+    return (_t, l) => l === v;
+  }
+  const re = wildcard(value, mode);
+  return (t) => re.test(t);
+}
+
+/**
+ * Field values of the event being evaluated, computed once: every rule reading CommandLine would
+ * otherwise join argv again (and there are a hundred rules per exec).
+ */
+const memo = { ev: null as EventV1 | null, texts: [] as (string | null | undefined)[], lowers: [] as string[] };
+const slots = new Map<string, number>();
+function fieldReader(field: string, get: (ev: EventV1) => string | number | null) {
+  let slot = slots.get(field);
+  if (slot === undefined) slots.set(field, (slot = slots.size));
+  const i = slot;
+  /** The value as text (null: the event has none); its lower-case form is then in memo.lowers[i]. */
+  return (ev: EventV1): string | null => {
+    if (memo.ev !== ev) { memo.ev = ev; memo.texts.fill(undefined); }
+    let t = memo.texts[i];
+    if (t === undefined) {
+      const raw = get(ev);
+      t = raw === null ? null : String(raw);
+      memo.texts[i] = t;
+      if (t !== null) memo.lowers[i] = t.toLowerCase();
+    }
+    return t;
+  };
+}
+const lowerOf = (field: string): number => slots.get(field)!;
+
 function cidrMatcher(cidr: string): (ip: string) => boolean {
   const [net, bitsText] = cidr.split('/');
   const v4 = (s: string) => { const p = s.split('.').map(Number); return p.length === 4 && p.every((x) => x >= 0 && x <= 255) ? ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0 : null; };
@@ -55,8 +99,10 @@ function fieldPredicate(key: string, raw: unknown, fields: Record<string, (ev: E
   const [field, ...mods] = key.split('|');
   if (!field) throw new SigmaError('empty field name', true);
   if (UNSUPPORTED_FIELDS[field]) throw new SigmaError(`field ${field}: ${UNSUPPORTED_FIELDS[field]}`, true);
-  const get = fields[field];
-  if (!get) throw new SigmaError(`field ${field} is not mapped for this logsource`, true);
+  const getter = fields[field];
+  if (!getter) throw new SigmaError(`field ${field} is not mapped for this logsource`, true);
+  const get = fieldReader(field, getter);
+  const slot = lowerOf(field);
   for (const m of mods) if (!SUPPORTED_MODIFIERS.has(m)) throw new SigmaError(`modifier |${m} is not supported`, true);
   const values = (Array.isArray(raw) ? raw : [raw]) as unknown[];
   const all = mods.includes('all');
@@ -64,7 +110,7 @@ function fieldPredicate(key: string, raw: unknown, fields: Record<string, (ev: E
     const want = values[0] === true;
     return (ev) => (get(ev) !== null) === want;
   }
-  let tests: ((v: string) => boolean)[];
+  let tests: ValueTest[];
   if (mods.includes('re')) {
     tests = values.map((v) => {
       const flags = (mods.includes('i') ? 'i' : '') + (mods.includes('m') ? 'm' : '') + (mods.includes('s') ? 's' : '');
@@ -77,23 +123,25 @@ function fieldPredicate(key: string, raw: unknown, fields: Record<string, (ev: E
       return (x: string) => re.test(x);
     });
   } else if (mods.includes('cidr')) {
-    tests = values.map((v) => cidrMatcher(String(v)));
+    tests = values.map((v) => { const m = cidrMatcher(String(v)); return (t: string) => m(t); });
   } else {
     const mode = mods.includes('contains') ? 'contains' : mods.includes('startswith') ? 'startswith' : mods.includes('endswith') ? 'endswith' : 'exact';
-    tests = values.flatMap((v) => {
-      if (v === null) return [(x: string) => x === ''];
+    tests = values.map((v): ValueTest => {
+      if (v === null) return (x) => x === '';
       let strs = [String(v)];
       if (mods.includes('windash')) strs = strs.flatMap((s) => [s, s.replace(/(^|\s)-/g, '$1/'), s.replace(/(^|\s)-/g, '$1–')]);
       if (mods.includes('base64') || mods.includes('base64offset')) strs = strs.flatMap((s) => base64Variants(s, mods.includes('base64offset')));
-      const res = strs.map((s) => wildcard(s, mode));
-      return [(x: string) => res.some((re) => re.test(x))];
+      const variants = strs.map((s) => valueTest(s, mode));
+      return variants.length === 1 ? variants[0]! : (t, l) => variants.some((test) => test(t, l));
     });
   }
   return (ev) => {
     const v = get(ev);
     if (v === null) return values.some((x) => x === null) && !all;
-    const s = String(v);
-    return all ? tests.every((t) => t(s)) : tests.some((t) => t(s));
+    const l = memo.lowers[slot]!;
+    if (all) { for (const t of tests) if (!t(v, l)) return false; return true; }
+    for (const t of tests) if (t(v, l)) return true;
+    return false;
   };
 }
 
@@ -101,8 +149,10 @@ function searchPredicate(name: string, body: unknown, fields: Record<string, (ev
   if (Array.isArray(body)) {
     if (body.every((x) => typeof x === 'string' || typeof x === 'number')) {
       // Keywords: any of them anywhere in the command line (Vigil's free text).
-      const res = body.map((k) => wildcard(String(k), 'contains'));
-      return (ev) => { const t = (ev.kind === 'exec' ? ev.exec.argv : ev.proc.argv).join(' '); return res.some((re) => re.test(t)); };
+      const tests = body.map((k) => valueTest(String(k), 'contains'));
+      const line = fieldReader('CommandLine', (ev) => (ev.kind === 'exec' ? ev.exec.argv : ev.proc.argv).join(' '));
+      const slot = lowerOf('CommandLine');
+      return (ev) => { const t = line(ev)!; const l = memo.lowers[slot]!; return tests.some((test) => test(t, l)); };
     }
     const alts = body.map((m, i) => searchPredicate(`${name}[${i}]`, m, fields));
     return (ev) => alts.some((p) => p(ev));

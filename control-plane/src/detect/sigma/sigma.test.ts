@@ -79,6 +79,30 @@ test('modifiers, wildcards, keywords, parentheses, 1 of / all of, cidr, re', () 
   assert.equal(m(`  sel:\n    CommandLine|base64offset|contains: 'http://evil'\n  condition: sel`, exec(['echo', Buffer.from('x http://evil/').toString('base64')])), true);
 });
 
+test('plain values (string compare) and wildcard values (RegExp) agree, case-insensitively; |all needs each value, not each variant', () => {
+  const m = (d: string, ev: Parameters<DetectionEngine['process']>[0][number]) =>
+    !!compileSigma(rule(d)).detection.match(ev as never, undefined as never);
+  const ev = exec(['/usr/bin/Python3', '-c', 'import socket,os'], {}, '/usr/bin/Python3');
+  for (const [plain, wild] of [
+    [`Image|endswith: '/python3'`, `Image: '*/python3'`],
+    [`Image|startswith: '/USR/bin/'`, `Image: '/usr/bin/*'`],
+    [`CommandLine|contains: 'SOCKET,'`, `CommandLine: '*socket,*'`],
+    [`Image: '/usr/bin/python3'`, `Image: '/usr/bin/pytho?3'`],
+  ]) {
+    assert.equal(m(`  sel:\n    ${plain}\n  condition: sel`, ev), true, plain);
+    assert.equal(m(`  sel:\n    ${wild}\n  condition: sel`, ev), true, wild);
+  }
+  assert.equal(m(`  sel:\n    Image|endswith: '/python'\n  condition: sel`, ev), false);
+  assert.equal(m(`  sel:\n    Image: '/usr/bin/python'\n  condition: sel`, ev), false, 'exact is whole-value');
+  // windash makes "-c" also match "/c": with |all, one variant per value is enough.
+  assert.equal(m(`  sel:\n    CommandLine|windash|contains|all: ['-c', 'import']\n  condition: sel`, ev), true);
+  // Two events in a row: the per-event field cache must not leak the first one's values.
+  const other = exec(['/usr/bin/ls'], {}, '/usr/bin/ls');
+  const d = compileSigma(rule(`  sel:\n    Image|endswith: '/python3'\n  condition: sel`)).detection;
+  assert.equal(!!d.match(ev as never, undefined as never), true);
+  assert.equal(!!d.match(other as never, undefined as never), false);
+});
+
 test('what cannot run is refused with a reason, never silently', () => {
   const why = (d: string, cat?: string) => { try { compileSigma(rule(d, cat)); return 'loaded'; } catch (e) { return (e as SigmaError).message; } };
   assert.match(why(`  sel:\n    DestinationHostname: a.b\n  condition: sel`, 'network_connection'), /DNS/);
