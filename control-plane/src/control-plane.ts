@@ -75,6 +75,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
         nats: nc ? (nc.isClosed() ? 'closed' : 'connected') : 'not connected',
         stored: ingestor?.stats.stored ?? 0,
         rejects: ingestor?.stats.rejects ?? {},
+        lostInStream: ingestor?.stats.lostInStream ?? 0,
         heartbeatRejects: heartbeats?.rejects ?? 0,
         alerts: alerts?.stats ?? null,
         /** Clients following the live alert stream (`vigil alerts --follow`). */

@@ -84,6 +84,7 @@ export interface StatusReport {
     version: string;
     storage: string;
     storageHealthy: boolean;
+    lostInStream?: number;
     lastInsertError: string | null;
     nats: string;
     stored: number;

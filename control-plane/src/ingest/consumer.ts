@@ -11,6 +11,11 @@ export interface IngestStats {
   rejects: Record<string, number>;
   lastInsertError: string | null;
   storageHealthy: boolean;
+  /**
+   * Messages the stream dropped before this consumer got them (its limits on age or size, or a purge):
+   * gaps in the stream sequence of first deliveries. Counted, since nothing else would tell.
+   */
+  lostInStream: number;
 }
 
 export interface IngestOptions {
@@ -34,7 +39,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * While storage refuses, nothing is acked and the batch is retried.
  */
 export class EventIngestor {
-  readonly stats: IngestStats = { stored: 0, batches: 0, rejects: {}, lastInsertError: null, storageHealthy: true };
+  readonly stats: IngestStats = { stored: 0, batches: 0, rejects: {}, lastInsertError: null, storageHealthy: true, lostInStream: 0 };
   private running = false;
   private done: Promise<void> | null = null;
   /** Resolves when stop() is called: ends backoff sleeps at once. */
@@ -72,6 +77,7 @@ export class EventIngestor {
    */
   private async loop(): Promise<void> {
     const consumer = await this.js.consumers.get(EVENTS_STREAM, CONSUMER_NAME);
+    let lastSeq = (await consumer.info()).delivered.stream_seq;
     const buffer: JsMsg[] = [];
     const wake: { arrived: (() => void) | null } = { arrived: null };
     // A batch message can be ~1 MB, and more than the server's per-client pending limit (64 MiB by
@@ -81,6 +87,14 @@ export class EventIngestor {
     this.stopConsume = () => messages.stop();
     const reader = (async () => {
       for await (const m of messages) {
+        if (!m.info.redelivered) {
+          const seq = m.info.streamSequence;
+          if (seq > lastSeq + 1) {
+            this.stats.lostInStream += seq - lastSeq - 1;
+            this.opts.log.error({ 'ingest.lostMessages': seq - lastSeq - 1, 'ingest.streamSeq': seq }, 'the stream dropped messages before they were consumed (stream limits)');
+          }
+          if (seq > lastSeq) lastSeq = seq;
+        }
         buffer.push(m);
         wake.arrived?.();
       }
