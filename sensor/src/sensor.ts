@@ -1,11 +1,12 @@
-import { readdirSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import { closeNats, HeartbeatV1, heartbeatSubject, hostIdFrom, runSteps, type EventV1 } from '@vigil/schema';
-import { parseBpftraceLine, BpftraceLineError } from './decode/bpftrace-output.js';
+import { parseBpftraceLine, BpftraceLineError, type BpftraceLine } from './decode/bpftrace-output.js';
+import { composeProbes } from './probes/compose.js';
 import { PROBES, PROBE_NAMES, BPFTRACE_STRLEN, type ProbeName, type ProbeSpec } from './probes/registry.js';
 import { ProbeSupervisor } from './probes/supervisor.js';
 import { ProcessCache } from './process/cache.js';
@@ -34,6 +35,8 @@ export interface SensorConfig {
   heartbeatSeconds?: number;
   gpuDevices?: ExtraGpuDevice[];
   probes?: ProbeName[];
+  /** One bpftrace process per probe instead of one for all (more memory; failures stay apart). */
+  separateProbes?: boolean;
   maxQueue?: number;
   /** Where events wait on disk while NATS is away (none: memory only). */
   spoolDir?: string;
@@ -85,42 +88,71 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
       spoolEvents: publisher?.spooled.events ?? 0,
       processCacheSize: cache.size,
     },
-    probes: [...supervisors.values()].map((s) => ({ ...s.state, ...(s.pid ? { pid: s.pid } : {}) })),
+    // Probes sharing one bpftrace process share its state (and pid).
+    probes: [...supervisors.entries()].map(([name, s]) => ({ ...s.state, name, ...(s.pid ? { pid: s.pid } : {}) })),
   });
 
-  const handleLine = (name: ProbeName, spec: ProbeSpec, sup: ProbeSupervisor, windows: WindowCollector | null) => (line: string) => {
-    counters.recordsRead++;
-    let out;
-    try {
-      out = parseBpftraceLine(line);
-    } catch (err) {
-      counters.reject(`${name}.${err instanceof BpftraceLineError ? err.reason : 'line'}`);
-      return;
-    }
+  const spec = (name: ProbeName): ProbeSpec => PROBES[name];
+  const owners = new Map<number, ProbeName>();
+  for (const name of PROBE_NAMES) for (const t of PROBES[name].recordTypes) owners.set(t, name);
+  const windows = new Map<ProbeName, WindowCollector>();
+  for (const name of PROBE_NAMES) { const w = spec(name).window; if (w) windows.set(name, new WindowCollector(w)); }
+  const mapOwner = (mapName: string): ProbeName | undefined =>
+    PROBE_NAMES.find((n) => spec(n).window && mapName.startsWith(`@${spec(n).window}_`));
+
+  /** One value or map record of probe `name`, already parsed. */
+  const handleRecord = (name: ProbeName, out: BpftraceLine) => {
+    const probe = spec(name);
     try {
       if (out.type === 'value') {
-        if (isReadyRecord(out.data)) { sup.markAttached(); return; }
-        const d = spec.decode(out.data as unknown[]);
+        const d = probe.decode(out.data as unknown[]);
         if (!d.success) { counters.reject(`${name}.schema`); return; }
         emit(builder.onRecord(d.data));
-      } else if (out.type === 'map') {
-        if (!windows) { counters.reject(`${name}.unexpected-map`); return; }
+      } else {
+        const w = windows.get(name);
+        if (!w) { counters.reject(`${name}.unexpected-map`); return; }
         for (const [mapName, data] of Object.entries(out.data as Record<string, Record<string, number>>)) {
-          const entries = windows.push(mapName, data);
-          if (entries) emit(spec.window === 'conn' ? builder.connectWindow(entries) : builder.gpuWindow(entries));
+          const entries = w.push(mapName, data);
+          if (entries) emit(probe.window === 'conn' ? builder.connectWindow(entries) : builder.gpuWindow(entries));
         }
-      } else if (out.type === 'lost_events') {
-        const n = (out.data as { events: number }).events;
-        counters.lostEvents += n;
-        sup.state.lostEvents += n;
-        log.warn({ 'probe.name': name, 'probe.lost': n }, 'bpftrace lost events');
-      } else if (out.type !== 'attached_probes') {
-        counters.reject(`${name}.unknown-type`);
       }
     } catch (err) {
       // A record the builder cannot place must not take the sensor down.
       counters.reject(`${name}.build`);
       log.error({ 'probe.name': name, err }, 'event build failed');
+    }
+  };
+
+  /**
+   * The stdout handler of one bpftrace process running `names` (one probe, or several composed):
+   * value records go to the probe owning their record type, maps to the probe owning their prefix.
+   */
+  const lineHandler = (label: string, names: ProbeName[], sup: () => ProbeSupervisor) => (line: string) => {
+    counters.recordsRead++;
+    let out: BpftraceLine;
+    try {
+      out = parseBpftraceLine(line);
+    } catch (err) {
+      counters.reject(`${label}.${err instanceof BpftraceLineError ? err.reason : 'line'}`);
+      return;
+    }
+    if (out.type === 'value') {
+      if (isReadyRecord(out.data)) { sup().markAttached(); return; }
+      const owner = owners.get((out.data as unknown[])[0] as number);
+      if (!owner || !names.includes(owner)) { counters.reject(`${label}.unknown-record`); return; }
+      handleRecord(owner, out);
+    } else if (out.type === 'map') {
+      const first = Object.keys(out.data as object)[0] ?? '';
+      const owner = mapOwner(first);
+      if (!owner || !names.includes(owner)) { counters.reject(`${label}.unexpected-map`); return; }
+      handleRecord(owner, out);
+    } else if (out.type === 'lost_events') {
+      const n = (out.data as { events: number }).events;
+      counters.lostEvents += n;
+      sup().state.lostEvents += n;
+      log.warn({ 'probe.name': label, 'probe.lost': n }, 'bpftrace lost events');
+    } else if (out.type !== 'attached_probes') {
+      counters.reject(`${label}.unknown-type`);
     }
   };
 
@@ -174,29 +206,59 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
       name: 'probes',
       start: async () => {
         const ctx = { windowSeconds, devices };
-        for (const name of cfg.probes ?? PROBE_NAMES) {
-          const spec: ProbeSpec = PROBES[name];
+        const dir = cfg.probesDir ?? DEFAULT_PROBES_DIR;
+        const wanted = cfg.probes ?? PROBE_NAMES;
+        const supervisor = (label: string, names: ProbeName[], scriptPath: string, args: string[], env: Record<string, string>) => {
           const sup: ProbeSupervisor = new ProbeSupervisor({
-            name,
-            bpftrace: cfg.bpftrace ?? 'bpftrace',
-            scriptPath: join(cfg.probesDir ?? DEFAULT_PROBES_DIR, spec.script),
-            args: spec.args(ctx),
-            env: spec.env,
-            log,
-            onLine: (line) => handler(line),
+            name: label, bpftrace: cfg.bpftrace ?? 'bpftrace', scriptPath, args, env, log,
+            onLine: lineHandler(label, names, () => sup),
           });
-          const handler = handleLine(name, spec, sup, spec.window ? new WindowCollector(spec.window) : null);
+          return sup;
+        };
+        const runnable: ProbeName[] = [];
+        for (const name of wanted) {
+          const skip = spec(name).skipReason?.(ctx) ?? null;
+          if (!skip) { runnable.push(name); continue; }
+          const sup = supervisor(name, [name], '', [], {});
+          sup.state.state = 'skipped';
+          sup.state.lastError = skip;
           supervisors.set(name, sup);
-          const skip = spec.skipReason?.(ctx) ?? null;
-          if (skip) {
-            sup.state.state = 'skipped';
-            sup.state.lastError = skip;
-            log.info({ 'probe.name': name, 'probe.reason': skip }, 'probe skipped');
+          log.info({ 'probe.name': name, 'probe.reason': skip }, 'probe skipped');
+        }
+        const separately = async (names: ProbeName[]) => {
+          const sups = names.map((name) => {
+            const p = spec(name);
+            const sup = supervisor(name, [name], join(dir, p.script), p.args(ctx), p.env);
+            supervisors.set(name, sup);
+            return sup;
+          });
+          // Probes compile in parallel; each resolves once attached or after its first exit.
+          await Promise.all(sups.map((s) => s.start()));
+        };
+        let tmp: string | null = null;
+        if (cfg.separateProbes || runnable.length < 2) {
+          await separately(runnable);
+        } else {
+          // One bpftrace for all: a quarter of the memory and one poller (see probes/compose.ts).
+          tmp = mkdtempSync(join(tmpdir(), 'vigil-probes-'));
+          const script = join(tmp, 'composed.bt');
+          writeFileSync(script, composeProbes(runnable.map((name) => ({ name, text: readFileSync(join(dir, PROBES[name].script), 'utf8'), args: PROBES[name].args(ctx) }))), { mode: 0o600 });
+          const env = Object.assign({}, ...runnable.map((n) => PROBES[n].env)) as Record<string, string>;
+          const sup = supervisor(runnable.join('+'), runnable, script, [], env);
+          for (const name of runnable) supervisors.set(name, sup);
+          await sup.start();
+          if (sup.state.state !== 'running') {
+            // One probe that does not load (a kernel without a tracepoint, a struct that moved) must not
+            // blind the others: run each alone, so only the broken one stays down.
+            log.warn({ 'probe.names': runnable, 'probe.error': sup.state.lastError }, 'composed probes did not start; running each probe in its own bpftrace');
+            await sup.stop();
+            await separately(runnable);
           }
         }
-        // Probes compile in parallel; each resolves once attached or after its first exit.
-        await Promise.all([...supervisors.values()].filter((s) => s.state.state !== 'skipped').map((s) => s.start()));
-        return async () => { await Promise.all([...supervisors.values()].map((s) => s.stop())); };
+        return async () => {
+          await Promise.all([...new Set(supervisors.values())].map((s) => s.stop()));
+          if (tmp) rmSync(tmp, { recursive: true, force: true });
+        };
       },
     },
     {

@@ -138,7 +138,10 @@ test('a killed probe is restarted within seconds; the blind gap is reported and 
   assert.ok(after.lastExitTs && after.lastRestartTs && BigInt(after.lastRestartTs) > BigInt(after.lastExitTs));
   const alert = await waitFor('sensor.probe-restart', () =>
     vigilJson<AlertV1[]>(api, ['alerts', '--host', HOST, '--rule', 'sensor.probe-restart']).find((a) => /probe exec/.test(a.reason)), 20_000, 500);
-  assert.match(alert.reason, /probe exec on .* stopped and was restarted \(1 restarts so far\); blind for \d+\.\d s/);
+  // The probes share one bpftrace process: killing it stops them all, and one alert names them all.
+  assert.match(alert.reason, /probe exec \(with proc, connect, gpu: one bpftrace process\) on .* stopped and was restarted \(1 restarts so far\); blind for \d+\.\d s/);
+  const all = vigilJson<Status>(api, ['status']).sensors.find((x) => x.host === HOST)!.probes;
+  assert.deepEqual(all.map((p) => [p.name, p.state, p.pid]), ['exec', 'proc', 'connect', 'gpu'].map((n) => [n, 'running', after.pid]));
   const marker = `vigil-after-restart-${randomUUID()}`;
   spawnSync('/bin/echo', [marker], { stdio: 'ignore' });
   await waitFor('execs seen again', () => events<ExecEventV1>(['--kind', 'exec', '--comm', 'echo']).some((e) => e.exec.argv[1] === marker), 20_000, 300);

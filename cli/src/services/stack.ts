@@ -19,6 +19,7 @@ export interface StackOptions {
   windowSeconds: number;
   spoolMaxBytes?: number;
   probes?: ProbeName[];
+  separateProbes?: boolean;
   detections?: string[];
   expectedGpu?: { exe: string[]; cgroup: string[] };
   log: Logger;
@@ -71,6 +72,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
           spoolDir: `${o.dataDir}/spool`,
           ...(o.spoolMaxBytes ? { spoolMaxBytes: o.spoolMaxBytes } : {}),
           ...(o.probes ? { probes: o.probes } : {}),
+          ...(o.separateProbes ? { separateProbes: true } : {}),
           log: o.log,
         });
         return s.stop;

@@ -153,6 +153,7 @@ export class DetectionEngine {
 
   private checkProbeRestarts(heartbeats: HeartbeatV1[], now: number): void {
     for (const hb of heartbeats) {
+      const due: { p: HeartbeatV1['probes'][number]; back: boolean }[] = [];
       for (const p of hb.probes) {
         const key = `${hb.host}|${p.name}`;
         const seen = this.probeRestarts.get(key);
@@ -166,10 +167,22 @@ export class DetectionEngine {
         if (!back && now - downSince < 30_000) continue;
         this.probeRestarts.set(key, p.restarts);
         this.probeDownSince.delete(key);
+        due.push({ p, back });
+      }
+      // Probes composed into one bpftrace process stop together: one alert for the process.
+      const groups = new Map<string, typeof due>();
+      for (const d of due) {
+        const k = d.p.lastExitTs ? `exit:${d.p.lastExitTs}` : `down:${d.p.name}`;
+        groups.set(k, [...(groups.get(k) ?? []), d]);
+      }
+      for (const group of groups.values()) {
+        const { p, back } = group[0]!;
+        const others = group.slice(1).map((d) => d.p.name);
         const gap = back ? ` blind for ${(Number(BigInt(p.lastRestartTs!) - BigInt(p.lastExitTs!)) / 1e9).toFixed(1)} s;` : ' not running again after 30 s;';
+        const shared = others.length ? ` (with ${others.join(', ')}: one bpftrace process)` : '';
         this.raise({ detection: SENSOR_PROBE_RESTART, source: 'builtin', author: null }, hb.host, null, p.lastExitTs ?? hb.ts, [], {
-          reason: `probe ${p.name} on ${hb.host} stopped${back ? ' and was restarted' : ''} (${p.restarts} restarts so far);${gap} ${p.lastError ?? ''}`.trim(),
-          subject: `probe:${p.name}`,
+          reason: `probe ${p.name}${shared} on ${hb.host} stopped${back ? ' and was restarted' : ''} (${p.restarts} restarts so far);${gap} ${p.lastError ?? ''}`.trim(),
+          subject: `probe:${[p.name, ...others].join(',')}`,
         });
       }
     }

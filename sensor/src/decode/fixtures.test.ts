@@ -34,6 +34,7 @@ function decodeAll(name: keyof typeof PROBES): { records: DecodedRecord[]; maps:
       if (isReady) { ready++; continue; }
       const d = spec.decode(out.data as unknown[]);
       assert.ok(d.success, `${name}: fixture record does not decode: ${line}`);
+      assert.ok((spec.recordTypes as readonly number[]).includes((out.data as number[])[0]!), `${name}: record type not in the registry's recordTypes (the composed probe routes by it): ${line}`);
       records.push(d.data);
     } else if (out.type === 'map') {
       maps.push(out.data as Record<string, Record<string, number>>);

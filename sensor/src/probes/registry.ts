@@ -20,6 +20,8 @@ export interface ProbeSpec {
   args: (ctx: ProbeContext) => string[];
   env: Record<string, string>;
   decode: (data: unknown[]) => z.SafeParseReturnType<unknown, DecodedRecord>;
+  /** Field 0 of its value records (the record types it prints besides the ready record 0). */
+  recordTypes: readonly number[];
   /** Prefix of the window maps it prints, if it aggregates in the kernel. */
   window?: 'conn' | 'gpu';
   /** Why it should not run on this host, or null. */
@@ -34,18 +36,21 @@ export const PROBES = {
     args: () => [],
     env: { BPFTRACE_STRLEN: String(BPFTRACE_STRLEN) },
     decode: decodeExec,
+    recordTypes: [1, 2, 3, 4],
   },
   proc: {
     script: 'proc.bt',
     args: () => [],
     env: { ...MAP_ENV },
     decode: decodeProc,
+    recordTypes: [10, 11],
   },
   connect: {
     script: 'connect.bt',
     args: (ctx) => [String(ctx.windowSeconds)],
     env: { ...MAP_ENV },
     decode: decodeConnect,
+    recordTypes: [20],
     window: 'conn',
   },
   gpu: {
@@ -58,6 +63,7 @@ export const PROBES = {
     },
     env: { ...MAP_ENV },
     decode: decodeGpu,
+    recordTypes: [30],
     window: 'gpu',
     skipReason: (ctx) => {
       const m = ctx.devices.majors;

@@ -25,6 +25,7 @@ export default class Sensor extends Command {
       spoolDir: flags['spool-dir'],
       spoolMaxBytes: flags['spool-max-mb'] * 1024 * 1024,
       ...(flags.probe ? { probes: flags.probe as ProbeName[] } : {}),
+      ...(flags['separate-probes'] ? { separateProbes: true } : {}),
       log,
     }).catch((err: Error) => this.error(err.message, { exit: 1 }));
     await untilSignal();

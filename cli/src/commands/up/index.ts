@@ -35,6 +35,7 @@ export default class Up extends Command {
       windowSeconds: flags['window-seconds'],
       spoolMaxBytes: flags['spool-max-mb'] * 1024 * 1024,
       ...(flags.probe ? { probes: flags.probe as ProbeName[] } : {}),
+      ...(flags['separate-probes'] ? { separateProbes: true } : {}),
       ...(flags.detections ? { detections: flags.detections } : {}),
       expectedGpu: expectedGpu(flags['gpu-expected']),
       log,

@@ -167,6 +167,16 @@ test('sensor.silent fires once per silence from heartbeats', () => {
   assert.deepEqual(out, ['sensor.silent@b']);
 });
 
+test('sensor.probe-restart: probes sharing one bpftrace process raise one alert naming all of them', () => {
+  const out: string[] = [];
+  const e = new DetectionEngine({ config: { expectedGpu: { exe: [], cgroup: [] }, sensorPids: () => new Set() }, now: () => 0, onAlert: (a) => out.push(a.reason) });
+  const hb = (probes: object[]) => ({ v: 1 as const, host: 'h', ts: '0', sensorVersion: 't', startedTs: '0', counters: { recordsRead: 0, eventsPublished: 0, eventsDropped: 0, lostEvents: 0, rejects: {}, queueDepth: 0, processCacheSize: 0 }, probes: probes as never });
+  const shared = (name: string, o: object) => ({ name, state: 'running', restarts: 0, lostEvents: 0, lastError: null, pid: 50, ...o });
+  e.tick([hb(['exec', 'proc', 'connect'].map((n) => shared(n, {})))]);
+  e.tick([hb(['exec', 'proc', 'connect'].map((n) => shared(n, { restarts: 1, pid: 51, lastExitTs: '1000000000', lastRestartTs: '2000000000', lastError: 'killed' })))]);
+  assert.deepEqual(out, ['probe exec (with proc, connect: one bpftrace process) on h stopped and was restarted (1 restarts so far); blind for 1.0 s; killed']);
+});
+
 test('sensor.probe-restart waits until the probe is back to tell the blind gap, or 30 s', () => {
   let now = 0;
   const out: string[] = [];
