@@ -21,7 +21,7 @@ const base = `http://127.0.0.1:${apiPort}`;
 const nats = startProcess('nats-server', ['-js', '-sd', join(dir, 'nats'), '-a', '127.0.0.1', '-p', String(natsPort)]);
 await sleep(500);
 const url = `nats://127.0.0.1:${natsPort}`;
-const cp = startProcess(process.execPath, [...(process.env.PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/exp/ingprof'] : []), CLI, 'control-plane', '--data-dir', join(dir, 'ch'), '--nats', url, '--api-port', String(apiPort)], { VIGIL_LOG_LEVEL: 'warn' });
+const cp = startProcess(process.execPath, [CLI, 'control-plane', '--data-dir', join(dir, 'ch'), '--nats', url, '--api-port', String(apiPort)], { VIGIL_LOG_LEVEL: 'warn' });
 await waitFor('control plane', async () => (await api(base, '/api/v1/status')).controlPlane.nats === 'connected');
 
 const nc = await connect({ servers: url });
@@ -46,7 +46,6 @@ const exactlyOnce = async (host) => {
 
 // Capacity: everything offered at once.
 const cpu0 = usage(cp.child.pid);
-if (process.env.THREADS) { const { spawn } = await import('node:child_process'); spawn('bash', ['/tmp/exp/threads.sh', String(cp.child.pid), '8'], { stdio: ['ignore', 2, 2] }); }
 const t0 = performance.now();
 for (let i = 0; i < N; i += 10_000) publisher.enqueue(Array.from({ length: Math.min(10_000, N - i) }, () => event('capacity')));
 await waitFor('all published', async () => publisher.depth === 0, 600_000, 20);
@@ -88,4 +87,4 @@ await publisher.stop(1000);
 await nc.close();
 await cp.stop();
 await nats.stop();
-console.log(JSON.stringify({ capacity, overload, controlPlaneRejects: st.rejects, streamGaps: st.streamGaps ?? null }, null, 2));
+console.log(JSON.stringify({ capacity, overload, controlPlaneRejects: st.rejects, streamGaps: st.lostInStream ?? null }, null, 2));

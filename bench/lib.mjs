@@ -25,19 +25,21 @@ export function startProcess(cmd, args, env = {}) {
 }
 
 const CLK = 100;
-/** utime+stime (s) and RSS (bytes) of a pid and its children (one level: bpftrace under the sensor). */
+/** utime+stime (s), RSS and PSS (bytes) of a pid and its children (one level: bpftrace under the sensor). */
 export function usage(pid) {
   const pids = [pid, ...childrenOf(pid)];
-  let cpu = 0, rss = 0;
+  let cpu = 0, rss = 0, pss = 0;
   for (const p of pids) {
     try {
       const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       cpu += (Number(f[11]) + Number(f[12])) / CLK;
       rss += Number(f[21]) * 4096;
+      // PSS divides pages shared between processes (LLVM's text among bpftrace processes) among them.
+      pss += Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'))?.[1] ?? 0) * 1024;
     } catch { /* gone */ }
   }
-  return { cpu, rss, pids: pids.length };
+  return { cpu, rss, pss, pids: pids.length };
 }
 
 function childrenOf(pid) {

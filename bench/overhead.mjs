@@ -23,20 +23,33 @@ const STORMS = {
 };
 const runStorm = (name) => Number(execFileSync(storm, STORMS[name], { encoding: 'utf8' }).trim());
 
-async function startVigil() {
+/**
+ * The full pipeline on this host (nats-server, control plane storing into chDB, sensor), or with
+ * `controlPlane: false` the sensor and nats-server alone: what a training host runs when the control
+ * plane and its storage live elsewhere (the stream is created here instead).
+ */
+async function startVigil({ controlPlane = true } = {}) {
   const natsPort = await freePort();
   const apiPort = await freePort();
   const base = `http://127.0.0.1:${apiPort}`;
   const nats = startProcess('nats-server', ['-js', '-sd', join(dir, `nats-${natsPort}`), '-a', '127.0.0.1', '-p', String(natsPort)]);
   const url = `nats://127.0.0.1:${natsPort}`;
-  await sleep(500);
-  const cp = startProcess(process.execPath, [CLI, 'control-plane', '--data-dir', join(dir, `ch-${apiPort}`), '--nats', url, '--api-port', String(apiPort)], { VIGIL_LOG_LEVEL: 'warn' });
-  await waitFor('control plane', async () => (await api(base, '/api/v1/status')).controlPlane.nats === 'connected');
+  const nc = await waitFor('nats-server', () => connect({ servers: url }).catch(() => null), 15000, 100);
+  let cp = null;
+  if (controlPlane) {
+    cp = startProcess(process.execPath, [CLI, 'control-plane', '--data-dir', join(dir, `ch-${apiPort}`), '--nats', url, '--api-port', String(apiPort)], { VIGIL_LOG_LEVEL: 'warn' });
+    await waitFor('control plane', async () => (await api(base, '/api/v1/status')).controlPlane.nats === 'connected');
+  } else {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: 'VIGIL_EVENTS', subjects: ['vigil.events.>'], duplicate_window: 120_000_000_000 });
+  }
+  let heartbeat = null;
+  const sub = nc.subscribe('vigil.sensor.bench.heartbeat', { callback: (_e, m) => { heartbeat = m.json(); } });
   const sensor = startProcess(process.execPath, [CLI, 'sensor', '--nats', url, '--host-id', 'bench', '--gpu-device', `${gpuNode}=nvidia`, '--spool-dir', join(dir, `spool-${apiPort}`)], { VIGIL_LOG_LEVEL: 'warn' });
-  await waitFor('sensor probes running', async () => (await api(base, '/api/v1/status')).sensors.find((s) => s.host === 'bench')?.probes.every((p) => p.state === 'running'), 90000, 500);
+  await waitFor('sensor probes running', async () => heartbeat?.probes.every((p) => p.state === 'running'), 90000, 200);
   return {
-    base, url, sensor, cp,
-    stop: async () => { await sensor.stop(); await cp.stop(); await nats.stop(); },
+    base, url, sensor, cp, heartbeat: () => heartbeat,
+    stop: async () => { await sensor.stop(); await cp?.stop(); sub.unsubscribe(); await nc.close(); await nats.stop(); },
   };
 }
 
@@ -50,7 +63,7 @@ function auditdOff() { sh('auditctl', ['-D']); sh('auditctl', ['-e', '0']); }
 const rates = {};
 const footprint = { idle: [], storm: {} };
 const record = (storm, cond, v) => { ((rates[storm] ??= {})[cond] ??= []).push(v); };
-const conditions = ['none', 'vigil', 'auditd'];
+const conditions = ['none', 'sensor', 'vigil', 'auditd'];
 
 try { sh('service', ['auditd', 'start']); } catch { /* may already run */ }
 
@@ -59,31 +72,33 @@ for (let rep = 0; rep < REPS; rep++) {
   const order = conditions.map((_, i) => conditions[(i + rep) % conditions.length]);
   for (const cond of order) {
     let vigil = null;
+    if (cond === 'sensor') vigil = await startVigil({ controlPlane: false });
     if (cond === 'vigil') {
       vigil = await startVigil();
       await sleep(5000);
       const a = usage(vigil.sensor.child.pid); const ca = usage(vigil.cp.child.pid);
       await sleep(10000);
       const b = usage(vigil.sensor.child.pid); const cb = usage(vigil.cp.child.pid);
-      footprint.idle.push({ sensorCpu: (b.cpu - a.cpu) / 10, sensorRss: b.rss, cpCpu: (cb.cpu - ca.cpu) / 10, cpRss: cb.rss });
+      footprint.idle.push({ sensorCpu: (b.cpu - a.cpu) / 10, sensorRss: b.rss, sensorPss: b.pss, cpCpu: (cb.cpu - ca.cpu) / 10, cpRss: cb.rss, cpPss: cb.pss });
     }
     if (cond === 'auditd') auditdOn();
     for (const name of Object.keys(STORMS)) {
-      const s0 = vigil ? usage(vigil.sensor.child.pid) : null;
-      const c0 = vigil ? usage(vigil.cp.child.pid) : null;
+      const full = cond === 'vigil';
+      const s0 = full ? usage(vigil.sensor.child.pid) : null;
+      const c0 = full ? usage(vigil.cp.child.pid) : null;
       const t0 = performance.now();
       record(name, cond, runStorm(name));
-      if (vigil) {
+      if (full) {
         const secs = (performance.now() - t0) / 1000;
         const s1 = usage(vigil.sensor.child.pid); const c1 = usage(vigil.cp.child.pid);
-        (footprint.storm[name] ??= []).push({ sensorCpu: (s1.cpu - s0.cpu) / secs, sensorRss: s1.rss, cpCpu: (c1.cpu - c0.cpu) / secs, cpRss: c1.rss });
+        (footprint.storm[name] ??= []).push({ sensorCpu: (s1.cpu - s0.cpu) / secs, sensorRss: s1.rss, sensorPss: s1.pss, cpCpu: (c1.cpu - c0.cpu) / secs, cpRss: c1.rss, cpPss: c1.pss });
       }
     }
     if (cond === 'auditd') auditdOff();
     if (vigil) {
       await sleep(7000);
-      const hb = (await api(vigil.base, '/api/v1/status')).sensors.find((s) => s.host === 'bench');
-      (footprint.losses ??= []).push({ lost: hb.counters.lostEvents, dropped: hb.counters.eventsDropped, rejects: hb.counters.rejects });
+      const hb = vigil.heartbeat();
+      (footprint.losses ??= []).push({ cond, lost: hb.counters.lostEvents, dropped: hb.counters.eventsDropped, rejects: hb.counters.rejects });
       await vigil.stop();
     }
     process.stderr.write(`rep ${rep + 1}/${REPS} ${cond} done\n`);
@@ -122,8 +137,8 @@ console.log(JSON.stringify({
   reps: REPS,
   storms: summary,
   footprint: {
-    idle: { sensorCpu: fp(footprint.idle, 'sensorCpu'), sensorRss: fp(footprint.idle, 'sensorRss'), cpCpu: fp(footprint.idle, 'cpCpu'), cpRss: fp(footprint.idle, 'cpRss') },
-    storm: Object.fromEntries(Object.entries(footprint.storm).map(([k, xs]) => [k, { sensorCpu: fp(xs, 'sensorCpu'), sensorRss: fp(xs, 'sensorRss'), cpCpu: fp(xs, 'cpCpu'), cpRss: fp(xs, 'cpRss') }])),
+    idle: Object.fromEntries(['sensorCpu', 'sensorRss', 'sensorPss', 'cpCpu', 'cpRss', 'cpPss'].map((k) => [k, fp(footprint.idle, k)])),
+    storm: Object.fromEntries(Object.entries(footprint.storm).map(([name, xs]) => [name, Object.fromEntries(['sensorCpu', 'sensorRss', 'sensorPss', 'cpCpu', 'cpRss', 'cpPss'].map((k) => [k, fp(xs, k)]))])),
     losses: footprint.losses,
   },
   detection: {

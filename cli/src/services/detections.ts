@@ -1,5 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { BUILTIN_DETECTIONS, DetectionEngine, loadDetections, type LoadReport, type LoadedDetection } from '@vigil/control-plane';
+import type { LoadReport, LoadedDetection } from '@vigil/control-plane';
+
+/**
+ * The control plane is imported when used: oclif (without a manifest) imports every command module at
+ * start, and the control plane brings chDB's library (~170 MiB resident) into whatever loads it, such as
+ * a `vigil sensor` on a training host.
+ */
+const controlPlane = () => import('@vigil/control-plane');
 import { EventV1, type AlertV1 } from '@vigil/schema';
 
 
@@ -34,10 +41,11 @@ export function readEventsFile(path: string): { events: EventV1[]; bad: { line: 
   return { events, bad };
 }
 
-export const validateDetections = (paths: string[]): Promise<LoadReport> => loadDetections(paths);
+export const validateDetections = async (paths: string[]): Promise<LoadReport> => (await controlPlane()).loadDetections(paths);
 
 /** Runs detections over recorded events, offline: the alerts they would raise. */
 export async function testDetections(paths: string[], eventsFile: string, withBuiltins: boolean) {
+  const { BUILTIN_DETECTIONS, DetectionEngine, loadDetections } = await controlPlane();
   const report = await loadDetections(paths);
   const { events, bad } = readEventsFile(eventsFile);
   const alerts: AlertV1[] = [];

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import type { ConnectionOptions } from 'nats';
 import { runSteps } from '@vigil/schema';
-import { startControlPlane } from '@vigil/control-plane';
 import { parseExtraDevice, startSensor, type ProbeName } from '@vigil/sensor';
 import { startLocalNats } from './nats-server.js';
+
+export { untilSignal } from './signals.js';
 
 export interface StackOptions {
   dataDir: string;
@@ -49,6 +50,8 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     {
       name: 'control-plane',
       start: async () => {
+        // Imported here, not at the top: see services/detections.ts (chDB stays out of `vigil sensor`).
+        const { startControlPlane } = await import('@vigil/control-plane');
         const cp = await startControlPlane({
           storage: o.clickhouseUrl ? { kind: 'server', url: o.clickhouseUrl } : { kind: 'embedded', dataDir: `${o.dataDir}/clickhouse` },
           nats: o.natsOptions ?? { servers: natsUrl },
@@ -80,17 +83,4 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     },
   ], o.log);
   return { apiUrl, natsUrl, stop };
-}
-
-/** Resolves on the first SIGINT or SIGTERM. */
-export function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (sig: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(sig);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
 }

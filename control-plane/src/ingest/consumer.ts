@@ -107,7 +107,7 @@ export class EventIngestor {
         wake.arrived = null;
         continue;
       }
-      if (buffer.reduce((n, m) => n + eventsIn(m), 0) < this.opts.batchSize && this.opts.lingerMs !== 0) await sleep(this.opts.lingerMs ?? 50);
+      if (buffer.reduce((n, m) => n + eventsIn(m), 0) < this.opts.batchSize && this.opts.lingerMs !== 0) await sleep(this.opts.lingerMs ?? 20);
       backoff = await this.store(buffer.splice(0, takeUpTo(buffer, this.opts.batchSize)), backoff);
     }
     messages.stop();

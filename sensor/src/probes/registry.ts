@@ -29,6 +29,11 @@ export interface ProbeSpec {
 }
 
 const MAP_ENV = { BPFTRACE_MAP_KEYS_MAX: '65536' };
+/**
+ * glibc malloc for bpftrace: compiling a program with LLVM allocates large blocks that stay resident
+ * after it is freed; from mmap (not the heap) they go back to the kernel (about 9 MiB here).
+ */
+export const BPFTRACE_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '65536', MALLOC_ARENA_MAX: '2' };
 
 export const PROBES = {
   exec: {

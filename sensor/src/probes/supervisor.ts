@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import { nowNs, type ProbeStateV1 } from '@vigil/schema';
+import { BPFTRACE_MALLOC_ENV } from './registry.js';
 
 export interface SupervisorOptions {
   name: string;
@@ -81,7 +82,7 @@ export class ProbeSupervisor {
     this.stderrTail = [];
     this.startedAt = Date.now();
     const child = spawn(bpftrace, ['-f', 'json', scriptPath, ...args], {
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...BPFTRACE_MALLOC_ENV, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: a terminal's Ctrl-C (sent to the whole foreground group) must reach the
       // sensor only, which then stops its probes in order. If the sensor dies, bpftrace ends on EPIPE.

@@ -1,6 +1,5 @@
 import { Command, Flags } from '@oclif/core';
-import { startControlPlane } from '@vigil/control-plane';
-import { untilSignal } from '../../services/stack.js';
+import { untilSignal } from '../../services/signals.js';
 import { createLogger } from '../../services/logger.js';
 import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
 import { detectionFlags, expectedGpu } from '../../services/flags.js';
@@ -21,6 +20,8 @@ export default class ControlPlane extends Command {
   async run(): Promise<void> {
     const { flags } = await this.parse(ControlPlane);
     const log = createLogger();
+    // Imported on use: oclif loads every command module, and this one brings chDB.
+    const { startControlPlane } = await import('@vigil/control-plane');
     const cp = await startControlPlane({
       storage: flags.clickhouse ? { kind: 'server', url: flags.clickhouse } : { kind: 'embedded', dataDir: flags['data-dir'] },
       nats: natsOptions(flags.nats, flags),

@@ -1,6 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { parseExtraDevice, startSensor, type ProbeName } from '@vigil/sensor';
-import { untilSignal } from '../../services/stack.js';
+import { untilSignal } from '../../services/signals.js';
 import { createLogger } from '../../services/logger.js';
 import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
 import { sensorFlags } from '../../services/flags.js';
