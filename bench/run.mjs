@@ -14,6 +14,7 @@ const BENCHES = {
   query: { cmd: ['bench/query.mjs', '10000000'] },
   latency: { cmd: ['bench/exec-to-query.mjs', '100'] },
   detect: { cmd: ['bench/detect.mjs', '50000'] },
+  'sensor-path': { cmd: ['bench/sensor-path.mjs', '20000'] },
 };
 
 if (!process.argv.includes('--render')) {
@@ -117,6 +118,17 @@ Publisher, nats-server and control plane share this machine's two cores.
   plane counts such gaps as \`lostInStream\` (status, \`vigil status\`).
 
 Target ≥ 50,000/s: ${c.storedPerSec >= 50000 ? '✓' : `✗ (by ${n0(50000 - c.storedPerSec)}/s)`}.
+`);
+}
+const sp = load('sensor-path');
+if (sp) {
+  const r = sp.result;
+  parts.push(`## Sensor user-space cost per record
+
+\`${sp.command}\`, ${sp.when}: ${n0(r.cycles)} fork+exec+exit cycles as bpftrace prints them (${n0(r.records)} JSON lines)
+through the sensor's parse → decode → process table → event path, one thread, no bpftrace or NATS:
+**${r.usPerRecord.toFixed(1)} µs per record**, ${r.usPerExecCycle.toFixed(0)} µs per exec cycle (${n0(r.events)} events of ${n0(r.avgEventBytes)} bytes on average,
+ancestry included). The processes are gone when the sensor looks (as in an exec storm), so /proc reads fail and fall back.
 `);
 }
 const d = load('detect');

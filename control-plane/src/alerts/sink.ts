@@ -37,7 +37,8 @@ export class AlertSink {
     this.live.emit('alert', alert);
     if (this.queue.length >= this.maxQueue) { this.stats.dropped++; return; }
     this.queue.push(alert);
-    this.timer ??= setTimeout(() => { this.timer = null; void this.flush(); }, 20);
+    // Alerts raised by one batch of events go out together, on the next turn of the event loop.
+    this.timer ??= setTimeout(() => { this.timer = null; void this.flush(); }, 0);
   }
 
   async flush(): Promise<void> {
@@ -45,6 +46,9 @@ export class AlertSink {
     this.flushing = (async () => {
       while (this.queue.length > 0) {
         const batch = this.queue.slice(0, 500);
+        // On NATS while the insert runs (it may wait behind an events insert): subscribers hear of an
+        // alert first. A publish repeated after a failed insert carries the same message id.
+        const published = this.publish(batch);
         try {
           await this.ch.insert({ table: 'alerts', values: batch.map(alertRow), format: 'JSONEachRow' });
           this.stats.stored += batch.length;
@@ -56,15 +60,28 @@ export class AlertSink {
           await new Promise((r) => setTimeout(r, 1000));
           continue;
         }
-        for (const a of batch) {
-          // Message id per (alert, count): an update is a new message, a retry is not.
-          await this.js.publish(alertSubject(a.host, a.severity), JSON.stringify(a), { msgID: `${a.id}-${a.count}` })
-            .then(() => { this.stats.published++; })
-            .catch((err: Error) => this.log.warn({ err, 'alert.id': a.id }, 'alert not published'));
-        }
+        await published;
       }
     })().finally(() => { this.flushing = null; });
     return this.flushing;
+  }
+
+  private published = new Set<string>();
+
+  /** Publishes each (alert, count) once; never throws (a failure is logged and counted as not published). */
+  private async publish(batch: AlertV1[]): Promise<void> {
+    await Promise.all(batch.map((a) => {
+      // Message id per (alert, count): an update is a new message, a retry is not.
+      const msgID = `${a.id}-${a.count}`;
+      if (this.published.has(msgID)) return undefined;
+      return this.js.publish(alertSubject(a.host, a.severity), JSON.stringify(a), { msgID })
+        .then(() => {
+          this.stats.published++;
+          this.published.add(msgID);
+          if (this.published.size > 10_000) this.published.clear();
+        })
+        .catch((err: Error) => this.log.warn({ err, 'alert.id': a.id }, 'alert not published'));
+    }));
   }
 
   async stop(): Promise<void> {

@@ -29,13 +29,27 @@ export function capArgv(argv: string[]): { argv: string[]; truncated: boolean } 
  * When the process is already gone, its image is the execve filename with symlinks resolved (/bin is
  * a link to /usr/bin on merged-/usr hosts); the filename as given when even that fails.
  */
+/**
+ * Resolved paths, kept a short while: a process that exits at once (the common case in an exec storm)
+ * is gone before /proc/<pid>/exe can be read, and realpath costs an lstat per path component.
+ */
+const resolved = new Map<string, { path: string; until: number }>();
+const RESOLVED_TTL_MS = 10_000;
+
 function resolveFilename(filename: string, cwd: string | undefined): string {
   const path = isAbsolute(filename) || !cwd ? filename : resolve(cwd, filename);
+  const now = Date.now();
+  const hit = resolved.get(path);
+  if (hit && hit.until > now) return hit.path;
+  let out: string;
   try {
-    return realpathSync(path);
+    out = realpathSync(path);
   } catch {
     return filename;
   }
+  if (resolved.size >= 4096) resolved.clear();
+  resolved.set(path, { path: out, until: now + RESOLVED_TTL_MS });
+  return out;
 }
 
 interface Entry {
@@ -147,7 +161,9 @@ export class ProcessCache {
     // may be relative or a symlink.
     const exe = readExe(e.pid, this.procRoot);
     const cwd = readCwd(e.pid, this.procRoot) ?? prev?.cwd;
-    const cgroup = this.cgroupPath(e.pid, e.cgroupId) ?? prev?.cgroup ?? '/';
+    // Still in the cgroup it was forked into (the fork record carried the kernel's cgroup id): no read.
+    const sameCgroup = prev !== undefined && e.cgroupId > 0 && prev.cgroupId === e.cgroupId;
+    const cgroup = (sameCgroup ? prev.cgroup : this.cgroupPath(e.pid, e.cgroupId)) ?? prev?.cgroup ?? '/';
     this.put({
       pid: e.pid,
       ppid: e.ppid,
