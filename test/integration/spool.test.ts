@@ -12,7 +12,7 @@ import { connect } from 'nats';
 import { destination, pino } from 'pino';
 import { startControlPlane, type RunningControlPlane } from '@vigil/control-plane';
 import { startSensor, type RunningSensor } from '@vigil/sensor';
-import { EVENTS_STREAM, type EventV1 } from '@vigil/schema';
+import { EVENTS_STREAM, type EventBatchV1, type EventV1 } from '@vigil/schema';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
 import { freePort, tempDir, waitFor } from '../support/harness.js';
 
@@ -84,8 +84,11 @@ test('events survive a NATS outage on disk and are replayed in order, each store
     const c = await nc.jetstream().consumers.get(EVENTS_STREAM, { filterSubjects: `vigil.events.${HOST}.exec` });
     const msgs = await c.fetch({ max_messages: 10_000, expires: 2000 });
     for await (const m of msgs) {
-      const mk = markerOf(m.json<EventV1>());
-      if (mk !== null) order.push(mk);
+      // The sensor sends batches (EventBatchV1): message order, then order inside each batch.
+      for (const ev of m.json<EventBatchV1>().events) {
+        const mk = markerOf(ev);
+        if (mk !== null) order.push(mk);
+      }
     }
   } finally {
     await nc.close();
