@@ -60,7 +60,14 @@ test('events survive a NATS outage on disk and are replayed in order, each store
   await waitFor('every exec accounted for in memory or on disk', () => {
     const c = sensor.heartbeat().counters;
     return c.queueDepth + (c.spoolEvents ?? 0) === N;
-  }, 20_000);
+  }, 20_000).catch((err: Error) => {
+    // Say what was there instead: counts, and any spooled exec that is not one of ours.
+    const c = sensor.heartbeat().counters;
+    const spoolDir = join(dir, 'spool');
+    const foreign = readdirSync(spoolDir).flatMap((f) => readFileSync(join(spoolDir, f), 'utf8').split('\n').filter(Boolean))
+      .map((l) => JSON.parse(l) as EventV1).filter((e) => markerOf(e) === null).map((e) => `${e.kind}:${e.proc.comm}`);
+    throw new Error(`${err.message}: ${JSON.stringify({ queueDepth: c.queueDepth, spoolEvents: c.spoolEvents, lost: c.lostEvents, dropped: c.eventsDropped, rejects: c.rejects, foreign })}`, { cause: err });
+  });
   // What is on disk, in file order: the replay must put exactly this sequence on the wire.
   const spoolDir = join(dir, 'spool');
   const onDisk = readdirSync(spoolDir).sort().flatMap((f) => readFileSync(join(spoolDir, f), 'utf8').split('\n').filter(Boolean).map((l) => markerOf(JSON.parse(l) as EventV1)!));
