@@ -219,8 +219,8 @@ parts.push(`## Misses: why, and what would close them
 - **Sensor RSS** (target ≤ 150 MB). One bpftrace process now runs every probe (about 110 MiB: LLVM and
   clang's text, ~70 MiB, is most of it and is shared with any other bpftrace) and \`vigil sensor\` no
   longer loads chDB (it did through the CLI: 170 MiB). RSS is still above 150 MB; PSS, which divides
-  shared pages, is below it. bpftrace's ahead-of-time mode (newer releases) would drop LLVM from the
-  running sensor altogether.
+  shared pages, is below it at idle and grows past it under the exec storm (Node's heap, ~20 MiB).
+  bpftrace's ahead-of-time mode (newer releases) would drop LLVM from the running sensor altogether.
 `);
 writeFileSync(here('../BENCHMARKS.md'), parts.join('\n'));
 process.stdout.write(parts.join('\n'));
