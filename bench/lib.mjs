@@ -19,7 +19,7 @@ export function quantile(xs, q) { const s = [...xs].sort((a, b) => a - b); retur
 export function startProcess(cmd, args, env = {}) {
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let err = '';
-  child.stderr.on('data', (d) => { if (process.env.CPSTDERR) process.stderr.write(d); err = (err + d).slice(-4000); });
+  child.stderr.on('data', (d) => { err = (err + d).slice(-4000); });
   const exited = new Promise((r) => child.once('exit', r));
   return { child, stderr: () => err, stop: async () => { if (child.exitCode === null) { child.kill('SIGINT'); const t = setTimeout(() => child.kill('SIGKILL'), 20000); await exited; clearTimeout(t); } } };
 }

@@ -94,7 +94,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
 
   const spec = (name: ProbeName): ProbeSpec => PROBES[name];
   const owners = new Map<number, ProbeName>();
-  for (const name of PROBE_NAMES) for (const t of PROBES[name].recordTypes) owners.set(t, name);
+  for (const name of PROBE_NAMES) for (const t of spec(name).recordTypes) owners.set(t, name);
   const windows = new Map<ProbeName, WindowCollector>();
   for (const name of PROBE_NAMES) { const w = spec(name).window; if (w) windows.set(name, new WindowCollector(w)); }
   const mapOwner = (mapName: string): ProbeName | undefined =>
@@ -242,8 +242,8 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
           // One bpftrace for all: a quarter of the memory and one poller (see probes/compose.ts).
           tmp = mkdtempSync(join(tmpdir(), 'vigil-probes-'));
           const script = join(tmp, 'composed.bt');
-          writeFileSync(script, composeProbes(runnable.map((name) => ({ name, text: readFileSync(join(dir, PROBES[name].script), 'utf8'), args: PROBES[name].args(ctx) }))), { mode: 0o600 });
-          const env = Object.assign({}, ...runnable.map((n) => PROBES[n].env)) as Record<string, string>;
+          writeFileSync(script, composeProbes(runnable.map((name) => ({ name, text: readFileSync(join(dir, spec(name).script), 'utf8'), args: spec(name).args(ctx) }))), { mode: 0o600 });
+          const env = Object.assign({}, ...runnable.map((n) => spec(n).env)) as Record<string, string>;
           const sup = supervisor(runnable.join('+'), runnable, script, [], env);
           for (const name of runnable) supervisors.set(name, sup);
           await sup.start();

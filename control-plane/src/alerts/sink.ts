@@ -47,41 +47,34 @@ export class AlertSink {
       while (this.queue.length > 0) {
         const batch = this.queue.slice(0, 500);
         // On NATS while the insert runs (it may wait behind an events insert): subscribers hear of an
-        // alert first. A publish repeated after a failed insert carries the same message id.
+        // alert first, and once, however often the insert is retried.
         const published = this.publish(batch);
-        try {
-          await this.ch.insert({ table: 'alerts', values: batch.map(alertRow), format: 'JSONEachRow' });
-          this.stats.stored += batch.length;
-          this.queue.splice(0, batch.length);
-          this.stats.lastError = null;
-        } catch (err) {
-          this.stats.lastError = (err as Error).message;
-          this.log.error({ err }, 'alerts not stored; retrying');
-          await new Promise((r) => setTimeout(r, 1000));
-          continue;
+        for (;;) {
+          try {
+            await this.ch.insert({ table: 'alerts', values: batch.map(alertRow), format: 'JSONEachRow' });
+            break;
+          } catch (err) {
+            this.stats.lastError = (err as Error).message;
+            this.log.error({ err }, 'alerts not stored; retrying');
+            await new Promise((r) => setTimeout(r, 1000));
+          }
         }
+        this.stats.stored += batch.length;
+        this.queue.splice(0, batch.length);
+        this.stats.lastError = null;
         await published;
       }
     })().finally(() => { this.flushing = null; });
     return this.flushing;
   }
 
-  private published = new Set<string>();
-
-  /** Publishes each (alert, count) once; never throws (a failure is logged and counted as not published). */
+  /** Never throws: a failure is logged, and the alert stays stored. */
   private async publish(batch: AlertV1[]): Promise<void> {
-    await Promise.all(batch.map((a) => {
+    await Promise.all(batch.map((a) =>
       // Message id per (alert, count): an update is a new message, a retry is not.
-      const msgID = `${a.id}-${a.count}`;
-      if (this.published.has(msgID)) return undefined;
-      return this.js.publish(alertSubject(a.host, a.severity), JSON.stringify(a), { msgID })
-        .then(() => {
-          this.stats.published++;
-          this.published.add(msgID);
-          if (this.published.size > 10_000) this.published.clear();
-        })
-        .catch((err: Error) => this.log.warn({ err, 'alert.id': a.id }, 'alert not published'));
-    }));
+      this.js.publish(alertSubject(a.host, a.severity), JSON.stringify(a), { msgID: `${a.id}-${a.count}` })
+        .then(() => { this.stats.published++; })
+        .catch((err: Error) => this.log.warn({ err, 'alert.id': a.id }, 'alert not published'))));
   }
 
   async stop(): Promise<void> {

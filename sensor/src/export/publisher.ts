@@ -21,7 +21,8 @@ interface Batch {
   subject: string;
   msgID: string;
   data: Uint8Array;
-  events: number;
+  /** The events encoded in `data` (put back in the spool if still unsent at stop). */
+  events: EventV1[];
   headers: MsgHdrs;
 }
 
@@ -38,8 +39,9 @@ const encoder = new TextEncoder();
 export class EventPublisher {
   private queue: EventV1[] = [];
   private head = 0;
-  /** Batches formed and not yet acked, oldest first. */
+  /** Batches formed and not yet acked, oldest first, and how many events they hold. */
   private pending: Batch[] = [];
+  private pendingEvents = 0;
   private running = false;
   private wake: (() => void) | null = null;
   private loopDone: Promise<void> | null = null;
@@ -73,13 +75,12 @@ export class EventPublisher {
 
   /** Events waiting in memory, formed batches included. */
   get depth(): number {
-    return this.queued + this.pendingEvents();
+    return this.queued + this.pendingEvents;
   }
 
-  private pendingEvents(): number {
-    let n = 0;
-    for (const b of this.pending) n += b.events;
-    return n;
+  private setPending(batches: Batch[]): void {
+    this.pending = batches;
+    this.pendingEvents = batches.reduce((n, b) => n + b.events.length, 0);
   }
 
   private get queued(): number {
@@ -122,9 +123,9 @@ export class EventPublisher {
     await this.loopDone;
     const left = this.depth;
     if (left > 0 && this.opts.spool && !this.segment) {
-      const events = [...this.pending.flatMap((b) => decodeBatch(b)), ...this.queue.slice(this.head)];
+      const events = [...this.pending.flatMap((b) => b.events), ...this.queue.slice(this.head)];
       const written = this.opts.spool.append(events);
-      this.pending = [];
+      this.setPending([]);
       this.queue = events.slice(written);
       this.head = 0;
       if (written > 0) this.opts.log.info({ 'spool.saved': written }, 'unsent events saved to the spool');
@@ -151,7 +152,7 @@ export class EventPublisher {
    * large to ever be sent is dropped here and counted.
    */
   private form(events: EventV1[]): Batch[] {
-    const byKind = new Map<string, { host: string; parts: string[]; ids: { id: string }[]; bytes: number }[]>();
+    const byKind = new Map<string, { parts: string[]; events: EventV1[]; bytes: number }[]>();
     for (const ev of events) {
       const json = JSON.stringify(ev);
       const bytes = Buffer.byteLength(json);
@@ -165,21 +166,21 @@ export class EventPublisher {
       if (!groups) byKind.set(key, (groups = []));
       let g = groups[groups.length - 1];
       if (!g || g.parts.length >= MAX_BATCH_EVENTS || g.bytes + bytes + 1 > MAX_BATCH_BYTES - 256) {
-        g = { host: ev.host, parts: [], ids: [], bytes: 0 };
+        g = { parts: [], events: [], bytes: 0 };
         groups.push(g);
       }
       g.parts.push(json);
-      g.ids.push(ev);
+      g.events.push(ev);
       g.bytes += bytes + 1;
     }
     const out: Batch[] = [];
-    for (const [key, groups] of byKind) {
-      const kind = key.slice(key.indexOf('\u0000') + 1);
+    for (const groups of byKind.values()) {
       for (const g of groups) {
-        const body = `{"v":1,"host":${JSON.stringify(g.host)},"kind":${JSON.stringify(kind)},"events":[${g.parts.join(',')}]}`;
+        const { host, kind } = g.events[0]!;
+        const body = `{"v":1,"host":${JSON.stringify(host)},"kind":${JSON.stringify(kind)},"events":[${g.parts.join(',')}]}`;
         const h = headers();
-        h.set(EVENTS_HEADER, String(g.parts.length));
-        out.push({ subject: eventSubject(g.host, kind), msgID: batchId(g.ids), data: encoder.encode(body), events: g.parts.length, headers: h });
+        h.set(EVENTS_HEADER, String(g.events.length));
+        out.push({ subject: eventSubject(host, kind), msgID: batchId(g.events), data: encoder.encode(body), events: g.events, headers: h });
       }
     }
     return out;
@@ -207,8 +208,8 @@ export class EventPublisher {
         const linger = this.opts.lingerMs ?? 20;
         if (linger > 0 && this.queued < perRound && this.running) await new Promise((r) => setTimeout(r, linger));
         const taken = this.take(perRound);
-        this.pending = this.form(taken);
-        this.segmentProgress(taken.length - this.pending.reduce((n, b) => n + b.events, 0));
+        this.setPending(this.form(taken));
+        this.segmentProgress(taken.length - this.pendingEvents);
         if (this.pending.length === 0) continue;
       }
       const round = this.careful ? this.pending.slice(0, 1) : this.pending.slice();
@@ -219,15 +220,15 @@ export class EventPublisher {
       results.forEach((r, i) => {
         if (r.status === 'fulfilled') {
           this.messagesPublished++;
-          this.opts.counters.eventsPublished += round[i]!.events;
-          sent += round[i]!.events;
+          this.opts.counters.eventsPublished += round[i]!.events.length;
+          sent += round[i]!.events.length;
         } else {
           if (failedAt < 0) failedAt = i;
           this.lastError = (r.reason as Error)?.message ?? String(r.reason);
         }
       });
       // Keep the failed batches, in their order, at the head; the sent ones are done.
-      this.pending = [...round.filter((_, i) => results[i]!.status === 'rejected'), ...this.pending.slice(round.length)];
+      this.setPending([...round.filter((_, i) => results[i]!.status === 'rejected'), ...this.pending.slice(round.length)]);
       this.segmentProgress(sent);
       if (failedAt >= 0) {
         this.careful = true;
@@ -245,9 +246,4 @@ export class EventPublisher {
     this.segment.left -= events;
     if (this.segment.left <= 0) { this.segment.done(); this.segment = null; }
   }
-}
-
-/** The events of a formed batch (only needed when saving unsent batches to the spool at stop). */
-function decodeBatch(b: Batch): EventV1[] {
-  return (JSON.parse(new TextDecoder().decode(b.data)) as { events: EventV1[] }).events;
 }

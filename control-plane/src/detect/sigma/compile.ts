@@ -53,8 +53,8 @@ function fieldReader(field: string, get: (ev: EventV1) => string | number | null
   let slot = slots.get(field);
   if (slot === undefined) slots.set(field, (slot = slots.size));
   const i = slot;
-  /** The value as text (null: the event has none); its lower-case form is then in memo.lowers[i]. */
-  return (ev: EventV1): string | null => {
+  /** The value as text (null: the event has none); its lower-case form is then `lower()`. */
+  const text = (ev: EventV1): string | null => {
     if (memo.ev !== ev) { memo.ev = ev; memo.texts.fill(undefined); }
     let t = memo.texts[i];
     if (t === undefined) {
@@ -65,8 +65,10 @@ function fieldReader(field: string, get: (ev: EventV1) => string | number | null
     }
     return t;
   };
+  /** The lower-case form of the value `text` last returned for this event. */
+  const lower = (): string => memo.lowers[i]!;
+  return { text, lower };
 }
-const lowerOf = (field: string): number => slots.get(field)!;
 
 function cidrMatcher(cidr: string): (ip: string) => boolean {
   const [net, bitsText] = cidr.split('/');
@@ -101,8 +103,7 @@ function fieldPredicate(key: string, raw: unknown, fields: Record<string, (ev: E
   if (UNSUPPORTED_FIELDS[field]) throw new SigmaError(`field ${field}: ${UNSUPPORTED_FIELDS[field]}`, true);
   const getter = fields[field];
   if (!getter) throw new SigmaError(`field ${field} is not mapped for this logsource`, true);
-  const get = fieldReader(field, getter);
-  const slot = lowerOf(field);
+  const { text: get, lower } = fieldReader(field, getter);
   for (const m of mods) if (!SUPPORTED_MODIFIERS.has(m)) throw new SigmaError(`modifier |${m} is not supported`, true);
   const values = (Array.isArray(raw) ? raw : [raw]) as unknown[];
   const all = mods.includes('all');
@@ -138,7 +139,7 @@ function fieldPredicate(key: string, raw: unknown, fields: Record<string, (ev: E
   return (ev) => {
     const v = get(ev);
     if (v === null) return values.some((x) => x === null) && !all;
-    const l = memo.lowers[slot]!;
+    const l = lower();
     if (all) { for (const t of tests) if (!t(v, l)) return false; return true; }
     for (const t of tests) if (t(v, l)) return true;
     return false;
@@ -151,8 +152,7 @@ function searchPredicate(name: string, body: unknown, fields: Record<string, (ev
       // Keywords: any of them anywhere in the command line (Vigil's free text).
       const tests = body.map((k) => valueTest(String(k), 'contains'));
       const line = fieldReader('CommandLine', (ev) => (ev.kind === 'exec' ? ev.exec.argv : ev.proc.argv).join(' '));
-      const slot = lowerOf('CommandLine');
-      return (ev) => { const t = line(ev)!; const l = memo.lowers[slot]!; return tests.some((test) => test(t, l)); };
+      return (ev) => { const t = line.text(ev)!; const l = line.lower(); return tests.some((test) => test(t, l)); };
     }
     const alts = body.map((m, i) => searchPredicate(`${name}[${i}]`, m, fields));
     return (ev) => alts.some((p) => p(ev));
