@@ -8,11 +8,13 @@ import { closeNats, HeartbeatV1, heartbeatSubject, hostIdFrom, runSteps, type Ev
 import { parseBpftraceLine, BpftraceLineError, type BpftraceLine } from './decode/bpftrace-output.js';
 import { composeProbes } from './probes/compose.js';
 import { PROBES, PROBE_NAMES, BPFTRACE_STRLEN, type ProbeName, type ProbeSpec } from './probes/registry.js';
+import type { DecodedRecord } from './assemble/event-builder.js';
 import { ProbeSupervisor } from './probes/supervisor.js';
 import { ProcessCache } from './process/cache.js';
 import { GpuDeviceMap, type ExtraGpuDevice } from './gpu/devices.js';
 import { EventBuilder } from './assemble/event-builder.js';
 import { WindowCollector } from './assemble/window.js';
+import { BatchCollector, BatchMerger } from './assemble/batch.js';
 import { KtimeClock } from './assemble/clock.js';
 import { EventPublisher } from './export/publisher.js';
 import { DiskSpool } from './export/spool.js';
@@ -97,17 +99,50 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
   for (const name of PROBE_NAMES) for (const t of spec(name).recordTypes) owners.set(t, name);
   const windows = new Map<ProbeName, WindowCollector>();
   for (const name of PROBE_NAMES) { const w = spec(name).window; if (w) windows.set(name, new WindowCollector(w)); }
+  const batches = new Map<ProbeName, BatchCollector>();
+  for (const name of PROBE_NAMES) if (spec(name).batch) batches.set(name, new BatchCollector());
+  // Records of the probes that buffer in maps, back in kernel-time order across probes.
+  const merger = new BatchMerger<DecodedRecord>(
+    () => [...batches.keys()].filter((n) => supervisors.get(n)?.state.state === 'running'),
+  );
   const mapOwner = (mapName: string): ProbeName | undefined =>
-    PROBE_NAMES.find((n) => spec(n).window && mapName.startsWith(`@${spec(n).window}_`));
+    PROBE_NAMES.find((n) => {
+      const p = spec(n);
+      const prefix = p.window ?? p.batch?.prefix;
+      return prefix !== undefined && mapName.startsWith(`@${prefix}_`);
+    });
+  const build = (records: DecodedRecord[]) => {
+    for (const r of records) emit(builder.onRecord(r));
+  };
+
+  /** The end of one flush of a probe that buffers in maps: its records, merged with the others'. */
+  const endFlush = (name: ProbeName, ns: number, sup: ProbeSupervisor) => {
+    const batch = spec(name).batch!;
+    const res = batch.decode(batches.get(name)!.end());
+    if (res.rejects > 0) counters.reject(`${name}.schema`, res.rejects);
+    if (res.lost > 0) {
+      counters.lostEvents += res.lost;
+      sup.state.lostEvents += res.lost;
+      log.warn({ 'probe.name': name, 'probe.lost': res.lost }, 'probe map full: entries lost');
+    }
+    build(merger.add(name, res.records, ns));
+  };
 
   /** One value or map record of probe `name`, already parsed. */
-  const handleRecord = (name: ProbeName, out: BpftraceLine) => {
+  const handleRecord = (name: ProbeName, out: BpftraceLine, sup: ProbeSupervisor) => {
     const probe = spec(name);
     try {
       if (out.type === 'value') {
         const d = probe.decode(out.data as unknown[]);
         if (!d.success) { counters.reject(`${name}.schema`); return; }
-        emit(builder.onRecord(d.data));
+        if (d.data.type === 'exec.flush' || d.data.type === 'proc.flush') endFlush(name, d.data.ns, sup);
+        else build(merger.hold([d.data]));
+      } else if (probe.batch) {
+        const c = batches.get(name)!;
+        for (const [mapName, data] of Object.entries(out.data as Record<string, unknown>)) {
+          if (data && typeof data === 'object') c.push(mapName, data as Record<string, unknown>);
+          else counters.reject(`${name}.unexpected-map`);
+        }
       } else {
         const w = windows.get(name);
         if (!w) { counters.reject(`${name}.unexpected-map`); return; }
@@ -140,12 +175,12 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
       if (isReadyRecord(out.data)) { sup().markAttached(); return; }
       const owner = owners.get((out.data as unknown[])[0] as number);
       if (!owner || !names.includes(owner)) { counters.reject(`${label}.unknown-record`); return; }
-      handleRecord(owner, out);
+      handleRecord(owner, out, sup());
     } else if (out.type === 'map') {
       const first = Object.keys(out.data as object)[0] ?? '';
       const owner = mapOwner(first);
       if (!owner || !names.includes(owner)) { counters.reject(`${label}.unexpected-map`); return; }
-      handleRecord(owner, out);
+      handleRecord(owner, out, sup());
     } else if (out.type === 'lost_events') {
       const n = (out.data as { events: number }).events;
       counters.lostEvents += n;
@@ -167,7 +202,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
         const pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
         cache.seedFromProc(pids);
         log.info({ 'cache.size': cache.size }, 'process cache seeded from /proc');
-        const t = setInterval(() => { cache.sweep(); emit(builder.flushExpired()); clock.resync(); }, 1000);
+        const t = setInterval(() => { cache.sweep(); build(merger.release()); emit(builder.flushExpired()); clock.resync(); }, 1000);
         return () => clearInterval(t);
       },
     },
@@ -257,6 +292,8 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
         }
         return async () => {
           await Promise.all([...new Set(supervisors.values())].map((s) => s.stop()));
+          // What the last flushes brought in goes out before the publisher stops.
+          build(merger.release(true));
           if (tmp) rmSync(tmp, { recursive: true, force: true });
         };
       },

@@ -3,7 +3,7 @@ import type { EventV1 } from '@vigil/schema';
 import type { ProcessCache } from '../process/cache.js';
 import type { GpuDeviceMap } from '../gpu/devices.js';
 import { ioctlName, NVIDIA_RM_CLASS } from '../gpu/ioctl-names.js';
-import type { ExecDecoded } from '../decode/exec.js';
+import type { ExecDecoded, ExecDone } from '../decode/exec.js';
 import type { ProcDecoded } from '../decode/proc.js';
 import { decodeConnectKey, type ConnectDecoded } from '../decode/connect.js';
 import { decodeGpuKey, type GpuCall, type GpuDecoded } from '../decode/gpu.js';
@@ -12,7 +12,10 @@ import type { KtimeClock } from './clock.js';
 import type { WindowEntry } from './window.js';
 import type { Counters } from '../counters.js';
 
-export type DecodedRecord = ExecDecoded | ProcDecoded | ConnectDecoded | GpuDecoded;
+/** End-of-flush records of the probes that buffer in maps (handled by the sensor, never built). */
+type FlushDecoded = { type: 'exec.flush' | 'proc.flush'; ns: number };
+
+export type DecodedRecord = ExecDecoded | ExecDone | ProcDecoded | FlushDecoded | ConnectDecoded | GpuDecoded;
 
 /**
  * Turns decoded probe records into v1 events: keeps the process cache in step with fork/exec/exit and
@@ -42,6 +45,11 @@ export class EventBuilder {
         const done = this.execs.push(r);
         return done ? [this.execEvent(done)] : [];
       }
+      case 'exec.done':
+        return [this.execEvent(r)];
+      case 'exec.flush':
+      case 'proc.flush':
+        return [];
       case 'proc.fork':
         this.cache.onFork(r.ppid, r.pid, BigInt(this.clock.toWall(r.ns)), r.cgroupId, r.ns);
         return [];

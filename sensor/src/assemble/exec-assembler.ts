@@ -1,4 +1,7 @@
-import type { ExecDecoded } from '../decode/exec.js';
+import type { ExecDecoded as AnyExecDecoded } from '../decode/exec.js';
+
+/** The records of a failed call (the end-of-flush record is the sensor's). */
+type ExecDecoded = Exclude<AnyExecDecoded, { type: 'exec.flush' }>;
 
 export interface AssembledExec {
   ns: number;

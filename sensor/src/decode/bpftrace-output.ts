@@ -6,7 +6,9 @@ import { z } from 'zod';
  */
 export const BpftraceLine = z.union([
   z.object({ type: z.literal('value'), data: z.array(z.unknown()) }),
-  z.object({ type: z.literal('map'), data: z.record(z.string(), z.record(z.string(), z.number())) }),
+  // A map keyed by tuples prints {"@name": {"k1,k2": value}}; a scalar one {"@name": value}. Values are
+  // numbers, strings or tuples (arrays); their shapes are the decoders' business.
+  z.object({ type: z.literal('map'), data: z.record(z.string(), z.union([z.number(), z.record(z.string(), z.unknown())])) }),
   // 0.17 prints {"events": n}; later releases keep the same key.
   z.object({ type: z.literal('lost_events'), data: z.object({ events: z.number() }) }),
   z.object({ type: z.literal('attached_probes'), data: z.object({ probes: z.number() }) }),
@@ -68,6 +70,9 @@ export function restoreBytes(s: string): string {
   return s.replace(SURROGATE_RUN, (run) => decodeByteRun(Array.from(run, (c) => c.charCodeAt(0) - 0xdc00)));
 }
 
+const restoreValue = (v: unknown): unknown =>
+  typeof v === 'string' ? restoreBytes(v) : Array.isArray(v) ? v.map(restoreValue) : v;
+
 export function parseBpftraceLine(line: string): BpftraceLine {
   const repaired = line.includes('\\uffffff') ? line.replace(BROKEN_BYTE_ESCAPE, '$1\\udc$2') : line;
   let raw: unknown;
@@ -84,7 +89,11 @@ export function parseBpftraceLine(line: string): BpftraceLine {
   }
   const out = parsed.data;
   if (out.type === 'value' && Array.isArray(out.data)) {
-    out.data = out.data.map((v) => (typeof v === 'string' ? restoreBytes(v) : v));
+    out.data = out.data.map(restoreValue);
+  } else if (out.type === 'map' && repaired !== line) {
+    for (const m of Object.values(out.data as Record<string, unknown>)) {
+      if (m && typeof m === 'object') for (const [k, v] of Object.entries(m)) (m as Record<string, unknown>)[k] = restoreValue(v);
+    }
   }
   return out;
 }

@@ -1,13 +1,108 @@
 import { z } from 'zod';
 import { Comm, I64, Ns, recordUnion, U32, U64 } from './records.js';
+import { parseNumericMapKey } from './bpftrace-output.js';
 
-/** Records of probes/exec.bt (see its header). */
+/** Records of probes/exec.bt (see its header): failed calls as tuples, successful ones in maps. */
 export const ExecArgRecord = z.tuple([z.literal(1), Ns, U32, U32, z.string()]);
 export const ExecHeaderRecord = z.tuple([z.literal(2), Ns, U32, U32, U32, U32, U32, U64, Comm, z.union([z.literal(0), z.literal(1)])]);
 export const ExecReturnRecord = z.tuple([z.literal(3), Ns, U32, I64, Comm]);
 export const ExecFilenameRecord = z.tuple([z.literal(4), Ns, U32, z.string()]);
 
-export const ExecRecord = recordUnion(ExecArgRecord, ExecHeaderRecord, ExecReturnRecord, ExecFilenameRecord);
+/** [5, ns]: the end of a flush of the maps. */
+export const ExecFlushRecord = z.tuple([z.literal(5), Ns]);
+
+export const ExecRecord = recordUnion(ExecArgRecord, ExecHeaderRecord, ExecReturnRecord, ExecFilenameRecord, ExecFlushRecord);
+
+/** Values of the flushed maps, by map name without its epoch suffix. */
+export const ExecHeadValue = z.tuple([U32, U32, U32, U32, U64, Comm, U64]);
+export const ExecBatchMaps = {
+  '@exec_head': ExecHeadValue,
+  '@exec_file': z.string(),
+  '@exec_arg': z.string(),
+  '@exec_sent': z.number().int().nonnegative(),
+} as const;
+
+/** The most argv elements the probe reads. */
+export const EXEC_MAX_ARGS = 32;
+
+/** One successful exec, whole, from a flush of the maps. */
+export interface ExecDone {
+  type: 'exec.done';
+  ns: number;
+  pid: number;
+  tid: number;
+  ppid: number;
+  uid: number;
+  gid: number;
+  cgroupId: number;
+  comm: string;
+  filename: string;
+  argv: string[];
+  argvTruncated: boolean;
+  ret: 0;
+}
+
+export interface BatchDecoded<T> {
+  records: T[];
+  /** Entries that did not decode (counted as rejects). */
+  rejects: number;
+  /** Entries the probe wrote but the flush did not hold (a full map; counted as lost). */
+  lost: number;
+}
+
+type Maps = ReadonlyMap<string, Record<string, unknown>>;
+
+/**
+ * One flush of exec.bt's maps as whole execs. `argLimit` is the length at which the probe's string
+ * limit may have cut an argument.
+ */
+export function decodeExecBatch(maps: Maps, argLimit: number): BatchDecoded<ExecDone> {
+  let rejects = 0;
+  let badArgs = 0;
+  let gotArgs = 0;
+  const args = new Map<string, string[]>();
+  for (const [key, v] of Object.entries(maps.get('@exec_arg') ?? {})) {
+    const k = parseNumericMapKey(key, 3);
+    const a = ExecBatchMaps['@exec_arg'].safeParse(v);
+    if (!k || !a.success || k[2]! >= EXEC_MAX_ARGS) { rejects++; badArgs++; continue; }
+    const id = `${k[0]},${k[1]}`;
+    let list = args.get(id);
+    if (!list) args.set(id, (list = []));
+    list[k[2]!] = a.data;
+    gotArgs++;
+  }
+  const files = maps.get('@exec_file') ?? {};
+  let gotFiles = 0;
+  let badFiles = 0;
+  for (const v of Object.values(files)) if (typeof v === 'string') gotFiles++; else { rejects++; badFiles++; }
+  const records: ExecDone[] = [];
+  let badHeads = 0;
+  for (const [key, v] of Object.entries(maps.get('@exec_head') ?? {})) {
+    const k = parseNumericMapKey(key, 2);
+    const h = ExecHeadValue.safeParse(v);
+    if (!k || !h.success) { rejects++; badHeads++; continue; }
+    const [tid, ppid, uid, gid, cgroupId, comm, argc] = h.data;
+    const id = `${k[0]},${k[1]}`;
+    const list = args.get(id) ?? [];
+    const want = Math.min(argc, EXEC_MAX_ARGS);
+    const argv = Array.from({ length: want }, (_, i) => list[i] ?? '');
+    const file = files[id];
+    records.push({
+      type: 'exec.done', ns: k[1]!, pid: k[0]!, tid, ppid, uid, gid, cgroupId, comm,
+      filename: typeof file === 'string' ? file : '',
+      argv,
+      argvTruncated: argc > EXEC_MAX_ARGS || argv.some((a) => Buffer.byteLength(a) >= argLimit),
+      ret: 0,
+    });
+  }
+  const sent = maps.get('@exec_sent') ?? {};
+  const count = (kind: string) => (typeof sent[kind] === 'number' ? (sent[kind] as number) : 0);
+  // Entries the probe wrote that are not here (a full map refuses new keys). A rejected entry was
+  // received, so it is not lost: it is counted once, as a reject.
+  const lost = Math.max(0, count('1') - records.length - badHeads)
+    + Math.max(0, count('2') - gotFiles - badFiles) + Math.max(0, count('3') - gotArgs - badArgs);
+  return { records, rejects, lost };
+}
 
 export type ExecDecoded =
   | { type: 'exec.arg'; ns: number; pid: number; idx: number; arg: string }
@@ -24,7 +119,8 @@ export type ExecDecoded =
       comm: string;
       moreArgs: boolean;
     }
-  | { type: 'exec.return'; ns: number; pid: number; ret: number; comm: string };
+  | { type: 'exec.return'; ns: number; pid: number; ret: number; comm: string }
+  | { type: 'exec.flush'; ns: number };
 
 export function decodeExec(data: unknown[]): z.SafeParseReturnType<unknown, ExecDecoded> {
   const r = ExecRecord.safeParse(data);
@@ -45,5 +141,7 @@ export function decodeExec(data: unknown[]): z.SafeParseReturnType<unknown, Exec
       return { success: true, data: { type: 'exec.return', ns: t[1], pid: t[2], ret: t[3], comm: t[4] } };
     case 4:
       return { success: true, data: { type: 'exec.filename', ns: t[1], pid: t[2], filename: t[3] } };
+    case 5:
+      return { success: true, data: { type: 'exec.flush', ns: t[1] } };
   }
 }

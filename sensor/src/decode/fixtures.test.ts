@@ -9,11 +9,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseBpftraceLine } from './bpftrace-output.js';
 import { isReadyRecord, ReadyRecord } from './records.js';
-import { PROBES, PROBE_NAMES, BPFTRACE_STRLEN } from '../probes/registry.js';
+import { PROBES, PROBE_NAMES, BPFTRACE_STRLEN, type ProbeSpec } from '../probes/registry.js';
+import { BatchCollector } from '../assemble/batch.js';
 import { DEFAULT_PROBES_DIR } from '../sensor.js';
 import { decodeConnectKey } from './connect.js';
 import { decodeGpuKey } from './gpu.js';
 import { ExecAssembler, type AssembledExec } from '../assemble/exec-assembler.js';
+import type { ExecDone } from './exec.js';
 import { WindowCollector } from '../assemble/window.js';
 import type { DecodedRecord } from '../assemble/event-builder.js';
 import { ioctlName, NVIDIA_RM_CLASS } from '../gpu/ioctl-names.js';
@@ -21,11 +23,19 @@ import { ioctlName, NVIDIA_RM_CLASS } from '../gpu/ioctl-names.js';
 const fixture = (name: string) =>
   readFileSync(join(DEFAULT_PROBES_DIR, 'fixtures', `${name}.ndjson`), 'utf8').split('\n').filter(Boolean);
 
-function decodeAll(name: keyof typeof PROBES): { records: DecodedRecord[]; maps: Record<string, Record<string, number>>[] } {
-  const spec = PROBES[name];
+type FixtureMaps = Record<string, Record<string, unknown> | number>;
+
+/**
+ * Decodes a fixture the way the sensor does: value records one by one, the maps of a probe that
+ * buffers in the kernel gathered until its end-of-flush record and decoded as one batch.
+ */
+function decodeAll(name: keyof typeof PROBES): { records: DecodedRecord[]; maps: FixtureMaps[]; flushes: number } {
+  const spec: ProbeSpec = PROBES[name];
   const records: DecodedRecord[] = [];
-  const maps: Record<string, Record<string, number>>[] = [];
+  const maps: FixtureMaps[] = [];
+  const batch = new BatchCollector();
   let ready = 0;
+  let flushes = 0;
   for (const line of fixture(name)) {
     const out = parseBpftraceLine(line);
     if (out.type === 'value') {
@@ -35,15 +45,32 @@ function decodeAll(name: keyof typeof PROBES): { records: DecodedRecord[]; maps:
       const d = spec.decode(out.data as unknown[]);
       assert.ok(d.success, `${name}: fixture record does not decode: ${line}`);
       assert.ok((spec.recordTypes as readonly number[]).includes((out.data as number[])[0]!), `${name}: record type not in the registry's recordTypes (the composed probe routes by it): ${line}`);
-      records.push(d.data);
+      if (spec.batch && (out.data as number[])[0] === spec.batch.flushType) {
+        const res = spec.batch.decode(batch.end());
+        assert.equal(res.rejects, 0, `${name}: a flushed map entry does not decode (flush before ${line})`);
+        assert.equal(res.lost, 0, `${name}: the flush before ${line} lacks entries its probe counted as sent`);
+        records.push(...res.records);
+        flushes++;
+      } else {
+        records.push(d.data);
+      }
     } else if (out.type === 'map') {
-      maps.push(out.data as Record<string, Record<string, number>>);
+      const data = out.data as FixtureMaps;
+      if (spec.batch) {
+        for (const [mapName, m] of Object.entries(data)) {
+          assert.ok(mapName.startsWith(`@${spec.batch.prefix}_`) && typeof m === 'object', `${name}: unexpected map ${line}`);
+          batch.push(mapName, m);
+        }
+      } else {
+        maps.push(data);
+      }
     } else {
       assert.equal(out.type, 'attached_probes', `${name}: unexpected line ${line}`);
     }
   }
   assert.equal(ready, 1, `${name}: the fixture holds the probe's ready record`);
-  return { records, maps };
+  assert.equal(batch.end().size, 0, `${name}: maps after the last end-of-flush record`);
+  return { records, maps, flushes };
 }
 
 for (const name of PROBE_NAMES) {
@@ -60,17 +87,24 @@ for (const name of PROBE_NAMES) {
 }
 
 test('exec fixture: hostile argv comes out byte for byte, nothing forged', () => {
-  const { records } = decodeAll('exec');
+  const { records, flushes } = decodeAll('exec');
+  assert.ok(flushes > 0, 'the fixture holds at least one flush of the exec maps');
+  // A failed exec is printed at once as records the assembler joins; a successful one comes whole
+  // from a flush of the maps.
   const asm = new ExecAssembler(BPFTRACE_STRLEN - 1);
-  const execs: AssembledExec[] = [];
+  const failed: AssembledExec[] = [];
+  const done: ExecDone[] = [];
   for (const r of records) {
-    if (r.type.startsWith('exec.')) {
-      const done = asm.push(r as Parameters<ExecAssembler['push']>[0]);
-      if (done) execs.push(done);
+    if (r.type === 'exec.done') done.push(r);
+    else if (r.type.startsWith('exec.') && r.type !== 'exec.flush') {
+      const e = asm.push(r as Parameters<ExecAssembler['push']>[0]);
+      if (e) failed.push(e);
     }
   }
-  assert.equal(execs.length, 3);
-  const [hostile, many, missing] = execs as [AssembledExec, AssembledExec, AssembledExec];
+  assert.equal(asm.size, 0, 'every failed exec is complete');
+  const trues = done.filter((e) => e.filename === '/bin/true');
+  assert.equal(trues.length, 2, 'the workload execs /bin/true twice');
+  const [hostile, many] = trues.sort((x, y) => x.ns - y.ns) as [ExecDone, ExecDone];
   assert.deepEqual(hostile.argv.slice(0, 9), [
     '/bin/true', 'quote"d', "it's", '{"kind":"connect","forged":true}', 'line1\nline2', 'tab\there',
     '\x01\x1b[31m', '\\xff\\xfe bad utf8', 'café ☕',
@@ -80,12 +114,19 @@ test('exec fixture: hostile argv comes out byte for byte, nothing forged', () =>
   assert.equal(hostile.argvTruncated, true);
   assert.equal(hostile.ret, 0);
   assert.equal(hostile.comm, 'true');
-  assert.equal(hostile.filename, '/bin/true');
+  assert.equal(hostile.tid, hostile.pid, 'a single-threaded exec keeps its tid');
 
   assert.equal(many.argv.length, 32, 'the probe reads the first 32 elements');
   assert.deepEqual(many.argv.slice(1, 4), ['1', '2', '3']);
   assert.equal(many.argvTruncated, true, 'more than 32 elements is flagged');
 
+  for (const e of done) {
+    assert.ok(e.filename.startsWith('/'), `every flushed exec has its path: ${JSON.stringify(e)}`);
+    assert.ok(e.argv.length > 0 && e.argv.every((a) => typeof a === 'string'));
+  }
+
+  assert.equal(failed.length, 1);
+  const missing = failed[0]!;
   assert.equal(missing.filename, '/nonexistent/vigil-fixture-binary');
   assert.equal(missing.ret, -2, 'ENOENT');
   assert.equal(missing.argvTruncated, false);
@@ -111,7 +152,7 @@ test('connect fixture: IPv4, IPv6 and v4-mapped destinations; repeats folded int
   assert.ok(dests.includes('ipv6 ::1 9'), dests.join(','));
   assert.ok(dests.includes('ipv6 ::ffff:127.0.0.1 9'), dests.join(','));
   const windows = new WindowCollector('conn');
-  const entries = maps.flatMap((m) => Object.entries(m).flatMap(([n, d]) => windows.push(n, d) ?? []));
+  const entries = maps.flatMap((m) => Object.entries(m).flatMap(([n, d]) => windows.push(n, d as Record<string, number>) ?? []));
   const workload = firsts[0]!;
   const mine = entries.filter((e) => decodeConnectKey(e.key)?.pid === workload.pid);
   assert.equal(mine.length, 1);
@@ -135,7 +176,7 @@ test('gpu fixture: RM_ALLOC classes, RM_CONTROL command and the XFER-wrapped com
     'NV_ESC_RM_ALLOC (xfer) HOPPER_COMPUTE_A',
   ]);
   const windows = new WindowCollector('gpu');
-  const entries = maps.flatMap((m) => Object.entries(m).flatMap(([n, d]) => windows.push(n, d) ?? []));
+  const entries = maps.flatMap((m) => Object.entries(m).flatMap(([n, d]) => windows.push(n, d as Record<string, number>) ?? []));
   assert.equal(entries.length, 4);
   for (const e of entries) {
     assert.equal(e.count, 49, '50 repeats of each call: 1 first-seen record + 49 counted');

@@ -1,31 +1,58 @@
 import { z } from 'zod';
-import { Comm, Ns, recordUnion, U32, U64 } from './records.js';
+import { Comm, I64, Ns, U32, U64 } from './records.js';
+import { parseNumericMapKey } from './bpftrace-output.js';
+import type { BatchDecoded } from './exec.js';
 
-/** Records of probes/proc.bt (see its header). */
-export const ForkRecord = z.tuple([z.literal(10), Ns, U32, U32, U32, U64, Comm]);
-export const ExitRecord = z.tuple([z.literal(11), Ns, U32, z.number().int(), Comm]);
-export const ProcRecord = recordUnion(ForkRecord, ExitRecord);
+/** Records of probes/proc.bt (see its header): forks and exits in maps, and the end of each flush. */
+export const ProcFlushRecord = z.tuple([z.literal(12), Ns]);
+export const ForkValue = z.tuple([U32, U32, U64, Comm]);
+export const ExitValue = z.tuple([I64, Comm]);
+export const ProcBatchMaps = {
+  '@proc_fork': ForkValue,
+  '@proc_exit': ExitValue,
+  '@proc_sent': z.number().int().nonnegative(),
+} as const;
 
 export type ProcDecoded =
   | { type: 'proc.fork'; ns: number; ppid: number; pid: number; uid: number; cgroupId: number; comm: string }
   | { type: 'proc.exit'; ns: number; pid: number; code: number | null; signal: number | null; comm: string };
 
-export function decodeProc(data: unknown[]): z.SafeParseReturnType<unknown, ProcDecoded> {
-  const r = ProcRecord.safeParse(data);
-  if (!r.success) return r;
-  const t = r.data;
-  if (t[0] === 10) {
-    return { success: true, data: { type: 'proc.fork', ns: t[1], ppid: t[2], pid: t[3], uid: t[4], cgroupId: t[5], comm: t[6] } };
-  }
-  // task->exit_code is a wait status: low 7 bits the killing signal, else the code in bits 8..15.
-  const status = t[3];
+export function decodeProc(data: unknown[]): z.SafeParseReturnType<unknown, { type: 'proc.flush'; ns: number }> {
+  const r = ProcFlushRecord.safeParse(data);
+  return r.success ? { success: true, data: { type: 'proc.flush', ns: r.data[1] } } : r;
+}
+
+/** task->exit_code is a wait status: low 7 bits the killing signal, else the code in bits 8..15. */
+export function splitWaitStatus(status: number): { code: number | null; signal: number | null } {
   const signal = status & 0x7f;
-  return {
-    success: true,
-    data: {
-      type: 'proc.exit', ns: t[1], pid: t[2], comm: t[4],
-      code: signal === 0 ? (status >> 8) & 0xff : null,
-      signal: signal === 0 ? null : signal,
-    },
-  };
+  return { code: signal === 0 ? (status >> 8) & 0xff : null, signal: signal === 0 ? null : signal };
+}
+
+type Maps = ReadonlyMap<string, Record<string, unknown>>;
+
+/** One flush of proc.bt's maps as fork and exit records. */
+export function decodeProcBatch(maps: Maps): BatchDecoded<ProcDecoded> {
+  let rejects = 0;
+  const records: ProcDecoded[] = [];
+  let forks = 0;
+  let exits = 0;
+  for (const [key, v] of Object.entries(maps.get('@proc_fork') ?? {})) {
+    const k = parseNumericMapKey(key, 2);
+    const f = ForkValue.safeParse(v);
+    if (!k || !f.success) { rejects++; continue; }
+    forks++;
+    records.push({ type: 'proc.fork', ns: k[1]!, pid: k[0]!, ppid: f.data[0], uid: f.data[1], cgroupId: f.data[2], comm: f.data[3] });
+  }
+  for (const [key, v] of Object.entries(maps.get('@proc_exit') ?? {})) {
+    const k = parseNumericMapKey(key, 2);
+    const e = ExitValue.safeParse(v);
+    if (!k || !e.success) { rejects++; continue; }
+    exits++;
+    records.push({ type: 'proc.exit', ns: k[1]!, pid: k[0]!, comm: e.data[1], ...splitWaitStatus(e.data[0]) });
+  }
+  const sent = maps.get('@proc_sent') ?? {};
+  const count = (kind: string) => (typeof sent[kind] === 'number' ? (sent[kind] as number) : 0);
+  // A rejected entry was received, so it is not lost; it is counted once, as a reject.
+  const lost = Math.max(0, count('10') + count('11') - forks - exits - rejects);
+  return { records, rejects, lost };
 }

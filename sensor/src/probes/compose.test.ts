@@ -8,14 +8,15 @@ import { DEFAULT_PROBES_DIR } from '../sensor.js';
 const src = (name: string, args: string[] = []) => ({ name, text: readFileSync(join(DEFAULT_PROBES_DIR, `${name}.bt`), 'utf8'), args });
 
 test('the four probes compose into one program: one BEGIN, one END, parameters filled in, every probe body kept', () => {
-  const out = composeProbes([src('exec'), src('proc'), src('connect', ['5']), src('gpu', ['5', '195', '511', '240', '226', '0', '0', '0', '0'])]);
+  const out = composeProbes([src('exec', ['50']), src('proc', ['50']), src('connect', ['5']), src('gpu', ['5', '195', '511', '240', '226', '0', '0', '0', '0'])]);
   assert.equal(out.match(/^BEGIN\b/gm)?.length, 1);
   assert.equal(out.match(/^END\b/gm)?.length, 1);
   assert.doesNotMatch(out, /\$\d/, 'no positional parameter left');
   assert.match(out, /interval:s:5\b/);
+  assert.match(out, /interval:ms:50\b/);
   assert.match(out, /\$maj == 195 \|\| \$maj == 511/);
   for (const probe of ['sys_enter_execve', 'sched_process_fork', 'sys_exit_connect', 'sys_enter_ioctl']) assert.match(out, new RegExp(probe));
-  for (const cleanup of ['clear(@more)', 'clear(@flags)', 'clear(@conn_seen)', 'clear(@gpu_seen)']) assert.ok(out.includes(cleanup), cleanup);
+  for (const cleanup of ['clear(@exec_more)', 'clear(@flags)', 'clear(@conn_seen)', 'clear(@gpu_seen)']) assert.ok(out.includes(cleanup), cleanup);
   // Braces balance (the cut blocks took their own braces with them).
   assert.equal(out.split('{').length, out.split('}').length);
 });

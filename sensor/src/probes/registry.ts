@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import { decodeExec } from '../decode/exec.js';
-import { decodeProc } from '../decode/proc.js';
+import { decodeExec, decodeExecBatch, type BatchDecoded } from '../decode/exec.js';
+import { decodeProc, decodeProcBatch } from '../decode/proc.js';
 import { decodeConnect } from '../decode/connect.js';
 import { decodeGpu } from '../decode/gpu.js';
 import type { DecodedRecord } from '../assemble/event-builder.js';
@@ -8,6 +8,12 @@ import { NO_MAJOR, type GpuDeviceMap } from '../gpu/devices.js';
 
 /** bpftrace 0.17's largest string; the exec probe's arguments are cut one byte short of it. */
 export const BPFTRACE_STRLEN = 200;
+
+/**
+ * How often the exec and proc probes print the maps they buffer in (ms). Shorter costs idle wakeups,
+ * longer delays every exec on its way to a detection.
+ */
+export const FLUSH_MS = 50;
 
 export interface ProbeContext {
   windowSeconds: number;
@@ -24,11 +30,25 @@ export interface ProbeSpec {
   recordTypes: readonly number[];
   /** Prefix of the window maps it prints, if it aggregates in the kernel. */
   window?: 'conn' | 'gpu';
+  /**
+   * If it buffers its records in kernel maps: their prefix, the end-of-flush record type, and the
+   * decoder of one flush's maps (by name without the epoch suffix).
+   */
+  batch?: {
+    prefix: 'exec' | 'proc';
+    flushType: number;
+    decode: (maps: ReadonlyMap<string, Record<string, unknown>>) => BatchDecoded<DecodedRecord>;
+  };
   /** Why it should not run on this host, or null. */
   skipReason?: (ctx: ProbeContext) => string | null;
 }
 
-const MAP_ENV = { BPFTRACE_MAP_KEYS_MAX: '65536' };
+/**
+ * Entries per map. The exec maps hold 200-byte strings and are preallocated by the kernel, twice
+ * (two epochs): 16384 keeps them near 10 MiB of kernel memory and still holds 300k entries a second
+ * at FLUSH_MS. A full connect or GPU first-seen map makes every later call print (none goes unseen).
+ */
+const MAP_ENV = { BPFTRACE_MAP_KEYS_MAX: '16384' };
 /**
  * glibc malloc for bpftrace: compiling a program with LLVM allocates large blocks that stay resident
  * after it is freed; from mmap (not the heap) they go back to the kernel (about 9 MiB here).
@@ -38,17 +58,19 @@ export const BPFTRACE_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '65536', MALLOC_ARE
 export const PROBES = {
   exec: {
     script: 'exec.bt',
-    args: () => [],
-    env: { BPFTRACE_STRLEN: String(BPFTRACE_STRLEN) },
+    args: () => [String(FLUSH_MS)],
+    env: { BPFTRACE_STRLEN: String(BPFTRACE_STRLEN), ...MAP_ENV },
     decode: decodeExec,
-    recordTypes: [1, 2, 3, 4],
+    recordTypes: [1, 2, 3, 4, 5],
+    batch: { prefix: 'exec', flushType: 5, decode: (maps) => decodeExecBatch(maps, BPFTRACE_STRLEN - 1) },
   },
   proc: {
     script: 'proc.bt',
-    args: () => [],
+    args: () => [String(FLUSH_MS)],
     env: { ...MAP_ENV },
     decode: decodeProc,
-    recordTypes: [10, 11],
+    recordTypes: [12],
+    batch: { prefix: 'proc', flushType: 12, decode: decodeProcBatch },
   },
   connect: {
     script: 'connect.bt',

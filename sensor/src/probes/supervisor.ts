@@ -71,7 +71,8 @@ export class ProbeSupervisor {
     }
     await new Promise<void>((resolve) => {
       const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-      child.once('exit', () => { clearTimeout(kill); resolve(); });
+      // 'close', not 'exit': END prints what the probes still buffer, and it must be read first.
+      child.once('close', () => { clearTimeout(kill); resolve(); });
       child.kill('SIGINT');
     });
     this.state.state = 'stopped';

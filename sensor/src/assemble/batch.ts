@@ -1,0 +1,82 @@
+/**
+ * Probes that buffer in kernel maps (exec, proc) print each flush as a few maps followed by an
+ * end-of-flush record. BatchCollector gathers one flush's maps; BatchMerger puts the records of several
+ * such probes back in kernel-time order before anything acts on them.
+ */
+
+/** The maps of one probe's current flush, by name without the epoch suffix (0 or 1). */
+export class BatchCollector {
+  private maps = new Map<string, Record<string, unknown>>();
+
+  push(mapName: string, data: Record<string, unknown>): void {
+    this.maps.set(mapName.replace(/[01]$/, ''), data);
+  }
+
+  /** The flush is over: hands its maps back and starts the next. */
+  end(): ReadonlyMap<string, Record<string, unknown>> {
+    const out = this.maps;
+    this.maps = new Map();
+    return out;
+  }
+}
+
+/**
+ * Each probe flushes on its own timer, so a short-lived process's fork and exit (proc.bt) can be
+ * printed before its exec (exec.bt). Records are held until every running source has flushed past
+ * them (the low watermark of their end-of-flush times) and released in kernel-time order. A source
+ * that is not running is not waited for, and nothing is held longer than `maxHoldMs`.
+ */
+export class BatchMerger<T extends { ns: number }> {
+  private held: { r: T; at: number }[] = [];
+  private readonly marks = new Map<string, number>();
+
+  constructor(
+    private readonly running: () => string[],
+    private readonly maxHoldMs = 1000,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  get size(): number {
+    return this.held.length;
+  }
+
+  /** One flush of `source`, which covers every record before `markNs`; returns what is now in order. */
+  add(source: string, records: T[], markNs: number): T[] {
+    const at = this.now();
+    for (const r of records) this.held.push({ r, at });
+    this.marks.set(source, markNs);
+    return this.release();
+  }
+
+  /**
+   * Records printed as they happen (a connect, a GPU call, a failed exec): they wait for the exec
+   * and fork before them, which a running source may still hold in its maps, so that the process
+   * they name is already known. Anything held is newer than the watermark, so what is below it can
+   * go at once without a pass over the held records.
+   */
+  hold(records: T[]): T[] {
+    const mark = this.watermark();
+    const at = this.now();
+    const out: T[] = [];
+    for (const r of records) if (r.ns < mark) out.push(r); else this.held.push({ r, at });
+    return out.length > 1 ? out.sort((a, b) => a.ns - b.ns) : out;
+  }
+
+  private watermark(): number {
+    let mark = Infinity;
+    for (const s of this.running()) mark = Math.min(mark, this.marks.get(s) ?? -Infinity);
+    return mark;
+  }
+
+  /** Records below the watermark, oldest first; with `all`, everything held. */
+  release(all = false): T[] {
+    if (this.held.length === 0) return [];
+    const mark = all ? Infinity : this.watermark();
+    const stale = this.now() - this.maxHoldMs;
+    const out: { r: T; at: number }[] = [];
+    const keep: { r: T; at: number }[] = [];
+    for (const h of this.held) (h.r.ns < mark || h.at <= stale ? out : keep).push(h);
+    this.held = keep;
+    return out.map((h) => h.r).sort((a, b) => a.ns - b.ns);
+  }
+}
