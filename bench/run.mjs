@@ -134,11 +134,12 @@ Target ≥ 50,000/s: ${c.storedPerSec >= 50000 ? '✓' : `✗ (by ${n0(50000 - c
 const sp = load('sensor-path');
 if (sp) {
   const r = sp.result;
-  parts.push(`## Sensor user-space cost per record
+  parts.push(`## Sensor user-space cost per exec cycle
 
-\`${sp.command}\`, ${sp.when}: ${n0(r.cycles)} fork+exec+exit cycles as bpftrace prints them (${n0(r.records)} JSON lines)
-through the sensor's parse → decode → process table → event path, one thread, no bpftrace or NATS:
-**${r.usPerRecord.toFixed(1)} µs per record**, ${r.usPerExecCycle.toFixed(0)} µs per exec cycle (${n0(r.events)} events of ${n0(r.avgEventBytes)} bytes on average,
+\`${sp.command}\`, ${sp.when}: ${n0(r.cycles)} fork+exec+exit cycles as exec.bt and proc.bt print them during a storm
+(${n0(r.perFlush)} cycles per 50 ms flush: ${n0(r.lines)} JSON lines of maps and end-of-flush records) through the sensor's
+parse → batch decode → merge → process table → event path, one thread, no bpftrace or NATS:
+**${r.usPerExecCycle.toFixed(0)} µs per exec cycle** (${n0(r.events)} events of ${n0(r.avgEventBytes)} bytes on average,
 ancestry included). The processes are gone when the sensor looks (as in an exec storm), so /proc reads fail and fall back.
 `);
 }

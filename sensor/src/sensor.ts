@@ -112,7 +112,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
       return prefix !== undefined && mapName.startsWith(`@${prefix}_`);
     });
   const build = (records: DecodedRecord[]) => {
-    for (const r of records) emit(builder.onRecord(r));
+    if (records.length > 0) emit(builder.onRecords(records));
   };
 
   /** The end of one flush of a probe that buffers in maps: its records, merged with the others'. */

@@ -35,6 +35,28 @@ export class EventBuilder {
     this.execs = new ExecAssembler(argLimit);
   }
 
+  /**
+   * Records in kernel-time order (a release of the batch merger). An exec followed in the same
+   * release by an exit or another exec of its pid is past: /proc is not read for it.
+   */
+  onRecords(records: readonly DecodedRecord[]): EventV1[] {
+    const superseded = new Set<DecodedRecord>();
+    const lastSeen = new Map<number, DecodedRecord>();
+    for (const r of records) {
+      if (r.type !== 'exec.done' && r.type !== 'proc.exit') continue;
+      const before = lastSeen.get(r.pid);
+      if (before) superseded.add(before);
+      if (r.type === 'exec.done') lastSeen.set(r.pid, r);
+      else lastSeen.delete(r.pid);
+    }
+    const out: EventV1[] = [];
+    for (const r of records) {
+      if (r.type === 'exec.done') out.push(this.execEvent(r, superseded.has(r)));
+      else for (const ev of this.onRecord(r)) out.push(ev);
+    }
+    return out;
+  }
+
   /** One record in, zero or more events out. */
   onRecord(r: DecodedRecord): EventV1[] {
     switch (r.type) {
@@ -111,11 +133,11 @@ export class EventBuilder {
     return out;
   }
 
-  private execEvent(e: AssembledExec): EventV1 {
+  private execEvent(e: AssembledExec, superseded = false): EventV1 {
     if (e.ret === 0) {
       this.cache.onExec({
         pid: e.pid, ppid: e.ppid, uid: e.uid, gid: e.gid, comm: e.comm, filename: e.filename,
-        argv: e.argv, argvTruncated: e.argvTruncated, cgroupId: e.cgroupId, ktime: e.ns,
+        argv: e.argv, argvTruncated: e.argvTruncated, cgroupId: e.cgroupId, ktime: e.ns, superseded,
       });
     }
     return {

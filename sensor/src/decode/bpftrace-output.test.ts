@@ -27,6 +27,13 @@ test('lines that are not bpftrace JSON raise a named error with a reason', () =>
   assert.throws(() => parseBpftraceLine('{"no": "type"}'), (e: unknown) => e instanceof BpftraceLineError && e.reason === 'shape');
   assert.equal(parseBpftraceLine('{"type": "lost_events", "data": {"events": 12}}').type, 'lost_events');
   assert.equal(parseBpftraceLine('{"type": "printf", "data": "hello"}').type, 'printf');
+  // A known type with the wrong shape is an error, not an unknown line passed along as if it fitted.
+  const shape = (e: unknown) => e instanceof BpftraceLineError && e.reason === 'shape';
+  assert.throws(() => parseBpftraceLine('{"type": "map", "data": {"@exec_head0": "text"}}'), shape);
+  assert.throws(() => parseBpftraceLine('{"type": "map", "data": {"@exec_head0": [1, 2]}}'), shape);
+  assert.throws(() => parseBpftraceLine('{"type": "value", "data": {"not": "a tuple"}}'), shape);
+  assert.throws(() => parseBpftraceLine('{"type": "lost_events", "data": {"events": "many"}}'), shape);
+  assert.equal(parseBpftraceLine('{"type": "map", "data": {"@n": 3, "@m": {"1,2": [1, "x"]}}}').type, 'map');
 });
 
 test('map keys: integers only, exact arity', () => {

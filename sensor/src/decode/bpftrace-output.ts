@@ -4,16 +4,24 @@ import { z } from 'zod';
  * One line of `bpftrace -f json`. Only the shapes the sensor acts on are spelled out; anything else
  * (printf text, a newer bpftrace's extra types) is kept as `other` and counted, never thrown.
  */
-export const BpftraceLine = z.union([
+const PrintedMap = z.custom<Record<string, unknown>>(
+  (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+  'a printed map ({"key": value})',
+);
+/** The shapes the sensor acts on, told apart by `type` (one branch checked, not each in turn). */
+const KnownLine = z.discriminatedUnion('type', [
   z.object({ type: z.literal('value'), data: z.array(z.unknown()) }),
-  // A map keyed by tuples prints {"@name": {"k1,k2": value}}; a scalar one {"@name": value}. Values are
-  // numbers, strings or tuples (arrays); their shapes are the decoders' business.
-  z.object({ type: z.literal('map'), data: z.record(z.string(), z.union([z.number(), z.record(z.string(), z.unknown())])) }),
+  // A map keyed by tuples prints {"@name": {"k1,k2": value}}; a scalar one {"@name": value}. The
+  // entries are the decoders' business (they validate every value); here only the outer shape.
+  z.object({ type: z.literal('map'), data: z.record(z.string(), z.union([z.number(), PrintedMap])) }),
   // 0.17 prints {"events": n}; later releases keep the same key.
   z.object({ type: z.literal('lost_events'), data: z.object({ events: z.number() }) }),
   z.object({ type: z.literal('attached_probes'), data: z.object({ probes: z.number() }) }),
-  z.object({ type: z.string(), data: z.unknown() }),
 ]);
+const KNOWN_TYPES: ReadonlySet<unknown> = new Set(KnownLine.options.map((o) => o.shape.type.value));
+const OtherLine = z.object({ type: z.string(), data: z.unknown() });
+/** A known type must have its shape; any other type is kept as it is. */
+export const BpftraceLine = z.union([KnownLine, OtherLine]);
 export type BpftraceLine = z.infer<typeof BpftraceLine>;
 
 export class BpftraceLineError extends Error {
@@ -81,7 +89,8 @@ export function parseBpftraceLine(line: string): BpftraceLine {
   } catch (cause) {
     throw new BpftraceLineError('json', `bpftrace line is not JSON: ${line.slice(0, 120)}`, { cause });
   }
-  const parsed = BpftraceLine.safeParse(raw);
+  const known = typeof raw === 'object' && raw !== null && KNOWN_TYPES.has((raw as { type?: unknown }).type);
+  const parsed = known ? KnownLine.safeParse(raw) : OtherLine.safeParse(raw);
   if (!parsed.success) {
     throw new BpftraceLineError('shape', `bpftrace line has an unknown shape: ${line.slice(0, 120)}`, {
       cause: parsed.error,

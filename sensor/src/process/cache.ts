@@ -153,14 +153,19 @@ export class ProcessCache {
     argvTruncated: boolean;
     cgroupId: number;
     ktime?: number;
+    /**
+     * The process is known to have exited or exec'd again since (a later record of the same flush):
+     * /proc would show nothing, or the next image, so it is not read.
+     */
+    superseded?: boolean;
   }): void {
     const prev = this.entries.get(e.pid);
     const ktime = e.ktime ?? 0;
     if (prev && prev.ktime > ktime) return;
     // The new image is read from /proc when the process is still there: the filename given to execve
     // may be relative or a symlink.
-    const exe = readExe(e.pid, this.procRoot);
-    const cwd = readCwd(e.pid, this.procRoot) ?? prev?.cwd;
+    const exe = e.superseded ? undefined : readExe(e.pid, this.procRoot);
+    const cwd = (e.superseded ? undefined : readCwd(e.pid, this.procRoot)) ?? prev?.cwd;
     // Still in the cgroup it was forked into (the fork record carried the kernel's cgroup id): no read.
     const sameCgroup = prev !== undefined && e.cgroupId > 0 && prev.cgroupId === e.cgroupId;
     const cgroup = (sameCgroup ? prev.cgroup : this.cgroupPath(e.pid, e.cgroupId)) ?? prev?.cgroup ?? '/';
