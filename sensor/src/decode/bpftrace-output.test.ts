@@ -40,5 +40,9 @@ test('map keys: integers only, exact arity', () => {
   assert.deepEqual(parseNumericMapKey('1,2,3', 3), [1, 2, 3]);
   assert.equal(parseNumericMapKey('1,2', 3), null);
   assert.equal(parseNumericMapKey('1,x,3', 3), null);
+  assert.deepEqual(parseNumericMapKey('4242, -2, 19087629557595', 3), [4242, -2, 19087629557595]);
+  for (const bad of ['1,,3', ',2,3', '1,2,', '0x10,2,3', '1e3,2,3', '--1,2,3', '1-,2,3', '1,2,3 ', '9007199254740993,1,1']) {
+    assert.equal(parseNumericMapKey(bad, 3), null, bad);
+  }
   assert.equal(restoreBytes('plain'), 'plain');
 });

@@ -4,16 +4,17 @@ import { z } from 'zod';
  * One line of `bpftrace -f json`. Only the shapes the sensor acts on are spelled out; anything else
  * (printf text, a newer bpftrace's extra types) is kept as `other` and counted, never thrown.
  */
-const PrintedMap = z.custom<Record<string, unknown>>(
-  (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
-  'a printed map ({"key": value})',
+/** A printed map: {"key": value, …}, or a number for a map without keys. */
+const PrintedMap = z.custom<Record<string, unknown> | number>(
+  (v) => typeof v === 'number' || (typeof v === 'object' && v !== null && !Array.isArray(v)),
+  'a printed map ({"key": value} or a number)',
 );
 /** The shapes the sensor acts on, told apart by `type` (one branch checked, not each in turn). */
 const KnownLine = z.discriminatedUnion('type', [
   z.object({ type: z.literal('value'), data: z.array(z.unknown()) }),
   // A map keyed by tuples prints {"@name": {"k1,k2": value}}; a scalar one {"@name": value}. The
   // entries are the decoders' business (they validate every value); here only the outer shape.
-  z.object({ type: z.literal('map'), data: z.record(z.string(), z.union([z.number(), PrintedMap])) }),
+  z.object({ type: z.literal('map'), data: z.record(z.string(), PrintedMap) }),
   // 0.17 prints {"events": n}; later releases keep the same key.
   z.object({ type: z.literal('lost_events'), data: z.object({ events: z.number() }) }),
   z.object({ type: z.literal('attached_probes'), data: z.object({ probes: z.number() }) }),
@@ -107,10 +108,28 @@ export function parseBpftraceLine(line: string): BpftraceLine {
   return out;
 }
 
-/** Splits a printed map's key ("4242,2,443,…") into numbers; null when a part is not an integer. */
+/**
+ * Splits a printed map's key ("4242,2,443,…") into numbers; null when a part is not a decimal integer
+ * (empty, signed twice, hex, exponent) or not exactly representable. One pass: it runs for every map
+ * entry the exec and proc probes flush.
+ */
 export function parseNumericMapKey(key: string, arity: number): number[] | null {
-  const parts = key.split(',');
-  if (parts.length !== arity) return null;
-  const nums = parts.map((p) => Number(p.trim()));
-  return nums.every((n) => Number.isSafeInteger(n)) ? nums : null;
+  const nums: number[] = [];
+  let n = 0;
+  let digits = 0;
+  let neg = false;
+  for (let i = 0; i <= key.length; i++) {
+    const c = i < key.length ? key.charCodeAt(i) : 44;
+    if (c >= 48 && c <= 57) { n = n * 10 + (c - 48); digits++; }
+    else if (c === 44) {
+      if (digits === 0) return null;
+      const v = neg ? -n : n;
+      if (!Number.isSafeInteger(v)) return null;
+      nums.push(v);
+      n = 0; digits = 0; neg = false;
+    } else if (c === 45 && digits === 0 && !neg) neg = true;
+    else if (c === 32 && digits === 0 && !neg) continue;
+    else return null;
+  }
+  return nums.length === arity ? nums : null;
 }
