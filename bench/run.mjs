@@ -180,21 +180,25 @@ ${r.idle.eventsPerSec} events/s over ${r.idle.seconds} s.
 }
 parts.push(`## Misses: why, and what would close them
 
-- **Exec storm overhead** (target ≤ 3%; see the table for this run's figures). The cost is user space,
-  not the kernel: enabling a syscall tracepoint alone costs the exec storm nothing measurable here,
-  while the sensor spends about half a core during the storm (footprint table), on the same two cores
-  as the storm. Per fork+exec+exit bpftrace prints six records (argv element, filename, execve entry,
-  execve return, fork, exit), each written and read separately; the sensor parses and decodes them
-  (${sp ? `${sp.result.usPerExecCycle.toFixed(0)} µs of JavaScript per cycle, sensor-path bench` : 'see the sensor-path bench'}), builds two events carrying the
-  whole ancestry (2-3 KB each) and publishes them. This round cut the sensor's work per cycle by
-  batching publishes, skipping per-exec /proc reads it could infer, and running one bpftrace; the storm
-  rate under the sensor alone rose accordingly, but not to 97%. What would close more of it: exec from
-  \`sched:sched_process_exec\` with argv read from the new mm in one record (three records per cycle
-  instead of six), ancestry sent by reference (pids; the control plane keeps the tree) instead of in
-  full in every event, and reading bpftrace's pipe in batches on a short timer instead of one stream
-  callback per record. The full-pipeline figure additionally pays the control plane's storage and
-  detections on the same cores; in a deployment they run elsewhere, which is what the sensor-only
-  condition measures.
+- **Exec storm overhead** (target ≤ 3%; see the table for this run's figures). Enabling a syscall or
+  sched tracepoint costs the storm nothing measurable here; what cost it was every record bpftrace
+  printed: each print wakes bpftrace (and the sensor), and on this 2-core VM one printed record per
+  fork cost a fork loop 12-20% whatever the record held. exec.bt and proc.bt now write execs, forks and
+  exits into kernel maps and print them every 50 ms (failed execs are still printed at once). With
+  bpftrace alone on the composed exec+proc program, in one interleaved run (scratch harness, 6
+  repetitions, \`BPFTRACE_MAP_KEYS_MAX=16384\`): per-record probes 23.5% slower, map-buffered 5.7%.
+  What remains for the sensor condition is the sensor's own work on the same two cores: during the
+  storm \`vigil sensor\` used about 0.3 cores (half its main thread, half V8's garbage-collector threads)
+  against 0.06 for bpftrace and 0.05 for nats-server (/proc/<pid>/stat over two storms of 1,500 execs).
+  The decode-to-event path is ${sp ? `${sp.result.usPerExecCycle.toFixed(0)} µs per cycle` : 'measured'} (sensor-path bench below; ~90 µs before this round:
+  /proc was read for processes already gone); the rest is serialising and publishing two events per
+  cycle of ${sp ? n0(sp.result.avgEventBytes) : '~2,800'} bytes each, most of it the ancestry (every ancestor with its argv, as DESIGN.md's
+  event contract says; one ancestor on this machine has a 2 KB argv). What would close it: ancestry
+  sent by reference (pids and a process-table delta stream, the control plane keeping the tree), which
+  divides the bytes per event by about five, or the sensor's user space in a compiled language. The
+  full-pipeline figure additionally pays the control plane's storage and detections (about half a
+  core) on the same cores; in a deployment they run elsewhere, which is what the sensor-only condition
+  measures.
 - **Non-GPU ioctl overhead** (target ≤ 5%). Without kprobes the GPU probe's only hook is
   \`sys_enter_ioctl\`, which runs for every ioctl on the host; the probe leaves after one comparison
   unless the request's _IOC type is a GPU driver's, but the tracepoint's own cost (the kernel copies
@@ -221,7 +225,9 @@ parts.push(`## Misses: why, and what would close them
   clang's text, ~70 MiB, is most of it and is shared with any other bpftrace) and \`vigil sensor\` no
   longer loads chDB (it did through the CLI: 170 MiB). RSS is still above 150 MB; PSS, which divides
   shared pages, is below it at idle and grows past it under the exec storm (Node's heap, ~20 MiB).
-  bpftrace's ahead-of-time mode (newer releases) would drop LLVM from the running sensor altogether.
+  bpftrace's ahead-of-time mode would drop LLVM from the running sensor altogether; 0.17's
+  (\`bpftrace --aot\` + \`bpftrace-aotrt\`) refuses \`curtask\`, which every probe here needs, and
+  crashed on the rest, so it waits for a newer bpftrace.
 `);
 writeFileSync(here('../BENCHMARKS.md'), parts.join('\n'));
 process.stdout.write(parts.join('\n'));
