@@ -215,12 +215,24 @@ parts.push(`## Misses: why, and what would close them
   schema (zod 4 measured 40% faster here), the Sigma rules indexed by image name so an exec meets a
   handful instead of a hundred, and more than one control-plane consumer (JetStream spreads a durable
   consumer's messages; detections that keep state per host would need partitioning by host subject).
-- **Detection latency aim** (250 ms). The alert path is the event's path (about 100 ms to queryable)
-  plus the detections and the alert's own publish and insert. It varies from run to run on this
-  machine more than anything in it explains: the same \`BENCH_REPS=0 node bench/overhead.mjs\` measured
-  p50 54 ms / p99 68 ms on NATS ten minutes before the saved quiet run above; right after the storms
-  (disk writeback of their files) the tail passes a second. Not yet understood; the next step is to
-  timestamp each stage (sensor emit, publish, insert done, detection, alert publish) in the alert itself.
+  This round found and fixed a collapse behind a backlog: the consumer pulled ~1 MB batches without
+  bound, deliveries were missed and came back only after ack_wait (60 s), counted as lost in the
+  stream, and storage fell to about 4,500 events/s at 0.44 cores (the same 600,000-event run now
+  stores 13,490/s, every delivery received). It now fetches about 4 MiB at a time.
+- **Detection latency** (p99 ≤ 1 s, aim 250 ms). Met in this file's runs (table above). An earlier
+  round saw the tail pass a second right after the storms, and runs of the same command vary more
+  than anything in them explains; that round's pipeline stored behind a backlog far slower than now
+  (see pipeline capacity). Exec buffering in the probes adds up to one 50 ms flush. The next step for
+  a tail that comes back is a timestamp per stage (sensor emit, publish, insert done, detection,
+  alert publish) in the alert itself.
+- **Sensor idle CPU** (target < 1% of a core; see the footprint table). The exec and proc probes now
+  wake every 50 ms (an idle tick prints one end-of-flush record each, 40 lines a second in all, about
+  2 µs each to parse warm). Measured on its own (vigil sensor and a live nats-server, three 10 s
+  windows, scratch harness), the sensor idled at 1.4-2.5% of a core both before this round's probe
+  change and after it, and the earlier 0.7% in this file did not reproduce; most of it is Node's own
+  timers and wakeups (heartbeat, sweep, the NATS client), not bpftrace (6-8 ticks of 100 Hz per 20 s).
+  Not yet closed: a longer idle flush (the watermark only has to move when something is held) and a
+  profile of the idle Node process.
 - **Sensor RSS** (target ≤ 150 MB). One bpftrace process now runs every probe (about 110 MiB: LLVM and
   clang's text, ~70 MiB, is most of it and is shared with any other bpftrace) and \`vigil sensor\` no
   longer loads chDB (it did through the CLI: 170 MiB). RSS is still above 150 MB; PSS, which divides
