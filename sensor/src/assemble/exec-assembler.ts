@@ -1,21 +1,10 @@
-import type { ExecDecoded as AnyExecDecoded } from '../decode/exec.js';
+import type { ExecDecoded as AnyExecDecoded, ExecFields } from '../decode/exec.js';
 
 /** The records of a failed call (the end-of-flush record is the sensor's). */
 type ExecDecoded = Exclude<AnyExecDecoded, { type: 'exec.flush' }>;
 
-export interface AssembledExec {
-  ns: number;
-  pid: number;
-  tid: number;
-  ppid: number;
-  uid: number;
-  gid: number;
-  cgroupId: number;
-  /** comm after a successful exec, else the caller's. */
-  comm: string;
-  filename: string;
-  argv: string[];
-  argvTruncated: boolean;
+/** comm is the new program's after a successful exec, else the caller's. */
+export interface AssembledExec extends ExecFields {
   ret: number | null;
 }
 

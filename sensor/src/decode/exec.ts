@@ -25,9 +25,8 @@ export const ExecBatchMaps = {
 /** The most argv elements the probe reads. */
 export const EXEC_MAX_ARGS = 32;
 
-/** One successful exec, whole, from a flush of the maps. */
-export interface ExecDone {
-  type: 'exec.done';
+/** What an exec tells about its process, however its records were put together. */
+export interface ExecFields {
   ns: number;
   pid: number;
   tid: number;
@@ -39,6 +38,11 @@ export interface ExecDone {
   filename: string;
   argv: string[];
   argvTruncated: boolean;
+}
+
+/** One successful exec, whole, from a flush of the maps. */
+export interface ExecDone extends ExecFields {
+  type: 'exec.done';
   ret: 0;
 }
 
@@ -107,18 +111,7 @@ export function decodeExecBatch(maps: Maps, argLimit: number): BatchDecoded<Exec
 export type ExecDecoded =
   | { type: 'exec.arg'; ns: number; pid: number; idx: number; arg: string }
   | { type: 'exec.filename'; ns: number; pid: number; filename: string }
-  | {
-      type: 'exec.enter';
-      ns: number;
-      pid: number;
-      tid: number;
-      ppid: number;
-      uid: number;
-      gid: number;
-      cgroupId: number;
-      comm: string;
-      moreArgs: boolean;
-    }
+  | ({ type: 'exec.enter'; moreArgs: boolean } & Omit<ExecFields, 'filename' | 'argv' | 'argvTruncated'>)
   | { type: 'exec.return'; ns: number; pid: number; ret: number; comm: string }
   | { type: 'exec.flush'; ns: number };
 
