@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { closeNats, HeartbeatV1, heartbeatSubject, hostIdFrom, runSteps, type EventV1 } from '@vigil/schema';
 import { parseBpftraceLine, BpftraceLineError, type BpftraceLine } from './decode/bpftrace-output.js';
 import { composeProbes } from './probes/compose.js';
-import { PROBES, PROBE_NAMES, BPFTRACE_STRLEN, type ProbeName, type ProbeSpec } from './probes/registry.js';
+import { PROBES, PROBE_NAMES, BPFTRACE_STRLEN, HOLD_MS, type ProbeName, type ProbeSpec } from './probes/registry.js';
 import type { DecodedRecord } from './assemble/event-builder.js';
 import { ProbeSupervisor } from './probes/supervisor.js';
 import { ProcessCache } from './process/cache.js';
@@ -102,9 +102,22 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
   const batches = new Map<ProbeName, BatchCollector>();
   for (const name of PROBE_NAMES) if (spec(name).batch) batches.set(name, new BatchCollector());
   // Records of the probes that buffer in maps, back in kernel-time order across probes.
+  // A probe prints what was written within one tick, but an idle one prints its end-of-flush record
+  // only once a second: a record waits for the watermark or HOLD_MS, whichever comes first.
   const merger = new BatchMerger<DecodedRecord>(
     () => [...batches.keys()].filter((n) => supervisors.get(n)?.state.state === 'running'),
+    HOLD_MS,
   );
+  let holdTimer: NodeJS.Timeout | null = null;
+  const armHold = () => {
+    if (holdTimer || merger.size === 0) return;
+    holdTimer = setTimeout(() => {
+      holdTimer = null;
+      build(merger.release());
+      armHold();
+    }, HOLD_MS);
+    holdTimer.unref();
+  };
   const mapOwner = (mapName: string): ProbeName | undefined =>
     PROBE_NAMES.find((n) => {
       const p = spec(n);
@@ -113,6 +126,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
     });
   const build = (records: DecodedRecord[]) => {
     if (records.length > 0) emit(builder.onRecords(records));
+    armHold();
   };
 
   /** The end of one flush of a probe that buffers in maps: its records, merged with the others'. */
@@ -293,7 +307,9 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
         return async () => {
           await Promise.all([...new Set(supervisors.values())].map((s) => s.stop()));
           // What the last flushes brought in goes out before the publisher stops.
-          build(merger.release(true));
+          if (holdTimer) clearTimeout(holdTimer);
+          holdTimer = null;
+          emit(builder.onRecords(merger.release(true)));
           if (tmp) rmSync(tmp, { recursive: true, force: true });
         };
       },

@@ -24,7 +24,9 @@ export class BatchCollector {
  * Each probe flushes on its own timer, so a short-lived process's fork and exit (proc.bt) can be
  * printed before its exec (exec.bt). Records are held until every running source has flushed past
  * them (the low watermark of their end-of-flush times) and released in kernel-time order. A source
- * that is not running is not waited for, and nothing is held longer than `maxHoldMs`.
+ * that is not running is not waited for, and nothing is held longer than `maxHoldMs`: an idle source
+ * prints its end-of-flush record rarely, but prints anything written within one tick, so once a few
+ * ticks have passed nothing before a held record can still come.
  */
 export class BatchMerger<T extends { ns: number }> {
   private held: { r: T; at: number }[] = [];

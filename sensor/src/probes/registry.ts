@@ -14,6 +14,11 @@ export const BPFTRACE_STRLEN = 200;
  * longer delays every exec on its way to a detection.
  */
 export const FLUSH_MS = 50;
+/**
+ * The longest the sensor holds a record for the exec and fork records before it: whatever a probe
+ * writes is printed at its next tick, so after three ticks nothing older can still be in its maps.
+ */
+export const HOLD_MS = 3 * FLUSH_MS;
 
 export interface ProbeContext {
   windowSeconds: number;
