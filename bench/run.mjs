@@ -225,14 +225,12 @@ parts.push(`## Misses: why, and what would close them
   (see pipeline capacity). Exec buffering in the probes adds up to one 50 ms flush. The next step for
   a tail that comes back is a timestamp per stage (sensor emit, publish, insert done, detection,
   alert publish) in the alert itself.
-- **Sensor idle CPU** (target < 1% of a core; see the footprint table). The exec and proc probes now
-  wake every 50 ms (an idle tick prints one end-of-flush record each, 40 lines a second in all, about
-  2 µs each to parse warm). Measured on its own (vigil sensor and a live nats-server, three 10 s
-  windows, scratch harness), the sensor idled at 1.4-2.5% of a core both before this round's probe
-  change and after it, and the earlier 0.7% in this file did not reproduce; most of it is Node's own
-  timers and wakeups (heartbeat, sweep, the NATS client), not bpftrace (6-8 ticks of 100 Hz per 20 s).
-  Not yet closed: a longer idle flush (the watermark only has to move when something is held) and a
-  profile of the idle Node process.
+- **Sensor idle CPU** (target < 1% of a core; footprint table). Not a miss in this file's run, but
+  close to one: with exec and proc printing an end-of-flush record every 50 ms tick (40 lines a
+  second), an idle sensor used about 1.5% of a core, nearly all of it Node waking up (1 s ticks:
+  0.1-0.3%; three 10 s windows, \`vigil sensor\` with a live nats-server, scratch harness). Idle ticks
+  now print once a second; every tick still runs, so anything written is printed within one tick, and
+  the sensor holds no record longer than three ticks waiting for an idle probe's watermark.
 - **Sensor RSS** (target ≤ 150 MB). One bpftrace process now runs every probe (about 110 MiB: LLVM and
   clang's text, ~70 MiB, is most of it and is shared with any other bpftrace) and \`vigil sensor\` no
   longer loads chDB (it did through the CLI: 170 MiB). RSS is still above 150 MB; PSS, which divides
