@@ -216,7 +216,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
         const pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
         cache.seedFromProc(pids);
         log.info({ 'cache.size': cache.size }, 'process cache seeded from /proc');
-        const t = setInterval(() => { cache.sweep(); build(merger.release()); emit(builder.flushExpired()); clock.resync(); }, 1000);
+        const t = setInterval(() => { cache.sweep(); emit(builder.flushExpired()); clock.resync(); }, 1000);
         return () => clearInterval(t);
       },
     },

@@ -132,8 +132,9 @@ export class EventIngestor {
         continue;
       }
       if (buffered < this.opts.batchSize && this.opts.lingerMs !== 0) await sleep(this.opts.lingerMs ?? 20);
-      const msgs = buffer.splice(0, takeUpTo(buffer, this.opts.batchSize));
-      buffered -= msgs.reduce((n, m) => n + eventsIn(m), 0);
+      const take = takeUpTo(buffer, this.opts.batchSize);
+      const msgs = buffer.splice(0, take.messages);
+      buffered -= take.events;
       wake.drained?.();
       backoff = await this.store(msgs, backoff);
     }
@@ -261,19 +262,19 @@ export class EventIngestor {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const encoder = new TextEncoder();
 
-/** How many buffered messages make up about `events` events (a batch counts by its declared size). */
 /** Bytes in flight per pull, turned into a message count from the size of the last pull's messages. */
 const FETCH_BYTES = 4 * 1024 * 1024;
 const MAX_FETCH_MESSAGES = 256;
 
-function takeUpTo(buffer: JsMsg[], events: number): number {
+/** How many buffered messages make up about `events` events (a batch counts by its declared size), and their events. */
+function takeUpTo(buffer: JsMsg[], events: number): { messages: number; events: number } {
   let n = 0;
   let i = 0;
   while (i < buffer.length && (i === 0 || n < events)) {
     n += eventsIn(buffer[i]!);
     i++;
   }
-  return i;
+  return { messages: i, events: n };
 }
 
 /** Events a message declares (the sensor sets the header; anything else counts as one, only sizes inserts). */

@@ -50,15 +50,12 @@ export class EventBuilder {
       else lastSeen.delete(r.pid);
     }
     const out: EventV1[] = [];
-    for (const r of records) {
-      if (r.type === 'exec.done') out.push(this.execEvent(r, superseded.has(r)));
-      else for (const ev of this.onRecord(r)) out.push(ev);
-    }
+    for (const r of records) for (const ev of this.onRecord(r, superseded.has(r))) out.push(ev);
     return out;
   }
 
-  /** One record in, zero or more events out. */
-  onRecord(r: DecodedRecord): EventV1[] {
+  /** One record in, zero or more events out; `superseded`: see onRecords. */
+  private onRecord(r: DecodedRecord, superseded: boolean): EventV1[] {
     switch (r.type) {
       case 'exec.arg':
       case 'exec.filename':
@@ -68,7 +65,7 @@ export class EventBuilder {
         return done ? [this.execEvent(done)] : [];
       }
       case 'exec.done':
-        return [this.execEvent(r)];
+        return [this.execEvent(r, superseded)];
       case 'exec.flush':
       case 'proc.flush':
         return [];

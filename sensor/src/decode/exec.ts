@@ -15,12 +15,6 @@ export const ExecRecord = recordUnion(ExecArgRecord, ExecHeaderRecord, ExecRetur
 
 /** Values of the flushed maps, by map name without its epoch suffix. */
 export const ExecHeadValue = z.tuple([U32, U32, U32, U32, U64, Comm, U64]);
-export const ExecBatchMaps = {
-  '@exec_head': ExecHeadValue,
-  '@exec_file': z.string(),
-  '@exec_arg': z.string(),
-  '@exec_sent': z.number().int().nonnegative(),
-} as const;
 
 /** The most argv elements the probe reads. */
 export const EXEC_MAX_ARGS = 32;
@@ -54,7 +48,12 @@ export interface BatchDecoded<T> {
   lost: number;
 }
 
-type Maps = ReadonlyMap<string, Record<string, unknown>>;
+export type Maps = ReadonlyMap<string, Record<string, unknown>>;
+
+/** A probe's "@<name>_sent" map: entries it wrote, by kind (0 for a kind it did not print). */
+export function sentCounts(sent: Record<string, unknown> | undefined): (kind: string) => number {
+  return (kind) => (typeof sent?.[kind] === 'number' ? (sent[kind] as number) : 0);
+}
 
 /**
  * One flush of exec.bt's maps as whole execs. `argLimit` is the length at which the probe's string
@@ -67,12 +66,11 @@ export function decodeExecBatch(maps: Maps, argLimit: number): BatchDecoded<Exec
   const args = new Map<string, string[]>();
   for (const [key, v] of Object.entries(maps.get('@exec_arg') ?? {})) {
     const k = parseNumericMapKey(key, 3);
-    const a = ExecBatchMaps['@exec_arg'].safeParse(v);
-    if (!k || !a.success || k[2]! >= EXEC_MAX_ARGS) { rejects++; badArgs++; continue; }
+    if (!k || typeof v !== 'string' || k[2]! >= EXEC_MAX_ARGS) { rejects++; badArgs++; continue; }
     const id = `${k[0]},${k[1]}`;
     let list = args.get(id);
     if (!list) args.set(id, (list = []));
-    list[k[2]!] = a.data;
+    list[k[2]!] = v;
     gotArgs++;
   }
   const files = maps.get('@exec_file') ?? {};
@@ -99,8 +97,7 @@ export function decodeExecBatch(maps: Maps, argLimit: number): BatchDecoded<Exec
       ret: 0,
     });
   }
-  const sent = maps.get('@exec_sent') ?? {};
-  const count = (kind: string) => (typeof sent[kind] === 'number' ? (sent[kind] as number) : 0);
+  const count = sentCounts(maps.get('@exec_sent'));
   // Entries the probe wrote that are not here (a full map refuses new keys). A rejected entry was
   // received, so it is not lost: it is counted once, as a reject.
   const lost = Math.max(0, count('1') - records.length - badHeads)

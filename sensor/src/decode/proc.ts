@@ -1,17 +1,12 @@
 import { z } from 'zod';
 import { Comm, I64, Ns, U32, U64 } from './records.js';
 import { parseNumericMapKey } from './bpftrace-output.js';
-import type { BatchDecoded } from './exec.js';
+import { sentCounts, type BatchDecoded, type Maps } from './exec.js';
 
 /** Records of probes/proc.bt (see its header): forks and exits in maps, and the end of each flush. */
 export const ProcFlushRecord = z.tuple([z.literal(12), Ns]);
 export const ForkValue = z.tuple([U32, U32, U64, Comm]);
 export const ExitValue = z.tuple([I64, Comm]);
-export const ProcBatchMaps = {
-  '@proc_fork': ForkValue,
-  '@proc_exit': ExitValue,
-  '@proc_sent': z.number().int().nonnegative(),
-} as const;
 
 export type ProcDecoded =
   | { type: 'proc.fork'; ns: number; ppid: number; pid: number; uid: number; cgroupId: number; comm: string }
@@ -27,8 +22,6 @@ export function splitWaitStatus(status: number): { code: number | null; signal: 
   const signal = status & 0x7f;
   return { code: signal === 0 ? (status >> 8) & 0xff : null, signal: signal === 0 ? null : signal };
 }
-
-type Maps = ReadonlyMap<string, Record<string, unknown>>;
 
 /** One flush of proc.bt's maps as fork and exit records. */
 export function decodeProcBatch(maps: Maps): BatchDecoded<ProcDecoded> {
@@ -50,8 +43,7 @@ export function decodeProcBatch(maps: Maps): BatchDecoded<ProcDecoded> {
     exits++;
     records.push({ type: 'proc.exit', ns: k[1]!, pid: k[0]!, comm: e.data[1], ...splitWaitStatus(e.data[0]) });
   }
-  const sent = maps.get('@proc_sent') ?? {};
-  const count = (kind: string) => (typeof sent[kind] === 'number' ? (sent[kind] as number) : 0);
+  const count = sentCounts(maps.get('@proc_sent'));
   // A rejected entry was received, so it is not lost; it is counted once, as a reject.
   const lost = Math.max(0, count('10') + count('11') - forks - exits - rejects);
   return { records, rejects, lost };
