@@ -6,8 +6,31 @@ export const basename = (path: string): string => path.slice(path.lastIndexOf('/
 /** The argv an event is about: the new image's for an exec, the process's otherwise. */
 export const argvOf = (ev: EventV1): string[] => (ev.kind === 'exec' ? ev.exec.argv : ev.proc.argv);
 
-/** The image an event is about. */
-export const exeOf = (ev: EventV1): string => (ev.kind === 'exec' ? ev.proc.exe || ev.exec.filename : ev.proc.exe);
+/** The dynamic loader's own file names: ld-linux-x86-64.so.2, ld-linux-aarch64.so.1, ld-musl-x86_64.so.1, ld.so. */
+const LOADER = /^ld(?:-linux[\w-]*|-musl-\w+)?\.so(?:\.\d+)*$/;
+/** ld.so options that take the next argument as their value (glibc's rtld usage). */
+const LOADER_OPTIONS_WITH_VALUE = new Set(['--library-path', '--preload', '--audit', '--argv0', '--inhibit-rpath', '--glibc-hwcaps-prefix', '--glibc-hwcaps-mask']);
+
+/**
+ * The program a dynamic loader was asked to run (`ld.so [OPTIONS] PROGRAM ARGS`), or null when `exe`
+ * is no loader. The kernel sees the loader as the image; seen on a real GPU host, where the
+ * monitoring runs /bin/nvidia-smi so, and a known way to run a binary past exe-based allow lists.
+ */
+export function loadedProgram(exe: string, argv: readonly string[]): string | null {
+  if (!LOADER.test(basename(exe))) return null;
+  for (let i = 1; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (LOADER_OPTIONS_WITH_VALUE.has(arg)) i++;
+    else if (!arg.startsWith('--')) return arg;
+  }
+  return null;
+}
+
+/** The image an event is about: the program, when the image is the dynamic loader running one. */
+export const exeOf = (ev: EventV1): string => {
+  const exe = ev.kind === 'exec' ? ev.proc.exe || ev.exec.filename : ev.proc.exe;
+  return loadedProgram(exe, argvOf(ev)) ?? exe;
+};
 
 export const commandLine = (argv: string[]): string => argv.join(' ');
 

@@ -37,8 +37,13 @@ export const MINER_ALGOS = [
 /** Fragments of base64 seen in droppers (the three alignments of "--donate-level" and "stratum+"). */
 export const MINER_BASE64_FRAGMENTS = ['LS1kb25hdGUtbGV2ZWw', 'tLWRvbmF0ZS1sZXZlbD', 'gtZG9uYXRlLWxldmVs', 'c3RyYXR1bS', 'N0cmF0dW0r', 'zdHJhdHVtK'];
 
-/** Places anyone can write: a binary run from here was not installed by the system. */
-export const WRITABLE_PLACES = [/^\/tmp\//, /^\/var\/tmp\//, /^\/dev\/shm\//, /^\/run\/user\//, /^\/home\/[^/]+\/\.cache\//, /^\/root\/\.cache\//, /\/\.[^/]+\//, /^\/memfd:/, / \(deleted\)$/];
+/**
+ * Places anyone can write, or where droppers hide: a binary run from here was not installed by the
+ * system. A hidden directory counts, except the Python environment managers' own (.venv, .conda,
+ * .pyenv, .virtualenvs): real training images run from them (the H100 image's PyTorch is
+ * /opt/torch/.venv/bin/python3, see probes/fixtures/gpu-h100.events.json).
+ */
+export const WRITABLE_PLACES = [/^\/tmp\//, /^\/var\/tmp\//, /^\/dev\/shm\//, /^\/run\/user\//, /^\/home\/[^/]+\/\.cache\//, /^\/root\/\.cache\//, /\/\.(?!(?:venv|conda|pyenv|virtualenvs)\/)[^/]+\//, /^\/memfd:/, / \(deleted\)$/];
 
 export const SHELLS = ['sh', 'bash', 'dash', 'zsh', 'ksh', 'ash', 'fish', 'tcsh', 'csh', 'busybox'];
 

@@ -1,6 +1,8 @@
 /**
  * Names for GPU driver ioctls and NVIDIA RM classes (../shared/reference/gpu-ioctl.md; class numbers
- * checked against the class headers of NVIDIA's open kernel modules, e.g. clcbc0.h = 0xCBC0).
+ * checked against the class headers of NVIDIA's open kernel modules, e.g. clcbc0.h = 0xCBC0, and UVM
+ * numbers against kernel-open/nvidia-uvm/uvm_ioctl.h). Every request and class in the recorded H100
+ * trace (probes/fixtures/gpu-h100.ndjson) is named here; its test fails on a newcomer.
  */
 export const NVIDIA_FRONTEND_NR = {
   0x27: 'ALLOC_MEMORY', 0x28: 'ALLOC_OBJECT', 0x29: 'FREE', 0x2a: 'CONTROL', 0x2b: 'ALLOC',
@@ -17,11 +19,16 @@ export const NVIDIA_FRONTEND_NR = {
 /** UVM commands are raw numbers, not _IOC-encoded. */
 export const NVIDIA_UVM_CMD = {
   0x30000001: 'INITIALIZE', 0x30000002: 'DEINITIALIZE', 1: 'RESERVE_VA', 2: 'RELEASE_VA',
-  23: 'CREATE_RANGE_GROUP', 25: 'REGISTER_GPU_VASPACE', 27: 'REGISTER_CHANNEL', 29: 'ENABLE_PEER_ACCESS',
-  33: 'MAP_EXTERNAL_ALLOCATION', 34: 'FREE', 35: 'MEM_MAP', 37: 'REGISTER_GPU', 38: 'UNREGISTER_GPU',
-  51: 'MIGRATE', 56: 'TOOLS_INIT_EVENT_TRACKER', 62: 'TOOLS_READ_PROCESS_MEMORY',
-  63: 'TOOLS_WRITE_PROCESS_MEMORY', 66: 'UNMAP_EXTERNAL', 73: 'CREATE_EXTERNAL_RANGE', 75: 'MM_INITIALIZE',
-  78: 'ALLOC_DEVICE_P2P', 80: 'DISCARD',
+  23: 'CREATE_RANGE_GROUP', 24: 'DESTROY_RANGE_GROUP', 25: 'REGISTER_GPU_VASPACE', 26: 'UNREGISTER_GPU_VASPACE',
+  27: 'REGISTER_CHANNEL', 28: 'UNREGISTER_CHANNEL', 29: 'ENABLE_PEER_ACCESS', 30: 'DISABLE_PEER_ACCESS',
+  31: 'SET_RANGE_GROUP', 33: 'MAP_EXTERNAL_ALLOCATION', 34: 'FREE', 35: 'MEM_MAP', 36: 'DEBUG_ACCESS_MEMORY',
+  37: 'REGISTER_GPU', 38: 'UNREGISTER_GPU', 39: 'PAGEABLE_MEM_ACCESS', 40: 'PREVENT_MIGRATION_RANGE_GROUPS',
+  41: 'ALLOW_MIGRATION_RANGE_GROUPS', 42: 'SET_PREFERRED_LOCATION', 43: 'UNSET_PREFERRED_LOCATION',
+  44: 'ENABLE_READ_DUPLICATION', 45: 'DISABLE_READ_DUPLICATION', 46: 'SET_ACCESSED_BY', 47: 'UNSET_ACCESSED_BY',
+  51: 'MIGRATE', 53: 'MIGRATE_RANGE_GROUP', 56: 'TOOLS_INIT_EVENT_TRACKER', 62: 'TOOLS_READ_PROCESS_MEMORY',
+  63: 'TOOLS_WRITE_PROCESS_MEMORY', 65: 'MAP_DYNAMIC_PARALLELISM_REGION', 66: 'UNMAP_EXTERNAL',
+  68: 'ALLOC_SEMAPHORE_POOL', 71: 'POPULATE_PAGEABLE', 72: 'VALIDATE_VA_RANGE', 73: 'CREATE_EXTERNAL_RANGE',
+  74: 'MAP_EXTERNAL_SPARSE', 75: 'MM_INITIALIZE', 78: 'ALLOC_DEVICE_P2P', 80: 'DISCARD',
 } as const satisfies Record<number, string>;
 
 export const AMD_KFD_NR = {
@@ -38,10 +45,27 @@ export const DRM_NR = {
 export type RmClassKind = 'client' | 'device' | 'vaspace' | 'channel-group' | 'channel' | 'compute' | 'other';
 
 export const NVIDIA_RM_CLASS: Record<number, { name: string; kind: RmClassKind }> = {
+  0x0000: { name: 'NV01_ROOT', kind: 'client' },
   0x0041: { name: 'NV01_ROOT_CLIENT', kind: 'client' },
   0x0080: { name: 'NV01_DEVICE_0', kind: 'device' },
   0x2080: { name: 'NV20_SUBDEVICE_0', kind: 'device' },
+  0x2081: { name: 'NV2081_BINAPI', kind: 'other' },
+  0x90e6: { name: 'GF100_SUBDEVICE_MASTER', kind: 'device' },
   0x90f1: { name: 'FERMI_VASPACE_A', kind: 'vaspace' },
+  0x003e: { name: 'NV01_MEMORY_SYSTEM', kind: 'other' },
+  0x0040: { name: 'NV01_MEMORY_LOCAL_USER', kind: 'other' },
+  0x50a0: { name: 'NV50_MEMORY_VIRTUAL', kind: 'other' },
+  0x503c: { name: 'NV50_THIRD_PARTY_P2P', kind: 'other' },
+  0x0079: { name: 'NV01_EVENT_OS_EVENT', kind: 'other' },
+  0x00de: { name: 'RM_USER_SHARED_DATA', kind: 'other' },
+  /* A PyTorch job on an H100 allocates one of these too: a debugger object is not, by itself, a debugger. */
+  0x83de: { name: 'GT200_DEBUGGER', kind: 'other' },
+  0x9067: { name: 'FERMI_CONTEXT_SHARE_A', kind: 'other' },
+  0xc639: { name: 'AMPERE_SMC_CONFIG_SESSION', kind: 'other' },
+  0xc640: { name: 'AMPERE_SMC_MONITOR_SESSION', kind: 'other' },
+  0xc661: { name: 'HOPPER_USERMODE_A', kind: 'other' },
+  0xc8b5: { name: 'HOPPER_DMA_COPY_A', kind: 'other' },
+  0xcb33: { name: 'NV_CONFIDENTIAL_COMPUTE', kind: 'other' },
   0xa06c: { name: 'KEPLER_CHANNEL_GROUP_A', kind: 'channel-group' },
   0xc36f: { name: 'VOLTA_CHANNEL_GPFIFO_A', kind: 'channel' },
   0xc46f: { name: 'TURING_CHANNEL_GPFIFO_A', kind: 'channel' },
