@@ -47,8 +47,17 @@ export interface Detection<K extends EventKind = EventKind> {
   on: readonly K[];
   description?: string;
   author?: string;
+  /**
+   * Index hint: lower-case basenames of the images it can match (see imageOf); the engine does not
+   * call `match` for an event whose image is none of them. Sigma rules derive it from their
+   * conditions; a detection without it sees every event of its kinds.
+   */
+  images?: readonly string[];
   match(ev: EventOf<K>, ctx: DetectionContext): Finding | null | undefined;
 }
+
+/** The image an event is about as Sigma's Image reads it: the process's exe, else the file an exec ran. */
+export const imageOf = (ev: EventV1): string => (ev.kind === 'exec' ? ev.proc.exe || ev.exec.filename : ev.proc.exe);
 
 /** Declares a detection; `on` types the events `match` receives. */
 export function defineDetection<K extends EventKind>(d: Detection<K>): Detection<K> {

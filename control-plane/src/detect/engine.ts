@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { nowNs, type AlertV1, type EventV1, type HeartbeatV1, type ProcessV1, type Severity } from '@vigil/schema';
-import type { AnyDetection, DetectionConfig, DetectionContext, Finding } from './define.js';
+import { imageOf, type AnyDetection, type DetectionConfig, type DetectionContext, type Finding } from './define.js';
 
 export interface LoadedDetection {
   detection: AnyDetection;
@@ -56,19 +56,47 @@ export class DetectionEngine {
     this.ctx = { config: opts.config, ...this.ctxParts };
   }
 
-  /** Detections per event kind, in load order: an event only meets the ones that asked for its kind. */
-  private byKind = new Map<string, LoadedDetection[]>();
+  /**
+   * Detections per event kind: those that see every event, and those that declared the images they
+   * can match, by image basename. Each list is in load order; `order` merges them back into it.
+   */
+  private byKind = new Map<string, { always: LoadedDetection[]; byImage: Map<string, LoadedDetection[]> }>();
+  private order = new Map<LoadedDetection, number>();
 
   setDetections(list: LoadedDetection[]): void {
     this.detections = new Map(list.map((d) => [d.detection.id, d]));
     this.byKind = new Map();
+    this.order = new Map([...this.detections.values()].map((d, i) => [d, i]));
     for (const d of this.detections.values()) {
       for (const kind of d.detection.on) {
-        const l = this.byKind.get(kind) ?? [];
-        l.push(d);
-        this.byKind.set(kind, l);
+        let k = this.byKind.get(kind);
+        if (!k) this.byKind.set(kind, (k = { always: [], byImage: new Map() }));
+        if (!d.detection.images) { k.always.push(d); continue; }
+        for (const name of new Set(d.detection.images)) {
+          const l = k.byImage.get(name) ?? [];
+          l.push(d);
+          k.byImage.set(name, l);
+        }
       }
     }
+  }
+
+  /** The detections an event meets, in load order. */
+  private candidates(ev: EventV1): readonly LoadedDetection[] {
+    const k = this.byKind.get(ev.kind);
+    if (!k) return [];
+    if (k.byImage.size === 0) return k.always;
+    const image = imageOf(ev);
+    const named = k.byImage.get(image.slice(image.lastIndexOf('/') + 1).toLowerCase());
+    if (!named) return k.always;
+    const out: LoadedDetection[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < k.always.length || j < named.length) {
+      if (j >= named.length || (i < k.always.length && this.order.get(k.always[i]!)! < this.order.get(named[j]!)!)) out.push(k.always[i++]!);
+      else out.push(named[j++]!);
+    }
+    return out;
   }
 
   list(): LoadedDetection[] {
@@ -88,7 +116,7 @@ export class DetectionEngine {
     const keyed = events.map((ev) => ({ ev, ts: BigInt(ev.ts) }));
     keyed.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
     for (const { ev } of keyed) {
-      for (const loaded of this.byKind.get(ev.kind) ?? []) {
+      for (const loaded of this.candidates(ev)) {
         const d = loaded.detection;
         let finding: Finding | null | undefined;
         try {

@@ -5,6 +5,42 @@ import { SIGMA_FIELDS, UNSUPPORTED_FIELDS } from './fields.js';
 
 type Pred = (ev: EventV1) => boolean;
 
+/**
+ * A necessary condition of a predicate, for the engine's index: the event's image basename (lower
+ * case) must be one of these names, or the predicate is false. null: no such condition is known.
+ */
+type Images = ReadonlySet<string> | null;
+interface Compiled { pred: Pred; images: Images }
+
+/** Either side's condition holds (or): the union; unknown if either is. */
+const eitherImages = (xs: Images[]): Images => (xs.some((x) => x === null) ? null : new Set(xs.flatMap((x) => [...x!])));
+/** Both sides hold (and): either side's condition is necessary; the narrower one indexes better. */
+const bothImages = (xs: Images[]): Images => xs.reduce<Images>((best, x) => (x !== null && (best === null || x.size < best.size) ? x : best), null);
+
+/**
+ * The image basenames a field test needs, when it is a plain whole-name test on the image: Image
+ * ending in "/name" or equal to a path or name, OriginalFileName equal to a name. Anything looser
+ * (wildcards, other modifiers, substrings) gives none.
+ */
+function fieldImages(field: string, mods: string[], values: unknown[]): Images {
+  if (field !== 'Image' && field !== 'OriginalFileName') return null;
+  const plainMods = mods.every((m) => m === 'endswith' || m === 'all');
+  const endswith = mods.includes('endswith');
+  if (!plainMods || (field === 'OriginalFileName' && endswith)) return null;
+  const names: string[] = [];
+  for (const v of values) {
+    if (typeof v !== 'string' || !/^[\x20-\x7e]*$/.test(v) || /[*?\\]/.test(v)) return null;
+    const slash = v.lastIndexOf('/');
+    // "Image|endswith: x" also matches "/usr/bin/abcx": only a value starting with "/" pins the name.
+    if (endswith && !v.startsWith('/')) return null;
+    if (field === 'OriginalFileName' && slash >= 0) return null;
+    names.push(v.slice(slash + 1).toLowerCase());
+  }
+  if (names.length === 0) return null;
+  // With |all every value must hold, so any one of them is necessary.
+  return new Set(mods.includes('all') ? [names[0]!] : names);
+}
+
 const CATEGORY_KIND: Record<string, EventKind> = { process_creation: 'exec', network_connection: 'connect' };
 const LEVEL: Record<NonNullable<SigmaRule['level']>, Severity> = { informational: 'info', low: 'low', medium: 'medium', high: 'high', critical: 'critical' };
 const SUPPORTED_MODIFIERS = new Set(['contains', 'startswith', 'endswith', 'all', 're', 'cidr', 'base64', 'base64offset', 'windash', 'exists', 'i', 'm', 's']);
@@ -97,7 +133,11 @@ function base64Variants(s: string, offsets: boolean): string[] {
   });
 }
 
-function fieldPredicate(key: string, raw: unknown, fields: Record<string, (ev: EventV1) => string | number | null>): Pred {
+function fieldPredicate(key: string, raw: unknown, fields: Record<string, (ev: EventV1) => string | number | null>): Compiled {
+  return { pred: fieldTest(key, raw, fields), images: fieldImages(key.split('|')[0]!, key.split('|').slice(1), (Array.isArray(raw) ? raw : [raw]) as unknown[]) };
+}
+
+function fieldTest(key: string, raw: unknown, fields: Record<string, (ev: EventV1) => string | number | null>): Pred {
   const [field, ...mods] = key.split('|');
   if (!field) throw new SigmaError('empty field name', true);
   if (UNSUPPORTED_FIELDS[field]) throw new SigmaError(`field ${field}: ${UNSUPPORTED_FIELDS[field]}`, true);
@@ -146,37 +186,37 @@ function fieldPredicate(key: string, raw: unknown, fields: Record<string, (ev: E
   };
 }
 
-function searchPredicate(name: string, body: unknown, fields: Record<string, (ev: EventV1) => string | number | null>): Pred {
+function searchPredicate(name: string, body: unknown, fields: Record<string, (ev: EventV1) => string | number | null>): Compiled {
   if (Array.isArray(body)) {
     if (body.every((x) => typeof x === 'string' || typeof x === 'number')) {
       // Keywords: any of them anywhere in the command line (Vigil's free text).
       const tests = body.map((k) => valueTest(String(k), 'contains'));
       const line = fieldReader('CommandLine', (ev) => (ev.kind === 'exec' ? ev.exec.argv : ev.proc.argv).join(' '));
-      return (ev) => { const t = line.text(ev)!; const l = line.lower(); return tests.some((test) => test(t, l)); };
+      return { pred: (ev) => { const t = line.text(ev)!; const l = line.lower(); return tests.some((test) => test(t, l)); }, images: null };
     }
     const alts = body.map((m, i) => searchPredicate(`${name}[${i}]`, m, fields));
-    return (ev) => alts.some((p) => p(ev));
+    return { pred: (ev) => alts.some((a) => a.pred(ev)), images: eitherImages(alts.map((a) => a.images)) };
   }
   if (body && typeof body === 'object') {
     const parts = Object.entries(body as Record<string, unknown>).map(([k, v]) => fieldPredicate(k, v, fields));
-    return (ev) => parts.every((p) => p(ev));
+    return { pred: (ev) => parts.every((p) => p.pred(ev)), images: bothImages(parts.map((p) => p.images)) };
   }
   throw new SigmaError(`search ${name} is neither a map nor a list`);
 }
 
 /** Condition grammar: or / and / not / ( ) / "1 of x*" / "all of x*" / "all of them" / identifiers. */
-function compileCondition(text: string, searches: Map<string, Pred>): Pred {
+function compileCondition(text: string, searches: Map<string, Compiled>): Compiled {
   if (text.includes('|')) throw new SigmaError(`aggregations ("${text.slice(text.indexOf('|')).trim()}") are not supported`, true);
   const tokens = text.match(/\(|\)|[^\s()]+/g) ?? [];
   let i = 0;
   const peek = () => tokens[i]?.toLowerCase();
-  const pick = (pattern: string): Pred[] => {
+  const pick = (pattern: string): Compiled[] => {
     const re = pattern === 'them' ? /.*/ : new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
-    const hits = [...searches].filter(([n]) => re.test(n)).map(([, p]) => p);
+    const hits = [...searches].filter(([n]) => re.test(n)).map(([, c]) => c);
     if (hits.length === 0) throw new SigmaError(`condition refers to "${pattern}", which matches no search`);
     return hits;
   };
-  const atom = (): Pred => {
+  const atom = (): Compiled => {
     const t = tokens[i++];
     if (t === undefined) throw new SigmaError(`condition ends too early: ${text}`);
     if (t === '(') { const e = or(); if (tokens[i++] !== ')') throw new SigmaError(`unbalanced parentheses: ${text}`); return e; }
@@ -185,16 +225,27 @@ function compileCondition(text: string, searches: Map<string, Pred>): Pred {
       i++;
       const target = tokens[i++];
       if (!target) throw new SigmaError(`"of" without a target: ${text}`);
-      const ps = pick(target);
-      return lower === 'all' ? (ev) => ps.every((p) => p(ev)) : (ev) => ps.some((p) => p(ev));
+      const cs = pick(target);
+      const images = cs.map((c) => c.images);
+      return lower === 'all'
+        ? { pred: (ev) => cs.every((c) => c.pred(ev)), images: bothImages(images) }
+        : { pred: (ev) => cs.some((c) => c.pred(ev)), images: eitherImages(images) };
     }
-    const p = searches.get(t);
-    if (!p) throw new SigmaError(`condition names unknown search "${t}"`);
-    return p;
+    const c = searches.get(t);
+    if (!c) throw new SigmaError(`condition names unknown search "${t}"`);
+    return c;
   };
-  const not = (): Pred => { if (peek() === 'not') { i++; const p = not(); return (ev) => !p(ev); } return atom(); };
-  const and = (): Pred => { let l = not(); while (peek() === 'and') { i++; const r = not(); const a = l; l = (ev) => a(ev) && r(ev); } return l; };
-  const or = (): Pred => { let l = and(); while (peek() === 'or') { i++; const r = and(); const a = l; l = (ev) => a(ev) || r(ev); } return l; };
+  const not = (): Compiled => { if (peek() === 'not') { i++; const c = not(); return { pred: (ev) => !c.pred(ev), images: null }; } return atom(); };
+  const and = (): Compiled => {
+    let l = not();
+    while (peek() === 'and') { i++; const r = not(); const a = l; l = { pred: (ev) => a.pred(ev) && r.pred(ev), images: bothImages([a.images, r.images]) }; }
+    return l;
+  };
+  const or = (): Compiled => {
+    let l = and();
+    while (peek() === 'or') { i++; const r = and(); const a = l; l = { pred: (ev) => a.pred(ev) || r.pred(ev), images: eitherImages([a.images, r.images]) }; }
+    return l;
+  };
   const e = or();
   if (i !== tokens.length) throw new SigmaError(`cannot read the condition past "${tokens[i]}": ${text}`);
   return e;
@@ -216,7 +267,8 @@ export function compileSigma(rule: SigmaRule): CompiledSigma {
   if (timeframe) throw new SigmaError('timeframe/correlation rules are not supported', true);
   const searches = new Map(Object.entries(named).map(([n, body]) => [n, searchPredicate(n, body, fields)] as const));
   const conditions = (Array.isArray(condition) ? condition : [condition]).map((c) => compileCondition(String(c), searches));
-  const pred: Pred = (ev) => conditions.some((c) => c(ev));
+  const pred: Pred = (ev) => conditions.some((c) => c.pred(ev));
+  const images = eitherImages(conditions.map((c) => c.images));
   const mitre = (rule.tags ?? []).filter((t) => /^attack\.t\d{4}(\.\d{3})?$/i.test(t)).map((t) => t.slice(7).toUpperCase());
   const detection = defineDetection({
     id: `sigma.${rule.id ?? rule.title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`,
@@ -226,6 +278,7 @@ export function compileSigma(rule: SigmaRule): CompiledSigma {
     on: [kind],
     author: rule.author ?? 'unknown',
     ...(rule.description ? { description: rule.description } : {}),
+    ...(images ? { images: [...images] } : {}),
     match(ev: EventV1) {
       if (!pred(ev)) return null;
       const what = ev.kind === 'exec' ? ev.exec.argv.join(' ') : ev.kind === 'connect' ? `${ev.proc.exe} → ${ev.connect.daddr}:${ev.connect.dport}` : '';

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { EventV1 } from '@vigil/schema';
+import { imageOf } from '../define.js';
 
 /**
  * Sigma field → what it reads from a Vigil event. process_creation rules see exec events,
@@ -9,7 +10,7 @@ import type { EventV1 } from '@vigil/schema';
 type Getter = (ev: EventV1) => string | number | null;
 
 const execArgv = (ev: EventV1) => (ev.kind === 'exec' ? ev.exec.argv : ev.proc.argv);
-const image = (ev: EventV1) => (ev.kind === 'exec' ? ev.proc.exe || ev.exec.filename : ev.proc.exe);
+const image = imageOf;
 
 let users: Map<number, string> | null = null;
 /** uid → name from this host's /etc/passwd (best effort: a remote host's names may differ). */

@@ -35,3 +35,23 @@ test('random detection sections compile or are refused with a reason; compiled o
     compiled.detection.match(exec(['/usr/bin/curl', '-s', 'x']) as never, undefined as never);
   }), { numRuns: 1500 });
 });
+
+test('the image index is sound: a rule that names its images never matches an event whose image is not one of them', () => {
+  // Small alphabets, so that random rules and events often meet: matches, near misses, case and path variants.
+  const word = fc.constantFrom('/a', 'a', '/b', 'b', '/x/a', '/A', 'x/a', '*a', '/a*', '', '/');
+  const value = fc.oneof(word, fc.array(word, { minLength: 1, maxLength: 3 }));
+  const key = fc.tuple(fc.constantFrom('Image', 'OriginalFileName', 'CommandLine'), fc.subarray(['endswith', 'all', 'contains', 'startswith'])).map(([f, m]) => [f, ...m].join('|'));
+  const search = fc.dictionary(key, value, { minKeys: 1, maxKeys: 2 });
+  const condition = fc.constantFrom('s1', 's1 and s2', 's1 or s2', '1 of s*', 'all of them', 's1 and not s2', 'not s1');
+  const image = fc.constantFrom('/a', '/x/a', '/x/A', 'a', '/b', '/x/ab', '/x/ba', '', '/usr/bin/a');
+  fc.assert(fc.property(search, search, condition, image, fc.constantFrom('a', 'b', '/a x', 'x'), (s1, s2, cond, exe, arg) => {
+    const text = stringify({ title: 't', logsource: { product: 'linux', category: 'process_creation' }, detection: { s1, s2, condition: cond } });
+    let compiled;
+    try { compiled = compileSigma(parseSigma(text)); } catch { return; }
+    const images = compiled.detection.images;
+    if (!images) return;
+    const ev = exec([exe || 'x', arg], { exe }, exe);
+    const base = exe.slice(exe.lastIndexOf('/') + 1).toLowerCase();
+    if (compiled.detection.match(ev as never, undefined as never)) assert.ok(images.includes(base), `${text}\nmatched ${exe}, outside ${JSON.stringify(images)}`);
+  }), { numRuns: 4000 });
+});
