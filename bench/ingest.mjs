@@ -7,11 +7,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { connect } from 'nats';
 import { pino } from 'pino';
 import { EventPublisher, Counters } from '@vigil/sensor';
-import { CLI, api, freePort, sleep, startProcess, usage, waitFor } from './lib.mjs';
+import { CLI, api, benchEvent, freePort, sleep, startProcess, usage, waitFor } from './lib.mjs';
 
 const N = Number(process.argv[2] ?? 300_000);
 const dir = mkdtempSync(join(tmpdir(), 'vigil-ingest-'));
@@ -30,14 +29,6 @@ const counters = new Counters();
 const publisher = new EventPublisher(nc.jetstream(), { maxQueue: 2_000_000, log: pino({ level: 'warn' }), counters });
 publisher.start();
 
-// An exec event as the sensor builds it (ancestry four deep), a fresh id and time for each.
-const proc = { pid: 1, ppid: 4100, uid: 1000, gid: 1000, comm: 'python3', exe: '/usr/bin/python3', argv: ['python3', 'train.py', '--config', 'configs/llm-7b.yaml'], argvTruncated: false, cwd: '/home/train', cgroupId: 3716, cgroup: '/system.slice/slurmstepd.scope/job_4242/step_0', containerId: null, job: 'slurm:4242', startTs: null,
-  ancestry: [{ pid: 4100, comm: 'bash', exe: '/usr/bin/bash', argv: ['bash', 'run.sh'] }, { pid: 4000, comm: 'slurmstepd', exe: '/usr/sbin/slurmstepd', argv: ['slurmstepd: [4242.0]'] }, { pid: 1, comm: 'systemd', exe: '/usr/lib/systemd/systemd', argv: ['/sbin/init'] }], ancestryTruncated: false };
-let seq = 0;
-const event = (host) => {
-  const i = seq++;
-  return { id: randomUUID(), v: 1, host, ts: (BigInt(Date.now()) * 1_000_000n + BigInt(i % 1_000_000)).toString(), kind: 'exec', proc: { ...proc, pid: 10_000 + (i % 4_000_000) }, exec: { filename: '/usr/bin/python3', argv: proc.argv, argvTruncated: false, ret: 0 } };
-};
 const stored = async () => (await api(base, '/api/v1/status')).controlPlane.stored;
 const exactlyOnce = async (host) => {
   const q = await api(base, '/api/v1/query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql: `SELECT uniqExact(id) AS u, count() AS n FROM events FINAL WHERE host = '${host}'` }) });
@@ -47,7 +38,7 @@ const exactlyOnce = async (host) => {
 // Capacity: everything offered at once.
 const cpu0 = usage(cp.child.pid);
 const t0 = performance.now();
-for (let i = 0; i < N; i += 10_000) publisher.enqueue(Array.from({ length: Math.min(10_000, N - i) }, () => event('capacity')));
+for (let i = 0; i < N; i += 10_000) publisher.enqueue(Array.from({ length: Math.min(10_000, N - i) }, () => benchEvent('capacity')));
 await waitFor('all published', async () => publisher.depth === 0, 600_000, 20);
 const published = performance.now();
 await waitFor('all stored', async () => (await stored()) >= N, 600_000, 50);
@@ -68,7 +59,7 @@ let maxBacklog = 0;
 let maxQueue = 0;
 while (performance.now() - o0 < 10_000) {
   const due = Math.round(((performance.now() - o0) / 1000) * offered) - sent;
-  if (due > 0) { publisher.enqueue(Array.from({ length: due }, () => event('overload'))); sent += due; }
+  if (due > 0) { publisher.enqueue(Array.from({ length: due }, () => benchEvent('overload'))); sent += due; }
   maxQueue = Math.max(maxQueue, publisher.depth);
   await sleep(10);
   if (sent % (perTick * 50) < perTick) {

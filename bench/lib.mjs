@@ -2,6 +2,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { randomUUID } from 'node:crypto';
 
 export const CLI = new URL('../cli/bin/run.js', import.meta.url).pathname;
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -67,3 +68,13 @@ export async function waitFor(what, f, ms = 60000, every = 200) {
 }
 
 export const sh = (cmd, args) => execFileSync(cmd, args, { encoding: 'utf8' });
+
+// An exec event as the sensor builds it (ancestry four deep), a fresh id and time for each.
+const BENCH_PROC = { pid: 1, ppid: 4100, uid: 1000, gid: 1000, comm: 'python3', exe: '/usr/bin/python3', argv: ['python3', 'train.py', '--config', 'configs/llm-7b.yaml'], argvTruncated: false, cwd: '/home/train', cgroupId: 3716, cgroup: '/system.slice/slurmstepd.scope/job_4242/step_0', containerId: null, job: 'slurm:4242', startTs: null,
+  ancestry: [{ pid: 4100, comm: 'bash', exe: '/usr/bin/bash', argv: ['bash', 'run.sh'] }, { pid: 4000, comm: 'slurmstepd', exe: '/usr/sbin/slurmstepd', argv: ['slurmstepd: [4242.0]'] }, { pid: 1, comm: 'systemd', exe: '/usr/lib/systemd/systemd', argv: ['/sbin/init'] }], ancestryTruncated: false };
+let seq = 0;
+/** A fresh exec event for `host`: new id, time and pid each call. */
+export function benchEvent(host) {
+  const i = seq++;
+  return { id: randomUUID(), v: 1, host, ts: (BigInt(Date.now()) * 1_000_000n + BigInt(i % 1_000_000)).toString(), kind: 'exec', proc: { ...BENCH_PROC, pid: 10_000 + (i % 4_000_000) }, exec: { filename: '/usr/bin/python3', argv: BENCH_PROC.argv, argvTruncated: false, ret: 0 } };
+}
