@@ -33,6 +33,8 @@ export interface DetectionContext {
   recent(host: string, pid: number): readonly EventV1[];
   /** Recent execs (newest last) whose ancestry holds this (host, pid): what it started, at any depth. */
   descendantExecs(host: string, pid: number): readonly EventV1[];
+  /** GPU device nodes this (host, pid) has made ioctls on, in first-use order (kept as long as its history). */
+  gpuDevices(host: string, pid: number): ReadonlySet<string>;
   /** Alerts already raised for this (host, pid), by rule id. */
   flagged(host: string, pid: number): ReadonlySet<string>;
   hasAncestor(proc: ProcessV1, pred: (a: AncestorV1) => boolean): boolean;

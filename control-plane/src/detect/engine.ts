@@ -43,6 +43,7 @@ export class DetectionEngine {
   private readonly history = new Map<string, { events: EventV1[]; touched: number }>();
   private readonly lineage = new Map<string, { events: EventV1[]; touched: number }>();
   private readonly flags = new Map<string, Set<string>>();
+  private readonly gpuDevices = new Map<string, Set<string>>();
   private readonly throttled = new Map<string, Throttled>();
   private readonly silentHosts = new Set<string>();
   /** Restart counts last seen per host and probe. */
@@ -107,6 +108,7 @@ export class DetectionEngine {
   private readonly ctxParts = {
     recent: (host: string, pid: number) => this.history.get(`${host}|${pid}`)?.events ?? [],
     descendantExecs: (host: string, pid: number) => this.lineage.get(`${host}|${pid}`)?.events ?? [],
+    gpuDevices: (host: string, pid: number): ReadonlySet<string> => this.gpuDevices.get(`${host}|${pid}`) ?? new Set(),
     flagged: (host: string, pid: number): ReadonlySet<string> => this.flags.get(`${host}|${pid}`) ?? new Set(),
     hasAncestor: (proc: ProcessV1, pred: (a: ProcessV1['ancestry'][number]) => boolean) => proc.ancestry.some(pred),
   };
@@ -169,7 +171,7 @@ export class DetectionEngine {
       this.throttled.delete(key);
     }
     for (const map of [this.history, this.lineage]) {
-      for (const [k, v] of map) if (now - v.touched > HISTORY_TTL_MS) { map.delete(k); this.flags.delete(k); }
+      for (const [k, v] of map) if (now - v.touched > HISTORY_TTL_MS) { map.delete(k); this.flags.delete(k); this.gpuDevices.delete(k); }
     }
     const list = [...heartbeats];
     this.checkSilence(list, now);
@@ -242,7 +244,15 @@ export class DetectionEngine {
       if (h.events.length > HISTORY_PER_PROCESS) h.events.shift();
       h.touched = now;
     };
-    push(this.history, `${ev.host}|${ev.proc.pid}`);
+    const key = `${ev.host}|${ev.proc.pid}`;
+    push(this.history, key);
+    // Calls on the device that names the GPU come early (context creation) and may be out of a busy
+    // process's history by the time it allocates compute: the devices are kept apart.
+    if (ev.kind === 'gpu') {
+      let devices = this.gpuDevices.get(key);
+      if (!devices) this.gpuDevices.set(key, (devices = new Set()));
+      devices.add(ev.gpu.device);
+    }
     if (ev.kind === 'exec') for (const a of ev.proc.ancestry.slice(0, LINEAGE_DEPTH)) push(this.lineage, `${ev.host}|${a.pid}`);
   }
 }

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseProcDevices, NO_MAJOR, kdev, kdevMajor, kdevMinor, parseExtraDevice } from './devices.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseProcDevices, NO_MAJOR, kdev, kdevMajor, kdevMinor, parseExtraDevice, GpuDeviceMap } from './devices.js';
 import { ioctlName } from './ioctl-names.js';
 
 const PROC_DEVICES = `Character devices:
@@ -43,4 +46,19 @@ test('--gpu-device values: path with an optional driver', () => {
   assert.deepEqual(parseExtraDevice('/tmp/x'), { path: '/tmp/x', driver: 'nvidia' });
   assert.deepEqual(parseExtraDevice('/tmp/x=amdkfd'), { path: '/tmp/x', driver: 'amdkfd' });
   assert.throws(() => parseExtraDevice('/tmp/x=voodoo'), /driver must be one of/);
+});
+
+test('a device missing from /dev is named as its driver names it; an unknown major stays a number', () => {
+  const map = new GpuDeviceMap({ nvidia: 195, nvidiaUvm: 238, kfd: 235, drm: 226 }, [], mkdtempSync(join(tmpdir(), 'vigil-nodev-')));
+  const path = (major: number, minor: number) => map.resolve(kdev(major, minor)).path;
+  assert.equal(path(195, 255), '/dev/nvidiactl');
+  assert.equal(path(195, 254), '/dev/nvidia-modeset');
+  assert.equal(path(195, 3), '/dev/nvidia3');
+  assert.equal(path(238, 0), '/dev/nvidia-uvm');
+  assert.equal(path(238, 1), '/dev/nvidia-uvm-tools');
+  assert.equal(path(238, 7), 'char:238:7');
+  assert.equal(path(235, 0), '/dev/kfd');
+  assert.equal(path(226, 129), '/dev/dri/renderD129');
+  assert.equal(path(99, 1), 'char:99:1');
+  assert.equal(map.resolve(kdev(195, 3)).driver, 'nvidia');
 });

@@ -37,6 +37,21 @@ export function parseProcDevices(text: string): GpuMajors {
   };
 }
 
+/**
+ * The node a driver creates for a minor, by its own naming (nvidia-modprobe, udev): what an alert
+ * names when this host's /dev lacks the node (a sensor in a container, a node made under another
+ * name). /dev/nvidiaN is the GPU with minor number N (nvidia-smi's "Minor Number").
+ */
+export function conventionalPath(driver: GpuDriver, minor: number): string | null {
+  switch (driver) {
+    case 'nvidia': return minor === 255 ? '/dev/nvidiactl' : minor === 254 ? '/dev/nvidia-modeset' : `/dev/nvidia${minor}`;
+    case 'nvidia-uvm': return minor === 0 ? '/dev/nvidia-uvm' : minor === 1 ? '/dev/nvidia-uvm-tools' : null;
+    case 'amdkfd': return '/dev/kfd';
+    case 'drm': return minor >= 128 ? `/dev/dri/renderD${minor}` : `/dev/dri/card${minor}`;
+    default: return null;
+  }
+}
+
 export interface GpuDevice {
   path: string;
   driver: GpuDriver;
@@ -120,7 +135,8 @@ export class GpuDeviceMap {
     }
     const major = kdevMajor(rdev);
     const minor = kdevMinor(rdev);
-    return d ?? { path: `char:${major}:${minor}`, driver: this.driverOfMajor(major), major, minor };
+    const driver = this.driverOfMajor(major);
+    return d ?? { path: conventionalPath(driver, minor) ?? `char:${major}:${minor}`, driver, major, minor };
   }
 
   private statDevice(path: string, driver?: GpuDriver): GpuDevice | null {

@@ -94,7 +94,8 @@ test('H100 trace: every request and RM class a real CUDA job makes has a name', 
   const { rows } = decodeTrace();
   const unnamed = rows.filter((r) => /0x/.test(r.name) || (r.name === 'NV_ESC_RM_ALLOC' && r.rmClassName === null));
   assert.deepEqual(unnamed, [], 'add these to gpu/ioctl-names.ts (check the numbers in the open modules first)');
-  assert.ok(rows.every((r) => r.device.startsWith('char:195:') || r.device.startsWith('char:238:')));
+  // That host's nodes, named as the drivers name them (this machine has none of them in /dev).
+  assert.deepEqual([...new Set(rows.map((r) => r.device))].sort(), ['/dev/nvidia-uvm', '/dev/nvidia0', '/dev/nvidiactl']);
 });
 
 test('H100 trace: the job starts compute (channel, compute class, UVM channel); the loader-run probes only open the device', () => {

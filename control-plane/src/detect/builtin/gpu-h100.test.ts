@@ -49,6 +49,8 @@ test('H100 trace: the same calls from a binary in /tmp raise gpu.unexpected-proc
   assert.ok(gpuAlerts.every((a) => a.severity === 'critical'), 'a writable place ranks critical');
   assert.ok(gpuAlerts.every((a) => new RegExp(`\\(pid ${JOB}\\)`).test(a.reason)), 'the device probes started no compute: only the job is named');
   assert.ok(gpuAlerts.some((a) => /HOPPER_(COMPUTE|CHANNEL_GPFIFO)_A|CHANNEL_GROUP|UVM_REGISTER_CHANNEL/.test(a.reason)), gpuAlerts.map((a) => a.reason).join('\n'));
+  // The compute is allocated through /dev/nvidiactl; the GPU is the one whose node the job used.
+  assert.ok(gpuAlerts.every((a) => a.reason.includes('GPU /dev/nvidia0;')), gpuAlerts.map((a) => a.reason).join('\n'));
 });
 
 test('H100 trace: the job run through the dynamic loader from /tmp is seen as the program it runs', () => {

@@ -7,6 +7,14 @@ import type { GpuEventV1 } from '@vigil/schema';
 const COMPUTE_CLASS = /_(COMPUTE|CHANNEL_GPFIFO)_[A-Z]$|CHANNEL_GROUP/;
 const COMPUTE_CALLS = new Set(['KFD_CREATE_QUEUE', 'UVM_REGISTER_CHANNEL']);
 
+/** Nodes of one GPU (not the control or UVM nodes every CUDA process opens): they say which GPU. */
+const GPU_NODE = /^\/dev\/(nvidia\d+|dri\/renderD\d+)$/;
+
+/** The GPUs a process used, as their device nodes, for the alert's story. */
+export function gpusUsed(ev: GpuEventV1, devices: ReadonlySet<string>): string[] {
+  return [...new Set([ev.gpu.device, ...devices])].filter((d) => GPU_NODE.test(d));
+}
+
 export function startsCompute(ev: GpuEventV1): string | null {
   if (ev.gpu.rmClassName && COMPUTE_CLASS.test(ev.gpu.rmClassName)) return `allocated ${ev.gpu.rmClassName} on ${ev.gpu.device}`;
   if (COMPUTE_CALLS.has(ev.gpu.name)) return `${ev.gpu.name} on ${ev.gpu.device}`;
@@ -66,7 +74,9 @@ export const gpuUnexpectedProcess = defineDetection({
     if (expectedGpuProcess(exe, ev.proc.cgroup, ctx.config.expectedGpu)) return null;
     const writable = inWritablePlace(exe);
     const shell = shellSpawnedByJob(ev.proc.ancestry);
+    const gpus = gpusUsed(ev, ctx.gpuDevices(ev.host, ev.proc.pid));
     const notes = [
+      gpus.length > 0 ? `GPU ${gpus.join(', ')}` : null,
       writable ? 'it runs from a writable place' : 'it is not an expected GPU workload',
       shell ? `it runs under a shell (${shell.comm}, pid ${shell.pid}) spawned by the job` : null,
     ].filter(Boolean);
