@@ -163,7 +163,7 @@ if (q) {
   const r = q.result;
   parts.push(`## Query latency over ${n0(r.rows)} events (6)
 
-\`${q.command}\`, ${q.when}: ${n0(r.rows)} events generated in the engine (${r.seedSecs.toFixed(0)} s), then
+\`${q.command}\`, ${q.when}: ${n0(r.rows)} events${r.alerts ? ` and ${n0(r.alerts)} alerts (six rules, four severities, 64 hosts, two days)` : ''} generated in the engine (${r.seedSecs.toFixed(0)} s), then
 each query 21 times through the API (the first reported apart, as a cold read).
 
 | query | p50 | p90 | first | rows |
