@@ -62,3 +62,18 @@ test('a device missing from /dev is named as its driver names it; an unknown maj
   assert.equal(path(99, 1), 'char:99:1');
   assert.equal(map.resolve(kdev(195, 3)).driver, 'nvidia');
 });
+
+test('a miss rescans /dev at most once a second: a node absent from this /dev does not cost a scan per call', () => {
+  let t = 0;
+  const map = new GpuDeviceMap({ nvidia: 195, nvidiaUvm: 238, kfd: NO_MAJOR, drm: NO_MAJOR }, [], mkdtempSync(join(tmpdir(), 'vigil-nodev-')), () => t);
+  assert.equal(map.rescans, 1, 'the scan at start');
+  t = 5_000;
+  for (let i = 0; i < 1000; i++) map.resolve(kdev(195, 0));
+  assert.equal(map.rescans, 2);
+  t = 5_999;
+  map.resolve(kdev(195, 0));
+  assert.equal(map.rescans, 2);
+  t = 6_000;
+  map.resolve(kdev(195, 0));
+  assert.equal(map.rescans, 3);
+});

@@ -9,6 +9,8 @@ export const kdev = (major: number, minor: number): number => major * 2 ** 20 + 
 export const kdevMajor = (rdev: number): number => Math.floor(rdev / 2 ** 20);
 export const kdevMinor = (rdev: number): number => rdev % 2 ** 20;
 
+const RESCAN_MIN_MS = 1000;
+
 /** A major number that cannot exist (majors are 12 bits): stands for an absent driver in the probe. */
 export const NO_MAJOR = 4096;
 
@@ -81,11 +83,15 @@ export function parseExtraDevice(spec: string): ExtraGpuDevice {
  */
 export class GpuDeviceMap {
   private byRdev = new Map<number, GpuDevice>();
+  private lastRescan = -Infinity;
+  /** Scans of /dev so far (a miss rescans at most once a second). */
+  rescans = 0;
 
   constructor(
     readonly majors: GpuMajors,
     private readonly extra: ExtraGpuDevice[] = [],
     private readonly devDir = '/dev',
+    private readonly now: () => number = () => performance.now(),
   ) {
     this.rescan();
   }
@@ -105,6 +111,8 @@ export class GpuDeviceMap {
   }
 
   rescan(): void {
+    this.rescans++;
+    this.lastRescan = this.now();
     const map = new Map<number, GpuDevice>();
     const add = (path: string, driver?: GpuDriver) => {
       const d = this.statDevice(path, driver);
@@ -129,7 +137,8 @@ export class GpuDeviceMap {
 
   resolve(rdev: number): GpuDevice {
     let d = this.byRdev.get(rdev);
-    if (!d) {
+    // A node missing from this /dev (a sensor in a container) would otherwise cost a scan per call.
+    if (!d && this.now() - this.lastRescan >= RESCAN_MIN_MS) {
       this.rescan();
       d = this.byRdev.get(rdev);
     }
