@@ -12,7 +12,7 @@ import type { DecodedRecord } from './assemble/event-builder.js';
 import { ProbeSupervisor } from './probes/supervisor.js';
 import { ProcessCache } from './process/cache.js';
 import { GpuDeviceMap, type ExtraGpuDevice } from './gpu/devices.js';
-import { EventBuilder } from './assemble/event-builder.js';
+import { EventBuilder, windowRecord } from './assemble/event-builder.js';
 import { WindowCollector } from './assemble/window.js';
 import { BatchCollector, BatchMerger } from './assemble/batch.js';
 import { KtimeClock } from './assemble/clock.js';
@@ -162,7 +162,8 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
         if (!w) { counters.reject(`${name}.unexpected-map`); return; }
         for (const [mapName, data] of Object.entries(out.data as Record<string, Record<string, number>>)) {
           const entries = w.push(mapName, data);
-          if (entries) emit(probe.window === 'conn' ? builder.connectWindow(entries) : builder.gpuWindow(entries));
+          const r = entries && windowRecord(probe.window === 'conn' ? 'connect.window' : 'gpu.window', entries);
+          if (r) build(merger.hold([r]));
         }
       }
     } catch (err) {

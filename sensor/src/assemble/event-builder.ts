@@ -15,7 +15,21 @@ import type { Counters } from '../counters.js';
 /** End-of-flush records of the probes that buffer in maps (handled by the sensor, never built). */
 type FlushDecoded = { type: 'exec.flush' | 'proc.flush'; ns: number };
 
-export type DecodedRecord = ExecDecoded | ExecDone | ProcDecoded | FlushDecoded | ConnectDecoded | GpuDecoded;
+/**
+ * One printed window of counted repeats (connect or GPU), placed at its newest call: like a record
+ * printed at once, it must wait for the execs and forks before it, or a process that exec'd just
+ * before the tick and is gone by now would be built without its image.
+ */
+export type WindowDecoded = { type: 'connect.window' | 'gpu.window'; ns: number; entries: WindowEntry[] };
+
+export function windowRecord(kind: WindowDecoded['type'], entries: WindowEntry[]): WindowDecoded | null {
+  if (entries.length === 0) return null;
+  let ns = 0;
+  for (const e of entries) if (e.lastNs > ns) ns = e.lastNs;
+  return { type: kind, ns, entries };
+}
+
+export type DecodedRecord = ExecDecoded | ExecDone | ProcDecoded | FlushDecoded | ConnectDecoded | GpuDecoded | WindowDecoded;
 
 /**
  * Turns decoded probe records into v1 events: keeps the process cache in step with fork/exec/exit and
@@ -89,6 +103,10 @@ export class EventBuilder {
           connect: { family: r.family, daddr: r.daddr, dport: r.dport, ret: r.ret, count: 1, firstTs: ts, lastTs: ts },
         }];
       }
+      case 'connect.window':
+        return this.connectWindow(r.entries);
+      case 'gpu.window':
+        return this.gpuWindow(r.entries);
       case 'gpu.first': {
         const ts = this.clock.toWall(r.ns);
         return [this.gpuEvent(r, r.ns, { count: 1, firstTs: ts, lastTs: ts }, { comm: r.comm, uid: r.uid, cgroupId: r.cgroupId })];
