@@ -236,7 +236,14 @@ export class DetectionEngine {
     const push = (map: Map<string, { events: EventV1[]; touched: number }>, key: string) => {
       let h = map.get(key);
       if (!h) {
-        if (map.size >= MAX_PROCESSES) { const first = map.keys().next(); if (!first.done) map.delete(first.value); }
+        if (map.size >= MAX_PROCESSES) {
+          const first = map.keys().next();
+          if (!first.done) {
+            map.delete(first.value);
+            // What is kept per process goes with its history, or it would outlive the bound.
+            if (map === this.history) { this.flags.delete(first.value); this.gpuDevices.delete(first.value); }
+          }
+        }
         h = { events: [], touched: now };
         map.set(key, h);
       }

@@ -134,7 +134,8 @@ function base64Variants(s: string, offsets: boolean): string[] {
 }
 
 function fieldPredicate(key: string, raw: unknown, fields: Record<string, (ev: EventV1) => string | number | null>): Compiled {
-  return { pred: fieldTest(key, raw, fields), images: fieldImages(key.split('|')[0]!, key.split('|').slice(1), (Array.isArray(raw) ? raw : [raw]) as unknown[]) };
+  const [field = '', ...mods] = key.split('|');
+  return { pred: fieldTest(key, raw, fields), images: fieldImages(field, mods, (Array.isArray(raw) ? raw : [raw]) as unknown[]) };
 }
 
 function fieldTest(key: string, raw: unknown, fields: Record<string, (ev: EventV1) => string | number | null>): Pred {
