@@ -3,7 +3,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { connect } from 'nats';
 import { CLI, api, freePort, median, quantile, sh, sleep, startProcess, usage, waitFor } from './lib.mjs';
 
@@ -65,44 +65,51 @@ const footprint = { idle: [], storm: {} };
 const record = (storm, cond, v) => { ((rates[storm] ??= {})[cond] ??= []).push(v); };
 const conditions = ['none', 'sensor', 'vigil', 'auditd'];
 
-try { sh('service', ['auditd', 'start']); } catch { /* may already run */ }
+// auditd runs only for the storms, and is left as it was found.
+const auditdWasRunning = spawnSync('pgrep', ['-x', 'auditd']).status === 0;
+if (REPS > 0 && !auditdWasRunning) sh('service', ['auditd', 'start']);
 
-for (let rep = 0; rep < REPS; rep++) {
-  // Rotate the order each repetition so drift does not favour one condition.
-  const order = conditions.map((_, i) => conditions[(i + rep) % conditions.length]);
-  for (const cond of order) {
-    let vigil = null;
-    if (cond === 'sensor') vigil = await startVigil({ controlPlane: false });
-    if (cond === 'vigil') {
-      vigil = await startVigil();
-      await sleep(5000);
-      const a = usage(vigil.sensor.child.pid); const ca = usage(vigil.cp.child.pid);
-      await sleep(10000);
-      const b = usage(vigil.sensor.child.pid); const cb = usage(vigil.cp.child.pid);
-      footprint.idle.push({ sensorCpu: (b.cpu - a.cpu) / 10, sensorRss: b.rss, sensorPss: b.pss, cpCpu: (cb.cpu - ca.cpu) / 10, cpRss: cb.rss, cpPss: cb.pss });
-    }
-    if (cond === 'auditd') auditdOn();
-    for (const name of Object.keys(STORMS)) {
-      const full = cond === 'vigil';
-      const s0 = full ? usage(vigil.sensor.child.pid) : null;
-      const c0 = full ? usage(vigil.cp.child.pid) : null;
-      const t0 = performance.now();
-      record(name, cond, runStorm(name));
-      if (full) {
-        const secs = (performance.now() - t0) / 1000;
-        const s1 = usage(vigil.sensor.child.pid); const c1 = usage(vigil.cp.child.pid);
-        (footprint.storm[name] ??= []).push({ sensorCpu: (s1.cpu - s0.cpu) / secs, sensorRss: s1.rss, sensorPss: s1.pss, cpCpu: (c1.cpu - c0.cpu) / secs, cpRss: c1.rss, cpPss: c1.pss });
+try {
+  for (let rep = 0; rep < REPS; rep++) {
+    // Rotate the order each repetition so drift does not favour one condition.
+    const order = conditions.map((_, i) => conditions[(i + rep) % conditions.length]);
+    for (const cond of order) {
+      let vigil = null;
+      if (cond === 'sensor') vigil = await startVigil({ controlPlane: false });
+      if (cond === 'vigil') {
+        vigil = await startVigil();
+        await sleep(5000);
+        const a = usage(vigil.sensor.child.pid); const ca = usage(vigil.cp.child.pid);
+        await sleep(10000);
+        const b = usage(vigil.sensor.child.pid); const cb = usage(vigil.cp.child.pid);
+        footprint.idle.push({ sensorCpu: (b.cpu - a.cpu) / 10, sensorRss: b.rss, sensorPss: b.pss, cpCpu: (cb.cpu - ca.cpu) / 10, cpRss: cb.rss, cpPss: cb.pss });
       }
+      if (cond === 'auditd') auditdOn();
+      for (const name of Object.keys(STORMS)) {
+        const full = cond === 'vigil';
+        const s0 = full ? usage(vigil.sensor.child.pid) : null;
+        const c0 = full ? usage(vigil.cp.child.pid) : null;
+        const t0 = performance.now();
+        record(name, cond, runStorm(name));
+        if (full) {
+          const secs = (performance.now() - t0) / 1000;
+          const s1 = usage(vigil.sensor.child.pid); const c1 = usage(vigil.cp.child.pid);
+          (footprint.storm[name] ??= []).push({ sensorCpu: (s1.cpu - s0.cpu) / secs, sensorRss: s1.rss, sensorPss: s1.pss, cpCpu: (c1.cpu - c0.cpu) / secs, cpRss: c1.rss, cpPss: c1.pss });
+        }
+      }
+      if (cond === 'auditd') auditdOff();
+      if (vigil) {
+        await sleep(7000);
+        const hb = vigil.heartbeat();
+        (footprint.losses ??= []).push({ cond, lost: hb.counters.lostEvents, dropped: hb.counters.eventsDropped, rejects: hb.counters.rejects });
+        await vigil.stop();
+      }
+      process.stderr.write(`rep ${rep + 1}/${REPS} ${cond} done\n`);
     }
-    if (cond === 'auditd') auditdOff();
-    if (vigil) {
-      await sleep(7000);
-      const hb = vigil.heartbeat();
-      (footprint.losses ??= []).push({ cond, lost: hb.counters.lostEvents, dropped: hb.counters.eventsDropped, rejects: hb.counters.rejects });
-      await vigil.stop();
-    }
-    process.stderr.write(`rep ${rep + 1}/${REPS} ${cond} done\n`);
   }
+} finally {
+  if (REPS > 0) auditdOff();
+  if (REPS > 0 && !auditdWasRunning) sh('service', ['auditd', 'stop']);
 }
 
 // Detection latency: exec of a miner-like command → alert on NATS and in the API.

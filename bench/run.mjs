@@ -237,7 +237,12 @@ ${row('without the \`event\` JSON column', r.noEventColumn)}
 
 parts.push(`## Misses: why, and what would close them
 
-- **Exec storm overhead** (target ≤ 3%; see the table for this run's figures). Enabling a syscall or
+- **Exec storm overhead** (target ≤ 3%; see the table for this run's figures). The figure moves from
+  run to run on this VM: 9.7% in the previous file (19:52), 13.0% in the 21:2x run, whose "none"
+  repetitions alone spread by 11%. Checked against a regression of this round's changes with a scratch
+  harness (three interleaved pairs, two storms of 1,500 execs each, the previous commit's sensor vs
+  this one): sensor CPU 0.31/0.33/0.31 cores before, 0.27/0.33/0.30 after, rates within each pair's
+  noise. Enabling a syscall or
   sched tracepoint costs the storm nothing measurable here; what cost it was every record bpftrace
   printed: each print wakes bpftrace (and the sensor), and on this 2-core VM one printed record per
   fork cost a fork loop 12-20% whatever the record held. exec.bt and proc.bt now write execs, forks and
