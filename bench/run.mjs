@@ -238,8 +238,8 @@ ${row('without the \`event\` JSON column', r.noEventColumn)}
 parts.push(`## Misses: why, and what would close them
 
 - **Exec storm overhead** (target ≤ 3%; see the table for this run's figures). The figure moves from
-  run to run on this VM: 9.7% in the previous file (19:52), 13.0% in the 21:2x run, whose "none"
-  repetitions alone spread by 11%. Checked against a regression of this round's changes with a scratch
+  run to run on this VM: 9.7% in the previous file (19:52 UTC), ${o ? `${pct(o.result.storms.exec.sensor.overhead)} in this one (${o.when.slice(11, 16)} UTC), whose "none"
+  repetitions alone spread by ${pct(o.result.storms.exec.none.max / o.result.storms.exec.none.min - 1)}` : 'see the table'}. Checked against a regression of this round's changes with a scratch
   harness (three interleaved pairs, two storms of 1,500 execs each, the previous commit's sensor vs
   this one): sensor CPU 0.31/0.33/0.31 cores before, 0.27/0.33/0.30 after, rates within each pair's
   noise. Enabling a syscall or
