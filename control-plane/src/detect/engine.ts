@@ -58,25 +58,25 @@ export class DetectionEngine {
   }
 
   /**
-   * Detections per event kind: those that see every event, and those that declared the images they
-   * can match, by image basename. Each list is in load order; `order` merges them back into it.
+   * Detections per event kind: those that see every event, and for each image basename some
+   * detection declared, the detections an exec of that image meets (those plus the declared ones).
+   * Every list is in load order.
    */
   private byKind = new Map<string, { always: LoadedDetection[]; byImage: Map<string, LoadedDetection[]> }>();
-  private order = new Map<LoadedDetection, number>();
 
   setDetections(list: LoadedDetection[]): void {
     this.detections = new Map(list.map((d) => [d.detection.id, d]));
     this.byKind = new Map();
-    this.order = new Map([...this.detections.values()].map((d, i) => [d, i]));
     for (const d of this.detections.values()) {
       for (const kind of d.detection.on) {
         let k = this.byKind.get(kind);
         if (!k) this.byKind.set(kind, (k = { always: [], byImage: new Map() }));
-        if (!d.detection.images) { k.always.push(d); continue; }
+        // In load order: a name first declared here starts from the detections that see everything so far.
+        if (!d.detection.images) { k.always.push(d); for (const l of k.byImage.values()) l.push(d); continue; }
         for (const name of new Set(d.detection.images)) {
-          const l = k.byImage.get(name) ?? [];
+          let l = k.byImage.get(name);
+          if (!l) k.byImage.set(name, (l = [...k.always]));
           l.push(d);
-          k.byImage.set(name, l);
         }
       }
     }
@@ -88,16 +88,7 @@ export class DetectionEngine {
     if (!k) return [];
     if (k.byImage.size === 0) return k.always;
     const image = imageOf(ev);
-    const named = k.byImage.get(image.slice(image.lastIndexOf('/') + 1).toLowerCase());
-    if (!named) return k.always;
-    const out: LoadedDetection[] = [];
-    let i = 0;
-    let j = 0;
-    while (i < k.always.length || j < named.length) {
-      if (j >= named.length || (i < k.always.length && this.order.get(k.always[i]!)! < this.order.get(named[j]!)!)) out.push(k.always[i++]!);
-      else out.push(named[j++]!);
-    }
-    return out;
+    return k.byImage.get(image.slice(image.lastIndexOf('/') + 1).toLowerCase()) ?? k.always;
   }
 
   list(): LoadedDetection[] {

@@ -136,16 +136,18 @@ export class GpuDeviceMap {
   }
 
   resolve(rdev: number): GpuDevice {
-    let d = this.byRdev.get(rdev);
+    const known = this.byRdev.get(rdev);
+    if (known) return known;
     // A node missing from this /dev (a sensor in a container) would otherwise cost a scan per call.
-    if (!d && this.now() - this.lastRescan >= RESCAN_MIN_MS) {
+    if (this.now() - this.lastRescan >= RESCAN_MIN_MS) {
       this.rescan();
-      d = this.byRdev.get(rdev);
+      const found = this.byRdev.get(rdev);
+      if (found) return found;
     }
     const major = kdevMajor(rdev);
     const minor = kdevMinor(rdev);
     const driver = this.driverOfMajor(major);
-    return d ?? { path: conventionalPath(driver, minor) ?? `char:${major}:${minor}`, driver, major, minor };
+    return { path: conventionalPath(driver, minor) ?? `char:${major}:${minor}`, driver, major, minor };
   }
 
   private statDevice(path: string, driver?: GpuDriver): GpuDevice | null {
