@@ -25,3 +25,22 @@ test('the image index skips detections that named other images, and keeps load o
   assert.deepEqual(fired('/usr/bin/wget'), ['a', 'b', 'c']);
   assert.deepEqual(fired('/usr/bin/curl2'), ['a', 'c']);
 });
+
+test('past the 50,000-process bound the oldest histories go, with their flags; recent ones stay whole', () => {
+  const seen: { recent: number; flagged: boolean }[] = [];
+  const probe = defineDetection({
+    id: 'probe', title: 'probe', severity: 'low', mitre: [], on: ['exec'],
+    match: (ev, ctx) => {
+      if (ev.proc.argv[0] === 'look') {
+        for (const pid of [1000, 1000 + 59_999]) seen.push({ recent: ctx.recent(ev.host, pid).length, flagged: ctx.flagged(ev.host, pid).size > 0 });
+        return null;
+      }
+      return ev.proc.pid === 1000 || ev.proc.pid === 1000 + 59_999 ? { reason: 'mark' } : null;
+    },
+  }) as AnyDetection;
+  const engine = new DetectionEngine({ config: TEST_CONFIG, onAlert: () => {}, throttleMs: 0 });
+  engine.setDetections([{ detection: probe, source: 'builtin', author: null, origin: 'test' }]);
+  for (let i = 0; i < 60_000; i += 1000) engine.process(Array.from({ length: 1000 }, (_, j) => exec(['/bin/true'], { pid: 1000 + i + j, ppid: 999 })));
+  engine.process([exec(['look'], { pid: 5, ppid: 1 })]);
+  assert.deepEqual(seen, [{ recent: 0, flagged: false }, { recent: 1, flagged: true }], 'the first process is gone with its flag; the last is kept with its own');
+});

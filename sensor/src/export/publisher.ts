@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { batchId, eventSubject, EVENTS_HEADER, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES, type EventV1 } from '@vigil/schema';
 import type { Counters } from '../counters.js';
 import type { DiskSpool } from './spool.js';
+import { encodeEvent } from './encode.js';
 
 export interface PublisherOptions {
   /** Events held in memory; beyond it they go to the disk spool (or, without one, are dropped and counted). */
@@ -154,7 +155,7 @@ export class EventPublisher {
   private form(events: EventV1[]): Batch[] {
     const byKind = new Map<string, { parts: string[]; events: EventV1[]; bytes: number }[]>();
     for (const ev of events) {
-      const json = JSON.stringify(ev);
+      const json = encodeEvent(ev);
       const bytes = Buffer.byteLength(json);
       if (bytes > MAX_EVENT_BYTES) {
         this.opts.counters.eventsDropped++;

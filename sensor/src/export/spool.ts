@@ -1,6 +1,7 @@
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventV1 } from '@vigil/schema';
+import { encodeEvent } from './encode.js';
 
 export interface SpoolOptions {
   dir: string;
@@ -64,7 +65,7 @@ export class DiskSpool {
     let written = 0;
     let bytes = this.bytes;
     for (const ev of events) {
-      const line = `${JSON.stringify(ev)}\n`;
+      const line = `${encodeEvent(ev)}\n`;
       const size = Buffer.byteLength(line);
       if (bytes + size > this.opts.maxBytes) break;
       let seg = this.segments.at(-1);

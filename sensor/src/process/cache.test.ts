@@ -102,3 +102,34 @@ test('a fork read after the child exec (probes are separate streams) does not un
   assert.equal(p.ppid, 10);
   assert.equal(cache.describe(11, { comm: 'from-probe' }).comm, 'from-probe', "the probe's own comm wins");
 });
+
+test('siblings share their ancestors as objects; an ancestor that execs is seen with its new image', () => {
+  const root = fakeProc([{ pid: 1, ppid: 0, comm: 'init', argv: ['init'] }, { pid: 10, ppid: 1, comm: 'bash', argv: ['bash'] }]);
+  const cache = new ProcessCache({ procRoot: root });
+  cache.seedFromProc([1, 10]);
+  cache.onFork(10, 11, 5n, 7);
+  cache.onFork(10, 12, 6n, 7);
+  const a = cache.describe(11);
+  const b = cache.describe(12);
+  assert.equal(a.ancestry[0], b.ancestry[0], 'one object for the shared parent');
+  assert.equal(a.ancestry[1], b.ancestry[1]);
+  cache.onExec({ pid: 10, ppid: 1, uid: 0, gid: 0, comm: 'python3', filename: '/opt/vigil-test/python3', argv: ['python3', 'x.py'], argvTruncated: false, cgroupId: 7, ktime: 10, superseded: true });
+  const c = cache.describe(11);
+  assert.notEqual(c.ancestry[0], a.ancestry[0]);
+  assert.deepEqual(c.ancestry[0], { pid: 10, comm: 'python3', exe: '/opt/vigil-test/python3', argv: ['python3', 'x.py'] });
+  assert.deepEqual(a.ancestry[0], { pid: 10, comm: 'bash', exe: '/usr/bin/bash', argv: ['bash'] }, 'an event already built keeps what was true then');
+});
+
+test('over the bound, exited processes go before live ones, oldest first', () => {
+  const root = fakeProc([]);
+  const cache = new ProcessCache({ procRoot: root, maxEntries: 16 });
+  for (let pid = 100; pid < 116; pid++) cache.onFork(1, pid, BigInt(pid), 7);
+  cache.onExit(110);
+  cache.onExit(105);
+  cache.onExit(112);
+  cache.onFork(1, 200, 200n, 7);
+  const known = (pid: number) => !cache.describe(pid).ancestryTruncated || cache.describe(pid).ppid !== 0;
+  assert.equal(cache.size, 15, 'an eighth of 16 went to make room');
+  assert.deepEqual([105, 110, 112].map(known), [false, false, true], 'the first two exited in table order, not the third');
+  assert.ok([100, 101, 111, 115, 200].every(known), 'live processes stay');
+});

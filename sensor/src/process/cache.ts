@@ -72,6 +72,11 @@ interface Entry {
    * process, so a fork can be read after the child's exec: records older than this are not applied.
    */
   ktime: number;
+  /**
+   * This process as an ancestor, made once: what it carries never changes for an entry (an exec puts
+   * a new entry), and sharing the object lets the encoder reuse its JSON for every descendant's event.
+   */
+  asAncestor?: AncestorV1;
 }
 
 export interface ProcessCacheOptions {
@@ -235,7 +240,7 @@ export class ProcessCache {
         if (ancestry.length >= this.maxAncestry) { truncated = true; break; }
         const parent = this.lookup(cur.ppid);
         if (!parent) { truncated = true; break; }
-        ancestry.push({ pid: parent.pid, comm: parent.comm, exe: parent.exe, argv: parent.argv });
+        ancestry.push(parent.asAncestor ??= { pid: parent.pid, comm: parent.comm, exe: parent.exe, argv: parent.argv });
         seen.add(parent.pid);
         cur = parent;
       }
@@ -278,13 +283,22 @@ export class ProcessCache {
     this.entries.set(entry.pid, entry);
   }
 
-  /** Over the bound: exited processes go first, then the oldest inserted. */
+  /**
+   * Over the bound, an eighth of the table goes at once: exited processes first, then the oldest
+   * inserted. One pass per eighth instead of one per new process, which walked the whole table (and
+   * every deleted slot V8 keeps at its front) each time.
+   */
   private evict(): void {
+    let n = Math.max(1, this.maxEntries >> 3);
     for (const [pid, e] of this.entries) {
-      if (e.exitedAt !== null) { this.entries.delete(pid); return; }
+      if (e.exitedAt === null) continue;
+      this.entries.delete(pid);
+      if (--n === 0) return;
     }
-    const first = this.entries.keys().next();
-    if (!first.done) this.entries.delete(first.value);
+    for (const pid of this.entries.keys()) {
+      this.entries.delete(pid);
+      if (--n === 0) return;
+    }
   }
 
   private fromInfo(info: ProcInfo, cgroupId: number): Entry {
