@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import { HostId, NsTimestamp } from './common.js';
 import { ProcessV1 } from './process.v1.js';
 

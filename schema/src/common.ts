@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v4';
 
 /** Nanoseconds since the Unix epoch, as a decimal string: it does not fit a JSON number exactly. */
 export const NsTimestamp = z.string().regex(/^\d{1,20}$/, 'nanoseconds since epoch, decimal digits');

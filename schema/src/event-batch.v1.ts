@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import { HostId } from './common.js';
 import { EventKind, EventV1 } from './event.v1.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import { Id32, NsTimestamp, Pid } from './common.js';
 
 /** One ancestor, nearest first. */

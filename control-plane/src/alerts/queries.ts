@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { HostId, Severity, SEVERITIES, type AlertV1 } from '@vigil/schema';
-import { z } from 'zod';
+import { z } from 'zod/v4';
 
 export const AlertFilter = z.object({
   sinceNs: z.string().regex(/^\d+$/).optional(),

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import { EventFilter, queryEvents } from '../store/event-queries.js';
 import { QueryError, readOnlyQuery } from '../store/readonly-query.js';
 import { AlertFilter, queryAlerts } from '../alerts/queries.js';

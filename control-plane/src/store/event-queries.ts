@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { EventKind, HostId, type EventV1 } from '@vigil/schema';
-import { z } from 'zod';
+import { z } from 'zod/v4';
 
 /** Filters of `vigil events`; every value reaches ClickHouse as a bound parameter. */
 export const EventFilter = z.object({

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v4';
 
 /**
  * One line of `bpftrace -f json`. Only the shapes the sensor acts on are spelled out; anything else

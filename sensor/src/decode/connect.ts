@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { Comm, I64, Ns, U32, U64 } from './records.js';
+import { z } from 'zod/v4';
+import { Comm, I64, Ns, U32, U64, type DecodeResult } from './records.js';
 import { parseNumericMapKey } from './bpftrace-output.js';
 
 /** Records of probes/connect.bt (see its header). */
@@ -54,7 +54,7 @@ export function formatAddress(family: 2 | 10, words: [number, number, number, nu
   return `${groups.slice(0, best.at).join(':')}::${groups.slice(best.at + best.len).join(':')}`;
 }
 
-export function decodeConnect(data: unknown[]): z.SafeParseReturnType<unknown, ConnectDecoded> {
+export function decodeConnect(data: unknown[]): DecodeResult<ConnectDecoded> {
   const r = ConnectRecord.safeParse(data);
   if (!r.success) return r;
   const t = r.data;

@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { Comm, I64, Ns, recordUnion, U32, U64 } from './records.js';
+import { z } from 'zod/v4';
+import { Comm, I64, Ns, recordUnion, U32, U64, type DecodeResult } from './records.js';
 import { parseNumericMapKey } from './bpftrace-output.js';
 
 /** Records of probes/exec.bt (see its header): failed calls as tuples, successful ones in maps. */
@@ -112,7 +112,7 @@ export type ExecDecoded =
   | { type: 'exec.return'; ns: number; pid: number; ret: number; comm: string }
   | { type: 'exec.flush'; ns: number };
 
-export function decodeExec(data: unknown[]): z.SafeParseReturnType<unknown, ExecDecoded> {
+export function decodeExec(data: unknown[]): DecodeResult<ExecDecoded> {
   const r = ExecRecord.safeParse(data);
   if (!r.success) return r;
   const t = r.data;

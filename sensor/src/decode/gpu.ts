@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { Comm, Ns, U32, U64 } from './records.js';
+import { z } from 'zod/v4';
+import { Comm, Ns, U32, U64, type DecodeResult } from './records.js';
 import { parseNumericMapKey } from './bpftrace-output.js';
 
 /** Records of probes/gpu.bt (see its header). */
@@ -17,7 +17,7 @@ export interface GpuCall {
 
 export type GpuDecoded = { type: 'gpu.first'; ns: number; tid: number; uid: number; cgroupId: number; comm: string } & GpuCall;
 
-export function decodeGpu(data: unknown[]): z.SafeParseReturnType<unknown, GpuDecoded> {
+export function decodeGpu(data: unknown[]): DecodeResult<GpuDecoded> {
   const r = GpuRecord.safeParse(data);
   if (!r.success) return r;
   const t = r.data;

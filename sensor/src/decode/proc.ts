@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { Comm, I64, Ns, U32, U64 } from './records.js';
+import { z } from 'zod/v4';
+import { Comm, I64, Ns, U32, U64, type DecodeResult } from './records.js';
 import { parseNumericMapKey } from './bpftrace-output.js';
 import { sentCounts, type BatchDecoded, type Maps } from './exec.js';
 
@@ -12,7 +12,7 @@ export type ProcDecoded =
   | { type: 'proc.fork'; ns: number; ppid: number; pid: number; uid: number; cgroupId: number; comm: string }
   | { type: 'proc.exit'; ns: number; pid: number; code: number | null; signal: number | null; comm: string };
 
-export function decodeProc(data: unknown[]): z.SafeParseReturnType<unknown, { type: 'proc.flush'; ns: number }> {
+export function decodeProc(data: unknown[]): DecodeResult<{ type: 'proc.flush'; ns: number }> {
   const r = ProcFlushRecord.safeParse(data);
   return r.success ? { success: true, data: { type: 'proc.flush', ns: r.data[1] } } : r;
 }

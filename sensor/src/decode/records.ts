@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/v4';
 
 /** Building blocks shared by the probe record schemas. */
 export const Ns = z.number().nonnegative();
@@ -14,20 +14,23 @@ export const ReadyRecord = z.tuple([z.literal(0), Ns]);
 export const isReadyRecord = (data: unknown): boolean =>
   Array.isArray(data) && data.length === 2 && data[0] === 0 && typeof data[1] === 'number' && data[1] >= 0;
 
-type TypedTuple = z.ZodTuple<[z.ZodLiteral<number>, ...z.ZodTypeAny[]], null>;
+/** What a decoder returns: zod's result shape, with the error not tied to the record's input type. */
+export type DecodeResult<T> = { success: true; data: T } | { success: false; error: z.ZodError };
+
+type TypedTuple = z.ZodTuple<[z.ZodLiteral<number>, ...z.ZodType[]], null>;
 
 /**
  * A union of record tuples that picks the member by field 0 (the record type) instead of trying each
  * in turn: every failed member of a plain z.union builds an error, on every record.
  */
 export function recordUnion<const T extends readonly [TypedTuple, TypedTuple, ...TypedTuple[]]>(...members: T) {
-  const table = new Map<unknown, TypedTuple>(members.map((m) => [m.items[0].value, m]));
+  const table = new Map<unknown, TypedTuple>(members.map((m) => [m.def.items[0].value, m]));
   const union = z.union(members as unknown as [TypedTuple, TypedTuple, ...TypedTuple[]]);
   return {
     members,
-    safeParse(data: unknown): z.SafeParseReturnType<unknown, z.infer<T[number]>> {
+    safeParse(data: unknown): z.ZodSafeParseResult<z.infer<T[number]>> {
       const member = Array.isArray(data) ? table.get(data[0]) : undefined;
-      return (member ?? union).safeParse(data) as z.SafeParseReturnType<unknown, z.infer<T[number]>>;
+      return (member ?? union).safeParse(data) as z.ZodSafeParseResult<z.infer<T[number]>>;
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { DecodeResult } from '../decode/records.js';
 import { decodeExec, decodeExecBatch, type BatchDecoded } from '../decode/exec.js';
 import { decodeProc, decodeProcBatch } from '../decode/proc.js';
 import { decodeConnect } from '../decode/connect.js';
@@ -30,7 +30,7 @@ export interface ProbeSpec {
   script: string;
   args: (ctx: ProbeContext) => string[];
   env: Record<string, string>;
-  decode: (data: unknown[]) => z.SafeParseReturnType<unknown, DecodedRecord>;
+  decode: (data: unknown[]) => DecodeResult<DecodedRecord>;
   /** Field 0 of its value records (the record types it prints besides the ready record 0). */
   recordTypes: readonly number[];
   /** Prefix of the window maps it prints, if it aggregates in the kernel. */

@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { extname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import { EVENT_KINDS, SEVERITIES } from '@vigil/schema';
 import type { AnyDetection } from '../define.js';
 import type { LoadedDetection } from '../engine.js';
@@ -31,7 +31,7 @@ const DetectionShape = z.object({
   severity: z.enum(SEVERITIES),
   mitre: z.array(z.string()).default([]),
   on: z.array(z.enum(EVENT_KINDS)).min(1),
-  match: z.function(),
+  match: z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'a function (event, context) => finding | null'),
   author: z.string().optional(),
   description: z.string().optional(),
 });

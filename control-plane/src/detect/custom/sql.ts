@@ -1,5 +1,5 @@
 import { Severity, SEVERITIES } from '@vigil/schema';
-import { z } from 'zod';
+import { z } from 'zod/v4';
 
 /**
  * A SQL detection: a read-only query with a header of `-- key: value` lines, run on a schedule.

@@ -1,5 +1,5 @@
 import { parse } from 'yaml';
-import { z } from 'zod';
+import { z } from 'zod/v4';
 
 /** The parts of a SigmaHQ rule Vigil reads. */
 export const SigmaRule = z.object({
