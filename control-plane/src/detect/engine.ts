@@ -225,8 +225,8 @@ export class DetectionEngine {
   /**
    * Over the bound, the oldest eighth goes at once. V8 keeps a deleted Map slot until the table is
    * rebuilt, so finding the first live key after many deletes at the front walks every one of them:
-   * evicting one process per new one cost ~18 µs per event once the bound was reached (a fifth of the
-   * pipeline's CPU); one walk per eighth costs nearly nothing.
+   * evicting one process per new one cost ~18 µs per event once the bound was reached (over a quarter
+   * of the control plane's main thread in the ingest bench); one walk per eighth costs nearly nothing.
    */
   private evictOldest(map: Map<string, { events: EventV1[]; touched: number }>): void {
     let n = Math.max(1, MAX_PROCESSES >> 3);
