@@ -218,6 +218,47 @@ detections' tests.
 `);
 }
 
+const gs = load('gpu-sensor');
+if (gs) {
+  // One run as bench/gpu-sensor.mjs prints it, or several kept together ({ runs: [...] }).
+  const gsRuns = gs.runs ?? [gs];
+  const pctS = (x) => `${x >= 0 ? '' : '−'}${Math.abs(x * 100).toFixed(1)}%`;
+  const rows = [];
+  for (const run of gsRuns) {
+    const r = run.result;
+    for (const [w, v] of Object.entries(r.summary)) {
+      const of = (c) => r.runs.filter((x) => x.workload === w && x.condition === c);
+      const span = (xs) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
+      const pairs = of('sensor').map((t) => 1 - t.stepsPerS / of('none').find((x) => x.rep === t.rep).stepsPerS).sort((a, b) => a - b);
+      const lost = of('sensor').reduce((n, x) => n + x.lostEvents + x.eventsDropped, 0);
+      rows.push(`| ${w === 'big' ? 'GPU-bound (bf16, width 8192)' : 'launch-bound (fp32, width 1024)'} | \`${run.command}\` | ${of('none').length} | ${v.noneStepsPerS.toFixed(1)} [${span(of('none').map((x) => x.stepsPerS))}] | ${v.sensorStepsPerS.toFixed(1)} [${span(of('sensor').map((x) => x.stepsPerS))}] | **${pctS(v.overhead)}** | ${pctS(pairs[0])} … ${pctS(pairs[pairs.length - 1])} | ${(v.sensorCores * 100).toFixed(1)}% | ${Math.round(v.sensorRssMiB)} MiB | ${n0(of('sensor').reduce((n, x) => n + x.eventsPublished, 0))} / ${lost} |`);
+    }
+  }
+  const h = gsRuns[0].result.host;
+  parts.push(`### The whole sensor on the same kind of host
+
+\`node bench/gpu-sensor.mjs\` (${gsRuns.map((r) => r.when.slice(0, 16).replace('T', ' ')).join(', ')} UTC), on a lent ${h.gpu.split(',')[0]} host (${h.cpus} CPUs, kernel
+${h.kernel}; bpftrace 0.17, node 20 and nats-server carried over): \`vigil sensor\` as a user runs it (node,
+one bpftrace with all four probes, the GPU probe attached to that host's nvidia majors) publishing to a
+local nats-server with JetStream, started fresh for each run, against no sensor, rotated per
+repetition. Medians [min–max] of training steps per second; each pair's own ratio too, because the
+launch-bound loop drifts between repetitions.
+
+| workload | command | reps | none | sensor | overhead (medians) | per pair | sensor CPU (of a core) | sensor RSS | events published / lost or dropped |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+${rows.join('\n')}
+
+The sensor used under 2% of one of the host's ${h.cpus} cores and lost nothing. The GPU-bound loop runs at
+the same rate. For the launch-bound loop the pairs spread both ways by more than any difference between
+the medians (the longer, launch-bound-only run: from a 16.7% gain to a 27.0% loss, the median pair a
+5% gain), so no cost is measurable there with this many repetitions. The first run's 16.1% sets
+medians from different pairs against each other; its own pairs were 18.4% (the first two runs on
+that machine), 0.9% and 1.5%. Just before the first run, on the same machine, the sensor's trace was
+recorded with \`scripts/record-sensor-trace.mjs\` as committed: 106 of 909 events selected, as in
+the kept fixture.
+`);
+}
+
 const ins = load('insert');
 if (ins) {
   const r = ins.result;
@@ -238,10 +279,12 @@ ${row('without the \`event\` JSON column', r.noEventColumn)}
 parts.push(`## Misses: why, and what would close them
 
 - **Exec storm overhead** (target ≤ 3%; see the table for this run's figures). The figure moves from
-  run to run on this VM: 9.7% in the previous file (19:52 UTC), ${o ? `${pct(o.result.storms.exec.sensor.overhead)} in this one (${o.when.slice(11, 16)} UTC), whose "none"
-  repetitions alone spread by ${pct(o.result.storms.exec.none.max / o.result.storms.exec.none.min - 1)}` : 'see the table'}. Checked against a regression of this round's changes with a scratch
-  harness (three interleaved pairs, two storms of 1,500 execs each, the previous commit's sensor vs
-  this one): sensor CPU 0.31/0.33/0.31 cores before, 0.27/0.33/0.30 after, rates within each pair's
+  run to run on this VM: 9.7% and 13.0% in the two previous files, ${o ? `${pct(o.result.storms.exec.sensor.overhead)} in this one (${o.when.slice(11, 16)} UTC), whose "none"
+  repetitions alone spread by ${pct(o.result.storms.exec.none.max / o.result.storms.exec.none.min - 1)}` : 'see the table'}. This round's sensor changes (each ancestor's JSON made once
+  per process image and reused by every descendant's event; zod v4 for the record decoders) were
+  checked against the previous commit's sensor with a scratch harness (three interleaved pairs, two
+  storms of 1,500 execs each after three warm-up storms): sensor CPU 0.204/0.236/0.210 cores before,
+  0.202/0.190/0.210 after, rates within each pair's
   noise. Enabling a syscall or
   sched tracepoint costs the storm nothing measurable here; what cost it was every record bpftrace
   printed: each print wakes bpftrace (and the sensor), and on this 2-core VM one printed record per
@@ -250,9 +293,13 @@ parts.push(`## Misses: why, and what would close them
   bpftrace alone on the composed exec+proc program, in one interleaved run (scratch harness, 6
   repetitions, \`BPFTRACE_MAP_KEYS_MAX=16384\`): per-record probes 23.5% slower, map-buffered 5.7%.
   What remains for the sensor condition is the sensor's own work on the same two cores: during the
-  storm \`vigil sensor\` used about 0.3 cores (half its main thread, half V8's garbage-collector threads)
-  against 0.06 for bpftrace and 0.05 for nats-server (/proc/<pid>/stat over two storms of 1,500 execs).
-  The decode-to-event path is ${sp ? `${sp.result.usPerExecCycle.toFixed(0)} µs per cycle` : 'measured'} (sensor-path bench below; ~90 µs before this round:
+  first storms after it starts \`vigil sensor\` used about 0.3 cores, about 0.2 once warm (per-thread
+  /proc/<pid>/task/*/stat: three quarters the main thread, the rest V8's helper threads, which
+  \`--single-threaded\` folds into the main thread without saving anything), against 0.06 for bpftrace
+  and 0.03-0.05 for nats-server. The main thread's profile in a warm storm: garbage collection 16%,
+  the socket writes to nats-server 14%, encoding events and batches about 20%, parsing bpftrace's
+  lines and building events the rest.
+  The decode-to-event path is ${sp ? `${sp.result.usPerExecCycle.toFixed(0)} µs per cycle` : 'measured'} (sensor-path bench below; run to run it moves by a fifth here: 33-42 µs in three interleaved pairs of this round's and the previous commit's sensor, equal within each pair; ~90 µs two rounds ago, when
   /proc was read for processes already gone); the rest is serialising and publishing two events per
   cycle of ${sp ? n0(sp.result.avgEventBytes) : '~2,800'} bytes each, most of it the ancestry (every ancestor with its argv, as DESIGN.md's
   event contract says; one ancestor on this machine has a 2 KB argv). What would close it: ancestry
@@ -275,24 +322,26 @@ parts.push(`## Misses: why, and what would close them
   (\`nvidia_unlocked_ioctl\`, \`uvm_unlocked_ioctl_entry\` in /proc/kallsyms), but its kernel, like
   this one, has no kprobe_events and bpftrace reports kfunc: no, so the probe keeps the tracepoint.
   On hosts without a GPU driver the probe does not run at all.
-- **Pipeline capacity** (target ≥ 50,000/s). Publishing is no longer the limit (batches of 1,000 per
-  message; the publisher alone sustains well above 40,000/s here), and neither are the detections:
-  with the image index they take ${d ? d.result.usPerEvent.toFixed(0) : '16'} µs per event in one thread (engine bench above), they run
-  while the next batch is inserted, and indexing them (1.8× faster) left the pipeline's figure where
-  it was (${g ? n0(g.result.capacity.storedPerSec) : '13,500'}/s in this file's run, after the index; 14,098/s before it). Storage is the limit: ${ins ? `chDB alone, with
-  nothing else running, takes these exec rows at ${n0(ins.result.full.rowsPerSec)}/s using ${ins.result.full.cores.toFixed(2)} cores
-  (storage bench above), and ${n0(ins.result.noEventColumn.rowsPerSec)}/s without the \`event\` column that keeps each full event
-  as JSON` : 'chDB alone takes these exec rows at about 45,000/s using 1.2 cores'}; on two cores shared with nats-server, the publisher, validation (zod,
-  ~9 µs per event) and detections, that leaves about 14,000/s end to end. What would close it: a
-  machine with more cores for the control plane, or ClickHouse as a server on its own machine
-  (\`vigil control-plane --clickhouse URL\`); storing the event JSON in a cheaper form (the column is
-  ${ins ? pct(1 - ins.result.noEventColumn.cores / ins.result.noEventColumn.rowsPerSec / (ins.result.full.cores / ins.result.full.rowsPerSec)) : 'about a third'} of the insert's CPU per row); and more than one control-plane consumer against a
-  ClickHouse server (JetStream spreads a durable consumer's messages; detections that keep state
-  per host would need partitioning by host subject).
-  This round found and fixed a collapse behind a backlog: the consumer pulled ~1 MB batches without
-  bound, deliveries were missed and came back only after ack_wait (60 s), counted as lost in the
-  stream, and storage fell to about 4,500 events/s at 0.44 cores (the same 600,000-event run now
-  stores 13,490/s, every delivery received). It now fetches about 4 MiB at a time.
+- **Pipeline capacity** (target ≥ 50,000/s). ${g ? n0(g.result.capacity.storedPerSec) : '20,000'}/s in this file's run, up from 13,508/s in
+  the previous one. Profiling the control plane during this benchmark (\`--cpu-prof\`) found two
+  things this round fixed: the detection engine's per-process history evicted one entry per new
+  process once 50,000 were kept, and V8 keeps deleted Map slots until it rebuilds the table, so
+  finding the oldest live entry walked every earlier deletion: ~18 µs per event, 28% of the control
+  plane's main thread (it now evicts the oldest eighth in one pass; 13,508 → 16,115/s); and event
+  validation moved to zod's v4 API, 2.2× as fast on an exec event (8.2 → 3.8 µs; 16,115 → 19,980/s in
+  the same session's runs of this command). What remains, by the same profile: garbage collection
+  about a quarter of the main thread, encoding rows for the insert (the event as JSON, then the
+  client's JSONEachRow line) a fifth, the detections a fifth, JSON.parse of the batches a tenth; and
+  chDB's own threads beside it. ${ins ? `chDB alone, with nothing else running, takes these exec rows at
+  ${n0(ins.result.full.rowsPerSec)}/s using ${ins.result.full.cores.toFixed(2)} cores (storage bench above), and ${n0(ins.result.noEventColumn.rowsPerSec)}/s without the \`event\` column that
+  keeps each full event as JSON` : 'chDB alone takes these exec rows at about 37,000/s using 1.3 cores'}, so on two cores shared with nats-server and the publisher,
+  50,000/s is out of reach for this design. Tried and left: handing chDB the event as a JSON object
+  read into the String column (\`input_format_json_read_objects_as_strings\`, no double escaping) was
+  slower (25–27k rows/s against 31k in one interleaved scratch run); ZSTD(1) instead of ZSTD(3) for
+  the event column was within run-to-run noise. What would close it: a machine with more cores for
+  the control plane, or ClickHouse as a server on its own machine (\`vigil control-plane --clickhouse
+  URL\`), and more than one control-plane consumer against it (JetStream spreads a durable consumer's
+  messages; detections that keep state per host would need partitioning by host subject).
 - **Detection latency** (p99 ≤ 1 s, aim 250 ms). Met in this file's runs (table above). An earlier
   round saw the tail pass a second right after the storms, and runs of the same command vary more
   than anything in them explains; that round's pipeline stored behind a backlog far slower than now
@@ -307,7 +356,9 @@ parts.push(`## Misses: why, and what would close them
   the sensor holds no record longer than three ticks waiting for an idle probe's watermark.
 - **Sensor RSS** (target ≤ 150 MB). One bpftrace process now runs every probe (about 110 MiB: LLVM and
   clang's text, ~70 MiB, is most of it and is shared with any other bpftrace) and \`vigil sensor\` no
-  longer loads chDB (it did through the CLI: 170 MiB). RSS is still above 150 MB; PSS, which divides
+  longer loads chDB (it did through the CLI: 170 MiB). At idle this round (smaps_rollup, one run):
+  bpftrace 105 MiB RSS, of it 67 MiB file pages and 34 MiB anonymous; node 71 MiB, of it 27 MiB
+  anonymous. RSS is still above 150 MB; PSS, which divides
   shared pages, is below it at idle and grows past it under the exec storm (Node's heap, ~20 MiB).
   bpftrace's ahead-of-time mode would drop LLVM from the running sensor altogether; 0.17's
   (\`bpftrace --aot\` + \`bpftrace-aotrt\`) refuses \`curtask\`, which every probe here needs, and
