@@ -16,8 +16,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir, cpus, release } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { connect } from 'nats';
-import { CLI, freePort, median, sleep, startProcess, usage, waitFor } from './lib.mjs';
+import { CLI, median, startNats, startProcess, usage, waitFor } from './lib.mjs';
 
 const REPS = Number(process.argv[2] ?? 3);
 const SECS = String(process.argv[3] ?? 8);
@@ -27,12 +26,9 @@ const job = new URL('../scripts/cuda-job.py', import.meta.url).pathname;
 const run = promisify(execFile);
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-gpu-sensor-'));
-const natsPort = await freePort();
-const nats = startProcess(process.env.NATS_SERVER ?? 'nats-server', ['-js', '-sd', join(dir, 'nats'), '-a', '127.0.0.1', '-p', String(natsPort)]);
-const url = `nats://127.0.0.1:${natsPort}`;
-const nc = await waitFor('nats-server', () => connect({ servers: url }).catch(() => null), 15_000, 100);
-// What the control plane would create; the sensor only publishes.
-await (await nc.jetstreamManager()).streams.add({ name: 'VIGIL_EVENTS', subjects: ['vigil.events.>'], duplicate_window: 120_000_000_000 });
+// The sensor only publishes: the stream is created here, as the control plane would.
+const nats = await startNats(dir, { stream: true, bin: process.env.NATS_SERVER ?? 'nats-server' });
+const { url, nc } = nats;
 let hb = null;
 nc.subscribe('vigil.sensor.gpu-bench.heartbeat', { callback: (_e, m) => { hb = m.json(); } });
 
@@ -85,7 +81,6 @@ for (let rep = 0; rep < REPS; rep++) {
     }
   }
 }
-await nc.close();
 await nats.stop();
 
 const summary = {};

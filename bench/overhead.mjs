@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { connect } from 'nats';
-import { CLI, api, freePort, median, quantile, sh, sleep, startProcess, usage, waitFor } from './lib.mjs';
+import { CLI, api, freePort, median, quantile, sh, sleep, startNats, startProcess, usage, waitFor } from './lib.mjs';
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
@@ -29,19 +29,14 @@ const runStorm = (name) => Number(execFileSync(storm, STORMS[name], { encoding: 
  * plane and its storage live elsewhere (the stream is created here instead).
  */
 async function startVigil({ controlPlane = true } = {}) {
-  const natsPort = await freePort();
   const apiPort = await freePort();
   const base = `http://127.0.0.1:${apiPort}`;
-  const nats = startProcess('nats-server', ['-js', '-sd', join(dir, `nats-${natsPort}`), '-a', '127.0.0.1', '-p', String(natsPort)]);
-  const url = `nats://127.0.0.1:${natsPort}`;
-  const nc = await waitFor('nats-server', () => connect({ servers: url }).catch(() => null), 15000, 100);
+  const nats = await startNats(dir, { stream: !controlPlane });
+  const { url, nc } = nats;
   let cp = null;
   if (controlPlane) {
     cp = startProcess(process.execPath, [CLI, 'control-plane', '--data-dir', join(dir, `ch-${apiPort}`), '--nats', url, '--api-port', String(apiPort)], { VIGIL_LOG_LEVEL: 'warn' });
     await waitFor('control plane', async () => (await api(base, '/api/v1/status')).controlPlane.nats === 'connected');
-  } else {
-    const jsm = await nc.jetstreamManager();
-    await jsm.streams.add({ name: 'VIGIL_EVENTS', subjects: ['vigil.events.>'], duplicate_window: 120_000_000_000 });
   }
   let heartbeat = null;
   const sub = nc.subscribe('vigil.sensor.bench.heartbeat', { callback: (_e, m) => { heartbeat = m.json(); } });
@@ -49,7 +44,7 @@ async function startVigil({ controlPlane = true } = {}) {
   await waitFor('sensor probes running', async () => heartbeat?.probes.every((p) => p.state === 'running'), 90000, 200);
   return {
     base, url, sensor, cp, heartbeat: () => heartbeat,
-    stop: async () => { await sensor.stop(); await cp?.stop(); sub.unsubscribe(); await nc.close(); await nats.stop(); },
+    stop: async () => { await sensor.stop(); await cp?.stop(); sub.unsubscribe(); await nats.stop(); },
   };
 }
 

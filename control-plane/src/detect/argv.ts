@@ -1,5 +1,6 @@
 import type { AncestorV1, EventV1, ProcessV1 } from '@vigil/schema';
 import { WRITABLE_PLACES } from './indicators.js';
+import { imageOf } from './define.js';
 
 export const basename = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
 
@@ -28,7 +29,7 @@ export function loadedProgram(exe: string, argv: readonly string[]): string | nu
 
 /** The image an event is about: the program, when the image is the dynamic loader running one. */
 export const exeOf = (ev: EventV1): string => {
-  const exe = ev.kind === 'exec' ? ev.proc.exe || ev.exec.filename : ev.proc.exe;
+  const exe = imageOf(ev);
   return loadedProgram(exe, argvOf(ev)) ?? exe;
 };
 

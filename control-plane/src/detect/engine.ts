@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { nowNs, type AlertV1, type EventV1, type HeartbeatV1, type ProcessV1, type Severity } from '@vigil/schema';
+import { basename } from './argv.js';
 import { imageOf, type AnyDetection, type DetectionConfig, type DetectionContext, type Finding } from './define.js';
 
 export interface LoadedDetection {
@@ -26,6 +27,12 @@ const MAX_PROCESSES = 50_000;
 const MAX_EVIDENCE = 20;
 const LINEAGE_DEPTH = 6;
 
+/** Events kept for one (host, pid), newest last, and when it was last added to. */
+interface Recent {
+  events: EventV1[];
+  touched: number;
+}
+
 interface Throttled {
   alert: AlertV1;
   windowEnd: number;
@@ -40,8 +47,8 @@ interface Throttled {
  */
 export class DetectionEngine {
   private detections = new Map<string, LoadedDetection>();
-  private readonly history = new Map<string, { events: EventV1[]; touched: number }>();
-  private readonly lineage = new Map<string, { events: EventV1[]; touched: number }>();
+  private readonly history = new Map<string, Recent>();
+  private readonly lineage = new Map<string, Recent>();
   private readonly flags = new Map<string, Set<string>>();
   private readonly gpuDevices = new Map<string, Set<string>>();
   private readonly throttled = new Map<string, Throttled>();
@@ -87,8 +94,7 @@ export class DetectionEngine {
     const k = this.byKind.get(ev.kind);
     if (!k) return [];
     if (k.byImage.size === 0) return k.always;
-    const image = imageOf(ev);
-    return k.byImage.get(image.slice(image.lastIndexOf('/') + 1).toLowerCase()) ?? k.always;
+    return k.byImage.get(basename(imageOf(ev)).toLowerCase()) ?? k.always;
   }
 
   list(): LoadedDetection[] {
@@ -228,7 +234,7 @@ export class DetectionEngine {
    * evicting one process per new one cost ~18 µs per event once the bound was reached (over a quarter
    * of the control plane's main thread in the ingest bench); one walk per eighth costs nearly nothing.
    */
-  private evictOldest(map: Map<string, { events: EventV1[]; touched: number }>): void {
+  private evictOldest(map: Map<string, Recent>): void {
     let n = Math.max(1, MAX_PROCESSES >> 3);
     for (const key of map.keys()) {
       map.delete(key);
@@ -240,7 +246,7 @@ export class DetectionEngine {
 
   private remember(ev: EventV1): void {
     const now = this.now();
-    const push = (map: Map<string, { events: EventV1[]; touched: number }>, key: string) => {
+    const push = (map: Map<string, Recent>, key: string) => {
       let h = map.get(key);
       if (!h) {
         if (map.size >= MAX_PROCESSES) this.evictOldest(map);

@@ -119,7 +119,7 @@ export class EventBuilder {
     return this.execs.flushExpired().map((e) => this.execEvent(e));
   }
 
-  connectWindow(entries: WindowEntry[]): EventV1[] {
+  private connectWindow(entries: WindowEntry[]): EventV1[] {
     const out: EventV1[] = [];
     for (const w of entries) {
       const k = decodeConnectKey(w.key);
@@ -136,7 +136,7 @@ export class EventBuilder {
     return out;
   }
 
-  gpuWindow(entries: WindowEntry[]): EventV1[] {
+  private gpuWindow(entries: WindowEntry[]): EventV1[] {
     const out: EventV1[] = [];
     for (const w of entries) {
       const k = decodeGpuKey(w.key);

@@ -15,7 +15,7 @@ import { parseBpftraceLine } from '../decode/bpftrace-output.js';
 import { isReadyRecord } from '../decode/records.js';
 import { PROBES } from '../probes/registry.js';
 import { DEFAULT_PROBES_DIR } from '../sensor.js';
-import { EventBuilder } from '../assemble/event-builder.js';
+import { EventBuilder, windowRecord } from '../assemble/event-builder.js';
 import { WindowCollector } from '../assemble/window.js';
 import { KtimeClock } from '../assemble/clock.js';
 import { ProcessCache } from '../process/cache.js';
@@ -62,7 +62,8 @@ function decodeTrace(): { rows: TraceRow[]; counters: Counters; lines: number } 
     } else if (out.type === 'map') {
       for (const [name, data] of Object.entries(out.data as Record<string, Record<string, number>>)) {
         const entries = windows.push(name, data);
-        if (entries) add(builder.gpuWindow(entries));
+        const r = entries && windowRecord('gpu.window', entries);
+        if (r) add(builder.onRecords([r]));
       }
     } else {
       assert.equal(out.type, 'attached_probes', `unexpected line ${line}`);

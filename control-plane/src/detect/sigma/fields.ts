@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { EventV1 } from '@vigil/schema';
 import { imageOf } from '../define.js';
+import { basename } from '../argv.js';
 
 /**
  * Sigma field → what it reads from a Vigil event. process_creation rules see exec events,
@@ -41,7 +42,7 @@ export const SIGMA_FIELDS: Record<'process_creation' | 'network_connection', Rec
     ParentImage: (ev) => ev.proc.ancestry[0]?.exe ?? null,
     ParentCommandLine: (ev) => ev.proc.ancestry[0]?.argv.join(' ') ?? null,
     ParentProcessId: (ev) => ev.proc.ppid,
-    OriginalFileName: (ev) => image(ev).slice(image(ev).lastIndexOf('/') + 1),
+    OriginalFileName: (ev) => basename(image(ev)),
   },
   network_connection: {
     ...COMMON,
