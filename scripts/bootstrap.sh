@@ -40,3 +40,10 @@ fi
 
 echo "vigil: building" >&2
 npx --no-install tsc -b
+
+# The sensor's one native helper (see sensor/native/pageout.c), rebuilt when its source changes.
+helper=sensor/build/vigil-pageout
+if [ ! -x "$helper" ] || [ sensor/native/pageout.c -nt "$helper" ]; then
+  mkdir -p sensor/build
+  cc -O2 -Wall -Wextra -o "$helper" sensor/native/pageout.c
+fi

@@ -35,6 +35,14 @@ export const HeartbeatV1 = z.object({
     spoolEvents: z.number().int().nonnegative().optional(),
     processCacheSize: z.number().int().nonnegative(),
   }),
+  /** The sensor's own memory, resident: its bpftrace processes, and the node process it runs in. */
+  footprint: z.object({
+    /** With `vigil up` the control plane and its embedded ClickHouse share this process. */
+    processRssBytes: z.number().int().nonnegative(),
+    probeRssBytes: z.number().int().nonnegative(),
+    /** Resident compiler pages handed back to the kernel after bpftrace attached, summed over starts. */
+    compilerRssReleasedBytes: z.number().int().nonnegative(),
+  }).optional(),
   probes: z.array(ProbeStateV1),
 });
 export type HeartbeatV1 = z.infer<typeof HeartbeatV1>;

@@ -19,6 +19,8 @@ import { KtimeClock } from './assemble/clock.js';
 import { EventPublisher } from './export/publisher.js';
 import { DiskSpool } from './export/spool.js';
 import { ensureTracefs } from './host/tracefs.js';
+import { readRssBytes } from './host/procfs.js';
+import { PAGEOUT_HELPER, releaseCompilerPages } from './host/pageout.js';
 import { Counters } from './counters.js';
 import { isReadyRecord } from './decode/records.js';
 
@@ -43,6 +45,12 @@ export interface SensorConfig {
   /** Where events wait on disk while NATS is away (none: memory only). */
   spoolDir?: string;
   spoolMaxBytes?: number;
+  /**
+   * Once bpftrace has attached, ask the kernel to reclaim the compiler it no longer runs (about
+   * 70 MiB of LLVM and clang text; see sensor/native/pageout.c). Default: true.
+   */
+  releaseCompilerPages?: boolean;
+  pageoutHelper?: string;
   log: Logger;
 }
 
@@ -67,6 +75,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
   const windowSeconds = cfg.windowSeconds ?? 5;
   let nc: NatsConnection | null = null;
   let publisher: EventPublisher | null = null;
+  let compilerRssReleasedBytes = 0;
 
   const emit = (events: EventV1[]) => {
     if (events.length > 0) publisher?.enqueue(events);
@@ -89,6 +98,11 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
       spoolBytes: publisher?.spooled.bytes ?? 0,
       spoolEvents: publisher?.spooled.events ?? 0,
       processCacheSize: cache.size,
+    },
+    footprint: {
+      processRssBytes: process.memoryUsage.rss(),
+      probeRssBytes: [...new Set([...supervisors.values()].map((s) => s.pid))].reduce<number>((sum, pid) => sum + ((pid && readRssBytes(pid)) || 0), 0),
+      compilerRssReleasedBytes,
     },
     // Probes sharing one bpftrace process share its state (and pid).
     probes: [...supervisors.entries()].map(([name, s]) => ({ ...s.state, name, ...(s.pid ? { pid: s.pid } : {}) })),
@@ -206,6 +220,17 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
     }
   };
 
+  const releaseCompiler = (pid: number) => {
+    if (cfg.releaseCompilerPages === false) return;
+    releaseCompilerPages(pid, cfg.pageoutHelper ?? PAGEOUT_HELPER).then((r) => {
+      const freed = Math.max(0, (r.rssBeforeBytes ?? 0) - (r.rssAfterBytes ?? 0));
+      compilerRssReleasedBytes += freed;
+      log.info({ 'probe.pid': pid, 'pageout.ranges': r.ranges, 'pageout.rssBeforeBytes': r.rssBeforeBytes, 'pageout.rssAfterBytes': r.rssAfterBytes }, 'bpftrace compiler pages released');
+    }, (err: Error) => {
+      log.warn({ 'probe.pid': pid, err }, 'bpftrace compiler pages kept resident');
+    });
+  };
+
   const stop = await runSteps([
     {
       name: 'tracefs',
@@ -262,6 +287,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
           const sup: ProbeSupervisor = new ProbeSupervisor({
             name: label, bpftrace: cfg.bpftrace ?? 'bpftrace', scriptPath, args, env, log,
             onLine: lineHandler(label, names, () => sup),
+            onAttached: releaseCompiler,
           });
           return sup;
         };

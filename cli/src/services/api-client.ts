@@ -1,4 +1,4 @@
-import type { AlertV1, EventV1 } from '@vigil/schema';
+import type { AlertV1, EventV1, HeartbeatV1 } from '@vigil/schema';
 
 export const DEFAULT_API = 'http://127.0.0.1:8787';
 
@@ -90,14 +90,8 @@ export interface StatusReport {
     stored: number;
     rejects: Record<string, number>;
   };
-  sensors: {
-    host: string;
-    ts: string;
-    ageSeconds: number;
-    silent: boolean;
-    counters: { recordsRead: number; eventsPublished: number; eventsDropped: number; lostEvents: number; rejects: Record<string, number>; queueDepth: number; spoolBytes?: number; spoolEvents?: number };
-    probes: { name: string; state: string; restarts: number; lostEvents: number; lastError: string | null }[];
-  }[];
+  /** Each sensor's newest heartbeat, as the control plane received it. */
+  sensors: (HeartbeatV1 & { ageSeconds: number; silent: boolean })[];
 }
 
 export interface AlertQuery {

@@ -109,3 +109,10 @@ export function readExe(pid: number, procRoot = '/proc'): string | undefined {
 export function readCwd(pid: number, procRoot = '/proc'): string | undefined {
   return link(`${procRoot}/${pid}/cwd`);
 }
+
+/** Resident set size in bytes (VmRSS), or null once the process is gone. */
+export function readRssBytes(pid: number, procRoot = '/proc'): number | null {
+  const status = read(`${procRoot}/${pid}/status`)?.toString('latin1');
+  const kb = status && /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
+  return kb ? Number(kb) * 1024 : null;
+}

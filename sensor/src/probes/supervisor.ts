@@ -13,6 +13,8 @@ export interface SupervisorOptions {
   onLine: (line: string) => void;
   /** Called after an unplanned exit, before the restart; `gapStartNs` is when output stopped. */
   onRestart?: (info: { restarts: number; code: number | null; signal: string | null; stderr: string }) => void;
+  /** Called each time a bpftrace process has attached its probes (its compile is over). */
+  onAttached?: (pid: number) => void;
   log: Logger;
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -57,6 +59,7 @@ export class ProbeSupervisor {
   markAttached(): void {
     if (this.state.restarts > 0 && this.state.state === 'restarting') this.state.lastRestartTs = nowNs();
     this.state.state = 'running';
+    if (this.child?.pid) this.opts.onAttached?.(this.child.pid);
     this.attachedResolve?.();
     this.attachedResolve = null;
   }
