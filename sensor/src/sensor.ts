@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { closeNats, HeartbeatV1, heartbeatSubject, hostIdFrom, runSteps, type EventV1 } from '@vigil/schema';
 import { parseBpftraceLine, BpftraceLineError, type BpftraceLine } from './decode/bpftrace-output.js';
 import { composeProbes } from './probes/compose.js';
+import { makeScriptDir } from './probes/script-dir.js';
 import { PROBES, PROBE_NAMES, BPFTRACE_STRLEN, HOLD_MS, type ProbeName, type ProbeSpec } from './probes/registry.js';
 import type { DecodedRecord } from './assemble/event-builder.js';
 import { ProbeSupervisor } from './probes/supervisor.js';
@@ -316,7 +317,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
           await separately(runnable);
         } else {
           // One bpftrace for all: a quarter of the memory and one poller (see probes/compose.ts).
-          tmp = mkdtempSync(join(tmpdir(), 'vigil-probes-'));
+          tmp = makeScriptDir(tmpdir());
           const script = join(tmp, 'composed.bt');
           writeFileSync(script, composeProbes(runnable.map((name) => ({ name, text: readFileSync(join(dir, spec(name).script), 'utf8'), args: spec(name).args(ctx) }))), { mode: 0o600 });
           const env = Object.assign({}, ...runnable.map((n) => spec(n).env)) as Record<string, string>;
