@@ -12,11 +12,10 @@
 // (default nats-server); BPFTRACE: the bpftrace binary. Each sensor run starts a fresh sensor, waits
 // for every probe, runs the job, then reads the sensor's heartbeat: events published, lost, rejected.
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir, cpus, release } from 'node:os';
+import { cpus, release } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CLI, median, startNats, startProcess, usage, waitFor } from './lib.mjs';
+import { CLI, median, scratchDir, startNats, startProcess, usage, waitFor } from './lib.mjs';
 
 const REPS = Number(process.argv[2] ?? 3);
 const SECS = String(process.argv[3] ?? 8);
@@ -25,7 +24,7 @@ const python = process.env.PYTHON ?? 'python3';
 const job = new URL('../scripts/cuda-job.py', import.meta.url).pathname;
 const run = promisify(execFile);
 
-const dir = mkdtempSync(join(tmpdir(), 'vigil-gpu-sensor-'));
+const dir = scratchDir('vigil-gpu-sensor-');
 // The sensor only publishes: the stream is created here, as the control plane would.
 const nats = await startNats(dir, { stream: true, bin: process.env.NATS_SERVER ?? 'nats-server' });
 const { url, nc } = nats;

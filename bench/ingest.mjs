@@ -4,16 +4,14 @@
 //   capacity: N events offered at once; time until every id is stored; exactly-once check.
 //   overload: 1.5× the measured capacity offered for 10 s; where the excess goes (sensor queue, drops,
 //             JetStream backlog), then time to drain and the same exactly-once check.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'nats';
 import { pino } from 'pino';
 import { EventPublisher, Counters } from '@vigil/sensor';
-import { CLI, api, benchEvent, freePort, sleep, startProcess, usage, waitFor } from './lib.mjs';
+import { api, benchEvent, CLI, freePort, scratchDir, sleep, startProcess, usage, waitFor } from './lib.mjs';
 
 const N = Number(process.argv[2] ?? 300_000);
-const dir = mkdtempSync(join(tmpdir(), 'vigil-ingest-'));
+const dir = scratchDir('vigil-ingest-');
 const natsPort = await freePort();
 const apiPort = await freePort();
 const base = `http://127.0.0.1:${apiPort}`;

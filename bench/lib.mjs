@@ -1,6 +1,7 @@
 // Shared helpers of the benchmarks: processes, sampling, statistics.
 import { spawn, execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -8,6 +9,13 @@ import { connect } from 'nats';
 
 export const CLI = new URL('../cli/bin/run.js', import.meta.url).pathname;
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A scratch folder for one run, removed when the process exits: a 10 M-event store takes gigabytes. */
+export function scratchDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 export function freePort() {
   return new Promise((resolve) => {

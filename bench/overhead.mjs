@@ -1,14 +1,12 @@
 // Benchmarks 1, 2, 3, 5 and 7: storms under no tracer, the full Vigil pipeline and auditd, in
 // interleaved repetitions; detection latency; sensor and control-plane footprint.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { connect } from 'nats';
-import { CLI, api, freePort, median, quantile, sh, sleep, startNats, startProcess, usage, waitFor } from './lib.mjs';
+import { api, CLI, freePort, median, quantile, scratchDir, sh, sleep, startNats, startProcess, usage, waitFor } from './lib.mjs';
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
-const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
+const dir = scratchDir('vigil-bench-');
 const storm = join(dir, 'storm');
 execFileSync('cc', ['-O2', '-o', storm, new URL('./storm.c', import.meta.url).pathname]);
 const gpuNode = join(dir, 'nvidiactl');

@@ -1,14 +1,12 @@
 // Benchmark 6: query latency over 10 M stored events (and 100,000 alerts). Seeds both tables in chDB
 // (the engine itself generates the rows), starts the control plane on it, and times `vigil events`-style filters
 // and `vigil alerts` through the API (and once through the CLI). Usage (root): node bench/query.mjs [rows]
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { CLI, api, freePort, median, quantile, sleep, startProcess, waitFor } from './lib.mjs';
+import { api, CLI, freePort, median, quantile, scratchDir, sleep, startProcess, waitFor } from './lib.mjs';
 
 const ROWS = Number(process.argv[2] ?? 10_000_000);
-const dir = mkdtempSync(join(tmpdir(), 'vigil-query-'));
+const dir = scratchDir('vigil-query-');
 const t0 = performance.now();
 execFileSync(process.execPath, [new URL('./seed.mjs', import.meta.url).pathname, join(dir, 'ch'), String(ROWS)], { stdio: 'inherit', cwd: new URL('../control-plane/', import.meta.url).pathname });
 const seedSecs = (performance.now() - t0) / 1000;

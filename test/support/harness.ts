@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), `vigil-${prefix}-`));
+/** A folder for one test file, removed when its process exits (node:test runs each file in its own). */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `vigil-${prefix}-`));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 30_000, everyMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;
