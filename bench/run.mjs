@@ -279,8 +279,10 @@ ${row('without the \`event\` JSON column', r.noEventColumn)}
 parts.push(`## Misses: why, and what would close them
 
 - **Exec storm overhead** (target ≤ 3%; see the table for this run's figures). The figure moves from
-  run to run on this VM: 9.7% and 13.0% in the two previous files, ${o ? `${pct(o.result.storms.exec.sensor.overhead)} in this one (${o.when.slice(11, 16)} UTC), whose "none"
-  repetitions alone spread by ${pct(o.result.storms.exec.none.max / o.result.storms.exec.none.min - 1)}` : 'see the table'}. This round's sensor changes (each ancestor's JSON made once
+  run to run on this VM: 10.8% in the previous file; 6.5%, 15.8%, 5.0% and 9.4% in four one-repetition
+  runs this round (\`BENCH_REPS=1 node bench/overhead.mjs\`, the previous commit's code and this
+  round's interleaved, in that order); ${o ? `${pct(o.result.storms.exec.sensor.overhead)} in this one (${o.when.slice(11, 16)} UTC), whose "none"
+  repetitions alone spread by ${pct(o.result.storms.exec.none.max / o.result.storms.exec.none.min - 1)}` : 'see the table'}. The previous round's sensor changes (each ancestor's JSON made once
   per process image and reused by every descendant's event; zod v4 for the record decoders) were
   checked against the previous commit's sensor with a scratch harness (three interleaved pairs, two
   storms of 1,500 execs each after three warm-up storms): sensor CPU 0.204/0.236/0.210 cores before,
@@ -302,9 +304,14 @@ parts.push(`## Misses: why, and what would close them
   The decode-to-event path is ${sp ? `${sp.result.usPerExecCycle.toFixed(0)} µs per cycle` : 'measured'} (sensor-path bench below; run to run it moves by a fifth here: 33-42 µs in three interleaved pairs of this round's and the previous commit's sensor, equal within each pair; ~90 µs two rounds ago, when
   /proc was read for processes already gone); the rest is serialising and publishing two events per
   cycle of ${sp ? n0(sp.result.avgEventBytes) : '~2,800'} bytes each, most of it the ancestry (every ancestor with its argv, as DESIGN.md's
-  event contract says; one ancestor on this machine has a 2 KB argv). What would close it: ancestry
-  sent by reference (pids and a process-table delta stream, the control plane keeping the tree), which
-  divides the bytes per event by about five, or the sensor's user space in a compiled language. The
+  event contract says; one ancestor on this machine has a 2 KB argv). The bytes themselves are not
+  what costs: in a scratch test this round, capping every ancestor's argv beyond the parent at 512
+  bytes cut the bytes per event by a third (2,858 → 1,953, measured on the stream) and left the
+  sensor's CPU where it was (0.229 cores in both runs against 0.217–0.228 without the cap; 3,000 execs
+  after four warm-up storms), so it was not kept. What would close it: fewer, cheaper steps per event
+  in the sensor (ancestry by reference, pids and a process-table delta stream with the control plane
+  keeping the tree, removes the ancestors' encoding and most of the garbage), or the sensor's user
+  space in a compiled language. The
   full-pipeline figure additionally pays the control plane's storage and detections (about half a
   core) on the same cores; in a deployment they run elsewhere, which is what the sensor-only condition
   measures.
@@ -342,7 +349,14 @@ parts.push(`## Misses: why, and what would close them
   the control plane, or ClickHouse as a server on its own machine (\`vigil control-plane --clickhouse
   URL\`), and more than one control-plane consumer against it (JetStream spreads a durable consumer's
   messages; detections that keep state per host would need partitioning by host subject).
-- **Detection latency** (p99 ≤ 1 s, aim 250 ms). Met in this file's runs (table above). An earlier
+- **Detection latency** (p99 ≤ 1 s, aim 250 ms). Met in this file's runs (table above). Two earlier
+  runs of the same command in this round (2026-11-22, 23:29 and 23:44 UTC) measured p50 ~230 ms and p99
+  290-360 ms, both after the storms and in the quiet run that followed 40 s later; in between and
+  after, the quiet run alone (three runs), one-repetition storm runs of this round's and the previous
+  commit's code (two each, interleaved) and this file's run all gave p50 80-86 ms. A fixed +150 ms
+  across a whole run and the next process points at the host rather than the code, but no cause was
+  found; a later run that records when each exec event reaches NATS besides the alert (scratch) put
+  the event at p50 46 ms and the alert at 80 ms, so the sensor's share is about half. An earlier
   round saw the tail pass a second right after the storms, and runs of the same command vary more
   than anything in them explains; that round's pipeline stored behind a backlog far slower than now
   (see pipeline capacity). Exec buffering in the probes adds up to one 50 ms flush. The next step for
@@ -354,15 +368,22 @@ parts.push(`## Misses: why, and what would close them
   0.1-0.3%; three 10 s windows, \`vigil sensor\` with a live nats-server, scratch harness). Idle ticks
   now print once a second; every tick still runs, so anything written is printed within one tick, and
   the sensor holds no record longer than three ticks waiting for an idle probe's watermark.
-- **Sensor RSS** (target ≤ 150 MB). One bpftrace process now runs every probe (about 110 MiB: LLVM and
-  clang's text, ~70 MiB, is most of it and is shared with any other bpftrace) and \`vigil sensor\` no
-  longer loads chDB (it did through the CLI: 170 MiB). At idle this round (smaps_rollup, one run):
-  bpftrace 105 MiB RSS, of it 67 MiB file pages and 34 MiB anonymous; node 71 MiB, of it 27 MiB
-  anonymous. RSS is still above 150 MB; PSS, which divides
-  shared pages, is below it at idle and grows past it under the exec storm (Node's heap, ~20 MiB).
-  bpftrace's ahead-of-time mode would drop LLVM from the running sensor altogether; 0.17's
-  (\`bpftrace --aot\` + \`bpftrace-aotrt\`) refuses \`curtask\`, which every probe here needs, and
-  crashed on the rest, so it waits for a newer bpftrace.
+- **Sensor RSS** (target ≤ 150 MB). ${o ? `${o.result.footprint.idle.sensorRss <= 150e6 ? 'Met' : 'Missed'} in this file's run: ${mib(o.result.footprint.idle.sensorRss)} at idle, ${mib(Math.max(...Object.values(o.result.footprint.storm).map((x) => x.sensorRss)))} at most during the storms` : 'See the footprint table'}
+  (173 MiB at idle in the previous file). bpftrace 0.17 compiles with LLVM and clang inside the process
+  that then runs for days, and their text stayed resident although nothing runs it once the probes
+  are attached: in the previous file bpftrace was 105 MiB of the 173, 67 MiB of it file pages, nearly
+  all libLLVM and libclang. Once a bpftrace has attached, the sensor now asks the kernel to reclaim
+  those pages (\`process_madvise\` with \`MADV_PAGEOUT\` on the read-only mappings of libLLVM and
+  libclang, through sensor/native/pageout.c, since Node cannot make that call). Checked by hand with
+  /proc/PID/smaps on the running sensor: bpftrace 108 → 44 MiB, and still 44 MiB after an exec, a
+  connect and a GPU-ioctl storm (nothing faulted back in). Side by side (\`BENCH_REPS=1 node
+  bench/overhead.mjs\`, the previous commit's code and this round's interleaved, twice each): sensor
+  RSS at idle 172 and 171 MiB before, 111 and 109 MiB after. What remains: bpftrace's 36 MiB of
+  anonymous memory (glibc malloc tunables, \`MALLOC_ARENA_MAX=1\` or trim and mmap thresholds, left it
+  at 36 MiB) and node's ~68 MiB, 42 MiB of it node's own text. The kernel leaves pages that another
+  process also maps (a second bpftrace), so \`--separate-probes\` and a sensor beside another bpftrace
+  keep more. bpftrace's ahead-of-time mode would leave LLVM out of the running process altogether;
+  0.17's (\`bpftrace --aot\` + \`bpftrace-aotrt\`) refuses \`curtask\`, which every probe here needs.
 `);
 writeFileSync(here('../BENCHMARKS.md'), parts.join('\n'));
 process.stdout.write(parts.join('\n'));

@@ -12,7 +12,7 @@ export const sensorFlags = {
   }),
   'window-seconds': Flags.integer({ description: 'aggregation window of the connect and GPU probes', default: 5, min: 1, max: 60 }),
   probe: Flags.string({ description: 'run only these probes (repeatable)', multiple: true, options: [...PROBE_NAMES] }),
-  'separate-probes': Flags.boolean({ description: 'one bpftrace process per probe instead of one for all (about 40 MiB more each; a failing probe never stops the others)', default: false }),
+  'separate-probes': Flags.boolean({ description: 'one bpftrace process per probe instead of one for all (about 100 MiB more each: the compiler pages they share cannot be released; a failing probe never stops the others)', default: false }),
   'spool-max-mb': Flags.integer({ description: 'disk kept for events while NATS is unreachable', default: 1024, min: 1 }),
 };
 
