@@ -30,6 +30,12 @@ before(async () => {
   nats = await startLocalNats({ dataDir: dir, port: natsPort, log });
   cp = await startControlPlane({ storage: { kind: 'embedded', dataDir: join(dir, 'ch') }, nats: { servers: nats.url }, api: { host: '127.0.0.1', port: await freePort() }, log });
   sensor = await startSensor({ hostId: HOST, nats: { servers: nats.url }, probes: ['exec'], spoolDir: join(dir, 'spool'), maxQueue: 20, log });
+  // Once bpftrace has attached, the sensor runs its own helper (sensor/native/pageout.c); that exec
+  // is stored before the outage, during which the sensor must hold this test's execs alone.
+  await waitFor('the sensor\'s start-up exec stored', async () => {
+    const r = (await (await fetch(`${cp.apiUrl}/api/v1/events?host=${HOST}&kind=exec&limit=1000`)).json()) as { events: EventV1[] };
+    return r.events.some((e) => e.proc.comm === 'vigil-pageout');
+  }, 30_000, 200);
 });
 
 after(async () => {
