@@ -102,7 +102,8 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
     },
     footprint: {
       processRssBytes: process.memoryUsage.rss(),
-      probeRssBytes: [...new Set([...supervisors.values()].map((s) => s.pid))].reduce<number>((sum, pid) => sum + ((pid && readRssBytes(pid)) || 0), 0),
+      // Probes sharing one bpftrace process share its supervisor: each process counted once.
+      probeRssBytes: [...new Set(supervisors.values())].reduce((sum, s) => sum + ((s.pid && readRssBytes(s.pid)) || 0), 0),
       compilerRssReleasedBytes,
     },
     // Probes sharing one bpftrace process share its state (and pid).
@@ -222,7 +223,6 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
   };
 
   const releaseCompiler = (pid: number) => {
-    if (cfg.releaseCompilerPages === false) return;
     releaseCompilerPages(pid, cfg.pageoutHelper ?? PAGEOUT_HELPER).then((r) => {
       const freed = Math.max(0, (r.rssBeforeBytes ?? 0) - (r.rssAfterBytes ?? 0));
       compilerRssReleasedBytes += freed;
@@ -288,7 +288,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
           const sup: ProbeSupervisor = new ProbeSupervisor({
             name: label, bpftrace: cfg.bpftrace ?? 'bpftrace', scriptPath, args, env, log,
             onLine: lineHandler(label, names, () => sup),
-            onAttached: releaseCompiler,
+            ...(cfg.releaseCompilerPages === false ? {} : { onAttached: releaseCompiler }),
           });
           return sup;
         };

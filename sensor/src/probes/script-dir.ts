@@ -13,13 +13,9 @@ export function makeScriptDir(parent: string, procRoot = '/proc'): string {
   return mkdtempSync(join(parent, `vigil-probes-${process.pid}-`));
 }
 
-export function removeStaleScriptDirs(parent: string, procRoot = '/proc'): string[] {
-  const removed: string[] = [];
+function removeStaleScriptDirs(parent: string, procRoot: string): void {
   for (const name of readdirSync(parent)) {
     const pid = STALE.exec(name)?.[1];
-    if (!pid || existsSync(join(procRoot, pid))) continue;
-    rmSync(join(parent, name), { recursive: true, force: true });
-    removed.push(name);
+    if (pid && !existsSync(join(procRoot, pid))) rmSync(join(parent, name), { recursive: true, force: true });
   }
-  return removed;
 }
