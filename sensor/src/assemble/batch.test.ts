@@ -73,7 +73,7 @@ test('exec batch: argv assembled by index, >32 elements or a cut element flagged
       ...Object.fromEntries(Array.from({ length: EXEC_MAX_ARGS }, (_, i) => [`11,1001,${i}`, String(i)])),
       '12,1002,0': 'cat', '12,1002,1': longArg,
     },
-    '@exec_sent': { 1: 3, 2: 3, 3: 3 + EXEC_MAX_ARGS + 2 },
+    '@exec_sent': { 1: 3, 3: 3 + EXEC_MAX_ARGS + 2 },
   }), 199);
   assert.equal(res.rejects, 0);
   assert.equal(res.lost, 0);
@@ -89,14 +89,15 @@ test('exec batch: argv assembled by index, >32 elements or a cut element flagged
   const gap = decodeExecBatch(execMaps({
     '@exec_head': { '10,1000': [10, 1, 0, 0, 5, 'curl', 3] },
     '@exec_arg': { '10,1000,0': 'curl', '10,1000,2': 'http://x' },
-    '@exec_sent': { 1: 2, 2: 2, 3: 4 },
+    '@exec_sent': { 1: 2, 3: 4 },
   }), 199);
   assert.deepEqual(gap.records[0]?.argv, ['curl', '', 'http://x']);
   assert.equal(gap.records[0]?.filename, '');
-  assert.equal(gap.lost, 1 + 2 + 2, 'one head, two files and two arguments the probe wrote are missing');
+  assert.equal(gap.lost, 1 + 2 + 2, 'one head, two files (one per head counted) and two arguments the probe wrote are missing');
 
   const bad = decodeExecBatch(execMaps({
     '@exec_head': { '10,1000': [10, 'x'], 'nonsense': [1, 1, 0, 0, 5, 'a', 1] },
+    '@exec_file': { '10,1000': '/usr/bin/x', 'nonsense': '/usr/bin/a' },
     '@exec_arg': { '10,1000,99': 'x' },
     '@exec_sent': { 1: 2, 3: 1 },
   }), 199);

@@ -100,8 +100,9 @@ export function decodeExecBatch(maps: Maps, argLimit: number): BatchDecoded<Exec
   const count = sentCounts(maps.get('@exec_sent'));
   // Entries the probe wrote that are not here (a full map refuses new keys). A rejected entry was
   // received, so it is not lost: it is counted once, as a reject.
+  // The probe writes one file per head and counts them together under "1".
   const lost = Math.max(0, count('1') - records.length - badHeads)
-    + Math.max(0, count('2') - gotFiles - badFiles) + Math.max(0, count('3') - gotArgs - badArgs);
+    + Math.max(0, count('1') - gotFiles - badFiles) + Math.max(0, count('3') - gotArgs - badArgs);
   return { records, rejects, lost };
 }
 
