@@ -5,23 +5,21 @@
 //   overload: 1.5× the measured capacity offered for 10 s; where the excess goes (sensor queue, drops,
 //             JetStream backlog), then time to drain and the same exactly-once check.
 import { join } from 'node:path';
-import { connect } from 'nats';
+import { EVENTS_STREAM } from '@vigil/schema';
+import { CONSUMER_NAME } from '../control-plane/dist/ingest/streams.js';
 import { pino } from 'pino';
 import { EventPublisher, Counters } from '@vigil/sensor';
-import { api, benchEvent, CLI, freePort, scratchDir, sleep, startProcess, usage, waitFor } from './lib.mjs';
+import { api, benchEvent, CLI, freePort, scratchDir, sleep, startNats, startProcess, usage, waitFor } from './lib.mjs';
 
 const N = Number(process.argv[2] ?? 300_000);
 const dir = scratchDir('vigil-ingest-');
-const natsPort = await freePort();
 const apiPort = await freePort();
 const base = `http://127.0.0.1:${apiPort}`;
-const nats = startProcess('nats-server', ['-js', '-sd', join(dir, 'nats'), '-a', '127.0.0.1', '-p', String(natsPort)]);
-await sleep(500);
-const url = `nats://127.0.0.1:${natsPort}`;
+const nats = await startNats(dir);
+const { url, nc } = nats;
 const cp = startProcess(process.execPath, [CLI, 'control-plane', '--data-dir', join(dir, 'ch'), '--nats', url, '--api-port', String(apiPort)], { VIGIL_LOG_LEVEL: 'warn' });
 await waitFor('control plane', async () => (await api(base, '/api/v1/status')).controlPlane.nats === 'connected');
 
-const nc = await connect({ servers: url });
 const jsm = await nc.jetstreamManager();
 const counters = new Counters();
 const publisher = new EventPublisher(nc.jetstream(), { maxQueue: 2_000_000, log: pino({ level: 'warn' }), counters });
@@ -61,7 +59,7 @@ while (performance.now() - o0 < 10_000) {
   maxQueue = Math.max(maxQueue, publisher.depth);
   await sleep(10);
   if (sent % (perTick * 50) < perTick) {
-    const ci = await jsm.consumers.info('VIGIL_EVENTS', 'vigil-control-plane');
+    const ci = await jsm.consumers.info(EVENTS_STREAM, CONSUMER_NAME);
     maxBacklog = Math.max(maxBacklog, ci.num_pending + ci.num_ack_pending);
   }
 }
@@ -76,7 +74,6 @@ const overload = {
 };
 const st = (await api(base, '/api/v1/status')).controlPlane;
 await publisher.stop(1000);
-await nc.close();
 await cp.stop();
 await nats.stop();
 console.log(JSON.stringify({ capacity, overload, controlPlaneRejects: st.rejects, streamGaps: st.lostInStream ?? null }, null, 2));

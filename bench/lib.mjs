@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { connect } from 'nats';
+import { DEFAULT_STREAM_LIMITS, ensureStreams } from '../control-plane/dist/ingest/streams.js';
 
 export const CLI = new URL('../cli/bin/run.js', import.meta.url).pathname;
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -68,14 +69,14 @@ function childrenOf(pid) {
 
 /**
  * nats-server with JetStream on a free loopback port (store under `dir`), and a connection to it.
- * `stream`: also the events stream, what the control plane would create, for a sensor on its own.
+ * `stream`: also the streams, as the control plane creates them, for a sensor on its own.
  */
 export async function startNats(dir, { stream = false, bin = 'nats-server' } = {}) {
   const port = await freePort();
   const server = startProcess(bin, ['-js', '-sd', join(dir, `nats-${port}`), '-a', '127.0.0.1', '-p', String(port)]);
   const url = `nats://127.0.0.1:${port}`;
   const nc = await waitFor('nats-server', () => connect({ servers: url }).catch(() => null), 15000, 100);
-  if (stream) await (await nc.jetstreamManager()).streams.add({ name: 'VIGIL_EVENTS', subjects: ['vigil.events.>'], duplicate_window: 120_000_000_000 });
+  if (stream) await ensureStreams(await nc.jetstreamManager(), DEFAULT_STREAM_LIMITS);
   return { url, nc, stop: async () => { await nc.close(); await server.stop(); } };
 }
 

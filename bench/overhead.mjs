@@ -2,7 +2,6 @@
 // interleaved repetitions; detection latency; sensor and control-plane footprint.
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { connect } from 'nats';
 import { api, CLI, freePort, median, quantile, scratchDir, sh, sleep, startNats, startProcess, usage, waitFor } from './lib.mjs';
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
@@ -41,7 +40,7 @@ async function startVigil({ controlPlane = true } = {}) {
   const sensor = startProcess(process.execPath, [CLI, 'sensor', '--nats', url, '--host-id', 'bench', '--gpu-device', `${gpuNode}=nvidia`, '--spool-dir', join(dir, `spool-${apiPort}`)], { VIGIL_LOG_LEVEL: 'warn' });
   await waitFor('sensor probes running', async () => heartbeat?.probes.every((p) => p.state === 'running'), 90000, 200);
   return {
-    base, url, sensor, cp, heartbeat: () => heartbeat,
+    base, url, nc, sensor, cp, heartbeat: () => heartbeat,
     stop: async () => { await sensor.stop(); await cp?.stop(); sub.unsubscribe(); await nats.stop(); },
   };
 }
@@ -112,9 +111,8 @@ try {
 const vigil = await startVigil();
 const fake = join(dir, 'kworkerd');
 execFileSync('cp', ['/bin/true', fake]);
-const nc = await connect({ servers: vigil.url });
 const seen = new Map();
-const sub = nc.subscribe('vigil.alerts.>', { callback: (_e, m) => { const a = m.json(); if (!seen.has(a.proc?.pid)) seen.set(a.proc?.pid, performance.now()); } });
+const sub = vigil.nc.subscribe('vigil.alerts.>', { callback: (_e, m) => { const a = m.json(); if (!seen.has(a.proc?.pid)) seen.set(a.proc?.pid, performance.now()); } });
 const natsLat = [];
 const apiLat = [];
 for (let i = 0; i < 100; i++) {
@@ -127,7 +125,6 @@ for (let i = 0; i < 100; i++) {
   apiLat.push(performance.now() - t0);
 }
 sub.unsubscribe();
-await nc.close();
 await vigil.stop();
 
 const summary = {};

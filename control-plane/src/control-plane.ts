@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { closeNats, runSteps } from '@vigil/schema';
 import { createStorageClients, describeTarget, type StorageClients, type StorageTarget } from './store/client.js';
 import { migrate } from './store/migrations.js';
-import { ensureStreams } from './ingest/streams.js';
+import { DEFAULT_STREAM_LIMITS, ensureStreams } from './ingest/streams.js';
 import { EventIngestor } from './ingest/consumer.js';
 import { HeartbeatTracker } from './ingest/heartbeats.js';
 import { checkApiBinding, startApi } from './api/server.js';
@@ -132,8 +132,8 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       start: async () => {
         nc = await connect({ name: 'vigil-control-plane', maxReconnectAttempts: -1, reconnectTimeWait: 500, ...cfg.nats });
         await ensureStreams(await nc.jetstreamManager(), {
-          maxAgeHours: cfg.streamMaxAgeHours ?? 72,
-          maxBytes: cfg.streamMaxBytes ?? 8 * 1024 ** 3,
+          maxAgeHours: cfg.streamMaxAgeHours ?? DEFAULT_STREAM_LIMITS.maxAgeHours,
+          maxBytes: cfg.streamMaxBytes ?? DEFAULT_STREAM_LIMITS.maxBytes,
         });
         return async () => { if (nc) await closeNats(nc); };
       },

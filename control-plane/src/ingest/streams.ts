@@ -9,6 +9,9 @@ export interface StreamLimits {
   maxBytes: number;
 }
 
+/** What the control plane keeps unconsumed when not told otherwise: three days, 8 GiB. */
+export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxAgeHours: 72, maxBytes: 8 * 1024 ** 3 };
+
 const DAY = 24 * 3600;
 
 function streamConfigs(limits: StreamLimits): Partial<StreamConfig>[] {
