@@ -23,19 +23,18 @@ const map = (name, entries) => `{"type": "map", "data": {"${name}": {${entries.m
 const value = (a) => `{"type": "value", "data": ${JSON.stringify(a)}}`;
 for (let f = 0; f < N / PER_FLUSH; f++) {
   const e = f % 2;
-  const forks = [], exits = [], heads = [], files = [], args = [];
+  const forks = [], exits = [], heads = [], args = [];
   for (let i = 0; i < PER_FLUSH; i++) {
     const pid = 3_000_000 + f * PER_FLUSH + i;
     forks.push([`${pid},${ns++}`, [process.pid, 0, 1, 'storm']]);
     const execNs = ns++;
-    heads.push([`${pid},${execNs}`, [pid, process.pid, 0, 0, 1, 'true', 1]]);
-    files.push([`${pid},${execNs}`, '/bin/true']);
+    heads.push([`${pid},${execNs}`, [pid, process.pid, 0, 0, 1, 'true', 1, '/bin/true']]);
     args.push([`${pid},${execNs},0`, 'true']);
     exits.push([`${pid},${ns++}`, [0, 'true']]);
   }
   const mark = ns++;
-  lines.push(['exec', map(`@exec_head${e}`, heads)], ['exec', map(`@exec_file${e}`, files)], ['exec', map(`@exec_arg${e}`, args)],
-    ['exec', map(`@exec_sent${e}`, [['1', PER_FLUSH], ['2', PER_FLUSH], ['3', PER_FLUSH]])], ['exec', value([5, mark])],
+  lines.push(['exec', map(`@exec_head${e}`, heads)], ['exec', map(`@exec_arg${e}`, args)],
+    ['exec', map(`@exec_sent${e}`, [['1', PER_FLUSH]])], ['exec', value([5, mark])],
     ['proc', map(`@proc_fork${e}`, forks)], ['proc', map(`@proc_exit${e}`, exits)],
     ['proc', map(`@proc_sent${e}`, [['10', PER_FLUSH], ['11', PER_FLUSH]])], ['proc', value([12, mark])]);
 }

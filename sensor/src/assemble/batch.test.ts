@@ -63,17 +63,16 @@ test('exec batch: argv assembled by index, >32 elements or a cut element flagged
   const longArg = 'A'.repeat(199);
   const res = decodeExecBatch(execMaps({
     '@exec_head': {
-      '10,1000': [10, 1, 0, 0, 5, 'curl', 3],
-      '11,1001': [11, 1, 0, 0, 5, 'seq', 40],
-      '12,1002': [12, 1, 0, 0, 5, 'cat', 2],
+      '10,1000': [10, 1, 0, 0, 5, 'curl', 3, '/usr/bin/curl'],
+      '11,1001': [11, 1, 0, 0, 5, 'seq', 40, '/usr/bin/seq'],
+      '12,1002': [12, 1, 0, 0, 5, 'cat', 2, '/usr/bin/cat'],
     },
-    '@exec_file': { '10,1000': '/usr/bin/curl', '11,1001': '/usr/bin/seq', '12,1002': '/usr/bin/cat' },
     '@exec_arg': {
       '10,1000,2': 'http://x', '10,1000,0': 'curl', '10,1000,1': '-s',
       ...Object.fromEntries(Array.from({ length: EXEC_MAX_ARGS }, (_, i) => [`11,1001,${i}`, String(i)])),
       '12,1002,0': 'cat', '12,1002,1': longArg,
     },
-    '@exec_sent': { 1: 3, 3: 3 + EXEC_MAX_ARGS + 2 },
+    '@exec_sent': { 1: 3 },
   }), 199);
   assert.equal(res.rejects, 0);
   assert.equal(res.lost, 0);
@@ -85,24 +84,22 @@ test('exec batch: argv assembled by index, >32 elements or a cut element flagged
   assert.equal(seq?.argvTruncated, true);
   assert.equal(cat?.argvTruncated, true, 'an argument at the string limit may have been cut');
 
-  // A full map dropped one argument and one filename: the exec still comes out, and the gap is counted.
+  // A full map dropped one head and one argument of another: that exec still comes out, and both gaps are counted.
   const gap = decodeExecBatch(execMaps({
-    '@exec_head': { '10,1000': [10, 1, 0, 0, 5, 'curl', 3] },
-    '@exec_arg': { '10,1000,0': 'curl', '10,1000,2': 'http://x' },
-    '@exec_sent': { 1: 2, 3: 4 },
+    '@exec_head': { '10,1000': [10, 1, 0, 0, 5, 'curl', 3, '/usr/bin/curl'] },
+    '@exec_arg': { '10,1000,0': 'curl', '10,1000,2': 'http://x', '11,1001,0': 'orphan of the lost head' },
+    '@exec_sent': { 1: 2 },
   }), 199);
   assert.deepEqual(gap.records[0]?.argv, ['curl', '', 'http://x']);
-  assert.equal(gap.records[0]?.filename, '');
-  assert.equal(gap.lost, 1 + 2 + 2, 'one head, two files (one per head counted) and two arguments the probe wrote are missing');
+  assert.equal(gap.lost, 1 + 1, 'one head and one argument of a received head are missing');
 
   const bad = decodeExecBatch(execMaps({
-    '@exec_head': { '10,1000': [10, 'x'], 'nonsense': [1, 1, 0, 0, 5, 'a', 1] },
-    '@exec_file': { '10,1000': '/usr/bin/x', 'nonsense': '/usr/bin/a' },
-    '@exec_arg': { '10,1000,99': 'x' },
-    '@exec_sent': { 1: 2, 3: 1 },
+    '@exec_head': { '10,1000': [10, 'x'], 'nonsense': [1, 1, 0, 0, 5, 'a', 1, '/usr/bin/a'], '12,1002': [12, 1, 0, 0, 5, 'b', 2, '/usr/bin/b'] },
+    '@exec_arg': { '10,1000,99': 'x', '12,1002,0': 'b' },
+    '@exec_sent': { 1: 3 },
   }), 199);
   assert.equal(bad.rejects, 3);
-  assert.equal(bad.records.length, 0);
+  assert.equal(bad.records.length, 1);
   assert.equal(bad.lost, 0, 'a rejected entry was received: counted once, as a reject, not as lost too');
 });
 

@@ -14,7 +14,7 @@ export const ExecFlushRecord = z.tuple([z.literal(5), Ns]);
 export const ExecRecord = recordUnion(ExecArgRecord, ExecHeaderRecord, ExecReturnRecord, ExecFilenameRecord, ExecFlushRecord);
 
 /** Values of the flushed maps, by map name without its epoch suffix. */
-export const ExecHeadValue = z.tuple([U32, U32, U32, U32, U64, Comm, U64]);
+export const ExecHeadValue = z.tuple([U32, U32, U32, U32, U64, Comm, U64, z.string()]);
 
 /** The most argv elements the probe reads. */
 export const EXEC_MAX_ARGS = 32;
@@ -62,7 +62,6 @@ export function sentCounts(sent: Record<string, unknown> | undefined): (kind: st
 export function decodeExecBatch(maps: Maps, argLimit: number): BatchDecoded<ExecDone> {
   let rejects = 0;
   let badArgs = 0;
-  let gotArgs = 0;
   const args = new Map<string, string[]>();
   for (const [key, v] of Object.entries(maps.get('@exec_arg') ?? {})) {
     const k = parseNumericMapKey(key, 3);
@@ -71,38 +70,32 @@ export function decodeExecBatch(maps: Maps, argLimit: number): BatchDecoded<Exec
     let list = args.get(id);
     if (!list) args.set(id, (list = []));
     list[k[2]!] = v;
-    gotArgs++;
   }
-  const files = maps.get('@exec_file') ?? {};
-  let gotFiles = 0;
-  let badFiles = 0;
-  for (const v of Object.values(files)) if (typeof v === 'string') gotFiles++; else { rejects++; badFiles++; }
   const records: ExecDone[] = [];
   let badHeads = 0;
+  // Arguments a decoded head says it has that the flush does not hold (a full map refuses new keys).
+  let missingArgs = 0;
   for (const [key, v] of Object.entries(maps.get('@exec_head') ?? {})) {
     const k = parseNumericMapKey(key, 2);
     const h = ExecHeadValue.safeParse(v);
     if (!k || !h.success) { rejects++; badHeads++; continue; }
-    const [tid, ppid, uid, gid, cgroupId, comm, argc] = h.data;
-    const id = `${k[0]},${k[1]}`;
-    const list = args.get(id) ?? [];
+    const [tid, ppid, uid, gid, cgroupId, comm, argc, filename] = h.data;
+    const list = args.get(`${k[0]},${k[1]}`) ?? [];
     const want = Math.min(argc, EXEC_MAX_ARGS);
     const argv = Array.from({ length: want }, (_, i) => list[i] ?? '');
-    const file = files[id];
+    for (let i = 0; i < want; i++) if (list[i] === undefined) missingArgs++;
     records.push({
-      type: 'exec.done', ns: k[1]!, pid: k[0]!, tid, ppid, uid, gid, cgroupId, comm,
-      filename: typeof file === 'string' ? file : '',
+      type: 'exec.done', ns: k[1]!, pid: k[0]!, tid, ppid, uid, gid, cgroupId, comm, filename,
       argv,
       argvTruncated: argc > EXEC_MAX_ARGS || argv.some((a) => Buffer.byteLength(a) >= argLimit),
       ret: 0,
     });
   }
-  const count = sentCounts(maps.get('@exec_sent'));
-  // Entries the probe wrote that are not here (a full map refuses new keys). A rejected entry was
-  // received, so it is not lost: it is counted once, as a reject.
-  // The probe writes one file per head and counts them together under "1".
-  const lost = Math.max(0, count('1') - records.length - badHeads)
-    + Math.max(0, count('1') - gotFiles - badFiles) + Math.max(0, count('3') - gotArgs - badArgs);
+  // Heads the probe wrote that are not here, and arguments missing from heads that are. A rejected
+  // entry was received, so it is not lost: it is counted once, as a reject (a rejected argument may be
+  // one a head misses). The arguments of a lost head go with it: its exec is counted once.
+  const lost = Math.max(0, sentCounts(maps.get('@exec_sent'))('1') - records.length - badHeads)
+    + Math.max(0, missingArgs - badArgs);
   return { records, rejects, lost };
 }
 

@@ -15,8 +15,8 @@ test('the four probes compose into one program: one BEGIN, one END, parameters f
   assert.match(out, /interval:s:5\b/);
   assert.match(out, /interval:ms:50\b/);
   assert.match(out, /\$maj == 195 \|\| \$maj == 511/);
-  for (const probe of ['sys_enter_execve', 'task_newtask', 'sys_exit_connect', 'sys_enter_ioctl']) assert.match(out, new RegExp(probe));
-  for (const cleanup of ['clear(@exec_more)', 'clear(@proc_fork0)', 'clear(@conn_seen)', 'clear(@gpu_seen)']) assert.ok(out.includes(cleanup), cleanup);
+  for (const probe of ['sys_exit_execveat', 'task_newtask', 'sys_exit_connect', 'sys_enter_ioctl']) assert.match(out, new RegExp(probe));
+  for (const cleanup of ['clear(@exec_head0)', 'clear(@proc_fork0)', 'clear(@conn_seen)', 'clear(@gpu_seen)']) assert.ok(out.includes(cleanup), cleanup);
   // Braces balance (the cut blocks took their own braces with them).
   assert.equal(out.split('{').length, out.split('}').length);
 });
