@@ -15,7 +15,7 @@ import { execFile } from 'node:child_process';
 import { cpus, release } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CLI, median, scratchDir, startNats, startProcess, usage, waitFor } from './lib.mjs';
+import { CLI, SENSOR_ENV, median, scratchDir, startNats, startProcess, usage, waitFor } from './lib.mjs';
 
 const REPS = Number(process.argv[2] ?? 3);
 const SECS = String(process.argv[3] ?? 8);
@@ -38,7 +38,7 @@ async function steps(mode) {
 
 async function withSensor(mode) {
   hb = null;
-  const sensor = startProcess(process.execPath, [CLI, 'sensor', '--nats', url, '--host-id', 'gpu-bench', '--spool-dir', join(dir, 'spool')], { VIGIL_LOG_LEVEL: 'warn' });
+  const sensor = startProcess(process.execPath, [CLI, 'sensor', '--nats', url, '--host-id', 'gpu-bench', '--spool-dir', join(dir, 'spool')], SENSOR_ENV);
   try {
     const probes = await waitFor('every probe running', async () => {
       const ps = hb?.probes ?? [];

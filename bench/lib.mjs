@@ -9,6 +9,8 @@ import { connect } from 'nats';
 import { DEFAULT_STREAM_LIMITS, ensureStreams } from '../control-plane/dist/ingest/streams.js';
 
 export const CLI = new URL('../cli/bin/run.js', import.meta.url).pathname;
+/** The sensor's environment in the benchmarks: as docker-compose.yml runs it (README, "CLI"). */
+export const SENSOR_ENV = { VIGIL_LOG_LEVEL: 'warn', NODE_OPTIONS: '--max-semi-space-size=4' };
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** A scratch folder for one run, removed when the process exits: a 10 M-event store takes gigabytes. */

@@ -2,7 +2,7 @@
 // interleaved repetitions; detection latency; sensor and control-plane footprint.
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { api, CLI, freePort, median, quantile, scratchDir, sh, sleep, startNats, startProcess, usage, waitFor } from './lib.mjs';
+import { api, CLI, SENSOR_ENV, freePort, median, quantile, scratchDir, sh, sleep, startNats, startProcess, usage, waitFor } from './lib.mjs';
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const dir = scratchDir('vigil-bench-');
@@ -37,7 +37,7 @@ async function startVigil({ controlPlane = true } = {}) {
   }
   let heartbeat = null;
   const sub = nc.subscribe('vigil.sensor.bench.heartbeat', { callback: (_e, m) => { heartbeat = m.json(); } });
-  const sensor = startProcess(process.execPath, [CLI, 'sensor', '--nats', url, '--host-id', 'bench', '--gpu-device', `${gpuNode}=nvidia`, '--spool-dir', join(dir, `spool-${apiPort}`)], { VIGIL_LOG_LEVEL: 'warn' });
+  const sensor = startProcess(process.execPath, [CLI, 'sensor', '--nats', url, '--host-id', 'bench', '--gpu-device', `${gpuNode}=nvidia`, '--spool-dir', join(dir, `spool-${apiPort}`)], SENSOR_ENV);
   await waitFor('sensor probes running', async () => heartbeat?.probes.every((p) => p.state === 'running'), 90000, 200);
   return {
     base, url, nc, sensor, cp, heartbeat: () => heartbeat,
