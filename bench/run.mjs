@@ -281,37 +281,36 @@ ${row('without the \`event\` JSON column', r.noEventColumn)}
 parts.push(`## Misses: why, and what would close them
 
 - **Exec storm overhead** (target ≤ 3%; see the table for this run's figures). ${o ? `${pct(o.result.storms.exec.sensor.overhead)} in this file's run (${o.when.slice(11, 16)} UTC), whose "none"
-  repetitions alone spread by ${pct(o.result.storms.exec.none.max / o.result.storms.exec.none.min - 1)}` : 'See the table'}; 12.4% in the previous file. Two things changed, and most of the
-  difference is the first. (1) The method: each condition now runs an unmeasured storm of 1,000 execs
-  first, and the measured storm is 5,000 execs instead of 1,500 right after start. The earlier figure
-  counted the sensor's first second (V8 compiling its hot paths: \`vigil sensor\` used about 0.3 cores
-  in the first storms after start, about 0.2 once warm) and moved from run to run (6.5%, 15.8%, 5.0%,
-  9.4% in four one-repetition runs of the previous round). (2) The probes do less in the kernel,
-  below. Where the rest goes, by a scratch harness this round (5 rotated repetitions, 5,000 execs
-  after two warm-up storms, the previous probes): bpftrace alone on the sensor's composed program, its
-  output read and thrown away, 8.1%; the whole sensor 7.2%; the sensor at nice 19 7.7%; a busy loop
-  using 0.2 cores beside the storm with nothing traced −1.5%. So the sensor's own user-space work (0.19
-  cores, on the core the storm leaves idle) costs the storm nothing measurable; the overhead is paid
-  in the kernel. There, attaching the same tracepoints with empty programs cost −1.8% (8 paired
-  repetitions, bpftrace alone, none / empty / the four probes rotated), the four probes 3.5%: the
-  programs' own work. Its BPF run time (\`kernel.bpf_stats_enabled\`, per program) was 13.6 µs per
-  fork+exec+exit cycle, about 2% of the ~620 µs cycle, nearly all of it hash-map writes at 0.2-0.5 µs
-  each on this VM: exec.bt handed the epoch and the time between its sched_process_exec blocks in two
-  per-thread maps written, read four times and deleted per exec, and proc.bt kept every clone's flags
-  in a per-thread map from the clone syscalls' tracepoints only to skip threads. Now exec.bt hands them
-  on in one per-CPU slot (the blocks of one tracepoint hit run back to back with preemption off), keeps
-  a failed call's pointers in one entry, counts head and file under one key, and sets its dirty flag
-  only when unset; proc.bt takes forks from \`task:task_newtask\`, which carries the clone flags, and
-  no longer traces clone at all. \`bash bench/bpf-time.sh 5000 /tmp/base/probes probes\` (the previous
-  commit's probes beside this one's, one run, 2026-11-23): exec.bt 7.76 → 5.76 µs, proc.bt 4.36 →
-  3.21 µs per cycle. On the storm (scratch, bpftrace alone with all four probes, 10 rotated
-  repetitions of none / previous / new): 5.0% → 4.0% paired median, new faster than previous in 8 of
-  10 repetitions, by a median 1.3%. What remains is about 1.4% of BPF time per cycle and the rest of
-  bpftrace's way of reporting: every exec is three to four hash-map writes that bpftrace later reads
-  and clears one key at a time with a syscall each, every 50 ms. What would close it: one record per
-  exec in a BPF ring buffer, read in batches (bpftrace 0.17 prints through perf buffers, one wake-up
-  per record, the 12-20% that moved these probes to maps; newer bpftrace or a libbpf loader can do
-  it), with the argv strings read into one per-CPU buffer instead of one map entry each.
+  repetitions alone spread by ${pct(o.result.storms.exec.none.max / o.result.storms.exec.none.min - 1)}` : 'See the table'}; 12.4% in an earlier
+  file, which measured the sensor's first second after start (V8 compiling its hot paths); each
+  condition now runs an unmeasured storm of 1,000 execs first and measures 5,000. On this 2-core
+  VM one storm's rate moves by 5-20% from the next with nothing traced, so a run's median is a noisy
+  verdict either way (a run on this round's probes, BENCH_REPS=3, 2026-11-23 02:45 UTC, not kept,
+  gave −1.4% with its "none" repetitions 20.6% apart; the table's run above is 8903d40's, 4.1%).
+  The probes' kernel work is measured apart, which is steady to about ±10%:
+  BPF run time per fork+exec+exit cycle (\`kernel.bpf_stats_enabled\`, every program), with
+  \`bash bench/bpf-time.sh 5000 /tmp/baseprobes probes /tmp/baseprobes probes\` (/tmp/baseprobes
+  holding exec.bt and proc.bt of 73cb1c5, beside this commit's, alternating, one run, 2026-11-23): exec.bt 7.57 and
+  7.57 → 5.35 and 4.61 µs; proc.bt 4.16 and 4.03 → 4.78 and 4.08 µs (its code did not change). Two
+  rounds ago the two took 13.6 µs. Per operation (scratch, one program on sched_process_exit during
+  the storm): an empty program 98 ns, a per-CPU count 480 ns, one insert of a new key into a hash map
+  820-1,380 ns: a fresh preallocated element, cold in cache in the middle of a fork and an exec. So
+  what a probe costs is the number of entries it inserts per exec. exec.bt now writes a successful
+  exec from one sched_process_exec program: one head entry that carries the path, one entry per
+  argument, one count; before, a separate path entry, a per-CPU slot handing the time and epoch to
+  three more programs, and an argument count. And it no longer inserts and deletes an entry at every
+  execve's entry to keep the call's pointers for the rare call that fails: a failed call's argv and
+  path are read back from the registers the syscall saved at the top of the kernel stack (checked
+  against orig_ax, the syscall number; on a layout it does not recognise the failure is still
+  reported, with argv flagged incomplete). On the storm (scratch, bpftrace alone with all four probes,
+  10 rotated repetitions of none / previous / new, 5,000 execs each): paired median overhead 6.0% →
+  2.3%, with single repetitions anywhere from −4% to +24%. Two sessions of measurements put the rest
+  here: the sensor's own user-space work (about 0.2 cores, on the core the storm leaves idle) cost
+  the storm nothing measurable (bpftrace alone 8.1%, the whole sensor 7.2%, a 0.2-core busy loop
+  −1.5%, previous probes); attaching the same tracepoints with empty programs cost −1.8%. What would
+  make the figure certain rather than near the target: one record per exec in a BPF ring buffer, read
+  in batches, with the argv read into one per-CPU buffer (newer bpftrace or a libbpf loader; bpftrace
+  0.17 prints through perf buffers, one wake-up per record, the 12-20% that moved these probes to maps).
   The decode-to-event path is ${sp ? `${sp.result.usPerExecCycle.toFixed(0)} µs per cycle` : 'measured'} (sensor-path bench below; run to run it moves by a fifth here: 33-42 µs in three interleaved pairs of this round's and the previous commit's sensor, equal within each pair; ~90 µs two rounds ago, when
   /proc was read for processes already gone); the rest is serialising and publishing two events per
   cycle of ${sp ? n0(sp.result.avgEventBytes) : '~2,800'} bytes each, most of it the ancestry (every ancestor with its argv, as DESIGN.md's
@@ -385,9 +384,12 @@ parts.push(`## Misses: why, and what would close them
   storms against one sensor, the node process went 76 MiB idle → 124, 121, 121, 133, 150, 171, 136,
   140 MiB after each (the whole sensor 118 → 164-209 MiB), falling back after its peak, so V8's heap
   high-water under allocation pressure rather than growth without bound, but over 150 MB while it
-  lasts. Not addressed this round: capping V8's young generation (\`--max-semi-space-size\`) trades
-  it against garbage-collection CPU, and fewer allocations per event is the same work as the exec
-  path's (see exec storm overhead).
+  lasts. The sensor now runs with a 4 MiB young generation where it runs alone
+  (\`NODE_OPTIONS=--max-semi-space-size=4\`: docker-compose.yml, and this benchmark's sensor): over six
+  5,000-exec storms (scratch, two runs each, 2026-11-23) its node process peaked at 122 and 130 MiB
+  instead of 146 and 154 MiB, with the same CPU (3.57 and 3.91 s against 3.50 and 3.88 s for the
+  60,000 events; 2 MiB gave 127 MiB). \`vigil up\` keeps V8's default, as the control plane shares its
+  process. Fewer allocations per event is the same work as the exec path's (see exec storm overhead).
   (173 MiB at idle in the previous file). bpftrace 0.17 compiles with LLVM and clang inside the process
   that then runs for days, and their text stayed resident although nothing runs it once the probes
   are attached: in the previous file bpftrace was 105 MiB of the 173, 67 MiB of it file pages, nearly

@@ -78,6 +78,21 @@ test('a process with a unique, hostile argv appears with its parent chain, byte 
   console.log(`# exec → visible in vigil events: ${seenMs} ms (includes polling every 250 ms)`);
 });
 
+test('a failed exec appears with its error, the path and argv it was given, and the caller', async () => {
+  const marker = `vigil-e2e-fail-${randomUUID()}`;
+  const path = join(dir, 'no-such-dir', 'miner');
+  // bash's child tries to exec a path that does not exist: execve returns ENOENT; the argv and path
+  // are read back from the failed call's saved registers.
+  spawnSync('bash', ['-c', '"$0" "$@"; true', path, marker, 'quo"te', 'two\nlines'], { stdio: 'ignore' });
+  const ev = await waitFor('the failed exec in vigil events', () =>
+    events<ExecEventV1>(['--kind', 'exec']).find((e) => e.exec.argv[1] === marker), 30_000, 250);
+  assert.equal(ev.exec.ret, -2, 'ENOENT');
+  assert.equal(ev.exec.filename, path);
+  assert.deepEqual(ev.exec.argv, [path, marker, 'quo"te', 'two\nlines']);
+  assert.equal(ev.exec.argvTruncated, false);
+  assert.equal(ev.proc.comm, 'bash');
+});
+
 test('a connect to a loopback port appears with address, port and the connecting process', async () => {
   const server: Server = createServer((s) => s.destroy());
   const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => {

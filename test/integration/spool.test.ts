@@ -1,7 +1,8 @@
 /**
  * NATS goes away while the sensor is tracing (real bpftrace, real nats-server): events wait in memory,
  * then on disk (reported in the heartbeat), and when NATS is back they are replayed in order; the
- * control plane stores each exactly once.
+ * control plane stores each exactly once. A sensor stopped during an outage still finishes its teardown
+ * and leaves on disk what it held.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,7 +24,7 @@ const log = pino({ level: process.env.TEST_LOG ?? 'silent' }, destination(2));
 let natsPort = 0;
 let nats: LocalNats | null = null;
 let cp: RunningControlPlane;
-let sensor: RunningSensor;
+let sensor: RunningSensor | null = null;
 
 before(async () => {
   natsPort = await freePort();
@@ -59,16 +60,16 @@ test('events survive a NATS outage on disk and are replayed in order, each store
   nats = null;
   for (let i = 0; i < N; i++) spawnSync('/bin/true', [`spool-marker-${i}`]);
   const spooled = await waitFor('events on disk', () => {
-    const c = sensor.heartbeat().counters;
+    const c = sensor!.heartbeat().counters;
     return (c.spoolEvents ?? 0) > 0 && c.spoolBytes! > 0 ? c : null;
   }, 20_000);
   assert.ok(readdirSync(join(dir, 'spool')).length > 0);
   await waitFor('every exec accounted for in memory or on disk', () => {
-    const c = sensor.heartbeat().counters;
+    const c = sensor!.heartbeat().counters;
     return c.queueDepth + (c.spoolEvents ?? 0) === N;
   }, 20_000).catch((err: Error) => {
     // Say what was there instead: counts, and any spooled exec that is not one of ours.
-    const c = sensor.heartbeat().counters;
+    const c = sensor!.heartbeat().counters;
     const spoolDir = join(dir, 'spool');
     const foreign = readdirSync(spoolDir).flatMap((f) => readFileSync(join(spoolDir, f), 'utf8').split('\n').filter(Boolean))
       .map((l) => JSON.parse(l) as EventV1).filter((e) => markerOf(e) === null).map((e) => `${e.kind}:${e.proc.comm}`);
@@ -77,7 +78,7 @@ test('events survive a NATS outage on disk and are replayed in order, each store
   // What is on disk, in file order: the replay must put exactly this sequence on the wire.
   const spoolDir = join(dir, 'spool');
   const onDisk = readdirSync(spoolDir).sort().flatMap((f) => readFileSync(join(spoolDir, f), 'utf8').split('\n').filter(Boolean).map((l) => markerOf(JSON.parse(l) as EventV1)!));
-  console.log(`# during the outage: ${sensor.heartbeat().counters.queueDepth} events in memory, ${spooled.spoolEvents} on disk (${spooled.spoolBytes} bytes)`);
+  console.log(`# during the outage: ${sensor!.heartbeat().counters.queueDepth} events in memory, ${spooled.spoolEvents} on disk (${spooled.spoolBytes} bytes)`);
 
   nats = await startLocalNats({ dataDir: dir, port: natsPort, log });
   phase('nats started again');
@@ -112,6 +113,26 @@ test('events survive a NATS outage on disk and are replayed in order, each store
   assert.equal(order.length, N);
   assert.deepEqual(order.slice(N - onDisk.length), onDisk, 'the spool replayed in the order it was written');
   assert.deepEqual(new Set(order.slice(0, N - onDisk.length)), new Set(Array.from({ length: N }, (_, i) => i).filter((i) => !onDisk.includes(i))), 'memory first');
-  await waitFor('spool emptied', () => sensor.heartbeat().counters.spoolEvents === 0 && readdirSync(join(dir, 'spool')).length === 0, 10_000);
-  assert.equal(sensor.counters.eventsDropped, 0);
+  await waitFor('spool emptied', () => sensor!.heartbeat().counters.spoolEvents === 0 && readdirSync(join(dir, 'spool')).length === 0, 10_000);
+  assert.equal(sensor!.counters.eventsDropped, 0);
+});
+
+test('stopped while NATS is away, the sensor still finishes its teardown and leaves what it held on disk', { timeout: 60_000 }, async () => {
+  await nats!.stop();
+  nats = null;
+  const M = 40;
+  for (let i = 0; i < M; i++) spawnSync('/bin/true', ['stop-marker-' + i]);
+  // The execs may still sit in bpftrace's maps or the sensor's queue: the stop must flush them to disk.
+  const t = Date.now();
+  await sensor!.stop();
+  console.log(`# sensor stopped with NATS away in ${Date.now() - t} ms`);
+  const stopped = sensor!;
+  sensor = null;
+  const spoolDir = join(dir, 'spool');
+  const onDisk = readdirSync(spoolDir).flatMap((f) => readFileSync(join(spoolDir, f), 'utf8').split('\n').filter(Boolean))
+    .map((l) => JSON.parse(l) as EventV1)
+    .flatMap((e) => (e.kind === 'exec' && e.exec.argv[1]?.startsWith('stop-marker-') ? [Number(e.exec.argv[1].slice(12))] : []));
+  assert.deepEqual([...new Set(onDisk)].sort((a, b) => a - b), Array.from({ length: M }, (_, i) => i), 'every exec of the outage on disk');
+  assert.equal(onDisk.length, M, 'each once');
+  assert.equal(stopped.counters.eventsDropped, 0);
 });
