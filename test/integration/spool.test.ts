@@ -20,17 +20,18 @@ import { freePort, tempDir, waitFor } from '../support/harness.js';
 const HOST = 'spool-it';
 const N = 150;
 const dir = tempDir('spool');
+const spoolDir = join(dir, 'spool');
 const log = pino({ level: process.env.TEST_LOG ?? 'silent' }, destination(2));
 let natsPort = 0;
 let nats: LocalNats | null = null;
 let cp: RunningControlPlane;
-let sensor: RunningSensor | null = null;
+let sensor: RunningSensor;
 
 before(async () => {
   natsPort = await freePort();
   nats = await startLocalNats({ dataDir: dir, port: natsPort, log });
   cp = await startControlPlane({ storage: { kind: 'embedded', dataDir: join(dir, 'ch') }, nats: { servers: nats.url }, api: { host: '127.0.0.1', port: await freePort() }, log });
-  sensor = await startSensor({ hostId: HOST, nats: { servers: nats.url }, probes: ['exec'], spoolDir: join(dir, 'spool'), maxQueue: 20, log });
+  sensor = await startSensor({ hostId: HOST, nats: { servers: nats.url }, probes: ['exec'], spoolDir, maxQueue: 20, log });
   // Once bpftrace has attached, the sensor runs its own helper (sensor/native/pageout.c); that exec
   // is stored before the outage, during which the sensor must hold this test's execs alone.
   await waitFor('the sensor\'s start-up exec stored', async () => {
@@ -48,7 +49,11 @@ after(async () => {
   await nats?.stop();
 });
 
-const markerOf = (e: EventV1) => (e.kind === 'exec' && e.exec.argv[1]?.startsWith('spool-marker-') ? Number(e.exec.argv[1].slice(13)) : null);
+const markerOf = (e: EventV1, prefix = 'spool-marker-') =>
+  (e.kind === 'exec' && e.exec.argv[1]?.startsWith(prefix) ? Number(e.exec.argv[1].slice(prefix.length)) : null);
+/** The events on disk, in file order. */
+const eventsOnDisk = () => readdirSync(spoolDir).sort()
+  .flatMap((f) => readFileSync(join(spoolDir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as EventV1));
 
 const t0 = Date.now();
 const phase = (what: string) => console.log(`# ${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
@@ -60,31 +65,28 @@ test('events survive a NATS outage on disk and are replayed in order, each store
   nats = null;
   for (let i = 0; i < N; i++) spawnSync('/bin/true', [`spool-marker-${i}`]);
   const spooled = await waitFor('events on disk', () => {
-    const c = sensor!.heartbeat().counters;
+    const c = sensor.heartbeat().counters;
     return (c.spoolEvents ?? 0) > 0 && c.spoolBytes! > 0 ? c : null;
   }, 20_000);
-  assert.ok(readdirSync(join(dir, 'spool')).length > 0);
+  assert.ok(readdirSync(spoolDir).length > 0);
   await waitFor('every exec accounted for in memory or on disk', () => {
-    const c = sensor!.heartbeat().counters;
+    const c = sensor.heartbeat().counters;
     return c.queueDepth + (c.spoolEvents ?? 0) === N;
   }, 20_000).catch((err: Error) => {
     // Say what was there instead: counts, and any spooled exec that is not one of ours.
-    const c = sensor!.heartbeat().counters;
-    const spoolDir = join(dir, 'spool');
-    const foreign = readdirSync(spoolDir).flatMap((f) => readFileSync(join(spoolDir, f), 'utf8').split('\n').filter(Boolean))
-      .map((l) => JSON.parse(l) as EventV1).filter((e) => markerOf(e) === null).map((e) => `${e.kind}:${e.proc.comm}`);
+    const c = sensor.heartbeat().counters;
+    const foreign = eventsOnDisk().filter((e) => markerOf(e) === null).map((e) => `${e.kind}:${e.proc.comm}`);
     throw new Error(`${err.message}: ${JSON.stringify({ queueDepth: c.queueDepth, spoolEvents: c.spoolEvents, lost: c.lostEvents, dropped: c.eventsDropped, rejects: c.rejects, foreign })}`, { cause: err });
   });
   // What is on disk, in file order: the replay must put exactly this sequence on the wire.
-  const spoolDir = join(dir, 'spool');
-  const onDisk = readdirSync(spoolDir).sort().flatMap((f) => readFileSync(join(spoolDir, f), 'utf8').split('\n').filter(Boolean).map((l) => markerOf(JSON.parse(l) as EventV1)!));
-  console.log(`# during the outage: ${sensor!.heartbeat().counters.queueDepth} events in memory, ${spooled.spoolEvents} on disk (${spooled.spoolBytes} bytes)`);
+  const onDisk = eventsOnDisk().map((e) => markerOf(e)!);
+  console.log(`# during the outage: ${sensor.heartbeat().counters.queueDepth} events in memory, ${spooled.spoolEvents} on disk (${spooled.spoolBytes} bytes)`);
 
   nats = await startLocalNats({ dataDir: dir, port: natsPort, log });
   phase('nats started again');
   const stored = await waitFor(`all ${N} markers stored`, async () => {
     const r = (await (await fetch(`${cp.apiUrl}/api/v1/events?host=${HOST}&kind=exec&limit=10000`)).json()) as { events: EventV1[] };
-    const marks = r.events.map(markerOf).filter((m): m is number => m !== null);
+    const marks = r.events.map((e) => markerOf(e)).filter((m): m is number => m !== null);
     return marks.length >= N ? marks : null;
   }, 60_000, 500);
   phase('all stored');
@@ -113,8 +115,8 @@ test('events survive a NATS outage on disk and are replayed in order, each store
   assert.equal(order.length, N);
   assert.deepEqual(order.slice(N - onDisk.length), onDisk, 'the spool replayed in the order it was written');
   assert.deepEqual(new Set(order.slice(0, N - onDisk.length)), new Set(Array.from({ length: N }, (_, i) => i).filter((i) => !onDisk.includes(i))), 'memory first');
-  await waitFor('spool emptied', () => sensor!.heartbeat().counters.spoolEvents === 0 && readdirSync(join(dir, 'spool')).length === 0, 10_000);
-  assert.equal(sensor!.counters.eventsDropped, 0);
+  await waitFor('spool emptied', () => sensor.heartbeat().counters.spoolEvents === 0 && readdirSync(spoolDir).length === 0, 10_000);
+  assert.equal(sensor.counters.eventsDropped, 0);
 });
 
 test('stopped while NATS is away, the sensor still finishes its teardown and leaves what it held on disk', { timeout: 60_000 }, async () => {
@@ -124,15 +126,10 @@ test('stopped while NATS is away, the sensor still finishes its teardown and lea
   for (let i = 0; i < M; i++) spawnSync('/bin/true', ['stop-marker-' + i]);
   // The execs may still sit in bpftrace's maps or the sensor's queue: the stop must flush them to disk.
   const t = Date.now();
-  await sensor!.stop();
+  await sensor.stop(); // the after hook's stop then has nothing left to stop
   console.log(`# sensor stopped with NATS away in ${Date.now() - t} ms`);
-  const stopped = sensor!;
-  sensor = null;
-  const spoolDir = join(dir, 'spool');
-  const onDisk = readdirSync(spoolDir).flatMap((f) => readFileSync(join(spoolDir, f), 'utf8').split('\n').filter(Boolean))
-    .map((l) => JSON.parse(l) as EventV1)
-    .flatMap((e) => (e.kind === 'exec' && e.exec.argv[1]?.startsWith('stop-marker-') ? [Number(e.exec.argv[1].slice(12))] : []));
+  const onDisk = eventsOnDisk().map((e) => markerOf(e, 'stop-marker-')).filter((m): m is number => m !== null);
   assert.deepEqual([...new Set(onDisk)].sort((a, b) => a - b), Array.from({ length: M }, (_, i) => i), 'every exec of the outage on disk');
   assert.equal(onDisk.length, M, 'each once');
-  assert.equal(stopped.counters.eventsDropped, 0);
+  assert.equal(sensor.counters.eventsDropped, 0);
 });
