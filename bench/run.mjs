@@ -65,7 +65,18 @@ into chDB and running the detections, and the sensor), as the issue asks; **audi
 | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${Object.entries(r.storms).map(([k, c]) => `| ${k} | ${cell(c.none)} | ${cell(c.sensor)} | **${pct(c.sensor.overhead)}** | ${cell(c.vigil)} | **${pct(c.vigil.overhead)}** | ${n0(c.auditd.median)}/s | ${pct(c.auditd.overhead)} | sensor ${verdict(k, c.sensor.overhead)}; full ${verdict(k, c.vigil.overhead)} |`).join('\n')}
 
-Storms (bench/storm.c): exec = fork+exec of /bin/true, 5,000 times, after an unmeasured storm of 1,000
+${r.storms.exec.none.userShare ? `Adjusted for the host's speed (exec storm): this VM's speed drifts by 5-20% from one storm to the next
+with nothing traced, which the rates above carry. An exec cycle of /bin/true spends most of its time
+in user space (the dynamic loader), where no probe runs: the share of the storm's wall time spent in
+its own user space (rate × user CPU per exec, from getrusage) falls with whatever tracing adds to a
+cycle (the probes' kernel time, waiting for a core) but not with the host's speed, which stretches
+both alike. Adjusted overhead = 1 − share/share(none).
+
+| condition | user share of wall time | adjusted overhead | user CPU per exec | system CPU per exec | target |
+| --- | --- | --- | --- | --- | --- |
+${Object.entries(r.storms.exec).map(([c, x]) => `| ${{ none: 'none', sensor: 'sensor', vigil: 'full pipeline', auditd: 'auditd' }[c]} | ${x.userShare.median.toFixed(4)} [${x.userShare.min.toFixed(4)}–${x.userShare.max.toFixed(4)}] | **${pct(x.adjustedOverhead)}** | ${Math.round(x.userUsPerOp)} µs | ${Math.round(x.sysUsPerOp)} µs | ${c === 'none' || c === 'auditd' ? '—' : verdict('exec', x.adjustedOverhead)} |`).join('\n')}
+
+` : ''}Storms (bench/storm.c): exec = fork+exec of /bin/true, 5,000 times, after an unmeasured storm of 1,000
 in every condition (a sensor runs for days; its first second after start, JIT compilation included,
 is not what it costs a host; earlier runs measured 1,500 execs right after start); connect = TCP connect+close to a loopback
 listener; ioctl-gpu = NVIDIA RM_ALLOC ioctls on the test GPU node (decoded and aggregated in the

@@ -19,7 +19,7 @@ for _ in $(seq "$reps"); do
       for _ in $(seq 100); do grep -q Attaching "$tmp/out" && break; sleep 0.1; done
       sleep 1
     fi
-    echo "$p $("$tmp/storm" fionread 1000000 | tail -1) ioctls/s"
+    echo "$p $("$tmp/storm" fionread 1000000 | cut -d' ' -f1) ioctls/s"
     if [ "$p" != none ]; then kill -INT "$bt"; wait "$bt" || true; fi
   done
 done
