@@ -136,6 +136,10 @@ for (let i = 0; i < 100; i++) {
 }
 sub.unsubscribe();
 evSub.unsubscribe();
+// The sensor's count of records that waited out its longest hold (see BatchMerger), from a heartbeat
+// sent after the last trial.
+await sleep(6000);
+const heldToTimeout = vigil.heartbeat().counters.heldToTimeout;
 await vigil.stop();
 
 /*
@@ -174,6 +178,7 @@ console.log(JSON.stringify({
   },
   detection: {
     trials: natsLat.length,
+    heldToTimeout,
     event: { trials: eventLat.length, p50: quantile(eventLat, 0.5), p99: quantile(eventLat, 0.99), max: Math.max(...eventLat) },
     nats: { p50: quantile(natsLat, 0.5), p99: quantile(natsLat, 0.99), max: Math.max(...natsLat) },
     api: { p50: quantile(apiLat, 0.5), p99: quantile(apiLat, 0.99), max: Math.max(...apiLat) },

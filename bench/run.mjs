@@ -122,7 +122,7 @@ ${quiet?.result.detection.event ? `| quiet host, the exec event on NATS (the sen
 ` : ''}| after the storms, on NATS | ${ms(r.detection.nats.p50)} | ${ms(r.detection.nats.p99)} | ${ms(r.detection.nats.max)} |
 | after the storms, in the API | ${ms(r.detection.api.p50)} | ${ms(r.detection.api.p99)} | ${ms(r.detection.api.max)} |
 
-Target p99 ≤ 1 s: ${[quiet && ['quiet', quiet.result.detection.api.p99], ['after the storms', r.detection.api.p99]].filter(Boolean).map(([w, x]) => `${w} ${x <= 1000 ? '✓' : `✗ (${ms(x)})`}`).join(', ')}; aim 250 ms: ${[quiet && ['quiet', quiet.result.detection.api.p99], ['after the storms', r.detection.api.p99]].filter(Boolean).map(([w, x]) => `${w} ${x <= 250 ? '✓' : '✗'}`).join(', ')}.
+${[quiet && ['quiet', quiet.result.detection.heldToTimeout], ['after the storms', r.detection.heldToTimeout]].filter((x) => x && x[1] !== undefined).map(([w, x]) => `Records the sensor held to its longest hold (\`heldToTimeout\`), ${w}: ${x}.\n`).join('')}Target p99 ≤ 1 s: ${[quiet && ['quiet', quiet.result.detection.api.p99], ['after the storms', r.detection.api.p99]].filter(Boolean).map(([w, x]) => `${w} ${x <= 1000 ? '✓' : `✗ (${ms(x)})`}`).join(', ')}; aim 250 ms: ${[quiet && ['quiet', quiet.result.detection.api.p99], ['after the storms', r.detection.api.p99]].filter(Boolean).map(([w, x]) => `${w} ${x <= 250 ? '✓' : '✗'}`).join(', ')}.
 `);
 }
 const g = load('ingest');
@@ -388,9 +388,10 @@ parts.push(`## Misses: why, and what would close them
   forks, which also wraps this host's pid_max of 32,768 several times; the disk writing back what the
   storms' nats-server and chDB files left) adds about 180 ms to the sensor for minutes, and no cause
   is confirmed. The sensor holds a probe's records for at most HOLD_MS (150 ms) waiting for the other
-  probe's watermark, which is the one constant of that size in its path: the next step is a
-  heartbeat counter of records released by that timeout rather than by the watermark, and a run of
-  this benchmark with it.
+  probe's watermark, which is the one constant of that size in its path. The heartbeat now counts
+  records let go by that timeout rather than by the watermark (\`heldToTimeout\`), and the latency
+  run records it (0 in a check run of the quiet benchmark in the fast mode, event p50 46 ms, not
+  kept); the next step is a run that catches the slow mode with it.
 - **Sensor idle CPU** (target < 1% of a core; footprint table). Not a miss in this file's run, but
   close to one: with exec and proc printing an end-of-flush record every 50 ms tick (40 lines a
   second), an idle sensor used about 1.5% of a core, nearly all of it Node waking up (1 s ticks:

@@ -34,6 +34,8 @@ export const HeartbeatV1 = z.object({
     spoolBytes: z.number().int().nonnegative().optional(),
     spoolEvents: z.number().int().nonnegative().optional(),
     processCacheSize: z.number().int().nonnegative(),
+    /** Exec and fork records sent on after the longest hold, not when every probe had flushed past them. */
+    heldToTimeout: z.number().int().nonnegative().optional(),
   }),
   /** The sensor's own memory, resident: its bpftrace processes, and the node process it runs in. */
   footprint: z.object({

@@ -31,6 +31,11 @@ export class BatchCollector {
 export class BatchMerger<T extends { ns: number }> {
   private held: { r: T; at: number }[] = [];
   private readonly marks = new Map<string, number>();
+  /**
+   * Records let go by `maxHoldMs` while still above the watermark: each was delayed by the whole
+   * hold, so a count that climbs with quiet traffic says a source's end-of-flush records are late.
+   */
+  releasedByTimeout = 0;
 
   constructor(
     private readonly running: () => string[],
@@ -77,7 +82,11 @@ export class BatchMerger<T extends { ns: number }> {
     const stale = this.now() - this.maxHoldMs;
     const out: { r: T; at: number }[] = [];
     const keep: { r: T; at: number }[] = [];
-    for (const h of this.held) (h.r.ns < mark || h.at <= stale ? out : keep).push(h);
+    for (const h of this.held) {
+      if (h.r.ns < mark) out.push(h);
+      else if (h.at <= stale) { out.push(h); this.releasedByTimeout++; }
+      else keep.push(h);
+    }
     this.held = keep;
     return out.map((h) => h.r).sort((a, b) => a.ns - b.ns);
   }
