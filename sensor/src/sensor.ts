@@ -99,7 +99,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
       spoolBytes: publisher?.spooled.bytes ?? 0,
       spoolEvents: publisher?.spooled.events ?? 0,
       processCacheSize: cache.size,
-      heldToTimeout: merger.releasedByTimeout,
+      heldToTimeout: merger.heldToTimeout,
     },
     footprint: {
       processRssBytes: process.memoryUsage.rss(),

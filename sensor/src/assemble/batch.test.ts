@@ -40,14 +40,14 @@ test('a source that is not running is not waited for; a source that never flushe
   assert.deepEqual(m.release(), [], 'not yet stale');
   now = 1000;
   assert.equal(m.release().length, 1, 'held for maxHoldMs: released');
-  assert.equal(m.releasedByTimeout, 1, 'counted as let go by the timeout');
+  assert.equal(m.heldToTimeout, 1, 'counted as let go by the timeout');
   assert.deepEqual(m.add('proc', [rec(300)], 400), []);
   running.splice(0, 1);
   assert.equal(m.release().length, 1, 'exec stopped: proc alone sets the watermark');
   running.unshift('exec');
   m.add('proc', [rec(500), rec(450)], 600);
   assert.deepEqual(m.release(true).map((r) => r.ns), [450, 500], 'release(all) drains in order');
-  assert.equal(m.releasedByTimeout, 1, 'neither the watermark nor draining counts as a timeout');
+  assert.equal(m.heldToTimeout, 1, 'neither the watermark nor draining counts as a timeout');
 });
 
 test('the collector strips the epoch suffix and starts afresh after each flush', () => {

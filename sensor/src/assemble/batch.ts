@@ -35,7 +35,7 @@ export class BatchMerger<T extends { ns: number }> {
    * Records let go by `maxHoldMs` while still above the watermark: each was delayed by the whole
    * hold, so a count that climbs with quiet traffic says a source's end-of-flush records are late.
    */
-  releasedByTimeout = 0;
+  heldToTimeout = 0;
 
   constructor(
     private readonly running: () => string[],
@@ -84,7 +84,7 @@ export class BatchMerger<T extends { ns: number }> {
     const keep: { r: T; at: number }[] = [];
     for (const h of this.held) {
       if (h.r.ns < mark) out.push(h);
-      else if (h.at <= stale) { out.push(h); this.releasedByTimeout++; }
+      else if (h.at <= stale) { out.push(h); this.heldToTimeout++; }
       else keep.push(h);
     }
     this.held = keep;
