@@ -23,6 +23,8 @@ export interface ControlPlaneConfig {
   /** A sensor whose last heartbeat is older than this is reported silent. */
   silentAfterSeconds?: number;
   batchSize?: number;
+  /** The longest an event waits for company before it is stored (see IngestOptions.storeLingerMs). */
+  storeLingerMs?: number;
   /** Processes expected to use GPUs, beyond installed software (see detect/builtin/gpu.ts). */
   expectedGpu?: ExpectedGpuConfig;
   /** Folders (or files) of custom detections: TypeScript/JavaScript modules, Sigma YAML, SQL. */
@@ -74,6 +76,8 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
         lastInsertError: storageState.error ?? ingestor?.stats.lastInsertError ?? null,
         nats: nc ? (nc.isClosed() ? 'closed' : 'connected') : 'not connected',
         stored: ingestor?.stats.stored ?? 0,
+        /** Inserts into `events` that succeeded (each may hold many messages' events). */
+        inserts: ingestor?.stats.batches ?? 0,
         rejects: ingestor?.stats.rejects ?? {},
         lostInStream: ingestor?.stats.lostInStream ?? 0,
         heartbeatRejects: heartbeats?.rejects ?? 0,
@@ -178,8 +182,9 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       start: async () => {
         ingestor = new EventIngestor(nc!.jetstream(), ch!.writer, {
           batchSize: cfg.batchSize ?? 2000,
+          ...(cfg.storeLingerMs !== undefined ? { storeLingerMs: cfg.storeLingerMs } : {}),
           log,
-          onStored: (events) => engine?.process(events),
+          onEvents: (events) => engine?.process(events),
         });
         ingestor.start();
         return () => ingestor?.stop();

@@ -88,6 +88,7 @@ export interface StatusReport {
     lastInsertError: string | null;
     nats: string;
     stored: number;
+    inserts?: number;
     rejects: Record<string, number>;
   };
   /** Each sensor's newest heartbeat, as the control plane received it. */

@@ -16,6 +16,13 @@ export const sensorFlags = {
   'spool-max-mb': Flags.integer({ description: 'disk kept for events while NATS is unreachable', default: 1024, min: 1 }),
 };
 
+export const storageFlags = {
+  'store-linger-ms': Flags.integer({
+    description: 'longest an event waits for others before it is stored (fewer, larger inserts; detections do not wait)',
+    default: 250, min: 0, max: 10_000,
+  }),
+};
+
 export const detectionFlags = {
   detections: Flags.string({ description: 'folder or file of custom detections (TypeScript/JavaScript, Sigma .yml, .sql); repeatable; reloaded on change', multiple: true }),
   'gpu-expected': Flags.string({ description: 'glob of executables (or cgroup:GLOB) expected to use GPUs, beyond installed software; repeatable', multiple: true }),

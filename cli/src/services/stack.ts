@@ -23,6 +23,7 @@ export interface StackOptions {
   separateProbes?: boolean;
   detections?: string[];
   expectedGpu?: { exe: string[]; cgroup: string[] };
+  storeLingerMs?: number;
   log: Logger;
 }
 
@@ -58,6 +59,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
           api: { host: o.apiHost, port: o.apiPort, ...(process.env.VIGIL_API_TOKEN ? { token: process.env.VIGIL_API_TOKEN } : {}) },
           ...(o.detections ? { detections: o.detections } : {}),
           ...(o.expectedGpu ? { expectedGpu: o.expectedGpu } : {}),
+          ...(o.storeLingerMs !== undefined ? { storeLingerMs: o.storeLingerMs } : {}),
           log: o.log,
         });
         apiUrl = cp.apiUrl;

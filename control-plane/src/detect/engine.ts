@@ -41,7 +41,7 @@ interface Throttled {
 
 
 /**
- * Runs detections over stored events: keeps a short history per process and an index of what each
+ * Runs detections over events as they arrive: keeps a short history per process and an index of what each
  * process started (for chains and corroboration), throttles repeats per (rule, host, process), and
  * raises sensor.silent from heartbeats. A detection that throws is counted, never fatal.
  */
@@ -110,7 +110,7 @@ export class DetectionEngine {
     hasAncestor: (proc: ProcessV1, pred: (a: ProcessV1['ancestry'][number]) => boolean) => proc.ancestry.some(pred),
   };
 
-  /** Evaluates a batch of stored events, oldest first (batches mix probes; order by kernel time). */
+  /** Evaluates the events that arrived together, oldest first (they mix probes; order by kernel time). */
   process(events: EventV1[]): void {
     const keyed = events.map((ev) => ({ ev, ts: BigInt(ev.ts) }));
     keyed.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));

@@ -21,11 +21,33 @@ export interface IngestStats {
 export interface IngestOptions {
   /** Events per ClickHouse insert at most (a message holds one event or a batch of them). */
   batchSize: number;
-  /** How long a partial batch waits for more messages before it is stored. */
+  /**
+   * How long the first message of a quiet spell waits for the messages sent with it (a sensor sends
+   * a flush's execs, exits and connects as one message per kind) before the detections see them.
+   */
   lingerMs?: number;
+  /**
+   * The longest a validated event waits for company before it is stored, when fewer than `batchSize`
+   * arrive meanwhile. Every insert costs the storage engine about 8-15 ms of CPU however few rows it
+   * holds (a new part on disk, merged later): inserting whatever arrived every 20 ms cost the
+   * control plane twice the CPU per event of an exec storm (bench/BENCHMARKS.md).
+   */
+  storeLingerMs?: number;
   log: Logger;
-  /** Called with the events of each stored batch (detections hook here). */
-  onStored?: (events: EventV1[]) => void;
+  /**
+   * Called with the valid events of the messages that arrived together, in arrival order, once, as
+   * soon as they are validated: before they are stored, so alerts do not wait for storage.
+   */
+  onEvents?: (events: EventV1[]) => void;
+}
+
+/** A message, validated: its good events and what of it goes to the dead-letter stream. */
+interface Checked {
+  msg: JsMsg;
+  /** False when the whole message is refused (dead-lettered, then acked). */
+  good: boolean;
+  events: EventV1[];
+  bad: { reason: string; event?: unknown }[];
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -37,6 +59,11 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * message when it is not JSON, of another version, too large or from a host other than its subject's;
  * a single event of a batch when only that event is malformed (the rest of the batch is stored).
  * While storage refuses, nothing is acked and the batch is retried.
+ *
+ * Two stages: messages are validated and handed to the detections as they arrive (after `lingerMs`),
+ * then stored in inserts of up to `batchSize` events, at the latest `storeLingerMs` after the oldest
+ * arrived. Detections see each message once; a message redelivered after a crash between the two
+ * stages is seen again (at least once, as delivery itself).
  */
 export class EventIngestor {
   readonly stats: IngestStats = { stored: 0, batches: 0, rejects: {}, lastInsertError: null, storageHealthy: true, lostInStream: 0 };
@@ -63,7 +90,6 @@ export class EventIngestor {
     this.signalStop();
     this.stopConsume?.();
     await this.done;
-    await this.detecting;
   }
 
   private reject(reason: string): void {
@@ -71,28 +97,29 @@ export class EventIngestor {
   }
 
   /**
-   * Messages are fetched in bounded pulls; they are stored in batches of up to `batchSize`, or
-   * whatever has arrived `lingerMs` after the first of a batch: large batches under load, low
-   * latency when quiet.
+   * Messages are fetched in bounded pulls into `arrived`; the detect stage validates them and runs
+   * the detections, then hands them to the store stage, which inserts and acks. Nothing is fetched
+   * while `2 × batchSize` events wait in either stage.
    */
   private async loop(): Promise<void> {
     const consumer = await this.js.consumers.get(EVENTS_STREAM, CONSUMER_NAME);
     let lastSeq = (await consumer.info()).delivered.stream_seq;
-    const buffer: JsMsg[] = [];
-    let buffered = 0;
-    const wake: { arrived: (() => void) | null; drained: (() => void) | null } = { arrived: null, drained: null };
+    const arrived: JsMsg[] = [];
+    let arrivedEvents = 0;
+    const toStore: { checked: Checked; at: number }[] = [];
+    let toStoreEvents = 0;
+    const signal = { arrived: new Wake(), detected: new Wake(), drained: new Wake() };
+    const pause = (w: Wake, ms: number) => Promise.race([w.wait(ms), this.stopping]);
     // Pulled on demand, about FETCH_BYTES at a time (counted in messages: a max_bytes pull stalls
     // nats.js on a message larger than the bytes left in the request). Larger pulls of ~1 MB batches
     // behind a backlog lost deliveries here: 32 per pull (1 s expiry) missed about one message in four
     // (600 batches of 1,000 events; each came back only after ack_wait, 60 s, and its stream sequence
-    // gap read as loss), 13,189 events/s at 4 per pull against 4,498/s. Nothing is fetched while
-    // `2 × batchSize` events wait to be stored.
+    // gap read as loss), 13,189 events/s at 4 per pull against 4,498/s.
     let fetchMessages = 4;
     const reader = (async () => {
       while (this.running) {
-        if (buffered >= this.opts.batchSize * 2) {
-          await new Promise<void>((r) => { wake.drained = r; setTimeout(r, 1000); });
-          wake.drained = null;
+        if (arrivedEvents + toStoreEvents >= this.opts.batchSize * 2) {
+          await pause(signal.drained, 1000);
           continue;
         }
         try {
@@ -111,9 +138,9 @@ export class EventIngestor {
               }
               if (seq > lastSeq) lastSeq = seq;
             }
-            buffer.push(m);
-            buffered += eventsIn(m);
-            wake.arrived?.();
+            arrived.push(m);
+            arrivedEvents += eventsIn(m);
+            signal.arrived.fire();
           }
           if (count > 0) fetchMessages = Math.max(1, Math.min(MAX_FETCH_MESSAGES, Math.floor(FETCH_BYTES / (bytes / count))));
         } catch (err) {
@@ -122,42 +149,83 @@ export class EventIngestor {
           await Promise.race([sleep(1000), this.stopping]);
         }
       }
-      wake.arrived?.();
+      signal.arrived.fire();
+    })();
+    const detector = (async () => {
+      while (this.running) {
+        if (arrived.length === 0) {
+          await pause(signal.arrived, 1000);
+          continue;
+        }
+        if (arrivedEvents < this.opts.batchSize && this.opts.lingerMs !== 0) await sleep(this.opts.lingerMs ?? 20);
+        if (!this.running) break;
+        const msgs = arrived.splice(0);
+        arrivedEvents = 0;
+        const checked = msgs.map((m) => this.check(m));
+        const events = checked.flatMap((c) => c.events);
+        if (events.length > 0 && this.opts.onEvents) {
+          try { this.opts.onEvents(events); } catch (err) { this.opts.log.error({ err }, 'detections failed on a batch'); }
+        }
+        const at = performance.now();
+        for (const c of checked) {
+          toStore.push({ checked: c, at });
+          toStoreEvents += c.events.length || 1;
+        }
+        signal.detected.fire();
+      }
+      signal.detected.fire();
     })();
     let backoff = 250;
+    const storeLinger = this.opts.storeLingerMs ?? 250;
+    const storeSome = async () => {
+      const take = takeUpTo(toStore.map((t) => t.checked.events.length || 1), this.opts.batchSize);
+      const batch = toStore.splice(0, take.messages).map((t) => t.checked);
+      toStoreEvents -= take.events;
+      backoff = await this.store(batch, backoff, () => [...toStore.map((t) => t.checked.msg), ...arrived]);
+      signal.drained.fire();
+    };
     while (this.running) {
-      if (buffer.length === 0) {
-        await new Promise<void>((r) => { wake.arrived = r; setTimeout(r, 1000); });
-        wake.arrived = null;
+      if (toStore.length === 0) {
+        await pause(signal.detected, 1000);
         continue;
       }
-      if (buffered < this.opts.batchSize && this.opts.lingerMs !== 0) await sleep(this.opts.lingerMs ?? 20);
-      const take = takeUpTo(buffer, this.opts.batchSize);
-      const msgs = buffer.splice(0, take.messages);
-      buffered -= take.events;
-      wake.drained?.();
-      backoff = await this.store(msgs, backoff);
+      const waited = performance.now() - toStore[0]!.at;
+      if (toStoreEvents < this.opts.batchSize && waited < storeLinger) {
+        await pause(signal.detected, storeLinger - waited);
+        continue;
+      }
+      await storeSome();
     }
     this.stopConsume?.();
     await reader.catch(() => undefined);
-    // Received but not yet stored: redeliver them at once.
-    for (const m of buffer.splice(0)) m.nak();
+    await detector.catch(() => undefined);
+    // Stopping: what the detections have seen is stored now (one try each; what fails comes back to
+    // the next control plane), what they have not seen goes back at once.
+    while (toStore.length > 0) await storeSome();
+    for (const m of arrived.splice(0)) m.nak();
   }
 
   private stopConsume: (() => void) | null = null;
 
-  /** Stores the events of some messages, retrying until storage accepts them; returns the backoff to carry on with. */
-  private async store(msgs: JsMsg[], backoffIn: number): Promise<number> {
+  /**
+   * Stores the events of some messages, retrying until storage accepts them; returns the backoff to
+   * carry on with. `held`: the other messages this consumer holds, kept from redelivery while it waits.
+   */
+  private async store(batch: Checked[], backoffIn: number, held: () => JsMsg[]): Promise<number> {
     let backoff = backoffIn;
-    const { good, events, bad } = this.validate(msgs);
-    for (const b of bad) {
-      if (b.event === undefined) {
-        if (await this.deadLetter(b.msg.subject, b.msg.data, b.reason)) b.msg.ack();
-      } else {
-        // One bad event of a good batch: parked on its own; the message is acked with the rest.
-        await this.deadLetter(b.msg.subject, encoder.encode(JSON.stringify(b.event)), b.reason);
+    const events = batch.flatMap((c) => c.events);
+    for (const c of batch) {
+      for (const b of c.bad) {
+        if (b.event === undefined) {
+          // The whole message is refused: parked, then acked (when parking failed it comes back).
+          if (await this.deadLetter(c.msg.subject, c.msg.data, b.reason)) c.msg.ack();
+        } else {
+          // One bad event of a good batch: parked on its own; the message is acked with the rest.
+          await this.deadLetter(c.msg.subject, encoder.encode(JSON.stringify(b.event)), b.reason);
+        }
       }
     }
+    const good = batch.filter((c) => c.good).map((c) => c.msg);
     for (;;) {
       try {
         if (events.length > 0) {
@@ -168,7 +236,6 @@ export class EventIngestor {
         this.stats.batches++;
         this.stats.storageHealthy = true;
         this.stats.lastInsertError = null;
-        if (events.length > 0) this.afterStore(events);
         return 250;
       } catch (err) {
         this.stats.storageHealthy = false;
@@ -176,6 +243,7 @@ export class EventIngestor {
         this.opts.log.error({ err, 'ingest.batch': events.length, 'ingest.backoffMs': backoff }, 'insert failed; not acking, will retry');
         // Keep the messages ours while we wait, so JetStream does not redeliver them meanwhile.
         for (const m of good) m.working();
+        for (const m of held()) m.working();
         // Stopping: hand them back now, so the next control plane gets them without waiting out ack_wait.
         if (!this.running) {
           for (const m of good) m.nak();
@@ -187,60 +255,37 @@ export class EventIngestor {
     }
   }
 
-  /** Detections of the last stored batch, run while the next batch's insert is in flight. */
-  private detecting: Promise<void> = Promise.resolve();
-
-  /**
-   * Hands stored events to the detections on the next turn of the event loop: by then the loop has
-   * validated the next batch and started its insert, so the engine's CPU work overlaps the storage
-   * engine's. Batches still reach the detections one at a time and in order.
-   */
-  private afterStore(events: EventV1[]): void {
-    const run = this.opts.onStored;
-    if (!run) return;
-    this.detecting = this.detecting.then(() => new Promise<void>((resolve) => setImmediate(() => {
-      try { run(events); } catch (err) { this.opts.log.error({ err }, 'detections failed on a batch'); }
-      resolve();
-    })));
-  }
-
-  private validate(msgs: JsMsg[]) {
-    const good: JsMsg[] = [];
-    const events: EventV1[] = [];
-    const bad: { msg: JsMsg; reason: string; event?: unknown }[] = [];
-    for (const msg of msgs) {
-      if (msg.data.byteLength > MAX_BATCH_BYTES) { bad.push({ msg, reason: 'oversized' }); continue; }
-      let raw: unknown;
-      try {
-        raw = JSON.parse(decoder.decode(msg.data));
-      } catch {
-        bad.push({ msg, reason: 'not-json' });
-        continue;
-      }
-      const v = (raw as { v?: unknown })?.v;
-      if (v !== undefined && v !== 1) { bad.push({ msg, reason: 'wrong-version' }); continue; }
-      const subjectHost = hostOfEventSubject(msg.subject);
-      if (Array.isArray((raw as { events?: unknown })?.events)) {
-        const batch = EventBatchV1.safeParse(raw);
-        if (!batch.success) { bad.push({ msg, reason: 'schema' }); continue; }
-        if (batch.data.host !== subjectHost) { bad.push({ msg, reason: 'host-mismatch' }); continue; }
-        for (const item of batch.data.events) {
-          const parsed = EventV1.safeParse(item);
-          if (!parsed.success) bad.push({ msg, reason: 'schema', event: item });
-          else if (parsed.data.host !== subjectHost) bad.push({ msg, reason: 'host-mismatch', event: item });
-          else events.push(parsed.data);
-        }
-        good.push(msg);
-        continue;
-      }
-      if (msg.data.byteLength > MAX_EVENT_BYTES) { bad.push({ msg, reason: 'oversized' }); continue; }
-      const parsed = EventV1.safeParse(raw);
-      if (!parsed.success) { bad.push({ msg, reason: 'schema' }); continue; }
-      if (subjectHost !== parsed.data.host) { bad.push({ msg, reason: 'host-mismatch' }); continue; }
-      good.push(msg);
-      events.push(parsed.data);
+  /** One message as it arrived: refused whole, or its events, each valid or dead-lettered alone. */
+  private check(msg: JsMsg): Checked {
+    const refuse = (reason: string): Checked => ({ msg, good: false, events: [], bad: [{ reason }] });
+    if (msg.data.byteLength > MAX_BATCH_BYTES) return refuse('oversized');
+    let raw: unknown;
+    try {
+      raw = JSON.parse(decoder.decode(msg.data));
+    } catch {
+      return refuse('not-json');
     }
-    return { good, events, bad };
+    const v = (raw as { v?: unknown })?.v;
+    if (v !== undefined && v !== 1) return refuse('wrong-version');
+    const subjectHost = hostOfEventSubject(msg.subject);
+    if (Array.isArray((raw as { events?: unknown })?.events)) {
+      const batch = EventBatchV1.safeParse(raw);
+      if (!batch.success) return refuse('schema');
+      if (batch.data.host !== subjectHost) return refuse('host-mismatch');
+      const out: Checked = { msg, good: true, events: [], bad: [] };
+      for (const item of batch.data.events) {
+        const parsed = EventV1.safeParse(item);
+        if (!parsed.success) out.bad.push({ reason: 'schema', event: item });
+        else if (parsed.data.host !== subjectHost) out.bad.push({ reason: 'host-mismatch', event: item });
+        else out.events.push(parsed.data);
+      }
+      return out;
+    }
+    if (msg.data.byteLength > MAX_EVENT_BYTES) return refuse('oversized');
+    const parsed = EventV1.safeParse(raw);
+    if (!parsed.success) return refuse('schema');
+    if (subjectHost !== parsed.data.host) return refuse('host-mismatch');
+    return { msg, good: true, events: [parsed.data], bad: [] };
   }
 
   /** Parks data on the dead-letter stream; false when that failed (the message is then not acked and comes back). */
@@ -266,15 +311,29 @@ const encoder = new TextEncoder();
 const FETCH_BYTES = 4 * 1024 * 1024;
 const MAX_FETCH_MESSAGES = 256;
 
-/** How many buffered messages make up about `events` events (a batch counts by its declared size), and their events. */
-function takeUpTo(buffer: JsMsg[], events: number): { messages: number; events: number } {
+/** How many leading messages (of the given event counts) make up about `events` events, at least one; and their events. */
+function takeUpTo(counts: number[], events: number): { messages: number; events: number } {
   let n = 0;
   let i = 0;
-  while (i < buffer.length && (i === 0 || n < events)) {
-    n += eventsIn(buffer[i]!);
-    i++;
-  }
+  while (i < counts.length && (i === 0 || n < events)) n += counts[i++]!;
   return { messages: i, events: n };
+}
+
+/** One waiter woken by the next fire(), or after `ms`. */
+class Wake {
+  private resolve: (() => void) | null = null;
+
+  wait(ms: number): Promise<void> {
+    return new Promise<void>((r) => {
+      const t = setTimeout(() => { this.resolve = null; r(); }, ms);
+      t.unref();
+      this.resolve = () => { clearTimeout(t); this.resolve = null; r(); };
+    });
+  }
+
+  fire(): void {
+    this.resolve?.();
+  }
 }
 
 /** Events a message declares (the sensor sets the header; anything else counts as one, only sizes inserts). */

@@ -2,7 +2,7 @@ import { Command, Flags } from '@oclif/core';
 import { untilSignal } from '../../services/signals.js';
 import { createLogger } from '../../services/logger.js';
 import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
-import { detectionFlags, expectedGpu } from '../../services/flags.js';
+import { detectionFlags, expectedGpu, storageFlags } from '../../services/flags.js';
 
 export default class ControlPlane extends Command {
   static override description = 'Run the control plane alone: JetStream consumer → ClickHouse, and the HTTP API.';
@@ -13,6 +13,7 @@ export default class ControlPlane extends Command {
     'api-port': Flags.integer({ default: 8787 }),
     'api-host': Flags.string({ default: '127.0.0.1' }),
     'silent-after': Flags.integer({ description: 'seconds without heartbeat before a sensor is reported silent', default: 30 }),
+    ...storageFlags,
     ...detectionFlags,
     ...natsAuthFlags,
   };
@@ -27,6 +28,7 @@ export default class ControlPlane extends Command {
       nats: natsOptions(flags.nats, flags),
       api: { host: flags['api-host'], port: flags['api-port'], ...(process.env.VIGIL_API_TOKEN ? { token: process.env.VIGIL_API_TOKEN } : {}) },
       silentAfterSeconds: flags['silent-after'],
+      storeLingerMs: flags['store-linger-ms'],
       ...(flags.detections ? { detections: flags.detections } : {}),
       expectedGpu: expectedGpu(flags['gpu-expected']),
       log,

@@ -14,7 +14,7 @@ export default class Status extends Command {
       const s = await fetchStatus(apiTarget(flags.api));
       if (!this.jsonEnabled()) {
         const cp = s.controlPlane;
-        this.log(`control plane ${cp.version}: storage ${cp.storage} (${cp.storageHealthy ? 'healthy' : `FAILING: ${cp.lastInsertError}`}), NATS ${cp.nats}, ${cp.stored} events stored, rejected ${JSON.stringify(cp.rejects)}${cp.lostInStream ? `, ${cp.lostInStream} messages LOST in NATS (stream limits)` : ''}`);
+        this.log(`control plane ${cp.version}: storage ${cp.storage} (${cp.storageHealthy ? 'healthy' : `FAILING: ${cp.lastInsertError}`}), NATS ${cp.nats}, ${cp.stored} events stored${cp.inserts !== undefined ? ` in ${cp.inserts} inserts` : ''}, rejected ${JSON.stringify(cp.rejects)}${cp.lostInStream ? `, ${cp.lostInStream} messages LOST in NATS (stream limits)` : ''}`);
         this.log('');
         this.log(s.sensors.length === 0 ? 'no sensor has reported yet' : table(
           ['HOST', 'LAST HEARTBEAT', 'AGE', 'READ', 'PUBLISHED', 'DROPPED', 'LOST', 'QUEUE', 'SPOOL', 'RSS', 'PROBES'],
