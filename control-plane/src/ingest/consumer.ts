@@ -157,7 +157,9 @@ export class EventIngestor {
           await pause(signal.arrived, 1000);
           continue;
         }
-        if (arrivedEvents < this.opts.batchSize && this.opts.lingerMs !== 0) await sleep(this.opts.lingerMs ?? 20);
+        // Only a quiet spell waits: behind a backlog every round would pay the linger again (the
+        // store stage holds the previous rounds, so their messages are not the ones waited for).
+        if (toStore.length === 0 && arrivedEvents < this.opts.batchSize && this.opts.lingerMs !== 0) await sleep(this.opts.lingerMs ?? 20);
         if (!this.running) break;
         const msgs = arrived.splice(0);
         arrivedEvents = 0;
