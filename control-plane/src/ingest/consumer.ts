@@ -161,8 +161,12 @@ export class EventIngestor {
         // store stage holds the previous rounds, so their messages are not the ones waited for).
         if (toStore.length === 0 && arrivedEvents < this.opts.batchSize && this.opts.lingerMs !== 0) await sleep(this.opts.lingerMs ?? 20);
         if (!this.running) break;
-        const msgs = arrived.splice(0);
-        arrivedEvents = 0;
+        // At most one insert's worth per round, then a turn of the event loop: behind a backlog the
+        // store stage starts its next insert between rounds instead of waiting for every arrival's
+        // detections (the insert runs on chDB's threads while the detections run here).
+        const take = takeUpTo(arrived.map(eventsIn), this.opts.batchSize);
+        const msgs = arrived.splice(0, take.messages);
+        arrivedEvents -= take.events;
         const checked = msgs.map((m) => this.check(m));
         const events = checked.flatMap((c) => c.events);
         if (events.length > 0 && this.opts.onEvents) {
@@ -174,6 +178,7 @@ export class EventIngestor {
           toStoreEvents += c.events.length || 1;
         }
         signal.detected.fire();
+        await new Promise((r) => setImmediate(r));
       }
       signal.detected.fire();
     })();
