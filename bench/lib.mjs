@@ -27,6 +27,8 @@ export function freePort() {
   });
 }
 
+/** Median and range. */
+export function spread(xs) { return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) }; }
 export function median(xs) { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; }
 export function quantile(xs, q) { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; }
 
@@ -39,14 +41,17 @@ export function startProcess(cmd, args, env = {}) {
 }
 
 const CLK = 100;
+/** The fields of /proc/PID/stat after the command name (field 3 onwards, 0-based here). */
+const statFields = (pid) => { const stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); return stat.slice(stat.lastIndexOf(')') + 2).split(' '); };
+/** utime+stime (s) of one process, its threads included. */
+export function cpuSeconds(pid) { const f = statFields(pid); return (Number(f[11]) + Number(f[12])) / CLK; }
 /** utime+stime (s), RSS and PSS (bytes) of a pid and its children (one level: bpftrace under the sensor). */
 export function usage(pid) {
   const pids = [pid, ...childrenOf(pid)];
   let cpu = 0, rss = 0, pss = 0;
   for (const p of pids) {
     try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const f = statFields(p);
       cpu += (Number(f[11]) + Number(f[12])) / CLK;
       rss += Number(f[21]) * 4096;
       // PSS divides pages shared between processes (LLVM's text among bpftrace processes) among them.
@@ -61,8 +66,7 @@ function childrenOf(pid) {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const ppid = Number(statFields(d)[1]);
       if (ppid === pid) out.push(Number(d));
     } catch { /* gone */ }
   }
@@ -79,7 +83,7 @@ export async function startNats(dir, { stream = false, bin = 'nats-server' } = {
   const url = `nats://127.0.0.1:${port}`;
   const nc = await waitFor('nats-server', () => connect({ servers: url }).catch(() => null), 15000, 100);
   if (stream) await ensureStreams(await nc.jetstreamManager(), DEFAULT_STREAM_LIMITS);
-  return { url, nc, stop: async () => { await nc.close(); await server.stop(); } };
+  return { url, nc, pid: server.child.pid, stop: async () => { await nc.close(); await server.stop(); } };
 }
 
 export async function api(base, path, init) {

@@ -2,7 +2,7 @@
 // interleaved repetitions; detection latency; sensor and control-plane footprint.
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { api, CLI, SENSOR_ENV, freePort, median, quantile, scratchDir, sh, sleep, startNats, startProcess, usage, waitFor } from './lib.mjs';
+import { api, CLI, SENSOR_ENV, freePort, median, quantile, scratchDir, sh, sleep, spread, startNats, startProcess, usage, waitFor } from './lib.mjs';
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const dir = scratchDir('vigil-bench-');
@@ -149,7 +149,6 @@ await vigil.stop();
  * per call) moves with what tracing adds to each cycle (kernel time in the probes, waiting for a
  * core) but not with the host's speed, which scales both. The adjusted overhead compares that share.
  */
-const spread = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
 const summary = {};
 for (const [name, byCond] of Object.entries(rates)) {
   const none = median(byCond.none.map((r) => r.rate));

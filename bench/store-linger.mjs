@@ -4,10 +4,9 @@
 // (250 ms). Interleaved repetitions in rotated order; per condition: the storm's rate and user share (see
 // overhead.mjs), each process's CPU per exec cycle, and the inserts made.
 // Usage: node bench/store-linger.mjs [REPS] [EXECS]
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { api, CLI, freePort, median, scratchDir, SENSOR_ENV, sleep, startNats, startProcess, waitFor } from './lib.mjs';
+import { api, CLI, cpuSeconds, freePort, median, scratchDir, SENSOR_ENV, sleep, spread, startNats, startProcess, waitFor } from './lib.mjs';
 
 const REPS = Number(process.argv[2] ?? 3);
 const EXECS = String(process.argv[3] ?? 3000);
@@ -15,13 +14,6 @@ const CONDITIONS = { immediate: '0', default: '250' };
 const dir = scratchDir('vigil-bench-linger-');
 const storm = join(dir, 'storm');
 execFileSync('cc', ['-O2', '-o', storm, new URL('./storm.c', import.meta.url).pathname]);
-
-/** CPU seconds (user + system) a process has used, its threads included. */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 
 async function run(linger) {
   const apiPort = await freePort();
@@ -36,8 +28,7 @@ async function run(linger) {
     sensor = startProcess(process.execPath, [CLI, 'sensor', '--nats', nats.url, '--host-id', 'bench', '--spool-dir', join(dir, `spool-${apiPort}`)], SENSOR_ENV);
     await waitFor('sensor exec probe', async () => hb?.probes.find((p) => p.name === 'exec')?.state === 'running', 90000, 200);
     await sleep(5000);
-    const natsPid = Number(execFileSync('pgrep', ['-f', `nats-${nats.url.split(':').pop()}`], { encoding: 'utf8' }).trim().split('\n')[0]);
-    const pids = { controlPlane: cp.child.pid, sensor: sensor.child.pid, nats: natsPid };
+    const pids = { controlPlane: cp.child.pid, sensor: sensor.child.pid, nats: nats.pid };
     const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuSeconds(p)]));
     const s0 = (await api(base, '/api/v1/status')).controlPlane;
     const [rate, userPerOp] = execFileSync(storm, ['exec', EXECS], { encoding: 'utf8' }).trim().split(' ').map(Number);
@@ -63,7 +54,6 @@ for (let rep = 0; rep < REPS; rep++) {
     process.stderr.write(`rep ${rep + 1}/${REPS} ${name}: ${JSON.stringify(runs[name].at(-1))}\n`);
   }
 }
-const spread = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
 const summary = Object.fromEntries(Object.entries(runs).map(([name, rs]) => [name, {
   storeLingerMs: Number(CONDITIONS[name]),
   rate: spread(rs.map((r) => r.rate)),

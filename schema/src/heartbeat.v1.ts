@@ -34,7 +34,11 @@ export const HeartbeatV1 = z.object({
     spoolBytes: z.number().int().nonnegative().optional(),
     spoolEvents: z.number().int().nonnegative().optional(),
     processCacheSize: z.number().int().nonnegative(),
-    /** Exec and fork records sent on after the longest hold, not when every probe had flushed past them. */
+    /**
+     * Records sent on when the merger's longest hold ran out rather than when every batching probe
+     * had flushed past them (held exec and fork records, and the connect, GPU and failed-exec records
+     * that wait for them).
+     */
     heldToTimeout: z.number().int().nonnegative().optional(),
   }),
   /** The sensor's own memory, resident: its bpftrace processes, and the node process it runs in. */

@@ -175,7 +175,7 @@ export class EventIngestor {
         const at = performance.now();
         for (const c of checked) {
           toStore.push({ checked: c, at });
-          toStoreEvents += c.events.length || 1;
+          toStoreEvents += weight(c);
         }
         signal.detected.fire();
         await new Promise((r) => setImmediate(r));
@@ -185,7 +185,7 @@ export class EventIngestor {
     let backoff = 250;
     const storeLinger = this.opts.storeLingerMs ?? 250;
     const storeSome = async () => {
-      const take = takeUpTo(toStore.map((t) => t.checked.events.length || 1), this.opts.batchSize);
+      const take = takeUpTo(toStore.map((t) => weight(t.checked)), this.opts.batchSize);
       const batch = toStore.splice(0, take.messages).map((t) => t.checked);
       toStoreEvents -= take.events;
       backoff = await this.store(batch, backoff, () => [...toStore.map((t) => t.checked.msg), ...arrived]);
@@ -325,6 +325,9 @@ function takeUpTo(counts: number[], events: number): { messages: number; events:
   while (i < counts.length && (i === 0 || n < events)) n += counts[i++]!;
   return { messages: i, events: n };
 }
+
+/** What a validated message counts for in the store stage: its events, or one for a refused message. */
+const weight = (c: Checked): number => c.events.length || 1;
 
 /** One waiter woken by the next fire(), or after `ms`. */
 class Wake {

@@ -33,7 +33,7 @@ export class BatchMerger<T extends { ns: number }> {
   private readonly marks = new Map<string, number>();
   /**
    * Records let go by `maxHoldMs` while still above the watermark: each was delayed by the whole
-   * hold, so a count that climbs with quiet traffic says a source's end-of-flush records are late.
+   * hold, because a source's end-of-flush record came late or, idle, not within the hold.
    */
   heldToTimeout = 0;
 
