@@ -1,7 +1,8 @@
 // Benchmarks 1, 2, 3, 5 and 7: storms under no tracer, the full Vigil pipeline and auditd, in
 // interleaved repetitions; detection latency; sensor and control-plane footprint.
 import { join } from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { api, CLI, SENSOR_ENV, freePort, median, quantile, scratchDir, sh, sleep, spread, startNats, startProcess, usage, waitFor } from './lib.mjs';
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
@@ -140,6 +141,41 @@ evSub.unsubscribe();
 // sent after the last trial.
 await sleep(6000);
 const heldToTimeout = vigil.heartbeat().counters.heldToTimeout;
+
+/*
+ * Detection latency of a connection: a process that has run for a while (its exec long flushed)
+ * connects out, and its arguments name a pool (miner.pool-connect). Unlike an exec, the connect is
+ * printed at once and then waits in the sensor until the exec and proc probes have flushed past it
+ * (BatchMerger.hold), which on a quiet host is the path a reverse tunnel's connect takes too.
+ */
+const CONNECTER = "process.stdin.setEncoding('utf8').on('data', (d) => { const s = require('node:net').connect(Number(d), '127.0.0.1', () => s.destroy()); s.on('error', () => {}); });";
+const listener = createServer((s) => s.destroy());
+await new Promise((r) => listener.listen(0, '127.0.0.1', r));
+const { port } = listener.address();
+const poolSeen = new Map();
+const connSeen = new Map();
+const poolSub = vigil.nc.subscribe('vigil.alerts.>', { callback: (_e, m) => { const a = m.json(); if (a.ruleId === 'miner.pool-connect' && !poolSeen.has(a.proc?.pid)) poolSeen.set(a.proc?.pid, performance.now()); } });
+const connSub = vigil.nc.subscribe('vigil.events.>', { callback: (_e, m) => { for (const e of m.json().events ?? []) if (e.kind === 'connect' && e.connect.dport === port && !connSeen.has(e.proc?.pid)) connSeen.set(e.proc?.pid, performance.now()); } });
+const connEventLat = [];
+const connAlertLat = [];
+for (let i = 0; i < 100; i++) {
+  const child = spawn(process.execPath, ['-e', CONNECTER, 'stratum+tcp://pool.supportxmr.com:3333'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  // Long enough for its exec to be flushed and stored; the random part puts the connect at any
+  // phase of the probes' ticks.
+  await sleep(500 + Math.random() * 500);
+  const t0 = performance.now();
+  child.stdin.write(String(port));
+  await waitFor('pool-connect alert on NATS', () => poolSeen.has(child.pid), 10000, 2);
+  connAlertLat.push(poolSeen.get(child.pid) - t0);
+  await waitFor('connect event on NATS', () => connSeen.has(child.pid), 10000, 2);
+  connEventLat.push(connSeen.get(child.pid) - t0);
+  child.kill();
+}
+poolSub.unsubscribe();
+connSub.unsubscribe();
+listener.close();
+await sleep(6000);
+const connectHeldToTimeout = vigil.heartbeat().counters.heldToTimeout - heldToTimeout;
 await vigil.stop();
 
 /*
@@ -181,5 +217,11 @@ console.log(JSON.stringify({
     event: { trials: eventLat.length, p50: quantile(eventLat, 0.5), p99: quantile(eventLat, 0.99), max: Math.max(...eventLat) },
     nats: { p50: quantile(natsLat, 0.5), p99: quantile(natsLat, 0.99), max: Math.max(...natsLat) },
     api: { p50: quantile(apiLat, 0.5), p99: quantile(apiLat, 0.99), max: Math.max(...apiLat) },
+    connect: {
+      trials: connAlertLat.length,
+      heldToTimeout: connectHeldToTimeout,
+      event: { p50: quantile(connEventLat, 0.5), p99: quantile(connEventLat, 0.99), max: Math.max(...connEventLat) },
+      nats: { p50: quantile(connAlertLat, 0.5), p99: quantile(connAlertLat, 0.99), max: Math.max(...connAlertLat) },
+    },
   },
 }, null, 2));

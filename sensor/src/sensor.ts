@@ -119,8 +119,10 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
   const batches = new Map<ProbeName, BatchCollector>();
   for (const name of PROBE_NAMES) if (spec(name).batch) batches.set(name, new BatchCollector());
   // Records of the probes that buffer in maps, back in kernel-time order across probes.
-  // A probe prints what was written within one tick, but an idle one prints its end-of-flush record
-  // only once a second: a record waits for the watermark or HOLD_MS, whichever comes first.
+  // A probe prints what was written within one tick; an idle one prints its end-of-flush record once
+  // a second, or at its next tick when another probe has printed something since (the composed
+  // script's *_mark_wanted flags, see exec.bt). A record waits for the watermark or HOLD_MS, whichever
+  // comes first; with --separate-probes nobody asks, and the hold is what lets it go.
   const merger = new BatchMerger<DecodedRecord>(
     () => [...batches.keys()].filter((n) => supervisors.get(n)?.state.state === 'running'),
     HOLD_MS,

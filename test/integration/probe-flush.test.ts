@@ -1,14 +1,18 @@
 /**
  * exec.bt and proc.bt buffer in kernel maps between flushes. On the live kernel: what is buffered
  * when bpftrace is stopped still comes out, and when a map is full the missing entries are counted,
- * never silently gone.
+ * never silently gone; a record printed at once is soon followed by their end-of-flush records.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { DEFAULT_PROBES_DIR, PROBES, BatchCollector, parseBpftraceLine } from '@vigil/sensor';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_PROBES_DIR, FLUSH_MS, HOLD_MS, PROBES, BatchCollector, composeProbes, parseBpftraceLine } from '@vigil/sensor';
 
 type Flushed = { records: { type: string; pid?: number; argv?: string[]; filename?: string }[]; lost: number; rejects: number };
 
@@ -79,4 +83,72 @@ test('exec.bt and proc.bt: a full map loses entries, and every lost one is count
   const exits = procs.records.filter((r) => r.type === 'proc.exit').length;
   assert.ok(forks <= keys && exits <= keys);
   assert.ok(procs.lost >= 2 * runs - forks - exits, `every fork and exit beyond the map is counted: ${procs.lost}`);
+});
+
+test('composed probes: whatever the sensor holds is followed within the hold by exec.bt\'s and proc.bt\'s end-of-flush records', { timeout: 60_000 }, async () => {
+  // The sensor holds a record until both batch probes have flushed past it. Idle, they print that
+  // record only once a second unless asked, so without the request most connects (printed at once)
+  // and exits (proc.bt's flush, exec.bt idle) of a quiet host would be let go by the hold timeout
+  // instead, HOLD_MS late.
+  const names = ['exec', 'proc', 'connect'] as const;
+  const ctx = { windowSeconds: 10, devices: null as never };
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-marks-'));
+  const script = join(dir, 'composed.bt');
+  writeFileSync(script, composeProbes(names.map((n) => ({ name: n, text: readFileSync(join(DEFAULT_PROBES_DIR, PROBES[n].script), 'utf8'), args: PROBES[n].args(ctx) }))));
+  const child = spawn('bpftrace', ['-f', 'json', script], { env: { ...process.env, ...PROBES.exec.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const values: number[][] = [];
+  const exits = new Map<number, number>();
+  let ready!: () => void;
+  const isReady = new Promise<void>((r) => { ready = r; });
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const l = line.trim() ? parseBpftraceLine(line) : null;
+    if (l?.type === 'map') {
+      for (const [name, entries] of Object.entries(l.data as Record<string, Record<string, unknown>>)) {
+        if (!name.startsWith('@proc_exit')) continue;
+        for (const key of Object.keys(entries)) { const [pid, ns] = key.split(',').map(Number); exits.set(pid!, ns!); }
+      }
+    }
+    if (l?.type !== 'value') return;
+    values.push(l.data as number[]);
+    if ((l.data as number[])[0] === 0) ready();
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const shells: number[] = [];
+  try {
+    await Promise.race([isReady, exited.then(() => { throw new Error(`bpftrace exited: ${stderr}`); })]);
+    const servers: Server[] = [];
+    for (let i = 0; i < 6; i++) {
+      // A new destination each time (a repeat in the window is only counted), at a random phase
+      // against the probes' ticks and their once-a-second idle record.
+      await sleep(250 + Math.random() * 500);
+      const server = createServer((s) => s.destroy());
+      servers.push(server);
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      await new Promise<void>((r, j) => { const s = connect((server.address() as AddressInfo).port, '127.0.0.1', () => { s.destroy(); r(); }); s.once('error', j); });
+      // A shell that exits 100 ms after its last exec (sleep's): a flush of proc.bt alone.
+      await sleep(250 + Math.random() * 500);
+      const sh = spawn('/bin/sh', ['-c', 'sleep 0.1; exit 0'], { stdio: 'ignore' });
+      shells.push(sh.pid!);
+      await new Promise((r) => sh.once('exit', r));
+    }
+    await sleep(4 * FLUSH_MS);
+    for (const s of servers) s.close();
+  } finally {
+    child.kill('SIGINT');
+    assert.equal(await exited, 0, stderr);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const connects = values.filter((v) => v[0] === 20 && v[2] === process.pid).map((v) => ['connect', v[1]!] as const);
+  assert.equal(connects.length, 6, 'every connect printed at once');
+  const shellExits = shells.map((pid) => ['exit', exits.get(pid)] as const);
+  assert.ok(shellExits.every(([, ns]) => ns !== undefined), 'every shell exit flushed');
+  const holdNs = HOLD_MS * 1e6;
+  for (const [what, ns] of [...connects, ...shellExits]) {
+    for (const flushType of [PROBES.exec.batch.flushType, PROBES.proc.batch.flushType]) {
+      const next = Math.min(...values.filter((v) => v[0] === flushType && v[1]! > ns!).map((v) => v[1]!));
+      assert.ok(next - ns! <= holdNs, `${what}: record ${flushType} ${((next - ns!) / 1e6).toFixed(0)} ms after it (hold ${HOLD_MS} ms)`);
+    }
+  }
 });
