@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_PROBES_DIR, FLUSH_MS, HOLD_MS, PROBES, BatchCollector, composeProbes, parseBpftraceLine } from '@vigil/sensor';
+import { REPO } from '../support/harness.js';
 
 type Flushed = { records: { type: string; pid?: number; argv?: string[]; filename?: string }[]; lost: number; rejects: number };
 
@@ -87,15 +88,22 @@ test('exec.bt and proc.bt: a full map loses entries, and every lost one is count
 
 test('composed probes: whatever the sensor holds is followed within the hold by exec.bt\'s and proc.bt\'s end-of-flush records', { timeout: 60_000 }, async () => {
   // The sensor holds a record until both batch probes have flushed past it. Idle, they print that
-  // record only once a second unless asked, so without the request most connects (printed at once)
-  // and exits (proc.bt's flush, exec.bt idle) of a quiet host would be let go by the hold timeout
-  // instead, HOLD_MS late.
-  const names = ['exec', 'proc', 'connect'] as const;
-  const ctx = { windowSeconds: 10, devices: null as never };
+  // record only once a second unless asked, so without the request most connects and GPU calls
+  // (printed at once) and exits (proc.bt's flush, exec.bt idle) of a quiet host would be let go by
+  // the hold timeout instead, HOLD_MS late.
   const dir = mkdtempSync(join(tmpdir(), 'vigil-marks-'));
+  // A stand-in GPU node (the probe takes its device number as an extra NVIDIA node), and a program
+  // that makes NVIDIA-shaped ioctls on it.
+  const gpuNode = join(dir, 'nvidiactl');
+  execFileSync('mknod', [gpuNode, 'c', '1', '7']);
+  const nvIoctl = join(dir, 'nv-ioctl');
+  execFileSync('cc', ['-O2', '-o', nvIoctl, join(REPO, 'test', 'support', 'nv-ioctl.c')]);
+  const names = ['exec', 'proc', 'connect', 'gpu'] as const;
+  const devices = { majors: { nvidia: -1, nvidiaUvm: -1, kfd: -1, drm: -1 }, extraRdevs: () => [(1 << 20) | 7] };
+  const ctx = { windowSeconds: 10, devices: devices as never };
   const script = join(dir, 'composed.bt');
   writeFileSync(script, composeProbes(names.map((n) => ({ name: n, text: readFileSync(join(DEFAULT_PROBES_DIR, PROBES[n].script), 'utf8'), args: PROBES[n].args(ctx) }))));
-  const child = spawn('bpftrace', ['-f', 'json', script], { env: { ...process.env, ...PROBES.exec.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bpftrace', ['-f', 'json', script], { env: { ...process.env, ...Object.assign({}, ...names.map((n) => PROBES[n].env)) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   const values: number[][] = [];
@@ -116,6 +124,7 @@ test('composed probes: whatever the sensor holds is followed within the hold by 
   });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const shells: number[] = [];
+  const gpuCallers: number[] = [];
   try {
     await Promise.race([isReady, exited.then(() => { throw new Error(`bpftrace exited: ${stderr}`); })]);
     const servers: Server[] = [];
@@ -127,6 +136,11 @@ test('composed probes: whatever the sensor holds is followed within the hold by 
       servers.push(server);
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       await new Promise<void>((r, j) => { const s = connect((server.address() as AddressInfo).port, '127.0.0.1', () => { s.destroy(); r(); }); s.once('error', j); });
+      await sleep(250 + Math.random() * 500);
+      // Its calls 300 ms after its exec and before its exit: the batch probes are idle meanwhile.
+      const gpu = spawn(nvIoctl, [gpuNode, '1', '300'], { stdio: 'ignore' });
+      gpuCallers.push(gpu.pid!);
+      await new Promise((r) => gpu.once('exit', r));
       // A shell that exits 100 ms after its last exec (sleep's): a flush of proc.bt alone.
       await sleep(250 + Math.random() * 500);
       const sh = spawn('/bin/sh', ['-c', 'sleep 0.1; exit 0'], { stdio: 'ignore' });
@@ -142,10 +156,13 @@ test('composed probes: whatever the sensor holds is followed within the hold by 
   }
   const connects = values.filter((v) => v[0] === 20 && v[2] === process.pid).map((v) => ['connect', v[1]!] as const);
   assert.equal(connects.length, 6, 'every connect printed at once');
+  // Each nv-ioctl's first call; the probe prints a (process, device, request, class) once a window.
+  const gpuCalls = gpuCallers.map((pid) => ['gpu', Math.min(...values.filter((v) => v[0] === 30 && v[2] === pid).map((v) => v[1]!))] as const);
+  assert.ok(gpuCalls.every(([, ns]) => Number.isFinite(ns)), 'every nv-ioctl\'s calls printed at once');
   const shellExits = shells.map((pid) => ['exit', exits.get(pid)] as const);
   assert.ok(shellExits.every(([, ns]) => ns !== undefined), 'every shell exit flushed');
   const holdNs = HOLD_MS * 1e6;
-  for (const [what, ns] of [...connects, ...shellExits]) {
+  for (const [what, ns] of [...connects, ...gpuCalls, ...shellExits]) {
     for (const flushType of [PROBES.exec.batch.flushType, PROBES.proc.batch.flushType]) {
       const next = Math.min(...values.filter((v) => v[0] === flushType && v[1]! > ns!).map((v) => v[1]!));
       assert.ok(next - ns! <= holdNs, `${what}: record ${flushType} ${((next - ns!) / 1e6).toFixed(0)} ms after it (hold ${HOLD_MS} ms)`);

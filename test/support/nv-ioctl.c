@@ -1,7 +1,9 @@
 /*
  * nv-ioctl: issues NVIDIA-shaped ioctls (real NVOS21 / NVOS54 / XFER structs) on a device node, as
  * a CUDA context start would, so the GPU probe and decoder can be tested without a GPU.
- * usage: nv-ioctl PATH [REPEATS]
+ * usage: nv-ioctl PATH [REPEATS] [DELAY_MS]
+ * DELAY_MS: wait that long before the calls and again before exiting, so they come in the middle of
+ * a process's life, far from its exec and its exit.
  * The node need not be an NVIDIA device: the ioctls fail (ENOTTY) but the syscalls are traced.
  */
 #include <fcntl.h>
@@ -18,8 +20,10 @@ typedef struct { uint32_t cmd, size; uint64_t ptr; } nv_ioctl_xfer_t;
 #define NV_IOCTL(nr, size) _IOC(_IOC_READ | _IOC_WRITE, 'F', (nr), (size))
 
 int main(int argc, char **argv) {
-  if (argc < 2) { fprintf(stderr, "usage: nv-ioctl PATH [REPEATS]\n"); return 2; }
+  if (argc < 2) { fprintf(stderr, "usage: nv-ioctl PATH [REPEATS] [DELAY_MS]\n"); return 2; }
   int repeats = argc > 2 ? atoi(argv[2]) : 1;
+  useconds_t delay = argc > 3 ? (useconds_t)atoi(argv[3]) * 1000 : 0;
+  usleep(delay);
   int fd = open(argv[1], O_RDWR);
   if (fd < 0) { perror(argv[1]); return 1; }
   for (int i = 0; i < repeats; i++) {
@@ -34,5 +38,6 @@ int main(int argc, char **argv) {
     ioctl(fd, NV_IOCTL(0xd3, sizeof xfer), &xfer);
   }
   close(fd);
+  usleep(delay);
   return 0;
 }
