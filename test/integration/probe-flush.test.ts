@@ -12,8 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DEFAULT_PROBES_DIR, FLUSH_MS, HOLD_MS, PROBES, BatchCollector, composeProbes, parseBpftraceLine } from '@vigil/sensor';
-import { REPO } from '../support/harness.js';
+import { pino } from 'pino';
+import { DEFAULT_PROBES_DIR, FLUSH_MS, HOLD_MS, PROBES, BatchCollector, composeProbes, parseBpftraceLine, startSensor } from '@vigil/sensor';
+import { freePort, REPO, waitFor } from '../support/harness.js';
 
 type Flushed = { records: { type: string; pid?: number; argv?: string[]; filename?: string }[]; lost: number; rejects: number };
 
@@ -167,5 +168,44 @@ test('composed probes: whatever the sensor holds is followed within the hold by 
       const next = Math.min(...values.filter((v) => v[0] === flushType && v[1]! > ns!).map((v) => v[1]!));
       assert.ok(next - ns! <= holdNs, `${what}: record ${flushType} ${((next - ns!) / 1e6).toFixed(0)} ms after it (hold ${HOLD_MS} ms)`);
     }
+  }
+});
+
+test('sensor: connects repeated through a window, counted in the kernel, are not left to the hold timeout either', { timeout: 120_000 }, async () => {
+  // A window's counts are printed at its end and carry the time of the last repeat: held like a
+  // connect until both batch probes have flushed past it.
+  const sensor = await startSensor({
+    nats: { servers: `nats://127.0.0.1:${await freePort()}`, reconnect: false },
+    probes: ['exec', 'proc', 'connect'],
+    windowSeconds: 1,
+    log: pino({ level: 'silent' }),
+  });
+  const server = createServer((s) => s.destroy());
+  try {
+    await waitFor('probes running', () => sensor.heartbeat().probes.every((p) => p.state === 'running'), 90_000);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    await sleep(1500);
+    const before = { held: sensor.heartbeat().counters.heldToTimeout!, built: sensor.counters.eventsBuilt };
+    // Bursts of repeats every 50 ms, each spanning a window's end and then stopping for longer than
+    // a window, so nothing else asks the batch probes for their record after the last window's print.
+    for (let burst = 0; burst < 6; burst++) {
+      // An exec at a random moment: idle probes count their once-a-second record from their last
+      // flush, so this puts it at a random phase against the window's print.
+      await sleep(Math.random() * 1000);
+      execFileSync('/bin/true');
+      const until = performance.now() + 1200;
+      while (performance.now() < until) {
+        await new Promise<void>((r, j) => { const s = connect(port, '127.0.0.1', () => { s.destroy(); r(); }); s.once('error', j); });
+        await sleep(50);
+      }
+      await sleep(1500);
+    }
+    const after = { held: sensor.heartbeat().counters.heldToTimeout!, built: sensor.counters.eventsBuilt };
+    assert.ok(after.built - before.built >= 12, `a connect at once and a window of repeats per burst at least: ${after.built - before.built} events`);
+    assert.equal(after.held - before.held, 0, 'records let go by the hold timeout');
+  } finally {
+    server.close();
+    await sensor.stop();
   }
 });
