@@ -25,6 +25,8 @@ export interface ControlPlaneConfig {
   batchSize?: number;
   /** The longest an event waits for company before it is stored (see IngestOptions.storeLingerMs). */
   storeLingerMs?: number;
+  /** The longest a quiet spell's first message waits for those sent with it (IngestOptions.lingerMs). */
+  detectLingerMs?: number;
   /** Processes expected to use GPUs, beyond installed software (see detect/builtin/gpu.ts). */
   expectedGpu?: ExpectedGpuConfig;
   /** Folders (or files) of custom detections: TypeScript/JavaScript modules, Sigma YAML, SQL. */
@@ -183,6 +185,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
         ingestor = new EventIngestor(nc!.jetstream(), ch!.writer, {
           batchSize: cfg.batchSize ?? 2000,
           ...(cfg.storeLingerMs !== undefined ? { storeLingerMs: cfg.storeLingerMs } : {}),
+          ...(cfg.detectLingerMs !== undefined ? { lingerMs: cfg.detectLingerMs } : {}),
           log,
           onEvents: (events) => engine?.process(events),
         });

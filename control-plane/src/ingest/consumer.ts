@@ -22,8 +22,9 @@ export interface IngestOptions {
   /** Events per ClickHouse insert at most (a message holds one event or a batch of them). */
   batchSize: number;
   /**
-   * How long the first message of a quiet spell waits for the messages sent with it (a sensor sends
-   * a flush's execs, exits and connects as one message per kind) before the detections see them.
+   * The longest the first message of a quiet spell waits for the messages sent with it (a sensor
+   * sends a flush's execs, exits and connects as one message per kind) before the detections see
+   * them; it waits only while the stream says more messages are pending for this consumer.
    */
   lingerMs?: number;
   /**
@@ -116,6 +117,8 @@ export class EventIngestor {
     // (600 batches of 1,000 events; each came back only after ack_wait, 60 s, and its stream sequence
     // gap read as loss), 13,189 events/s at 4 per pull against 4,498/s.
     let fetchMessages = 4;
+    // Messages in the stream not yet delivered to this consumer, as of the last delivery.
+    let streamPending = 0;
     const reader = (async () => {
       while (this.running) {
         if (arrivedEvents + toStoreEvents >= this.opts.batchSize * 2) {
@@ -130,6 +133,7 @@ export class EventIngestor {
           for await (const m of batch) {
             bytes += m.data.length;
             count++;
+            streamPending = m.info.pending;
             if (!m.info.redelivered) {
               const seq = m.info.streamSequence;
               if (seq > lastSeq + 1) {
@@ -158,8 +162,12 @@ export class EventIngestor {
           continue;
         }
         // Only a quiet spell waits: behind a backlog every round would pay the linger again (the
-        // store stage holds the previous rounds, so their messages are not the ones waited for).
-        if (toStore.length === 0 && arrivedEvents < this.opts.batchSize && this.opts.lingerMs !== 0) await sleep(this.opts.lingerMs ?? 20);
+        // store stage holds the previous rounds, so their messages are not the ones waited for). And
+        // only for messages the stream already holds: with none pending, the detections start now.
+        if (toStore.length === 0 && arrivedEvents < this.opts.batchSize && this.opts.lingerMs !== 0) {
+          const until = performance.now() + (this.opts.lingerMs ?? 20);
+          while (streamPending > 0 && arrivedEvents < this.opts.batchSize && this.running && performance.now() < until) await pause(signal.arrived, until - performance.now());
+        }
         if (!this.running) break;
         // At most one insert's worth per round, then a turn of the event loop: behind a backlog the
         // store stage starts its next insert between rounds instead of waiting for every arrival's
