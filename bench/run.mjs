@@ -337,7 +337,7 @@ parts.push(`## Misses: why, and what would close them
 - **Exec storm overhead** (target ≤ 3%). ${o ? `In this file's run (${o.when.slice(11, 16)} UTC): sensor ${pct(o.result.storms.exec.sensor.overhead)} by rate, ${o.result.storms.exec.sensor.adjustedOverhead !== undefined ? `${pct(o.result.storms.exec.sensor.adjustedOverhead)} adjusted for the host's speed` : 'not adjusted'}; full pipeline ${pct(o.result.storms.exec.vigil.overhead)} by rate${o.result.storms.exec.vigil.adjustedOverhead !== undefined ? `, ${pct(o.result.storms.exec.vigil.adjustedOverhead)} adjusted` : ''}` : 'See the table'}.
   (Other runs of the same command on 2026-11-23, with the previous round's probes and sensor: 5.4%
   by rate and 5.1% adjusted at 04:09 UTC, 7.9% and 3.9% at 04:40, −0.1% and 4.2% at 06:01, 1.4% and
-  4.9% at 07:11, 15.6% and 5.5% at 07:35; with this round's as of 2510802, 7.4% and 4.9% at 08:44. This round's
+  4.9% at 07:11, 15.6% and 5.5% at 07:35; with this round's as of 2510802, 7.4% and 4.9% at 08:44, and as of a6658ec, 1.1% and 5.1% at 09:22. This round's
   probes differ from the previous ones only in what they do while the sensor waits for them: a busy
   probe writes one more flag per 50 ms tick. A rate under 3% in one run is luck of the draw, as the
   list shows; the adjusted figure, which moves far less, is the verdict here.)
