@@ -5,15 +5,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { DEFAULT_PROBES_DIR, FLUSH_MS, HOLD_MS, PROBES, BatchCollector, composeProbes, parseBpftraceLine, startSensor } from '@vigil/sensor';
+import type { EventV1 } from '@vigil/schema';
 import { freePort, REPO, waitFor } from '../support/harness.js';
 
 type Flushed = { records: { type: string; pid?: number; argv?: string[]; filename?: string }[]; lost: number; rejects: number };
@@ -208,4 +209,76 @@ test('sensor: connects repeated through a window, counted in the kernel, are not
     server.close();
     await sensor.stop();
   }
+});
+
+test('sensor: stopped before bpftrace has read a tick\'s flush, every exec, exit and repeated connect still comes out', { timeout: 120_000 }, async () => {
+  // On SIGINT bpftrace stops reading, runs END, then drains every CPU's buffer in epoll's order. A
+  // tick (always on CPU 0) that flipped the epoch and asked for the idle set to be printed can then
+  // be drained after END, which has cleared that set meanwhile: the tick prints it empty, and a
+  // flush's execs and their count were gone without a trace. To drain END's CPU first: bpftrace runs
+  // on the last CPU, that CPU's buffer is made ready first (a failed exec there) while bpftrace is
+  // stopped, then a tick fires, then SIGINT and SIGCONT.
+  const cpus = availableParallelism();
+  assert.ok(cpus >= 2, 'the race needs a CPU besides the ticks\' CPU 0');
+  const last = String(cpus - 1);
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-stop-race-'));
+  const spoolDir = join(dir, 'spool');
+  const sensor = await startSensor({
+    nats: { servers: `nats://127.0.0.1:${await freePort()}`, reconnect: false },
+    probes: ['exec', 'proc', 'connect'],
+    windowSeconds: 60,
+    spoolDir,
+    log: pino({ level: 'silent' }),
+  });
+  const server = createServer((s) => s.destroy());
+  const marker = `vigil-stop-race-${process.pid}`;
+  const N = 20;
+  const CONNECTS = 6;
+  const pids: number[] = [];
+  let port = 0;
+  let btPid = 0;
+  let sigintPending = false;
+  try {
+    await waitFor('probes running', () => sensor.heartbeat().probes.every((p) => p.state === 'running'), 90_000);
+    btPid = sensor.heartbeat().probes[0]!.pid!;
+    execFileSync('taskset', ['-a', '-p', '-c', last, String(btPid)], { stdio: 'ignore' });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+    // The first connect is printed at once, the repeats only counted, in a window that outlasts the test.
+    for (let i = 0; i < CONNECTS; i++) {
+      await new Promise<void>((r, j) => { const s = connect(port, '127.0.0.1', () => { s.destroy(); r(); }); s.once('error', j); });
+    }
+    await sleep(4 * FLUSH_MS);
+    process.kill(btPid, 'SIGSTOP');
+    // By full path: a PATH search would fail execs of its own first, on whatever CPU.
+    spawnSync('/usr/bin/taskset', ['-c', last, join(dir, 'no-such-program')]);
+    for (let i = 0; i < N; i++) {
+      // A tick between the halves: each of the two sets of maps holds execs, and END prints both.
+      if (i === N / 2) await sleep(3 * FLUSH_MS);
+      pids.push(spawnSync('/bin/true', [marker, String(i)]).pid);
+    }
+    await sleep(3 * FLUSH_MS);
+  } finally {
+    server.close();
+    const stopping = sensor.stop();
+    // SIGCONT only once the sensor's SIGINT is pending, so that bpftrace wakes to it and not to the tick.
+    if (btPid) {
+      sigintPending = await waitFor('SIGINT pending', () => /^ShdPnd:\s*[0-9a-f]*[2367abef]$/m.test(readFileSync(`/proc/${btPid}/status`, 'utf8')), 10_000, 5)
+        .then(() => true, () => false);
+      process.kill(btPid, 'SIGCONT');
+    }
+    await stopping;
+  }
+  const events = readdirSync(spoolDir).sort()
+    .flatMap((f) => readFileSync(join(spoolDir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as EventV1));
+  rmSync(dir, { recursive: true, force: true });
+  assert.ok(sigintPending, 'the sensor\'s SIGINT reached bpftrace while it was stopped');
+  const execs = events.filter((e) => e.kind === 'exec' && e.exec.argv[1] === marker).map((e) => e.kind === 'exec' ? Number(e.exec.argv[2]) : -1);
+  assert.deepEqual(execs.sort((a, b) => a - b), Array.from({ length: N }, (_, i) => i), 'every exec of the unread flush, once');
+  const exited = new Set(events.filter((e) => e.kind === 'exit').map((e) => e.proc.pid));
+  assert.deepEqual(pids.filter((p) => !exited.has(p)), [], 'every exit of the unread flush');
+  const connects = events.filter((e) => e.kind === 'connect' && e.proc.pid === process.pid && e.connect.dport === port);
+  assert.equal(connects.reduce((n, e) => n + (e.kind === 'connect' ? e.connect.count : 0), 0), CONNECTS, 'the first connect and the window\'s repeats');
+  assert.equal(sensor.counters.lostEvents, 0);
+  assert.equal(sensor.counters.eventsDropped, 0);
 });

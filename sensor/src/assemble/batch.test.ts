@@ -116,3 +116,37 @@ test('proc batch: forks and exits with split wait status; rejects are not double
   const exits = res.records.filter((r) => r.type === 'proc.exit');
   assert.deepEqual(exits.map((e) => e.type === 'proc.exit' && [e.pid, e.code, e.signal]), [[20, null, 9], [21, 3, null]]);
 });
+
+test('the collector merges both sets of a map printed in one flush and sums their counts', () => {
+  // END prints both sets: the one writers filled last and the one a tick flipped away from.
+  const c = new BatchCollector();
+  c.push('@exec_head0', { '1,10': ['a'] });
+  c.push('@exec_sent0', { 1: 1 });
+  c.push('@exec_head1', { '2,20': ['b'], '3,30': ['c'] });
+  c.push('@exec_sent1', { 1: 2 });
+  const maps = c.end();
+  assert.deepEqual(Object.keys(maps.get('@exec_head')!).sort(), ['1,10', '2,20', '3,30']);
+  assert.deepEqual(maps.get('@exec_sent'), { 1: 3 });
+});
+
+test('the collector takes a set printed twice in one flush once', () => {
+  // At stop: a tick's print of a set read before SIGINT, and END's print of the same set after it.
+  const c = new BatchCollector();
+  c.push('@exec_head1', { '2,20': ['b'] });
+  c.push('@exec_sent1', { 1: 1 });
+  c.push('@exec_head0', { '3,30': ['c'] });
+  c.push('@exec_sent0', { 1: 1 });
+  c.push('@exec_head1', { '2,20': ['b'] });
+  c.push('@exec_sent1', { 1: 1 });
+  const maps = c.end();
+  assert.deepEqual(Object.keys(maps.get('@exec_head')!).sort(), ['2,20', '3,30']);
+  assert.deepEqual(maps.get('@exec_sent'), { 1: 2 }, 'one count per set');
+});
+
+test('a flush marking an earlier time than the last does not pull the watermark back', () => {
+  const m = new BatchMerger<{ ns: number; tag: string }>(() => ['exec'], 1000, () => 0);
+  m.add('exec', [], 500);
+  // At stop, a tick's flush can be drained after END's, with its older mark.
+  m.add('exec', [], 300);
+  assert.deepEqual(m.hold([rec(400, 'connect')]).map((r) => r.tag), ['connect'], 'still below 500: at once');
+});

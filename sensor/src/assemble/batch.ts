@@ -4,18 +4,33 @@
  * such probes back in kernel-time order before anything acts on them.
  */
 
-/** The maps of one probe's current flush, by name without the epoch suffix (0 or 1). */
+/**
+ * The maps of one probe's current flush, by name without the epoch suffix (0 or 1). A flush may print
+ * both sets of a map (END does, since a tick's print of the other set can be drained after it), and,
+ * at stop, the same set twice (a tick's print read before SIGINT, END's after it): a set printed again
+ * replaces its earlier print, and the two sets are merged. Their keys are distinct (pid, ns) except in
+ * the `_sent` maps, where each set counts its own writes under the same key: those are summed.
+ */
 export class BatchCollector {
-  private maps = new Map<string, Record<string, unknown>>();
+  private sets = new Map<string, Record<string, unknown>>();
 
   push(mapName: string, data: Record<string, unknown>): void {
-    this.maps.set(mapName.replace(/[01]$/, ''), data);
+    this.sets.set(mapName, data);
   }
 
   /** The flush is over: hands its maps back and starts the next. */
   end(): ReadonlyMap<string, Record<string, unknown>> {
-    const out = this.maps;
-    this.maps = new Map();
+    const out = new Map<string, Record<string, unknown>>();
+    for (const [mapName, data] of this.sets) {
+      const name = mapName.replace(/[01]$/, '');
+      const seen = out.get(name);
+      if (!seen) { out.set(name, data); continue; }
+      for (const [k, v] of Object.entries(data)) {
+        const prev = seen[k];
+        seen[k] = typeof prev === 'number' && typeof v === 'number' ? prev + v : v;
+      }
+    }
+    this.sets = new Map();
     return out;
   }
 }
@@ -51,7 +66,8 @@ export class BatchMerger<T extends { ns: number }> {
   add(source: string, records: T[], markNs: number): T[] {
     const at = this.now();
     for (const r of records) this.held.push({ r, at });
-    this.marks.set(source, markNs);
+    // A flush drained out of order at stop (see exec.bt's END) can mark an earlier time: keep the later.
+    this.marks.set(source, Math.max(this.marks.get(source) ?? -Infinity, markNs));
     return this.release();
   }
 
