@@ -1,7 +1,8 @@
 /**
  * exec.bt and proc.bt buffer in kernel maps between flushes. On the live kernel: what is buffered
  * when bpftrace is stopped still comes out, and when a map is full the missing entries are counted,
- * never silently gone; a record printed at once is soon followed by their end-of-flush records.
+ * never silently gone; a reader that falls behind or a stop at the wrong moment loses nothing; a record
+ * printed at once is soon followed by their end-of-flush records.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,12 +18,12 @@ import { DEFAULT_PROBES_DIR, FLUSH_MS, HOLD_MS, PROBES, BatchCollector, composeP
 import type { EventV1 } from '@vigil/schema';
 import { freePort, REPO, waitFor } from '../support/harness.js';
 
-type Flushed = { records: { type: string; pid?: number; argv?: string[]; filename?: string }[]; lost: number; rejects: number };
+type Flushed = { records: { type: string; pid?: number; ppid?: number; argv?: string[]; filename?: string }[]; lost: number; rejects: number };
 
-/** Runs one buffering probe alone, with a flush interval longer than the test, around `work`. */
-async function runProbe(name: 'exec' | 'proc', env: Record<string, string>, work: () => void): Promise<Flushed> {
+/** Runs one buffering probe alone around `work`, by default with a flush interval longer than the test. */
+async function runProbe(name: 'exec' | 'proc', env: Record<string, string>, work: (bpftracePid: number) => void | Promise<void>, flushMs = 600_000): Promise<Flushed> {
   const spec = PROBES[name];
-  const child = spawn('bpftrace', ['-f', 'json', join(DEFAULT_PROBES_DIR, spec.script), '600000'], {
+  const child = spawn('bpftrace', ['-f', 'json', join(DEFAULT_PROBES_DIR, spec.script), String(flushMs)], {
     env: { ...process.env, ...spec.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -47,7 +48,7 @@ async function runProbe(name: 'exec' | 'proc', env: Record<string, string>, work
   });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   await Promise.race([isReady, exited.then(() => { throw new Error(`bpftrace exited: ${stderr}`); })]);
-  work();
+  await work(child.pid!);
   child.kill('SIGINT');
   assert.equal(await exited, 0, stderr);
   return out;
@@ -61,6 +62,52 @@ test('exec.bt: execs still buffered when bpftrace stops are printed on the way o
   const mine = res.records.filter((r) => r.argv?.[1] === marker);
   assert.deepEqual(mine.map((r) => r.argv?.[2]).sort(), ['0', '1', '2'], 'no periodic flush ran: these came from END');
   for (const r of mine) assert.equal(r.filename, '/bin/echo');
+  assert.equal(res.lost, 0);
+  assert.equal(res.rejects, 0);
+});
+
+/**
+ * Execs without pause for 3 s while bpftrace (`pid`) is stopped for five ticks of 20 ms at a time;
+ * returns the loop's pid and how many execs it made.
+ */
+async function execWhileReaderLags(pid: number, marker: string): Promise<{ loopPid: number; executed: number }> {
+  const loop = spawn('/bin/bash', ['-c', `i=0; end=$((SECONDS+3)); while [ $SECONDS -lt $end ]; do /bin/true ${marker} $i; i=$((i+1)); done; echo $i`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  loop.stdout.on('data', (d) => { out += d; });
+  const done = new Promise((r) => loop.once('close', r));
+  for (let k = 0; k < 12; k++) {
+    process.kill(pid, 'SIGSTOP');
+    await sleep(100);
+    process.kill(pid, 'SIGCONT');
+    await sleep(100);
+  }
+  await done;
+  await sleep(200);
+  const executed = Number(out.trim());
+  assert.ok(executed > 100, `the loop ran: ${executed} execs`);
+  return { loopPid: loop.pid!, executed };
+}
+
+// Each tick flips the set writers fill and queues a print and a clear of the other for bpftrace to
+// carry out. Flipping back to a set whose print and clear were still queued let writers fill it
+// between the two, and the clear took those entries unprinted.
+test('exec.bt: a reader a tick or more behind loses no exec', { timeout: 60_000 }, async () => {
+  const marker = `vigil-lag-${process.pid}`;
+  let executed = 0;
+  const res = await runProbe('exec', {}, async (pid) => { ({ executed } = await execWhileReaderLags(pid, marker)); }, 20);
+  const mine = new Set(res.records.filter((r) => r.argv?.[1] === marker).map((r) => Number(r.argv?.[2])));
+  assert.equal(mine.size, executed, `every exec of the loop: ${executed - mine.size} missing, ${res.lost} counted lost`);
+  assert.equal(res.lost, 0);
+  assert.equal(res.rejects, 0);
+});
+
+test('proc.bt: a reader a tick or more behind loses no fork or exit', { timeout: 60_000 }, async () => {
+  let loop = { loopPid: 0, executed: 0 };
+  const res = await runProbe('proc', {}, async (pid) => { loop = await execWhileReaderLags(pid, 'vigil-lag'); }, 20);
+  const children = new Set(res.records.filter((r) => r.type === 'proc.fork' && r.ppid === loop.loopPid).map((r) => r.pid));
+  const exited = new Set(res.records.filter((r) => r.type === 'proc.exit').map((r) => r.pid));
+  assert.equal(children.size, loop.executed, `every fork of the loop: ${loop.executed - children.size} missing, ${res.lost} counted lost`);
+  assert.deepEqual([...children].filter((p) => !exited.has(p!)).length, 0, 'every exit of its children');
   assert.equal(res.lost, 0);
   assert.equal(res.rejects, 0);
 });
