@@ -453,11 +453,10 @@ parts.push(`## Misses: why, and what would close them
   (08:25-08:33 UTC): connect event p50 53 and 48 ms before, 32 and 29 ms after, its alert p50 77 and
   71 ms before, 56 and 53 ms after; the exec event p50 68 and 66 ms before, 55 and 66 ms after (an
   exec's records often come in two releases, the second within the busy window of the first).
-  That publisher change is reverted for now: the test that stops the sensor while NATS is away lost
-  the last 8 of its 40 execs in 2 of 9 runs with it (once in CI), but then also in 1 of 6 runs
-  without it, and in none of 7 runs with the previous round's probes, so the probes' new requests
-  are the likelier cause (not found yet; see the issue's note). This file's latency figures (09:57
-  UTC) were measured with the publisher change: the connect path is about 20 ms longer without it.
+  That publisher change was reverted for a while: the test that stops the sensor while NATS is away
+  lost the last 8 of its 40 execs in 2 of 9 runs with it, but also in 1 of 6 without it. The cause
+  was in the probes (bpftrace could drain a tick's print of a set after END had cleared it; see
+  exec.bt's END), since found and fixed, and the change is back.
   Last, the control plane stopped waiting 20 ms before the detections when the stream holds nothing
   more for it (it still waits, up to 20 ms, while messages are pending: the rest of a sensor's
   flush); the same comparison with the previous consumer (09:39-09:47 UTC): the connect's alert on

@@ -151,3 +151,24 @@ test('an event over the size limit is dropped and counted; its neighbours go out
     await p.stop(100);
   }
 });
+
+test('the first round of a quiet spell goes at once; while busy, a round waits for company', async () => {
+  const counters = new Counters();
+  const { js, sent, state, messages } = fakeJs();
+  state.up = true;
+  // A linger far longer than the gaps below: a round that waited for it carries every event.
+  const p = new EventPublisher(js, { maxQueue: 10_000, log: pino({ level: 'silent' }), counters, lingerMs: 400, quietMs: 5_000 });
+  p.start();
+  try {
+    p.enqueue([ev(1)]);
+    await new Promise((r) => setTimeout(r, 50));
+    p.enqueue([ev(2)]);
+    await new Promise((r) => setTimeout(r, 50));
+    p.enqueue([ev(3)]);
+    await until('all sent', () => sent.length >= 3);
+    assert.deepEqual(messages, [1, 2], 'the first alone, without waiting; the next two together');
+    assert.deepEqual(sent, ['e1', 'e2', 'e3']);
+  } finally {
+    await p.stop(100);
+  }
+});

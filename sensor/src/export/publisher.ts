@@ -11,8 +11,12 @@ export interface PublisherOptions {
   spool?: DiskSpool;
   /** Events taken from the queue per round; their batches are published at once and acked together. */
   eventsPerRound?: number;
-  /** How long the first event of a quiet spell waits for company before it is sent. */
+  /**
+   * While busy (a round went out within the last `quietMs`), how long a round waits for company
+   * before it is sent. The first round of a quiet spell goes at once.
+   */
   lingerMs?: number;
+  quietMs?: number;
   log: Logger;
   counters: Counters;
 }
@@ -49,6 +53,7 @@ export class EventPublisher {
   lastError: string | null = null;
   /** Messages sent (each holding one or more events). */
   messagesPublished = 0;
+  private lastRoundAt = -Infinity;
 
   private js: JetStreamClient | null;
   /** Events of a spool segment still in memory; the segment is deleted when they are out. */
@@ -204,10 +209,15 @@ export class EventPublisher {
         continue;
       }
       if (this.pending.length === 0) {
-        // Under load the queue fills while the last round is acked; when quiet, wait a moment so one
-        // message carries what arrives together (an exec brings its fork and exit along).
+        // The sensor hands over a flush's events together, so a quiet host's first round waits only
+        // for the rest of this turn of the event loop: an alert's way is the shorter. While busy (an
+        // exec storm flushes every tick), a round waits a moment for the next flush's events, so the
+        // stream and the control plane see fewer, larger messages.
         const linger = this.opts.lingerMs ?? 20;
-        if (linger > 0 && this.queued < perRound && this.running) await new Promise((r) => setTimeout(r, linger));
+        const busy = performance.now() - this.lastRoundAt < (this.opts.quietMs ?? 100);
+        if (busy && linger > 0 && this.queued < perRound && this.running) await new Promise((r) => setTimeout(r, linger));
+        else await new Promise((r) => setImmediate(r));
+        this.lastRoundAt = performance.now();
         const taken = this.take(perRound);
         this.setPending(this.form(taken));
         this.segmentProgress(taken.length - this.pendingEvents);
