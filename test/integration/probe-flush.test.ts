@@ -112,6 +112,63 @@ test('proc.bt: a reader a tick or more behind loses no fork or exit', { timeout:
   assert.equal(res.rejects, 0);
 });
 
+test('connect.bt: a reader a window or more behind loses no repeat count', { timeout: 60_000 }, async () => {
+  // The window probes flip their sets the same way, once a window: stopped for two window ends, the
+  // previous connect.bt flipped back to a set whose print and clear were still queued.
+  const server = createServer((s) => s.destroy());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const child = spawn('bpftrace', ['-f', 'json', join(DEFAULT_PROBES_DIR, PROBES.connect.script), '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  let firsts = 0;
+  let repeats = 0;
+  let ready!: () => void;
+  const isReady = new Promise<void>((r) => { ready = r; });
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const l = line.trim() ? parseBpftraceLine(line) : null;
+    if (l?.type === 'value') {
+      const v = l.data as number[];
+      if (v[0] === 0) ready();
+      if (v[0] === 20 && v[2] === process.pid && v[8] === port) firsts++;
+    } else if (l?.type === 'map') {
+      for (const [name, entries] of Object.entries(l.data as Record<string, Record<string, number>>)) {
+        if (!name.startsWith('@conn_count')) continue;
+        for (const [key, n] of Object.entries(entries)) if (key.startsWith(`${process.pid},2,${port},`)) repeats += n;
+      }
+    }
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  let made = 0;
+  let connecting = true;
+  try {
+    await Promise.race([isReady, exited.then(() => { throw new Error(`bpftrace exited: ${stderr}`); })]);
+    const loop = (async () => {
+      while (connecting) {
+        await new Promise<void>((r, j) => { const s = connect(port, '127.0.0.1', () => { s.destroy(); r(); }); s.once('error', j); });
+        made++;
+      }
+    })();
+    for (let k = 0; k < 2; k++) {
+      child.kill('SIGSTOP');
+      await sleep(2200);
+      child.kill('SIGCONT');
+      await sleep(1000);
+    }
+    connecting = false;
+    await loop;
+    await sleep(1500);
+  } finally {
+    connecting = false;
+    child.kill('SIGCONT');
+    child.kill('SIGINT');
+    assert.equal(await exited, 0, stderr);
+    server.close();
+  }
+  assert.ok(made > 100, `the loop ran: ${made} connects`);
+  assert.equal(firsts + repeats, made, `each of ${made} connects printed at once or counted in a window: ${firsts} + ${repeats}`);
+});
+
 test('exec.bt and proc.bt: a full map loses entries, and every lost one is counted', { timeout: 60_000 }, async () => {
   const keys = 8;
   const runs = 40;
