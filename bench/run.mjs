@@ -337,9 +337,12 @@ parts.push(`## Misses: why, and what would close them
 - **Exec storm overhead** (target ≤ 3%). ${o ? `In this file's run (${o.when.slice(11, 16)} UTC): sensor ${pct(o.result.storms.exec.sensor.overhead)} by rate, ${o.result.storms.exec.sensor.adjustedOverhead !== undefined ? `${pct(o.result.storms.exec.sensor.adjustedOverhead)} adjusted for the host's speed` : 'not adjusted'}; full pipeline ${pct(o.result.storms.exec.vigil.overhead)} by rate${o.result.storms.exec.vigil.adjustedOverhead !== undefined ? `, ${pct(o.result.storms.exec.vigil.adjustedOverhead)} adjusted` : ''}` : 'See the table'}.
   (Other runs of the same command on 2026-11-23, with the previous round's probes and sensor: 5.4%
   by rate and 5.1% adjusted at 04:09 UTC, 7.9% and 3.9% at 04:40, −0.1% and 4.2% at 06:01, 1.4% and
-  4.9% at 07:11, 15.6% and 5.5% at 07:35; with this round's as of 2510802, 7.4% and 4.9% at 08:44, and as of a6658ec, 1.1% and 5.1% at 09:22. This round's
-  probes differ from the previous ones only in what they do while the sensor waits for them: a busy
-  probe writes one more flag per 50 ms tick. A rate under 3% in one run is luck of the draw, as the
+  4.9% at 07:11, 15.6% and 5.5% at 07:35; with that round's as of 2510802, 7.4% and 4.9% at 08:44,
+  as of a6658ec, 1.1% and 5.1% at 09:22, as of dbcaf8d, 7.1% and 5.5% at 09:57; with this round's
+  (f5d4dce), 11.0% and 5.1% at 11:48, and this file's run at 12:06. Those rounds' probes differ
+  from one another only in what they do while the sensor waits for them: a busy probe writes one
+  more flag per 50 ms tick, and since this round a flush sets one more and queues its clear. A rate
+  under 3% in one run is luck of the draw, as the
   list shows; the adjusted figure, which moves far less, is the verdict here.)
   Missed, and now by a measurable amount: one storm's rate moves by 5-20% from the next on this VM
   with nothing traced, which left earlier runs' verdicts to chance (4.1% in 8903d40's run, −1.4% in
@@ -437,6 +440,16 @@ parts.push(`## Misses: why, and what would close them
   HOLD_MS (150 ms) while it waits for the other probe's watermark, the one constant of that size in
   its path; the heartbeat counts the records let go by that timeout (\`heldToTimeout\`) and the
   latency run records it, so the next run in the slow mode will say whether that hold is the cause.
+  It did: this file's run (12:06 UTC) and the one before it (11:48) were in the slow mode, the exec
+  event on NATS at p50 192-225 ms, with \`heldToTimeout\` at 0 in all four latency runs, so the
+  hold is not it. The same code gave 72-73 ms in four runs between and after them (\`BENCH_REPS=0\`,
+  \`=1\` and \`=3 node bench/overhead.mjs\`, and \`node bench/run.mjs --only latency-quiet\`, 11:55-12:42
+  UTC), and the previous round's probes 70-72 ms in two (one after three repetitions of the storms):
+  the slow mode is not this round's probes, nor simply what follows the storms. A clue for next
+  time: in both slow runs the connect path stayed fast (event on NATS at p50 26-30 ms), and a
+  connect waits for the same end-of-flush records of both batch probes as an exec does, so the
+  extra time is in the exec's own path (exec.bt's map flush, or building the exec event), not in
+  the merger's wait. Its cause is still not found.
   The hold was certainly the cause of slow connects: a connect is printed at once and waited for
   both batch probes' end-of-flush records, which idle probes printed once a second, so most connects
   of a quiet host were let go by the timeout. Since this round the probe that prints a record at
