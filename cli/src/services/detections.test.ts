@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,8 +23,9 @@ test('offline test against recorded events raises exactly what the rules say', a
   assert.ok(withBuiltins.alerts.some((a) => a.ruleId === 'gpu.unexpected-process'));
 });
 
-test('a broken file is reported with its path and reason; the others still load', async () => {
+test('a broken file is reported with its path and reason; the others still load', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-det-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'good.ts'), `import { defineDetection } from '@vigil/control-plane/detect';
 export default defineDetection({ id: 'x.good', title: 'good', severity: 'low', mitre: [], on: ['exec'], match: (ev) => ev.exec.argv[0] === 'boom' ? { reason: 'boom' } : null });`);
   writeFileSync(join(dir, 'no-match.ts'), `export default { id: 'x.bad', title: 't', severity: 'low', on: ['exec'] };`);
@@ -41,8 +42,9 @@ export default defineDetection({ id: 'x.good', title: 'good', severity: 'low', m
   assert.match(why['z-dup.ts']!, /duplicate detection id x\.good/);
 });
 
-test('recorded events: NDJSON or a JSON array; bad lines are counted with their line numbers', () => {
+test('recorded events: NDJSON or a JSON array; bad lines are counted with their line numbers', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-ev-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const good = readFileSyncLines(join(EXAMPLES, 'sample-events.ndjson'))[0]!;
   writeFileSync(join(dir, 'e.ndjson'), `${good}\nnot json\n{"v":1}\n`);
   const r = readEventsFile(join(dir, 'e.ndjson'));

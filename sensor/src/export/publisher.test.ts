@@ -5,8 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, appendFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { JetStreamClient } from 'nats';
@@ -14,6 +13,7 @@ import { batchId, EventBatchV1, eventSubject, MAX_BATCH_EVENTS, type EventV1 } f
 import { EventPublisher } from './publisher.js';
 import { DiskSpool } from './spool.js';
 import { Counters } from '../counters.js';
+import { scratchDir } from '../testing/scratch-dir.js';
 
 const ev = (n: number): EventV1 => ({
   id: `e${n}`, v: 1, host: 'h', ts: String(n), kind: 'exit',
@@ -46,7 +46,7 @@ const until = async (what: string, f: () => boolean) => {
 };
 
 test('an outage overflows to disk; everything is published once, in order, and the spool empties', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-spool-'));
+  const dir = scratchDir('spool');
   const counters = new Counters();
   const spool = new DiskSpool({ dir, maxBytes: 10 * 1024 * 1024, segmentEvents: 100 });
   const { js, sent, state } = fakeJs();
@@ -68,7 +68,7 @@ test('an outage overflows to disk; everything is published once, in order, and t
 });
 
 test('past the spool limit new events are dropped and counted, never the spooled ones', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-spool-'));
+  const dir = scratchDir('spool');
   const counters = new Counters();
   const spool = new DiskSpool({ dir, maxBytes: 20_000 });
   const { js } = fakeJs();
@@ -81,7 +81,7 @@ test('past the spool limit new events are dropped and counted, never the spooled
 });
 
 test('a restarted sensor replays what an earlier run spooled, before anything new; torn lines are counted', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-spool-'));
+  const dir = scratchDir('spool');
   const first = new DiskSpool({ dir, maxBytes: 1e7 });
   first.append([ev(1), ev(2), ev(3)]);
   appendFileSync(join(dir, readdirSync(dir)[0]!), '{"torn": ');
@@ -102,7 +102,7 @@ test('a restarted sensor replays what an earlier run spooled, before anything ne
 });
 
 test('events still in memory at stop are saved to the spool for the next run', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-spool-'));
+  const dir = scratchDir('spool');
   const spool = new DiskSpool({ dir, maxBytes: 1e7 });
   const { js } = fakeJs();
   const p = new EventPublisher(js, { maxQueue: 100, log: pino({ level: 'silent' }), counters: new Counters(), spool });

@@ -1,10 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseProcDevices, NO_MAJOR, kdev, kdevMajor, kdevMinor, parseExtraDevice, GpuDeviceMap } from './devices.js';
 import { ioctlName } from './ioctl-names.js';
+import { scratchDir } from '../testing/scratch-dir.js';
 
 const PROC_DEVICES = `Character devices:
   1 mem
@@ -49,7 +47,7 @@ test('--gpu-device values: path with an optional driver', () => {
 });
 
 test('a device missing from /dev is named as its driver names it; an unknown major stays a number', () => {
-  const map = new GpuDeviceMap({ nvidia: 195, nvidiaUvm: 238, kfd: 235, drm: 226 }, [], mkdtempSync(join(tmpdir(), 'vigil-nodev-')));
+  const map = new GpuDeviceMap({ nvidia: 195, nvidiaUvm: 238, kfd: 235, drm: 226 }, [], scratchDir('nodev'));
   const path = (major: number, minor: number) => map.resolve(kdev(major, minor)).path;
   assert.equal(path(195, 255), '/dev/nvidiactl');
   assert.equal(path(195, 254), '/dev/nvidia-modeset');
@@ -65,7 +63,7 @@ test('a device missing from /dev is named as its driver names it; an unknown maj
 
 test('a miss rescans /dev at most once a second: a node absent from this /dev does not cost a scan per call', () => {
   let t = 0;
-  const map = new GpuDeviceMap({ nvidia: 195, nvidiaUvm: 238, kfd: NO_MAJOR, drm: NO_MAJOR }, [], mkdtempSync(join(tmpdir(), 'vigil-nodev-')), () => t);
+  const map = new GpuDeviceMap({ nvidia: 195, nvidiaUvm: 238, kfd: NO_MAJOR, drm: NO_MAJOR }, [], scratchDir('nodev'), () => t);
   assert.equal(map.rescans, 1, 'the scan at start');
   t = 5_000;
   for (let i = 0; i < 1000; i++) map.resolve(kdev(195, 0));

@@ -7,8 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventV1 } from '@vigil/schema';
 import { parseBpftraceLine } from '../decode/bpftrace-output.js';
@@ -22,6 +21,7 @@ import { ProcessCache } from '../process/cache.js';
 import { Counters } from '../counters.js';
 import { GpuDeviceMap, NO_MAJOR } from './devices.js';
 import { NVIDIA_RM_CLASS } from './ioctl-names.js';
+import { scratchDir } from '../testing/scratch-dir.js';
 
 const FIXTURES = join(DEFAULT_PROBES_DIR, 'fixtures');
 /** Majors of that host's /proc/devices: nvidia 195, nvidia-uvm 238; no AMD, no DRM. */
@@ -32,8 +32,8 @@ interface TraceRow { pid: number; comm: string; device: string; name: string; rm
 
 function decodeTrace(): { rows: TraceRow[]; counters: Counters; lines: number } {
   const counters = new Counters();
-  const cache = new ProcessCache({ procRoot: mkdtempSync(join(tmpdir(), 'vigil-noproc-')) });
-  const devices = new GpuDeviceMap(MAJORS, [], mkdtempSync(join(tmpdir(), 'vigil-nodev-')));
+  const cache = new ProcessCache({ procRoot: scratchDir('noproc') });
+  const devices = new GpuDeviceMap(MAJORS, [], scratchDir('nodev'));
   const builder = new EventBuilder('h100', cache, devices, new KtimeClock(), counters, 64);
   const windows = new WindowCollector('gpu');
   const comms = new Map<number, string>();

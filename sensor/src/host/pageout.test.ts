@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compilerRanges, PageoutError, releaseCompilerPages } from './pageout.js';
+import { scratchDir } from '../testing/scratch-dir.js';
 
 /** /proc/PID/maps of bpftrace 0.17 (Debian bookworm) after attaching, recorded on this project's host. */
 const MAPS = readFileSync(fileURLToPath(new URL('../../fixtures/bpftrace-0.17.maps', import.meta.url)), 'utf8');
@@ -28,7 +28,7 @@ test('compilerRanges knows the other names distributions give LLVM and clang, an
 });
 
 function fakeProc(pid: number, maps: string | null): string {
-  const root = mkdtempSync(join(tmpdir(), 'vigil-pageout-'));
+  const root = scratchDir('pageout');
   mkdirSync(join(root, String(pid)));
   if (maps !== null) writeFileSync(join(root, String(pid), 'maps'), maps);
   writeFileSync(join(root, String(pid), 'status'), 'Name:\tbpftrace\nVmRSS:\t   91808 kB\n');

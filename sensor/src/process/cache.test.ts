@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProcessCache, capArgv } from './cache.js';
 import { containerIdOf, jobOf } from './cgroup.js';
+import { scratchDir } from '../testing/scratch-dir.js';
 
 /** A fake /proc holding just what the cache reads. */
 function fakeProc(procs: { pid: number; ppid: number; comm: string; argv: string[]; cgroup?: string }[]): string {
-  const root = mkdtempSync(join(tmpdir(), 'vigil-proc-'));
+  const root = scratchDir('proc');
   writeFileSync(join(root, 'stat'), 'cpu 0\nbtime 1700000000\n');
   for (const p of procs) {
     const dir = join(root, String(p.pid));
