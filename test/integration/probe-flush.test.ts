@@ -112,61 +112,109 @@ test('proc.bt: a reader a tick or more behind loses no fork or exit', { timeout:
   assert.equal(res.rejects, 0);
 });
 
-test('connect.bt: a reader a window or more behind loses no repeat count', { timeout: 60_000 }, async () => {
-  // The window probes flip their sets the same way, once a window: stopped for two window ends, the
-  // previous connect.bt flipped back to a set whose print and clear were still queued.
-  const server = createServer((s) => s.destroy());
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  const child = spawn('bpftrace', ['-f', 'json', join(DEFAULT_PROBES_DIR, PROBES.connect.script), '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs a window probe with 1 s windows while `load` makes calls flat out, and stops bpftrace for
+ * 2.2 s (two window ends) twice meanwhile: the previous probes flipped back to a set whose print and
+ * clear were still queued. Returns the calls printed at once (value records `firstType` that `isMine`)
+ * and counted in windows (count map keys that `isMineKey`), and how many `load` says it made.
+ */
+async function windowProbeWhileReaderLags(probe: 'connect' | 'gpu', args: string[], firstType: number, isMine: (v: number[]) => boolean, isMineKey: (key: string) => boolean, load: (running: () => boolean) => Promise<number>): Promise<{ firsts: number; repeats: number; made: number }> {
+  const child = spawn('bpftrace', ['-f', 'json', join(DEFAULT_PROBES_DIR, PROBES[probe].script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   let firsts = 0;
   let repeats = 0;
   let ready!: () => void;
   const isReady = new Promise<void>((r) => { ready = r; });
+  const countPrefix = `@${PROBES[probe].window}_count`;
   createInterface({ input: child.stdout }).on('line', (line) => {
     const l = line.trim() ? parseBpftraceLine(line) : null;
     if (l?.type === 'value') {
       const v = l.data as number[];
       if (v[0] === 0) ready();
-      if (v[0] === 20 && v[2] === process.pid && v[8] === port) firsts++;
+      if (v[0] === firstType && isMine(v)) firsts++;
     } else if (l?.type === 'map') {
       for (const [name, entries] of Object.entries(l.data as Record<string, Record<string, number>>)) {
-        if (!name.startsWith('@conn_count')) continue;
-        for (const [key, n] of Object.entries(entries)) if (key.startsWith(`${process.pid},2,${port},`)) repeats += n;
+        if (!name.startsWith(countPrefix)) continue;
+        for (const [key, n] of Object.entries(entries)) if (isMineKey(key)) repeats += n;
       }
     }
   });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  let running = true;
   let made = 0;
-  let connecting = true;
   try {
     await Promise.race([isReady, exited.then(() => { throw new Error(`bpftrace exited: ${stderr}`); })]);
-    const loop = (async () => {
-      while (connecting) {
-        await new Promise<void>((r, j) => { const s = connect(port, '127.0.0.1', () => { s.destroy(); r(); }); s.once('error', j); });
-        made++;
-      }
-    })();
+    const loaded = load(() => running);
     for (let k = 0; k < 2; k++) {
       child.kill('SIGSTOP');
       await sleep(2200);
       child.kill('SIGCONT');
       await sleep(1000);
     }
-    connecting = false;
-    await loop;
+    running = false;
+    made = await loaded;
     await sleep(1500);
   } finally {
-    connecting = false;
+    running = false;
     child.kill('SIGCONT');
     child.kill('SIGINT');
     assert.equal(await exited, 0, stderr);
+  }
+  return { firsts, repeats, made };
+}
+
+test('connect.bt: a reader a window or more behind loses no repeat count', { timeout: 60_000 }, async () => {
+  const server = createServer((s) => s.destroy());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const { firsts, repeats, made } = await windowProbeWhileReaderLags('connect', ['1'], 20, (v) => v[2] === process.pid && v[8] === port, (key) => key.startsWith(`${process.pid},2,${port},`), async (running) => {
+      let n = 0;
+      while (running()) {
+        await new Promise<void>((r, j) => { const s = connect(port, '127.0.0.1', () => { s.destroy(); r(); }); s.once('error', j); });
+        n++;
+      }
+      return n;
+    });
+    assert.ok(made > 100, `the loop ran: ${made} connects`);
+    assert.equal(firsts + repeats, made, `each of ${made} connects printed at once or counted in a window: ${firsts} + ${repeats}`);
+  } finally {
     server.close();
   }
-  assert.ok(made > 100, `the loop ran: ${made} connects`);
-  assert.equal(firsts + repeats, made, `each of ${made} connects printed at once or counted in a window: ${firsts} + ${repeats}`);
+});
+
+test('gpu.bt: a reader a window or more behind loses no repeat count', { timeout: 60_000 }, async () => {
+  // nv-ioctl makes four NVIDIA-shaped calls per repeat on a stand-in node (the probe takes its device
+  // number as an extra GPU node), in loops until told to stop.
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-gpu-lag-'));
+  try {
+    const node = join(dir, 'nvidiactl');
+    execFileSync('mknod', [node, 'c', '1', '7']);
+    const nvIoctl = join(dir, 'nv-ioctl');
+    execFileSync('cc', ['-O2', '-o', nvIoctl, join(REPO, 'test', 'support', 'nv-ioctl.c')]);
+    const absent = '4096';
+    const rdev = (1 << 20) | 7;
+    const pids = new Set<number>();
+    const isMineKey = (key: string) => { const [pid, dev] = key.split(',').map(Number); return pids.has(pid!) && dev === rdev; };
+    const { firsts, repeats, made } = await windowProbeWhileReaderLags('gpu', ['1', absent, absent, absent, absent, String(rdev), '0', '0', '0'], 30, (v) => pids.has(v[2]!) && v[7] === rdev, isMineKey, async (running) => {
+      let n = 0;
+      while (running()) {
+        // Off CPU 0, where the ticks run: a tick that lands while a tracepoint's program runs on the
+        // same CPU is skipped, and the window then just goes on.
+        const p = spawn('/usr/bin/taskset', ['-c', String(availableParallelism() - 1), nvIoctl, node, '20000'], { stdio: 'ignore' });
+        pids.add(p.pid!);
+        const code = await new Promise((r) => p.once('exit', r));
+        assert.equal(code, 0);
+        n += 4 * 20000;
+      }
+      return n;
+    });
+    assert.ok(made >= 80000, `nv-ioctl ran: ${made} calls`);
+    assert.equal(firsts + repeats, made, `each of ${made} calls printed at once or counted in a window: ${firsts} + ${repeats}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('exec.bt and proc.bt: a full map loses entries, and every lost one is counted', { timeout: 60_000 }, async () => {
