@@ -7,38 +7,62 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { DEFAULT_PROBES_DIR, FLUSH_MS, HOLD_MS, PROBES, BatchCollector, composeProbes, parseBpftraceLine, startSensor } from '@vigil/sensor';
 import type { EventV1 } from '@vigil/schema';
-import { freePort, REPO, waitFor } from '../support/harness.js';
+import { freePort, REPO, tempDir, waitFor } from '../support/harness.js';
+
+type BpftraceLine = ReturnType<typeof parseBpftraceLine>;
+
+/**
+ * bpftrace running `script`, each parsed output line handed to `onLine`. `started` resolves once the
+ * probes are attached (the ready record [0, ns]) and rejects if bpftrace exits first; `stop` sends
+ * SIGINT (END prints what the maps still hold) and expects a clean exit.
+ */
+function startBpftrace(script: string, args: string[], env: Record<string, string>, onLine: (l: BpftraceLine) => void) {
+  const child = spawn('bpftrace', ['-f', 'json', script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  let ready!: () => void;
+  const isReady = new Promise<void>((r) => { ready = r; });
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    if (!line.trim()) return;
+    const l = parseBpftraceLine(line);
+    if (l.type === 'value' && (l.data as number[])[0] === 0) ready();
+    onLine(l);
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return {
+    child,
+    started: Promise.race([isReady, exited.then(() => { throw new Error(`bpftrace exited: ${stderr}`); })]),
+    stop: async () => { child.kill('SIGINT'); assert.equal(await exited, 0, stderr); },
+  };
+}
+
+/** A stand-in GPU node in `dir` (the probe takes its device number as an extra GPU node), and nv-ioctl built to call it. */
+function nvIoctlOn(dir: string): { node: string; rdev: number; nvIoctl: string } {
+  const node = join(dir, 'nvidiactl');
+  execFileSync('mknod', [node, 'c', '1', '7']);
+  const nvIoctl = join(dir, 'nv-ioctl');
+  execFileSync('cc', ['-O2', '-o', nvIoctl, join(REPO, 'test', 'support', 'nv-ioctl.c')]);
+  return { node, rdev: (1 << 20) | 7, nvIoctl };
+}
 
 type Flushed = { records: { type: string; pid?: number; ppid?: number; argv?: string[]; filename?: string }[]; lost: number; rejects: number };
 
 /** Runs one buffering probe alone around `work`, by default with a flush interval longer than the test. */
 async function runProbe(name: 'exec' | 'proc', env: Record<string, string>, work: (bpftracePid: number) => void | Promise<void>, flushMs = 600_000): Promise<Flushed> {
   const spec = PROBES[name];
-  const child = spawn('bpftrace', ['-f', 'json', join(DEFAULT_PROBES_DIR, spec.script), String(flushMs)], {
-    env: { ...process.env, ...spec.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
   const out: Flushed = { records: [], lost: 0, rejects: 0 };
   const batch = new BatchCollector();
-  let ready!: () => void;
-  const isReady = new Promise<void>((r) => { ready = r; });
-  const lines = createInterface({ input: child.stdout });
-  lines.on('line', (line) => {
-    if (!line.trim()) return;
-    const l = parseBpftraceLine(line);
+  const bt = startBpftrace(join(DEFAULT_PROBES_DIR, spec.script), [String(flushMs)], { ...spec.env, ...env }, (l) => {
     if (l.type === 'map') for (const [n, m] of Object.entries(l.data as Record<string, unknown>)) batch.push(n, m as Record<string, unknown>);
-    else if (l.type === 'value' && (l.data as number[])[0] === 0) ready();
     else if (l.type === 'value' && (l.data as number[])[0] === spec.batch.flushType) {
       const res = spec.batch.decode(batch.end());
       out.records.push(...res.records);
@@ -46,11 +70,9 @@ async function runProbe(name: 'exec' | 'proc', env: Record<string, string>, work
       out.rejects += res.rejects;
     }
   });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  await Promise.race([isReady, exited.then(() => { throw new Error(`bpftrace exited: ${stderr}`); })]);
-  await work(child.pid!);
-  child.kill('SIGINT');
-  assert.equal(await exited, 0, stderr);
+  await bt.started;
+  await work(bt.child.pid!);
+  await bt.stop();
   return out;
 }
 
@@ -119,37 +141,29 @@ test('proc.bt: a reader a tick or more behind loses no fork or exit', { timeout:
  * and counted in windows (count map keys that `isMineKey`), and how many `load` says it made.
  */
 async function windowProbeWhileReaderLags(probe: 'connect' | 'gpu', args: string[], firstType: number, isMine: (v: number[]) => boolean, isMineKey: (key: string) => boolean, load: (running: () => boolean) => Promise<number>): Promise<{ firsts: number; repeats: number; made: number }> {
-  const child = spawn('bpftrace', ['-f', 'json', join(DEFAULT_PROBES_DIR, PROBES[probe].script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
   let firsts = 0;
   let repeats = 0;
-  let ready!: () => void;
-  const isReady = new Promise<void>((r) => { ready = r; });
   const countPrefix = `@${PROBES[probe].window}_count`;
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    const l = line.trim() ? parseBpftraceLine(line) : null;
-    if (l?.type === 'value') {
+  const bt = startBpftrace(join(DEFAULT_PROBES_DIR, PROBES[probe].script), args, {}, (l) => {
+    if (l.type === 'value') {
       const v = l.data as number[];
-      if (v[0] === 0) ready();
       if (v[0] === firstType && isMine(v)) firsts++;
-    } else if (l?.type === 'map') {
+    } else if (l.type === 'map') {
       for (const [name, entries] of Object.entries(l.data as Record<string, Record<string, number>>)) {
         if (!name.startsWith(countPrefix)) continue;
         for (const [key, n] of Object.entries(entries)) if (isMineKey(key)) repeats += n;
       }
     }
   });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   let running = true;
   let made = 0;
   try {
-    await Promise.race([isReady, exited.then(() => { throw new Error(`bpftrace exited: ${stderr}`); })]);
+    await bt.started;
     const loaded = load(() => running);
     for (let k = 0; k < 2; k++) {
-      child.kill('SIGSTOP');
+      bt.child.kill('SIGSTOP');
       await sleep(2200);
-      child.kill('SIGCONT');
+      bt.child.kill('SIGCONT');
       await sleep(1000);
     }
     running = false;
@@ -157,9 +171,8 @@ async function windowProbeWhileReaderLags(probe: 'connect' | 'gpu', args: string
     await sleep(1500);
   } finally {
     running = false;
-    child.kill('SIGCONT');
-    child.kill('SIGINT');
-    assert.equal(await exited, 0, stderr);
+    bt.child.kill('SIGCONT');
+    await bt.stop();
   }
   return { firsts, repeats, made };
 }
@@ -187,34 +200,25 @@ test('connect.bt: a reader a window or more behind loses no repeat count', { tim
 test('gpu.bt: a reader a window or more behind loses no repeat count', { timeout: 60_000 }, async () => {
   // nv-ioctl makes four NVIDIA-shaped calls per repeat on a stand-in node (the probe takes its device
   // number as an extra GPU node), in loops until told to stop.
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-gpu-lag-'));
-  try {
-    const node = join(dir, 'nvidiactl');
-    execFileSync('mknod', [node, 'c', '1', '7']);
-    const nvIoctl = join(dir, 'nv-ioctl');
-    execFileSync('cc', ['-O2', '-o', nvIoctl, join(REPO, 'test', 'support', 'nv-ioctl.c')]);
-    const absent = '4096';
-    const rdev = (1 << 20) | 7;
-    const pids = new Set<number>();
-    const isMineKey = (key: string) => { const [pid, dev] = key.split(',').map(Number); return pids.has(pid!) && dev === rdev; };
-    const { firsts, repeats, made } = await windowProbeWhileReaderLags('gpu', ['1', absent, absent, absent, absent, String(rdev), '0', '0', '0'], 30, (v) => pids.has(v[2]!) && v[7] === rdev, isMineKey, async (running) => {
-      let n = 0;
-      while (running()) {
-        // Off CPU 0, where the ticks run: a tick that lands while a tracepoint's program runs on the
-        // same CPU is skipped, and the window then just goes on.
-        const p = spawn('/usr/bin/taskset', ['-c', String(availableParallelism() - 1), nvIoctl, node, '20000'], { stdio: 'ignore' });
-        pids.add(p.pid!);
-        const code = await new Promise((r) => p.once('exit', r));
-        assert.equal(code, 0);
-        n += 4 * 20000;
-      }
-      return n;
-    });
-    assert.ok(made >= 80000, `nv-ioctl ran: ${made} calls`);
-    assert.equal(firsts + repeats, made, `each of ${made} calls printed at once or counted in a window: ${firsts} + ${repeats}`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const { node, rdev, nvIoctl } = nvIoctlOn(tempDir('gpu-lag'));
+  const absent = '4096';
+  const pids = new Set<number>();
+  const isMineKey = (key: string) => { const [pid, dev] = key.split(',').map(Number); return pids.has(pid!) && dev === rdev; };
+  const { firsts, repeats, made } = await windowProbeWhileReaderLags('gpu', ['1', absent, absent, absent, absent, String(rdev), '0', '0', '0'], 30, (v) => pids.has(v[2]!) && v[7] === rdev, isMineKey, async (running) => {
+    let n = 0;
+    while (running()) {
+      // Off CPU 0, where the ticks run: a tick that lands while a tracepoint's program runs on the
+      // same CPU is skipped, and the window then just goes on.
+      const p = spawn('/usr/bin/taskset', ['-c', String(availableParallelism() - 1), nvIoctl, node, '20000'], { stdio: 'ignore' });
+      pids.add(p.pid!);
+      const code = await new Promise((r) => p.once('exit', r));
+      assert.equal(code, 0);
+      n += 4 * 20000;
+    }
+    return n;
+  });
+  assert.ok(made >= 80000, `nv-ioctl ran: ${made} calls`);
+  assert.equal(firsts + repeats, made, `each of ${made} calls printed at once or counted in a window: ${firsts} + ${repeats}`);
 });
 
 test('exec.bt and proc.bt: a full map loses entries, and every lost one is counted', { timeout: 60_000 }, async () => {
@@ -245,42 +249,29 @@ test('composed probes: whatever the sensor holds is followed within the hold by 
   // record only once a second unless asked, so without the request most connects and GPU calls
   // (printed at once) and exits (proc.bt's flush, exec.bt idle) of a quiet host would be let go by
   // the hold timeout instead, HOLD_MS late.
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-marks-'));
-  // A stand-in GPU node (the probe takes its device number as an extra NVIDIA node), and a program
-  // that makes NVIDIA-shaped ioctls on it.
-  const gpuNode = join(dir, 'nvidiactl');
-  execFileSync('mknod', [gpuNode, 'c', '1', '7']);
-  const nvIoctl = join(dir, 'nv-ioctl');
-  execFileSync('cc', ['-O2', '-o', nvIoctl, join(REPO, 'test', 'support', 'nv-ioctl.c')]);
+  const dir = tempDir('marks');
+  // A program that makes NVIDIA-shaped ioctls on a stand-in GPU node.
+  const { node: gpuNode, rdev, nvIoctl } = nvIoctlOn(dir);
   const names = ['exec', 'proc', 'connect', 'gpu'] as const;
-  const devices = { majors: { nvidia: -1, nvidiaUvm: -1, kfd: -1, drm: -1 }, extraRdevs: () => [(1 << 20) | 7] };
+  const devices = { majors: { nvidia: -1, nvidiaUvm: -1, kfd: -1, drm: -1 }, extraRdevs: () => [rdev] };
   const ctx = { windowSeconds: 10, devices: devices as never };
   const script = join(dir, 'composed.bt');
   writeFileSync(script, composeProbes(names.map((n) => ({ name: n, text: readFileSync(join(DEFAULT_PROBES_DIR, PROBES[n].script), 'utf8'), args: PROBES[n].args(ctx) }))));
-  const child = spawn('bpftrace', ['-f', 'json', script], { env: { ...process.env, ...Object.assign({}, ...names.map((n) => PROBES[n].env)) }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
   const values: number[][] = [];
   const exits = new Map<number, number>();
-  let ready!: () => void;
-  const isReady = new Promise<void>((r) => { ready = r; });
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    const l = line.trim() ? parseBpftraceLine(line) : null;
-    if (l?.type === 'map') {
+  const bt = startBpftrace(script, [], Object.assign({}, ...names.map((n) => PROBES[n].env)), (l) => {
+    if (l.type === 'map') {
       for (const [name, entries] of Object.entries(l.data as Record<string, Record<string, unknown>>)) {
         if (!name.startsWith('@proc_exit')) continue;
         for (const key of Object.keys(entries)) { const [pid, ns] = key.split(',').map(Number); exits.set(pid!, ns!); }
       }
     }
-    if (l?.type !== 'value') return;
-    values.push(l.data as number[]);
-    if ((l.data as number[])[0] === 0) ready();
+    if (l.type === 'value') values.push(l.data as number[]);
   });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const shells: number[] = [];
   const gpuCallers: number[] = [];
   try {
-    await Promise.race([isReady, exited.then(() => { throw new Error(`bpftrace exited: ${stderr}`); })]);
+    await bt.started;
     const servers: Server[] = [];
     for (let i = 0; i < 6; i++) {
       // A new destination each time (a repeat in the window is only counted), at a random phase
@@ -304,9 +295,7 @@ test('composed probes: whatever the sensor holds is followed within the hold by 
     await sleep(4 * FLUSH_MS);
     for (const s of servers) s.close();
   } finally {
-    child.kill('SIGINT');
-    assert.equal(await exited, 0, stderr);
-    rmSync(dir, { recursive: true, force: true });
+    await bt.stop();
   }
   const connects = values.filter((v) => v[0] === 20 && v[2] === process.pid).map((v) => ['connect', v[1]!] as const);
   assert.equal(connects.length, 6, 'every connect printed at once');
@@ -373,7 +362,7 @@ test('sensor: stopped before bpftrace has read a tick\'s flush, every exec, exit
   const cpus = availableParallelism();
   assert.ok(cpus >= 2, 'the race needs a CPU besides the ticks\' CPU 0');
   const last = String(cpus - 1);
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-stop-race-'));
+  const dir = tempDir('stop-race');
   const spoolDir = join(dir, 'spool');
   const sensor = await startSensor({
     nats: { servers: `nats://127.0.0.1:${await freePort()}`, reconnect: false },
@@ -423,7 +412,6 @@ test('sensor: stopped before bpftrace has read a tick\'s flush, every exec, exit
   }
   const events = readdirSync(spoolDir).sort()
     .flatMap((f) => readFileSync(join(spoolDir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as EventV1));
-  rmSync(dir, { recursive: true, force: true });
   assert.ok(sigintPending, 'the sensor\'s SIGINT reached bpftrace while it was stopped');
   const execs = events.filter((e) => e.kind === 'exec' && e.exec.argv[1] === marker).map((e) => e.kind === 'exec' ? Number(e.exec.argv[2]) : -1);
   assert.deepEqual(execs.sort((a, b) => a - b), Array.from({ length: N }, (_, i) => i), 'every exec of the unread flush, once');

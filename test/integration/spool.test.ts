@@ -132,9 +132,10 @@ test('stopped while NATS is away, the sensor still finishes its teardown and lea
   const t = Date.now();
   await sensor.stop(); // the after hook's stop then has nothing left to stop
   console.log(`# sensor stopped with NATS away in ${Date.now() - t} ms`);
-  const onDisk = eventsOnDisk().map((e) => markerOf(e, 'stop-marker-')).filter((m): m is number => m !== null);
+  const disk = eventsOnDisk();
+  const onDisk = disk.map((e) => markerOf(e, 'stop-marker-')).filter((m): m is number => m !== null);
   const c = sensor.heartbeat().counters;
-  const foreign = eventsOnDisk().filter((e) => e.kind === 'exec' && markerOf(e, 'stop-marker-') === null).map((e) => e.kind === 'exec' ? e.exec.argv.join(' ').slice(0, 40) : '');
+  const foreign = disk.filter((e) => e.kind === 'exec' && markerOf(e, 'stop-marker-') === null).map((e) => e.kind === 'exec' ? e.exec.argv.join(' ').slice(0, 40) : '');
   const state = JSON.stringify({ lost: c.lostEvents, dropped: c.eventsDropped, rejects: c.rejects, queueDepth: c.queueDepth, spoolEvents: c.spoolEvents, heldToTimeout: c.heldToTimeout, foreign });
   assert.deepEqual([...new Set(onDisk)].sort((a, b) => a - b), Array.from({ length: M }, (_, i) => i), `every exec of the outage on disk (sensor: ${state})`);
   assert.equal(onDisk.length, M, 'each once');
