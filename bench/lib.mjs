@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { connect } from 'nats';
 import { DEFAULT_STREAM_LIMITS, ensureStreams } from '../control-plane/dist/ingest/streams.js';
+import { latencyQuantile } from '@vigil/schema';
 
 export const CLI = new URL('../cli/bin/run.js', import.meta.url).pathname;
 /** The sensor's environment in the benchmarks: as docker-compose.yml runs it (README, "CLI"). */
@@ -107,4 +108,19 @@ let seq = 0;
 export function benchEvent(host) {
   const i = seq++;
   return { id: randomUUID(), v: 1, host, ts: (BigInt(Date.now()) * 1_000_000n + BigInt(i % 1_000_000)).toString(), kind: 'exec', proc: { ...BENCH_PROC, pid: 10_000 + (i % 4_000_000) }, exec: { filename: '/usr/bin/python3', argv: BENCH_PROC.argv, argvTruncated: false, ret: 0 } };
+}
+
+/**
+ * The sensor's stage latencies (heartbeat `latency`) between two heartbeats, as p50, p99 and mean per
+ * stage: what the events in between spent where (see HeartbeatV1). Quantiles are bucket bounds.
+ */
+export function latencyBetween(before, after) {
+  const out = {};
+  for (const [stage, h] of Object.entries(after?.latency?.stages ?? {})) {
+    const b = before?.latency?.stages?.[stage];
+    const d = { count: h.count - (b?.count ?? 0), sumMs: h.sumMs - (b?.sumMs ?? 0), maxMs: h.maxMs, buckets: h.buckets.map((n, i) => n - (b?.buckets[i] ?? 0)) };
+    if (d.count === 0) continue;
+    out[stage] = { count: d.count, p50: latencyQuantile(d, 0.5, after.latency.boundsMs), p99: latencyQuantile(d, 0.99, after.latency.boundsMs), mean: d.sumMs / d.count };
+  }
+  return out;
 }

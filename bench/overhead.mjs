@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { api, CLI, SENSOR_ENV, freePort, median, quantile, scratchDir, sh, sleep, spread, startNats, startProcess, usage, waitFor } from './lib.mjs';
+import { api, CLI, SENSOR_ENV, freePort, latencyBetween, median, quantile, scratchDir, sh, sleep, spread, startNats, startProcess, usage, waitFor } from './lib.mjs';
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const dir = scratchDir('vigil-bench-');
@@ -120,18 +120,36 @@ const seen = new Map();
 const sub = vigil.nc.subscribe('vigil.alerts.>', { callback: (_e, m) => { const a = m.json(); if (!seen.has(a.proc?.pid)) seen.set(a.proc?.pid, performance.now()); } });
 // When each exec event reaches the stream too: the sensor's share of the latency, apart from the
 // control plane's.
+// The event's own time (the exec in the kernel, on the sensor's wall clock) splits that again: from
+// the bench's request to the exec (bash forking and exec'ing the command, no Vigil in it), and from
+// the exec to the event on NATS (the probe's flush, the sensor, nats-server).
 const eventSeen = new Map();
-const evSub = vigil.nc.subscribe('vigil.events.>', { callback: (_e, m) => { for (const e of m.json().events ?? []) if (e.kind === 'exec' && !eventSeen.has(e.proc?.pid)) eventSeen.set(e.proc?.pid, performance.now()); } });
+const wallMs = (perfMs) => performance.timeOrigin + perfMs;
+const evSub = vigil.nc.subscribe('vigil.events.>', { callback: (_e, m) => { for (const e of m.json().events ?? []) if (e.kind === 'exec' && !eventSeen.has(e.proc?.pid)) eventSeen.set(e.proc?.pid, { at: performance.now(), tsMs: Number(BigInt(e.ts) / 1000n) / 1000 }); } });
 const eventLat = [];
+const toExecLat = [];
+const execToNatsLat = [];
 const natsLat = [];
 const apiLat = [];
+// The sensor's own split of the exec trials' time (its heartbeats' stage latencies, diffed).
+await sleep(5500);
+const hbBeforeExecs = vigil.heartbeat();
 for (let i = 0; i < 100; i++) {
+  // Trials one after another would lock onto the probes' 50 ms ticks (each ends a fixed time after
+  // a tick's alert), putting every exec at the same phase of a tick; a random pause of up to two
+  // ticks puts them at any phase.
+  await sleep(Math.random() * 100);
   const t0 = performance.now();
   const child = execFileSync('bash', ['-c', `${fake} -o stratum+tcp://pool.supportxmr.com:3333 -u w${i} & echo $!`], { encoding: 'utf8' });
   const pid = Number(child.trim());
   await waitFor('alert on NATS', () => seen.has(pid), 10000, 2);
   natsLat.push(seen.get(pid) - t0);
-  if (eventSeen.has(pid)) eventLat.push(eventSeen.get(pid) - t0);
+  const ev = eventSeen.get(pid);
+  if (ev) {
+    eventLat.push(ev.at - t0);
+    toExecLat.push(ev.tsMs - wallMs(t0));
+    execToNatsLat.push(wallMs(ev.at) - ev.tsMs);
+  }
   await waitFor('alert in the API', async () => (await api(vigil.base, '/api/v1/alerts?rule=miner.exec&limit=5')).alerts.some((a) => a.proc?.pid === pid), 10000, 5);
   apiLat.push(performance.now() - t0);
 }
@@ -141,6 +159,8 @@ evSub.unsubscribe();
 // sent after the last trial.
 await sleep(6000);
 const heldToTimeout = vigil.heartbeat().counters.heldToTimeout;
+const execStages = latencyBetween(hbBeforeExecs, vigil.heartbeat());
+const hbBeforeConnects = vigil.heartbeat();
 
 /*
  * Detection latency of a connection: a process that has run for a while (its exec long flushed)
@@ -176,6 +196,7 @@ connSub.unsubscribe();
 listener.close();
 await sleep(6000);
 const connectHeldToTimeout = vigil.heartbeat().counters.heldToTimeout - heldToTimeout;
+const connectStages = latencyBetween(hbBeforeConnects, vigil.heartbeat());
 await vigil.stop();
 
 /*
@@ -215,11 +236,15 @@ console.log(JSON.stringify({
     trials: natsLat.length,
     heldToTimeout,
     event: { trials: eventLat.length, p50: quantile(eventLat, 0.5), p99: quantile(eventLat, 0.99), max: Math.max(...eventLat) },
+    toExec: { p50: quantile(toExecLat, 0.5), p99: quantile(toExecLat, 0.99), max: Math.max(...toExecLat) },
+    execToEvent: { p50: quantile(execToNatsLat, 0.5), p99: quantile(execToNatsLat, 0.99), max: Math.max(...execToNatsLat) },
+    sensorStages: execStages,
     nats: { p50: quantile(natsLat, 0.5), p99: quantile(natsLat, 0.99), max: Math.max(...natsLat) },
     api: { p50: quantile(apiLat, 0.5), p99: quantile(apiLat, 0.99), max: Math.max(...apiLat) },
     connect: {
       trials: connAlertLat.length,
       heldToTimeout: connectHeldToTimeout,
+      sensorStages: connectStages,
       event: { p50: quantile(connEventLat, 0.5), p99: quantile(connEventLat, 0.99), max: Math.max(...connEventLat) },
       nats: { p50: quantile(connAlertLat, 0.5), p99: quantile(connAlertLat, 0.99), max: Math.max(...connAlertLat) },
     },

@@ -15,6 +15,36 @@ export const ProbeStateV1 = z.object({
 });
 export type ProbeStateV1 = z.infer<typeof ProbeStateV1>;
 
+/**
+ * Upper bounds (ms) of the sensor's latency buckets. Bucket i counts the observations above bound
+ * i-1 and at most bound i; one more bucket counts those above the last.
+ */
+export const LATENCY_BOUNDS_MS = [1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000, 2000, 5000] as const;
+
+/** Observations of one stage since the sensor started (counts only grow: diff two heartbeats for a span). */
+export const LatencyHistogramV1 = z.object({
+  count: z.number().int().nonnegative(),
+  sumMs: z.number().nonnegative(),
+  maxMs: z.number().nonnegative(),
+  buckets: z.array(z.number().int().nonnegative()),
+});
+export type LatencyHistogramV1 = z.infer<typeof LatencyHistogramV1>;
+
+/**
+ * The q-quantile of a histogram, as the upper bound of the bucket that holds it (the largest value
+ * seen, if smaller or past the last bound): an upper estimate, never lower than the truth.
+ */
+export function latencyQuantile(h: LatencyHistogramV1, q: number, boundsMs: readonly number[] = LATENCY_BOUNDS_MS): number | null {
+  if (h.count === 0) return null;
+  const rank = Math.max(1, Math.ceil(q * h.count));
+  let seen = 0;
+  for (let i = 0; i < h.buckets.length; i++) {
+    seen += h.buckets[i]!;
+    if (seen >= rank) return i < boundsMs.length ? Math.min(boundsMs[i]!, h.maxMs) : h.maxMs;
+  }
+  return h.maxMs;
+}
+
 export const HeartbeatV1 = z.object({
   v: z.literal(1),
   host: HostId,
@@ -50,5 +80,19 @@ export const HeartbeatV1 = z.object({
     compilerRssReleasedBytes: z.number().int().nonnegative(),
   }).optional(),
   probes: z.array(ProbeStateV1),
+  /**
+   * Where an event's time goes inside the sensor, by stage: `<probe>.read`, from the kernel to the
+   * sensor reading the record (for a batching probe, the wait for its flush tick and bpftrace's
+   * delivery); `<probe>.tick`, from a batching probe's tick to the sensor reading its end-of-flush
+   * record (bpftrace's delivery alone); `<probe>.built`, from the kernel to its event being built
+   * (after the merge that puts the probes' records back in order); `publish.sent` and
+   * `publish.acked`, from an event being queued to its batch being published and acknowledged by
+   * JetStream. One observation per exec, fork, exit, first connect and first GPU call; a window's
+   * repeat counts (late by design) are not observed.
+   */
+  latency: z.object({
+    boundsMs: z.array(z.number().positive()),
+    stages: z.record(z.string(), LatencyHistogramV1),
+  }).optional(),
 });
 export type HeartbeatV1 = z.infer<typeof HeartbeatV1>;

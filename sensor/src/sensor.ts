@@ -23,9 +23,25 @@ import { ensureTracefs } from './host/tracefs.js';
 import { readRssBytes } from './host/procfs.js';
 import { PAGEOUT_HELPER, releaseCompilerPages } from './host/pageout.js';
 import { Counters } from './counters.js';
+import { StageLatency } from './latency.js';
 import { isReadyRecord } from './decode/records.js';
 
 export const SENSOR_VERSION = '0.1.0';
+
+/** Now on the probes' clock (bpf_ktime_get_ns and Node's hrtime are both CLOCK_MONOTONIC). */
+const ktimeNowNs = (): number => Number(process.hrtime.bigint());
+/** From a batching probe's tick (its end-of-flush record's time) to the sensor reading that record. */
+const TICK_STAGE = { exec: 'exec.tick', proc: 'proc.tick', connect: 'connect.tick', gpu: 'gpu.tick' } as const satisfies Record<ProbeName, string>;
+const READ_STAGE = { exec: 'exec.read', proc: 'proc.read', connect: 'connect.read', gpu: 'gpu.read' } as const satisfies Record<ProbeName, string>;
+/**
+ * The records whose latency is observed, one per exec, fork, exit, first connect or first GPU call;
+ * a failed exec counts by its return record. Window and end-of-flush records are not observed.
+ */
+const BUILT_STAGE = new Map<DecodedRecord['type'], string>([
+  ['exec.done', 'exec.built'], ['exec.return', 'exec.built'],
+  ['proc.fork', 'proc.built'], ['proc.exit', 'proc.built'],
+  ['connect.first', 'connect.built'], ['gpu.first', 'gpu.built'],
+]);
 
 /** The repository's probes/ folder, found from this module (sensor/dist/sensor.js). */
 export const DEFAULT_PROBES_DIR = fileURLToPath(new URL('../../probes/', import.meta.url));
@@ -58,6 +74,7 @@ export interface SensorConfig {
 export interface RunningSensor {
   host: string;
   counters: Counters;
+  latency: StageLatency;
   probes: Map<ProbeName, ProbeSupervisor>;
   heartbeat: () => HeartbeatV1;
   stop: () => Promise<void>;
@@ -67,6 +84,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
   const log = cfg.log.child({ component: 'sensor' });
   const host = cfg.hostId ?? hostIdFrom(hostname());
   const counters = new Counters();
+  const latency = new StageLatency();
   const clock = new KtimeClock();
   const cache = new ProcessCache();
   const devices = GpuDeviceMap.fromHost(cfg.gpuDevices ?? []);
@@ -109,6 +127,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
     },
     // Probes sharing one bpftrace process share its state (and pid).
     probes: [...supervisors.entries()].map(([name, s]) => ({ ...s.state, name, ...(s.pid ? { pid: s.pid } : {}) })),
+    latency: latency.snapshot(),
   });
 
   const spec = (name: ProbeName): ProbeSpec => PROBES[name];
@@ -144,8 +163,21 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
       return prefix !== undefined && mapName.startsWith(`@${prefix}_`);
     });
   const build = (records: DecodedRecord[]) => {
-    if (records.length > 0) emit(builder.onRecords(records));
+    if (records.length > 0) {
+      emit(builder.onRecords(records));
+      const now = ktimeNowNs();
+      for (const r of records) {
+        const stage = BUILT_STAGE.get(r.type);
+        if (stage) latency.observe(stage, (now - r.ns) / 1e6);
+      }
+    }
     armHold();
+  };
+  /** How long after the kernel wrote them records of `name` are read (windows left out: late by design). */
+  const observeRead = (name: ProbeName, records: readonly DecodedRecord[]) => {
+    const now = ktimeNowNs();
+    const stage = READ_STAGE[name];
+    for (const r of records) if (BUILT_STAGE.has(r.type)) latency.observe(stage, (now - r.ns) / 1e6);
   };
 
   /** The end of one flush of a probe that buffers in maps: its records, merged with the others'. */
@@ -153,6 +185,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
     const batch = spec(name).batch!;
     const res = batch.decode(batches.get(name)!.end());
     if (res.rejects > 0) counters.reject(`${name}.schema`, res.rejects);
+    observeRead(name, res.records);
     if (res.lost > 0) {
       counters.lostEvents += res.lost;
       sup.state.lostEvents += res.lost;
@@ -168,8 +201,14 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
       if (out.type === 'value') {
         const d = probe.decode(out.data as unknown[]);
         if (!d.success) { counters.reject(`${name}.schema`); return; }
-        if (d.data.type === 'exec.flush' || d.data.type === 'proc.flush') endFlush(name, d.data.ns, sup);
-        else build(merger.hold([d.data]));
+        if (d.data.type === 'exec.flush' || d.data.type === 'proc.flush') {
+          latency.observe(TICK_STAGE[name], (ktimeNowNs() - d.data.ns) / 1e6);
+          endFlush(name, d.data.ns, sup);
+        }
+        else {
+          observeRead(name, [d.data]);
+          build(merger.hold([d.data]));
+        }
       } else if (probe.batch) {
         const c = batches.get(name)!;
         for (const [mapName, data] of Object.entries(out.data as Record<string, unknown>)) {
@@ -255,7 +294,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
       start: async () => {
         const spool = cfg.spoolDir ? new DiskSpool({ dir: cfg.spoolDir, maxBytes: cfg.spoolMaxBytes ?? 1024 ** 3 }) : undefined;
         if (spool && !spool.empty) log.info({ 'spool.events': spool.events, 'spool.bytes': spool.bytes }, 'replaying events spooled by an earlier run');
-        publisher = new EventPublisher(null, { maxQueue: cfg.maxQueue ?? 200_000, log, counters, ...(spool ? { spool } : {}) });
+        publisher = new EventPublisher(null, { maxQueue: cfg.maxQueue ?? 200_000, log, counters, latency, ...(spool ? { spool } : {}) });
         publisher.start();
         // Tracing must not wait for NATS: events queue (and spool) until it answers.
         let stopped = false;
@@ -362,5 +401,5 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
     },
   ], log);
 
-  return { host, counters, probes: supervisors, heartbeat, stop };
+  return { host, counters, latency, probes: supervisors, heartbeat, stop };
 }

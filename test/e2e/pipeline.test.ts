@@ -13,7 +13,7 @@ import type { AlertV1, EventV1, ExecEventV1, GpuEventV1, ConnectEventV1 } from '
 import { freePort, REPO, startVigil, tempDir, vigil, vigilJson, waitFor } from '../support/harness.js';
 
 interface Status {
-  sensors: { host: string; probes: { name: string; state: string; pid?: number; restarts: number; lastExitTs?: string; lastRestartTs?: string }[]; counters: { eventsPublished: number; rejects: Record<string, number> } }[];
+  sensors: { host: string; probes: { name: string; state: string; pid?: number; restarts: number; lastExitTs?: string; lastRestartTs?: string }[]; counters: { eventsPublished: number; rejects: Record<string, number> }; latency?: { stages: Record<string, { count: number; buckets: number[] }> } }[];
 }
 
 const HOST = `e2e-${process.pid}`;
@@ -178,4 +178,12 @@ test('the CLI: human tables, one-line errors, read-only query', () => {
   const mine = status.sensors.find((x) => x.host === HOST)!;
   assert.ok(mine.counters.eventsPublished > 0);
   assert.deepEqual(Object.keys(mine.counters.rejects).filter((k) => !k.startsWith('publish.')), [], `no probe record rejected: ${JSON.stringify(mine.counters.rejects)}`);
+  // Where the sensor's time goes: every stage an exec passes has seen it.
+  for (const stage of ['exec.tick', 'exec.read', 'exec.built', 'proc.built', 'publish.sent', 'publish.acked']) {
+    const h = mine.latency?.stages[stage];
+    assert.ok(h && h.count > 0, `stage ${stage} observed: ${JSON.stringify(mine.latency)}`);
+    assert.equal(h.buckets.reduce((a, b) => a + b, 0), h.count);
+  }
+  const text = vigil(api, ['status']);
+  assert.match(text.stdout, new RegExp(`^${HOST} latency since start, p50/p99 ms: .*exec\\.read \\d+(\\.\\d)?/\\d+`, 'm'));
 });

@@ -1,4 +1,4 @@
-import type { AlertV1, EventV1 } from '@vigil/schema';
+import { latencyQuantile, type AlertV1, type EventV1, type HeartbeatV1 } from '@vigil/schema';
 
 /** Control characters would let argv rewrite the terminal: show them escaped in human output. */
 export const printable = (s: string): string =>
@@ -70,4 +70,14 @@ export function alertStory(a: AlertV1): string {
   }
   lines.push(`  evidence ${a.evidence.join(' ')}`);
   return lines.join('\n');
+}
+
+/** A sensor's stage latencies on one line, `stage p50/p99` (bucket bounds: upper estimates). */
+export function latencyLine(latency: HeartbeatV1['latency']): string {
+  if (!latency) return '';
+  const fmt = (x: number | null) => (x === null ? '-' : x < 10 ? x.toFixed(1) : x.toFixed(0));
+  return Object.entries(latency.stages)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([stage, h]) => `${stage} ${fmt(latencyQuantile(h, 0.5, latency.boundsMs))}/${fmt(latencyQuantile(h, 0.99, latency.boundsMs))}`)
+    .join(', ');
 }

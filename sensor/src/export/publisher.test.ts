@@ -13,6 +13,7 @@ import { batchId, EventBatchV1, eventSubject, MAX_BATCH_EVENTS, type EventV1 } f
 import { EventPublisher } from './publisher.js';
 import { DiskSpool } from './spool.js';
 import { Counters } from '../counters.js';
+import { StageLatency } from '../latency.js';
 import { scratchDir } from '../testing/scratch-dir.js';
 
 const ev = (n: number): EventV1 => ({
@@ -168,6 +169,29 @@ test('the first round of a quiet spell goes at once; while busy, a round waits f
     await until('all sent', () => sent.length >= 3);
     assert.deepEqual(messages, [1, 2], 'the first alone, without waiting; the next two together');
     assert.deepEqual(sent, ['e1', 'e2', 'e3']);
+  } finally {
+    await p.stop(100);
+  }
+});
+
+test('the time from queueing to publishing and to the ack is observed per event; spooled events are not', async () => {
+  const counters = new Counters();
+  const latency = new StageLatency();
+  const { js, sent, state } = fakeJs();
+  const spool = new DiskSpool({ dir: scratchDir('spool'), maxBytes: 1 << 20 });
+  spool.append([ev(1), ev(2)]);
+  const p = new EventPublisher(js, { maxQueue: 10_000, log: pino({ level: 'silent' }), counters, latency, spool });
+  state.up = true;
+  p.start();
+  try {
+    await until('spool replayed', () => sent.length >= 2);
+    assert.equal(latency.snapshot().stages['publish.acked'], undefined, 'events from an earlier run have no queueing time here');
+    p.enqueue([ev(3), ev(4), ev(5)]);
+    await until('all sent', () => sent.length >= 5);
+    const { stages } = latency.snapshot();
+    assert.equal(stages['publish.sent']?.count, 3);
+    assert.equal(stages['publish.acked']?.count, 3);
+    assert.ok(stages['publish.acked']!.sumMs >= stages['publish.sent']!.sumMs);
   } finally {
     await p.stop(100);
   }

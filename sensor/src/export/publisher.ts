@@ -2,6 +2,7 @@ import { headers, type JetStreamClient, type MsgHdrs } from 'nats';
 import type { Logger } from 'pino';
 import { batchId, eventSubject, EVENTS_HEADER, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES, type EventV1 } from '@vigil/schema';
 import type { Counters } from '../counters.js';
+import type { StageLatency } from '../latency.js';
 import type { DiskSpool } from './spool.js';
 import { encodeEvent } from './encode.js';
 
@@ -19,6 +20,12 @@ export interface PublisherOptions {
   quietMs?: number;
   log: Logger;
   counters: Counters;
+  /**
+   * Where the time from queueing an event to its batch's publish (stage `publish.sent`: the wait for
+   * company, or for the previous round's acks) and to its ack (`publish.acked`) is observed. A batch
+   * retried after a failure is observed at each try.
+   */
+  latency?: StageLatency;
 }
 
 /** One JetStream message: events of one kind, already encoded. */
@@ -28,6 +35,8 @@ interface Batch {
   data: Uint8Array;
   /** The events encoded in `data` (put back in the spool if still unsent at stop). */
   events: EventV1[];
+  /** When each was queued (performance.now(); NaN for events read back from the spool). */
+  queuedAt: number[];
   headers: MsgHdrs;
 }
 
@@ -43,6 +52,8 @@ const encoder = new TextEncoder();
  */
 export class EventPublisher {
   private queue: EventV1[] = [];
+  /** When each event of `queue` was queued, index for index. */
+  private queuedAt: number[] = [];
   private head = 0;
   /** Batches formed and not yet acked, oldest first, and how many events they hold. */
   private pending: Batch[] = [];
@@ -96,8 +107,12 @@ export class EventPublisher {
   enqueue(events: EventV1[]): void {
     const spool = this.opts.spool;
     let i = 0;
+    const now = performance.now();
     // Memory first, as long as nothing waits on disk (that would overtake it).
-    while (i < events.length && this.depth < this.opts.maxQueue && (!spool || (spool.empty && !this.segment))) this.queue.push(events[i++]!);
+    while (i < events.length && this.depth < this.opts.maxQueue && (!spool || (spool.empty && !this.segment))) {
+      this.queue.push(events[i++]!);
+      this.queuedAt.push(now);
+    }
     if (i < events.length) {
       const rest = events.slice(i);
       const written = spool ? spool.append(rest) : 0;
@@ -133,6 +148,7 @@ export class EventPublisher {
       const written = this.opts.spool.append(events);
       this.setPending([]);
       this.queue = events.slice(written);
+      this.queuedAt = this.queue.map(() => NaN);
       this.head = 0;
       if (written > 0) this.opts.log.info({ 'spool.saved': written }, 'unsent events saved to the spool');
     }
@@ -143,23 +159,26 @@ export class EventPublisher {
     }
   }
 
-  private take(n: number): EventV1[] {
+  private take(n: number): { events: EventV1[]; queuedAt: number[] } {
     const out = this.queue.slice(this.head, this.head + n);
+    const queuedAt = this.queuedAt.slice(this.head, this.head + n);
     this.head += out.length;
     if (this.head > 4096 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
+      this.queuedAt = this.queuedAt.slice(this.head);
       this.head = 0;
     }
-    return out;
+    return { events: out, queuedAt };
   }
 
   /**
    * Groups events by kind (in order within a kind) into batches under the size limits. An event too
    * large to ever be sent is dropped here and counted.
    */
-  private form(events: EventV1[]): Batch[] {
-    const byKind = new Map<string, { parts: string[]; events: EventV1[]; bytes: number }[]>();
-    for (const ev of events) {
+  private form(events: EventV1[], queuedAt: number[]): Batch[] {
+    const byKind = new Map<string, { parts: string[]; events: EventV1[]; queuedAt: number[]; bytes: number }[]>();
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i]!;
       const json = encodeEvent(ev);
       const bytes = Buffer.byteLength(json);
       if (bytes > MAX_EVENT_BYTES) {
@@ -172,11 +191,12 @@ export class EventPublisher {
       if (!groups) byKind.set(key, (groups = []));
       let g = groups[groups.length - 1];
       if (!g || g.parts.length >= MAX_BATCH_EVENTS || g.bytes + bytes + 1 > MAX_BATCH_BYTES - 256) {
-        g = { parts: [], events: [], bytes: 0 };
+        g = { parts: [], events: [], queuedAt: [], bytes: 0 };
         groups.push(g);
       }
       g.parts.push(json);
       g.events.push(ev);
+      g.queuedAt.push(queuedAt[i]!);
       g.bytes += bytes + 1;
     }
     const out: Batch[] = [];
@@ -186,7 +206,7 @@ export class EventPublisher {
         const body = `{"v":1,"host":${JSON.stringify(host)},"kind":${JSON.stringify(kind)},"events":[${g.parts.join(',')}]}`;
         const h = headers();
         h.set(EVENTS_HEADER, String(g.events.length));
-        out.push({ subject: eventSubject(host, kind), msgID: batchId(g.events), data: encoder.encode(body), events: g.events, headers: h });
+        out.push({ subject: eventSubject(host, kind), msgID: batchId(g.events), data: encoder.encode(body), events: g.events, queuedAt: g.queuedAt, headers: h });
       }
     }
     return out;
@@ -199,6 +219,7 @@ export class EventPublisher {
         const seg = this.opts.spool.takeOldest();
         if (seg) {
           this.queue.push(...seg.events);
+          for (let i = 0; i < seg.events.length; i++) this.queuedAt.push(NaN);
           this.segment = { left: seg.events.length, done: seg.done };
           if (seg.events.length === 0) { seg.done(); this.segment = null; }
         }
@@ -219,17 +240,22 @@ export class EventPublisher {
         else await new Promise((r) => setImmediate(r));
         this.lastRoundAt = performance.now();
         const taken = this.take(perRound);
-        this.setPending(this.form(taken));
-        this.segmentProgress(taken.length - this.pendingEvents);
+        this.setPending(this.form(taken.events, taken.queuedAt));
+        this.segmentProgress(taken.events.length - this.pendingEvents);
         if (this.pending.length === 0) continue;
       }
       const round = this.careful ? this.pending.slice(0, 1) : this.pending.slice();
       const js = this.js;
+      const sentAt = performance.now();
+      if (this.opts.latency) for (const b of round) for (const t of b.queuedAt) if (!Number.isNaN(t)) this.opts.latency.observe('publish.sent', sentAt - t);
       const results = await Promise.allSettled(round.map((b) => js.publish(b.subject, b.data, { msgID: b.msgID, headers: b.headers, timeout: 5000 })));
       let failedAt = -1;
       let sent = 0;
+      const ackedAt = performance.now();
       results.forEach((r, i) => {
         if (r.status === 'fulfilled') {
+          // Events read back from the spool waited out an outage, which is not the publisher's latency.
+          if (this.opts.latency) for (const t of round[i]!.queuedAt) if (!Number.isNaN(t)) this.opts.latency.observe('publish.acked', ackedAt - t);
           this.messagesPublished++;
           this.opts.counters.eventsPublished += round[i]!.events.length;
           sent += round[i]!.events.length;

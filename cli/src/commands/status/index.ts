@@ -1,6 +1,6 @@
 import { Command } from '@oclif/core';
 import { apiTarget, fetchStatus, type StatusReport } from '../../services/api-client.js';
-import { nsToIso, table } from '../../services/render.js';
+import { latencyLine, nsToIso, table } from '../../services/render.js';
 import { apiFlag } from '../../services/flags.js';
 
 export default class Status extends Command {
@@ -33,6 +33,8 @@ export default class Status extends Command {
           const rej = Object.entries(x.counters.rejects);
           if (rej.length) this.log(`${x.host} rejects: ${rej.map(([k, v]) => `${k}=${v}`).join(' ')}`);
           for (const p of x.probes) if (p.lastError && p.state !== 'running') this.log(`${x.host} ${p.name}: ${p.lastError}`);
+          const lat = latencyLine(x.latency);
+          if (lat) this.log(`${x.host} latency since start, p50/p99 ms: ${lat}`);
         }
       }
       return s;
