@@ -153,22 +153,27 @@ test('an event over the size limit is dropped and counted; its neighbours go out
   }
 });
 
-test('the first round of a quiet spell goes at once; while busy, a round waits for company', async () => {
+test('a round goes at once unless a large one went out just before; then it waits for company', async () => {
   const counters = new Counters();
   const { js, sent, state, messages } = fakeJs();
   state.up = true;
-  // A linger far longer than the gaps below: a round that waited for it carries every event.
-  const p = new EventPublisher(js, { maxQueue: 10_000, log: pino({ level: 'silent' }), counters, lingerMs: 400, quietMs: 5_000 });
+  // A linger far longer than the gaps below: a round that waited for it carries every event since.
+  const p = new EventPublisher(js, { maxQueue: 10_000, log: pino({ level: 'silent' }), counters, lingerMs: 400, quietMs: 5_000, busyEvents: 2 });
+  const gap = () => new Promise((r) => setTimeout(r, 50));
   p.start();
   try {
     p.enqueue([ev(1)]);
-    await new Promise((r) => setTimeout(r, 50));
+    await gap();
     p.enqueue([ev(2)]);
-    await new Promise((r) => setTimeout(r, 50));
-    p.enqueue([ev(3)]);
-    await until('all sent', () => sent.length >= 3);
-    assert.deepEqual(messages, [1, 2], 'the first alone, without waiting; the next two together');
-    assert.deepEqual(sent, ['e1', 'e2', 'e3']);
+    await gap();
+    p.enqueue([ev(3), ev(4)]);
+    await gap();
+    p.enqueue([ev(5)]);
+    await gap();
+    p.enqueue([ev(6)]);
+    await until('all sent', () => sent.length >= 6);
+    assert.deepEqual(messages, [1, 1, 2, 2], 'small rounds go alone, without waiting; after the round of two, the next two go together');
+    assert.deepEqual(sent, ['e1', 'e2', 'e3', 'e4', 'e5', 'e6']);
   } finally {
     await p.stop(100);
   }

@@ -13,11 +13,12 @@ export interface PublisherOptions {
   /** Events taken from the queue per round; their batches are published at once and acked together. */
   eventsPerRound?: number;
   /**
-   * While busy (a round went out within the last `quietMs`), how long a round waits for company
-   * before it is sent. The first round of a quiet spell goes at once.
+   * While busy (a round of at least `busyEvents` went out within the last `quietMs`), how long a
+   * round waits for company before it is sent. Any other round goes at once.
    */
   lingerMs?: number;
   quietMs?: number;
+  busyEvents?: number;
   log: Logger;
   counters: Counters;
   /**
@@ -64,7 +65,8 @@ export class EventPublisher {
   lastError: string | null = null;
   /** Messages sent (each holding one or more events). */
   messagesPublished = 0;
-  private lastRoundAt = -Infinity;
+  /** When the last round of at least `busyEvents` events went out. */
+  private lastBusyRoundAt = -Infinity;
 
   private js: JetStreamClient | null;
   /** Events of a spool segment still in memory; the segment is deleted when they are out. */
@@ -230,16 +232,18 @@ export class EventPublisher {
         continue;
       }
       if (this.pending.length === 0) {
-        // The sensor hands over a flush's events together, so a quiet host's first round waits only
-        // for the rest of this turn of the event loop: an alert's way is the shorter. While busy (an
-        // exec storm flushes every tick), a round waits a moment for the next flush's events, so the
-        // stream and the control plane see fewer, larger messages.
+        // The sensor hands over a flush's events together, so a round waits only for the rest of this
+        // turn of the event loop: an alert's way is the shorter. While busy (an exec storm flushes a
+        // hundred events or more every tick), a round waits a moment for the next flush's events, so
+        // the stream and the control plane see fewer, larger messages. A quiet host's few events a
+        // tick do not count as busy: a process's exec and exit often come in two releases a tick
+        // apart, and the second waited out the linger too (the sensor's `publish.sent` latency).
         const linger = this.opts.lingerMs ?? 20;
-        const busy = performance.now() - this.lastRoundAt < (this.opts.quietMs ?? 100);
+        const busy = performance.now() - this.lastBusyRoundAt < (this.opts.quietMs ?? 100);
         if (busy && linger > 0 && this.queued < perRound && this.running) await new Promise((r) => setTimeout(r, linger));
         else await new Promise((r) => setImmediate(r));
-        this.lastRoundAt = performance.now();
         const taken = this.take(perRound);
+        if (taken.events.length >= (this.opts.busyEvents ?? 64)) this.lastBusyRoundAt = performance.now();
         this.setPending(this.form(taken.events, taken.queuedAt));
         this.segmentProgress(taken.events.length - this.pendingEvents);
         if (this.pending.length === 0) continue;
