@@ -38,6 +38,29 @@ const pct = (x) => `${(x * 100).toFixed(1)}%`;
 const n0 = (x) => Math.round(x).toLocaleString('en-US');
 const ms = (x) => `${Math.round(x)} ms`;
 const mib = (b) => `${Math.round(b / 1024 / 1024)} MiB`;
+/**
+ * The sensor's own stage latencies over a run's trials (its heartbeats diffed, see
+ * bench/lib.mjs latencyBetween): p50 and p99 are bucket bounds, upper estimates; the mean is exact.
+ */
+const STAGES = ['exec.read', 'exec.tick', 'exec.built', 'proc.built', 'connect.read', 'connect.built', 'publish.sent', 'publish.acked'];
+function stageTable(rows) {
+  const have = rows.filter((x) => x && x[1] && Object.keys(x[1]).length > 0);
+  if (have.length === 0) return '';
+  const cell = (h) => (h ? `${Math.round(h.p50)} / ${Math.round(h.p99)} / ${h.mean.toFixed(1)}` : '—');
+  return `Inside the sensor, from its heartbeats (stage latencies diffed over the trials; p50 / p99 as bucket
+bounds, upper estimates / mean, ms): \`read\` is the kernel to the sensor reading the record (for
+exec and proc, the wait for the probe's next 50 ms tick), \`tick\` a tick to the sensor reading its
+end-of-flush record (bpftrace's delivery), \`built\` the kernel to the event built (after the merge
+of the probes' records), \`publish\` the event queued to its batch sent and acknowledged. Other
+processes of the host (the bench's own spawns included) count too.
+
+| trials | ${STAGES.join(' | ')} |
+| --- | ${STAGES.map(() => '---').join(' | ')} |
+${have.map(([w, st]) => `| ${w} | ${STAGES.map((k) => cell(st[k])).join(' | ')} |`).join('\n')}
+
+`;
+}
+
 const parts = [`# Benchmarks
 
 Machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, Linux.
@@ -106,13 +129,15 @@ Targets: sensor idle CPU < 1% of a core (${f.idle.sensorCpu < 0.01 ? `✓: ${(f.
 
 ## Detection latency (5)
 
-100 execs of a renamed /bin/true with miner arguments, one after another; time from exec to the
+100 execs of a renamed /bin/true with miner arguments, one after another, each after a random pause
+of up to 100 ms (two of the probes' ticks, so the execs fall at any phase of them); time from exec to the
 \`miner.exec\` alert arriving on \`vigil.alerts.>\` and to it being returned by the API (\`vigil alerts\`),
 with the full pipeline running (sensor, nats-server, control plane on chDB). Measured twice: on a quiet
 host (${quiet ? `\`${quiet.command}\` with BENCH_REPS=0, ${quiet.when}` : 'not run'}), and in the overhead run right after its
 storms, while the disk still writes back what the storms' runs left (nats-server and chDB files).
 The exec event's own arrival on \`vigil.events.>\` is recorded beside the alert: what the sensor
-takes, apart from the control plane.
+takes, apart from the control plane; and the event's time (the exec in the kernel) splits that again
+into bash forking and exec'ing the command, and the exec to the event on NATS.
 Then 100 connections, the path a reverse tunnel's connect takes: each time a new process whose
 arguments name a pool (\`node -e … stratum+tcp://pool.supportxmr.com:3333\`) runs for 0.5-1 s, then is
 told to connect to a loopback listener; time from that request to the connect event on NATS and to
@@ -127,10 +152,12 @@ ${quiet?.result.detection.event ? `| quiet host, the exec event on NATS (the sen
 ` : ''}${r.detection.event ? `| after the storms, the exec event on NATS (the sensor's share) | ${ms(r.detection.event.p50)} | ${ms(r.detection.event.p99)} | ${ms(r.detection.event.max)} |
 ` : ''}| after the storms, on NATS | ${ms(r.detection.nats.p50)} | ${ms(r.detection.nats.p99)} | ${ms(r.detection.nats.max)} |
 | after the storms, in the API | ${ms(r.detection.api.p50)} | ${ms(r.detection.api.p99)} | ${ms(r.detection.api.max)} |
-${[quiet && ['quiet host', quiet.result.detection.connect], ['after the storms', r.detection.connect]].filter((x) => x && x[1]).map(([w, c]) => `| ${w}, connect: the event on NATS | ${ms(c.event.p50)} | ${ms(c.event.p99)} | ${ms(c.event.max)} |
+${[quiet && ['quiet host', quiet.result.detection], ['after the storms', r.detection]].filter((x) => x && x[1].execToEvent).map(([w, d]) => `| ${w}, from the request to the exec (bash, no Vigil) | ${ms(d.toExec.p50)} | ${ms(d.toExec.p99)} | ${ms(d.toExec.max)} |
+| ${w}, from the exec to its event on NATS | ${ms(d.execToEvent.p50)} | ${ms(d.execToEvent.p99)} | ${ms(d.execToEvent.max)} |
+`).join('')}${[quiet && ['quiet host', quiet.result.detection.connect], ['after the storms', r.detection.connect]].filter((x) => x && x[1]).map(([w, c]) => `| ${w}, connect: the event on NATS | ${ms(c.event.p50)} | ${ms(c.event.p99)} | ${ms(c.event.max)} |
 | ${w}, connect: the \`miner.pool-connect\` alert on NATS | ${ms(c.nats.p50)} | ${ms(c.nats.p99)} | ${ms(c.nats.max)} |
 `).join('')}
-${[quiet && ['quiet', quiet.result.detection], ['after the storms', r.detection]].filter((x) => x && x[1].heldToTimeout !== undefined).map(([w, d]) => `Records the sensor held to its longest hold (\`heldToTimeout\`), ${w}: ${d.heldToTimeout} during the exec trials${d.connect ? `, ${d.connect.heldToTimeout} during the connect trials` : ''}.\n`).join('')}Target p99 ≤ 1 s: ${[quiet && ['quiet', quiet.result.detection.api.p99], ['after the storms', r.detection.api.p99]].filter(Boolean).map(([w, x]) => `${w} ${x <= 1000 ? '✓' : `✗ (${ms(x)})`}`).join(', ')}; aim 250 ms: ${[quiet && ['quiet', quiet.result.detection.api.p99], ['after the storms', r.detection.api.p99]].filter(Boolean).map(([w, x]) => `${w} ${x <= 250 ? '✓' : '✗'}`).join(', ')}.
+${stageTable([quiet && ['quiet host, exec trials', quiet.result.detection.sensorStages], ['after the storms, exec trials', r.detection.sensorStages], quiet && ['quiet host, connect trials', quiet.result.detection.connect?.sensorStages], ['after the storms, connect trials', r.detection.connect?.sensorStages]])}${[quiet && ['quiet', quiet.result.detection], ['after the storms', r.detection]].filter((x) => x && x[1].heldToTimeout !== undefined).map(([w, d]) => `Records the sensor held to its longest hold (\`heldToTimeout\`), ${w}: ${d.heldToTimeout} during the exec trials${d.connect ? `, ${d.connect.heldToTimeout} during the connect trials` : ''}.\n`).join('')}Target p99 ≤ 1 s: ${[quiet && ['quiet', quiet.result.detection.api.p99], ['after the storms', r.detection.api.p99]].filter(Boolean).map(([w, x]) => `${w} ${x <= 1000 ? '✓' : `✗ (${ms(x)})`}`).join(', ')}; aim 250 ms: ${[quiet && ['quiet', quiet.result.detection.api.p99], ['after the storms', r.detection.api.p99]].filter(Boolean).map(([w, x]) => `${w} ${x <= 250 ? '✓' : '✗'}`).join(', ')}.
 `);
 }
 const g = load('ingest');
