@@ -137,7 +137,7 @@ host (${quiet ? `\`${quiet.command}\` with BENCH_REPS=0, ${quiet.when}` : 'not r
 storms, while the disk still writes back what the storms' runs left (nats-server and chDB files).
 The exec event's own arrival on \`vigil.events.>\` is recorded beside the alert: what the sensor
 takes, apart from the control plane; and the event's time (the exec in the kernel) splits that again
-into bash forking and exec'ing the command, and the exec to the event on NATS.
+into the bench's spawn of the command (Node forking and exec'ing it) and the exec to the event on NATS.
 Then 100 connections, the path a reverse tunnel's connect takes: each time a new process whose
 arguments name a pool (\`node -e … stratum+tcp://pool.supportxmr.com:3333\`) runs for 0.5-1 s, then is
 told to connect to a loopback listener; time from that request to the connect event on NATS and to
@@ -152,7 +152,7 @@ ${quiet?.result.detection.event ? `| quiet host, the exec event on NATS (the sen
 ` : ''}${r.detection.event ? `| after the storms, the exec event on NATS (the sensor's share) | ${ms(r.detection.event.p50)} | ${ms(r.detection.event.p99)} | ${ms(r.detection.event.max)} |
 ` : ''}| after the storms, on NATS | ${ms(r.detection.nats.p50)} | ${ms(r.detection.nats.p99)} | ${ms(r.detection.nats.max)} |
 | after the storms, in the API | ${ms(r.detection.api.p50)} | ${ms(r.detection.api.p99)} | ${ms(r.detection.api.max)} |
-${[quiet && ['quiet host', quiet.result.detection], ['after the storms', r.detection]].filter((x) => x && x[1].execToEvent).map(([w, d]) => `| ${w}, from the request to the exec (bash, no Vigil) | ${ms(d.toExec.p50)} | ${ms(d.toExec.p99)} | ${ms(d.toExec.max)} |
+${[quiet && ['quiet host', quiet.result.detection], ['after the storms', r.detection]].filter((x) => x && x[1].execToEvent).map(([w, d]) => `| ${w}, from the request to the exec (Node's spawn, no Vigil) | ${ms(d.toExec.p50)} | ${ms(d.toExec.p99)} | ${ms(d.toExec.max)} |
 | ${w}, from the exec to its event on NATS | ${ms(d.execToEvent.p50)} | ${ms(d.execToEvent.p99)} | ${ms(d.execToEvent.max)} |
 `).join('')}${[quiet && ['quiet host', quiet.result.detection.connect], ['after the storms', r.detection.connect]].filter((x) => x && x[1]).map(([w, c]) => `| ${w}, connect: the event on NATS | ${ms(c.event.p50)} | ${ms(c.event.p99)} | ${ms(c.event.max)} |
 | ${w}, connect: the \`miner.pool-connect\` alert on NATS | ${ms(c.nats.p50)} | ${ms(c.nats.p99)} | ${ms(c.nats.max)} |
@@ -365,10 +365,12 @@ parts.push(`## Misses: why, and what would close them
   (Other runs of the same command on 2026-11-23, with the previous round's probes and sensor: 5.4%
   by rate and 5.1% adjusted at 04:09 UTC, 7.9% and 3.9% at 04:40, −0.1% and 4.2% at 06:01, 1.4% and
   4.9% at 07:11, 15.6% and 5.5% at 07:35; with that round's as of 2510802, 7.4% and 4.9% at 08:44,
-  as of a6658ec, 1.1% and 5.1% at 09:22, as of dbcaf8d, 7.1% and 5.5% at 09:57; with this round's
-  (f5d4dce), 11.0% and 5.1% at 11:48, and this file's run at 12:06. Those rounds' probes differ
+  as of a6658ec, 1.1% and 5.1% at 09:22, as of dbcaf8d, 7.1% and 5.5% at 09:57; with the next
+  round's (f5d4dce), 11.0% and 5.1% at 11:48, 3.3% and 4.2% at 12:06; with this round's sensor
+  (1edb260: stage latencies observed, the publisher's busy rule), −4.9% and 2.7% at 14:17, and this
+  file's run. Those rounds' probes differ
   from one another only in what they do while the sensor waits for them: a busy probe writes one
-  more flag per 50 ms tick, and since this round a flush sets one more and queues its clear. A rate
+  more flag per 50 ms tick, and since the 11:48 round a flush sets one more and queues its clear. A rate
   under 3% in one run is luck of the draw, as the
   list shows; the adjusted figure, which moves far less, is the verdict here.)
   Missed, and now by a measurable amount: one storm's rate moves by 5-20% from the next on this VM
@@ -457,26 +459,26 @@ parts.push(`## Misses: why, and what would close them
     const aimMet = runs.length > 0 && runs.every(([, d]) => d.api.p99 <= 250);
     return `In this file's runs the alert was in the API at p99 ${runs.map(([w, d]) => `${ms(d.api.p99)} (${w})`).join(' and ')}: the 1 s target is ${runs.every(([, d]) => d.api.p99 <= 1000) ? 'met' : 'missed'}, and the 250 ms aim ${aimMet ? 'is met' : 'is missed'} in ${aimMet ? 'both' : 'this file'}. The exec event itself reached NATS at p50 ${runs.map(([w, d]) => `${ms(d.event.p50)} (${w})`).join(' and ')}; records held to the sensor's longest hold: ${runs.map(([w, d]) => `${d.heldToTimeout ?? '?'} (${w})`).join(', ')}.${runs.every(([, d]) => d.connect) ? ` A connect from a running process (the reverse-tunnel path) reached NATS at p50 ${runs.map(([w, d]) => `${ms(d.connect.event.p50)} (${w})`).join(' and ')}, its \`miner.pool-connect\` alert at p99 ${runs.map(([w, d]) => `${ms(d.connect.nats.p99)} (${w})`).join(' and ')}, with ${runs.map(([w, d]) => `${d.connect.heldToTimeout} (${w})`).join(' and ')} records let go by the hold.` : ''}`;
   })()}
-  Not every run is like that. On 2026-11-23 the same command gave the alert on NATS at p50 261-278 ms
-  twice (04:09 and 04:40 UTC, after the storms and in the quiet run 40 s later), the exec event on
-  NATS at p50 226-246 ms, so the extra ~180 ms was the sensor's; then, on unchanged probes and
-  sensor, 81 ms at 06:01 and 07:11 (exec event p50 50-57 ms, with the \`heldToTimeout\` count at 0),
-  and scratch runs in between put the alert at 77-113 ms. Earlier rounds saw the same two modes. The
-  slow one followed full storm runs (over 100,000 forks, wrapping this host's pid_max of 32,768), but
-  not always, and I could not bring it on at will. The sensor holds a probe's records for at most
-  HOLD_MS (150 ms) while it waits for the other probe's watermark, the one constant of that size in
-  its path; the heartbeat counts the records let go by that timeout (\`heldToTimeout\`) and the
-  latency run records it, so the next run in the slow mode will say whether that hold is the cause.
-  It did: this file's run (12:06 UTC) and the one before it (11:48) were in the slow mode, the exec
-  event on NATS at p50 192-225 ms, with \`heldToTimeout\` at 0 in all four latency runs, so the
-  hold is not it. The same code gave 72-73 ms in four runs between and after them (\`BENCH_REPS=0\`,
-  \`=1\` and \`=3 node bench/overhead.mjs\`, and \`node bench/run.mjs --only latency-quiet\`, 11:55-12:42
-  UTC), and the previous round's probes 70-72 ms in two (one after three repetitions of the storms):
-  the slow mode is not this round's probes, nor simply what follows the storms. A clue for next
-  time: in both slow runs the connect path stayed fast (event on NATS at p50 26-30 ms), and a
-  connect waits for the same end-of-flush records of both batch probes as an exec does, so the
-  extra time is in the exec's own path (exec.bt's map flush, or building the exec event), not in
-  the merger's wait. Its cause is still not found.
+  The exec figures of earlier files came in two modes, the exec event on NATS at p50 50-73 ms in
+  some runs and 192-246 ms in others (2026-11-23, 04:09, 04:40, 11:48, 12:06 UTC), and no change to
+  the sensor explained it. The sensor's stage latencies (heartbeat \`latency\`, since this round;
+  table above) and the event's own time found it: in the next slow run (14:17 UTC) 188-195 ms of it
+  passed before the exec even happened, 44-50 ms after, and the sensor saw ~230 execs per trial. The
+  bench ran each trial as \`bash -c "cmd & echo $!"\` from Node, whose pipes are sockets; bash at
+  shell level 1 with a socket on stdin takes itself for a remote shell daemon's and sources
+  ~/.bashrc, where this host's pyenv init runs ~100 processes in 150-200 ms. That happens only where
+  the bench runs without SHLVL set (started in the background with \`setsid nohup\`, as the full runs
+  were; a 20-spawn loop: p50 150 ms without SHLVL, 5 ms with it), so it was never the sensor. The
+  trial now spawns the command itself (same environment: request to exec p50 2 ms, exec event on
+  NATS p50 27 ms, alert in the API p99 87 ms), and its execs fall at a random phase of the probes'
+  50 ms ticks (back to back, each trial ended a fixed time after a tick's alert and locked onto the
+  ticks). What is left of an exec's time is the probes' tick: \`exec.read\` averages half a tick.
+  The stage latencies also showed the publisher's linger (\`publish.sent\` averaging 20 ms with the
+  trials locked to the ticks): any round in the last 100 ms made the next wait 20 ms for company, and
+  a quiet host's process often comes in two releases a tick apart. Now only a round of 64 events or
+  more does (an exec storm's are larger); side by side (\`BENCH_REPS=0 node bench/overhead.mjs\`, old
+  then new, random phase, 2026-11-23 14:12-14:16 UTC): exec event on NATS p50 43 → 35 ms, p99 125 → 106;
+  alert on NATS p50 47 → 39, p99 131 → 110; \`publish.sent\` mean 9.8 → 0.4 ms.
   The hold was certainly the cause of slow connects: a connect is printed at once and waited for
   both batch probes' end-of-flush records, which idle probes printed once a second, so most connects
   of a quiet host were let go by the timeout. Since this round the probe that prints a record at
