@@ -89,7 +89,8 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       },
       sensors: [...(heartbeats?.latest.values() ?? [])].map((hb) => {
         const ageSeconds = Number(now - BigInt(hb.ts)) / 1e9;
-        return { ...hb, ageSeconds, silent: ageSeconds > silentAfter };
+        // A sensor that stopped in order (its last heartbeat says so) is stopped, not silent.
+        return { ...hb, ageSeconds, silent: !hb.stopping && ageSeconds > silentAfter, stopped: hb.stopping === true };
       }),
     };
   };

@@ -81,6 +81,11 @@ export const HeartbeatV1 = z.object({
   }).optional(),
   probes: z.array(ProbeStateV1),
   /**
+   * The last heartbeat of a sensor stopping in order (its process was told to stop): none follows,
+   * and the control plane raises sensor.stopped for it instead of sensor.silent.
+   */
+  stopping: z.literal(true).optional(),
+  /**
    * Where an event's time goes inside the sensor, by stage: `<probe>.read`, from the kernel to the
    * sensor reading the record (for a batching probe, the wait for its flush tick and bpftrace's
    * delivery); `<probe>.tick`, from a batching probe's tick to the sensor reading its end-of-flush

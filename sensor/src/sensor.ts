@@ -387,16 +387,16 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
     {
       name: 'heartbeat',
       start: async () => {
-        const send = () => {
+        const send = (stopping = false) => {
           try {
-            nc?.publish(heartbeatSubject(host), JSON.stringify(heartbeat()));
+            nc?.publish(heartbeatSubject(host), JSON.stringify(stopping ? { ...heartbeat(), stopping: true } : heartbeat()));
           } catch (err) {
             log.warn({ err }, 'heartbeat not sent');
           }
         };
         send();
         const t = setInterval(send, (cfg.heartbeatSeconds ?? 5) * 1000);
-        return () => { clearInterval(t); send(); };
+        return () => { clearInterval(t); send(true); };
       },
     },
   ], log);

@@ -1,6 +1,7 @@
 /**
  * Faults with real processes: the control plane SIGKILLed mid-stream and restarted stores every
- * event exactly once (as read); a SIGKILLed sensor raises sensor.silent within --silent-after.
+ * event exactly once (as read); a SIGKILLed sensor raises sensor.silent within --silent-after, and a
+ * sensor stopped in order raises sensor.stopped instead.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -82,4 +83,20 @@ test('a SIGKILLed sensor raises sensor.silent within --silent-after', async () =
   assert.match(alert.reason, /no heartbeat from the sensor on kill-sensor/);
   const status = vigilJson<{ sensors: { host: string; silent: boolean }[] }>(api, ['status']);
   assert.equal(status.sensors.find((s) => s.host === host)?.silent, true);
+});
+
+test('a sensor stopped with SIGINT raises sensor.stopped, and is not taken for silent', async () => {
+  const host = 'stop-sensor';
+  const sensor = startVigil(['sensor', '--nats', nats.url, '--host-id', host, '--probe', 'exec', '--spool-dir', join(dir, 'spool-stop')]);
+  await waitFor('its heartbeat', () => vigilJson<{ sensors: { host: string }[] }>(api, ['status']).sensors.some((s) => s.host === host), 60_000, 300);
+  assert.equal(await sensor.stop(), 0);
+  const alert = await waitFor('sensor.stopped', () => vigilJson<AlertV1[]>(api, ['alerts', '--rule', 'sensor.stopped', '--host', host])[0], 20_000, 250);
+  assert.equal(alert.severity, 'medium');
+  assert.match(alert.reason, /the sensor on stop-sensor stopped in order/);
+  // Past --silent-after (5 s) and a tick more: still stopped, never silent.
+  await new Promise((r) => setTimeout(r, 7_000));
+  assert.deepEqual(vigilJson<AlertV1[]>(api, ['alerts', '--rule', 'sensor.silent', '--host', host]), []);
+  const s = vigilJson<{ sensors: { host: string; silent: boolean; stopped?: boolean }[] }>(api, ['status']).sensors.find((x) => x.host === host);
+  assert.equal(s?.silent, false);
+  assert.equal(s?.stopped, true);
 });

@@ -92,7 +92,7 @@ export interface StatusReport {
     rejects: Record<string, number>;
   };
   /** Each sensor's newest heartbeat, as the control plane received it. */
-  sensors: (HeartbeatV1 & { ageSeconds: number; silent: boolean })[];
+  sensors: (HeartbeatV1 & { ageSeconds: number; silent: boolean; stopped?: boolean })[];
 }
 
 export interface AlertQuery {

@@ -53,6 +53,9 @@ export class DetectionEngine {
   private readonly gpuDevices = new Map<string, Set<string>>();
   private readonly throttled = new Map<string, Throttled>();
   private readonly silentHosts = new Set<string>();
+  /** The stopping heartbeat last seen per host. */
+  private readonly stoppedTold = new Map<string, string>();
+  private readonly startedMs: number;
   /** Restart counts last seen per host and probe. */
   private readonly probeRestarts = new Map<string, number>();
   readonly errors = new Map<string, number>();
@@ -61,6 +64,7 @@ export class DetectionEngine {
 
   constructor(private readonly opts: EngineOptions) {
     this.now = opts.now ?? Date.now;
+    this.startedMs = this.now();
     this.ctx = { config: opts.config, ...this.ctxParts };
   }
 
@@ -218,7 +222,23 @@ export class DetectionEngine {
   private checkSilence(heartbeats: Iterable<HeartbeatV1>, now: number): void {
     const after = this.opts.silentAfterMs ?? 30_000;
     for (const hb of heartbeats) {
-      const ageMs = now - Number(BigInt(hb.ts) / 1_000_000n);
+      const hbMs = Number(BigInt(hb.ts) / 1_000_000n);
+      if (hb.stopping) {
+        // Stopped in order: not silent. Told once per stop; a stop from before this control plane
+        // started (its heartbeat read back from storage) is history, like earlier probe restarts.
+        this.silentHosts.delete(hb.host);
+        if (this.stoppedTold.get(hb.host) === hb.ts) continue;
+        this.stoppedTold.set(hb.host, hb.ts);
+        if (hbMs < this.startedMs) continue;
+        this.raise({ detection: SENSOR_STOPPED, source: 'builtin', author: null }, hb.host, null, hb.ts, [], {
+          reason: `the sensor on ${hb.host} stopped in order (its process was told to stop) after ${hb.counters.eventsPublished} events published; nothing there is traced until it starts again`,
+          subject: hb.startedTs,
+        });
+        continue;
+      }
+      // A heartbeat read back from storage gets `after` from this control plane's start: under
+      // `vigil up` the control plane starts before its sensor, which then had no time to report.
+      const ageMs = now - Math.max(hbMs, this.startedMs);
       if (ageMs <= after) { this.silentHosts.delete(hb.host); continue; }
       if (this.silentHosts.has(hb.host)) continue;
       this.silentHosts.add(hb.host);
@@ -277,6 +297,16 @@ export const SENSOR_PROBE_RESTART: AnyDetection = {
   mitre: ['T1562.001'],
   on: [],
   description: 'A bpftrace probe exited (killed, crashed) and was restarted: what happened in the gap was not seen.',
+  match: () => null,
+};
+
+export const SENSOR_STOPPED: AnyDetection = {
+  id: 'sensor.stopped',
+  title: 'Sensor stopped',
+  severity: 'medium',
+  mitre: ['T1562.001'],
+  on: [],
+  description: 'A sensor stopped in order (its process was told to stop, by an operator or by anyone with root there): nothing on that host is traced until it starts again.',
   match: () => null,
 };
 

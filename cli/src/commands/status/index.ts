@@ -19,7 +19,7 @@ export default class Status extends Command {
         this.log(s.sensors.length === 0 ? 'no sensor has reported yet' : table(
           ['HOST', 'LAST HEARTBEAT', 'AGE', 'READ', 'PUBLISHED', 'DROPPED', 'LOST', 'QUEUE', 'SPOOL', 'RSS', 'PROBES'],
           s.sensors.map((x) => [
-            x.host, nsToIso(x.ts), `${x.ageSeconds.toFixed(0)}s${x.silent ? ' SILENT' : ''}`,
+            x.host, nsToIso(x.ts), `${x.ageSeconds.toFixed(0)}s${x.silent ? ' SILENT' : x.stopped ? ' STOPPED' : ''}`,
             String(x.counters.recordsRead), String(x.counters.eventsPublished), String(x.counters.eventsDropped),
             String(x.counters.lostEvents), String(x.counters.queueDepth),
             `${x.counters.spoolEvents ?? 0} (${((x.counters.spoolBytes ?? 0) / 1024 / 1024).toFixed(1)} MiB)`,

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { builtinEngine, connect, exec, fire, gpu } from '../testing.js';
 import { DetectionEngine } from '../engine.js';
+import type { AlertV1, HeartbeatV1 } from '@vigil/schema';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -157,14 +158,47 @@ test('repeats of (rule, host, process) update one alert with a count; other proc
   assert.equal(alerts[2]!.count, 5);
 });
 
-test('sensor.silent fires once per silence from heartbeats', () => {
-  const now = 100_000;
+const heartbeat = (host: string, ms: number, extra: Partial<HeartbeatV1> = {}): HeartbeatV1 => ({ v: 1, host, ts: (BigInt(ms) * 1_000_000n).toString(), sensorVersion: 't', startedTs: '7', counters: { recordsRead: 0, eventsPublished: 3, eventsDropped: 0, lostEvents: 0, rejects: {}, queueDepth: 0, processCacheSize: 0 }, probes: [], ...extra });
+
+test('sensor.silent fires once per silence; a heartbeat from before the start gets the full delay', () => {
+  let now = 100_000;
   const out: string[] = [];
   const e = new DetectionEngine({ config: { expectedGpu: { exe: [], cgroup: [] }, sensorPids: () => new Set() }, silentAfterMs: 10_000, now: () => now, onAlert: (a) => out.push(`${a.ruleId}@${a.host}`) });
-  const hb = (host: string, ms: number) => ({ v: 1 as const, host, ts: (BigInt(ms) * 1_000_000n).toString(), sensorVersion: 't', startedTs: '0', counters: { recordsRead: 0, eventsPublished: 0, eventsDropped: 0, lostEvents: 0, rejects: {}, queueDepth: 0, processCacheSize: 0 }, probes: [] });
-  e.tick([hb('a', 95_000), hb('b', 50_000)]);
-  e.tick([hb('a', 95_000), hb('b', 50_000)]);
+  // b's last heartbeat is 50 s old when the control plane starts (read back from storage).
+  e.tick([heartbeat('a', 99_000), heartbeat('b', 50_000)]);
+  assert.deepEqual(out, [], 'b may still be starting: it has 10 s from the start like anyone');
+  now = 109_000;
+  e.tick([heartbeat('a', 108_000), heartbeat('b', 50_000)]);
+  assert.deepEqual(out, []);
+  now = 110_500;
+  e.tick([heartbeat('a', 108_000), heartbeat('b', 50_000)]);
+  e.tick([heartbeat('a', 108_000), heartbeat('b', 50_000)]);
   assert.deepEqual(out, ['sensor.silent@b']);
+  now = 125_000;
+  e.tick([heartbeat('a', 108_000), heartbeat('b', 50_000)]);
+  assert.deepEqual(out, ['sensor.silent@b', 'sensor.silent@a'], 'a live sensor that stops reporting is silent 10 s after its last heartbeat');
+});
+
+test('a sensor stopping in order raises sensor.stopped once, and never sensor.silent', () => {
+  let now = 100_000;
+  const alerts: AlertV1[] = [];
+  const e = new DetectionEngine({ config: { expectedGpu: { exe: [], cgroup: [] }, sensorPids: () => new Set() }, silentAfterMs: 10_000, now: () => now, onAlert: (a) => alerts.push(a) });
+  // old stopped before this control plane started: history, not news. b starts and stops between
+  // two ticks: news, though no tick saw it running.
+  e.tick([heartbeat('a', 99_000), heartbeat('old', 20_000, { stopping: true })]);
+  now = 101_000;
+  e.tick([heartbeat('a', 100_500, { stopping: true }), heartbeat('old', 20_000, { stopping: true }), heartbeat('b', 100_800, { stopping: true })]);
+  e.tick([heartbeat('a', 100_500, { stopping: true }), heartbeat('old', 20_000, { stopping: true })]);
+  now = 200_000;
+  e.tick([heartbeat('a', 100_500, { stopping: true }), heartbeat('old', 20_000, { stopping: true })]);
+  assert.deepEqual(alerts.map((x) => `${x.ruleId}@${x.host}`), ['sensor.stopped@a', 'sensor.stopped@b']);
+  assert.equal(alerts[0]!.severity, 'medium');
+  assert.match(alerts[0]!.reason, /stopped in order .* after 3 events published/);
+  // Started again, then killed: silent as usual.
+  e.tick([heartbeat('a', 200_000)]);
+  now = 215_000;
+  e.tick([heartbeat('a', 200_000)]);
+  assert.deepEqual(alerts.map((x) => `${x.ruleId}@${x.host}`), ['sensor.stopped@a', 'sensor.stopped@b', 'sensor.silent@a']);
 });
 
 test('sensor.probe-restart: probes sharing one bpftrace process raise one alert naming all of them', () => {
