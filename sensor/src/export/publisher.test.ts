@@ -179,7 +179,7 @@ test('a round goes at once unless a large one went out just before; then it wait
   }
 });
 
-test('the time from queueing to publishing and to the ack is observed per event; spooled events are not', async () => {
+test('the time from queueing to publishing and to the ack is observed once per event; spooled events are not', async () => {
   const counters = new Counters();
   const latency = new StageLatency();
   const { js, sent, state } = fakeJs();
@@ -197,6 +197,15 @@ test('the time from queueing to publishing and to the ack is observed per event;
     assert.equal(stages['publish.sent']?.count, 3);
     assert.equal(stages['publish.acked']?.count, 3);
     assert.ok(stages['publish.acked']!.sumMs >= stages['publish.sent']!.sumMs);
+    // A batch that fails and is retried counts once, from its first try (sent) and at its ack.
+    state.up = false;
+    p.enqueue([ev(6), ev(7)]);
+    await until('a failed try', () => p.lastError !== null);
+    state.up = true;
+    await until('sent after the retry', () => sent.length >= 7);
+    const after = latency.snapshot().stages;
+    assert.equal(after['publish.sent']?.count, 5);
+    assert.equal(after['publish.acked']?.count, 5);
   } finally {
     await p.stop(100);
   }

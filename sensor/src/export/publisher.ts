@@ -22,9 +22,9 @@ export interface PublisherOptions {
   log: Logger;
   counters: Counters;
   /**
-   * Where the time from queueing an event to its batch's publish (stage `publish.sent`: the wait for
-   * company, or for the previous round's acks) and to its ack (`publish.acked`) is observed. A batch
-   * retried after a failure is observed at each try.
+   * Where the time from queueing an event to its batch's first publish (stage `publish.sent`: the
+   * wait for company, or for the previous round's acks) and to its ack (`publish.acked`, retries
+   * included) is observed.
    */
   latency?: StageLatency;
 }
@@ -38,6 +38,8 @@ interface Batch {
   events: EventV1[];
   /** When each was queued (performance.now(); NaN for events read back from the spool). */
   queuedAt: number[];
+  /** Published at least once (a retry is not observed as sent again). */
+  tried?: boolean;
   headers: MsgHdrs;
 }
 
@@ -251,7 +253,10 @@ export class EventPublisher {
       const round = this.careful ? this.pending.slice(0, 1) : this.pending.slice();
       const js = this.js;
       const sentAt = performance.now();
-      if (this.opts.latency) for (const b of round) for (const t of b.queuedAt) if (!Number.isNaN(t)) this.opts.latency.observe('publish.sent', sentAt - t);
+      for (const b of round) {
+        if (this.opts.latency && !b.tried) for (const t of b.queuedAt) if (!Number.isNaN(t)) this.opts.latency.observe('publish.sent', sentAt - t);
+        b.tried = true;
+      }
       const results = await Promise.allSettled(round.map((b) => js.publish(b.subject, b.data, { msgID: b.msgID, headers: b.headers, timeout: 5000 })));
       let failedAt = -1;
       let sent = 0;
