@@ -121,7 +121,7 @@ const sub = vigil.nc.subscribe('vigil.alerts.>', { callback: (_e, m) => { const 
 // When each exec event reaches the stream too: the sensor's share of the latency, apart from the
 // control plane's.
 // The event's own time (the exec in the kernel, on the sensor's wall clock) splits that again: from
-// the bench's request to the exec (bash forking and exec'ing the command, no Vigil in it), and from
+// the bench's request to the exec (Node forking and exec'ing the command, no Vigil in it), and from
 // the exec to the event on NATS (the probe's flush, the sensor, nats-server).
 const eventSeen = new Map();
 const wallMs = (perfMs) => performance.timeOrigin + perfMs;
@@ -228,6 +228,7 @@ for (const [name, byCond] of Object.entries(rates)) {
   }));
 }
 const fp = (xs, k) => median(xs.map((x) => x[k]));
+const tail = (xs) => ({ p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), max: Math.max(...xs) });
 console.log(JSON.stringify({
   reps: REPS,
   storms: summary,
@@ -239,18 +240,18 @@ console.log(JSON.stringify({
   detection: {
     trials: natsLat.length,
     heldToTimeout,
-    event: { trials: eventLat.length, p50: quantile(eventLat, 0.5), p99: quantile(eventLat, 0.99), max: Math.max(...eventLat) },
-    toExec: { p50: quantile(toExecLat, 0.5), p99: quantile(toExecLat, 0.99), max: Math.max(...toExecLat) },
-    execToEvent: { p50: quantile(execToNatsLat, 0.5), p99: quantile(execToNatsLat, 0.99), max: Math.max(...execToNatsLat) },
+    event: { trials: eventLat.length, ...tail(eventLat) },
+    toExec: tail(toExecLat),
+    execToEvent: tail(execToNatsLat),
     sensorStages: execStages,
-    nats: { p50: quantile(natsLat, 0.5), p99: quantile(natsLat, 0.99), max: Math.max(...natsLat) },
-    api: { p50: quantile(apiLat, 0.5), p99: quantile(apiLat, 0.99), max: Math.max(...apiLat) },
+    nats: tail(natsLat),
+    api: tail(apiLat),
     connect: {
       trials: connAlertLat.length,
       heldToTimeout: connectHeldToTimeout,
       sensorStages: connectStages,
-      event: { p50: quantile(connEventLat, 0.5), p99: quantile(connEventLat, 0.99), max: Math.max(...connEventLat) },
-      nats: { p50: quantile(connAlertLat, 0.5), p99: quantile(connAlertLat, 0.99), max: Math.max(...connAlertLat) },
+      event: tail(connEventLat),
+      nats: tail(connAlertLat),
     },
   },
 }, null, 2));

@@ -28,19 +28,19 @@ import { isReadyRecord } from './decode/records.js';
 
 export const SENSOR_VERSION = '0.1.0';
 
-/** Now on the probes' clock (bpf_ktime_get_ns and Node's hrtime are both CLOCK_MONOTONIC). */
-const ktimeNowNs = (): number => Number(process.hrtime.bigint());
-/** From a batching probe's tick (its end-of-flush record's time) to the sensor reading that record. */
-const TICK_STAGE = { exec: 'exec.tick', proc: 'proc.tick', connect: 'connect.tick', gpu: 'gpu.tick' } as const satisfies Record<ProbeName, string>;
-const READ_STAGE = { exec: 'exec.read', proc: 'proc.read', connect: 'connect.read', gpu: 'gpu.read' } as const satisfies Record<ProbeName, string>;
 /**
- * The records whose latency is observed, one per exec, fork, exit, first connect or first GPU call;
- * a failed exec counts by its return record. Window and end-of-flush records are not observed.
+ * Each probe's latency stages (see HeartbeatV1's `latency`), named once so that observing a record
+ * builds no string. `tick` is the batching probes' tick to the sensor reading its end-of-flush record.
  */
-const BUILT_STAGE = new Map<DecodedRecord['type'], string>([
-  ['exec.done', 'exec.built'], ['exec.return', 'exec.built'],
-  ['proc.fork', 'proc.built'], ['proc.exit', 'proc.built'],
-  ['connect.first', 'connect.built'], ['gpu.first', 'gpu.built'],
+const STAGES = Object.fromEntries(PROBE_NAMES.map((n) => [n, { read: `${n}.read`, tick: `${n}.tick`, built: `${n}.built` }])) as Record<ProbeName, { read: string; tick: string; built: string }>;
+/**
+ * The records whose latency is observed, by type, with their probe: one per exec, fork, exit, first
+ * connect or first GPU call; a failed exec counts by its return record. Window and end-of-flush
+ * records are not observed.
+ */
+const OBSERVED = new Map<DecodedRecord['type'], ProbeName>([
+  ['exec.done', 'exec'], ['exec.return', 'exec'], ['proc.fork', 'proc'], ['proc.exit', 'proc'],
+  ['connect.first', 'connect'], ['gpu.first', 'gpu'],
 ]);
 
 /** The repository's probes/ folder, found from this module (sensor/dist/sensor.js). */
@@ -165,19 +165,18 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
   const build = (records: DecodedRecord[]) => {
     if (records.length > 0) {
       emit(builder.onRecords(records));
-      const now = ktimeNowNs();
+      const now = clock.nowKtime();
       for (const r of records) {
-        const stage = BUILT_STAGE.get(r.type);
-        if (stage) latency.observe(stage, (now - r.ns) / 1e6);
+        const probe = OBSERVED.get(r.type);
+        if (probe) latency.observe(STAGES[probe].built, (now - r.ns) / 1e6);
       }
     }
     armHold();
   };
   /** How long after the kernel wrote them records of `name` are read (windows left out: late by design). */
   const observeRead = (name: ProbeName, records: readonly DecodedRecord[]) => {
-    const now = ktimeNowNs();
-    const stage = READ_STAGE[name];
-    for (const r of records) if (BUILT_STAGE.has(r.type)) latency.observe(stage, (now - r.ns) / 1e6);
+    const now = clock.nowKtime();
+    for (const r of records) if (OBSERVED.has(r.type)) latency.observe(STAGES[name].read, (now - r.ns) / 1e6);
   };
 
   /** The end of one flush of a probe that buffers in maps: its records, merged with the others'. */
@@ -202,10 +201,9 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
         const d = probe.decode(out.data as unknown[]);
         if (!d.success) { counters.reject(`${name}.schema`); return; }
         if (d.data.type === 'exec.flush' || d.data.type === 'proc.flush') {
-          latency.observe(TICK_STAGE[name], (ktimeNowNs() - d.data.ns) / 1e6);
+          latency.observe(STAGES[name].tick, (clock.nowKtime() - d.data.ns) / 1e6);
           endFlush(name, d.data.ns, sup);
-        }
-        else {
+        } else {
           observeRead(name, [d.data]);
           build(merger.hold([d.data]));
         }

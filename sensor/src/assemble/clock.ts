@@ -17,6 +17,11 @@ export class KtimeClock {
     return (BigInt(Math.round(ktimeNs)) + this.offset).toString();
   }
 
+  /** Now on the probes' clock, in ns (Node's hrtime is CLOCK_MONOTONIC too). */
+  nowKtime(): number {
+    return Number(process.hrtime.bigint());
+  }
+
   nowWall(): string {
     return (process.hrtime.bigint() + this.offset).toString();
   }
