@@ -49,8 +49,8 @@ function stageTable(rows) {
   const cell = (h) => (h ? `${Math.round(h.p50)} / ${Math.round(h.p99)} / ${h.mean.toFixed(1)}` : '—');
   return `Inside the sensor, from its heartbeats (stage latencies diffed over the trials; p50 / p99 as bucket
 bounds, upper estimates / mean, ms): \`read\` is the kernel to the sensor reading the record (for
-exec and proc, the wait for the probe's next 50 ms tick), \`tick\` a tick to the sensor reading its
-end-of-flush record (bpftrace's delivery), \`built\` the kernel to the event built (after the merge
+exec and proc, the wait for the probe's next flush, every 50 ms), \`tick\` a flush's flip to the
+sensor reading its end-of-flush record (the 10 ms tick before the print, and bpftrace's delivery), \`built\` the kernel to the event built (after the merge
 of the probes' records), \`publish\` the event queued to its batch sent and acknowledged. Other
 processes of the host (the bench's own spawns included) count too.
 

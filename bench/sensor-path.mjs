@@ -52,7 +52,7 @@ for (const [name, line] of lines) {
   }
   const spec = PROBES[name];
   const flush = spec.decode(out.data);
-  const res = spec.batch.decode(collectors[name].end());
+  const res = spec.batch.decode(collectors[name].end(), collectors[name].before);
   lost += res.lost;
   for (const ev of builder.onRecords(merger.add(name, res.records, flush.data.ns))) { events++; bytes += JSON.stringify(ev).length; }
 }

@@ -24,13 +24,14 @@ import { readRssBytes } from './host/procfs.js';
 import { PAGEOUT_HELPER, releaseCompilerPages } from './host/pageout.js';
 import { Counters } from './counters.js';
 import { StageLatency } from './latency.js';
-import { isReadyRecord } from './decode/records.js';
+import { isReadyRecord, isWakeRecord } from './decode/records.js';
 
 export const SENSOR_VERSION = '0.1.0';
 
 /**
  * Each probe's latency stages (see HeartbeatV1's `latency`), named once so that observing a record
- * builds no string. `tick` is the batching probes' tick to the sensor reading its end-of-flush record.
+ * builds no string. `tick` is a batching probe's flip (the time its end-of-flush record carries) to
+ * the sensor reading that record.
  */
 const STAGES = Object.fromEntries(PROBE_NAMES.map((n) => [n, { read: `${n}.read`, tick: `${n}.tick`, built: `${n}.built` }])) as Record<ProbeName, { read: string; tick: string; built: string }>;
 /**
@@ -138,10 +139,10 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
   const batches = new Map<ProbeName, BatchCollector>();
   for (const name of PROBE_NAMES) if (spec(name).batch) batches.set(name, new BatchCollector());
   // Records of the probes that buffer in maps, back in kernel-time order across probes.
-  // A probe prints what was written within one tick; an idle one prints its end-of-flush record once
-  // a second, or at its next tick when another probe has printed something since (the composed
-  // script's *_mark_wanted flags, see exec.bt). A record waits for the watermark or HOLD_MS, whichever
-  // comes first; with --separate-probes nobody asks, and the hold is what lets it go.
+  // A probe prints what was written within a flush and a tick; an idle one prints its end-of-flush
+  // record once a second, or within two ticks when another probe has printed something since (the
+  // composed script's *_mark_wanted flags, see exec.bt). A record waits for the watermark or HOLD_MS,
+  // whichever comes first; with --separate-probes nobody asks, and the hold is what lets it go.
   const merger = new BatchMerger<DecodedRecord>(
     () => [...batches.keys()].filter((n) => supervisors.get(n)?.state.state === 'running'),
     HOLD_MS,
@@ -182,13 +183,14 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
   /** The end of one flush of a probe that buffers in maps: its records, merged with the others'. */
   const endFlush = (name: ProbeName, ns: number, sup: ProbeSupervisor) => {
     const batch = spec(name).batch!;
-    const res = batch.decode(batches.get(name)!.end());
+    const c = batches.get(name)!;
+    const res = batch.decode(c.end(), c.before);
     if (res.rejects > 0) counters.reject(`${name}.schema`, res.rejects);
     observeRead(name, res.records);
     if (res.lost > 0) {
       counters.lostEvents += res.lost;
       sup.state.lostEvents += res.lost;
-      log.warn({ 'probe.name': name, 'probe.lost': res.lost }, 'probe map full: entries lost');
+      log.warn({ 'probe.name': name, 'probe.lost': res.lost }, 'probe entries lost (a full map, or a writer stalled past its print)');
     }
     build(merger.add(name, res.records, ns));
   };
@@ -244,6 +246,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
     }
     if (out.type === 'value') {
       if (isReadyRecord(out.data)) { sup().markAttached(); return; }
+      if (isWakeRecord(out.data)) return;
       const owner = owners.get((out.data as unknown[])[0] as number);
       if (!owner || !names.includes(owner)) { counters.reject(`${label}.unknown-record`); return; }
       handleRecord(owner, out, sup());

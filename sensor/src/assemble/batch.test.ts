@@ -117,6 +117,36 @@ test('proc batch: forks and exits with split wait status; rejects are not double
   assert.deepEqual(exits.map((e) => e.type === 'proc.exit' && [e.pid, e.code, e.signal]), [[20, null, 9], [21, 3, null]]);
 });
 
+test('a write late for its set\'s print is lost only if neither that flush nor the next holds it, and counts once', () => {
+  // Flush 1 holds exec 10 but missed exec 11, whose writer stalled past the print: neither bumped a
+  // count (a late writer bumps none). Flush 2 names both as late.
+  const c = new BatchCollector();
+  c.push('@exec_head0', { '10,1000': [10, 1, 0, 0, 5, 'a', 1, '/usr/bin/a'], '9,900': [9, 1, 0, 0, 5, 'z', 1, '/usr/bin/z'] });
+  c.push('@exec_arg0', { '10,1000,0': 'a', '9,900,0': 'z' });
+  c.push('@exec_sent0', { 1: 1 });
+  const first = decodeExecBatch(c.end(), 199, c.before);
+  assert.equal(first.records.length, 2);
+  assert.equal(first.lost, 0);
+  c.push('@exec_head1', { '12,1200': [12, 1, 0, 0, 5, 'b', 1, '/usr/bin/b'] });
+  c.push('@exec_arg1', { '12,1200,0': 'b' });
+  c.push('@exec_late1', { '10,1000': 1, '11,1100': 1, 'bad': 1 });
+  c.push('@exec_sent1', { 1: 1 });
+  const second = decodeExecBatch(c.end(), 199, c.before);
+  assert.equal(second.records.length, 1);
+  assert.equal(second.lost, 1, 'exec 11 is in neither flush; exec 10 was printed');
+  assert.equal(second.rejects, 1, 'a malformed late key');
+  // Without the flush before (the sensor's first), a late write is taken as lost.
+  assert.equal(decodeExecBatch(execMaps({ '@exec_late': { '10,1000': 1 } }), 199).lost, 1);
+  // At stop END prints both sets in one flush: a late write the same flush holds is not lost.
+  assert.equal(decodeExecBatch(execMaps({ '@exec_head': { '10,1000': [10, 1, 0, 0, 5, 'a', 1, '/usr/bin/a'] }, '@exec_arg': { '10,1000,0': 'a' }, '@exec_late': { '10,1000': 1 } }), 199).lost, 0);
+
+  // proc.bt names the kind: 10 a fork, 11 an exit.
+  const before = execMaps({ '@proc_fork': { '20,500': [10, 0, 5, 'bash'] }, '@proc_sent': { 10: 1 } });
+  const proc = decodeProcBatch(execMaps({ '@proc_late': { '10,20,500': 1, '11,20,500': 1, '11,21,600': 1, '12,1,1': 1 } }), before);
+  assert.equal(proc.lost, 2, 'an exit where the flush before held only the fork of that key, and an exit held nowhere');
+  assert.equal(proc.rejects, 1, 'kind 12 is neither');
+});
+
 test('the collector merges both sets of a map printed in one flush and sums their counts', () => {
   // END prints both sets: the one writers filled last and the one a tick flipped away from.
   const c = new BatchCollector();

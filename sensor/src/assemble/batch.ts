@@ -13,6 +13,12 @@
  */
 export class BatchCollector {
   private sets = new Map<string, Record<string, unknown>>();
+  private last: ReadonlyMap<string, Record<string, unknown>> | undefined;
+  /**
+   * The flush before the one `end()` handed back last: a probe's writer stalled past its set's print
+   * names its write in the next flush, and only the flush before says whether the print caught it.
+   */
+  before: ReadonlyMap<string, Record<string, unknown>> | undefined;
 
   push(mapName: string, data: Record<string, unknown>): void {
     this.sets.set(mapName, data);
@@ -31,6 +37,8 @@ export class BatchCollector {
       }
     }
     this.sets = new Map();
+    this.before = this.last;
+    this.last = out;
     return out;
   }
 }

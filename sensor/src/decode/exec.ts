@@ -56,10 +56,27 @@ export function sentCounts(sent: Record<string, unknown> | undefined): (kind: st
 }
 
 /**
- * One flush of exec.bt's maps as whole execs. `argLimit` is the length at which the probe's string
- * limit may have cut an argument.
+ * Entries of a probe's "@<name>_late" map that neither this flush nor the one before holds: each is
+ * a write its probe made to the set before while that set was being printed, so the print may have
+ * missed it (see exec.bt). `held(key, maps)` says whether a flush holds the write `key` names; a
+ * malformed key is a reject.
  */
-export function decodeExecBatch(maps: Maps, argLimit: number): BatchDecoded<ExecDone> {
+export function lateLost(late: Record<string, unknown> | undefined, maps: Maps, prev: Maps | undefined, held: (key: string, maps: Maps) => boolean | null): { lost: number; rejects: number } {
+  let lost = 0;
+  let rejects = 0;
+  for (const key of Object.keys(late ?? {})) {
+    const inThis = held(key, maps);
+    if (inThis === null) { rejects++; continue; }
+    if (!inThis && !(prev && held(key, prev))) lost++;
+  }
+  return { lost, rejects };
+}
+
+/**
+ * One flush of exec.bt's maps as whole execs. `argLimit` is the length at which the probe's string
+ * limit may have cut an argument; `prev` is the flush before, for the execs written late to it.
+ */
+export function decodeExecBatch(maps: Maps, argLimit: number, prev?: Maps): BatchDecoded<ExecDone> {
   let rejects = 0;
   let badArgs = 0;
   const args = new Map<string, string[]>();
@@ -94,9 +111,11 @@ export function decodeExecBatch(maps: Maps, argLimit: number): BatchDecoded<Exec
   // Heads the probe wrote that are not here, and arguments missing from heads that are. A rejected
   // entry was received, so it is not lost: it is counted once, as a reject (a rejected argument may be
   // one a head misses). The arguments of a lost head go with it: its exec is counted once.
+  // A late exec bumped no count: it is lost if neither flush holds its head.
+  const late = lateLost(maps.get('@exec_late'), maps, prev, (key, m) => (parseNumericMapKey(key, 2) ? m.get('@exec_head')?.[key] !== undefined : null));
   const lost = Math.max(0, sentCounts(maps.get('@exec_sent'))('1') - records.length - badHeads)
-    + Math.max(0, missingArgs - badArgs);
-  return { records, rejects, lost };
+    + Math.max(0, missingArgs - badArgs) + late.lost;
+  return { records, rejects: rejects + late.rejects, lost };
 }
 
 export type ExecDecoded =

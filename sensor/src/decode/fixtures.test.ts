@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseBpftraceLine } from './bpftrace-output.js';
-import { isReadyRecord, ReadyRecord } from './records.js';
+import { isReadyRecord, isWakeRecord, ReadyRecord, WakeRecord } from './records.js';
 import { PROBES, PROBE_NAMES, BPFTRACE_STRLEN, type ProbeSpec } from '../probes/registry.js';
 import { BatchCollector } from '../assemble/batch.js';
 import { DEFAULT_PROBES_DIR } from '../sensor.js';
@@ -42,11 +42,14 @@ function decodeAll(name: keyof typeof PROBES): { records: DecodedRecord[]; maps:
       const isReady = ReadyRecord.safeParse(out.data).success;
       assert.equal(isReadyRecord(out.data), isReady, `${name}: the sensor's quick ready test disagrees with the schema on ${line}`);
       if (isReady) { ready++; continue; }
+      const isWake = WakeRecord.safeParse(out.data).success;
+      assert.equal(isWakeRecord(out.data), isWake, `${name}: the sensor's quick wake test disagrees with the schema on ${line}`);
+      if (isWake) continue;
       const d = spec.decode(out.data as unknown[]);
       assert.ok(d.success, `${name}: fixture record does not decode: ${line}`);
       assert.ok((spec.recordTypes as readonly number[]).includes((out.data as number[])[0]!), `${name}: record type not in the registry's recordTypes (the composed probe routes by it): ${line}`);
       if (spec.batch && (out.data as number[])[0] === spec.batch.flushType) {
-        const res = spec.batch.decode(batch.end());
+        const res = spec.batch.decode(batch.end(), batch.before);
         assert.equal(res.rejects, 0, `${name}: a flushed map entry does not decode (flush before ${line})`);
         assert.equal(res.lost, 0, `${name}: the flush before ${line} lacks entries its probe counted as sent`);
         records.push(...res.records);

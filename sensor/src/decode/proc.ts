@@ -1,7 +1,7 @@
 import { z } from 'zod/v4';
 import { Comm, I64, Ns, U32, U64, type DecodeResult } from './records.js';
 import { parseNumericMapKey } from './bpftrace-output.js';
-import { sentCounts, type BatchDecoded, type Maps } from './exec.js';
+import { lateLost, sentCounts, type BatchDecoded, type Maps } from './exec.js';
 
 /** Records of probes/proc.bt (see its header): forks and exits in maps, and the end of each flush. */
 export const ProcFlushRecord = z.tuple([z.literal(12), Ns]);
@@ -23,8 +23,11 @@ export function splitWaitStatus(status: number): { code: number | null; signal: 
   return { code: signal === 0 ? (status >> 8) & 0xff : null, signal: signal === 0 ? null : signal };
 }
 
-/** One flush of proc.bt's maps as fork and exit records. */
-export function decodeProcBatch(maps: Maps): BatchDecoded<ProcDecoded> {
+/** A late entry's map by its kind (see proc.bt). */
+const LATE_MAP: Record<string, string> = { 10: '@proc_fork', 11: '@proc_exit' };
+
+/** One flush of proc.bt's maps as fork and exit records; `prev` is the flush before (see lateLost). */
+export function decodeProcBatch(maps: Maps, prev?: Maps): BatchDecoded<ProcDecoded> {
   let rejects = 0;
   const records: ProcDecoded[] = [];
   let forks = 0;
@@ -45,6 +48,11 @@ export function decodeProcBatch(maps: Maps): BatchDecoded<ProcDecoded> {
   }
   const count = sentCounts(maps.get('@proc_sent'));
   // A rejected entry was received, so it is not lost; it is counted once, as a reject.
-  const lost = Math.max(0, count('10') + count('11') - forks - exits - rejects);
-  return { records, rejects, lost };
+  const late = lateLost(maps.get('@proc_late'), maps, prev, (key, m) => {
+    const k = parseNumericMapKey(key, 3);
+    const map = k && LATE_MAP[k[0]!];
+    return map ? m.get(map)?.[`${k[1]},${k[2]}`] !== undefined : null;
+  });
+  const lost = Math.max(0, count('10') + count('11') - forks - exits - rejects) + late.lost;
+  return { records, rejects: rejects + late.rejects, lost };
 }

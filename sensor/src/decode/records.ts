@@ -14,6 +14,16 @@ export const ReadyRecord = z.tuple([z.literal(0), Ns]);
 export const isReadyRecord = (data: unknown): boolean =>
   Array.isArray(data) && data.length === 2 && data[0] === 0 && typeof data[1] === 'number' && data[1] >= 0;
 
+/**
+ * [99, ns]: printed by every probe when a SIGINT or SIGTERM is sent to a bpftrace, so that bpftrace
+ * 0.17 notices it (see probes/exec.bt). It carries nothing for the sensor.
+ */
+export const WakeRecord = z.tuple([z.literal(99), Ns]);
+
+/** WakeRecord's test without a parse. */
+export const isWakeRecord = (data: unknown): boolean =>
+  Array.isArray(data) && data.length === 2 && data[0] === 99 && typeof data[1] === 'number' && data[1] >= 0;
+
 /** What a decoder returns: zod's result shape, with the error not tied to the record's input type. */
 export type DecodeResult<T> = { success: true; data: T } | { success: false; error: z.ZodError };
 

@@ -12,8 +12,8 @@ test('the four probes compose into one program: one BEGIN, one END, parameters f
   assert.equal(out.match(/^BEGIN\b/gm)?.length, 1);
   assert.equal(out.match(/^END\b/gm)?.length, 1);
   assert.doesNotMatch(out, /\$\d/, 'no positional parameter left');
-  assert.match(out, /interval:s:5\b/);
-  assert.match(out, /interval:ms:50\b/);
+  assert.match(out, /@conn_ticks \/ 10 >= 5\)/);
+  assert.match(out, /\(uint64\)\(50 \* 1000000\)/);
   assert.match(out, /\$maj == 195 \|\| \$maj == 511/);
   for (const probe of ['sys_exit_execveat', 'task_newtask', 'sys_exit_connect', 'sys_enter_ioctl']) assert.match(out, new RegExp(probe));
   for (const cleanup of ['clear(@exec_head0)', 'clear(@proc_fork0)', 'clear(@conn_seen)', 'clear(@gpu_seen)']) assert.ok(out.includes(cleanup), cleanup);

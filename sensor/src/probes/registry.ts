@@ -1,5 +1,5 @@
 import type { DecodeResult } from '../decode/records.js';
-import { decodeExec, decodeExecBatch, type BatchDecoded } from '../decode/exec.js';
+import { decodeExec, decodeExecBatch, type BatchDecoded, type Maps } from '../decode/exec.js';
 import { decodeProc, decodeProcBatch } from '../decode/proc.js';
 import { decodeConnect } from '../decode/connect.js';
 import { decodeGpu } from '../decode/gpu.js';
@@ -10,13 +10,14 @@ import { NO_MAJOR, type GpuDeviceMap } from '../gpu/devices.js';
 export const BPFTRACE_STRLEN = 200;
 
 /**
- * How often the exec and proc probes print the maps they buffer in (ms). Shorter costs idle wakeups,
- * longer delays every exec on its way to a detection.
+ * How often the exec and proc probes print the maps they buffer in (ms; a multiple of their 10 ms
+ * tick, and each print comes a tick after the flip that closes the maps). Shorter costs wakeups in a
+ * storm, longer delays every exec on its way to a detection.
  */
 export const FLUSH_MS = 50;
 /**
  * The longest the sensor holds a record for the exec and fork records before it: whatever a probe
- * writes is printed at its next tick, so after three ticks nothing older can still be in its maps.
+ * writes is printed within FLUSH_MS and a tick, so after this nothing older can still be in its maps.
  */
 export const HOLD_MS = 3 * FLUSH_MS;
 
@@ -37,12 +38,12 @@ export interface ProbeSpec {
   window?: 'conn' | 'gpu';
   /**
    * If it buffers its records in kernel maps: their prefix, the end-of-flush record type, and the
-   * decoder of one flush's maps (by name without the epoch suffix).
+   * decoder of one flush's maps (by name without the epoch suffix), given the flush before it.
    */
   batch?: {
     prefix: 'exec' | 'proc';
     flushType: number;
-    decode: (maps: ReadonlyMap<string, Record<string, unknown>>) => BatchDecoded<DecodedRecord>;
+    decode: (maps: Maps, prev?: Maps) => BatchDecoded<DecodedRecord>;
   };
   /** Why it should not run on this host, or null. */
   skipReason?: (ctx: ProbeContext) => string | null;
@@ -67,7 +68,7 @@ export const PROBES = {
     env: { BPFTRACE_STRLEN: String(BPFTRACE_STRLEN), ...MAP_ENV },
     decode: decodeExec,
     recordTypes: [1, 2, 3, 4, 5],
-    batch: { prefix: 'exec', flushType: 5, decode: (maps) => decodeExecBatch(maps, BPFTRACE_STRLEN - 1) },
+    batch: { prefix: 'exec', flushType: 5, decode: (maps: Maps, prev?: Maps) => decodeExecBatch(maps, BPFTRACE_STRLEN - 1, prev) },
   },
   proc: {
     script: 'proc.bt',
