@@ -45,6 +45,15 @@ function startBpftrace(script: string, args: string[], env: Record<string, strin
   };
 }
 
+/** The four probes composed into one script in `dir`, as the sensor runs them, under bpftrace. */
+function startComposed(dir: string, ctx: { windowSeconds: number; extraRdevs: number[] }, onLine: (l: BpftraceLine) => void) {
+  const names = ['exec', 'proc', 'connect', 'gpu'] as const;
+  const devices = { majors: { nvidia: -1, nvidiaUvm: -1, kfd: -1, drm: -1 }, extraRdevs: () => ctx.extraRdevs };
+  const script = join(dir, 'composed.bt');
+  writeFileSync(script, composeProbes(names.map((n) => ({ name: n, text: readFileSync(join(DEFAULT_PROBES_DIR, PROBES[n].script), 'utf8'), args: PROBES[n].args({ windowSeconds: ctx.windowSeconds, devices: devices as never }) }))));
+  return startBpftrace(script, [], Object.assign({}, ...names.map((n) => PROBES[n].env)), onLine);
+}
+
 /** A stand-in GPU node in `dir` (the probe takes its device number as an extra GPU node), and nv-ioctl built to call it. */
 function nvIoctlOn(dir: string): { node: string; rdev: number; nvIoctl: string } {
   const node = join(dir, 'nvidiactl');
@@ -227,13 +236,9 @@ test('gpu.bt: a reader a window or more behind loses no repeat count', { timeout
 // when a SIGINT is sent to a bpftrace; shown here on another bpftrace, since the one stopping drops
 // what it reads after the signal.
 test('every probe prints its wake record at once when a SIGINT is sent to a bpftrace', { timeout: 90_000 }, async () => {
-  const names = ['exec', 'proc', 'connect', 'gpu'] as const;
-  const dir = tempDir('wake');
-  const devices = { majors: { nvidia: -1, nvidiaUvm: -1, kfd: -1, drm: -1 }, extraRdevs: () => [] };
-  const script = join(dir, 'composed.bt');
-  writeFileSync(script, composeProbes(names.map((n) => ({ name: n, text: readFileSync(join(DEFAULT_PROBES_DIR, PROBES[n].script), 'utf8'), args: PROBES[n].args({ windowSeconds: 60, devices: devices as never }) }))));
+  const probes = 4;
   const wakes: number[] = [];
-  const watcher = startBpftrace(script, [], Object.assign({}, ...names.map((n) => PROBES[n].env)), (l) => {
+  const watcher = startComposed(tempDir('wake'), { windowSeconds: 60, extraRdevs: [] }, (l) => {
     if (l.type === 'value' && (l.data as number[])[0] === 99) wakes.push((l.data as number[])[1]!);
   });
   try {
@@ -243,8 +248,8 @@ test('every probe prints its wake record at once when a SIGINT is sent to a bpft
     await other.started;
     assert.equal(wakes.length, 0, 'nothing before the signal');
     await other.stop();
-    await waitFor('a wake record from each probe', () => wakes.length >= names.length, 5_000, 20);
-    assert.equal(wakes.length, names.length, 'one per probe');
+    await waitFor('a wake record from each probe', () => wakes.length >= probes, 5_000, 20);
+    assert.equal(wakes.length, probes, 'one per probe');
   } finally {
     await watcher.stop();
   }
@@ -281,14 +286,9 @@ test('composed probes: whatever the sensor holds is followed within the hold by 
   const dir = tempDir('marks');
   // A program that makes NVIDIA-shaped ioctls on a stand-in GPU node.
   const { node: gpuNode, rdev, nvIoctl } = nvIoctlOn(dir);
-  const names = ['exec', 'proc', 'connect', 'gpu'] as const;
-  const devices = { majors: { nvidia: -1, nvidiaUvm: -1, kfd: -1, drm: -1 }, extraRdevs: () => [rdev] };
-  const ctx = { windowSeconds: 10, devices: devices as never };
-  const script = join(dir, 'composed.bt');
-  writeFileSync(script, composeProbes(names.map((n) => ({ name: n, text: readFileSync(join(DEFAULT_PROBES_DIR, PROBES[n].script), 'utf8'), args: PROBES[n].args(ctx) }))));
   const values: number[][] = [];
   const exits = new Map<number, number>();
-  const bt = startBpftrace(script, [], Object.assign({}, ...names.map((n) => PROBES[n].env)), (l) => {
+  const bt = startComposed(dir, { windowSeconds: 10, extraRdevs: [rdev] }, (l) => {
     if (l.type === 'map') {
       for (const [name, entries] of Object.entries(l.data as Record<string, Record<string, unknown>>)) {
         if (!name.startsWith('@proc_exit')) continue;

@@ -10,9 +10,15 @@ export const Comm = z.string().max(64);
 /** [0, ns]: printed by every probe from BEGIN, i.e. once all its probes are attached. */
 export const ReadyRecord = z.tuple([z.literal(0), Ns]);
 
-/** ReadyRecord's test without a parse (it runs on every record; a failed safeParse builds an error). */
-export const isReadyRecord = (data: unknown): boolean =>
-  Array.isArray(data) && data.length === 2 && data[0] === 0 && typeof data[1] === 'number' && data[1] >= 0;
+/**
+ * A test for a `[type, ns]` record without a parse (it runs on every record; a failed safeParse
+ * builds an error).
+ */
+const isTimeRecord = (type: number) => (data: unknown): boolean =>
+  Array.isArray(data) && data.length === 2 && data[0] === type && typeof data[1] === 'number' && data[1] >= 0;
+
+/** ReadyRecord's test without a parse. */
+export const isReadyRecord = isTimeRecord(0);
 
 /**
  * [99, ns]: printed by every probe when a SIGINT or SIGTERM is sent to a bpftrace, so that bpftrace
@@ -21,8 +27,7 @@ export const isReadyRecord = (data: unknown): boolean =>
 export const WakeRecord = z.tuple([z.literal(99), Ns]);
 
 /** WakeRecord's test without a parse. */
-export const isWakeRecord = (data: unknown): boolean =>
-  Array.isArray(data) && data.length === 2 && data[0] === 99 && typeof data[1] === 'number' && data[1] >= 0;
+export const isWakeRecord = isTimeRecord(99);
 
 /** What a decoder returns: zod's result shape, with the error not tied to the record's input type. */
 export type DecodeResult<T> = { success: true; data: T } | { success: false; error: z.ZodError };
