@@ -22,6 +22,7 @@ export interface ControlPlaneConfig {
   api: { host: string; port: number; token?: string };
   /** A sensor whose last heartbeat is older than this is reported silent. */
   silentAfterSeconds?: number;
+  /** Events per insert at most (IngestOptions.batchSize). */
   batchSize?: number;
   /** The longest an event waits for company before it is stored (see IngestOptions.storeLingerMs). */
   storeLingerMs?: number;
@@ -184,7 +185,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       name: 'ingest',
       start: async () => {
         ingestor = new EventIngestor(nc!.jetstream(), ch!.writer, {
-          batchSize: cfg.batchSize ?? 2000,
+          batchSize: cfg.batchSize ?? 10_000,
           ...(cfg.storeLingerMs !== undefined ? { storeLingerMs: cfg.storeLingerMs } : {}),
           ...(cfg.detectLingerMs !== undefined ? { lingerMs: cfg.detectLingerMs } : {}),
           log,

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { headers, type JetStreamClient, type JsMsg } from 'nats';
 import type { Logger } from 'pino';
 import { deadLetterSubject, EventBatchV1, EventV1, EVENTS_STREAM, hostOfEventSubject, EVENTS_HEADER, MAX_BATCH_BYTES, MAX_EVENT_BYTES } from '@vigil/schema';
-import { eventRow } from '../store/event-rows.js';
+import { insertEvents } from '../store/event-insert.js';
 import { CONSUMER_NAME } from './streams.js';
 
 export interface IngestStats {
@@ -19,7 +19,11 @@ export interface IngestStats {
 }
 
 export interface IngestOptions {
-  /** Events per ClickHouse insert at most (a message holds one event or a batch of them). */
+  /**
+   * Events per ClickHouse insert at most (a message holds one event or a batch of them); also what
+   * each stage may hold before fetching stops (twice this). Behind a backlog inserts are this large:
+   * fewer, larger parts cost the storage engine less to write and to merge (bench/ingest.mjs).
+   */
   batchSize: number;
   /**
    * The longest the first message of a quiet spell waits for the messages sent with it (a sensor
@@ -169,10 +173,11 @@ export class EventIngestor {
           while (streamPending > 0 && arrivedEvents < this.opts.batchSize && this.running && performance.now() < until) await pause(signal.arrived, until - performance.now());
         }
         if (!this.running) break;
-        // At most one insert's worth per round, then a turn of the event loop: behind a backlog the
+        // At most DETECT_ROUND events per round, then a turn of the event loop: behind a backlog the
         // store stage starts its next insert between rounds instead of waiting for every arrival's
-        // detections (the insert runs on chDB's threads while the detections run here).
-        const take = takeUpTo(arrived.map(eventsIn), this.opts.batchSize);
+        // detections (the insert runs on chDB's threads while the detections run here), and the last
+        // event of a round waits for its alerts no longer than the detections of that many.
+        const take = takeUpTo(arrived.map(eventsIn), Math.min(this.opts.batchSize, DETECT_ROUND));
         const msgs = arrived.splice(0, take.messages);
         arrivedEvents -= take.events;
         const checked = msgs.map((m) => this.check(m));
@@ -243,9 +248,7 @@ export class EventIngestor {
     const good = batch.filter((c) => c.good).map((c) => c.msg);
     for (;;) {
       try {
-        if (events.length > 0) {
-          await this.ch.insert({ table: 'events', values: events.map(eventRow), format: 'JSONEachRow' });
-        }
+        await insertEvents(this.ch, events);
         for (const m of good) m.ack();
         this.stats.stored += events.length;
         this.stats.batches++;
@@ -321,6 +324,9 @@ export class EventIngestor {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const encoder = new TextEncoder();
+
+/** Events the detections take per round (inserts may be larger: see IngestOptions.batchSize). */
+const DETECT_ROUND = 2000;
 
 /** Bytes in flight per pull, turned into a message count from the size of the last pull's messages. */
 const FETCH_BYTES = 4 * 1024 * 1024;

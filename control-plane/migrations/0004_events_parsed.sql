@@ -1,0 +1,6 @@
+-- The fields of an event that the columns of `events` hold, read from the event's JSON by the table
+-- itself: the control plane inserts only `event` (one JSON object per line) and every other column
+-- is derived from it (0005). Not stored (EPHEMERAL): it exists while a row is inserted. A field of the
+-- wrong type or missing reads as its type's default, so storage never refuses an event the schema
+-- accepted (a refused insert would hold up every event behind it).
+ALTER TABLE events ADD COLUMN IF NOT EXISTS parsed Tuple(id String, host String, ts String, kind String, proc Tuple(pid UInt32, ppid UInt32, uid UInt32, comm String, exe String, argv Array(String), containerId Nullable(String), job Nullable(String)), exec Tuple(filename String, argv Array(String)), connect Tuple(daddr String, dport UInt16, count UInt32), gpu Tuple(device String, name String, rmClass Nullable(UInt32), count UInt32)) EPHEMERAL JSONExtract(event, 'Tuple(id String, host String, ts String, kind String, proc Tuple(pid UInt32, ppid UInt32, uid UInt32, comm String, exe String, argv Array(String), containerId Nullable(String), job Nullable(String)), exec Tuple(filename String, argv Array(String)), connect Tuple(daddr String, dport UInt16, count UInt32), gpu Tuple(device String, name String, rmClass Nullable(UInt32), count UInt32))')
