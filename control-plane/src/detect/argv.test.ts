@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { exeOf, inWritablePlace, loadedProgram, namesOf } from './argv.js';
+import fc from 'fast-check';
+import { commandLine, domainMatches, exeOf, hostsInArgv, inWritablePlace, loadedProgram, namesOf } from './argv.js';
 import { exec, fire } from './testing.js';
 
 test('inWritablePlace: temp dirs and hidden dirs are, Python environment managers\' dirs are not', () => {
@@ -27,4 +28,29 @@ test('exeOf and namesOf see through the loader: a miner run by ld.so is still th
   assert.equal(exeOf(ev), '/tmp/.x/xmrig');
   assert.ok(namesOf(ev).has('xmrig'));
   assert.deepEqual(fire(ev), ['miner.exec']);
+});
+
+test('domainMatches: a host is the suffix or under it, at a dot; never merely ending in its text', () => {
+  assert.equal(domainMatches('pool.supportxmr.com', ['minexmr.com', 'supportxmr.com']), 'supportxmr.com');
+  assert.equal(domainMatches('supportxmr.com', ['supportxmr.com']), 'supportxmr.com');
+  assert.equal(domainMatches('evilsupportxmr.com', ['supportxmr.com']), undefined);
+  assert.equal(domainMatches('supportxmr.com.evil', ['supportxmr.com']), undefined);
+  const label = fc.stringMatching(/^[a-z0-9-]{0,6}$/);
+  const name = fc.array(label, { minLength: 1, maxLength: 4 }).map((l) => l.join('.'));
+  fc.assert(fc.property(name, fc.array(name, { maxLength: 5 }), (host, suffixes) => {
+    assert.equal(domainMatches(host, suffixes), suffixes.find((s) => host === s || host.endsWith(`.${s}`)));
+  }), { numRuns: 2000 });
+});
+
+test('the answers kept per event are those of the event: one argv, one command line and host list; another argv, its own', () => {
+  const argvA = ['xmrig', '-o', 'Pool.SupportXMR.com:3333'];
+  const argvB = ['curl', 'https://example.org/x'];
+  const a = exec(argvA);
+  const b = exec(argvB);
+  assert.equal(commandLine(argvA), 'xmrig -o Pool.SupportXMR.com:3333');
+  assert.deepEqual(hostsInArgv(argvA), ['pool.supportxmr.com']);
+  assert.deepEqual(hostsInArgv(argvB), ['example.org']);
+  assert.equal(namesOf(a), namesOf(a), 'computed once');
+  assert.deepEqual([...namesOf(a)], ['xmrig']);
+  assert.deepEqual([...namesOf(b)], ['curl']);
 });

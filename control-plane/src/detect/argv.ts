@@ -33,12 +33,30 @@ export const exeOf = (ev: EventV1): string => {
   return loadedProgram(exe, argvOf(ev)) ?? exe;
 };
 
-export const commandLine = (argv: string[]): string => argv.join(' ');
+/*
+ * Most detections ask the same questions of an event (its names, its command line, the hosts in it):
+ * each answer is computed once per event (per argv array) and kept beside it until it is collected.
+ * Events and their argv are not changed once validated, so a kept answer stays true.
+ */
+const commandLines = new WeakMap<readonly string[], string>();
+const names = new WeakMap<EventV1, ReadonlySet<string>>();
+const hostLists = new WeakMap<readonly string[], readonly string[]>();
+
+export function commandLine(argv: readonly string[]): string {
+  let line = commandLines.get(argv);
+  if (line === undefined) commandLines.set(argv, (line = argv.join(' ')));
+  return line;
+}
 
 /** Names a process answers to: its exe's basename, argv[0]'s basename and comm (lower case). */
-export function namesOf(ev: EventV1): Set<string> {
-  const argv = argvOf(ev);
-  return new Set([basename(exeOf(ev)), basename(argv[0] ?? ''), ev.proc.comm].filter(Boolean).map((n) => n.toLowerCase()));
+export function namesOf(ev: EventV1): ReadonlySet<string> {
+  let set = names.get(ev);
+  if (set === undefined) {
+    const argv = argvOf(ev);
+    set = new Set([basename(exeOf(ev)), basename(argv[0] ?? ''), ev.proc.comm].filter(Boolean).map((n) => n.toLowerCase()));
+    names.set(ev, set);
+  }
+  return set;
 }
 
 export const inWritablePlace = (path: string): boolean => WRITABLE_PLACES.some((re) => re.test(path));
@@ -62,9 +80,18 @@ export function base64Payloads(argv: string[]): string[] {
   return out;
 }
 
+/** Dotted names in a text (lower case): what could be a host. */
 export function hostsIn(text: string): string[] {
-  return [...text.toLowerCase().matchAll(/([a-z0-9-]+(?:\.[a-z0-9-]+)+)/g)].map((m) => m[1]!);
+  return Array.from(text.toLowerCase().matchAll(/([a-z0-9-]+(?:\.[a-z0-9-]+)+)/g), (m) => m[1]!);
 }
 
-export const domainMatches = (host: string, suffixes: string[]): string | undefined =>
-  suffixes.find((s) => host === s || host.endsWith(`.${s}`));
+/** hostsIn of an argv's command line, computed once per argv. */
+export function hostsInArgv(argv: readonly string[]): readonly string[] {
+  let hosts = hostLists.get(argv);
+  if (hosts === undefined) hostLists.set(argv, (hosts = hostsIn(commandLine(argv))));
+  return hosts;
+}
+
+/** The suffix of `suffixes` that `host` is or is under. */
+export const domainMatches = (host: string, suffixes: readonly string[]): string | undefined =>
+  suffixes.find((s) => host.endsWith(s) && (host.length === s.length || host[host.length - s.length - 1] === '.'));

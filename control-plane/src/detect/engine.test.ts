@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import type { AlertV1 } from '@vigil/schema';
 import { DetectionEngine } from './engine.js';
 import { defineDetection, type AnyDetection } from './define.js';
@@ -43,4 +44,23 @@ test('past the 50,000-process bound the oldest histories go, with their flags; r
   for (let i = 0; i < 60_000; i += 1000) engine.process(Array.from({ length: 1000 }, (_, j) => exec(['/bin/true'], { pid: 1000 + i + j, ppid: 999 })));
   engine.process([exec(['look'], { pid: 5, ppid: 1 })]);
   assert.deepEqual(seen, [{ recent: 0, flagged: false }, { recent: 1, flagged: true }], 'the first process is gone with its flag; the last is kept with its own');
+});
+
+test('events that arrived together are evaluated in kernel time order, ties in arrival order, leading zeros or not', () => {
+  // NsTimestamp: 1-20 decimal digits, leading zeros allowed by the schema.
+  const ts = fc.tuple(fc.nat({ max: 3 }), fc.bigInt({ min: 0n, max: 99_999_999_999_999_999_999n }))
+    .map(([zeros, n]) => ('0'.repeat(zeros) + n.toString()).slice(-20).replace(/^$/, '0'));
+  fc.assert(fc.property(fc.array(ts, { minLength: 1, maxLength: 40 }), (times) => {
+    const seen: string[] = [];
+    const engine = new DetectionEngine({ config: TEST_CONFIG, onAlert: () => undefined });
+    const order = defineDetection({ id: 'order', title: 'order', severity: 'low', mitre: [], on: ['exec'], match: (ev) => { seen.push(ev.id); return null; } }) as AnyDetection;
+    engine.setDetections([{ detection: order, source: 'builtin', author: null, origin: 'test' }]);
+    const events = times.map((t) => ({ ...exec(['true']), ts: t }));
+    engine.process(events);
+    const expected = events.map((ev, i) => ({ ev, i })).sort((a, b) => {
+      const d = BigInt(a.ev.ts) - BigInt(b.ev.ts);
+      return d < 0n ? -1 : d > 0n ? 1 : a.i - b.i;
+    }).map(({ ev }) => ev.id);
+    assert.deepEqual(seen, expected);
+  }), { numRuns: 300 });
 });

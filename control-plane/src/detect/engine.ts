@@ -116,9 +116,7 @@ export class DetectionEngine {
 
   /** Evaluates the events that arrived together, oldest first (they mix probes; order by kernel time). */
   process(events: EventV1[]): void {
-    const keyed = events.map((ev) => ({ ev, ts: BigInt(ev.ts) }));
-    keyed.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
-    for (const { ev } of keyed) {
+    for (const ev of [...events].sort(byTs)) {
       for (const loaded of this.candidates(ev)) {
         const d = loaded.detection;
         let finding: Finding | null | undefined;
@@ -289,6 +287,17 @@ export class DetectionEngine {
     if (ev.kind === 'exec') for (const a of ev.proc.ancestry.slice(0, LINEAGE_DEPTH)) push(this.lineage, `${ev.host}|${a.pid}`);
   }
 }
+
+/**
+ * Kernel time order of two events. NsTimestamps are decimal digits: without leading zeros, the
+ * shorter is the earlier and equal lengths compare as text (no BigInt per event).
+ */
+function byTs(a: EventV1, b: EventV1): number {
+  const x = withoutLeadingZeros(a.ts);
+  const y = withoutLeadingZeros(b.ts);
+  return x.length - y.length || (x < y ? -1 : x > y ? 1 : 0);
+}
+const withoutLeadingZeros = (ts: string): string => (ts.length > 1 && ts[0] === '0' ? ts.replace(/^0+(?=\d)/, '') : ts);
 
 export const SENSOR_PROBE_RESTART: AnyDetection = {
   id: 'sensor.probe-restart',

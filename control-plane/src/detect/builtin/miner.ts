@@ -1,10 +1,10 @@
 import { defineDetection } from '../define.js';
-import { argvOf, base64Payloads, basename, commandLine, domainMatches, exeOf, hostsIn, inWritablePlace, namesOf } from '../argv.js';
+import { argvOf, base64Payloads, basename, commandLine, domainMatches, exeOf, hostsIn, hostsInArgv, inWritablePlace, namesOf } from '../argv.js';
 import { MINER_ALGOS, MINER_BASE64_FRAGMENTS, MINER_NAMES, MINER_STRONG_FLAGS, POOL_DOMAINS, POOL_PORTS, STRATUM_URL } from '../indicators.js';
 import type { EventV1 } from '@vigil/schema';
 
 /** What in an argv says "miner"; empty when nothing does. */
-export function minerIndicators(argv: string[], names: Set<string>): string[] {
+export function minerIndicators(argv: string[], names: ReadonlySet<string>): string[] {
   const found: string[] = [];
   const name = [...names].find((n) => MINER_NAMES.some((m) => n === m || n.startsWith(`${m}-`) || n.startsWith(`${m}.`)));
   if (name) found.push(`miner binary name "${name}"`);
@@ -14,7 +14,7 @@ export function minerIndicators(argv: string[], names: Set<string>): string[] {
     const where = i === 0 ? '' : ' (base64-encoded)';
     const url = STRATUM_URL.exec(text);
     if (url) found.push(`mining pool URL scheme ${url[0]}${where}`);
-    const pool = hostsIn(text).map((h) => domainMatches(h, POOL_DOMAINS) && h).find(Boolean);
+    const pool = (i === 0 ? hostsInArgv(argv) : hostsIn(text)).find((h) => domainMatches(h, POOL_DOMAINS));
     if (pool) found.push(`mining pool host ${pool}${where}`);
     const strong = MINER_STRONG_FLAGS.filter((f) => text.includes(f));
     if (strong.length) found.push(`miner flags ${strong.join(', ')}${where}`);
@@ -54,10 +54,10 @@ const isPoolPort = (port: number) => POOL_PORTS.includes(port);
 
 /** The connecting process's argv names a pool (a pool host or a stratum URL): strong at any port. */
 function argvNamesPool(ev: EventV1): string | null {
-  const text = commandLine(argvOf(ev)).toLowerCase();
-  const pool = hostsIn(text).find((h) => domainMatches(h, POOL_DOMAINS));
+  const argv = argvOf(ev);
+  const pool = hostsInArgv(argv).find((h) => domainMatches(h, POOL_DOMAINS));
   if (pool) return `its arguments name the pool host ${pool}`;
-  if (STRATUM_URL.test(text)) return 'its arguments hold a stratum URL';
+  if (STRATUM_URL.test(commandLine(argv))) return 'its arguments hold a stratum URL';
   return null;
 }
 

@@ -2,9 +2,9 @@ import { defineDetection } from '../define.js';
 import { commandLine, exeOf, namesOf } from '../argv.js';
 import { SHELLS } from '../indicators.js';
 
-type OneLiner = { what: string; test: (names: Set<string>, text: string) => boolean };
+type OneLiner = { what: string; test: (names: ReadonlySet<string>, text: string) => boolean };
 
-const any = (names: Set<string>, re: RegExp) => [...names].some((n) => re.test(n));
+const any = (names: ReadonlySet<string>, re: RegExp) => [...names].some((n) => re.test(n));
 
 export const REVERSE_SHELL_PATTERNS: OneLiner[] = [
   { what: '/dev/tcp or /dev/udp redirection', test: (_n, t) => /\/dev\/(tcp|udp)\/[^/\s]+\/\d+/.test(t) },

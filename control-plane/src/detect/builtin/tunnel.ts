@@ -1,5 +1,5 @@
 import { defineDetection } from '../define.js';
-import { basename, commandLine, domainMatches, exeOf, hostsIn, namesOf } from '../argv.js';
+import { basename, commandLine, domainMatches, exeOf, hostsInArgv, namesOf } from '../argv.js';
 import { SSH_UNUSUAL_PORTS, TUNNEL_DOMAINS } from '../indicators.js';
 
 /** ssh options that take an argument (from ssh(1)); a flag cluster stops at the first of them. */
@@ -100,7 +100,7 @@ export const tunnelTool = defineDetection({
       const what = tool.when(argv, text);
       if (what) return { reason: `${what}: ${text}`, severity: /EXEC|executing/.test(what) ? 'critical' : 'high' };
     }
-    const domain = hostsIn(text).map((h) => domainMatches(h, TUNNEL_DOMAINS) && h).find(Boolean);
+    const domain = hostsInArgv(argv).find((h) => domainMatches(h, TUNNEL_DOMAINS));
     if (domain) return { reason: `tunnel service ${domain} in the command line of ${exeOf(ev)}: ${text}` };
     return null;
   },
