@@ -9,7 +9,7 @@ import { EVENTS_STREAM } from '@vigil/schema';
 import { CONSUMER_NAME } from '../control-plane/dist/ingest/streams.js';
 import { pino } from 'pino';
 import { EventPublisher, Counters } from '@vigil/sensor';
-import { api, benchEvent, CLI, freePort, scratchDir, sleep, startNats, startProcess, usage, waitFor } from './lib.mjs';
+import { api, benchEvent, CLI, freePort, scratchDir, sleep, startNats, startProcess, threadCpu, usage, waitFor } from './lib.mjs';
 
 const N = Number(process.argv[2] ?? 300_000);
 const dir = scratchDir('vigil-ingest-');
@@ -33,6 +33,10 @@ const exactlyOnce = async (host) => {
 
 // Capacity: everything offered at once.
 const cpu0 = usage(cp.child.pid);
+// Where the CPU goes, per thread group: the control plane's JavaScript thread and its others (chDB's
+// and libuv's), this process (the publisher) and nats-server.
+const threads = () => ({ cp: threadCpu(cp.child.pid), publisher: threadCpu(process.pid), nats: threadCpu(nats.pid) });
+const th0 = threads();
 const t0 = performance.now();
 for (let i = 0; i < N; i += 10_000) publisher.enqueue(Array.from({ length: Math.min(10_000, N - i) }, () => benchEvent('capacity')));
 await waitFor('all published', async () => publisher.depth === 0, 600_000, 20);
@@ -43,7 +47,11 @@ const done = performance.now();
 // ids themselves (or reports what is missing).
 await waitFor('every id stored', async () => (await exactlyOnce('capacity')).unique >= N, 120_000, 500).catch(() => null);
 const cpu1 = usage(cp.child.pid);
-const capacity = { events: N, publishPerSec: N / ((published - t0) / 1000), storedPerSec: N / ((done - t0) / 1000), drainAfterPublishMs: done - published, controlPlaneCpu: (cpu1.cpu - cpu0.cpu) / ((done - t0) / 1000), messages: publisher.messagesPublished, ...(await exactlyOnce('capacity')) };
+const th1 = threads();
+const capSecs = (done - t0) / 1000;
+const cores = (k, part) => (th1[k][part] - th0[k][part]) / capSecs;
+const threadCores = { controlPlaneMain: cores('cp', 'main'), controlPlaneOther: cores('cp', 'other'), publisher: cores('publisher', 'main') + cores('publisher', 'other'), nats: cores('nats', 'main') + cores('nats', 'other') };
+const capacity = { threadCores, events: N, publishPerSec: N / ((published - t0) / 1000), storedPerSec: N / ((done - t0) / 1000), drainAfterPublishMs: done - published, controlPlaneCpu: (cpu1.cpu - cpu0.cpu) / ((done - t0) / 1000), messages: publisher.messagesPublished, ...(await exactlyOnce('capacity')) };
 
 // Overload: 1.5× capacity for 10 s, in 10 ms ticks.
 const offered = Math.round(capacity.storedPerSec * 1.5);

@@ -62,6 +62,19 @@ export function usage(pid) {
   return { cpu, rss, pss, pids: pids.length };
 }
 
+/** CPU seconds (utime+stime) of a process's main thread and of all its other threads together. */
+export function threadCpu(pid) {
+  const out = { main: 0, other: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[tid === String(pid) ? 'main' : 'other'] += (Number(f[11]) + Number(f[12])) / CLK;
+    } catch { /* thread gone */ }
+  }
+  return out;
+}
+
 function childrenOf(pid) {
   const out = [];
   for (const d of readdirSync('/proc')) {

@@ -347,7 +347,7 @@ if (sl) {
 \`${sl.command}\`, ${sl.when}: an exec storm of ${n0(r.execs)} execs with the whole pipeline on these two cores
 (\`vigil sensor\`, nats-server, \`vigil control-plane\` on chDB), the control plane storing whatever
 arrived at once (\`--store-linger-ms 0\`, as every round before this one did) against the default
-(up to 2,000 events or 250 ms per insert); ${r.reps} interleaved repetitions in rotated order, medians
+(an insert waits up to 250 ms for company); ${r.reps} interleaved repetitions in rotated order, medians
 [min–max]. CPU per exec cycle of each process, from /proc, over the storm and 4 s after it.
 
 | control plane | storm rate | storm's user share | control plane CPU | sensor CPU | nats-server CPU | inserts |
@@ -441,29 +441,44 @@ parts.push(`## Misses: why, and what would close them
   (\`nvidia_unlocked_ioctl\`, \`uvm_unlocked_ioctl_entry\` in /proc/kallsyms), but its kernel, like
   this one, has no kprobe_events and bpftrace reports kfunc: no, so the probe keeps the tracepoint.
   On hosts without a GPU driver the probe does not run at all.
-- **Pipeline capacity** (target ≥ 50,000/s). ${g ? n0(g.result.capacity.storedPerSec) : '20,000'}/s in this file's run (19,997/s in the previous
-  file's). This round split the consumer into a detect stage and a store stage, which left capacity
-  where it was: \`node bench/ingest.mjs 300000\` with the previous consumer and the new one built
-  alternately, twice each, gave 17,088 and 17,872/s before, 17,732 and 17,398/s after (runs of it on
-  this VM move by a tenth or more from one to the next). An earlier round's profile of the control plane during this benchmark
-  (\`--cpu-prof\`) found two things that round fixed: the detection engine's per-process history evicted one entry per new
-  process once 50,000 were kept, and V8 keeps deleted Map slots until it rebuilds the table, so
-  finding the oldest live entry walked every earlier deletion: ~18 µs per event, 28% of the control
-  plane's main thread (it now evicts the oldest eighth in one pass; 13,508 → 16,115/s); and event
-  validation moved to zod's v4 API, 2.2× as fast on an exec event (8.2 → 3.8 µs; 16,115 → 19,980/s in
-  the same session's runs of this command). What remains, by the same profile: garbage collection
-  about a quarter of the main thread, encoding rows for the insert (the event as JSON, then the
-  client's JSONEachRow line) a fifth, the detections a fifth, JSON.parse of the batches a tenth; and
-  chDB's own threads beside it. ${ins ? `chDB alone, with nothing else running, takes these exec rows at
-  ${n0(ins.result.full.rowsPerSec)}/s using ${ins.result.full.cores.toFixed(2)} cores (storage bench above), and ${n0(ins.result.noEventColumn.rowsPerSec)}/s without the \`event\` column that
-  keeps each full event as JSON` : 'chDB alone takes these exec rows at about 37,000/s using 1.3 cores'}, so on two cores shared with nats-server and the publisher,
-  50,000/s is out of reach for this design. Tried and left: handing chDB the event as a JSON object
-  read into the String column (\`input_format_json_read_objects_as_strings\`, no double escaping) was
-  slower (25–27k rows/s against 31k in one interleaved scratch run); ZSTD(1) instead of ZSTD(3) for
-  the event column was within run-to-run noise. What would close it: a machine with more cores for
-  the control plane, or ClickHouse as a server on its own machine (\`vigil control-plane --clickhouse
-  URL\`), and more than one control-plane consumer against it (JetStream spreads a durable consumer's
-  messages; detections that keep state per host would need partitioning by host subject).
+- **Pipeline capacity** (target ≥ 50,000/s). ${g ? n0(g.result.capacity.storedPerSec) : '17,000'}/s in this file's run. ${g?.result.capacity.threadCores ? (() => {
+    const t = g.result.capacity.threadCores;
+    const per = (x) => `${Math.round((x / g.result.capacity.storedPerSec) * 1e6)} µs`;
+    const sum = t.controlPlaneMain + t.controlPlaneOther + t.publisher + t.nats;
+    return `Where the two cores went meanwhile (threads' CPU over the capacity phase, cores, and per event): the
+  control plane's JavaScript thread ${t.controlPlaneMain.toFixed(2)} (${per(t.controlPlaneMain)}: JSON.parse and zod
+  validation of the batches, the detections, the event's JSON for storage, garbage collection), its other threads
+  ${t.controlPlaneOther.toFixed(2)} (${per(t.controlPlaneOther)}: chDB parsing, computing the columns, sorting,
+  compressing and merging parts), the publisher ${t.publisher.toFixed(2)} (${per(t.publisher)}) and nats-server
+  ${t.nats.toFixed(2)} (${per(t.nats)}): ${sum.toFixed(2)} of 2 cores. `;
+  })() : ''}This round cut the control plane's work per event in three
+  places, each measured side by side: the detections (\`node bench/detect.mjs 50000 3\` against a copy of
+  the previous build, alternated three times: 17.6 / 23.3 / 16.1 µs per event before, 14.0 / 13.0 / 12.0
+  after, from asking each event's names, command line and hosts once instead of once per detection);
+  storage (the event's JSON alone goes to chDB and the table derives the columns, see "Storage alone":
+  the main thread's share per row falls by about a quarter, but chDB's threads do that work instead, so
+  the CPU per row of the whole process is about the same); and inserts of up to 10,000 events instead of
+  2,000 behind a backlog, which took the merge threads from 0.15–0.22 to 0.03–0.05 cores in runs of this
+  benchmark. The end-to-end rate did not move beyond this VM's noise: \`node bench/ingest.mjs 150000\`
+  with the previous build and this one alternated three times gave 17,644 / 17,004 / 16,365/s before and
+  15,950 / 15,644 / 15,664/s after, and in a second alternation (with inserts of 2,000 and 10,000 as a
+  third arm) 17,420 and 20,246/s before against 17,711 and 19,471/s after; runs move by a fifth from one
+  minute to the next. With three processes on two cores the rate is bound by the machine's CPU rather
+  than by any one thread (the JavaScript thread is busy about two thirds of the time). ${ins?.result.derived && g?.result.capacity.threadCores ? (() => {
+    const chdbUs = (ins.result.derived.cores / ins.result.derived.rowsPerSec) * 1e6 - ins.result.derived.mainUsPerRow;
+    const jsUs = (g.result.capacity.threadCores.controlPlaneMain / g.result.capacity.storedPerSec) * 1e6;
+    return `chDB's share of an insert, with nothing else running, is about ${Math.round(chdbUs)} µs of CPU per row (storage bench
+  above: the process's cores per row less its main thread's), the JavaScript thread's share here ${Math.round(jsUs)} µs per event;
+  at 50,000/s those two alone would need ${(((chdbUs + jsUs) * 50000) / 1e6).toFixed(1)} cores.`;
+  })() : ''} What would close it: a machine with more
+  cores for the control plane (chDB's inserts and the JavaScript thread already run side by side), or
+  ClickHouse as a server on its own machine (\`vigil control-plane --clickhouse URL\`) and more than
+  one control-plane consumer against it (JetStream spreads a durable consumer's messages; detections
+  that keep state per host would need partitioning by host subject); and, on the wire, a binary
+  encoding instead of JSON, since parsing, validating and re-serializing JSON is most of the
+  JavaScript thread's share. Tried and left in earlier rounds: \`input_format_json_read_objects_as_strings\`
+  (slower), ZSTD(1) for the event column (within noise); in this one, larger pulls from JetStream
+  (12 MiB instead of 4: 18,269 and 19,792/s against 16,782 and 19,984/s, alternated).
 - **Detection latency** (p99 ≤ 1 s, aim 250 ms). ${(() => {
     const runs = [o && ['after the storms', o.result.detection], quiet && ['quiet', quiet.result.detection]].filter(Boolean);
     const aimMet = runs.length > 0 && runs.every(([, d]) => d.api.p99 <= 250);
