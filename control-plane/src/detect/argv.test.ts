@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { commandLine, domainMatches, exeOf, hostsInArgv, inWritablePlace, loadedProgram, namesOf } from './argv.js';
+import { commandLine, domainMatches, eventCommandLine, eventHosts, exeOf, inWritablePlace, loadedProgram, namesOf } from './argv.js';
 import { exec, fire } from './testing.js';
 
 test('inWritablePlace: temp dirs and hidden dirs are, Python environment managers\' dirs are not', () => {
@@ -47,10 +47,15 @@ test('the answers kept per event are those of the event: one argv, one command l
   const argvB = ['curl', 'https://example.org/x'];
   const a = exec(argvA);
   const b = exec(argvB);
-  assert.equal(commandLine(argvA), 'xmrig -o Pool.SupportXMR.com:3333');
-  assert.deepEqual(hostsInArgv(argvA), ['pool.supportxmr.com']);
-  assert.deepEqual(hostsInArgv(argvB), ['example.org']);
+  assert.equal(eventCommandLine(argvA), 'xmrig -o Pool.SupportXMR.com:3333');
+  assert.deepEqual(eventHosts(argvA), ['pool.supportxmr.com']);
+  assert.deepEqual(eventHosts(argvB), ['example.org']);
   assert.equal(namesOf(a), namesOf(a), 'computed once');
   assert.deepEqual([...namesOf(a)], ['xmrig']);
   assert.deepEqual([...namesOf(b)], ['curl']);
+  // The public helper keeps nothing: an argv a user detection builds and changes reads as it is now.
+  const built = ['ssh'];
+  assert.equal(commandLine(built), 'ssh');
+  built.push('-R', '2222:localhost:22');
+  assert.equal(commandLine(built), 'ssh -R 2222:localhost:22');
 });

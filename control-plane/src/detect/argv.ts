@@ -33,18 +33,23 @@ export const exeOf = (ev: EventV1): string => {
   return loadedProgram(exe, argvOf(ev)) ?? exe;
 };
 
+export const commandLine = (argv: readonly string[]): string => argv.join(' ');
+
 /*
- * Most detections ask the same questions of an event (its names, its command line, the hosts in it):
- * each answer is computed once per event (per argv array) and kept beside it until it is collected.
- * Events and their argv are not changed once validated, so a kept answer stays true.
+ * Most built-in detections ask the same questions of an event (its names, its command line, the hosts
+ * in it): each answer is computed once and kept beside the event (or its argv array) until it is
+ * collected. Validated events are never changed, so a kept answer stays true; these are for their
+ * argv only (an array changed after its line was kept would read stale: commandLine is the one for
+ * any other).
  */
 const commandLines = new WeakMap<readonly string[], string>();
 const names = new WeakMap<EventV1, ReadonlySet<string>>();
 const hostLists = new WeakMap<readonly string[], readonly string[]>();
 
-export function commandLine(argv: readonly string[]): string {
+/** commandLine of an event's argv, computed once per argv. */
+export function eventCommandLine(argv: readonly string[]): string {
   let line = commandLines.get(argv);
-  if (line === undefined) commandLines.set(argv, (line = argv.join(' ')));
+  if (line === undefined) commandLines.set(argv, (line = commandLine(argv)));
   return line;
 }
 
@@ -85,10 +90,10 @@ export function hostsIn(text: string): string[] {
   return Array.from(text.toLowerCase().matchAll(/([a-z0-9-]+(?:\.[a-z0-9-]+)+)/g), (m) => m[1]!);
 }
 
-/** hostsIn of an argv's command line, computed once per argv. */
-export function hostsInArgv(argv: readonly string[]): readonly string[] {
+/** hostsIn of an event's argv, computed once per argv. */
+export function eventHosts(argv: readonly string[]): readonly string[] {
   let hosts = hostLists.get(argv);
-  if (hosts === undefined) hostLists.set(argv, (hosts = hostsIn(commandLine(argv))));
+  if (hosts === undefined) hostLists.set(argv, (hosts = hostsIn(eventCommandLine(argv))));
   return hosts;
 }
 

@@ -1,5 +1,5 @@
 import { defineDetection } from '../define.js';
-import { basename, commandLine, exeOf, inWritablePlace } from '../argv.js';
+import { basename, eventCommandLine, exeOf, inWritablePlace } from '../argv.js';
 import { DOWNLOADERS, POOL_PORTS, SHELLS } from '../indicators.js';
 import { expectedGpuProcess, startsCompute } from './gpu.js';
 
@@ -40,7 +40,7 @@ export const chainJobShellDownloadRun = defineDetection({
     if (!download) return null;
     const ran = [...ctx.recent(ev.host, ev.proc.pid)].reverse().find((e) => e.kind === 'exec' && e.exec.ret === 0);
     const job = ev.proc.job ?? describeTop(ev.proc.ancestry.slice(shellAt + 1));
-    const dl = download.kind === 'exec' ? commandLine(download.exec.argv) : '';
+    const dl = download.kind === 'exec' ? eventCommandLine(download.exec.argv) : '';
     return {
       reason: `in ${job}: ${shell.comm} (pid ${shell.pid}) downloaded with \`${dl}\`, then ran ${exe} (pid ${ev.proc.pid}), which ${action}`,
       evidence: [download.id, ...(ran ? [ran.id] : [])],

@@ -1,5 +1,5 @@
 import { defineDetection } from '../define.js';
-import { argvOf, base64Payloads, basename, commandLine, domainMatches, exeOf, hostsIn, hostsInArgv, inWritablePlace, namesOf } from '../argv.js';
+import { argvOf, base64Payloads, basename, domainMatches, eventCommandLine, eventHosts, exeOf, hostsIn, inWritablePlace, namesOf } from '../argv.js';
 import { MINER_ALGOS, MINER_BASE64_FRAGMENTS, MINER_NAMES, MINER_STRONG_FLAGS, POOL_DOMAINS, POOL_PORTS, STRATUM_URL } from '../indicators.js';
 import type { EventV1 } from '@vigil/schema';
 
@@ -8,18 +8,18 @@ export function minerIndicators(argv: string[], names: ReadonlySet<string>): str
   const found: string[] = [];
   const name = [...names].find((n) => MINER_NAMES.some((m) => n === m || n.startsWith(`${m}-`) || n.startsWith(`${m}.`)));
   if (name) found.push(`miner binary name "${name}"`);
-  const texts = [commandLine(argv), ...base64Payloads(argv)];
+  const texts = [eventCommandLine(argv), ...base64Payloads(argv)];
   const decoded = texts.length > 1;
   for (const [i, text] of texts.entries()) {
     const where = i === 0 ? '' : ' (base64-encoded)';
     const url = STRATUM_URL.exec(text);
     if (url) found.push(`mining pool URL scheme ${url[0]}${where}`);
-    const pool = (i === 0 ? hostsInArgv(argv) : hostsIn(text)).find((h) => domainMatches(h, POOL_DOMAINS));
+    const pool = (i === 0 ? eventHosts(argv) : hostsIn(text)).find((h) => domainMatches(h, POOL_DOMAINS));
     if (pool) found.push(`mining pool host ${pool}${where}`);
     const strong = MINER_STRONG_FLAGS.filter((f) => text.includes(f));
     if (strong.length) found.push(`miner flags ${strong.join(', ')}${where}`);
   }
-  if (!decoded && MINER_BASE64_FRAGMENTS.some((f) => commandLine(argv).includes(f))) found.push('base64 of miner arguments');
+  if (!decoded && MINER_BASE64_FRAGMENTS.some((f) => eventCommandLine(argv).includes(f))) found.push('base64 of miner arguments');
   // Weak alone, telling together: -a <algo> with -o host:port or -u wallet.
   const algo = argv.findIndex((a, i) => (a === '-a' || a === '--algo') && MINER_ALGOS.includes((argv[i + 1] ?? '').toLowerCase()));
   const algoEq = argv.find((a) => /^--algo=/.test(a) && MINER_ALGOS.includes(a.slice(7).toLowerCase()));
@@ -55,9 +55,9 @@ const isPoolPort = (port: number) => POOL_PORTS.includes(port);
 /** The connecting process's argv names a pool (a pool host or a stratum URL): strong at any port. */
 function argvNamesPool(ev: EventV1): string | null {
   const argv = argvOf(ev);
-  const pool = hostsInArgv(argv).find((h) => domainMatches(h, POOL_DOMAINS));
+  const pool = eventHosts(argv).find((h) => domainMatches(h, POOL_DOMAINS));
   if (pool) return `its arguments name the pool host ${pool}`;
-  if (STRATUM_URL.test(commandLine(argv))) return 'its arguments hold a stratum URL';
+  if (STRATUM_URL.test(eventCommandLine(argv))) return 'its arguments hold a stratum URL';
   return null;
 }
 

@@ -1,5 +1,5 @@
 import { defineDetection } from '../define.js';
-import { commandLine, namesOf } from '../argv.js';
+import { eventCommandLine, namesOf } from '../argv.js';
 import { SENSOR_PROCESS_NAMES } from '../indicators.js';
 
 const KILLERS = new Set(['kill', 'pkill', 'killall', 'skill', 'systemctl', 'service', 'umount', 'bpftool', 'rmmod', 'modprobe']);
@@ -15,7 +15,7 @@ export const sensorTamper = defineDetection({
     const names = namesOf(ev);
     if (![...names].some((n) => KILLERS.has(n))) return null;
     const argv = ev.exec.argv;
-    const text = commandLine(argv);
+    const text = eventCommandLine(argv);
     const byName = SENSOR_PROCESS_NAMES.find((n) => argv.slice(1).some((a) => a === n || a.includes(n)));
     if (byName && !names.has('modprobe')) return { reason: `${argv[0]} aimed at ${byName}: ${text}` };
     const pids = ctx.config.sensorPids(ev.host);

@@ -1,5 +1,5 @@
 import { defineDetection } from '../define.js';
-import { commandLine, exeOf, namesOf } from '../argv.js';
+import { eventCommandLine, exeOf, namesOf } from '../argv.js';
 import { SHELLS } from '../indicators.js';
 
 type OneLiner = { what: string; test: (names: ReadonlySet<string>, text: string) => boolean };
@@ -27,7 +27,7 @@ export const shellReverse = defineDetection({
   description: '/dev/tcp and /dev/udp redirections, interpreter one-liners with sockets, mkfifo with netcat.',
   match(ev) {
     const names = namesOf(ev);
-    const text = commandLine(ev.exec.argv);
+    const text = eventCommandLine(ev.exec.argv);
     const hit = REVERSE_SHELL_PATTERNS.find((p) => p.test(names, text));
     if (!hit) return null;
     const shell = [...names].find((n) => SHELLS.includes(n));

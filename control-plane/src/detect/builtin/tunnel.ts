@@ -1,5 +1,5 @@
 import { defineDetection } from '../define.js';
-import { basename, commandLine, domainMatches, exeOf, hostsInArgv, namesOf } from '../argv.js';
+import { basename, domainMatches, eventCommandLine, eventHosts, exeOf, namesOf } from '../argv.js';
 import { SSH_UNUSUAL_PORTS, TUNNEL_DOMAINS } from '../indicators.js';
 
 /** ssh options that take an argument (from ssh(1)); a flag cluster stops at the first of them. */
@@ -56,7 +56,7 @@ export const tunnelSshForward = defineDetection({
     if (found.length === 0 && !isAutossh) return null;
     const reverse = found.some((f) => f.startsWith('remote') || /remoteforward/i.test(f));
     return {
-      reason: `${isAutossh ? 'autossh (persistent ssh)' : 'ssh'} started with ${found.length ? found.join(', ') : 'a monitored, self-restarting connection'}: ${commandLine(argv)}`,
+      reason: `${isAutossh ? 'autossh (persistent ssh)' : 'ssh'} started with ${found.length ? found.join(', ') : 'a monitored, self-restarting connection'}: ${eventCommandLine(argv)}`,
       severity: reverse ? 'critical' : isAutossh && found.length === 0 ? 'medium' : 'high',
     };
   },
@@ -94,13 +94,13 @@ export const tunnelTool = defineDetection({
     if (ev.exec.ret !== null && ev.exec.ret !== 0) return null;
     const names = namesOf(ev);
     const argv = ev.exec.argv;
-    const text = commandLine(argv);
+    const text = eventCommandLine(argv);
     for (const tool of TUNNEL_TOOLS) {
       if (!tool.names.some((n) => names.has(n))) continue;
       const what = tool.when(argv, text);
       if (what) return { reason: `${what}: ${text}`, severity: /EXEC|executing/.test(what) ? 'critical' : 'high' };
     }
-    const domain = hostsInArgv(argv).find((h) => domainMatches(h, TUNNEL_DOMAINS));
+    const domain = eventHosts(argv).find((h) => domainMatches(h, TUNNEL_DOMAINS));
     if (domain) return { reason: `tunnel service ${domain} in the command line of ${exeOf(ev)}: ${text}` };
     return null;
   },
