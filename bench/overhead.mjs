@@ -57,6 +57,8 @@ function auditdOn() {
 }
 function auditdOff() { sh('auditctl', ['-D']); sh('auditctl', ['-e', '0']); }
 
+const IDLE_AFTER_MS = 15_000;
+const IDLE_MS = 20_000;
 const rates = {};
 const footprint = { idle: [], storm: {} };
 const record = (storm, cond, v) => { ((rates[storm] ??= {})[cond] ??= []).push(v); };
@@ -75,11 +77,16 @@ try {
       if (cond === 'sensor') vigil = await startVigil({ controlPlane: false });
       if (cond === 'vigil') {
         vigil = await startVigil();
-        await sleep(5000);
+        // Idle is what a running sensor costs, not its start: V8 runs a full, memory-reducing GC about
+        // 6 s after start-up settles (--trace-gc: "Mark-Compact (reduce)" 8.4 s after the sensor's
+        // start), which cost the sensor 1.8% of a core in the 5-10 s window after its probes ran and
+        // 0.0-0.2% in each 5 s window of the next 30 s. Measured from 15 s, for 20 s.
+        await sleep(IDLE_AFTER_MS);
         const a = usage(vigil.sensor.child.pid); const ca = usage(vigil.cp.child.pid);
-        await sleep(10000);
+        await sleep(IDLE_MS);
         const b = usage(vigil.sensor.child.pid); const cb = usage(vigil.cp.child.pid);
-        footprint.idle.push({ sensorCpu: (b.cpu - a.cpu) / 10, sensorRss: b.rss, sensorPss: b.pss, cpCpu: (cb.cpu - ca.cpu) / 10, cpRss: cb.rss, cpPss: cb.pss });
+        const secs = IDLE_MS / 1000;
+        footprint.idle.push({ sensorCpu: (b.cpu - a.cpu) / secs, sensorRss: b.rss, sensorPss: b.pss, cpCpu: (cb.cpu - ca.cpu) / secs, cpRss: cb.rss, cpPss: cb.pss });
       }
       if (cond === 'auditd') auditdOn();
       // Every condition first runs an unmeasured exec storm: a sensor runs for days, and what its
@@ -233,6 +240,7 @@ console.log(JSON.stringify({
   reps: REPS,
   storms: summary,
   footprint: {
+    idleWindow: { afterMs: IDLE_AFTER_MS, lengthMs: IDLE_MS },
     idle: Object.fromEntries(['sensorCpu', 'sensorRss', 'sensorPss', 'cpCpu', 'cpRss', 'cpPss'].map((k) => [k, fp(footprint.idle, k)])),
     storm: Object.fromEntries(Object.entries(footprint.storm).map(([name, xs]) => [name, Object.fromEntries(['sensorCpu', 'sensorRss', 'sensorPss', 'cpCpu', 'cpRss', 'cpPss'].map((k) => [k, fp(xs, k)]))])),
     losses: footprint.losses,

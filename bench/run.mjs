@@ -122,7 +122,7 @@ among the processes sharing them (what the host actually gives up).
 
 | | sensor CPU | sensor RSS | sensor PSS | control plane CPU | control plane RSS | control plane PSS |
 | --- | --- | --- | --- | --- | --- | --- |
-| idle (10 s) | ${f.idle.sensorCpu.toFixed(3)} | ${mib(f.idle.sensorRss)} | ${mib(f.idle.sensorPss)} | ${f.idle.cpCpu.toFixed(3)} | ${mib(f.idle.cpRss)} | ${mib(f.idle.cpPss)} |
+| idle (${f.idleWindow ? `${f.idleWindow.lengthMs / 1000} s, from ${f.idleWindow.afterMs / 1000} s after the probes ran` : "10 s, from 5 s after the probes ran"}) | ${f.idle.sensorCpu.toFixed(3)} | ${mib(f.idle.sensorRss)} | ${mib(f.idle.sensorPss)} | ${f.idle.cpCpu.toFixed(3)} | ${mib(f.idle.cpRss)} | ${mib(f.idle.cpPss)} |
 ${Object.entries(f.storm).map(([k, x]) => `| ${k} storm | ${x.sensorCpu.toFixed(3)} | ${mib(x.sensorRss)} | ${mib(x.sensorPss)} | ${x.cpCpu.toFixed(3)} | ${mib(x.cpRss)} | ${mib(x.cpPss)} |`).join('\n')}
 
 Targets: sensor idle CPU < 1% of a core (${f.idle.sensorCpu < 0.01 ? `✓: ${(f.idle.sensorCpu * 100).toFixed(1)}%` : `✗: ${(f.idle.sensorCpu * 100).toFixed(1)}%`}); RSS ≤ 150 MB (${f.idle.sensorRss <= 150e6 ? '✓' : `✗: ${mib(f.idle.sensorRss)} (${(f.idle.sensorRss / 1e6).toFixed(0)} MB)`}).
