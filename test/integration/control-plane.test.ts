@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, type NatsConnection, type JetStreamClient } from 'nats';
 import { pino } from 'pino';
 import { startControlPlane, type RunningControlPlane } from '@vigil/control-plane';
-import { batchId, DEAD_LETTER_STREAM, eventSubject, heartbeatSubject, type EventV1, type HeartbeatV1 } from '@vigil/schema';
+import { batchId, DEAD_LETTER_STREAM, eventSubject, heartbeatSubject, type AlertV1, type EventV1, type HeartbeatV1 } from '@vigil/schema';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
 import { freePort, tempDir, waitFor } from '../support/harness.js';
 
@@ -156,6 +156,32 @@ test('SQL is read-only at the storage level: writes, DDL and file/network table 
   await publish(later, undefined, later.id);
   await waitFor('an event stored after the refused queries', async () =>
     (await api<{ events: EventV1[] }>(`/api/v1/events?host=${HOST}&limit=1000`)).body.events.some((e) => e.id === later.id), 15_000);
+});
+
+test('an event whose ts no storage type holds (20 digits, schema-valid) is stored, and so is its alert: neither insert holds up what comes after', async () => {
+  const minerArgv = ['/tmp/kworker', '-o', 'stratum+tcp://pool.supportxmr.com:3333', '--donate-level', '1'];
+  // Two processes, so the second alert is not folded into the first (throttled per process).
+  const minerExec = (pid: number, ts: string): EventV1 => ({
+    id: randomUUID(), v: 1, host: HOST, ts, kind: 'exec', proc: { ...proc, pid },
+    exec: { filename: '/tmp/kworker', argv: minerArgv, argvTruncated: false, ret: 0 },
+  });
+  const odd = minerExec(5000, '99999999999999999999');
+  const after = minerExec(5001, (BigInt(Date.now()) * 1_000_000n).toString());
+  await publish(odd, undefined, odd.id);
+  await publish(after, undefined, after.id);
+  const events = await waitFor('both events stored', async () => {
+    const got = (await api<{ events: EventV1[] }>(`/api/v1/events?host=${HOST}&limit=1000`)).body.events;
+    return got.some((e) => e.id === odd.id) && got.some((e) => e.id === after.id) ? got : null;
+  }, 15_000);
+  assert.equal(events.find((e) => e.id === odd.id)?.ts, odd.ts, 'the event kept as sent');
+  const alerts = await waitFor('both alerts stored', async () => {
+    const got = (await api<{ alerts: AlertV1[] }>(`/api/v1/alerts?host=${HOST}&rule=miner.exec`)).body.alerts;
+    return [odd, after].every((ev) => got.some((a) => a.evidence.includes(ev.id))) ? got : null;
+  }, 15_000);
+  assert.equal(alerts.find((a) => a.evidence.includes(odd.id))?.ts, odd.ts);
+  const status = await api<{ controlPlane: { lastInsertError: string | null; alerts: { lastError: string | null } } }>('/api/v1/status');
+  assert.equal(status.body.controlPlane.lastInsertError, null);
+  assert.equal(status.body.controlPlane.alerts.lastError, null);
 });
 
 test('event filters are bound parameters: hostile values are data, not SQL', async () => {

@@ -6,8 +6,9 @@ import { alertSubject, SEVERITIES, type AlertV1 } from '@vigil/schema';
 
 export const severityRank = (s: AlertV1['severity']): number => SEVERITIES.indexOf(s);
 
+/** The alerts table's row; ts and last_ts are derived by the table from the nanosecond text (migrations 0006-0007). */
 const alertRow = (a: AlertV1) => ({
-  id: a.id, host: a.host, ts: a.ts, last_ts: a.lastTs, rule_id: a.ruleId, severity: a.severity,
+  id: a.id, host: a.host, ts_ns: a.ts, last_ts_ns: a.lastTs, rule_id: a.ruleId, severity: a.severity,
   severity_n: severityRank(a.severity), source: a.source, title: a.title, reason: a.reason,
   pid: a.proc?.pid ?? 0, comm: a.proc?.comm ?? '', exe: a.proc?.exe ?? '', count: a.count, alert: JSON.stringify(a),
 });
