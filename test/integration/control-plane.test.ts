@@ -179,6 +179,12 @@ test('an event whose ts no storage type holds (20 digits, schema-valid) is store
     return [odd, after].every((ev) => got.some((a) => a.evidence.includes(ev.id))) ? got : null;
   }, 15_000);
   assert.equal(alerts.find((a) => a.evidence.includes(odd.id))?.ts, odd.ts);
+  // The stored columns: the alert's own time where it fits, the insert's where it does not.
+  const tsOf = async (a: AlertV1 | undefined) =>
+    (await sql(`SELECT toString(toUnixTimestamp64Nano(ts)) AS ts, toString(toUnixTimestamp64Nano(last_ts)) AS last FROM alerts WHERE id = '${a?.id}'`)).body.rows[0];
+  assert.deepEqual(await tsOf(alerts.find((a) => a.evidence.includes(after.id))), { ts: after.ts, last: after.ts });
+  const oddRow = await tsOf(alerts.find((a) => a.evidence.includes(odd.id)));
+  assert.ok(BigInt(String(oddRow?.ts)) <= BigInt(Date.now()) * 1_000_000n && BigInt(String(oddRow?.ts)) > (BigInt(Date.now()) - 60_000n) * 1_000_000n, `odd alert ts ${oddRow?.ts}`);
   const status = await api<{ controlPlane: { lastInsertError: string | null; alerts: { lastError: string | null } } }>('/api/v1/status');
   assert.equal(status.body.controlPlane.lastInsertError, null);
   assert.equal(status.body.controlPlane.alerts.lastError, null);
