@@ -198,6 +198,25 @@ test('event filters are bound parameters: hostile values are data, not SQL', asy
   assert.equal(bad.status, 400);
 });
 
+test('heartbeat times are stored as sent, and one no storage type holds (20 digits, schema-valid) takes the insert time instead of being lost', async () => {
+  const beat = (host: string, ts: string): HeartbeatV1 => ({
+    v: 1, host, ts, sensorVersion: 't', startedTs: '1',
+    counters: { recordsRead: 0, eventsPublished: 0, eventsDropped: 0, lostEvents: 0, rejects: {}, queueDepth: 0, processCacheSize: 0 },
+    probes: [],
+  });
+  const sent = (BigInt(Date.now()) * 1_000_000n + 123n).toString();
+  const before = BigInt(Date.now()) * 1_000_000n;
+  nc.publish(heartbeatSubject('hb-plain'), JSON.stringify(beat('hb-plain', sent)));
+  nc.publish(heartbeatSubject('hb-odd'), JSON.stringify(beat('hb-odd', '99999999999999999999')));
+  const rows = await waitFor('both heartbeats stored', async () => {
+    const r = await sql("SELECT host, toString(toUnixTimestamp64Nano(ts)) AS ts FROM sensor_heartbeats WHERE host IN ('hb-plain', 'hb-odd') ORDER BY host");
+    return r.body.rows.length === 2 ? r.body.rows : null;
+  }, 15_000);
+  assert.deepEqual(rows[1], { host: 'hb-plain', ts: sent });
+  const odd = BigInt(String(rows[0]!.ts));
+  assert.ok(odd >= before && odd <= BigInt(Date.now()) * 1_000_000n, `the odd heartbeat's ts is the insert time (${odd})`);
+});
+
 test('heartbeats show up in status; a heartbeat claiming another host on its subject is rejected', async () => {
   const hb: HeartbeatV1 = {
     v: 1, host: HOST, ts: (BigInt(Date.now()) * 1_000_000n).toString(), sensorVersion: 't', startedTs: '1',

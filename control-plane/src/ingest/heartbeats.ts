@@ -44,8 +44,10 @@ export class HeartbeatTracker {
         }
         if (!hb.success || msg.subject !== `vigil.sensor.${hb.data.host}.heartbeat`) { this.rejects++; return; }
         this.latest.set(hb.data.host, hb.data);
+        // ts is derived by the table from ts_ns (migrations 0008-0009); EPHEMERAL columns are read
+        // only when the insert names them.
         this.ch
-          .insert({ table: 'sensor_heartbeats', values: [{ host: hb.data.host, ts: hb.data.ts, heartbeat: JSON.stringify(hb.data) }], format: 'JSONEachRow' })
+          .insert({ table: 'sensor_heartbeats', columns: ['host', 'ts_ns', 'heartbeat'], values: [{ host: hb.data.host, ts_ns: hb.data.ts, heartbeat: JSON.stringify(hb.data) }], format: 'JSONEachRow' })
           .catch((e: unknown) => this.log.warn({ err: e }, 'heartbeat not stored'));
       },
     });
