@@ -42,7 +42,7 @@ export function startProcess(cmd, args, env = {}) {
 }
 
 const CLK = 100;
-/** The fields of /proc/PID/stat after the command name (field 3 onwards, 0-based here). */
+/** The fields of /proc/PID/stat (or /proc/PID/task/TID/stat) after the command name (field 3 onwards, 0-based here). */
 const statFields = (pid) => { const stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); return stat.slice(stat.lastIndexOf(')') + 2).split(' '); };
 /** utime+stime (s) of one process, its threads included. */
 export function cpuSeconds(pid) { const f = statFields(pid); return (Number(f[11]) + Number(f[12])) / CLK; }
@@ -67,8 +67,7 @@ export function threadCpu(pid) {
   const out = { main: 0, other: 0 };
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const f = statFields(`${pid}/task/${tid}`);
       out[tid === String(pid) ? 'main' : 'other'] += (Number(f[11]) + Number(f[12])) / CLK;
     } catch { /* thread gone */ }
   }

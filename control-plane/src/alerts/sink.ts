@@ -3,21 +3,16 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { JetStreamClient } from 'nats';
 import type { Logger } from 'pino';
 import { alertSubject, SEVERITIES, type AlertV1 } from '@vigil/schema';
+import { insertRows } from '../store/row-insert.js';
 
 export const severityRank = (s: AlertV1['severity']): number => SEVERITIES.indexOf(s);
 
-/**
- * The alerts table's row; ts and last_ts are derived by the table from the nanosecond text (migrations
- * 0006-0007). The insert names its columns: without the list ClickHouse takes only stored columns
- * from the input and would skip the EPHEMERAL ts_ns and last_ts_ns.
- */
+/** The alerts table's row; ts and last_ts are derived by the table from the nanosecond text (migrations 0006-0007). */
 const alertRow = (a: AlertV1) => ({
   id: a.id, host: a.host, ts_ns: a.ts, last_ts_ns: a.lastTs, rule_id: a.ruleId, severity: a.severity,
   severity_n: severityRank(a.severity), source: a.source, title: a.title, reason: a.reason,
   pid: a.proc?.pid ?? 0, comm: a.proc?.comm ?? '', exe: a.proc?.exe ?? '', count: a.count, alert: JSON.stringify(a),
 });
-const ALERT_COLUMNS = ['id', 'host', 'ts_ns', 'last_ts_ns', 'rule_id', 'severity', 'severity_n', 'source', 'title', 'reason', 'pid', 'comm', 'exe', 'count', 'alert'] satisfies [keyof AlertRow, ...(keyof AlertRow)[]];
-type AlertRow = ReturnType<typeof alertRow>;
 
 /**
  * Where alerts go: live listeners at once (`vigil alerts --follow`), then ClickHouse and JetStream
@@ -58,7 +53,7 @@ export class AlertSink {
         const published = this.publish(batch);
         for (;;) {
           try {
-            await this.ch.insert({ table: 'alerts', columns: ALERT_COLUMNS, values: batch.map(alertRow), format: 'JSONEachRow' });
+            await insertRows(this.ch, 'alerts', batch.map(alertRow));
             break;
           } catch (err) {
             this.stats.lastError = (err as Error).message;

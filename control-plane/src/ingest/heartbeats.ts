@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { NatsConnection, Subscription } from 'nats';
 import type { Logger } from 'pino';
 import { HeartbeatV1 } from '@vigil/schema';
+import { insertRows } from '../store/row-insert.js';
 
 /** Keeps the newest heartbeat of every sensor, in memory and in ClickHouse (for restarts). */
 export class HeartbeatTracker {
@@ -44,10 +45,8 @@ export class HeartbeatTracker {
         }
         if (!hb.success || msg.subject !== `vigil.sensor.${hb.data.host}.heartbeat`) { this.rejects++; return; }
         this.latest.set(hb.data.host, hb.data);
-        // ts is derived by the table from ts_ns (migrations 0008-0009); EPHEMERAL columns are read
-        // only when the insert names them.
-        this.ch
-          .insert({ table: 'sensor_heartbeats', columns: ['host', 'ts_ns', 'heartbeat'], values: [{ host: hb.data.host, ts_ns: hb.data.ts, heartbeat: JSON.stringify(hb.data) }], format: 'JSONEachRow' })
+        // ts is derived by the table from ts_ns (migrations 0008-0009).
+        insertRows(this.ch, 'sensor_heartbeats', [{ host: hb.data.host, ts_ns: hb.data.ts, heartbeat: JSON.stringify(hb.data) }])
           .catch((e: unknown) => this.log.warn({ err: e }, 'heartbeat not stored'));
       },
     });
