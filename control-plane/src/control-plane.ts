@@ -70,7 +70,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
   const storageState = { ready: false, stopped: false, error: null as string | null };
 
   const status = () => {
-    const now = BigInt(Date.now()) * 1_000_000n;
+    const nowMs = Date.now();
     return {
       controlPlane: {
         version: CONTROL_PLANE_VERSION,
@@ -83,15 +83,19 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
         inserts: ingestor?.stats.batches ?? 0,
         rejects: ingestor?.stats.rejects ?? {},
         lostInStream: ingestor?.stats.lostInStream ?? 0,
+        retimed: ingestor?.stats.retimed ?? 0,
         heartbeatRejects: heartbeats?.rejects ?? 0,
         alerts: alerts?.stats ?? null,
         /** Clients following the live alert stream (`vigil alerts --follow`). */
         alertFollowers: alerts?.live.listenerCount('alert') ?? 0,
       },
-      sensors: [...(heartbeats?.latest.values() ?? [])].map((hb) => {
-        const ageSeconds = Number(now - BigInt(hb.ts)) / 1e9;
+      sensors: [...(heartbeats?.latest.values() ?? [])].map(({ heartbeat: hb, receivedMs }) => {
+        // By this control plane's clock: the sensor host's may be off (see ReceivedHeartbeat).
+        const ageSeconds = (nowMs - receivedMs) / 1000;
+        // How far the sensor's clock runs ahead of this one's (negative: behind), transit included.
+        const clockSkewSeconds = Number(BigInt(hb.ts) - BigInt(receivedMs) * 1_000_000n) / 1e9;
         // A sensor that stopped in order (its last heartbeat says so) is stopped, not silent.
-        return { ...hb, ageSeconds, silent: !hb.stopping && ageSeconds > silentAfter, stopped: hb.stopping === true };
+        return { ...hb, receivedTs: (BigInt(receivedMs) * 1_000_000n).toString(), ageSeconds, clockSkewSeconds, silent: !hb.stopping && ageSeconds > silentAfter, stopped: hb.stopping === true };
       }),
     };
   };
@@ -163,7 +167,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
           config: {
             expectedGpu: cfg.expectedGpu ?? { exe: [], cgroup: [] },
             sensorPids: (host) => {
-              const hb = heartbeats?.latest.get(host);
+              const hb = heartbeats?.latest.get(host)?.heartbeat;
               return new Set([hb?.sensorPid, ...(hb?.probes.map((p) => p.pid) ?? [])].filter((x): x is number => typeof x === 'number'));
             },
           },

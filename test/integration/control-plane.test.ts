@@ -190,6 +190,34 @@ test('an event whose ts no storage type holds (20 digits, schema-valid) is store
   assert.equal(status.body.controlPlane.alerts.lastError, null);
 });
 
+test('events and alerts claiming times outside what storage keeps (a clock at 1970, a century of months in one batch) are stored at arrival and counted, without stalling', async () => {
+  const minerArgv = ['/tmp/kworker', '-o', 'stratum+tcp://pool.supportxmr.com:3333'];
+  const MONTH = 31n * 86_400_000_000_000n;
+  const now = BigInt(Date.now()) * 1_000_000n;
+  // One message of 121 miner execs, each its own process (its own alert): one claiming 1970, the
+  // others a different month each, back 120 months. As claimed, the events spanned more than 100
+  // daily partitions and the alerts more than 100 monthly ones: both inserts failed and were retried
+  // forever; and the 1970 one was dropped by the TTL as it was written.
+  const events: EventV1[] = Array.from({ length: 121 }, (_, i) => ({
+    id: randomUUID(), v: 1, host: HOST, ts: i === 120 ? '0' : (now - BigInt(i) * MONTH).toString(), kind: 'exec', proc: { ...proc, pid: 6000 + i },
+    exec: { filename: '/tmp/kworker', argv: minerArgv, argvTruncated: false, ret: 0 },
+  }));
+  const before = await api<{ controlPlane: { retimed: number } }>('/api/v1/status');
+  await js.publish(eventSubject(HOST, 'exec'), JSON.stringify({ v: 1, host: HOST, kind: 'exec', events }), { msgID: batchId(events) });
+  const ids = events.map((e) => `'${e.id}'`).join(',');
+  await waitFor('every event stored', async () => Number((await sql(`SELECT count() AS n FROM events WHERE id IN (${ids})`)).body.rows[0]?.n) === events.length ? true : null, 20_000);
+  await waitFor('every alert stored', async () => Number((await sql(`SELECT uniqExact(id) AS n FROM alerts WHERE arrayExists(e -> has([${ids}], e), JSONExtract(alert, 'evidence', 'Array(String)'))`)).body.rows[0]?.n) === events.length ? true : null, 20_000);
+  // Only the first claims a time within the 29 days kept as claimed; the rest are stored at arrival.
+  const rows = (await sql(`SELECT JSONExtractString(event, 'ts') AS claimed, toString(toUnixTimestamp64Nano(ts)) AS ts FROM events WHERE id IN (${ids})`)).body.rows;
+  const atArrival = rows.filter((r) => r.claimed !== r.ts);
+  assert.equal(atArrival.length, 120, 'all but the one claiming now');
+  for (const r of atArrival) assert.ok(BigInt(String(r.ts)) >= now, `stored at arrival (${r.ts}), the JSON keeping ${r.claimed}`);
+  const status = await api<{ controlPlane: { retimed: number; lastInsertError: string | null; alerts: { lastError: string | null } } }>('/api/v1/status');
+  assert.equal(status.body.controlPlane.retimed - before.body.controlPlane.retimed, 120, 'counted');
+  assert.equal(status.body.controlPlane.lastInsertError, null);
+  assert.equal(status.body.controlPlane.alerts.lastError, null);
+});
+
 test('event filters are bound parameters: hostile values are data, not SQL', async () => {
   const r = await api<{ events: EventV1[] }>(`/api/v1/events?comm=${encodeURIComponent("x' OR 1=1 --")}`);
   assert.equal(r.status, 200);
@@ -225,10 +253,18 @@ test('heartbeats show up in status; a heartbeat claiming another host on its sub
   };
   nc.publish(heartbeatSubject(HOST), JSON.stringify(hb));
   nc.publish(heartbeatSubject('intruder'), JSON.stringify(hb));
-  const s = await waitFor('sensor in status', async () => {
-    const r = await api<{ sensors: { host: string; silent: boolean }[]; controlPlane: { heartbeatRejects: number } }>('/api/v1/status');
-    return r.body.sensors.some((x) => x.host === HOST) && r.body.controlPlane.heartbeatRejects >= 1 ? r.body : null;
+  // A live sensor on a host whose clock is two minutes slow: judged by arrival, so not silent.
+  const slowTs = ((BigInt(Date.now()) - 120_000n) * 1_000_000n).toString();
+  nc.publish(heartbeatSubject('slow-clock'), JSON.stringify({ ...hb, host: 'slow-clock', ts: slowTs }));
+  type Sensor = { host: string; silent: boolean; ageSeconds: number; clockSkewSeconds: number };
+  const s = await waitFor('sensors in status', async () => {
+    const r = await api<{ sensors: Sensor[]; controlPlane: { heartbeatRejects: number } }>('/api/v1/status');
+    return r.body.sensors.some((x) => x.host === HOST) && r.body.sensors.some((x) => x.host === 'slow-clock') && r.body.controlPlane.heartbeatRejects >= 1 ? r.body : null;
   });
   assert.equal(s.sensors.find((x) => x.host === HOST)?.silent, false);
   assert.equal(s.sensors.some((x) => x.host === 'intruder'), false);
+  const slow = s.sensors.find((x) => x.host === 'slow-clock')!;
+  assert.equal(slow.silent, false);
+  assert.ok(slow.ageSeconds < 10, `age by arrival (${slow.ageSeconds} s)`);
+  assert.ok(slow.clockSkewSeconds < -115 && slow.clockSkewSeconds > -130, `its clock two minutes behind (${slow.clockSkewSeconds} s)`);
 });

@@ -85,14 +85,19 @@ export interface StatusReport {
     storage: string;
     storageHealthy: boolean;
     lostInStream?: number;
+    /** Events stored at their arrival because the time they claim is outside what storage keeps. */
+    retimed?: number;
     lastInsertError: string | null;
     nats: string;
     stored: number;
     inserts?: number;
     rejects: Record<string, number>;
   };
-  /** Each sensor's newest heartbeat, as the control plane received it. */
-  sensors: (HeartbeatV1 & { ageSeconds: number; silent: boolean; stopped?: boolean })[];
+  /**
+   * Each sensor's newest heartbeat, as the control plane received it; age by the control plane's
+   * clock, and how far the sensor's runs ahead of it (negative: behind).
+   */
+  sensors: (HeartbeatV1 & { ageSeconds: number; silent: boolean; stopped?: boolean; receivedTs?: string; clockSkewSeconds?: number })[];
 }
 
 export interface AlertQuery {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { nowNs, type AlertV1, type EventV1, type HeartbeatV1, type ProcessV1, type Severity } from '@vigil/schema';
+import type { ReceivedHeartbeat } from '../ingest/heartbeats.js';
 import { basename } from './argv.js';
 import { imageOf, type AnyDetection, type DetectionConfig, type DetectionContext, type Finding } from './define.js';
 
@@ -162,7 +163,7 @@ export class DetectionEngine {
   }
 
   /** Call every second or so: closes throttle windows (emitting repeat counts) and ages history. */
-  tick(heartbeats: Iterable<HeartbeatV1> = []): void {
+  tick(heartbeats: Iterable<ReceivedHeartbeat> = []): void {
     const now = this.now();
     for (const [key, t] of this.throttled) {
       if (now < t.windowEnd) continue;
@@ -174,7 +175,7 @@ export class DetectionEngine {
     for (const [k, v] of this.lineage) if (now - v.touched > HISTORY_TTL_MS) this.lineage.delete(k);
     const list = [...heartbeats];
     this.checkSilence(list, now);
-    this.checkProbeRestarts(list, now);
+    this.checkProbeRestarts(list.map((r) => r.heartbeat), now);
   }
 
   /** Probes seen down (restarting or failed) since when, per host and probe (ms). */
@@ -217,10 +218,10 @@ export class DetectionEngine {
     }
   }
 
-  private checkSilence(heartbeats: Iterable<HeartbeatV1>, now: number): void {
+  /** By the time each heartbeat was received (this control plane's clock), not the time it claims. */
+  private checkSilence(heartbeats: Iterable<ReceivedHeartbeat>, now: number): void {
     const after = this.opts.silentAfterMs ?? 30_000;
-    for (const hb of heartbeats) {
-      const hbMs = Number(BigInt(hb.ts) / 1_000_000n);
+    for (const { heartbeat: hb, receivedMs: hbMs } of heartbeats) {
       if (hb.stopping) {
         // Stopped in order: not silent. Told once per stop; a stop from before this control plane
         // started (its heartbeat read back from storage) is history, like earlier probe restarts.
@@ -241,7 +242,7 @@ export class DetectionEngine {
       if (this.silentHosts.has(hb.host)) continue;
       this.silentHosts.add(hb.host);
       this.raise({ detection: SENSOR_SILENT, source: 'builtin', author: null }, hb.host, null, nowNs(), [], {
-        reason: `no heartbeat from the sensor on ${hb.host} for ${Math.round(ageMs / 1000)} s (last at ${new Date(Number(BigInt(hb.ts) / 1_000_000n)).toISOString()}, ${hb.counters.eventsPublished} events published): stopped, killed, or cut off`,
+        reason: `no heartbeat from the sensor on ${hb.host} for ${Math.round(ageMs / 1000)} s (last received at ${new Date(hbMs).toISOString()}, ${hb.counters.eventsPublished} events published): stopped, killed, or cut off`,
       });
     }
   }

@@ -3,6 +3,7 @@ import { headers, type JetStreamClient, type JsMsg } from 'nats';
 import type { Logger } from 'pino';
 import { deadLetterSubject, EventBatchV1, EventV1, EVENTS_STREAM, hostOfEventSubject, EVENTS_HEADER, MAX_BATCH_BYTES, MAX_EVENT_BYTES } from '@vigil/schema';
 import { insertEvents } from '../store/event-insert.js';
+import { EVENTS_KEPT_DAYS, storedAtClaimedTime } from '../store/claimed-time.js';
 import { CONSUMER_NAME } from './streams.js';
 
 export interface IngestStats {
@@ -16,6 +17,11 @@ export interface IngestStats {
    * gaps in the stream sequence of first deliveries. Counted, since nothing else would tell.
    */
   lostInStream: number;
+  /**
+   * Events stored at the time of their insert because the time they claim lies outside what the
+   * table keeps (store/claimed-time.ts): a host clock far off, or a forged time. Their JSON keeps it.
+   */
+  retimed: number;
 }
 
 export interface IngestOptions {
@@ -71,7 +77,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * stages is seen again (at least once, as delivery itself).
  */
 export class EventIngestor {
-  readonly stats: IngestStats = { stored: 0, batches: 0, rejects: {}, lastInsertError: null, storageHealthy: true, lostInStream: 0 };
+  readonly stats: IngestStats = { stored: 0, batches: 0, rejects: {}, lastInsertError: null, storageHealthy: true, lostInStream: 0, retimed: 0 };
   private running = false;
   private done: Promise<void> | null = null;
   /** Resolves when stop() is called: ends backoff sleeps at once. */
@@ -251,6 +257,8 @@ export class EventIngestor {
         await insertEvents(this.ch, events);
         for (const m of good) m.ack();
         this.stats.stored += events.length;
+        const now = Date.now();
+        for (const ev of events) if (!storedAtClaimedTime(ev.ts, EVENTS_KEPT_DAYS, now)) this.stats.retimed++;
         this.stats.batches++;
         this.stats.storageHealthy = true;
         this.stats.lastInsertError = null;

@@ -4,9 +4,24 @@ import type { Logger } from 'pino';
 import { HeartbeatV1 } from '@vigil/schema';
 import { insertRows } from '../store/row-insert.js';
 
+/**
+ * A sensor's heartbeat and when this control plane received it, by its own clock (ms): what says how
+ * long a sensor has been silent. The time a heartbeat claims is the sensor host's clock, which may be
+ * off (a host a minute behind looked silent all the time) or forged (one claiming next year kept a
+ * killed sensor from ever looking silent).
+ */
+export interface ReceivedHeartbeat {
+  heartbeat: HeartbeatV1;
+  receivedMs: number;
+}
+
+/** ClickHouse's DateTime64 text, UTC: what a JSONEachRow insert reads without best-effort parsing. */
+const dateTimeText = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+
 /** Keeps the newest heartbeat of every sensor, in memory and in ClickHouse (for restarts). */
 export class HeartbeatTracker {
-  readonly latest = new Map<string, HeartbeatV1>();
+  /** The last heartbeat received from each host. */
+  readonly latest = new Map<string, ReceivedHeartbeat>();
   rejects = 0;
   private sub: Subscription | null = null;
 
@@ -23,12 +38,14 @@ export class HeartbeatTracker {
 
   private async loadStored(): Promise<void> {
     const rs = await this.reader.query({
-      query: 'SELECT heartbeat FROM sensor_heartbeats ORDER BY ts DESC LIMIT 1 BY host',
+      // The last received, not the latest claimed (see ReceivedHeartbeat); rows from before
+      // migration 0012 read their ts as received_at.
+      query: 'SELECT heartbeat, toUnixTimestamp64Milli(received_at) AS received_ms FROM sensor_heartbeats ORDER BY received_at DESC LIMIT 1 BY host',
       format: 'JSONEachRow',
     });
-    for (const row of await rs.json<{ heartbeat: string }>()) {
+    for (const row of await rs.json<{ heartbeat: string; received_ms: string | number }>()) {
       const hb = HeartbeatV1.safeParse(JSON.parse(row.heartbeat));
-      if (hb.success) this.latest.set(hb.data.host, hb.data);
+      if (hb.success) this.latest.set(hb.data.host, { heartbeat: hb.data, receivedMs: Number(row.received_ms) });
     }
   }
 
@@ -44,12 +61,20 @@ export class HeartbeatTracker {
           return;
         }
         if (!hb.success || msg.subject !== `vigil.sensor.${hb.data.host}.heartbeat`) { this.rejects++; return; }
-        this.latest.set(hb.data.host, hb.data);
-        // ts is derived by the table from ts_ns (migrations 0008-0009).
-        insertRows(this.ch, 'sensor_heartbeats', [{ host: hb.data.host, ts_ns: hb.data.ts, heartbeat: JSON.stringify(hb.data) }])
-          .catch((e: unknown) => this.log.warn({ err: e }, 'heartbeat not stored'));
+        void this.record(hb.data);
       },
     });
+  }
+
+  /** A heartbeat just received: the host's latest, and stored (best effort: memory keeps it either way). */
+  async record(hb: HeartbeatV1, receivedMs = Date.now()): Promise<void> {
+    this.latest.set(hb.host, { heartbeat: hb, receivedMs });
+    try {
+      // ts is derived by the table from ts_ns (migrations 0008-0009).
+      await insertRows(this.ch, 'sensor_heartbeats', [{ host: hb.host, ts_ns: hb.ts, received_at: dateTimeText(receivedMs), heartbeat: JSON.stringify(hb) }]);
+    } catch (err) {
+      this.log.warn({ err }, 'heartbeat not stored');
+    }
   }
 
   stop(): void {

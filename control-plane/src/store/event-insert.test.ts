@@ -13,6 +13,7 @@ import { EventV1, nowNs } from '@vigil/schema';
 import { createStorageClients, type StorageClients } from './client.js';
 import { migrate } from './migrations.js';
 import { eventLine, insertEvents } from './event-insert.js';
+import { EVENTS_KEPT_DAYS, storedAtClaimedTime } from './claimed-time.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-event-insert-'));
 let ch: StorageClients;
@@ -106,4 +107,36 @@ test('values the column types cannot hold are stored, not refused: the insert (a
   const ts = BigInt(o!.ts_ns);
   assert.ok(ts >= before && ts <= afterInsert, `a ts past Int64 takes the insert time, not a wrapped value (${ts})`);
   assert.deepEqual(JSON.parse(o!.event), odd, 'the event itself kept exactly');
+});
+
+test('a claimed time outside what the table keeps is stored at the insert time: not dropped by the TTL, and no insert spans too many partitions', async () => {
+  const DAY = 86_400_000_000_000n;
+  const now = BigInt(nowNs());
+  const at = (id: string, ts: bigint | string): EventV1 => ({ ...exec, id, ts: ts.toString() });
+  const claims = [
+    at('clock-28d-ago', now - 28n * DAY), at('clock-12h-ahead', now + DAY / 2n),
+    // A host clock reset to the epoch, one a month behind, one two days ahead: each was dropped by the
+    // 30-day TTL as it was written (the first two) or stored where it claimed.
+    at('clock-zero', '0'), at('clock-31d-ago', now - 31n * DAY), at('clock-2d-ahead', now + 2n * DAY),
+  ];
+  // 150 different days in one insert: more than ClickHouse writes in one (max_partitions_per_insert_block,
+  // 100), which failed the insert, retried without end.
+  const spread = Array.from({ length: 150 }, (_, i) => at(`clock-spread-${i}`, now - BigInt(i) * DAY - 1_000_000n));
+  const events = [...claims, ...spread];
+  const before = BigInt(nowNs());
+  await insertEvents(ch.writer, events);
+  const afterInsert = BigInt(nowNs()) + 1_000_000n;
+  const rows = new Map((await stored(events.map((e) => e.id))).map((r) => [r.id, r]));
+  assert.equal(rows.size, events.length, 'every event stored');
+  const kept = new Set<string>();
+  for (const ev of events) {
+    const row = rows.get(ev.id)!;
+    assert.deepEqual(JSON.parse(row.event), ev, 'the event keeps the time it claimed');
+    const ts = BigInt(row.ts_ns);
+    if (ts === BigInt(ev.ts)) kept.add(ev.id);
+    else assert.ok(ts >= before && ts <= afterInsert, `${ev.id}: the insert time (${ts})`);
+    assert.equal(kept.has(ev.id), storedAtClaimedTime(ev.ts, EVENTS_KEPT_DAYS, Number(before / 1_000_000n)), `${ev.id}: the table and storedAtClaimedTime agree`);
+  }
+  assert.ok(kept.has('clock-28d-ago') && kept.has('clock-12h-ahead') && kept.has('clock-spread-0') && kept.has('clock-spread-28'));
+  for (const id of ['clock-zero', 'clock-31d-ago', 'clock-2d-ahead', 'clock-spread-29', 'clock-spread-149']) assert.ok(!kept.has(id), `${id} retimed`);
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { builtinEngine, connect, exec, fire, gpu } from '../testing.js';
 import { DetectionEngine } from '../engine.js';
 import type { AlertV1, HeartbeatV1 } from '@vigil/schema';
+import type { ReceivedHeartbeat } from '../../ingest/heartbeats.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -158,7 +159,11 @@ test('repeats of (rule, host, process) update one alert with a count; other proc
   assert.equal(alerts[2]!.count, 5);
 });
 
-const heartbeat = (host: string, ms: number, extra: Partial<HeartbeatV1> = {}): HeartbeatV1 => ({ v: 1, host, ts: (BigInt(ms) * 1_000_000n).toString(), sensorVersion: 't', startedTs: '7', counters: { recordsRead: 0, eventsPublished: 3, eventsDropped: 0, lostEvents: 0, rejects: {}, queueDepth: 0, processCacheSize: 0 }, probes: [], ...extra });
+/** A heartbeat received at `ms` (the control plane's clock), claiming `claimedMs` (the sensor's; the same unless given). */
+const heartbeat = (host: string, ms: number, extra: Partial<HeartbeatV1> = {}, claimedMs = ms): ReceivedHeartbeat => ({
+  heartbeat: { v: 1, host, ts: (BigInt(claimedMs) * 1_000_000n).toString(), sensorVersion: 't', startedTs: '7', counters: { recordsRead: 0, eventsPublished: 3, eventsDropped: 0, lostEvents: 0, rejects: {}, queueDepth: 0, processCacheSize: 0 }, probes: [], ...extra },
+  receivedMs: ms,
+});
 
 test('sensor.silent fires once per silence; a heartbeat from before the start gets the full delay', () => {
   let now = 100_000;
@@ -177,6 +182,17 @@ test('sensor.silent fires once per silence; a heartbeat from before the start ge
   now = 125_000;
   e.tick([heartbeat('a', 108_000), heartbeat('b', 50_000)]);
   assert.deepEqual(out, ['sensor.silent@b', 'sensor.silent@a'], 'a live sensor that stops reporting is silent 10 s after its last heartbeat');
+});
+
+test('silence is judged by when heartbeats arrive, not by the time they claim (a wrong or forged clock)', () => {
+  let now = 100_000;
+  const out: string[] = [];
+  const e = new DetectionEngine({ config: { expectedGpu: { exe: [], cgroup: [] }, sensorPids: () => new Set() }, silentAfterMs: 10_000, now: () => now, onAlert: (a) => out.push(`${a.ruleId}@${a.host}`) });
+  const YEAR = 365 * 86_400_000;
+  // behind: a host clock a minute slow, heartbeats arriving every 5 s. ahead: one heartbeat claiming
+  // next year, then nothing (a killed sensor, or a forged heartbeat before the kill).
+  for (; now <= 130_000; now += 5_000) e.tick([heartbeat('behind', now, {}, now - 60_000), heartbeat('ahead', 100_000, {}, 100_000 + YEAR)]);
+  assert.deepEqual(out, ['sensor.silent@ahead'], 'the slow clock is alive; the one claiming next year has been silent for 30 s');
 });
 
 test('a sensor stopping in order raises sensor.stopped once, and never sensor.silent', () => {
@@ -204,7 +220,7 @@ test('a sensor stopping in order raises sensor.stopped once, and never sensor.si
 test('sensor.probe-restart: probes sharing one bpftrace process raise one alert naming all of them', () => {
   const out: string[] = [];
   const e = new DetectionEngine({ config: { expectedGpu: { exe: [], cgroup: [] }, sensorPids: () => new Set() }, now: () => 0, onAlert: (a) => out.push(a.reason) });
-  const hb = (probes: object[]) => ({ v: 1 as const, host: 'h', ts: '0', sensorVersion: 't', startedTs: '0', counters: { recordsRead: 0, eventsPublished: 0, eventsDropped: 0, lostEvents: 0, rejects: {}, queueDepth: 0, processCacheSize: 0 }, probes: probes as never });
+  const hb = (probes: object[]) => ({ heartbeat: { v: 1 as const, host: 'h', ts: '0', sensorVersion: 't', startedTs: '0', counters: { recordsRead: 0, eventsPublished: 0, eventsDropped: 0, lostEvents: 0, rejects: {}, queueDepth: 0, processCacheSize: 0 }, probes: probes as never }, receivedMs: 0 });
   const shared = (name: string, o: object) => ({ name, state: 'running', restarts: 0, lostEvents: 0, lastError: null, pid: 50, ...o });
   e.tick([hb(['exec', 'proc', 'connect'].map((n) => shared(n, {})))]);
   e.tick([hb(['exec', 'proc', 'connect'].map((n) => shared(n, { restarts: 1, pid: 51, lastExitTs: '1000000000', lastRestartTs: '2000000000', lastError: 'killed' })))]);
@@ -215,7 +231,7 @@ test('sensor.probe-restart waits until the probe is back to tell the blind gap, 
   let now = 0;
   const out: string[] = [];
   const e = new DetectionEngine({ config: { expectedGpu: { exe: [], cgroup: [] }, sensorPids: () => new Set() }, now: () => now, onAlert: (a) => out.push(a.reason) });
-  const hb = (probes: object[]) => ({ v: 1 as const, host: 'h', ts: String(BigInt(now) * 1_000_000n), sensorVersion: 't', startedTs: '0', counters: { recordsRead: 0, eventsPublished: 0, eventsDropped: 0, lostEvents: 0, rejects: {}, queueDepth: 0, processCacheSize: 0 }, probes: probes as never });
+  const hb = (probes: object[]) => ({ heartbeat: { v: 1 as const, host: 'h', ts: String(BigInt(now) * 1_000_000n), sensorVersion: 't', startedTs: '0', counters: { recordsRead: 0, eventsPublished: 0, eventsDropped: 0, lostEvents: 0, rejects: {}, queueDepth: 0, processCacheSize: 0 }, probes: probes as never }, receivedMs: now });
   const probe = (o: object) => ({ name: 'exec', state: 'running', restarts: 0, lostEvents: 0, lastError: null, ...o });
   e.tick([hb([probe({}), probe({ name: 'gpu' })])]);
   now = 1000;
