@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, type NatsConnection, type JetStreamClient } from 'nats';
 import { pino } from 'pino';
 import { startControlPlane, type RunningControlPlane } from '@vigil/control-plane';
-import { batchId, DEAD_LETTER_STREAM, eventSubject, heartbeatSubject, type AlertV1, type EventV1, type HeartbeatV1 } from '@vigil/schema';
+import { batchId, DEAD_LETTER_STREAM, eventSubject, heartbeatSubject, type AlertV1, type EventV1, type ExecEventV1, type HeartbeatV1 } from '@vigil/schema';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
 import { freePort, tempDir, waitFor } from '../support/harness.js';
 
@@ -215,6 +215,31 @@ test('events and alerts claiming times outside what storage keeps (a clock at 19
   const status = await api<{ controlPlane: { retimed: number; lastInsertError: string | null; alerts: { lastError: string | null } } }>('/api/v1/status');
   assert.equal(status.body.controlPlane.retimed - before.body.controlPlane.retimed, 120, 'counted');
   assert.equal(status.body.controlPlane.lastInsertError, null);
+  assert.equal(status.body.controlPlane.alerts.lastError, null);
+});
+
+test('a lone surrogate in an event (a hostile publisher) reaches storage as U+FFFD in the event and its alert; alert storage goes on', async () => {
+  // JSON's \ud800 escape: valid JSON and a valid string to the schema, refused by ClickHouse's JSON input.
+  const raw = (pid: number, exe: string) => `{"id":"${randomUUID()}","v":1,"host":"${HOST}","ts":"${BigInt(Date.now()) * 1_000_000n}","kind":"exec",`
+    + `"proc":${JSON.stringify({ ...proc, pid, comm: 'COMM', exe: 'EXE' }).replace('"COMM"', '"kw\\ud800"').replace('"EXE"', `"${exe}"`)},`
+    + `"exec":{"filename":"${exe}","argv":["${exe}","-o","stratum+tcp://pool.supportxmr.com:3333"],"argvTruncated":false,"ret":0}}`;
+  const hostile = raw(7000, '/tmp/x\\ud800');
+  const plain = raw(7001, '/tmp/plain-miner');
+  const ids = [hostile, plain].map((t) => (JSON.parse(t) as EventV1).id);
+  assert.equal((JSON.parse(hostile) as EventV1).proc.comm, 'kw\ud800');
+  await publish(hostile, undefined, ids[0]);
+  await publish(plain, undefined, ids[1]);
+  const alerts = await waitFor('both alerts stored', async () => {
+    const got = (await api<{ alerts: AlertV1[] }>(`/api/v1/alerts?host=${HOST}&rule=miner.exec`)).body.alerts;
+    return ids.every((id) => got.some((a) => a.evidence.includes(id))) ? got : null;
+  }, 15_000);
+  const a = alerts.find((x) => x.evidence.includes(ids[0]!))!;
+  assert.equal(a.proc?.comm, 'kw\ufffd');
+  assert.match(a.reason, /\/tmp\/x\ufffd/);
+  const stored = await waitFor('the event stored', async () => (await sql(`SELECT comm, event FROM events WHERE id = '${ids[0]}'`)).body.rows[0] ?? null, 15_000);
+  assert.equal(stored.comm, 'kw\ufffd');
+  assert.equal((JSON.parse(String(stored.event)) as ExecEventV1).exec.filename, '/tmp/x\ufffd');
+  const status = await api<{ controlPlane: { alerts: { lastError: string | null } } }>('/api/v1/status');
   assert.equal(status.body.controlPlane.alerts.lastError, null);
 });
 

@@ -4,6 +4,7 @@ import type { JetStreamClient } from 'nats';
 import type { Logger } from 'pino';
 import { alertSubject, SEVERITIES, type AlertV1 } from '@vigil/schema';
 import { insertRows } from '../store/row-insert.js';
+import { wellFormedJson } from '../store/well-formed-json.js';
 
 export const severityRank = (s: AlertV1['severity']): number => SEVERITIES.indexOf(s);
 
@@ -11,7 +12,7 @@ export const severityRank = (s: AlertV1['severity']): number => SEVERITIES.index
 const alertRow = (a: AlertV1) => ({
   id: a.id, host: a.host, ts_ns: a.ts, last_ts_ns: a.lastTs, rule_id: a.ruleId, severity: a.severity,
   severity_n: severityRank(a.severity), source: a.source, title: a.title, reason: a.reason,
-  pid: a.proc?.pid ?? 0, comm: a.proc?.comm ?? '', exe: a.proc?.exe ?? '', count: a.count, alert: JSON.stringify(a),
+  pid: a.proc?.pid ?? 0, comm: a.proc?.comm ?? '', exe: a.proc?.exe ?? '', count: a.count, alert: wellFormedJson(a),
 });
 
 /**

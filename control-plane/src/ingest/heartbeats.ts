@@ -3,6 +3,7 @@ import type { NatsConnection, Subscription } from 'nats';
 import type { Logger } from 'pino';
 import { HeartbeatV1 } from '@vigil/schema';
 import { insertRows } from '../store/row-insert.js';
+import { wellFormedJson } from '../store/well-formed-json.js';
 
 /**
  * A sensor's heartbeat and when this control plane received it, by its own clock (ms): what says how
@@ -71,7 +72,7 @@ export class HeartbeatTracker {
     this.latest.set(hb.host, { heartbeat: hb, receivedMs });
     try {
       // ts is derived by the table from ts_ns (migrations 0008-0009).
-      await insertRows(this.ch, 'sensor_heartbeats', [{ host: hb.host, ts_ns: hb.ts, received_at: dateTimeText(receivedMs), heartbeat: JSON.stringify(hb) }]);
+      await insertRows(this.ch, 'sensor_heartbeats', [{ host: hb.host, ts_ns: hb.ts, received_at: dateTimeText(receivedMs), heartbeat: wellFormedJson(hb) }]);
     } catch (err) {
       this.log.warn({ err }, 'heartbeat not stored');
     }

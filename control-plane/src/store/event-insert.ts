@@ -1,23 +1,10 @@
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventV1 } from '@vigil/schema';
-
-/**
- * A lone surrogate as JSON.stringify writes it (`\udXXX`): ClickHouse's JSON reader refuses such a
- * document whole, which would leave every column derived from it empty. An escaped backslash before
- * `ud8…` matches too; that only costs the slower path below.
- */
-const LONE_SURROGATE = /\\ud[89a-f][0-9a-f]{2}/;
-
-const wellFormed = (_key: string, v: unknown): unknown =>
-  typeof v === 'string' ? (v as string & { toWellFormed(): string }).toWellFormed() : v;
+import { wellFormedJson } from './well-formed-json.js';
 
 /** An event as the `event` column keeps it: one line of JSON (JSON.stringify writes no raw newline or tab). */
-export function eventLine(ev: EventV1): string {
-  const line = JSON.stringify(ev);
-  // Lone surrogates (only a hostile or broken producer sends them) become U+FFFD in storage.
-  return LONE_SURROGATE.test(line) ? JSON.stringify(ev, wellFormed) : line;
-}
+export const eventLine = (ev: EventV1): string => wellFormedJson(ev);
 
 /**
  * Stores events: only their JSON, one per line, and the table derives every other column from it
