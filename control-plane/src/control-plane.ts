@@ -177,7 +177,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
         });
         engine.setDetections(builtins);
         if (cfg.detections?.length) {
-          custom = new CustomDetections(cfg.detections, engine, builtins, ch!.reader, log);
+          custom = new CustomDetections(cfg.detections, engine, builtins, ch!.user, log);
           await custom.load();
           custom.watch();
         }
@@ -202,7 +202,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
     {
       name: 'api',
       start: async () => {
-        api = await startApi({ ...cfg.api, ch: ch!.reader, status, alerts: alerts!, detections: detectionsReport });
+        api = await startApi({ ...cfg.api, ch: ch!.reader, userSql: ch!.user, status, alerts: alerts!, detections: detectionsReport });
         log.info({ 'api.url': `http://${cfg.api.host}:${cfg.api.port}` }, 'API listening');
         return async () => { await api?.close(); };
       },

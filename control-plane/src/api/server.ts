@@ -15,6 +15,8 @@ export interface ApiOptions {
   token?: string;
   /** The read-only session (see store/client.ts). */
   ch: ClickHouseClient;
+  /** For user SQL (StorageClients.user). */
+  userSql: ClickHouseClient;
   status: () => Promise<unknown> | unknown;
   alerts: AlertSink;
   detections: () => unknown;
@@ -54,7 +56,7 @@ export async function startApi(opts: ApiOptions): Promise<FastifyInstance> {
     const body = QueryBody.safeParse(req.body);
     if (!body.success) return reply.code(400).send({ error: 'body must be {"sql": "…"}' });
     try {
-      return await readOnlyQuery(opts.ch, body.data.sql);
+      return await readOnlyQuery(opts.userSql, body.data.sql);
     } catch (err) {
       if (err instanceof QueryError) return reply.code(err.refused ? 403 : 400).send({ error: err.message });
       throw err;

@@ -13,15 +13,20 @@ export class StorageError extends Error {
 export interface StorageClients {
   /** Migrations and inserts. */
   writer: ClickHouseClient;
-  /** Everything that reads, user SQL included: its session is made read-only by the first such query. */
+  /** The control plane's own reads (events and alerts for the API, heartbeats at start). */
   reader: ClickHouseClient;
+  /**
+   * User SQL (`vigil query`, SQL detections): read-only and bounded (readonly-query.ts), settings
+   * that stay with its session, and so does what chDB carries over from a failed query.
+   */
+  user: ClickHouseClient;
   close: () => Promise<void>;
 }
 
 /**
- * Clients for chDB in process (default) or a ClickHouse server; same SQL either way. Reads get their
- * own session: chDB applies per-query settings as `SET` on the session, so the `readonly=1` of a user
- * query would otherwise stick and refuse every later insert.
+ * Clients for chDB in process (default) or a ClickHouse server; same SQL either way. Each gets its own
+ * session: chDB applies per-query settings as `SET` on the session, so the `readonly=1` and the limits
+ * of a user query would otherwise stick to the inserts and to the API's own reads.
  */
 export function createStorageClients(target: StorageTarget): StorageClients {
   const make = (): ClickHouseClient => {
@@ -42,10 +47,13 @@ export function createStorageClients(target: StorageTarget): StorageClients {
   }
   const writer = make();
   const reader = make();
+  const user = make();
   return {
     writer,
     reader,
+    user,
     close: async () => {
+      await user.close();
       await reader.close();
       await writer.close();
     },
