@@ -64,3 +64,33 @@ test('events that arrived together are evaluated in kernel time order, ties in a
     assert.deepEqual(seen, expected);
   }), { numRuns: 300 });
 });
+
+const loaded = (detection: AnyDetection) => ({ detection, source: 'builtin' as const, author: null, origin: 'test' });
+
+test('open throttle windows are bounded: past 20,000 the oldest close early, their repeat counts sent first', () => {
+  const alerts: AlertV1[] = [];
+  const engine = new DetectionEngine({ config: TEST_CONFIG, onAlert: (a) => alerts.push({ ...a }), throttleMs: 60_000, now: () => 0 });
+  engine.setDetections([loaded(always('noisy'))]);
+  engine.process([exec(['x'], { pid: 1 }), exec(['x'], { pid: 1 }), exec(['x'], { pid: 1 })]);
+  assert.deepEqual(alerts.map((a) => a.count), [1], 'repeats folded into the open window');
+  const first = alerts[0]!.id;
+  // 20,000 more processes of one host within the window (a hostile publisher numbering pids).
+  for (let pid = 2; pid <= 20_001; pid++) engine.process([exec(['x'], { pid })]);
+  const update = alerts.find((a) => a.id === first && a.count === 3);
+  assert.ok(update, "pid 1's window closed early, its count of 3 sent");
+  engine.process([exec(['x'], { pid: 1 })]);
+  const again = alerts.at(-1)!;
+  assert.equal(again.proc?.pid, 1);
+  assert.notEqual(again.id, first, 'a repeat after its window closed raises a new alert');
+});
+
+test('a repeat count pending when its window ends is sent even when the next event comes before the tick', () => {
+  let now = 0;
+  const alerts: AlertV1[] = [];
+  const engine = new DetectionEngine({ config: TEST_CONFIG, onAlert: (a) => alerts.push({ ...a }), throttleMs: 1000, now: () => now });
+  engine.setDetections([loaded(always('noisy'))]);
+  engine.process([exec(['x'], { pid: 1 }), exec(['x'], { pid: 1 })]);
+  now = 1500;
+  engine.process([exec(['x'], { pid: 1 })]);
+  assert.deepEqual(alerts.map((a) => [a.id === alerts[0]!.id, a.count]), [[true, 1], [true, 2], [false, 1]]);
+});

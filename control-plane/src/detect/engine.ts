@@ -25,6 +25,12 @@ export interface EngineOptions {
 const HISTORY_PER_PROCESS = 64;
 const HISTORY_TTL_MS = 15 * 60_000;
 const MAX_PROCESSES = 50_000;
+/**
+ * Open throttle windows at most. Each holds its alert (and through it the process and its ancestry)
+ * until the window ends: one host raising alerts for new processes (a noisy rule in an exec storm, a
+ * hostile publisher numbering pids) held a minute of them, without bound, in the control plane.
+ */
+const MAX_THROTTLED = 20_000;
 const MAX_EVIDENCE = 20;
 const LINEAGE_DEPTH = 6;
 
@@ -158,8 +164,28 @@ export class DetectionEngine {
       mitre: d.mitre, source: loaded.source, author: loaded.author, ts, lastTs: ts, host, proc,
       evidence: evidence.slice(0, MAX_EVIDENCE), reason: finding.reason, count: 1,
     };
+    // A window that ended before tick() closed it: its repeat count goes out first (it was lost), and
+    // the key goes to the back (insertion order is the windows' opening order).
+    if (t) {
+      if (t.dirty) this.opts.onAlert({ ...t.alert, evidence: [...t.alert.evidence] });
+      this.throttled.delete(key);
+    }
+    else if (this.throttled.size >= MAX_THROTTLED) this.closeOldestWindows();
     this.throttled.set(key, { alert, windowEnd: now + (this.opts.throttleMs ?? 60_000), dirty: false });
     this.opts.onAlert(alert);
+  }
+
+  /**
+   * Over the bound, the oldest eighth of the windows close early, as tick() closes them at their end
+   * (a repeat count still pending goes out); a later repeat there raises a new alert.
+   */
+  private closeOldestWindows(): void {
+    let n = MAX_THROTTLED >> 3;
+    for (const [key, t] of this.throttled) {
+      if (t.dirty) this.opts.onAlert({ ...t.alert, evidence: [...t.alert.evidence] });
+      this.throttled.delete(key);
+      if (--n === 0) break;
+    }
   }
 
   /** Call every second or so: closes throttle windows (emitting repeat counts) and ages history. */
