@@ -16,7 +16,11 @@ export function apiTarget(flag: string | undefined): ApiTarget {
   return { url: (flag ?? process.env.VIGIL_API ?? DEFAULT_API).replace(/\/+$/, ''), ...(token ? { token } : {}) };
 }
 
-async function call<T>(api: ApiTarget, path: string, init: RequestInit = {}): Promise<T> {
+/** How long a call waits for the API's answer; a user query may run 30 s there, so it waits longer. */
+const CALL_TIMEOUT_MS = 30_000;
+const QUERY_TIMEOUT_MS = 45_000;
+
+async function call<T>(api: ApiTarget, path: string, init: RequestInit = {}, timeoutMs = CALL_TIMEOUT_MS): Promise<T> {
   let res: Response;
   try {
     res = await fetch(`${api.url}${path}`, {
@@ -25,9 +29,10 @@ async function call<T>(api: ApiTarget, path: string, init: RequestInit = {}): Pr
         ...(init.body ? { 'content-type': 'application/json' } : {}),
         ...(api.token ? { authorization: `Bearer ${api.token}` } : {}),
       },
-      signal: AbortSignal.timeout(30_000),
+      signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (cause) {
+    if ((cause as Error).name === 'TimeoutError') throw new ApiError(`the Vigil API at ${api.url} did not answer within ${timeoutMs / 1000} s`, { cause });
     throw new ApiError(`cannot reach the Vigil API at ${api.url} (is \`vigil up\` running? set --api or VIGIL_API)`, { cause });
   }
   const text = await res.text();
@@ -67,7 +72,7 @@ export interface QueryResult {
 }
 
 export const runQuery = (api: ApiTarget, sql: string) =>
-  call<QueryResult>(api, '/api/v1/query', { method: 'POST', body: JSON.stringify({ sql }) });
+  call<QueryResult>(api, '/api/v1/query', { method: 'POST', body: JSON.stringify({ sql }) }, QUERY_TIMEOUT_MS);
 
 export const fetchStatus = (api: ApiTarget) => call<StatusReport>(api, '/api/v1/status');
 
