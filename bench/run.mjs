@@ -13,6 +13,7 @@ const BENCHES = {
   // No storms: the detection latency alone, on a quiet host (the overhead run measures it after its storms).
   'latency-quiet': { cmd: ['bench/overhead.mjs'], env: { BENCH_REPS: '0' } },
   ingest: { cmd: ['bench/ingest.mjs', '300000'] },
+  'query-contention': { cmd: ['bench/query-contention.mjs', '3', '100000'] },
   query: { cmd: ['bench/query.mjs', '10000000'] },
   latency: { cmd: ['bench/exec-to-query.mjs', '100'] },
   detect: { cmd: ['bench/detect.mjs', '50000', '5'] },
@@ -184,6 +185,30 @@ Publisher, nats-server and control plane share this machine's two cores.
   plane counts such gaps as \`lostInStream\` (status, \`vigil status\`).
 
 Target ≥ 50,000/s: ${c.storedPerSec >= 50000 ? '✓' : `✗ (by ${n0(50000 - c.storedPerSec)}/s)`}.
+`);
+}
+const qc = load('query-contention');
+if (qc) {
+  const r = qc.result;
+  const cell = (x) => `${n0(x.median)}/s [${n0(x.min)}–${n0(x.max)}]`;
+  parts.push(`## Storing events under a heavy user query
+
+\`${qc.command}\`, ${qc.when}: pipeline capacity as above (${n0(r.events)} events offered at once, time until
+all are stored), ${r.reps} interleaved repetitions in rotated order, with no query, and with
+\`${r.query}\` kept running through the API (\`vigil query\`; it runs into the 30 s limit of a user
+query and is sent again). With embedded storage a user query runs inside the control plane, on the
+cores that store events: it may use all cores but one (the default, \`--query-threads\`), or every
+core (\`--query-threads 0\`, as before this bound).
+
+| user query | stored | of the rate with no query |
+| --- | --- | --- |
+| none | ${cell(r.none)} | 100% |
+| all cores but one (default) | ${cell(r.capped)} | ${pct(r.cappedRatio)} |
+| every core | ${cell(r.uncapped)} | ${pct(r.uncappedRatio)} |
+
+Meanwhile the events wait in JetStream (this benchmark counts them stored; bench/ingest.mjs checks
+every id). The bound keeps a core for storing them. A user query is also bounded in time (30 s), memory (2 GiB, or an eighth of the host's) and rows
+(10,000 returned).
 `);
 }
 const sp = load('sensor-path');

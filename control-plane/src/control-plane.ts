@@ -13,6 +13,7 @@ import { DetectionEngine, type LoadedDetection } from './detect/engine.js';
 import { BUILTIN_DETECTIONS } from './detect/builtin/index.js';
 import type { ExpectedGpuConfig } from './detect/define.js';
 import { CustomDetections } from './detect/custom/manager.js';
+import { USER_QUERY_LIMITS, type QueryLimits } from './store/readonly-query.js';
 
 export const CONTROL_PLANE_VERSION = '0.1.0';
 
@@ -36,6 +37,8 @@ export interface ControlPlaneConfig {
   alertThrottleSeconds?: number;
   streamMaxAgeHours?: number;
   streamMaxBytes?: number;
+  /** Bounds on user SQL (`vigil query`, SQL detections) beyond the defaults (USER_QUERY_LIMITS). */
+  queryLimits?: Partial<QueryLimits>;
   log: Logger;
 }
 
@@ -67,6 +70,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
     problems: custom?.report.problems ?? [],
   });
   const silentAfter = cfg.silentAfterSeconds ?? 30;
+  const queryLimits: QueryLimits = { ...USER_QUERY_LIMITS, ...cfg.queryLimits };
   const storageState = { ready: false, stopped: false, error: null as string | null };
 
   const status = () => {
@@ -177,7 +181,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
         });
         engine.setDetections(builtins);
         if (cfg.detections?.length) {
-          custom = new CustomDetections(cfg.detections, engine, builtins, ch!.user, log);
+          custom = new CustomDetections(cfg.detections, engine, builtins, ch!.user, log, queryLimits);
           await custom.load();
           custom.watch();
         }
@@ -202,7 +206,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
     {
       name: 'api',
       start: async () => {
-        api = await startApi({ ...cfg.api, ch: ch!.reader, userSql: ch!.user, status, alerts: alerts!, detections: detectionsReport });
+        api = await startApi({ ...cfg.api, ch: ch!.reader, userSql: ch!.user, queryLimits, status, alerts: alerts!, detections: detectionsReport });
         log.info({ 'api.url': `http://${cfg.api.host}:${cfg.api.port}` }, 'API listening');
         return async () => { await api?.close(); };
       },

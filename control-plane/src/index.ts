@@ -1,5 +1,6 @@
 export { startControlPlane, CONTROL_PLANE_VERSION, type ControlPlaneConfig, type RunningControlPlane } from './control-plane.js';
 export type { StorageTarget } from './store/client.js';
+export type { QueryLimits } from './store/readonly-query.js';
 export { loadDetections, type LoadReport, type LoadProblem } from './detect/custom/loader.js';
 export { DetectionEngine, type LoadedDetection } from './detect/engine.js';
 export { BUILTIN_DETECTIONS } from './detect/builtin/index.js';

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { PROBE_NAMES } from '@vigil/sensor';
+import type { QueryLimits } from '@vigil/control-plane';
 
 export const apiFlag = Flags.string({ description: 'Vigil API URL (default $VIGIL_API or http://127.0.0.1:8787)' });
 
@@ -21,7 +22,20 @@ export const storageFlags = {
     description: 'longest an event waits for others before it is stored (fewer, larger inserts; detections do not wait)',
     default: 250, min: 0, max: 10_000,
   }),
+  // No defaults here: the control plane's own (USER_QUERY_LIMITS) apply when a flag is left out.
+  'query-timeout-seconds': Flags.integer({ description: 'longest a user query (vigil query, a SQL detection) may run [default: 30]', min: 1, max: 3600 }),
+  'query-memory-mb': Flags.integer({ description: 'memory a user query may use [default: 2048, or an eighth of the host\'s memory if less]', min: 64 }),
+  'query-threads': Flags.integer({ description: 'threads a user query may use; 0: every core [default: all cores but one, left to storing events]', min: 0, max: 256 }),
 };
+
+/** The storage flags' user-query bounds, those given only. */
+export function queryLimits(flags: { 'query-timeout-seconds'?: number; 'query-memory-mb'?: number; 'query-threads'?: number }): Partial<QueryLimits> {
+  return {
+    ...(flags['query-timeout-seconds'] !== undefined ? { maxSeconds: flags['query-timeout-seconds'] } : {}),
+    ...(flags['query-memory-mb'] !== undefined ? { maxMemoryBytes: flags['query-memory-mb'] * 1024 * 1024 } : {}),
+    ...(flags['query-threads'] !== undefined ? { maxThreads: flags['query-threads'] } : {}),
+  };
+}
 
 export const detectionFlags = {
   detections: Flags.string({ description: 'folder or file of custom detections (TypeScript/JavaScript, Sigma .yml, .sql); repeatable; reloaded on change', multiple: true }),

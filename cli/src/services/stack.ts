@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ConnectionOptions } from 'nats';
 import { runSteps } from '@vigil/schema';
 import { parseExtraDevice, startSensor, type ProbeName } from '@vigil/sensor';
+import type { QueryLimits } from '@vigil/control-plane';
 import { startLocalNats } from './nats-server.js';
 
 export { untilSignal } from './signals.js';
@@ -24,6 +25,7 @@ export interface StackOptions {
   detections?: string[];
   expectedGpu?: { exe: string[]; cgroup: string[] };
   storeLingerMs?: number;
+  queryLimits?: Partial<QueryLimits>;
   log: Logger;
 }
 
@@ -60,6 +62,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
           ...(o.detections ? { detections: o.detections } : {}),
           ...(o.expectedGpu ? { expectedGpu: o.expectedGpu } : {}),
           ...(o.storeLingerMs !== undefined ? { storeLingerMs: o.storeLingerMs } : {}),
+          ...(o.queryLimits ? { queryLimits: o.queryLimits } : {}),
           log: o.log,
         });
         apiUrl = cp.apiUrl;

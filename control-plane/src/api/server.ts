@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod/v4';
 import { EventFilter, queryEvents } from '../store/event-queries.js';
-import { QueryError, readOnlyQuery } from '../store/readonly-query.js';
+import { QueryError, readOnlyQuery, type QueryLimits } from '../store/readonly-query.js';
 import { AlertFilter, queryAlerts } from '../alerts/queries.js';
 import type { AlertSink } from '../alerts/sink.js';
 import type { AlertV1 } from '@vigil/schema';
@@ -17,6 +17,7 @@ export interface ApiOptions {
   ch: ClickHouseClient;
   /** For user SQL (StorageClients.user). */
   userSql: ClickHouseClient;
+  queryLimits: QueryLimits;
   status: () => Promise<unknown> | unknown;
   alerts: AlertSink;
   detections: () => unknown;
@@ -56,7 +57,7 @@ export async function startApi(opts: ApiOptions): Promise<FastifyInstance> {
     const body = QueryBody.safeParse(req.body);
     if (!body.success) return reply.code(400).send({ error: 'body must be {"sql": "…"}' });
     try {
-      return await readOnlyQuery(opts.userSql, body.data.sql);
+      return await readOnlyQuery(opts.userSql, body.data.sql, opts.queryLimits);
     } catch (err) {
       if (err instanceof QueryError) return reply.code(err.refused ? 403 : 400).send({ error: err.message });
       throw err;

@@ -14,7 +14,7 @@ import { QueryError, readOnlyQuery, type QueryLimits } from './readonly-query.js
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-readonly-query-'));
 let ch: StorageClients;
-const small: QueryLimits = { maxSeconds: 1, maxMemoryBytes: 64 * 1024 ** 2 };
+const small: QueryLimits = { maxSeconds: 1, maxMemoryBytes: 64 * 1024 ** 2, maxThreads: 1 };
 const run = (sql: string) => readOnlyQuery(ch.user, sql, small);
 
 before(async () => {

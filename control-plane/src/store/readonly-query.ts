@@ -1,4 +1,4 @@
-import { totalmem } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import type { ClickHouseClient } from '@clickhouse/client';
 
 export class QueryError extends Error {
@@ -23,12 +23,15 @@ export interface QueryResult {
 export interface QueryLimits {
   maxSeconds: number;
   maxMemoryBytes: number;
+  /** Threads one user query may use: all cores but one, which stays with storing events. */
+  maxThreads: number;
 }
 
 const GIB = 1024 ** 3;
 export const USER_QUERY_LIMITS: QueryLimits = {
   maxSeconds: 30,
   maxMemoryBytes: Math.max(GIB / 2, Math.min(2 * GIB, Math.floor(totalmem() / 8))),
+  maxThreads: Math.max(1, availableParallelism() - 1),
 };
 
 const MAX_ROWS = 10_000;
@@ -77,6 +80,7 @@ export function readOnlyQuery(client: ClickHouseClient, sql: string, limits: Que
         clickhouse_settings: {
           max_execution_time: limits.maxSeconds,
           max_memory_usage: String(limits.maxMemoryBytes),
+          max_threads: limits.maxThreads,
           // Past this the result is cut, not refused (`SELECT * FROM events` shows the first rows);
           // small blocks make the cut land near MAX_ROWS instead of at the next 65,536 rows.
           // (max_result_bytes would not cut a result of long strings here: its rows are counted

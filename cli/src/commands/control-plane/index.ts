@@ -2,7 +2,7 @@ import { Command, Flags } from '@oclif/core';
 import { untilSignal } from '../../services/signals.js';
 import { createLogger } from '../../services/logger.js';
 import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
-import { detectionFlags, expectedGpu, storageFlags } from '../../services/flags.js';
+import { detectionFlags, expectedGpu, queryLimits, storageFlags } from '../../services/flags.js';
 
 export default class ControlPlane extends Command {
   static override description = 'Run the control plane alone: JetStream consumer → ClickHouse, and the HTTP API.';
@@ -29,6 +29,7 @@ export default class ControlPlane extends Command {
       api: { host: flags['api-host'], port: flags['api-port'], ...(process.env.VIGIL_API_TOKEN ? { token: process.env.VIGIL_API_TOKEN } : {}) },
       silentAfterSeconds: flags['silent-after'],
       storeLingerMs: flags['store-linger-ms'],
+      queryLimits: queryLimits(flags),
       ...(flags.detections ? { detections: flags.detections } : {}),
       expectedGpu: expectedGpu(flags['gpu-expected']),
       log,

@@ -2,7 +2,7 @@ import { Command, Flags } from '@oclif/core';
 import { startStack, untilSignal } from '../../services/stack.js';
 import { createLogger } from '../../services/logger.js';
 import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
-import { detectionFlags, expectedGpu, sensorFlags, storageFlags } from '../../services/flags.js';
+import { detectionFlags, expectedGpu, queryLimits, sensorFlags, storageFlags } from '../../services/flags.js';
 import type { ProbeName } from '@vigil/sensor';
 
 export default class Up extends Command {
@@ -40,6 +40,7 @@ export default class Up extends Command {
       ...(flags.detections ? { detections: flags.detections } : {}),
       expectedGpu: expectedGpu(flags['gpu-expected']),
       storeLingerMs: flags['store-linger-ms'],
+      queryLimits: queryLimits(flags),
       log,
     }).catch((err: Error) => this.error(err.message, { exit: 1 }));
     this.logToStderr(`vigil is up: API ${stack.apiUrl}, NATS ${stack.natsUrl}. Try \`npx vigil events\` in another shell; Ctrl-C stops.`);

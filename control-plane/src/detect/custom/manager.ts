@@ -5,7 +5,7 @@ import { nowNs, type ProcessV1 } from '@vigil/schema';
 import type { DetectionEngine, LoadedDetection } from '../engine.js';
 import { loadDetections, type LoadReport } from './loader.js';
 import type { SqlDetection } from './sql.js';
-import { readOnlyQuery } from '../../store/readonly-query.js';
+import { readOnlyQuery, USER_QUERY_LIMITS, type QueryLimits } from '../../store/readonly-query.js';
 
 
 /** A process stub from a SQL row's pid/comm/exe columns. */
@@ -35,8 +35,10 @@ export class CustomDetections {
     private readonly paths: string[],
     private readonly engine: DetectionEngine,
     private readonly builtins: LoadedDetection[],
+    /** For user SQL (StorageClients.user). */
     private readonly reader: ClickHouseClient,
     private readonly log: Logger,
+    private readonly queryLimits: QueryLimits = USER_QUERY_LIMITS,
   ) {}
 
   async load(): Promise<void> {
@@ -64,7 +66,7 @@ export class CustomDetections {
 
   async runSql(d: SqlDetection): Promise<number> {
     try {
-      const result = await readOnlyQuery(this.reader, d.sql);
+      const result = await readOnlyQuery(this.reader, d.sql, this.queryLimits);
       this.sqlErrors.delete(d.id);
       const loaded = { detection: { id: d.id, title: d.title, severity: d.severity, mitre: d.mitre, on: [], match: () => null }, source: 'sql' as const, author: d.author };
       let raised = 0;
