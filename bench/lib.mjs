@@ -32,6 +32,23 @@ export function freePort() {
 export function spread(xs) { return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) }; }
 export function median(xs) { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; }
 export function quantile(xs, q) { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; }
+/**
+ * Runs `run(value)` for every condition, `reps` times, in an order rotated per repetition (A B C, B C A,
+ * C A B, …) so that drift of the host falls on every condition alike; the results per condition name.
+ */
+export async function rotated(reps, conditions, run) {
+  const names = Object.keys(conditions);
+  const runs = Object.fromEntries(names.map((k) => [k, []]));
+  for (let rep = 0; rep < reps; rep++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(i + rep) % names.length];
+      const result = await run(conditions[name]);
+      runs[name].push(result);
+      process.stderr.write(`rep ${rep + 1}/${reps} ${name}: ${JSON.stringify(result)}\n`);
+    }
+  }
+  return runs;
+}
 
 export function startProcess(cmd, args, env = {}) {
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { EventPublisher, Counters } from '@vigil/sensor';
-import { api, benchEvent, CLI, freePort, median, scratchDir, sleep, spread, startNats, startProcess, waitFor } from './lib.mjs';
+import { api, benchEvent, CLI, freePort, median, rotated, scratchDir, sleep, spread, startNats, startProcess, waitFor } from './lib.mjs';
 
 const REPS = Number(process.argv[2] ?? 3);
 const N = Number(process.argv[3] ?? 100_000);
@@ -51,15 +51,7 @@ async function run(queryFlags) {
   }
 }
 
-const runs = Object.fromEntries(Object.keys(CONDITIONS).map((k) => [k, []]));
-const names = Object.keys(CONDITIONS);
-for (let rep = 0; rep < REPS; rep++) {
-  for (let i = 0; i < names.length; i++) {
-    const name = names[(i + rep) % names.length];
-    runs[name].push(await run(CONDITIONS[name]));
-    process.stderr.write(`rep ${rep + 1}/${REPS} ${name}: ${Math.round(runs[name].at(-1).storedPerSec)}/s\n`);
-  }
-}
+const runs = await rotated(REPS, CONDITIONS, run);
 const rate = (name) => spread(runs[name].map((r) => r.storedPerSec));
 const none = median(runs.none.map((r) => r.storedPerSec));
 console.log(JSON.stringify({

@@ -6,7 +6,7 @@
 // Usage: node bench/store-linger.mjs [REPS] [EXECS]
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { api, CLI, cpuSeconds, freePort, median, scratchDir, SENSOR_ENV, sleep, spread, startNats, startProcess, waitFor } from './lib.mjs';
+import { api, CLI, cpuSeconds, freePort, median, rotated, scratchDir, SENSOR_ENV, sleep, spread, startNats, startProcess, waitFor } from './lib.mjs';
 
 const REPS = Number(process.argv[2] ?? 3);
 const EXECS = String(process.argv[3] ?? 3000);
@@ -45,15 +45,7 @@ async function run(linger) {
   }
 }
 
-const runs = Object.fromEntries(Object.keys(CONDITIONS).map((k) => [k, []]));
-const names = Object.keys(CONDITIONS);
-for (let rep = 0; rep < REPS; rep++) {
-  for (let i = 0; i < names.length; i++) {
-    const name = names[(i + rep) % names.length];
-    runs[name].push(await run(CONDITIONS[name]));
-    process.stderr.write(`rep ${rep + 1}/${REPS} ${name}: ${JSON.stringify(runs[name].at(-1))}\n`);
-  }
-}
+const runs = await rotated(REPS, CONDITIONS, run);
 const summary = Object.fromEntries(Object.entries(runs).map(([name, rs]) => [name, {
   storeLingerMs: Number(CONDITIONS[name]),
   rate: spread(rs.map((r) => r.rate)),

@@ -3,29 +3,15 @@
  * last received, whatever time a sensor's clock (or a forger) put in it, and no claimed time is
  * dropped as it is written.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import type { HeartbeatV1 } from '@vigil/schema';
-import { createStorageClients, type StorageClients } from '../store/client.js';
-import { migrate } from '../store/migrations.js';
+import { testStore } from '../store/test-store.js';
 import { HeartbeatTracker } from './heartbeats.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'vigil-heartbeats-'));
+const store = testStore('vigil-heartbeats-');
 const log = pino({ level: 'silent' });
-let ch: StorageClients;
-
-before(async () => {
-  ch = createStorageClients({ kind: 'embedded', dataDir: dir });
-  await migrate(ch.writer);
-});
-after(async () => {
-  await ch.close();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 const beat = (host: string, ts: string, eventsPublished: number): HeartbeatV1 => ({
   v: 1, host, ts, sensorVersion: 't', startedTs: '1',
@@ -37,7 +23,7 @@ const YEAR_NS = 365n * 86_400_000_000_000n;
 test('after a restart the newest heartbeat is the last received, not the latest claimed; an old claimed time is kept', async () => {
   const t0 = Date.now() - 10_000;
   const nsOf = (ms: number) => (BigInt(ms) * 1_000_000n).toString();
-  const tracker = new HeartbeatTracker(ch.writer, ch.reader, log);
+  const tracker = new HeartbeatTracker(store().writer, store().reader, log);
   // forged: one heartbeat claiming next year, then the sensor's honest ones.
   await tracker.record(beat('forged', (BigInt(nsOf(t0)) + YEAR_NS).toString(), 1), t0);
   await tracker.record(beat('forged', nsOf(t0 + 5000), 2), t0 + 5000);
@@ -45,7 +31,7 @@ test('after a restart the newest heartbeat is the last received, not the latest 
   await tracker.record(beat('epoch', '0', 7), t0);
   assert.equal(tracker.latest.get('forged')?.heartbeat.counters.eventsPublished, 2);
 
-  const restarted = new HeartbeatTracker(ch.writer, ch.reader, log);
+  const restarted = new HeartbeatTracker(store().writer, store().reader, log);
   await restarted.load();
   const forged = restarted.latest.get('forged');
   assert.equal(forged?.heartbeat.counters.eventsPublished, 2, 'the last received');

@@ -3,29 +3,16 @@
  * on the real engine (chDB): real sensor events of every kind, hostile strings, and values the column
  * types cannot hold, which must neither fail the insert nor lose the event.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EventV1, nowNs } from '@vigil/schema';
-import { createStorageClients, type StorageClients } from './client.js';
-import { migrate } from './migrations.js';
+import { testStore } from './test-store.js';
 import { eventLine, insertEvents } from './event-insert.js';
 import { EVENTS_KEPT_DAYS, storedAtClaimedTime } from './claimed-time.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'vigil-event-insert-'));
-let ch: StorageClients;
-
-before(async () => {
-  ch = createStorageClients({ kind: 'embedded', dataDir: dir });
-  await migrate(ch.writer);
-});
-after(async () => {
-  await ch.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const store = testStore('vigil-event-insert-');
 
 /** Recorded on an H100 (exec, exit, gpu); moved to now, or the table's 30-day TTL would drop them. */
 const recorded = readFileSync(fileURLToPath(new URL('../../../test/fixtures/sensor-h100.events.ndjson', import.meta.url)), 'utf8')
@@ -56,7 +43,7 @@ function columns(ev: EventV1) {
 }
 
 async function stored(ids: string[]) {
-  const rs = await ch.reader.query({
+  const rs = await store().reader.query({
     query: `SELECT id, host, toString(toUnixTimestamp64Nano(ts)) AS ts_ns, kind, pid, ppid, uid, comm, exe, argv, container_id, job,
                    daddr, dport, gpu_device, gpu_ioctl, gpu_class, event_count, event
             FROM events WHERE id IN {ids:Array(String)} ORDER BY id`,
@@ -69,7 +56,7 @@ async function stored(ids: string[]) {
 test('every column is derived from the event JSON alone, for real events of every kind and hostile strings', async () => {
   const events = [...real, connect, hostile];
   assert.deepEqual(new Set(events.map((e) => e.kind)), new Set(['exec', 'exit', 'gpu', 'connect']));
-  await insertEvents(ch.writer, events);
+  await insertEvents(store().writer, events);
   const rows = await stored(events.map((e) => e.id));
   assert.equal(rows.length, events.length);
   const byId = new Map(events.map((e) => [e.id, e]));
@@ -85,7 +72,7 @@ test('a lone surrogate (a hostile producer) becomes U+FFFD in storage instead of
   const ev: EventV1 = { ...exec, id: 'surrogate-1', ts: nowNs(), exec: { ...exec.exec, argv: ['a\ud800b', '\udfff', 'ok 😀'] } };
   assert.match(JSON.stringify(ev), /\\ud800/);
   assert.doesNotMatch(eventLine(ev), /\\ud[89a-f]/);
-  await insertEvents(ch.writer, [ev]);
+  await insertEvents(store().writer, [ev]);
   const [row] = await stored([ev.id]);
   assert.equal(row?.kind, 'exec');
   assert.deepEqual(row?.argv, ['a\ufffdb', '\ufffd', 'ok 😀']);
@@ -97,7 +84,7 @@ test('values the column types cannot hold are stored, not refused: the insert (a
   const odd: EventV1 = { ...gpu, id: 'odd-1', ts: '99999999999999999999', gpu: { ...gpu.gpu, rmClass: 2 ** 40, count: 2 ** 33 } };
   const next: EventV1 = { ...exec, id: 'odd-2', ts: nowNs() };
   const before = BigInt(nowNs());
-  await insertEvents(ch.writer, [odd, next]);
+  await insertEvents(store().writer, [odd, next]);
   const afterInsert = BigInt(nowNs()) + 1_000_000n;
   const rows = await stored([odd.id, next.id]);
   assert.deepEqual(rows.map((r) => r.id), [odd.id, next.id]);
@@ -124,7 +111,7 @@ test('a claimed time outside what the table keeps is stored at the insert time: 
   const spread = Array.from({ length: 150 }, (_, i) => at(`clock-spread-${i}`, now - BigInt(i) * DAY - 1_000_000n));
   const events = [...claims, ...spread];
   const before = BigInt(nowNs());
-  await insertEvents(ch.writer, events);
+  await insertEvents(store().writer, events);
   const afterInsert = BigInt(nowNs()) + 1_000_000n;
   const rows = new Map((await stored(events.map((e) => e.id))).map((r) => [r.id, r]));
   assert.equal(rows.size, events.length, 'every event stored');

@@ -3,28 +3,14 @@
  * a failed query leaves nothing behind for the next one (chDB hands a failed query's partial output
  * to the next query of its session), nor its settings for the control plane's own reads and inserts.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createStorageClients, type StorageClients } from './client.js';
-import { migrate } from './migrations.js';
+import { testStore } from './test-store.js';
 import { QueryError, readOnlyQuery, type QueryLimits } from './readonly-query.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'vigil-readonly-query-'));
-let ch: StorageClients;
+const store = testStore('vigil-readonly-query-');
 const small: QueryLimits = { maxSeconds: 1, maxMemoryBytes: 64 * 1024 ** 2, maxThreads: 1 };
-const run = (sql: string) => readOnlyQuery(ch.user, sql, small);
-
-before(async () => {
-  ch = createStorageClients({ kind: 'embedded', dataDir: dir });
-  await migrate(ch.writer);
-});
-after(async () => {
-  await ch.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const run = (sql: string) => readOnlyQuery(store().user, sql, small);
 
 async function refused(sql: string, message: RegExp): Promise<void> {
   await assert.rejects(run(sql), (err: unknown) => err instanceof QueryError && !err.refused && message.test(err.message), sql);
@@ -57,9 +43,9 @@ test('a result past the row bound comes back cut and flagged, not refused', asyn
 
 test("user queries' read-only mode and limits stay in their session: the control plane's own reads and inserts are not bound by them", async () => {
   await assert.rejects(run('INSERT INTO schema_migrations (version, name) VALUES (999, \'x\')'), (e: unknown) => e instanceof QueryError && e.refused);
-  const rs = await ch.reader.query({ query: 'SELECT number FROM numbers(50000)', format: 'JSONEachRow' });
+  const rs = await store().reader.query({ query: 'SELECT number FROM numbers(50000)', format: 'JSONEachRow' });
   assert.equal((await rs.json()).length, 50_000);
-  await ch.writer.insert({ table: 'schema_migrations', values: [{ version: 999, name: 'probe' }], format: 'JSONEachRow' });
+  await store().writer.insert({ table: 'schema_migrations', values: [{ version: 999, name: 'probe' }], format: 'JSONEachRow' });
   const back = await run('SELECT name FROM schema_migrations WHERE version = 999');
   assert.deepEqual(back.rows, [{ name: 'probe' }]);
 });

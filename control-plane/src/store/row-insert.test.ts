@@ -3,27 +3,13 @@
  * string, which a hostile publisher can put in an event and so in its alert, is stored as U+FFFD
  * instead of failing the insert (which the alert sink retries, holding up every alert behind it).
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createStorageClients, type StorageClients } from './client.js';
-import { migrate } from './migrations.js';
+import { testStore } from './test-store.js';
 import { insertRows } from './row-insert.js';
 import { wellFormedJson } from './well-formed-json.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'vigil-row-insert-'));
-let ch: StorageClients;
-
-before(async () => {
-  ch = createStorageClients({ kind: 'embedded', dataDir: dir });
-  await migrate(ch.writer);
-});
-after(async () => {
-  await ch.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const store = testStore('vigil-row-insert-');
 
 test('lone surrogates in row strings and in JSON kept in a column are stored as U+FFFD; the insert goes through', async () => {
   const hostile = { exe: '/tmp/x\ud800', argv: ['a\udfffb', 'ok 😀'] };
@@ -31,8 +17,8 @@ test('lone surrogates in row strings and in JSON kept in a column are stored as 
     id, host: 'h', ts_ns: '1795468112111765240', last_ts_ns: '1795468112111765240', rule_id: 'miner.exec', severity: 'high', severity_n: 3,
     source: 'builtin', title: 't', reason, pid: 7, comm: 'x\ud800', exe: hostile.exe, count: 1, alert: wellFormedJson({ id, proc: hostile }),
   });
-  await insertRows(ch.writer, 'alerts', [row('lone-1', `${hostile.exe} started with -o stratum+tcp://p:3333`), row('lone-2', 'plain')]);
-  const rs = await ch.reader.query({ query: "SELECT id, reason, comm, exe, alert FROM alerts WHERE id LIKE 'lone-%' ORDER BY id", format: 'JSONEachRow' });
+  await insertRows(store().writer, 'alerts', [row('lone-1', `${hostile.exe} started with -o stratum+tcp://p:3333`), row('lone-2', 'plain')]);
+  const rs = await store().reader.query({ query: "SELECT id, reason, comm, exe, alert FROM alerts WHERE id LIKE 'lone-%' ORDER BY id", format: 'JSONEachRow' });
   const rows = await rs.json<{ id: string; reason: string; comm: string; exe: string; alert: string }>();
   assert.deepEqual(rows.map((r) => r.id), ['lone-1', 'lone-2']);
   assert.equal(rows[0]!.reason, '/tmp/x\ufffd started with -o stratum+tcp://p:3333');
