@@ -94,3 +94,18 @@ test('a repeat count pending when its window ends is sent even when the next eve
   engine.process([exec(['x'], { pid: 1 })]);
   assert.deepEqual(alerts.map((a) => [a.id === alerts[0]!.id, a.count]), [[true, 1], [true, 2], [false, 1]]);
 });
+
+test('flags raised for processes no event brought (a SQL detection) go with the same bound as histories', () => {
+  const seen: boolean[] = [];
+  const probe = defineDetection({
+    id: 'probe', title: 'probe', severity: 'low', mitre: [], on: ['exec'],
+    match: (ev, ctx) => { for (const pid of [1000, 1000 + 59_999]) seen.push(ctx.flagged(ev.host, pid).has('sql.rule')); return null; },
+  }) as AnyDetection;
+  const engine = new DetectionEngine({ config: TEST_CONFIG, onAlert: () => {}, throttleMs: 0 });
+  engine.setDetections([loaded(probe)]);
+  const sql = { detection: { ...always('sql.rule'), id: 'sql.rule' }, source: 'sql' as const, author: null };
+  const proc = exec(['x']).proc;
+  for (let i = 0; i < 60_000; i++) engine.raise(sql, 'h', { ...proc, pid: 1000 + i }, '1', [], { reason: 'row' });
+  engine.process([{ ...exec(['look'], { pid: 5 }), host: 'h' }]);
+  assert.deepEqual(seen, [false, true], 'the first flag went with the bound; the last is kept');
+});

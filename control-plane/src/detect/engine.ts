@@ -145,6 +145,9 @@ export class DetectionEngine {
     this.fired.set(d.id, (this.fired.get(d.id) ?? 0) + 1);
     if (proc) {
       const k = `${host}|${proc.pid}`;
+      // Flags live and go with the process's history (its bound and its age): a SQL detection's
+      // alert names processes no event brought here, and their flags were kept for ever.
+      this.recent(this.history, k, this.now());
       const set = this.flags.get(k) ?? new Set<string>();
       set.add(d.id);
       this.flags.set(k, set);
@@ -289,18 +292,24 @@ export class DetectionEngine {
     }
   }
 
+  /** The entry of `key`, made (within the bound) when there is none, touched now. */
+  private recent(map: Map<string, Recent>, key: string, now: number): Recent {
+    let h = map.get(key);
+    if (!h) {
+      if (map.size >= MAX_PROCESSES) this.evictOldest(map);
+      h = { events: [], touched: now };
+      map.set(key, h);
+    }
+    h.touched = now;
+    return h;
+  }
+
   private remember(ev: EventV1): void {
     const now = this.now();
     const push = (map: Map<string, Recent>, key: string) => {
-      let h = map.get(key);
-      if (!h) {
-        if (map.size >= MAX_PROCESSES) this.evictOldest(map);
-        h = { events: [], touched: now };
-        map.set(key, h);
-      }
+      const h = this.recent(map, key, now);
       h.events.push(ev);
       if (h.events.length > HISTORY_PER_PROCESS) h.events.shift();
-      h.touched = now;
     };
     const key = `${ev.host}|${ev.proc.pid}`;
     push(this.history, key);
