@@ -1,8 +1,11 @@
 import { z } from 'zod/v4';
 import { HostId, NsTimestamp } from './common.js';
 
+/** Probe states one heartbeat may carry at most. */
+export const MAX_PROBES = 32;
+
 export const ProbeStateV1 = z.object({
-  name: z.string(),
+  name: z.string().min(1).max(64),
   state: z.enum(['starting', 'running', 'restarting', 'skipped', 'failed', 'stopped']),
   restarts: z.number().int().nonnegative(),
   lostEvents: z.number().int().nonnegative(),
@@ -79,7 +82,8 @@ export const HeartbeatV1 = z.object({
     /** Resident compiler pages handed back to the kernel after bpftrace attached, summed over starts. */
     compilerRssReleasedBytes: z.number().int().nonnegative(),
   }).optional(),
-  probes: z.array(ProbeStateV1),
+  /** A sensor runs four probes; the bound keeps a forged heartbeat from naming thousands. */
+  probes: z.array(ProbeStateV1).max(MAX_PROBES),
   /**
    * The last heartbeat of a sensor stopping in order (its process was told to stop): none follows,
    * and the control plane raises sensor.stopped for it instead of sensor.silent.

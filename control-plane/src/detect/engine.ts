@@ -64,7 +64,8 @@ export class DetectionEngine {
   private readonly stoppedTold = new Map<string, string>();
   private readonly startedMs: number;
   /** Restart counts last seen per host and probe. */
-  private readonly probeRestarts = new Map<string, number>();
+  /** Per host, the restarts last told of each probe its heartbeat lists (only those). */
+  private readonly probeRestarts = new Map<string, Map<string, number>>();
   readonly errors = new Map<string, number>();
   readonly fired = new Map<string, number>();
   private readonly now: () => number;
@@ -208,24 +209,34 @@ export class DetectionEngine {
   }
 
   /** Probes seen down (restarting or failed) since when, per host and probe (ms). */
-  private readonly probeDownSince = new Map<string, number>();
+  private readonly probeDownSince = new Map<string, Map<string, number>>();
+
+  private perHost<V>(map: Map<string, Map<string, V>>, host: string): Map<string, V> {
+    let m = map.get(host);
+    if (!m) map.set(host, (m = new Map()));
+    return m;
+  }
 
   private checkProbeRestarts(heartbeats: HeartbeatV1[], now: number): void {
     for (const hb of heartbeats) {
       const due: { p: HeartbeatV1['probes'][number]; back: boolean }[] = [];
+      const told = this.perHost(this.probeRestarts, hb.host);
+      const down = this.perHost(this.probeDownSince, hb.host);
+      // What a heartbeat no longer lists is forgotten: names a forged heartbeat made up stay nowhere.
+      const listed = new Set(hb.probes.map((p) => p.name));
+      for (const m of [told, down]) for (const name of m.keys()) if (!listed.has(name)) m.delete(name);
       for (const p of hb.probes) {
-        const key = `${hb.host}|${p.name}`;
-        const seen = this.probeRestarts.get(key);
+        const seen = told.get(p.name);
         // The first heartbeat seen sets the baseline: restarts before the control plane started are history.
-        if (seen === undefined) { this.probeRestarts.set(key, p.restarts); continue; }
+        if (seen === undefined) { told.set(p.name, p.restarts); continue; }
         if (p.restarts <= seen) continue;
         // Told once the probe is back (the blind gap is known then), or when it has stayed down 30 s.
         const back = p.state === 'running' && p.lastExitTs !== undefined && p.lastRestartTs !== undefined;
-        const downSince = this.probeDownSince.get(key) ?? now;
-        this.probeDownSince.set(key, downSince);
+        const downSince = down.get(p.name) ?? now;
+        down.set(p.name, downSince);
         if (!back && now - downSince < 30_000) continue;
-        this.probeRestarts.set(key, p.restarts);
-        this.probeDownSince.delete(key);
+        told.set(p.name, p.restarts);
+        down.delete(p.name);
         due.push({ p, back });
       }
       // Probes composed into one bpftrace process stop together: one alert for the process.
