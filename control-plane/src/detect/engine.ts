@@ -63,7 +63,6 @@ export class DetectionEngine {
   /** The stopping heartbeat last seen per host. */
   private readonly stoppedTold = new Map<string, string>();
   private readonly startedMs: number;
-  /** Restart counts last seen per host and probe. */
   /** Per host, the restarts last told of each probe its heartbeat lists (only those). */
   private readonly probeRestarts = new Map<string, Map<string, number>>();
   readonly errors = new Map<string, number>();
@@ -173,8 +172,9 @@ export class DetectionEngine {
     if (t) {
       if (t.dirty) this.opts.onAlert({ ...t.alert, evidence: [...t.alert.evidence] });
       this.throttled.delete(key);
+    } else if (this.throttled.size >= MAX_THROTTLED) {
+      this.closeOldestWindows();
     }
-    else if (this.throttled.size >= MAX_THROTTLED) this.closeOldestWindows();
     this.throttled.set(key, { alert, windowEnd: now + (this.opts.throttleMs ?? 60_000), dirty: false });
     this.opts.onAlert(alert);
   }
