@@ -50,7 +50,8 @@ const cpu1 = usage(cp.child.pid);
 const th1 = threads();
 const capSecs = (done - t0) / 1000;
 const cores = (k, part) => (th1[k][part] - th0[k][part]) / capSecs;
-const threadCores = { controlPlaneMain: cores('cp', 'main'), controlPlaneOther: cores('cp', 'other'), publisher: cores('publisher', 'main') + cores('publisher', 'other'), nats: cores('nats', 'main') + cores('nats', 'other') };
+const whole = (k) => cores(k, 'main') + cores(k, 'other');
+const threadCores = { controlPlaneMain: cores('cp', 'main'), controlPlaneOther: cores('cp', 'other'), publisher: whole('publisher'), nats: whole('nats') };
 const capacity = { threadCores, events: N, publishPerSec: N / ((published - t0) / 1000), storedPerSec: N / ((done - t0) / 1000), drainAfterPublishMs: done - published, controlPlaneCpu: (cpu1.cpu - cpu0.cpu) / ((done - t0) / 1000), messages: publisher.messagesPublished, ...(await exactlyOnce('capacity')) };
 
 // Overload: 1.5× capacity for 10 s, in 10 ms ticks.

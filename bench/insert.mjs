@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createStorageClients } from '../control-plane/dist/store/client.js';
 import { migrate } from '../control-plane/dist/store/migrations.js';
 import { insertEvents } from '../control-plane/dist/store/event-insert.js';
-import { benchEvent } from './lib.mjs';
+import { benchEvent, median, rotated, spread } from './lib.mjs';
 
 const BATCHES = Number(process.argv[2] ?? 60);
 const REPS = Number(process.argv[3] ?? 3);
@@ -51,14 +51,13 @@ async function run(way) {
   }
 }
 
-const out = { derived: [], builtInJs: [] };
-for (let r = 0; r < REPS; r++) {
-  for (const way of r % 2 === 0 ? ['derived', 'builtInJs'] : ['builtInJs', 'derived']) out[way].push(await run(way));
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const summary = (xs) => ({
-  rowsPerSec: median(xs.map((x) => x.rowsPerSec)), min: Math.min(...xs.map((x) => x.rowsPerSec)), max: Math.max(...xs.map((x) => x.rowsPerSec)),
-  cores: median(xs.map((x) => x.cores)), mainUsPerRow: median(xs.map((x) => x.mainUsPerRow)),
-  mainUsPerRowMin: Math.min(...xs.map((x) => x.mainUsPerRow)), mainUsPerRowMax: Math.max(...xs.map((x) => x.mainUsPerRow)),
-});
+const out = await rotated(REPS, { derived: 'derived', builtInJs: 'builtInJs' }, run);
+const summary = (xs) => {
+  const rate = spread(xs.map((x) => x.rowsPerSec));
+  const main = spread(xs.map((x) => x.mainUsPerRow));
+  return {
+    rowsPerSec: rate.median, min: rate.min, max: rate.max, cores: median(xs.map((x) => x.cores)),
+    mainUsPerRow: main.median, mainUsPerRowMin: main.min, mainUsPerRowMax: main.max,
+  };
+};
 console.log(JSON.stringify({ batch: BATCH, batches: BATCHES, reps: REPS, derived: summary(out.derived), builtInJs: summary(out.builtInJs) }, null, 2));

@@ -61,8 +61,10 @@ export function startProcess(cmd, args, env = {}) {
 const CLK = 100;
 /** The fields of /proc/PID/stat (or /proc/PID/task/TID/stat) after the command name (field 3 onwards, 0-based here). */
 const statFields = (pid) => { const stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); return stat.slice(stat.lastIndexOf(')') + 2).split(' '); };
+/** utime+stime (s) from stat fields. */
+const cpuOf = (f) => (Number(f[11]) + Number(f[12])) / CLK;
 /** utime+stime (s) of one process, its threads included. */
-export function cpuSeconds(pid) { const f = statFields(pid); return (Number(f[11]) + Number(f[12])) / CLK; }
+export function cpuSeconds(pid) { return cpuOf(statFields(pid)); }
 /** utime+stime (s), RSS and PSS (bytes) of a pid and its children (one level: bpftrace under the sensor). */
 export function usage(pid) {
   const pids = [pid, ...childrenOf(pid)];
@@ -70,7 +72,7 @@ export function usage(pid) {
   for (const p of pids) {
     try {
       const f = statFields(p);
-      cpu += (Number(f[11]) + Number(f[12])) / CLK;
+      cpu += cpuOf(f);
       rss += Number(f[21]) * 4096;
       // PSS divides pages shared between processes (LLVM's text among bpftrace processes) among them.
       pss += Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'))?.[1] ?? 0) * 1024;
@@ -84,8 +86,7 @@ export function threadCpu(pid) {
   const out = { main: 0, other: 0 };
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const f = statFields(`${pid}/task/${tid}`);
-      out[tid === String(pid) ? 'main' : 'other'] += (Number(f[11]) + Number(f[12])) / CLK;
+      out[tid === String(pid) ? 'main' : 'other'] += cpuSeconds(`${pid}/task/${tid}`);
     } catch { /* thread gone */ }
   }
   return out;

@@ -1,12 +1,11 @@
 /**
  * Which claimed times the tables store as they are. A row's time decides its partition and its TTL,
  * so the tables take the time an event or alert claims only within what they keep (migrations 0010,
- * 0011): from `keptDays` ago to a day ahead. Any other claim is stored at the time of the insert (the
- * row's JSON keeps what it claimed). The same bounds as the SQL, for counting such rows; the
- * storage tests check the two agree.
+ * 0011; alerts from 179 days ago): from `keptDays` ago to a day ahead. Any other claim is stored at
+ * the time of the insert (the row's JSON keeps what it claimed). The same bounds as the SQL, for
+ * counting such events; the storage tests check the two agree.
  */
 export const EVENTS_KEPT_DAYS = 29;
-export const ALERTS_KEPT_DAYS = 179;
 const AHEAD_DAYS = 1;
 const DAY_MS = 86_400_000;
 

@@ -70,54 +70,57 @@ async function drain(client: ClickHouseClient): Promise<void> {
  * kept for user SQL (StorageClients.user), whose session they stay with.
  */
 export function readOnlyQuery(client: ClickHouseClient, sql: string, limits: QueryLimits = USER_QUERY_LIMITS): Promise<QueryResult> {
-  return exclusive(client, async () => {
-    let text: string;
-    try {
-      // exec sends the SQL as written (query() would append a FORMAT clause, turning statements such
-      // as SYSTEM … into syntax errors before the read-only guard could refuse them).
-      const r = await client.exec({
-        query: sql,
-        clickhouse_settings: {
-          max_execution_time: limits.maxSeconds,
-          max_memory_usage: String(limits.maxMemoryBytes),
-          max_threads: limits.maxThreads,
-          // Past this the result is cut, not refused (`SELECT * FROM events` shows the first rows);
-          // small blocks make the cut land near MAX_ROWS instead of at the next 65,536 rows.
-          // (max_result_bytes would not cut a result of long strings here: its rows are counted
-          // before the strings are made.)
-          max_result_rows: String(MAX_ROWS + 1),
-          result_overflow_mode: 'break',
-          max_block_size: '1024',
-          readonly: '1',
-          default_format: 'JSONCompact',
-        },
-      });
-      const chunks: Buffer[] = [];
-      for await (const chunk of r.stream) chunks.push(Buffer.from(chunk as Uint8Array));
-      text = Buffer.concat(chunks).toString('utf8');
-    } catch (cause) {
-      await drain(client);
-      const msg = (cause as Error).message ?? String(cause);
-      if (/readonly|READONLY|Cannot execute query in readonly mode|ACCESS_DENIED/i.test(msg)) {
-        throw new QueryError(`refused: queries are read-only (${msg.split('\n')[0]!.trim()})`, true, { cause });
-      }
-      if (/Timeout exceeded/i.test(msg)) throw new QueryError(`query failed: it ran past the ${limits.maxSeconds} s limit of a user query`, false, { cause });
-      if (/memory limit/i.test(msg)) throw new QueryError(`query failed: it needed more than the ${Math.round(limits.maxMemoryBytes / 1024 ** 2)} MiB a user query may use (${msg.split('\n')[0]!.trim()})`, false, { cause });
-      throw new QueryError(`query failed: ${msg.split('\n')[0]!.trim()}`, false, { cause });
+  return exclusive(client, () => runReadOnly(client, sql, limits));
+}
+
+async function runReadOnly(client: ClickHouseClient, sql: string, limits: QueryLimits): Promise<QueryResult> {
+  let text: string;
+  try {
+    // exec sends the SQL as written (query() would append a FORMAT clause, turning statements such
+    // as SYSTEM … into syntax errors before the read-only guard could refuse them).
+    const r = await client.exec({
+      query: sql,
+      clickhouse_settings: {
+        max_execution_time: limits.maxSeconds,
+        max_memory_usage: String(limits.maxMemoryBytes),
+        max_threads: limits.maxThreads,
+        // Past this the result is cut, not refused (`SELECT * FROM events` shows the first rows);
+        // small blocks make the cut land near MAX_ROWS instead of at the next 65,536 rows.
+        // (max_result_bytes would not cut a result of long strings here: its rows are counted
+        // before the strings are made.)
+        max_result_rows: String(MAX_ROWS + 1),
+        result_overflow_mode: 'break',
+        max_block_size: '1024',
+        readonly: '1',
+        default_format: 'JSONCompact',
+      },
+    });
+    const chunks: Buffer[] = [];
+    for await (const chunk of r.stream) chunks.push(Buffer.from(chunk as Uint8Array));
+    text = Buffer.concat(chunks).toString('utf8');
+  } catch (cause) {
+    await drain(client);
+    const msg = (cause as Error).message ?? String(cause);
+    const first = msg.split('\n')[0]!.trim();
+    if (/readonly|READONLY|Cannot execute query in readonly mode|ACCESS_DENIED/i.test(msg)) {
+      throw new QueryError(`refused: queries are read-only (${first})`, true, { cause });
     }
-    if (text.trim() === '') return { columns: [], rows: [], rowsTruncated: false };
-    let body: { meta: { name: string; type: string }[]; data: unknown[][] };
-    try {
-      body = JSON.parse(text) as typeof body;
-    } catch (cause) {
-      throw new QueryError('query failed: the result is not JSONCompact (leave FORMAT out of the query)', false, { cause });
-    }
-    const columns = body.meta;
-    const data = body.data.slice(0, MAX_ROWS);
-    return {
-      columns,
-      rows: data.map((row) => Object.fromEntries(columns.map((c, i) => [c.name, row[i]]))),
-      rowsTruncated: body.data.length > MAX_ROWS,
-    };
-  });
+    if (/Timeout exceeded/i.test(msg)) throw new QueryError(`query failed: it ran past the ${limits.maxSeconds} s limit of a user query`, false, { cause });
+    if (/memory limit/i.test(msg)) throw new QueryError(`query failed: it needed more than the ${Math.round(limits.maxMemoryBytes / 1024 ** 2)} MiB a user query may use (${first})`, false, { cause });
+    throw new QueryError(`query failed: ${first}`, false, { cause });
+  }
+  if (text.trim() === '') return { columns: [], rows: [], rowsTruncated: false };
+  let body: { meta: { name: string; type: string }[]; data: unknown[][] };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch (cause) {
+    throw new QueryError('query failed: the result is not JSONCompact (leave FORMAT out of the query)', false, { cause });
+  }
+  const columns = body.meta;
+  const data = body.data.slice(0, MAX_ROWS);
+  return {
+    columns,
+    rows: data.map((row) => Object.fromEntries(columns.map((c, i) => [c.name, row[i]]))),
+    rowsTruncated: body.data.length > MAX_ROWS,
+  };
 }

@@ -19,7 +19,7 @@ export function minerIndicators(argv: string[], names: ReadonlySet<string>): str
     const strong = MINER_STRONG_FLAGS.filter((f) => text.includes(f));
     if (strong.length) found.push(`miner flags ${strong.join(', ')}${where}`);
   }
-  if (!decoded && MINER_BASE64_FRAGMENTS.some((f) => eventCommandLine(argv).includes(f))) found.push('base64 of miner arguments');
+  if (!decoded && MINER_BASE64_FRAGMENTS.some((f) => texts[0]!.includes(f))) found.push('base64 of miner arguments');
   // Weak alone, telling together: -a <algo> with -o host:port or -u wallet.
   const algo = argv.findIndex((a, i) => (a === '-a' || a === '--algo') && MINER_ALGOS.includes((argv[i + 1] ?? '').toLowerCase()));
   const algoEq = argv.find((a) => /^--algo=/.test(a) && MINER_ALGOS.includes(a.slice(7).toLowerCase()));
