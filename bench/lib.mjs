@@ -92,7 +92,8 @@ export function threadCpu(pid) {
   return out;
 }
 
-function childrenOf(pid) {
+/** Pids whose parent is `pid`. */
+export function childrenOf(pid) {
   const out = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;

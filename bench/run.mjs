@@ -18,6 +18,7 @@ const BENCHES = {
   latency: { cmd: ['bench/exec-to-query.mjs', '100'] },
   detect: { cmd: ['bench/detect.mjs', '50000', '5'] },
   'sensor-path': { cmd: ['bench/sensor-path.mjs', '20000'] },
+  'sensor-cost': { cmd: ['bench/sensor-cost.mjs', '5', '5000'] },
   insert: { cmd: ['bench/insert.mjs', '60', '3'] },
   'store-linger': { cmd: ['bench/store-linger.mjs', '3', '3000'] },
 };
@@ -221,6 +222,42 @@ if (sp) {
 parse → batch decode → merge → process table → event path, one thread, no bpftrace or NATS:
 **${r.usPerExecCycle.toFixed(0)} µs per exec cycle** (${n0(r.events)} events of ${n0(r.avgEventBytes)} bytes on average,
 ancestry included). The processes are gone when the sensor looks (as in an exec storm), so /proc reads fail and fall back.
+`);
+}
+const overlap = (a, b) => a.min <= b.max && b.min <= a.max;
+const sc = load('sensor-cost');
+if (sc) {
+  const r = sc.result;
+  const c = (x, f = (v) => v.toFixed(0)) => `${f(x.median)} [${f(x.min)}–${f(x.max)}]`;
+  const row = (label, x) => `| ${label} | ${c(x.rate, n0)}/s | ${pct(x.overhead)} | ${c(x.userShare, (v) => v.toFixed(3))} | **${pct(x.adjustedOverhead)}** | ${x.usPerExec ? [x.usPerExec.main, x.usPerExec.other, x.usPerExec.bpftrace, x.usPerExec.nats, x.usPerExec.total].map((v) => `${c(v)} µs`).join(' | ') : '— | — | — | — | —'} | ${x.bytesPerEvent ? n0(x.bytesPerEvent) : '—'} |`;
+  const saved = 1 - r.noAncestry.usPerExec.total.median / r.ancestry.usPerExec.total.median;
+  parts.push(`## Where the sensor's cost per exec goes, and what the ancestry costs
+
+\`${sc.command}\`, ${sc.when}: an exec storm of ${n0(r.execs)} execs (after an unmeasured 1,000) with no sensor, with
+\`vigil sensor\` as it runs by default (every event carries up to 16 ancestors, each with its argv), and with
+\`--ancestry-depth 0\` (no ancestors: the most that sending the ancestry by reference, as pids and a
+process-table stream, could save the sensor); each sensor publishing to a local nats-server with the
+stream. ${r.reps} interleaved repetitions in rotated order, medians [min–max]. CPU per exec cycle from
+/proc over the storm and 2 s after it: node's main thread, node's other threads (V8's helper
+threads), the bpftrace child, nats-server. Bytes per event as stored in
+the stream (subject and headers included), ${r.ancestry.eventsPerExec.toFixed(2)} events per exec (the exec and the exit).
+
+| sensor | storm rate | overhead | storm's user share | adjusted overhead | node main | node other threads | bpftrace | nats-server | total | bytes per event |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+${row('none', r.none)}
+${row('default (16 ancestors)', r.ancestry)}
+${row('\`--ancestry-depth 0\`', r.noAncestry)}
+
+Without any ancestry the events are ${pct(1 - r.noAncestry.bytesPerEvent / r.ancestry.bytesPerEvent)} smaller, and the sensor's CPU per exec
+(all four) is ${pct(saved)} lower. Events dropped or lost in either sensor condition: ${Math.max(r.ancestry.dropped, r.noAncestry.dropped)}.
+The ancestry's bytes are the storm's own ancestors (the benchmark's process chain, here under shells
+with long command lines). Dropping all of them moves the adjusted overhead by
+${(100 * (r.ancestry.adjustedOverhead - r.noAncestry.adjustedOverhead)).toFixed(1)} points (the user shares' ranges ${overlap(r.ancestry.userShare, r.noAncestry.userShare) ? 'overlap' : 'do not overlap'}), and leaves the sensor's other ${n0(r.noAncestry.usPerExec.total.median)} µs
+per exec: node's main thread reading bpftrace's records, building, encoding and publishing events
+(${n0(r.noAncestry.usPerExec.main.median)} µs), node's other threads (${n0(r.noAncestry.usPerExec.other.median)} µs: V8's four helper threads, garbage collection and
+compilation), bpftrace
+reading, printing and clearing the maps (${n0(r.noAncestry.usPerExec.bpftrace.median)} µs) and nats-server (${n0(r.noAncestry.usPerExec.nats.median)} µs). So sending the
+ancestry by reference would not bring the storm under 3% (see the misses below).
 `);
 }
 const d = load('detect');
@@ -442,14 +479,22 @@ parts.push(`## Misses: why, and what would close them
     a lower bound; the rate stays the verdict.
 
   The decode-to-event path alone is ${sp ? `${sp.result.usPerExecCycle.toFixed(0)} µs per cycle` : 'measured'} (sensor-path bench below; it moves by a fifth between runs here); the rest is
-  serialising and publishing two events per cycle of ${sp ? n0(sp.result.avgEventBytes) : '~1,200'} bytes each, most of it the ancestry (every
-  ancestor with its argv, as DESIGN.md's event contract says). Fewer bytes alone did not help: capping
-  every ancestor's argv beyond the parent at 512 bytes cut the bytes per event by a third and left the
-  sensor's CPU where it was (scratch, an earlier round). What would close it: fewer allocations per
-  event in the sensor (ancestry by reference: pids and a process-table delta stream, with the control
-  plane keeping the tree, removes the ancestors' encoding and most of the garbage), or the sensor's
-  user space in a compiled language; and for the probes, one record per exec in a BPF ring buffer read
-  in batches (newer bpftrace or a libbpf loader; bpftrace 0.17 prints through perf buffers, one
+  serialising and publishing two events per cycle, most of whose bytes are the ancestry (every
+  ancestor with its argv, as DESIGN.md's event contract says). The bytes are not what costs: capping
+  every ancestor's argv beyond the parent at 512 bytes left the sensor's CPU where it was (scratch, an
+  earlier round), and ${sc ? `sending no ancestry at all (\`--ancestry-depth 0\`, "Where the sensor's cost per exec goes": events
+  ${pct(1 - sc.result.noAncestry.bytesPerEvent / sc.result.ancestry.bytesPerEvent)} smaller) took the sensor's CPU per exec down ${pct(1 - sc.result.noAncestry.usPerExec.total.median / sc.result.ancestry.usPerExec.total.median)} and the adjusted overhead
+  from ${pct(sc.result.ancestry.adjustedOverhead)} to ${pct(sc.result.noAncestry.adjustedOverhead)}` : 'sending no ancestry at all saves little (see "Where the sensor\'s cost per exec goes")'}. So the ancestry by reference (pids and a process-table
+  stream, the control plane keeping the tree), which earlier rounds named as what would close this,
+  would not. Also tried (scratch, \`bench/_sched.mjs\`, not kept: 5 rotated repetitions of 5,000
+  execs, 2026-11-23): the sensor and its bpftrace under SCHED_BATCH (their wake-ups do not
+  preempt the storm) 4.3% adjusted, at nice 5 4.4%, against 5.0% as they run, ranges overlapping; and
+  V8's \`--single-threaded-gc\`, node's CPU per exec (main thread and helpers) 84 and 83 µs as it runs,
+  85 and 78 µs with it. What would close it: the user space's cost per exec cycle (node, bpftrace and
+  nats-server together, about 130-150 µs) would have to fall to a fraction: a compiled reader of a BPF
+  ring buffer (libbpf; one record per exec, read in batches and encoded straight to the wire) in place
+  of bpftrace 0.17's JSON prints and a JavaScript sensor. DESIGN.md fixes both (bpftrace scripts, a
+  TypeScript sensor), and Debian bookworm's bpftrace is 0.17 (perf buffers, one
   wake-up per record). The full-pipeline figure additionally pays the control plane's storage and
   detections on the same two cores (${o ? `${o.result.footprint.storm.exec.cpCpu.toFixed(2)} of a core during this run's exec storm` : 'see the footprint table'}; 0.53 in
   the 06:01 run, full pipeline 21.8% by rate, before inserts waited for company: see "Inserts that

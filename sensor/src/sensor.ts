@@ -60,6 +60,11 @@ export interface SensorConfig {
   /** One bpftrace process per probe instead of one for all (more memory; failures stay apart). */
   separateProbes?: boolean;
   maxQueue?: number;
+  /**
+   * Ancestors each event carries, nearest first (default 16; 0: none, `ancestryTruncated` then says
+   * there were some). Detections that look up the chain (a shell under the job) see only this far.
+   */
+  ancestryDepth?: number;
   /** Where events wait on disk while NATS is away (none: memory only). */
   spoolDir?: string;
   spoolMaxBytes?: number;
@@ -87,7 +92,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
   const counters = new Counters();
   const latency = new StageLatency();
   const clock = new KtimeClock();
-  const cache = new ProcessCache();
+  const cache = new ProcessCache(cfg.ancestryDepth !== undefined ? { maxAncestry: cfg.ancestryDepth } : {});
   const devices = GpuDeviceMap.fromHost(cfg.gpuDevices ?? []);
   const builder = new EventBuilder(host, cache, devices, clock, counters, BPFTRACE_STRLEN - 1);
   const supervisors = new Map<ProbeName, ProbeSupervisor>();

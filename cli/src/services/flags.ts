@@ -15,6 +15,7 @@ export const sensorFlags = {
   probe: Flags.string({ description: 'run only these probes (repeatable)', multiple: true, options: [...PROBE_NAMES] }),
   'separate-probes': Flags.boolean({ description: 'one bpftrace process per probe instead of one for all (about 100 MiB more each: the compiler pages they share cannot be released; a failing probe never stops the others)', default: false }),
   'spool-max-mb': Flags.integer({ description: 'disk kept for events while NATS is unreachable', default: 1024, min: 1 }),
+  'ancestry-depth': Flags.integer({ description: 'ancestors each event carries, nearest first (each with its argv); detections that walk the chain see only this far', default: 16, min: 0, max: 64 }),
 };
 
 export const storageFlags = {

@@ -22,6 +22,7 @@ export interface StackOptions {
   spoolMaxBytes?: number;
   probes?: ProbeName[];
   separateProbes?: boolean;
+  ancestryDepth?: number;
   detections?: string[];
   expectedGpu?: { exe: string[]; cgroup: string[] };
   storeLingerMs?: number;
@@ -81,6 +82,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
           ...(o.spoolMaxBytes ? { spoolMaxBytes: o.spoolMaxBytes } : {}),
           ...(o.probes ? { probes: o.probes } : {}),
           ...(o.separateProbes ? { separateProbes: true } : {}),
+          ...(o.ancestryDepth !== undefined ? { ancestryDepth: o.ancestryDepth } : {}),
           log: o.log,
         });
         return s.stop;

@@ -71,6 +71,25 @@ test('an ancestry cycle or a long chain is bounded', () => {
   assert.ok(cache.describe(21).ancestry.length <= 3);
 });
 
+test('a configured depth keeps the nearest ancestors and flags the rest; 0 keeps none', () => {
+  const root = fakeProc([
+    { pid: 1, ppid: 0, comm: 'systemd', argv: ['/sbin/init'] },
+    { pid: 100, ppid: 1, comm: 'bash', argv: ['bash'] },
+    { pid: 200, ppid: 100, comm: 'python3', argv: ['python3', 'train.py'] },
+  ]);
+  const one = new ProcessCache({ procRoot: root, maxAncestry: 1 });
+  one.seedFromProc([1, 100, 200]);
+  assert.deepEqual(one.describe(200).ancestry.map((a) => a.comm), ['bash']);
+  assert.equal(one.describe(200).ancestryTruncated, true);
+  assert.deepEqual(one.describe(100).ancestry.map((a) => a.comm), ['systemd']);
+  assert.equal(one.describe(100).ancestryTruncated, false, 'the whole chain fits: nothing left out');
+  const none = new ProcessCache({ procRoot: root, maxAncestry: 0 });
+  none.seedFromProc([1, 100, 200]);
+  assert.deepEqual(none.describe(200).ancestry, []);
+  assert.equal(none.describe(200).ancestryTruncated, true);
+  assert.deepEqual(none.describe(200).argv, ['python3', 'train.py'], 'the process itself is whole');
+});
+
 test('argv read from /proc is bounded and flagged', () => {
   assert.deepEqual(capArgv(['a', 'b']), { argv: ['a', 'b'], truncated: false });
   const many = capArgv(Array.from({ length: 100 }, (_, i) => String(i)));

@@ -26,6 +26,7 @@ export default class Sensor extends Command {
       spoolMaxBytes: flags['spool-max-mb'] * 1024 * 1024,
       ...(flags.probe ? { probes: flags.probe as ProbeName[] } : {}),
       ...(flags['separate-probes'] ? { separateProbes: true } : {}),
+      ancestryDepth: flags['ancestry-depth'],
       log,
     }).catch((err: Error) => this.error(err.message, { exit: 1 }));
     await untilSignal();

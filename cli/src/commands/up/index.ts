@@ -37,6 +37,7 @@ export default class Up extends Command {
       spoolMaxBytes: flags['spool-max-mb'] * 1024 * 1024,
       ...(flags.probe ? { probes: flags.probe as ProbeName[] } : {}),
       ...(flags['separate-probes'] ? { separateProbes: true } : {}),
+      ancestryDepth: flags['ancestry-depth'],
       ...(flags.detections ? { detections: flags.detections } : {}),
       expectedGpu: expectedGpu(flags['gpu-expected']),
       storeLingerMs: flags['store-linger-ms'],
