@@ -3,7 +3,7 @@
 // ancestry (16 ancestors, each with its argv) and with `--ancestry-depth 0` (none: the most that
 // sending ancestry by reference could save the sensor), against no sensor. Interleaved repetitions in
 // rotated order; per condition: the storm's rate and user share (see overhead.mjs), the CPU per exec
-// cycle of node's main thread, of its other threads (V8's GC and compiler helpers, libuv), of bpftrace
+// cycle of node's main thread, of its other threads (V8's helpers: garbage collection, compilation), of bpftrace
 // and of nats-server, from /proc over the storm and 2 s after it, and the bytes stored per event.
 // Usage: node bench/sensor-cost.mjs [REPS] [EXECS]
 import { join } from 'node:path';
