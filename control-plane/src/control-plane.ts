@@ -14,6 +14,7 @@ import { BUILTIN_DETECTIONS } from './detect/builtin/index.js';
 import type { ExpectedGpuConfig } from './detect/define.js';
 import { CustomDetections } from './detect/custom/manager.js';
 import { USER_QUERY_LIMITS, type QueryLimits } from './store/readonly-query.js';
+import { ControlPlaneMetrics } from './api/metrics.js';
 
 export const CONTROL_PLANE_VERSION = '0.1.0';
 
@@ -207,7 +208,8 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
     {
       name: 'api',
       start: async () => {
-        api = await startApi({ ...cfg.api, ch: ch!.reader, userSql: ch!.user, queryLimits, status, alerts: alerts!, detections: detectionsReport });
+        const metrics = new ControlPlaneMetrics(() => ({ ...status(), detections: detectionsReport().loaded }));
+        api = await startApi({ ...cfg.api, ch: ch!.reader, userSql: ch!.user, queryLimits, status, alerts: alerts!, detections: detectionsReport, metrics });
         log.info({ 'api.url': `http://${cfg.api.host}:${cfg.api.port}` }, 'API listening');
         return async () => { await api?.close(); };
       },

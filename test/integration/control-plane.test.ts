@@ -293,3 +293,41 @@ test('heartbeats show up in status; a heartbeat claiming another host on its sub
   assert.ok(slow.ageSeconds < 10, `age by arrival (${slow.ageSeconds} s)`);
   assert.ok(slow.clockSkewSeconds < -115 && slow.clockSkewSeconds > -130, `its clock two minutes behind (${slow.clockSkewSeconds} s)`);
 });
+
+test('Prometheus scrapes /metrics: what is stored, what each sensor counts and its stage latencies, as the status says', async () => {
+  const host = 'metrics-host';
+  const hb: HeartbeatV1 = {
+    v: 1, host, ts: (BigInt(Date.now()) * 1_000_000n).toString(), sensorVersion: 't', startedTs: '1',
+    counters: { recordsRead: 50, eventsPublished: 40, eventsDropped: 2, lostEvents: 1, rejects: { 'exec.schema': 3 }, queueDepth: 0, processCacheSize: 9 },
+    probes: [{ name: 'exec', state: 'running', restarts: 0, lostEvents: 1, lastError: null }],
+    latency: { boundsMs: [10, 50], stages: { 'exec.read': { count: 4, sumMs: 80, maxMs: 60, buckets: [1, 2, 1] } } },
+  };
+  nc.publish(heartbeatSubject(host), JSON.stringify(hb));
+  await waitFor('the heartbeat in status', async () => (await api<{ sensors: { host: string }[] }>('/api/v1/status')).body.sensors.some((s) => s.host === host));
+  const ev = execEvent(1);
+  await publish(ev);
+  await waitFor('the event stored', async () => (await sql(`SELECT count() AS n FROM events WHERE id = '${ev.id}'`)).body.rows?.[0]?.n === 1);
+
+  const storedBefore = (await api<{ controlPlane: { stored: number } }>('/api/v1/status')).body.controlPlane.stored;
+  const res = await fetch(`${cp.apiUrl}/metrics`);
+  const text = await res.text();
+  const storedAfter = (await api<{ controlPlane: { stored: number } }>('/api/v1/status')).body.controlPlane.stored;
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  const value = (series: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    assert.ok(line, `${series} in the scrape`);
+    return Number(line.slice(series.length + 1));
+  };
+  const stored = value('vigil_events_stored_total');
+  assert.ok(stored >= storedBefore && stored <= storedAfter && stored >= 1, `stored ${stored}, status ${storedBefore}..${storedAfter}`);
+  assert.equal(value('vigil_storage_healthy'), 1);
+  assert.equal(value('vigil_nats_connected'), 1);
+  assert.equal(value(`vigil_sensor_up{host="${host}"}`), 1);
+  assert.equal(value(`vigil_sensor_events_dropped_total{host="${host}"}`), 2);
+  assert.equal(value(`vigil_sensor_rejects_total{host="${host}",reason="exec.schema"}`), 3);
+  assert.equal(value(`vigil_sensor_probe_lost_events_total{host="${host}",probe="exec"}`), 1);
+  assert.equal(value(`vigil_sensor_stage_latency_seconds_bucket{host="${host}",stage="exec.read",le="0.05"}`), 3);
+  assert.equal(value(`vigil_sensor_stage_latency_seconds_bucket{host="${host}",stage="exec.read",le="+Inf"}`), 4);
+  assert.ok(value('process_resident_memory_bytes') > 0, 'the control plane process\'s own memory');
+});

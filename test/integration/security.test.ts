@@ -55,6 +55,9 @@ test('the API refuses requests without its bearer token; the CLI sends VIGIL_API
   assert.equal((await fetch(`${cp.apiUrl}/api/v1/status`)).status, 401);
   assert.equal((await fetch(`${cp.apiUrl}/api/v1/status`, { headers: { authorization: 'Bearer wrong' } })).status, 401);
   assert.equal((await authed('/api/v1/status')).status, 200);
+  // The scrape names every host and its counts: behind the token too.
+  assert.equal((await fetch(`${cp.apiUrl}/metrics`)).status, 401);
+  assert.equal((await authed('/metrics')).status, 200);
   const without = await vigilAsync(cp.apiUrl, ['status']);
   assert.notEqual(without.status, 0);
   assert.match(without.stderr, /bearer token/);

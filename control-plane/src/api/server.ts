@@ -5,6 +5,7 @@ import { EventFilter, queryEvents } from '../store/event-queries.js';
 import { QueryError, readOnlyQuery, type QueryLimits } from '../store/readonly-query.js';
 import { AlertFilter, queryAlerts } from '../alerts/queries.js';
 import type { AlertSink } from '../alerts/sink.js';
+import type { ControlPlaneMetrics } from './metrics.js';
 import type { AlertV1 } from '@vigil/schema';
 import { SEVERITIES } from '@vigil/schema';
 
@@ -21,6 +22,7 @@ export interface ApiOptions {
   status: () => Promise<unknown> | unknown;
   alerts: AlertSink;
   detections: () => unknown;
+  metrics: ControlPlaneMetrics;
 }
 
 export class ApiConfigError extends Error {
@@ -64,6 +66,8 @@ export async function startApi(opts: ApiOptions): Promise<FastifyInstance> {
     }
   });
   app.get('/api/v1/status', async () => opts.status());
+  // Prometheus' scrape: the status's figures and this process's. Behind the token as the rest is.
+  app.get('/metrics', async (_req, reply) => reply.type(opts.metrics.contentType).send(await opts.metrics.text()));
   app.get('/api/v1/alerts', async (req, reply) => {
     const f = AlertFilter.safeParse(req.query);
     if (!f.success) return reply.code(400).send({ error: f.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
