@@ -55,6 +55,13 @@ test('a sensor\'s latency buckets become a cumulative histogram in seconds', asy
   assert.deepEqual([bucket('0.001'), bucket('0.002'), bucket('0.005'), bucket('+Inf')], [1, 3, 3, 7]);
   assert.equal(sample(text, 'vigil_sensor_stage_latency_seconds_sum{host="h",stage="exec.read"}'), 0.04);
   assert.equal(sample(text, 'vigil_sensor_stage_latency_seconds_count{host="h",stage="exec.read"}'), 7);
+  const forged = { boundsMs: Array.from({ length: 10_000 }, (_, i) => i + 1), stages: { 'exec.read': { count: 1, sumMs: 1, maxMs: 1, buckets: [1] } } };
+  const unordered = { boundsMs: [5, 1], stages: { 'exec.read': { count: 1, sumMs: 1, maxMs: 1, buckets: [1] } } };
+  for (const bad of [forged, unordered]) {
+    const t = await new ControlPlaneMetrics(() => source([heartbeat('h', { latency: bad })])).text();
+    assert.equal(t.split('\n').filter((l) => l.startsWith('vigil_sensor_stage_latency_seconds')).length, 0, 'no histogram from bounds no sensor sends');
+    assert.equal(sample(t, 'vigil_sensor_up{host="h"}'), 1, 'the rest of the host is there');
+  }
 });
 
 test('names a heartbeat makes up are escaped label values, at most 64 per host and family', async () => {

@@ -43,6 +43,9 @@ const perSensor = (f: (hb: MetricsSource['sensors'][number]) => number | undefin
  */
 function latencySamples(hb: MetricsSource['sensors'][number]): Sample[] {
   const bounds = hb.latency?.boundsMs ?? LATENCY_BOUNDS_MS;
+  // A sensor's bounds are LATENCY_BOUNDS_MS; bounds out of order or by the thousand (a forged
+  // heartbeat) make no histogram, and would make a scrape of millions of lines.
+  if (bounds.length > MAX_KEYS_PER_HOST || bounds.some((b, i) => i > 0 && b <= bounds[i - 1]!)) return [];
   const out: Sample[] = [];
   for (const [stage, h] of Object.entries(hb.latency?.stages ?? {}).sort(([a], [b]) => a.localeCompare(b)).slice(0, MAX_KEYS_PER_HOST)) {
     const labels = { host: hb.host, stage };
