@@ -28,7 +28,7 @@ interface Family { name: string; help: string; type: 'counter' | 'gauge' | 'hist
  * heartbeat could name thousands, so each host contributes at most this many per family.
  */
 const MAX_KEYS_PER_HOST = 64;
-const keysOf = (r: Record<string, number> | undefined) => Object.entries(r ?? {}).sort(([a], [b]) => a.localeCompare(b)).slice(0, MAX_KEYS_PER_HOST);
+const keysOf = <T>(r: Record<string, T> | undefined): [string, T][] => Object.entries(r ?? {}).sort(([a], [b]) => a.localeCompare(b)).slice(0, MAX_KEYS_PER_HOST);
 
 const one = (value: number, labels?: Labels): Sample[] => [labels ? { value, labels } : { value }];
 const perSensor = (f: (hb: MetricsSource['sensors'][number]) => number | undefined) => (s: MetricsSource): Sample[] =>
@@ -47,7 +47,7 @@ function latencySamples(hb: MetricsSource['sensors'][number]): Sample[] {
   // heartbeat) make no histogram, and would make a scrape of millions of lines.
   if (bounds.length > MAX_KEYS_PER_HOST || bounds.some((b, i) => i > 0 && b <= bounds[i - 1]!)) return [];
   const out: Sample[] = [];
-  for (const [stage, h] of Object.entries(hb.latency?.stages ?? {}).sort(([a], [b]) => a.localeCompare(b)).slice(0, MAX_KEYS_PER_HOST)) {
+  for (const [stage, h] of keysOf(hb.latency?.stages)) {
     const labels = { host: hb.host, stage };
     let seen = 0;
     bounds.forEach((ms, i) => {
