@@ -81,6 +81,13 @@ export const HeartbeatV1 = z.object({
     probeRssBytes: z.number().int().nonnegative(),
     /** Resident compiler pages handed back to the kernel after bpftrace attached, summed over starts. */
     compilerRssReleasedBytes: z.number().int().nonnegative(),
+    /**
+     * CPU seconds (user + system) since the sensor started: its own process (with `vigil up`, the
+     * control plane's too), and its bpftrace processes, running and exited (with the sensor's other
+     * short helpers). Counts only grow: their rate is what the sensor costs the host.
+     */
+    processCpuSeconds: z.number().nonnegative().optional(),
+    probeCpuSeconds: z.number().nonnegative().optional(),
   }).optional(),
   /** A sensor runs four probes; the bound keeps a forged heartbeat from naming thousands. */
   probes: z.array(ProbeStateV1).max(MAX_PROBES),

@@ -20,7 +20,7 @@ import { KtimeClock } from './assemble/clock.js';
 import { EventPublisher } from './export/publisher.js';
 import { DiskSpool } from './export/spool.js';
 import { ensureTracefs } from './host/tracefs.js';
-import { readRssBytes } from './host/procfs.js';
+import { readCpuSeconds, readRssBytes } from './host/procfs.js';
 import { PAGEOUT_HELPER, releaseCompilerPages } from './host/pageout.js';
 import { Counters } from './counters.js';
 import { StageLatency } from './latency.js';
@@ -106,6 +106,14 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
     if (events.length > 0) publisher?.enqueue(events);
   };
 
+  const cpuSeconds = () => {
+    const { user, system } = process.cpuUsage();
+    // Exited bpftraces (restarts) count through the sensor's reaped children; running ones by pid.
+    let running = 0;
+    for (const pid of new Set([...supervisors.values()].map((s) => s.pid))) if (pid) running += readCpuSeconds(pid)?.self ?? 0;
+    return { processCpuSeconds: (user + system) / 1e6, probeCpuSeconds: running + (readCpuSeconds('self')?.reapedChildren ?? 0) };
+  };
+
   const heartbeat = (): HeartbeatV1 => ({
     v: 1,
     host,
@@ -130,6 +138,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
       // Probes sharing one bpftrace process share its supervisor: each process counted once.
       probeRssBytes: [...new Set(supervisors.values())].reduce((sum, s) => sum + ((s.pid && readRssBytes(s.pid)) || 0), 0),
       compilerRssReleasedBytes,
+      ...cpuSeconds(),
     },
     // Probes sharing one bpftrace process share its state (and pid).
     probes: [...supervisors.entries()].map(([name, s]) => ({ ...s.state, name, ...(s.pid ? { pid: s.pid } : {}) })),

@@ -7,13 +7,14 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { AlertV1, EventV1, ExecEventV1, GpuEventV1, ConnectEventV1 } from '@vigil/schema';
 import { freePort, REPO, startVigil, tempDir, vigil, vigilJson, waitFor } from '../support/harness.js';
 
 interface Status {
-  sensors: { host: string; probes: { name: string; state: string; pid?: number; restarts: number; lastExitTs?: string; lastRestartTs?: string }[]; counters: { eventsPublished: number; rejects: Record<string, number> }; latency?: { stages: Record<string, { count: number; buckets: number[] }> } }[];
+  sensors: { host: string; probes: { name: string; state: string; pid?: number; restarts: number; lastExitTs?: string; lastRestartTs?: string }[]; counters: { eventsPublished: number; rejects: Record<string, number> }; footprint?: { processCpuSeconds?: number; probeCpuSeconds?: number }; latency?: { stages: Record<string, { count: number; buckets: number[] }> } }[];
 }
 
 const HOST = `e2e-${process.pid}`;
@@ -140,8 +141,12 @@ test('NVIDIA-shaped ioctls on the test GPU node appear decoded: names, RM classe
 });
 
 test('a killed probe is restarted within seconds; the blind gap is reported and raises sensor.probe-restart', async () => {
-  const probe = () => vigilJson<Status>(api, ['status']).sensors.find((x) => x.host === HOST)!.probes.find((p) => p.name === 'exec')!;
+  const mine = () => vigilJson<Status>(api, ['status']).sensors.find((x) => x.host === HOST)!;
+  const probe = () => mine().probes.find((p) => p.name === 'exec')!;
   const before = probe();
+  const cpuBefore = mine().footprint?.probeCpuSeconds ?? 0;
+  // bpftrace's compile alone takes a second or more of CPU.
+  assert.ok(cpuBefore > 0.2, `the probes' CPU in the heartbeat (${cpuBefore} s)`);
   assert.ok(before.pid, 'the heartbeat names the bpftrace pid');
   const t0 = Date.now();
   process.kill(before.pid!, 'SIGKILL');
@@ -155,6 +160,16 @@ test('a killed probe is restarted within seconds; the blind gap is reported and 
     vigilJson<AlertV1[]>(api, ['alerts', '--host', HOST, '--rule', 'sensor.probe-restart']).find((a) => /probe exec/.test(a.reason)), 20_000, 500);
   // The probes share one bpftrace process: killing it stops them all, and one alert names them all.
   assert.match(alert.reason, /probe exec \(with proc, connect, gpu: one bpftrace process\) on .* stopped and was restarted \(1 restarts so far\); blind for \d+\.\d s/);
+  // The killed bpftrace's CPU still counts (the sensor reaped it): the total less the new process's own
+  // is at least what it was before the kill (the counter does not fall back when a probe restarts).
+  const statCpu = (pid: number) => {
+    const f = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  };
+  // From a heartbeat that names the new bpftrace running, its compile done: what it used since is
+  // next to nothing (an idle probe), so reading its CPU now takes little more than the heartbeat saw.
+  const cpuAfter = mine().footprint?.probeCpuSeconds ?? 0;
+  assert.ok(cpuAfter - statCpu(after.pid!) >= cpuBefore - 0.1, `probes' CPU ${cpuBefore} s before the kill, ${cpuAfter} s after, the new bpftrace's own ${statCpu(after.pid!)} s`);
   const all = vigilJson<Status>(api, ['status']).sensors.find((x) => x.host === HOST)!.probes;
   assert.deepEqual(all.map((p) => [p.name, p.state, p.pid]), ['exec', 'proc', 'connect', 'gpu'].map((n) => [n, 'running', after.pid]));
   const marker = `vigil-after-restart-${randomUUID()}`;

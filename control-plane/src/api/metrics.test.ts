@@ -26,7 +26,7 @@ const sample = (text: string, series: string): number | undefined => {
 };
 
 test('the status figures and each sensor\'s counts come out as Prometheus series', async () => {
-  const text = await new ControlPlaneMetrics(() => source([heartbeat('gpu-node-1'), heartbeat('gpu-node-2', { silent: true, footprint: { processRssBytes: 100, probeRssBytes: 50, compilerRssReleasedBytes: 0 } })])).text();
+  const text = await new ControlPlaneMetrics(() => source([heartbeat('gpu-node-1'), heartbeat('gpu-node-2', { silent: true, footprint: { processRssBytes: 100, probeRssBytes: 50, compilerRssReleasedBytes: 0, processCpuSeconds: 12.5, probeCpuSeconds: 3.25 } })])).text();
   assert.match(text, /^# TYPE vigil_events_stored_total counter$/m);
   assert.equal(sample(text, 'vigil_events_stored_total'), 1234);
   assert.equal(sample(text, 'vigil_events_rejected_total{reason="not-json"}'), 1);
@@ -44,6 +44,9 @@ test('the status figures and each sensor\'s counts come out as Prometheus series
   assert.equal(sample(text, 'vigil_sensor_probe_restarts_total{host="gpu-node-1",probe="exec"}'), 1);
   assert.equal(sample(text, 'vigil_sensor_resident_bytes{host="gpu-node-2",part="probes"}'), 50);
   assert.equal(sample(text, 'vigil_sensor_resident_bytes{host="gpu-node-1",part="probes"}'), undefined, 'no footprint, no series');
+  assert.equal(sample(text, 'vigil_sensor_cpu_seconds_total{host="gpu-node-2",part="process"}'), 12.5);
+  assert.equal(sample(text, 'vigil_sensor_cpu_seconds_total{host="gpu-node-2",part="probes"}'), 3.25);
+  assert.equal(sample(text, 'vigil_sensor_cpu_seconds_total{host="gpu-node-1",part="process"}'), undefined);
   assert.ok(sample(text, 'process_cpu_seconds_total') !== undefined, 'the control plane process\'s own metrics');
 });
 

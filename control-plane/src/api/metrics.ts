@@ -95,6 +95,10 @@ const FAMILIES = [
   { name: 'vigil_sensor_process_cache_entries', help: 'Processes in a sensor\'s process table.', type: 'gauge', samples: perSensor((hb) => hb.counters.processCacheSize) },
   { name: 'vigil_sensor_held_to_timeout_total', help: 'Records a sensor sent on when its longest hold ran out.', type: 'counter', samples: perSensor((hb) => hb.counters.heldToTimeout) },
   { name: 'vigil_sensor_resident_bytes', help: 'A sensor\'s resident memory: its node process, and its bpftrace processes.', type: 'gauge', samples: (s) => s.sensors.flatMap((hb) => (hb.footprint ? [{ value: hb.footprint.processRssBytes, labels: { host: hb.host, part: 'process' } }, { value: hb.footprint.probeRssBytes, labels: { host: hb.host, part: 'probes' } }] : [])) },
+  { name: 'vigil_sensor_cpu_seconds_total', help: 'CPU a sensor used since it started: its process, and its bpftrace processes (exited ones too).', type: 'counter', samples: (s) => s.sensors.flatMap(({ host, footprint: f }) => [
+    ...(f?.processCpuSeconds !== undefined ? [{ value: f.processCpuSeconds, labels: { host, part: 'process' } }] : []),
+    ...(f?.probeCpuSeconds !== undefined ? [{ value: f.probeCpuSeconds, labels: { host, part: 'probes' } }] : []),
+  ]) },
   { name: 'vigil_sensor_probe_running', help: '1 while a sensor\'s probe runs.', type: 'gauge', samples: (s) => s.sensors.flatMap((hb) => hb.probes.map((p) => ({ value: p.state === 'running' ? 1 : 0, labels: { host: hb.host, probe: p.name, state: p.state } }))) },
   { name: 'vigil_sensor_probe_restarts_total', help: 'Restarts of a sensor\'s probe after it exited unplanned.', type: 'counter', samples: (s) => s.sensors.flatMap((hb) => hb.probes.map((p) => ({ value: p.restarts, labels: { host: hb.host, probe: p.name } }))) },
   { name: 'vigil_sensor_probe_lost_events_total', help: 'Records the kernel lost for one of a sensor\'s probes.', type: 'counter', samples: (s) => s.sensors.flatMap((hb) => hb.probes.map((p) => ({ value: p.lostEvents, labels: { host: hb.host, probe: p.name } }))) },

@@ -110,6 +110,24 @@ export function readCwd(pid: number, procRoot = '/proc'): string | undefined {
   return link(`${procRoot}/${pid}/cwd`);
 }
 
+/**
+ * CPU seconds (user + system) from /proc/<pid>/stat: the process's own, and those of its children it
+ * has waited for (an exited bpftrace the sensor reaped, say). Null once the process is gone.
+ */
+export function parseCpuSeconds(text: string): { self: number; reapedChildren: number } | null {
+  const close = text.lastIndexOf(')');
+  if (close < 0) return null;
+  // After "pid (comm) ": state is field 3 of stat(5), utime 14, stime 15, cutime 16, cstime 17.
+  const f = text.slice(close + 2).split(' ').slice(11, 15).map(Number);
+  if (f.length < 4 || f.some((x) => !Number.isFinite(x) || x < 0)) return null;
+  return { self: (f[0]! + f[1]!) / CLK_TCK, reapedChildren: (f[2]! + f[3]!) / CLK_TCK };
+}
+
+export function readCpuSeconds(pid: number | 'self', procRoot = '/proc'): { self: number; reapedChildren: number } | null {
+  const stat = read(`${procRoot}/${pid}/stat`);
+  return stat ? parseCpuSeconds(stat.toString('latin1')) : null;
+}
+
 /** Resident set size in bytes (VmRSS), or null once the process is gone. */
 export function readRssBytes(pid: number, procRoot = '/proc'): number | null {
   const status = read(`${procRoot}/${pid}/status`)?.toString('latin1');
