@@ -94,14 +94,14 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
         /** Clients following the live alert stream (`vigil alerts --follow`). */
         alertFollowers: alerts?.live.listenerCount('alert') ?? 0,
       },
-      sensors: [...(heartbeats?.latest.values() ?? [])].map(({ heartbeat: hb, receivedMs }) => {
+      sensors: [...(heartbeats?.latest.values() ?? [])].map(({ heartbeat: hb, receivedMs, cpuCores }) => {
         // By this control plane's clock: the sensor host's may be off (see ReceivedHeartbeat).
         const ageSeconds = (nowMs - receivedMs) / 1000;
         const receivedNs = BigInt(receivedMs) * 1_000_000n;
         // How far the sensor's clock runs ahead of this one's (negative: behind), transit included.
         const clockSkewSeconds = Number(BigInt(hb.ts) - receivedNs) / 1e9;
         // A sensor that stopped in order (its last heartbeat says so) is stopped, not silent.
-        return { ...hb, receivedTs: receivedNs.toString(), ageSeconds, clockSkewSeconds, silent: !hb.stopping && ageSeconds > silentAfter, stopped: hb.stopping === true };
+        return { ...hb, receivedTs: receivedNs.toString(), ageSeconds, clockSkewSeconds, ...(cpuCores !== undefined ? { cpuCores } : {}), silent: !hb.stopping && ageSeconds > silentAfter, stopped: hb.stopping === true };
       }),
     };
   };

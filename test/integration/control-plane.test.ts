@@ -302,8 +302,14 @@ test('Prometheus scrapes /metrics: what is stored, what each sensor counts and i
     probes: [{ name: 'exec', state: 'running', restarts: 0, lostEvents: 1, lastError: null }],
     latency: { boundsMs: [10, 50], stages: { 'exec.read': { count: 4, sumMs: 80, maxMs: 60, buckets: [1, 2, 1] } } },
   };
-  nc.publish(heartbeatSubject(host), JSON.stringify(hb));
-  await waitFor('the heartbeat in status', async () => (await api<{ sensors: { host: string }[] }>('/api/v1/status')).body.sensors.some((s) => s.host === host));
+  // Two heartbeats of one run, 5 s apart by the sensor's clock, 0.5 s of CPU between them.
+  const footprint = (processCpuSeconds: number, probeCpuSeconds: number) => ({ processRssBytes: 1, probeRssBytes: 1, compilerRssReleasedBytes: 0, processCpuSeconds, probeCpuSeconds });
+  const fiveSecondsAgo = ((BigInt(Date.now()) - 5000n) * 1_000_000n).toString();
+  nc.publish(heartbeatSubject(host), JSON.stringify({ ...hb, ts: fiveSecondsAgo, sensorPid: 77, footprint: footprint(1, 0.5) }));
+  nc.publish(heartbeatSubject(host), JSON.stringify({ ...hb, sensorPid: 77, footprint: footprint(1.3, 0.7) }));
+  const sensor = await waitFor('the second heartbeat in status', async () =>
+    (await api<{ sensors: { host: string; cpuCores?: number; footprint?: { processCpuSeconds: number } }[] }>('/api/v1/status')).body.sensors.find((s) => s.host === host && s.footprint?.processCpuSeconds === 1.3));
+  assert.ok(Math.abs(sensor.cpuCores! - 0.1) < 1e-9, `CPU between the two heartbeats: ${sensor.cpuCores} cores`);
   const ev = execEvent(1);
   await publish(ev);
   await waitFor('the event stored', async () => (await sql(`SELECT count() AS n FROM events WHERE id = '${ev.id}'`)).body.rows?.[0]?.n === 1);
@@ -329,5 +335,6 @@ test('Prometheus scrapes /metrics: what is stored, what each sensor counts and i
   assert.equal(value(`vigil_sensor_probe_lost_events_total{host="${host}",probe="exec"}`), 1);
   assert.equal(value(`vigil_sensor_stage_latency_seconds_bucket{host="${host}",stage="exec.read",le="0.05"}`), 3);
   assert.equal(value(`vigil_sensor_stage_latency_seconds_bucket{host="${host}",stage="exec.read",le="+Inf"}`), 4);
+  assert.equal(value(`vigil_sensor_cpu_seconds_total{host="${host}",part="probes"}`), 0.7);
   assert.ok(value('process_resident_memory_bytes') > 0, 'the control plane process\'s own memory');
 });

@@ -100,9 +100,10 @@ export interface StatusReport {
   };
   /**
    * Each sensor's newest heartbeat, as the control plane received it; age by the control plane's
-   * clock, and how far the sensor's runs ahead of it (negative: behind).
+   * clock, how far the sensor's runs ahead of it (negative: behind), and the CPU the sensor used
+   * between its last two heartbeats, in cores.
    */
-  sensors: (HeartbeatV1 & { ageSeconds: number; silent: boolean; stopped?: boolean; receivedTs?: string; clockSkewSeconds?: number })[];
+  sensors: (HeartbeatV1 & { ageSeconds: number; silent: boolean; stopped?: boolean; receivedTs?: string; clockSkewSeconds?: number; cpuCores?: number })[];
 }
 
 export interface AlertQuery {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { HeartbeatV1 } from '@vigil/schema';
 import { testStore } from '../store/test-store.js';
-import { HeartbeatTracker } from './heartbeats.js';
+import { HeartbeatTracker, sensorCpuCores } from './heartbeats.js';
 
 const store = testStore('vigil-heartbeats-');
 const log = pino({ level: 'silent' });
@@ -39,4 +39,18 @@ test('after a restart the newest heartbeat is the last received, not the latest 
   const epoch = restarted.latest.get('epoch');
   assert.equal(epoch?.heartbeat.ts, '0', 'stored, not dropped by the TTL as it was written');
   assert.equal(epoch?.receivedMs, t0);
+});
+
+test('a sensor\'s CPU between two heartbeats of one run, in cores, by its own clock', () => {
+  const at = (tsSeconds: number, processCpuSeconds: number, probeCpuSeconds: number, run = { startedTs: '1', sensorPid: 42 }): HeartbeatV1 => ({
+    ...beat('h', (BigInt(tsSeconds) * 1_000_000_000n).toString(), 0), ...run,
+    footprint: { processRssBytes: 1, probeRssBytes: 1, compilerRssReleasedBytes: 0, processCpuSeconds, probeCpuSeconds },
+  });
+  assert.equal(sensorCpuCores(at(100, 1, 0.5), at(105, 1.3, 0.7)), 0.1);
+  assert.equal(sensorCpuCores(undefined, at(105, 1.3, 0.7)), undefined, 'no earlier heartbeat');
+  assert.equal(sensorCpuCores(at(100, 1, 0.5), at(105, 0.1, 0.1, { startedTs: '2', sensorPid: 42 })), undefined, 'a restarted sensor starts from zero');
+  assert.equal(sensorCpuCores(at(100, 1, 0.5), at(105, 1.3, 0.7, { startedTs: '1', sensorPid: 43 })), undefined, 'another process');
+  assert.equal(sensorCpuCores(at(100, 1, 0.5), at(100, 1.3, 0.7)), undefined, 'no time between them');
+  assert.equal(sensorCpuCores(at(100, 1, 0.5), at(105, 0.5, 0.5)), undefined, 'counts that fell');
+  assert.equal(sensorCpuCores(beat('h', '100000000000', 0), at(105, 1.3, 0.7)), undefined, 'a heartbeat without CPU');
 });

@@ -14,6 +14,22 @@ import { wellFormedJson } from '../store/well-formed-json.js';
 export interface ReceivedHeartbeat {
   heartbeat: HeartbeatV1;
   receivedMs: number;
+  /** CPU the sensor used between its previous heartbeat and this one, in cores (see sensorCpuCores). */
+  cpuCores?: number;
+}
+
+/**
+ * The CPU a sensor used between two of its heartbeats, in cores (1 = one core busy throughout): its
+ * process and its bpftrace processes, over the time between them by its own clock. Undefined when
+ * they come from different runs of the sensor, carry no CPU, or lie less than a second apart.
+ */
+export function sensorCpuCores(prev: HeartbeatV1 | undefined, hb: HeartbeatV1): number | undefined {
+  const cpu = (h: HeartbeatV1) => (h.footprint?.processCpuSeconds === undefined || h.footprint.probeCpuSeconds === undefined ? undefined : h.footprint.processCpuSeconds + h.footprint.probeCpuSeconds);
+  if (!prev || prev.startedTs !== hb.startedTs || prev.sensorPid !== hb.sensorPid) return undefined;
+  const [a, b] = [cpu(prev), cpu(hb)];
+  const seconds = Number(BigInt(hb.ts) - BigInt(prev.ts)) / 1e9;
+  if (a === undefined || b === undefined || b < a || seconds < 1) return undefined;
+  return (b - a) / seconds;
 }
 
 /** ClickHouse's DateTime64 text, UTC: what a JSONEachRow insert reads without best-effort parsing. */
@@ -69,7 +85,8 @@ export class HeartbeatTracker {
 
   /** A heartbeat just received: the host's latest, and stored (best effort: memory keeps it either way). */
   async record(hb: HeartbeatV1, receivedMs = Date.now()): Promise<void> {
-    this.latest.set(hb.host, { heartbeat: hb, receivedMs });
+    const cpuCores = sensorCpuCores(this.latest.get(hb.host)?.heartbeat, hb);
+    this.latest.set(hb.host, { heartbeat: hb, receivedMs, ...(cpuCores !== undefined ? { cpuCores } : {}) });
     try {
       // ts is derived by the table from ts_ns (migrations 0008-0009).
       await insertRows(this.ch, 'sensor_heartbeats', [{ host: hb.host, ts_ns: hb.ts, received_at: dateTimeText(receivedMs), heartbeat: wellFormedJson(hb) }]);

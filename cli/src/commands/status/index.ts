@@ -19,7 +19,7 @@ export default class Status extends Command {
         this.log(`control plane ${cp.version}: storage ${cp.storage} (${cp.storageHealthy ? 'healthy' : `FAILING: ${cp.lastInsertError}`}), NATS ${cp.nats}, ${cp.stored} events stored${cp.inserts !== undefined ? ` in ${cp.inserts} inserts` : ''}, rejected ${JSON.stringify(cp.rejects)}${cp.lostInStream ? `, ${cp.lostInStream} messages LOST in NATS (stream limits)` : ''}${cp.retimed ? `, ${cp.retimed} stored at arrival (their time outside what storage keeps: a host clock off?)` : ''}`);
         this.log('');
         this.log(s.sensors.length === 0 ? 'no sensor has reported yet' : table(
-          ['HOST', 'LAST HEARTBEAT', 'AGE', 'READ', 'PUBLISHED', 'DROPPED', 'LOST', 'QUEUE', 'SPOOL', 'RSS', 'PROBES'],
+          ['HOST', 'LAST HEARTBEAT', 'AGE', 'READ', 'PUBLISHED', 'DROPPED', 'LOST', 'QUEUE', 'SPOOL', 'RSS', 'CPU', 'PROBES'],
           s.sensors.map((x) => [
             x.host, nsToIso(x.ts), `${x.ageSeconds.toFixed(0)}s${x.silent ? ' SILENT' : x.stopped ? ' STOPPED' : ''}`,
             String(x.counters.recordsRead), String(x.counters.eventsPublished), String(x.counters.eventsDropped),
@@ -27,6 +27,8 @@ export default class Status extends Command {
             `${x.counters.spoolEvents ?? 0} (${((x.counters.spoolBytes ?? 0) / 1024 / 1024).toFixed(1)} MiB)`,
             // The sensor's node process and its bpftrace together (with `vigil up`, the control plane's too).
             x.footprint ? `${((x.footprint.processRssBytes + x.footprint.probeRssBytes) / 1024 / 1024).toFixed(0)} MiB` : '-',
+            // Of one core, between the sensor's last two heartbeats (its bpftrace included).
+            x.cpuCores !== undefined ? `${(x.cpuCores * 100).toFixed(1)}%` : '-',
             x.probes.map((p) => `${p.name}:${p.state}${p.restarts ? `(${p.restarts} restarts)` : ''}`).join(' '),
           ]),
           120,
