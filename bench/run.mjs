@@ -538,7 +538,13 @@ parts.push(`## Misses: why, and what would close them
   15,950 / 15,644 / 15,664/s after, and in a second alternation (with inserts of 2,000 and 10,000 as a
   third arm) 17,420 and 20,246/s before against 17,711 and 19,471/s after; runs move by a fifth from one
   minute to the next. With three processes on two cores the rate is bound by the machine's CPU rather
-  than by any one thread (the JavaScript thread is busy about two thirds of the time). ${ins?.result.derived && g?.result.capacity.threadCores ? (() => {
+  than by any one thread. A CPU profile of the control plane through \`node bench/ingest.mjs 150000\`
+  (scratch, \`--cpu-prof\`, 2026-11-23) shows its JavaScript thread with work in 97-100% of 16 of the 18
+  seconds of the run (71% and 89% in the other two), while the runs above measure it at about 0.7 of a
+  core from /proc: it waits for a core, not for work. Its busy time went to garbage collection (27%),
+  the detections (26%), zod's validation (10%), the message check, mostly JSON.parse (8%), and the
+  event's JSON for storage (8%); apart (scratch, 858-byte events), JSON.parse took 2.9 µs per event,
+  zod 4.8-6.4 µs and the storage line 4.7-5.1 µs. ${ins?.result.derived && g?.result.capacity.threadCores ? (() => {
     const chdbUs = (ins.result.derived.cores / ins.result.derived.rowsPerSec) * 1e6 - ins.result.derived.mainUsPerRow;
     const jsUs = (g.result.capacity.threadCores.controlPlaneMain / g.result.capacity.storedPerSec) * 1e6;
     return `chDB's share of an insert, with nothing else running, is about ${Math.round(chdbUs)} µs of CPU per row (storage bench
