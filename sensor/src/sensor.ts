@@ -106,11 +106,14 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
     if (events.length > 0) publisher?.enqueue(events);
   };
 
+  /** The running bpftrace processes, each once: probes composed into one process share its pid. */
+  const probePids = (): number[] => [...new Set([...supervisors.values()].map((s) => s.pid))].filter((pid): pid is number => pid !== undefined);
+  const sumOverProbes = (read: (pid: number) => number | null | undefined) => probePids().reduce((sum, pid) => sum + (read(pid) ?? 0), 0);
+
   const cpuSeconds = () => {
     const { user, system } = process.cpuUsage();
     // Exited bpftraces (restarts) count through the sensor's reaped children; running ones by pid.
-    let running = 0;
-    for (const pid of new Set([...supervisors.values()].map((s) => s.pid))) if (pid) running += readCpuSeconds(pid)?.self ?? 0;
+    const running = sumOverProbes((pid) => readCpuSeconds(pid)?.self);
     return { processCpuSeconds: (user + system) / 1e6, probeCpuSeconds: running + (readCpuSeconds('self')?.reapedChildren ?? 0) };
   };
 
@@ -135,8 +138,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
     },
     footprint: {
       processRssBytes: process.memoryUsage.rss(),
-      // Probes sharing one bpftrace process share its supervisor: each process counted once.
-      probeRssBytes: [...new Set(supervisors.values())].reduce((sum, s) => sum + ((s.pid && readRssBytes(s.pid)) || 0), 0),
+      probeRssBytes: sumOverProbes(readRssBytes),
       compilerRssReleasedBytes,
       ...cpuSeconds(),
     },

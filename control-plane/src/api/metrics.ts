@@ -1,18 +1,16 @@
 import { collectDefaultMetrics, Registry, type Metric } from 'prom-client';
 import { LATENCY_BOUNDS_MS, type HeartbeatV1 } from '@vigil/schema';
+import type { IngestStats } from '../ingest/consumer.js';
+import type { AlertSink } from '../alerts/sink.js';
 
 /** What `/metrics` reads: the control plane's status (as `/api/v1/status` returns it) and its detections. */
 export interface MetricsSource {
-  controlPlane: {
+  controlPlane: Pick<IngestStats, 'stored' | 'rejects' | 'lostInStream' | 'retimed'> & {
     storageHealthy: boolean;
     nats: string;
-    stored: number;
     inserts: number;
-    rejects: Record<string, number>;
-    lostInStream: number;
-    retimed: number;
     heartbeatRejects: number;
-    alerts: { raised: number; stored: number; published: number; dropped: number } | null;
+    alerts: AlertSink['stats'] | null;
     alertFollowers: number;
   };
   sensors: (HeartbeatV1 & { ageSeconds: number; clockSkewSeconds: number; silent: boolean; stopped: boolean })[];

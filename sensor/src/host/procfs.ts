@@ -55,12 +55,21 @@ export function parseCgroupFile(text: string): string {
   return line.split(':').slice(2).join(':') || '/';
 }
 
-/** Parses /proc/<pid>/stat; comm may hold spaces and parentheses, so fields are taken after the last ')'. */
+/**
+ * The fields of /proc/<pid>/stat after comm, from state (field 3 of stat(5)) on: comm may hold spaces
+ * and parentheses, so they are taken after the last ')'.
+ */
+function fieldsAfterComm(text: string): string[] | null {
+  const close = text.lastIndexOf(')');
+  return close < 0 ? null : text.slice(close + 2).split(' ');
+}
+
+/** Parses /proc/<pid>/stat: comm, parent and start time. */
 export function parseStat(text: string): { comm: string; ppid: number; startTicks: bigint } | null {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return null;
-  const rest = text.slice(close + 2).split(' ');
+  const rest = fieldsAfterComm(text)!;
   const ppid = Number(rest[1]);
   const start = rest[19];
   if (!Number.isInteger(ppid) || start === undefined) return null;
@@ -115,10 +124,8 @@ export function readCwd(pid: number, procRoot = '/proc'): string | undefined {
  * has waited for (an exited bpftrace the sensor reaped, say). Null once the process is gone.
  */
 export function parseCpuSeconds(text: string): { self: number; reapedChildren: number } | null {
-  const close = text.lastIndexOf(')');
-  if (close < 0) return null;
-  // After "pid (comm) ": state is field 3 of stat(5), utime 14, stime 15, cutime 16, cstime 17.
-  const f = text.slice(close + 2).split(' ').slice(11, 15).map(Number);
+  // utime, stime, cutime and cstime are fields 14-17 of stat(5).
+  const f = fieldsAfterComm(text)?.slice(11, 15).map(Number) ?? [];
   if (f.length < 4 || f.some((x) => !Number.isFinite(x) || x < 0)) return null;
   return { self: (f[0]! + f[1]!) / CLK_TCK, reapedChildren: (f[2]! + f[3]!) / CLK_TCK };
 }
