@@ -10,12 +10,15 @@ import type { LoadedDetection } from '../engine.js';
 import { compileSigma } from '../sigma/compile.js';
 import { parseSigma, SigmaError } from '../sigma/rule.js';
 import { parseSqlDetection, type SqlDetection } from './sql.js';
+import { DetectionFileError, diagnosticLines, errorsReason } from './typecheck.js';
 
 export interface LoadProblem {
   path: string;
   reason: string;
   /** The file is valid but asks for something Vigil cannot evaluate (e.g. a Sigma field it lacks). */
   unsupported: boolean;
+  /** Each error found in the file (syntax, type or SQL), one an entry; `reason` counts them and names the first. */
+  details?: string[];
 }
 
 export interface LoadReport {
@@ -44,9 +47,15 @@ const CACHE_DIR = fileURLToPath(new URL('../../../.detections-cache/', import.me
 
 async function loadModule(path: string): Promise<AnyDetection> {
   const source = readFileSync(path, 'utf8');
-  const js = /\.m?ts$/.test(path)
-    ? ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 }, fileName: path }).outputText
-    : source;
+  let js = source;
+  if (/\.m?ts$/.test(path)) {
+    const out = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 }, fileName: path, reportDiagnostics: true });
+    // The transpiler emits code even for source it could not parse (it repairs what it can): such a
+    // file would run as something other than what was written.
+    const errors = diagnosticLines(out.diagnostics ?? []);
+    if (errors.length > 0) throw new DetectionFileError(errorsReason(errors, 'syntax'), errors);
+    js = out.outputText;
+  }
   mkdirSync(CACHE_DIR, { recursive: true });
   const file = join(CACHE_DIR, `${createHash('sha256').update(path).update(js).digest('hex').slice(0, 16)}.mjs`);
   writeFileSync(file, js);
@@ -101,7 +110,10 @@ export async function loadDetections(paths: string[]): Promise<LoadReport> {
           if (claim(detection.id, path)) report.detections.push({ detection, source: 'typescript', author: detection.author ?? null, origin: path });
         }
       } catch (err) {
-        report.problems.push({ path, reason: (err as Error).message, unsupported: err instanceof SigmaError && err.unsupported });
+        report.problems.push({
+          path, reason: (err as Error).message, unsupported: err instanceof SigmaError && err.unsupported,
+          ...(err instanceof DetectionFileError ? { details: err.details } : {}),
+        });
       }
     }
   }
