@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { LoadReport, LoadedDetection } from '@vigil/control-plane';
+import type { LoadProblem, LoadReport, LoadedDetection } from '@vigil/control-plane';
 
 /**
  * The control plane is imported when used: oclif (without a manifest) imports every command module at
@@ -41,17 +41,67 @@ export function readEventsFile(path: string): { events: EventV1[]; bad: { line: 
   return { events, bad };
 }
 
-export const validateDetections = async (paths: string[]): Promise<LoadReport> => (await controlPlane()).loadDetections(paths);
+/** A file that did not load, as lines: its reason, then each of its errors when it has several. */
+export const problemLines = (problems: LoadProblem[]): string[] => problems.flatMap((p) => [
+  `${p.unsupported ? 'unsupported' : 'broken     '}  ${p.path}: ${p.reason}`,
+  ...(p.details && p.details.length > 1 ? p.details.map((d) => `               ${d.replace(/\n/g, '\n               ')}`) : []),
+]);
 
-/** Runs detections over recorded events, offline: the alerts they would raise. */
+/** Loads and checks detection files: type errors of TypeScript modules, SQL the engine refuses. */
+export const validateDetections = async (paths: string[]): Promise<LoadReport> => (await controlPlane()).checkDetections(paths);
+
+/** A detection that failed while tested: threw on events (counted), or its SQL failed. */
+export interface DetectionFailure {
+  id: string;
+  source: AlertV1['source'];
+  /** Events it threw on (TypeScript, Sigma, built-in), or 1 for a failed SQL run. */
+  errors: number;
+  /** Events it was given (its kinds), or 1 for a SQL run. */
+  of: number;
+  firstError: string;
+}
+
+const describeThrown = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : `threw ${JSON.stringify(err) ?? String(err)}`);
+
+/** A detection whose calls and throws are counted (the engine counts throws too, and goes on). */
+function counted(loaded: LoadedDetection): { loaded: LoadedDetection; failure: () => DetectionFailure | null } {
+  let calls = 0;
+  let errors = 0;
+  let first = '';
+  const d = loaded.detection;
+  const match: typeof d.match = (ev, ctx) => {
+    calls++;
+    try {
+      return d.match(ev, ctx);
+    } catch (err) {
+      if (errors++ === 0) first = describeThrown(err);
+      throw err;
+    }
+  };
+  return {
+    loaded: { ...loaded, detection: { ...d, match } },
+    failure: () => (errors > 0 ? { id: d.id, source: loaded.source, errors, of: calls, firstError: first } : null),
+  };
+}
+
+/**
+ * Runs detections over recorded events, offline: the alerts they would raise, and the detections
+ * that failed. SQL detections run once over a scratch store that holds just these events.
+ */
 export async function testDetections(paths: string[], eventsFile: string, withBuiltins: boolean) {
-  const { BUILTIN_DETECTIONS, DetectionEngine, loadDetections } = await controlPlane();
+  const { BUILTIN_DETECTIONS, DetectionEngine, loadDetections, runSqlDetectionsOver } = await controlPlane();
   const report = await loadDetections(paths);
   const { events, bad } = readEventsFile(eventsFile);
   const alerts: AlertV1[] = [];
   const engine = new DetectionEngine({ config: { expectedGpu: { exe: [], cgroup: [] }, sensorPids: () => new Set() }, throttleMs: 0, onAlert: (a) => alerts.push(a) });
   const builtins: LoadedDetection[] = withBuiltins ? Object.values(BUILTIN_DETECTIONS).map((detection) => ({ detection, source: 'builtin', author: null, origin: 'builtin' })) : [];
-  engine.setDetections([...builtins, ...report.detections]);
+  const watched = [...builtins, ...report.detections].map(counted);
+  engine.setDetections(watched.map((w) => w.loaded));
   engine.process(events);
-  return { report, events: events.length, badLines: bad, alerts };
+  const sql = await runSqlDetectionsOver(report.sql, events, engine);
+  const failures: DetectionFailure[] = [
+    ...watched.flatMap((w) => w.failure() ?? []),
+    ...sql.flatMap((r) => (r.error ? [{ id: r.id, source: 'sql' as const, errors: 1, of: 1, firstError: r.error }] : [])),
+  ];
+  return { report, events: events.length, badLines: bad, alerts, sql, failures };
 }
