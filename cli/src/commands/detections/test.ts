@@ -1,6 +1,6 @@
 import { Args, Command, Flags } from '@oclif/core';
 import { testDetections } from '../../services/detections.js';
-import { alertsTable } from '../../services/render.js';
+import { alertsTable, printable } from '../../services/render.js';
 
 export default class DetectionsTest extends Command {
   static override description = 'Run detections offline against recorded events (NDJSON or a JSON array, as `vigil events --json` prints) and show the alerts they raise.';
@@ -17,8 +17,8 @@ export default class DetectionsTest extends Command {
     try {
       const r = await testDetections([args.path], flags.events, flags['with-builtins']);
       if (!this.jsonEnabled()) {
-        for (const p of r.report.problems) this.logToStderr(`${p.unsupported ? 'unsupported' : 'broken'}: ${p.path}: ${p.reason}`);
-        for (const b of r.badLines) this.logToStderr(`${flags.events}:${b.line}: skipped: ${b.reason}`);
+        for (const p of r.report.problems) this.logToStderr(printable(`${p.unsupported ? 'unsupported' : 'broken'}: ${p.path}: ${p.reason}`));
+        for (const b of r.badLines) this.logToStderr(printable(`${flags.events}:${b.line}: skipped: ${b.reason}`));
         this.log(r.alerts.length ? alertsTable(r.alerts) : 'no alerts');
         this.log(`${r.events} events, ${r.alerts.length} alerts`);
       }
