@@ -93,6 +93,8 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
         alerts: alerts?.stats ?? null,
         /** Clients following the live alert stream (`vigil alerts --follow`). */
         alertFollowers: alerts?.live.listenerCount('alert') ?? 0,
+        /** The detection engine's per-process state: bytes held of its budget, processes let go by reason. */
+        detectionState: engine?.stateStats ?? null,
       },
       sensors: [...(heartbeats?.latest.values() ?? [])].map(({ heartbeat: hb, receivedMs, cpuCores }) => {
         // By this control plane's clock: the sensor host's may be off (see ReceivedHeartbeat).

@@ -337,4 +337,7 @@ test('Prometheus scrapes /metrics: what is stored, what each sensor counts and i
   assert.equal(value(`vigil_sensor_stage_latency_seconds_bucket{host="${host}",stage="exec.read",le="+Inf"}`), 4);
   assert.equal(value(`vigil_sensor_cpu_seconds_total{host="${host}",part="probes"}`), 0.7);
   assert.ok(value('process_resident_memory_bytes') > 0, 'the control plane process\'s own memory');
+  assert.ok(value('vigil_detection_state_bytes') > 0, 'the detection engine holds the stored event\'s process');
+  assert.ok(value('vigil_detection_state_bytes') <= value('vigil_detection_state_budget_bytes'));
+  assert.equal(value('vigil_detection_state_released_total{reason="bytes"}'), 0);
 });

@@ -1,8 +1,26 @@
 import { latencyQuantile, type AlertV1, type EventV1, type HeartbeatV1 } from '@vigil/schema';
 
-/** Control characters would let argv rewrite the terminal: show them escaped in human output. */
-export const printable = (s: string): string =>
-  s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+/**
+ * Characters that change what a terminal shows without showing themselves: controls (they move the
+ * cursor, recolour, retitle), format characters (bidi overrides and isolates such as U+202E reorder
+ * the rest of the line; zero-width spaces, joiners and tag characters hide text), line and paragraph
+ * separators, and lone surrogates.
+ */
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+
+const escapeHidden = (c: string): string => {
+  if (c === '\n') return '\\n';
+  if (c === '\t') return '\\t';
+  const code = c.codePointAt(0)!;
+  if (code <= 0xff) return `\\x${code.toString(16).padStart(2, '0')}`;
+  return code <= 0xffff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\u{${code.toString(16)}}`;
+};
+
+/**
+ * One line of human output from text anyone may have written (argv, paths, a heartbeat's fields):
+ * what would rewrite or reorder the terminal is shown escaped, e.g. `\u202e`. `--json` output stays exact.
+ */
+export const printable = (s: string): string => s.replace(HIDDEN, escapeHidden);
 
 export function table(headers: string[], rows: string[][], maxWidth = 60): string {
   const cells = rows.map((r) => r.map((c) => {
@@ -58,18 +76,18 @@ export function alertsTable(alerts: AlertV1[]): string {
   );
 }
 
-/** One alert told in full: what, why, the process and its ancestry, the evidence. */
+/** One alert told in full: what, why, the process and its ancestry, the evidence (each line escaped as a whole). */
 export function alertStory(a: AlertV1): string {
   const lines = [`${nsToIso(a.ts)}  ${a.severity.toUpperCase()}  ${a.ruleId}  ${a.title}${a.count > 1 ? `  (×${a.count})` : ''}`];
   lines.push(`  host ${a.host}${a.mitre.length ? `  MITRE ${a.mitre.join(', ')}` : ''}${a.author ? `  rule by ${a.author}` : ''}`);
-  lines.push(`  ${printable(a.reason)}`);
+  lines.push(`  ${a.reason}`);
   if (a.proc) {
-    lines.push(`  process ${a.proc.pid} ${printable(a.proc.exe || a.proc.comm)}: ${printable(a.proc.argv.join(' '))}`);
+    lines.push(`  process ${a.proc.pid} ${a.proc.exe || a.proc.comm}: ${a.proc.argv.join(' ')}`);
     if (a.proc.job || a.proc.containerId) lines.push(`  ${a.proc.job ? `job ${a.proc.job}` : ''}${a.proc.containerId ? ` container ${a.proc.containerId.slice(0, 12)}` : ''}`);
-    for (const anc of a.proc.ancestry) lines.push(`    ↑ ${anc.pid} ${printable(anc.comm)}: ${printable(anc.argv.join(' ').slice(0, 120))}`);
+    for (const anc of a.proc.ancestry) lines.push(`    ↑ ${anc.pid} ${anc.comm}: ${anc.argv.join(' ').slice(0, 120)}`);
   }
   lines.push(`  evidence ${a.evidence.join(' ')}`);
-  return lines.join('\n');
+  return lines.map(printable).join('\n');
 }
 
 /** A sensor's stage latencies on one line, `stage p50/p99` (bucket bounds: upper estimates). */

@@ -14,6 +14,7 @@ const source = (sensors: MetricsSource['sensors']): MetricsSource => ({
   controlPlane: {
     storageHealthy: true, nats: 'connected', stored: 1234, inserts: 5, rejects: { schema: 2, 'not-json': 1 }, lostInStream: 0, retimed: 3,
     heartbeatRejects: 4, alerts: { raised: 6, stored: 6, published: 6, dropped: 0, lastError: null }, alertFollowers: 1,
+    detectionState: { processes: 9, bytes: 4096, budgetBytes: 8192, released: { exited: 5, aged: 1 }, evicted: { bytes: 7, processes: 0 }, eventsOverShare: 2 },
   },
   sensors,
   detections: [{ id: 'miner.exec', source: 'builtin', fired: 2, errors: 0 }],
@@ -33,6 +34,9 @@ test('the status figures and each sensor\'s counts come out as Prometheus series
   assert.equal(sample(text, 'vigil_events_retimed_total'), 3);
   assert.equal(sample(text, 'vigil_storage_healthy'), 1);
   assert.equal(sample(text, 'vigil_detection_fired_total{detection="miner.exec",source="builtin"}'), 2);
+  assert.equal(sample(text, 'vigil_detection_state_bytes'), 4096);
+  assert.equal(sample(text, 'vigil_detection_state_released_total{reason="bytes"}'), 7, 'evictions over the budget, by reason');
+  assert.equal(sample(text, 'vigil_detection_state_released_total{reason="exited"}'), 5);
   assert.equal(sample(text, 'vigil_sensor_up{host="gpu-node-1"}'), 1);
   assert.equal(sample(text, 'vigil_sensor_up{host="gpu-node-2"}'), 0, 'a silent sensor is down');
   assert.equal(sample(text, 'vigil_sensor_events_dropped_total{host="gpu-node-1"}'), 2);

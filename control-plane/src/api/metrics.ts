@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Registry, type Metric } from 'prom-client';
 import { LATENCY_BOUNDS_MS, type HeartbeatV1 } from '@vigil/schema';
 import type { IngestStats } from '../ingest/consumer.js';
 import type { AlertSink } from '../alerts/sink.js';
+import type { ProcessStateStats } from '../detect/process-state.js';
 
 /** What `/metrics` reads: the control plane's status (as `/api/v1/status` returns it) and its detections. */
 export interface MetricsSource {
@@ -12,6 +13,7 @@ export interface MetricsSource {
     heartbeatRejects: number;
     alerts: AlertSink['stats'] | null;
     alertFollowers: number;
+    detectionState: ProcessStateStats | null;
   };
   sensors: (HeartbeatV1 & { ageSeconds: number; clockSkewSeconds: number; silent: boolean; stopped: boolean })[];
   detections: { id: string; source: string; fired: number; errors: number }[];
@@ -79,6 +81,14 @@ const FAMILIES = [
   { name: 'vigil_alert_followers', help: 'Clients following the live alert stream.', type: 'gauge', samples: (s) => one(s.controlPlane.alertFollowers) },
   { name: 'vigil_detection_fired_total', help: 'Alerts raised, by detection.', type: 'counter', samples: (s) => s.detections.map((d) => ({ value: d.fired, labels: { detection: d.id, source: d.source } })) },
   { name: 'vigil_detection_errors_total', help: 'Errors thrown by a detection (the event goes on to the others).', type: 'counter', samples: (s) => s.detections.map((d) => ({ value: d.errors, labels: { detection: d.id, source: d.source } })) },
+  { name: 'vigil_detection_state_bytes', help: 'Estimated bytes the detection engine holds per process (histories, what each started, flags).', type: 'gauge', samples: (s) => (s.controlPlane.detectionState ? one(s.controlPlane.detectionState.bytes) : []) },
+  { name: 'vigil_detection_state_budget_bytes', help: 'The byte budget of the detection engine\'s per-process state.', type: 'gauge', samples: (s) => (s.controlPlane.detectionState ? one(s.controlPlane.detectionState.budgetBytes) : []) },
+  { name: 'vigil_detection_state_processes', help: 'Processes the detection engine holds state for.', type: 'gauge', samples: (s) => (s.controlPlane.detectionState ? one(s.controlPlane.detectionState.processes) : []) },
+  { name: 'vigil_detection_state_released_total', help: 'Processes whose detection state was let go, by reason: exited (after a grace), aged (idle), bytes or processes (evicted over a bound).', type: 'counter', samples: (s) => {
+    const st = s.controlPlane.detectionState;
+    return st ? [...Object.entries(st.released), ...Object.entries(st.evicted)].map(([reason, value]) => ({ value, labels: { reason } })) : [];
+  } },
+  { name: 'vigil_detection_state_events_over_share_total', help: 'Events the detection engine did not keep, or dropped early, because one process held more than its share of the budget.', type: 'counter', samples: (s) => (s.controlPlane.detectionState ? one(s.controlPlane.detectionState.eventsOverShare) : []) },
   { name: 'vigil_sensor_up', help: '1 while a sensor heartbeats; 0 once it is silent or stopped.', type: 'gauge', samples: perSensor((hb) => (hb.silent || hb.stopped ? 0 : 1)) },
   { name: 'vigil_sensor_heartbeat_age_seconds', help: 'Since the last heartbeat of a sensor arrived, by this control plane\'s clock.', type: 'gauge', samples: perSensor((hb) => hb.ageSeconds) },
   { name: 'vigil_sensor_clock_skew_seconds', help: 'How far a sensor host\'s clock runs ahead of the control plane\'s (negative: behind).', type: 'gauge', samples: perSensor((hb) => hb.clockSkewSeconds) },

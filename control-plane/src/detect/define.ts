@@ -26,7 +26,12 @@ export interface DetectionConfig {
   sensorPids: (host: string) => Set<number>;
 }
 
-/** What a detection may ask beyond the event: the process's recent history and the configuration. */
+/**
+ * What a detection may ask beyond the event: the process's recent history and the configuration.
+ * A process is (host, pid, start time): asked with the event's own pid, each call answers for the
+ * event's process; with another pid (an ancestor's: ancestry carries no start time), for the newest
+ * process seen with that pid. Nothing carries over to a later process that takes the same pid.
+ */
 export interface DetectionContext {
   config: DetectionConfig;
   /** Recent events of this (host, pid), oldest first, the current one excluded. */

@@ -3,6 +3,7 @@ import { nowNs, type AlertV1, type EventV1, type HeartbeatV1, type ProcessV1, ty
 import type { ReceivedHeartbeat } from '../ingest/heartbeats.js';
 import { basename } from './argv.js';
 import { imageOf, type AnyDetection, type DetectionConfig, type DetectionContext, type Finding } from './define.js';
+import { compareNs, eventBytes, ProcessStates, type ProcessState, type ProcessStateStats } from './process-state.js';
 
 export interface LoadedDetection {
   detection: AnyDetection;
@@ -19,11 +20,18 @@ export interface EngineOptions {
   /** A sensor without a heartbeat for this long raises sensor.silent. */
   silentAfterMs?: number;
   onAlert: (alert: AlertV1) => void;
+  /** Bytes the per-process state (histories, what each process started, flags) may hold, estimated. */
+  stateBudgetBytes?: number;
   now?: () => number;
 }
 
+/** The per-process state's byte budget unless told otherwise. */
+export const DEFAULT_STATE_BUDGET_BYTES = 256 * 1024 * 1024;
+
 const HISTORY_PER_PROCESS = 64;
 const HISTORY_TTL_MS = 15 * 60_000;
+/** An exited process's state stays this long for late records of other probes and for its chain. */
+const EXIT_GRACE_MS = 60_000;
 const MAX_PROCESSES = 50_000;
 /**
  * Open throttle windows at most. Each holds its alert (and through it the process and its ancestry)
@@ -34,12 +42,6 @@ const MAX_THROTTLED = 20_000;
 const MAX_EVIDENCE = 20;
 const LINEAGE_DEPTH = 6;
 
-/** Events kept for one (host, pid), newest last, and when it was last added to. */
-interface Recent {
-  events: EventV1[];
-  touched: number;
-}
-
 interface Throttled {
   alert: AlertV1;
   windowEnd: number;
@@ -49,15 +51,14 @@ interface Throttled {
 
 /**
  * Runs detections over events as they arrive: keeps a short history per process and an index of what each
- * process started (for chains and corroboration), throttles repeats per (rule, host, process), and
- * raises sensor.silent from heartbeats. A detection that throws is counted, never fatal.
+ * process started (for chains and corroboration) within a byte budget, throttles repeats per (rule,
+ * host, process), and raises sensor.silent from heartbeats. A detection that throws is counted, never fatal.
  */
 export class DetectionEngine {
   private detections = new Map<string, LoadedDetection>();
-  private readonly history = new Map<string, Recent>();
-  private readonly lineage = new Map<string, Recent>();
-  private readonly flags = new Map<string, Set<string>>();
-  private readonly gpuDevices = new Map<string, Set<string>>();
+  private readonly states: ProcessStates;
+  /** The process of the event being evaluated: a detection asking about its own pid means this one. */
+  private evaluating: ProcessState | null = null;
   private readonly throttled = new Map<string, Throttled>();
   private readonly silentHosts = new Set<string>();
   /** The stopping heartbeat last seen per host. */
@@ -72,6 +73,10 @@ export class DetectionEngine {
   constructor(private readonly opts: EngineOptions) {
     this.now = opts.now ?? Date.now;
     this.startedMs = this.now();
+    this.states = new ProcessStates({
+      budgetBytes: opts.stateBudgetBytes ?? DEFAULT_STATE_BUDGET_BYTES, maxProcesses: MAX_PROCESSES, ttlMs: HISTORY_TTL_MS,
+      exitGraceMs: EXIT_GRACE_MS, eventsPerProcess: HISTORY_PER_PROCESS, now: this.now,
+    });
     this.ctx = { config: opts.config, ...this.ctxParts };
   }
 
@@ -114,45 +119,70 @@ export class DetectionEngine {
 
   private readonly ctx: DetectionContext;
   private readonly ctxParts = {
-    recent: (host: string, pid: number) => this.history.get(`${host}|${pid}`)?.events ?? [],
-    descendantExecs: (host: string, pid: number) => this.lineage.get(`${host}|${pid}`)?.events ?? [],
-    gpuDevices: (host: string, pid: number): ReadonlySet<string> => this.gpuDevices.get(`${host}|${pid}`) ?? new Set(),
-    flagged: (host: string, pid: number): ReadonlySet<string> => this.flags.get(`${host}|${pid}`) ?? new Set(),
+    recent: (host: string, pid: number): readonly EventV1[] => this.stateOf(host, pid)?.history ?? [],
+    descendantExecs: (host: string, pid: number): readonly EventV1[] => this.stateOf(host, pid)?.descendants ?? [],
+    gpuDevices: (host: string, pid: number): ReadonlySet<string> => this.stateOf(host, pid)?.gpuDevices ?? EMPTY,
+    flagged: (host: string, pid: number): ReadonlySet<string> => this.stateOf(host, pid)?.flags ?? EMPTY,
     hasAncestor: (proc: ProcessV1, pred: (a: ProcessV1['ancestry'][number]) => boolean) => proc.ancestry.some(pred),
   };
+
+  /**
+   * The state a detection means by (host, pid): the evaluated event's own process for its pid (a late
+   * event of a process whose pid is taken again is still its own), else the newest process of that pid.
+   */
+  private stateOf(host: string, pid: number): ProcessState | undefined {
+    const e = this.evaluating;
+    return e && e.pid === pid && e.host === host ? e : this.states.lookup(host, pid);
+  }
+
+  /** What the per-process state holds and what it let go, by reason. */
+  get stateStats(): ProcessStateStats {
+    return this.states.stats;
+  }
 
   /** Evaluates the events that arrived together, oldest first (they mix probes; order by kernel time). */
   process(events: EventV1[]): void {
     for (const ev of [...events].sort(byTs)) {
-      for (const loaded of this.candidates(ev)) {
-        const d = loaded.detection;
-        let finding: Finding | null | undefined;
-        try {
-          finding = d.match(ev as never, this.ctx);
-        } catch {
-          this.errors.set(d.id, (this.errors.get(d.id) ?? 0) + 1);
-          continue;
+      const { host, proc } = ev;
+      // An exec without a start time is a process the sensor saw no fork of: a new one for its pid.
+      const state = this.states.resolve(host, proc.pid, proc.startTs, ev.kind === 'exec' && proc.startTs === null);
+      this.evaluating = state;
+      try {
+        for (const loaded of this.candidates(ev)) {
+          const d = loaded.detection;
+          let finding: Finding | null | undefined;
+          try {
+            finding = d.match(ev as never, this.ctx);
+          } catch {
+            this.errors.set(d.id, (this.errors.get(d.id) ?? 0) + 1);
+            continue;
+          }
+          if (finding) this.raiseFor(loaded, host, proc, state, ev.ts, [ev.id, ...(finding.evidence ?? [])], finding);
         }
-        if (finding) this.raise(loaded, ev.host, ev.proc, ev.ts, [ev.id, ...(finding.evidence ?? [])], finding);
+      } finally {
+        this.evaluating = null;
       }
-      this.remember(ev);
+      this.remember(ev, state);
+      if (ev.kind === 'exit') this.states.exit(state);
     }
   }
 
-  /** Raises an alert from outside an event (SQL detections, sensor.silent). */
+  /**
+   * Raises an alert from outside an event (SQL detections, sensor.silent). Its flag goes to the process
+   * of that start time, or without one to the live process of that pid (as an event without one would).
+   */
   raise(loaded: Pick<LoadedDetection, 'detection' | 'source' | 'author'>, host: string, proc: ProcessV1 | null, ts: string, evidence: string[], finding: Finding): void {
+    const state = proc ? this.states.resolve(host, proc.pid, proc.startTs, false) : null;
+    this.raiseFor(loaded, host, proc, state, ts, evidence, finding);
+  }
+
+  private raiseFor(loaded: Pick<LoadedDetection, 'detection' | 'source' | 'author'>, host: string, proc: ProcessV1 | null, state: ProcessState | null, ts: string, evidence: string[], finding: Finding): void {
     const d = loaded.detection;
     this.fired.set(d.id, (this.fired.get(d.id) ?? 0) + 1);
-    if (proc) {
-      const k = `${host}|${proc.pid}`;
-      // Flags live and go with the process's history (its bound and its age): a SQL detection's
-      // alert names processes no event brought here, and their flags were kept for ever.
-      this.recent(this.history, k, this.now());
-      const set = this.flags.get(k) ?? new Set<string>();
-      set.add(d.id);
-      this.flags.set(k, set);
-    }
-    const key = `${d.id}|${host}|${proc?.pid ?? 0}|${proc?.exe ?? ''}|${finding.subject ?? ''}`;
+    // Flags live and go with the process's state (its budget, its exit, its age).
+    if (state) this.states.flag(state, d.id);
+    // Per process as DESIGN.md identifies one: a pid taken again by another process opens its own window.
+    const key = `${d.id}|${host}|${proc?.pid ?? 0}|${proc?.startTs ?? ''}|${proc?.exe ?? ''}|${finding.subject ?? ''}`;
     const now = this.now();
     const t = this.throttled.get(key);
     if (t && now < t.windowEnd) {
@@ -200,9 +230,7 @@ export class DetectionEngine {
       if (t.dirty) this.opts.onAlert({ ...t.alert, evidence: [...t.alert.evidence] });
       this.throttled.delete(key);
     }
-    for (const [k, v] of this.history) if (now - v.touched > HISTORY_TTL_MS) { this.history.delete(k); this.flags.delete(k); this.gpuDevices.delete(k); }
-    // A process whose descendants stopped exec'ing may still be busy itself: its flags stay with its history.
-    for (const [k, v] of this.lineage) if (now - v.touched > HISTORY_TTL_MS) this.lineage.delete(k);
+    this.states.sweep();
     const list = [...heartbeats];
     this.checkSilence(list, now);
     this.checkProbeRestarts(list.map((r) => r.heartbeat), now);
@@ -287,64 +315,20 @@ export class DetectionEngine {
     }
   }
 
-  /**
-   * Over the bound, the oldest eighth goes at once. V8 keeps a deleted Map slot until the table is
-   * rebuilt, so finding the first live key after many deletes at the front walks every one of them:
-   * evicting one process per new one cost ~18 µs per event once the bound was reached (over a quarter
-   * of the control plane's main thread in the ingest bench); one walk per eighth costs nearly nothing.
-   */
-  private evictOldest(map: Map<string, Recent>): void {
-    let n = Math.max(1, MAX_PROCESSES >> 3);
-    for (const key of map.keys()) {
-      map.delete(key);
-      // What is kept per process goes with its history, or it would outlive the bound.
-      if (map === this.history) { this.flags.delete(key); this.gpuDevices.delete(key); }
-      if (--n === 0) break;
-    }
-  }
-
-  /** The entry of `key`, made (within the bound) when there is none, touched now. */
-  private recent(map: Map<string, Recent>, key: string, now: number): Recent {
-    let h = map.get(key);
-    if (!h) {
-      if (map.size >= MAX_PROCESSES) this.evictOldest(map);
-      h = { events: [], touched: now };
-      map.set(key, h);
-    }
-    h.touched = now;
-    return h;
-  }
-
-  private remember(ev: EventV1): void {
-    const now = this.now();
-    const push = (map: Map<string, Recent>, key: string) => {
-      const h = this.recent(map, key, now);
-      h.events.push(ev);
-      if (h.events.length > HISTORY_PER_PROCESS) h.events.shift();
-    };
-    const key = `${ev.host}|${ev.proc.pid}`;
-    push(this.history, key);
+  private remember(ev: EventV1, state: ProcessState): void {
+    const bytes = eventBytes(ev);
+    this.states.addEvent(state, ev, bytes);
     // Calls on the device that names the GPU come early (context creation) and may be out of a busy
     // process's history by the time it allocates compute: the devices are kept apart.
-    if (ev.kind === 'gpu') {
-      let devices = this.gpuDevices.get(key);
-      if (!devices) this.gpuDevices.set(key, (devices = new Set()));
-      devices.add(ev.gpu.device);
-    }
-    if (ev.kind === 'exec') for (const a of ev.proc.ancestry.slice(0, LINEAGE_DEPTH)) push(this.lineage, `${ev.host}|${a.pid}`);
+    if (ev.kind === 'gpu') this.states.addGpuDevice(state, ev.gpu.device);
+    if (ev.kind === 'exec') for (const a of ev.proc.ancestry.slice(0, LINEAGE_DEPTH)) this.states.addDescendant(this.states.ancestor(ev.host, a.pid), ev, bytes);
   }
 }
 
-/**
- * Kernel time order of two events. NsTimestamps are decimal digits: without leading zeros, the
- * shorter is the earlier and equal lengths compare as text (no BigInt per event).
- */
-function byTs(a: EventV1, b: EventV1): number {
-  const x = withoutLeadingZeros(a.ts);
-  const y = withoutLeadingZeros(b.ts);
-  return x.length - y.length || (x < y ? -1 : x > y ? 1 : 0);
-}
-const withoutLeadingZeros = (ts: string): string => (ts.length > 1 && ts[0] === '0' ? ts.replace(/^0+(?=\d)/, '') : ts);
+const EMPTY: ReadonlySet<string> = new Set();
+
+/** Kernel time order of two events. */
+const byTs = (a: EventV1, b: EventV1): number => compareNs(a.ts, b.ts);
 
 export const SENSOR_PROBE_RESTART: AnyDetection = {
   id: 'sensor.probe-restart',

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AncestorV1, AlertV1, EventV1, ProcessV1 } from '@vigil/schema';
-import { DetectionEngine, type LoadedDetection } from './engine.js';
+import { DetectionEngine, type EngineOptions, type LoadedDetection } from './engine.js';
 import { BUILTIN_DETECTIONS } from './builtin/index.js';
 import { EMPTY_EXPECTED_GPU } from './builtin/gpu.js';
 import type { DetectionConfig } from './define.js';
@@ -32,6 +32,10 @@ export function exec(argv: string[], p: Partial<ProcessV1> = {}, exe?: string): 
   };
 }
 
+export function exited(code: number, p: Partial<ProcessV1> = {}): EventV1 {
+  return { id: randomUUID(), v: 1, host: 'h1', ts: nextTs(), kind: 'exit', proc: proc(p), exit: { code, signal: null } };
+}
+
 export function connect(daddr: string, dport: number, p: Partial<ProcessV1> = {}): EventV1 {
   const ts = nextTs();
   return {
@@ -50,9 +54,9 @@ export function gpu(name: string, rmClassName: string | null, p: Partial<Process
 
 export const TEST_CONFIG: DetectionConfig = { expectedGpu: EMPTY_EXPECTED_GPU, sensorPids: () => new Set([777]) };
 
-export function builtinEngine(config: DetectionConfig = TEST_CONFIG): { engine: DetectionEngine; alerts: AlertV1[] } {
+export function builtinEngine(config: DetectionConfig = TEST_CONFIG, opts: Omit<Partial<EngineOptions>, 'config' | 'onAlert'> = {}): { engine: DetectionEngine; alerts: AlertV1[] } {
   const alerts: AlertV1[] = [];
-  const engine = new DetectionEngine({ config, onAlert: (a) => alerts.push(a) });
+  const engine = new DetectionEngine({ ...opts, config, onAlert: (a) => alerts.push(a) });
   engine.setDetections(Object.values(BUILTIN_DETECTIONS).map((detection): LoadedDetection => ({ detection, source: 'builtin', author: null, origin: 'builtin' })));
   return { engine, alerts };
 }

@@ -1,6 +1,6 @@
 import { Command } from '@oclif/core';
 import { apiTarget, fetchDetections, type DetectionsReport } from '../../services/api-client.js';
-import { table } from '../../services/render.js';
+import { printable, table } from '../../services/render.js';
 import { apiFlag } from '../../services/flags.js';
 
 export default class DetectionsList extends Command {
@@ -21,7 +21,7 @@ export default class DetectionsList extends Command {
         ...r.loaded.map((d) => [d.id, d.severity, d.source, String(d.fired), String(d.errors), d.title]),
         ...r.sql.map((d) => [d.id, d.severity, `sql/${d.intervalMs / 1000}s`, '', d.lastError ? '!' : '', d.title]),
       ], 70));
-      for (const p of r.problems) this.log(`${p.unsupported ? 'unsupported' : 'broken'}: ${p.path}: ${p.reason}`);
+      for (const p of r.problems) this.log(printable(`${p.unsupported ? 'unsupported' : 'broken'}: ${p.path}: ${p.reason}`));
     }
     return r;
   }

@@ -1,6 +1,6 @@
 import { Args, Command, Flags } from '@oclif/core';
 import { problemLines, testDetections } from '../../services/detections.js';
-import { alertsTable } from '../../services/render.js';
+import { alertsTable, printable } from '../../services/render.js';
 
 export default class DetectionsTest extends Command {
   static override description = 'Run detections offline against recorded events (NDJSON or a JSON array, as `vigil events --json` prints) and show the alerts they raise. SQL detections run once over a scratch store holding just these events. Exits 1 if a file is broken, a detection threw or a SQL detection failed.';
@@ -21,12 +21,12 @@ export default class DetectionsTest extends Command {
       this.error((err as Error).message, { exit: 1 });
     }
     if (!this.jsonEnabled()) {
-      for (const line of problemLines(r.report.problems)) this.logToStderr(line);
-      for (const b of r.badLines) this.logToStderr(`${flags.events}:${b.line}: skipped: ${b.reason}`);
+      for (const line of problemLines(r.report.problems).flatMap((l) => l.split('\n'))) this.logToStderr(printable(line));
+      for (const b of r.badLines) this.logToStderr(printable(`${flags.events}:${b.line}: skipped: ${b.reason}`));
       for (const f of r.failures) {
-        this.logToStderr(f.source === 'sql'
+        this.logToStderr(printable(f.source === 'sql'
           ? `failed       ${f.id}: ${f.firstError}`
-          : `failed       ${f.id}: threw on ${f.errors} of ${f.of} events; first: ${f.firstError}`);
+          : `failed       ${f.id}: threw on ${f.errors} of ${f.of} events; first: ${f.firstError}`));
       }
       this.log(r.alerts.length ? alertsTable(r.alerts) : 'no alerts');
       this.log(`${r.events} events, ${r.alerts.length} alerts${r.failures.length ? `, ${r.failures.length} detection${r.failures.length === 1 ? '' : 's'} failed` : ''}`);

@@ -1,6 +1,7 @@
 import { Args, Command } from '@oclif/core';
 import type { LoadReport } from '@vigil/control-plane';
 import { problemLines, validateDetections } from '../../services/detections.js';
+import { printable } from '../../services/render.js';
 
 export default class DetectionsValidate extends Command {
   static override description = 'Check detection files without running them on events: TypeScript modules are type-checked against @vigil/control-plane/detect, SQL detections run once on an empty store with the control plane\'s schema (each row needs a `host`), Sigma rules are compiled. Lists every error of each broken file; exits 1 if any is broken.';
@@ -17,9 +18,9 @@ export default class DetectionsValidate extends Command {
       this.error((err as Error).message, { exit: 1 });
     }
     if (!this.jsonEnabled()) {
-      for (const d of report.detections) this.log(`ok           ${d.detection.id}  (${d.source}, ${d.origin})`);
-      for (const d of report.sql) this.log(`ok           ${d.id}  (sql every ${d.intervalMs / 1000}s, ${d.origin})`);
-      for (const line of problemLines(report.problems)) this.log(line);
+      for (const d of report.detections) this.log(printable(`ok           ${d.detection.id}  (${d.source}, ${d.origin})`));
+      for (const d of report.sql) this.log(printable(`ok           ${d.id}  (sql every ${d.intervalMs / 1000}s, ${d.origin})`));
+      for (const line of problemLines(report.problems).flatMap((l) => l.split('\n'))) this.log(printable(line));
       const broken = report.problems.filter((p) => !p.unsupported);
       const files = new Set(broken.map((p) => p.path)).size;
       const errors = broken.reduce((n, p) => n + (p.details?.length ?? 1), 0);

@@ -1,6 +1,6 @@
 import { Command } from '@oclif/core';
 import { apiTarget, fetchStatus, type StatusReport } from '../../services/api-client.js';
-import { latencyLine, nsToIso, table } from '../../services/render.js';
+import { latencyLine, nsToIso, printable, table } from '../../services/render.js';
 import { apiFlag } from '../../services/flags.js';
 
 const CLOCK_SKEW_SHOWN_S = 5;
@@ -16,7 +16,7 @@ export default class Status extends Command {
       const s = await fetchStatus(apiTarget(flags.api));
       if (!this.jsonEnabled()) {
         const cp = s.controlPlane;
-        this.log(`control plane ${cp.version}: storage ${cp.storage} (${cp.storageHealthy ? 'healthy' : `FAILING: ${cp.lastInsertError}`}), NATS ${cp.nats}, ${cp.stored} events stored${cp.inserts !== undefined ? ` in ${cp.inserts} inserts` : ''}, rejected ${JSON.stringify(cp.rejects)}${cp.lostInStream ? `, ${cp.lostInStream} messages LOST in NATS (stream limits)` : ''}${cp.retimed ? `, ${cp.retimed} stored at arrival (their time outside what storage keeps: a host clock off?)` : ''}`);
+        this.log(printable(`control plane ${cp.version}: storage ${cp.storage} (${cp.storageHealthy ? 'healthy' : `FAILING: ${cp.lastInsertError}`}), NATS ${cp.nats}, ${cp.stored} events stored${cp.inserts !== undefined ? ` in ${cp.inserts} inserts` : ''}, rejected ${JSON.stringify(cp.rejects)}${cp.lostInStream ? `, ${cp.lostInStream} messages LOST in NATS (stream limits)` : ''}${cp.retimed ? `, ${cp.retimed} stored at arrival (their time outside what storage keeps: a host clock off?)` : ''}`));
         this.log('');
         this.log(s.sensors.length === 0 ? 'no sensor has reported yet' : table(
           ['HOST', 'LAST HEARTBEAT', 'AGE', 'READ', 'PUBLISHED', 'DROPPED', 'LOST', 'QUEUE', 'SPOOL', 'RSS', 'CPU', 'PROBES'],
@@ -35,13 +35,13 @@ export default class Status extends Command {
         ));
         for (const x of s.sensors) {
           const rej = Object.entries(x.counters.rejects);
-          if (rej.length) this.log(`${x.host} rejects: ${rej.map(([k, v]) => `${k}=${v}`).join(' ')}`);
-          for (const p of x.probes) if (p.lastError && p.state !== 'running') this.log(`${x.host} ${p.name}: ${p.lastError}`);
+          if (rej.length) this.log(printable(`${x.host} rejects: ${rej.map(([k, v]) => `${k}=${v}`).join(' ')}`));
+          for (const p of x.probes) if (p.lastError && p.state !== 'running') this.log(printable(`${x.host} ${p.name}: ${p.lastError}`));
           const skew = x.clockSkewSeconds ?? 0;
           // Past a few seconds (the heartbeat's own transit is milliseconds): its events' times are off too.
           if (Math.abs(skew) >= CLOCK_SKEW_SHOWN_S) this.log(`${x.host} clock: ${Math.abs(skew).toFixed(0)} s ${skew > 0 ? 'ahead of' : 'behind'} the control plane's; its events carry that host's times`);
           const lat = latencyLine(x.latency);
-          if (lat) this.log(`${x.host} latency since start, p50/p99 ms: ${lat}`);
+          if (lat) this.log(printable(`${x.host} latency since start, p50/p99 ms: ${lat}`));
         }
       }
       return s;
