@@ -69,6 +69,7 @@ export interface QueryResult {
   columns: { name: string; type: string }[];
   rows: Record<string, unknown>[];
   rowsTruncated: boolean;
+  cut?: { by: 'rows' | 'bytes'; limit: number } | null;
 }
 
 export const runQuery = (api: ApiTarget, sql: string) =>

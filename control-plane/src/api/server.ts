@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod/v4';
 import { EventFilter, queryEvents } from '../store/event-queries.js';
-import { QueryError, readOnlyQuery, type QueryLimits } from '../store/readonly-query.js';
+import { QueryBusyError, QueryError, readOnlyQuery, type QueryLimits } from '../store/readonly-query.js';
 import { AlertFilter, queryAlerts } from '../alerts/queries.js';
 import type { AlertSink } from '../alerts/sink.js';
 import type { ControlPlaneMetrics } from './metrics.js';
@@ -61,7 +61,7 @@ export async function startApi(opts: ApiOptions): Promise<FastifyInstance> {
     try {
       return await readOnlyQuery(opts.userSql, body.data.sql, opts.queryLimits);
     } catch (err) {
-      if (err instanceof QueryError) return reply.code(err.refused ? 403 : 400).send({ error: err.message });
+      if (err instanceof QueryError) return reply.code(err instanceof QueryBusyError ? 503 : err.refused ? 403 : 400).send({ error: err.message });
       throw err;
     }
   });

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
+import { createChdbConnection, type ChdbExtension } from 'chdb/connection';
 
 type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
 
@@ -24,6 +24,14 @@ export interface StorageClients {
 }
 
 /**
+ * The embedded engine's own session behind a client, for what @clickhouse/client's Connection
+ * contract does not carry: a result streamed chunk by chunk (the client's `exec` hands chDB's whole
+ * result over as one buffer). Absent for a server, whose HTTP response already streams.
+ */
+const chdbSessions = new WeakMap<ClickHouseClient, ChdbExtension>();
+export const chdbSessionOf = (client: ClickHouseClient): ChdbExtension | undefined => chdbSessions.get(client);
+
+/**
  * Clients for chDB in process (default) or a ClickHouse server; same SQL either way. Each gets its own
  * session: chDB applies per-query settings as `SET` on the session, so the `readonly=1` and the limits
  * of a user query would otherwise stick to the inserts and to the API's own reads.
@@ -35,8 +43,10 @@ export function createStorageClients(target: StorageTarget): StorageClients {
     }
     // chdb implements @clickhouse/client-common's Connection; @clickhouse/client bundles its own copy
     // of those types, identical in shape but distinct to TypeScript.
-    const connection = createChdbConnection({ path: target.dataDir }) as unknown as ClientConnection;
-    return createClient({ connection });
+    const chdb = createChdbConnection({ path: target.dataDir });
+    const client = createClient({ connection: chdb as unknown as ClientConnection });
+    chdbSessions.set(client, chdb.chdb);
+    return client;
   };
   if (target.kind === 'embedded') {
     try {

@@ -7,7 +7,7 @@ export default class Query extends Command {
   static override description = 'Run read-only SQL against the event store (tables: events, sensor_heartbeats).';
   static override enableJsonFlag = true;
   static override examples = [`<%= config.bin %> query "SELECT comm, count() FROM events WHERE kind = 'exec' GROUP BY comm ORDER BY 2 DESC LIMIT 10"`];
-  static override args = { sql: Args.string({ required: true, description: 'SQL (read-only: writes are refused by the storage)' }) };
+  static override args = { sql: Args.string({ required: true, description: 'SQL: one SELECT on Vigil\'s tables (writes, INTO OUTFILE, file() and other host-reaching functions are refused)' }) };
   static override flags = { api: apiFlag };
 
   async run(): Promise<QueryResult> {
@@ -17,7 +17,7 @@ export default class Query extends Command {
       if (!this.jsonEnabled()) {
         const cell = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
         this.log(table(result.columns.map((c) => c.name), result.rows.map((r) => result.columns.map((c) => cell(r[c.name])))));
-        if (result.rowsTruncated) this.logToStderr('(result cut at 10000 rows)');
+        if (result.rowsTruncated) this.logToStderr(`(result cut at ${result.cut ? `${result.cut.limit} ${result.cut.by}` : '10000 rows'})`);
       }
       return result;
     } catch (err) {

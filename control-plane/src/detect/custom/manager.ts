@@ -29,6 +29,8 @@ export class CustomDetections {
   private timers: NodeJS.Timeout[] = [];
   private watchers: FSWatcher[] = [];
   private reloadTimer: NodeJS.Timeout | null = null;
+  /** SQL detections with a run in flight: a run slower than its interval is not queued again behind itself. */
+  private running = new Set<string>();
   loads = 0;
 
   constructor(
@@ -65,8 +67,11 @@ export class CustomDetections {
   }
 
   async runSql(d: SqlDetection): Promise<number> {
+    if (this.running.has(d.id)) return 0;
+    this.running.add(d.id);
     try {
-      const result = await readOnlyQuery(this.reader, d.sql, this.queryLimits);
+      // The same guard and limits as `vigil query`: a detection file is user SQL too.
+      const result = await readOnlyQuery(this.reader, d.sql, this.queryLimits, { source: 'detection' });
       this.sqlErrors.delete(d.id);
       const loaded = { detection: { id: d.id, title: d.title, severity: d.severity, mitre: d.mitre, on: [], match: () => null }, source: 'sql' as const, author: d.author };
       let raised = 0;
@@ -83,6 +88,8 @@ export class CustomDetections {
       this.sqlErrors.set(d.id, (err as Error).message);
       this.log.warn({ err, 'detection.id': d.id }, 'SQL detection failed');
       return 0;
+    } finally {
+      this.running.delete(d.id);
     }
   }
 
