@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { connect } from 'nats';
@@ -64,7 +64,7 @@ after(async () => {
   assert.equal(await up?.stop(), 0, up?.logs.join('').slice(-2000));
 });
 
-test('the data directory, the NATS credentials and the API token are root only; nobody reads none of them', () => {
+test('the data directory, the NATS credentials and the API token are root only; nobody can read any of them', () => {
   assert.equal(mode(data), hasReaderGroup ? 0o750 : 0o700);
   assert.equal(mode(join(data, 'secrets')), 0o700);
   assert.deepEqual(readdirSync(join(data, 'secrets')).sort(), ['nats-control-plane.password', 'nats-sensor.password', 'nats-server.conf']);
@@ -183,4 +183,14 @@ test('the CLI loads no code named in the data directory (oclif reads VIGIL_DATA_
   const r = vigil(api, ['status'], { VIGIL_DATA_DIR: planted, VIGIL_API_TOKEN: secret('api-token') });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(spawnSync('test', ['-e', marker]).status, 1, 'the planted hook did not run');
+});
+
+test('vigil up refuses a data directory another user owns (that user could read or swap its secrets)', async () => {
+  const theirs = join(dir, 'theirs');
+  mkdirSync(theirs, { mode: 0o700 });
+  chownSync(theirs, 65534, 65534);
+  const r = spawnSync(process.execPath, [CLI, 'up', '--data-dir', theirs, '--api-port', String(await freePort()), '--nats-port', String(await freePort())], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 1);
+  assert.match(oneLine(r.stderr), /data-dir: .*theirs belongs to uid 65534, not to the user Vigil runs as/);
+  assert.deepEqual(readdirSync(theirs), [], 'nothing written there');
 });
