@@ -43,8 +43,11 @@ before(async () => {
 });
 
 after(async () => {
-  assert.equal(await cp?.stop(), 0);
-  await nats?.stop();
+  try {
+    assert.equal(await cp?.stop(), 0);
+  } finally {
+    await nats?.stop();
+  }
 });
 
 test('a password variable\'s name is no password: the value nats-server was given is', async () => {
