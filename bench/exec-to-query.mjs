@@ -2,7 +2,7 @@
 // argument, and polls the API every 10 ms until the event is there. Also the event rate at idle from
 // two heartbeats a minute apart. Usage (root): node bench/exec-to-query.mjs [trials]
 import { spawn, spawnSync } from 'node:child_process';
-import { scratchDir } from './lib.mjs';
+import { authHeaders, scratchDir } from './lib.mjs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 
@@ -11,7 +11,7 @@ const dir = scratchDir('vigil-bench-');
 const api = 'http://127.0.0.1:18899';
 const cli = new URL('../cli/bin/run.js', import.meta.url).pathname;
 const up = spawn(process.execPath, [cli, 'up', '--data-dir', dir, '--api-port', '18899', '--nats-port', '14299', '--host-id', 'bench'], { stdio: ['ignore', 'ignore', 'pipe'] });
-const get = async (path) => (await fetch(`${api}${path}`)).json();
+const get = async (path) => (await fetch(`${api}${path}`, { headers: authHeaders })).json();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 for (let i = 0; ; i++) {

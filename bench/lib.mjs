@@ -3,7 +3,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { connect } from 'nats';
 import { DEFAULT_STREAM_LIMITS, ensureStreams } from '../control-plane/dist/ingest/streams.js';
@@ -49,6 +49,10 @@ export async function rotated(reps, conditions, run) {
   }
   return runs;
 }
+
+// The API token of every control plane a bench starts (its children inherit it), and that it sends.
+process.env.VIGIL_API_TOKEN ||= randomBytes(32).toString('hex');
+export const authHeaders = { authorization: `Bearer ${process.env.VIGIL_API_TOKEN}` };
 
 export function startProcess(cmd, args, env = {}) {
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
@@ -119,7 +123,7 @@ export async function startNats(dir, { stream = false, bin = 'nats-server' } = {
 }
 
 export async function api(base, path, init) {
-  const r = await fetch(`${base}${path}`, init);
+  const r = await fetch(`${base}${path}`, { ...init, headers: { ...init?.headers, ...authHeaders } });
   return r.json();
 }
 

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { EventPublisher, Counters } from '@vigil/sensor';
-import { api, benchEvent, CLI, freePort, median, rotated, scratchDir, sleep, spread, startNats, startProcess, waitFor } from './lib.mjs';
+import { api, authHeaders, benchEvent, CLI, freePort, median, rotated, scratchDir, sleep, spread, startNats, startProcess, waitFor } from './lib.mjs';
 
 const REPS = Number(process.argv[2] ?? 3);
 const N = Number(process.argv[3] ?? 100_000);
@@ -30,7 +30,7 @@ async function run(queryFlags) {
     publisher.start();
     loop = (async () => {
       while (querying) {
-        const r = await fetch(`${base}/api/v1/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql: HEAVY }) }).catch(() => null);
+        const r = await fetch(`${base}/api/v1/query`, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders }, body: JSON.stringify({ sql: HEAVY }) }).catch(() => null);
         await r?.text();
         queries++;
       }

@@ -15,13 +15,15 @@ import type { ExpectedGpuConfig } from './detect/define.js';
 import { CustomDetections } from './detect/custom/manager.js';
 import { USER_QUERY_LIMITS, type QueryLimits } from './store/readonly-query.js';
 import { ControlPlaneMetrics } from './api/metrics.js';
+import { AlertFollowers } from './api/alert-stream.js';
 
 export const CONTROL_PLANE_VERSION = '0.1.0';
 
 export interface ControlPlaneConfig {
   storage: StorageTarget;
   nats: ConnectionOptions;
-  api: { host: string; port: number; token?: string };
+  /** The HTTP API: see ApiOptions (a token is optional here, on loopback only; the CLI always sets one). */
+  api: { host: string; port: number; token?: string; allowedHosts?: string[] };
   /** A sensor whose last heartbeat is older than this is reported silent. */
   silentAfterSeconds?: number;
   /** Events per insert at most (IngestOptions.batchSize). */
@@ -59,6 +61,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
   let heartbeats: HeartbeatTracker | null = null;
   let api: FastifyInstance | null = null;
   let alerts: AlertSink | null = null;
+  let followers: AlertFollowers | null = null;
   let engine: DetectionEngine | null = null;
   let custom: CustomDetections | null = null;
   const builtins: LoadedDetection[] = Object.values(BUILTIN_DETECTIONS).map((detection) => ({ detection, source: 'builtin', author: null, origin: 'builtin' }));
@@ -95,6 +98,8 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
         alertFollowers: alerts?.live.listenerCount('alert') ?? 0,
         /** The detection engine's per-process state: bytes held of its budget, processes let go by reason. */
         detectionState: engine?.stateStats ?? null,
+        /** What those followers hold unsent, and the slow ones cut off (api/alert-stream.ts). */
+        alertStream: followers?.report() ?? null,
       },
       sensors: [...(heartbeats?.latest.values() ?? [])].map(({ heartbeat: hb, receivedMs, cpuCores }) => {
         // By this control plane's clock: the sensor host's may be off (see ReceivedHeartbeat).
@@ -211,7 +216,8 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       name: 'api',
       start: async () => {
         const metrics = new ControlPlaneMetrics(() => ({ ...status(), detections: detectionsReport().loaded }));
-        api = await startApi({ ...cfg.api, ch: ch!.reader, userSql: ch!.user, queryLimits, status, alerts: alerts!, detections: detectionsReport, metrics });
+        followers = new AlertFollowers(alerts!.live);
+        api = await startApi({ ...cfg.api, ch: ch!.reader, userSql: ch!.user, queryLimits, status, followers, detections: detectionsReport, metrics });
         log.info({ 'api.url': `http://${cfg.api.host}:${cfg.api.port}` }, 'API listening');
         return async () => { await api?.close(); };
       },

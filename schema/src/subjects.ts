@@ -15,3 +15,14 @@ export function hostOfEventSubject(subject: string): string | null {
   const parts = subject.split('.');
   return parts.length === 4 && parts[0] === 'vigil' && parts[1] === 'events' ? (parts[2] ?? null) : null;
 }
+
+/**
+ * Where replies to a connection's requests arrive (nats.js `inboxPrefix`): one prefix per NATS user,
+ * so a user's subscribe permission can name its own replies and nobody else's (a sensor allowed
+ * `_INBOX.>` would read the control plane's pull deliveries: every host's events).
+ */
+export const sensorInboxPrefix = (host: string): string => `_INBOX_sensor.${host}`;
+export const CONTROL_PLANE_INBOX_PREFIX = '_INBOX_control-plane';
+
+/** Every subject one host's sensor publishes: its events and its heartbeats (a NATS user's allow-list). */
+export const hostPublishSubjects = (host: string): string[] => [`vigil.events.${host}.>`, `vigil.sensor.${host}.>`];

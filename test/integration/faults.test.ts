@@ -11,7 +11,7 @@ import { connect, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import { eventSubject, type AlertV1, type EventV1 } from '@vigil/schema';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
-import { freePort, startVigil, tempDir, vigilJson, waitFor } from '../support/harness.js';
+import { authHeaders, freePort, startVigil, tempDir, vigilJson, waitFor } from '../support/harness.js';
 
 const dir = tempDir('faults');
 let nats: LocalNats;
@@ -23,7 +23,7 @@ let cp: ReturnType<typeof startVigil> | null = null;
 const startCp = () => startVigil(['control-plane', '--data-dir', join(dir, 'ch'), '--nats', nats.url, '--api-port', String(apiPort), '--silent-after', '5']);
 /** Polled often: straight to the API rather than through a CLI process each time. */
 async function count(sql: string): Promise<number> {
-  const res = await fetch(`${api}/api/v1/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql }) });
+  const res = await fetch(`${api}/api/v1/query`, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders }, body: JSON.stringify({ sql }) });
   const body = (await res.json()) as { rows: { n: string }[] };
   return Number(body.rows[0]!.n);
 }

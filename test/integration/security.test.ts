@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { connect } from 'nats';
 import { pino } from 'pino';
 import { startControlPlane, type RunningControlPlane } from '@vigil/control-plane';
-import { eventSubject, type EventV1, type ExecEventV1 } from '@vigil/schema';
+import { eventSubject, sensorInboxPrefix, type EventV1, type ExecEventV1 } from '@vigil/schema';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
 import { freePort, startVigil, tempDir, vigilAsync, waitFor } from '../support/harness.js';
 
@@ -31,7 +31,7 @@ before(async () => {
   const conf = join(dir, 'nats.conf');
   writeFileSync(conf, `authorization {
   users: [
-    { user: "host-a", password: "pa", permissions: { publish: ["vigil.events.host-a.>", "vigil.sensor.host-a.>"], subscribe: ["_INBOX.>"] } }
+    { user: "host-a", password: "pa", permissions: { publish: ["vigil.events.host-a.>", "vigil.sensor.host-a.>"], subscribe: ["${sensorInboxPrefix('host-a')}.>"] } }
     { user: "cp", password: "pcp", permissions: { publish: [">"], subscribe: [">"] } }
   ]
 }\n`);
@@ -58,7 +58,7 @@ test('the API refuses requests without its bearer token; the CLI sends VIGIL_API
   // The scrape names every host and its counts: behind the token too.
   assert.equal((await fetch(`${cp.apiUrl}/metrics`)).status, 401);
   assert.equal((await authed('/metrics')).status, 200);
-  const without = await vigilAsync(cp.apiUrl, ['status']);
+  const without = await vigilAsync(cp.apiUrl, ['status'], { VIGIL_API_TOKEN: undefined, VIGIL_DATA_DIR: dir });
   assert.notEqual(without.status, 0);
   assert.match(without.stderr, /bearer token/);
   assert.equal((await vigilAsync(cp.apiUrl, ['status'], { VIGIL_API_TOKEN: TOKEN })).status, 0);
@@ -76,7 +76,7 @@ test('wrong NATS credentials are a clear error', async () => {
 });
 
 test('a host may publish only its own subjects', async () => {
-  const nc = await connect({ servers: nats.url, user: 'host-a', pass: 'pa' });
+  const nc = await connect({ servers: nats.url, user: 'host-a', pass: 'pa', inboxPrefix: sensorInboxPrefix('host-a') });
   try {
     const js = nc.jetstream();
     const mine = event('host-a');

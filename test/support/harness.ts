@@ -1,9 +1,11 @@
 import { createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { NatsConnection, NatsError } from 'nats';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 export const CLI = join(REPO, 'cli', 'bin', 'run.js');
@@ -41,6 +43,17 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | null | unde
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
+/**
+ * The API token of the control planes this test process starts through the CLI (`vigil up`,
+ * `vigil control-plane`), and that its `vigil …` calls send, as a user with VIGIL_API_TOKEN set.
+ * A test that wants another (or none: `VIGIL_API_TOKEN: undefined`) passes its own `env`.
+ */
+export const API_TOKEN = randomBytes(32).toString('hex');
+export const authHeaders = { authorization: `Bearer ${API_TOKEN}` };
+
+type Env = Record<string, string | undefined>;
+const cliEnv = (env: Env, api?: string): Env => ({ ...process.env, ...(api ? { VIGIL_API: api } : {}), VIGIL_API_TOKEN: API_TOKEN, ...env });
+
 export interface CliResult {
   status: number | null;
   stdout: string;
@@ -48,15 +61,15 @@ export interface CliResult {
 }
 
 /** Runs `vigil …` as a user would, against the given API. */
-export function vigil(api: string, args: string[]): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, VIGIL_API: api }, encoding: 'utf8', timeout: 60_000 });
+export function vigil(api: string, args: string[], env: Env = {}): CliResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], { env: cliEnv(env, api), encoding: 'utf8', timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Like vigil(), without blocking this process (needed when the API runs in it). */
-export function vigilAsync(api: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+export function vigilAsync(api: string, args: string[], env: Env = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, VIGIL_API: api, ...env } });
+    const child = spawn(process.execPath, [CLI, ...args], { env: cliEnv(env, api) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -72,8 +85,8 @@ export function vigilJson<T>(api: string, args: string[]): T {
 }
 
 /** Starts a long-running `vigil <command>`; logs go to `logs`. */
-export function startVigil(args: string[]): { child: ChildProcess; logs: string[]; stop: () => Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function startVigil(args: string[], env: Env = {}): { child: ChildProcess; logs: string[]; stop: () => Promise<number | null> } {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: cliEnv(env) });
   const logs: string[] = [];
   child.stdout!.on('data', (d: Buffer) => logs.push(d.toString()));
   child.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
@@ -90,4 +103,15 @@ export function startVigil(args: string[]): { child: ChildProcess; logs: string[
       return code;
     },
   };
+}
+
+/**
+ * Subscribes on `nc`, and says whether the server refused it for want of permission: the server
+ * answers the SUB before the flush's PONG, so no waiting is involved.
+ */
+export async function subscriptionRefused(nc: NatsConnection, subject: string): Promise<boolean> {
+  let refused: NatsError | null = null;
+  nc.subscribe(subject, { callback: (err) => { if (err) refused = err; } });
+  await nc.flush();
+  return (refused as NatsError | null)?.code === 'PERMISSIONS_VIOLATION';
 }

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AlertV1, EventV1, HeartbeatV1 } from '@vigil/schema';
+import { API_TOKEN_FILE, dataDirFromEnv } from './local-secrets.js';
 
 export const DEFAULT_API = 'http://127.0.0.1:8787';
 
@@ -9,11 +12,39 @@ export class ApiError extends Error {
 export interface ApiTarget {
   url: string;
   token?: string;
+  /** Where the token came from, or why there is none: what a refusal (401) tells the user. */
+  tokenSource: string;
 }
 
+const LOOPBACK_URL = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/i;
+
+/**
+ * The API and its token: VIGIL_API_TOKEN, else (for an API on this host) the file the control plane
+ * keeps it in, $VIGIL_DATA_DIR/api-token (default /var/lib/vigil), readable by root and group vigil.
+ */
 export function apiTarget(flag: string | undefined): ApiTarget {
-  const token = process.env.VIGIL_API_TOKEN;
-  return { url: (flag ?? process.env.VIGIL_API ?? DEFAULT_API).replace(/\/+$/, ''), ...(token ? { token } : {}) };
+  const url = (flag ?? process.env.VIGIL_API ?? DEFAULT_API).replace(/\/+$/, '');
+  const env = process.env.VIGIL_API_TOKEN;
+  if (env) return { url, token: env, tokenSource: 'VIGIL_API_TOKEN' };
+  const file = join(dataDirFromEnv(), API_TOKEN_FILE);
+  // This host's token goes to this host's API only.
+  if (!LOOPBACK_URL.test(url)) return { url, tokenSource: `VIGIL_API_TOKEN is not set (${file} is read for an API on this host only)` };
+  try {
+    return { url, token: readFileSync(file, 'utf8').trim(), tokenSource: file };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EACCES' ? 'permission denied: run as root, or as a member of group vigil'
+      : code === 'ENOENT' ? 'no such file: set VIGIL_DATA_DIR to the --data-dir of vigil up'
+      : (err as Error).message;
+    return { url, tokenSource: `VIGIL_API_TOKEN is not set and ${file} cannot be read (${why})` };
+  }
+}
+
+/** What a 401 means for this target: which token was refused, or where one is to be found. */
+function refused(api: ApiTarget): ApiError {
+  return new ApiError(api.token
+    ? `the API at ${api.url} refused the bearer token from ${api.tokenSource} (another control plane's? set VIGIL_API_TOKEN)`
+    : `the API at ${api.url} wants its bearer token: ${api.tokenSource}`);
 }
 
 /** How long a call waits for the API's answer; a user query may run 30 s there, so it waits longer. */
@@ -42,6 +73,7 @@ async function call<T>(api: ApiTarget, path: string, init: RequestInit = {}, tim
   } catch {
     throw new ApiError(`the API at ${api.url} answered ${res.status} with something that is not JSON`);
   }
+  if (res.status === 401) throw refused(api);
   if (!res.ok) throw new ApiError((body as { error?: string }).error ?? `the API answered ${res.status}`);
   return body as T;
 }
@@ -131,9 +163,12 @@ export async function followAlerts(api: ApiTarget, q: AlertQuery, onAlert: (a: A
     if (signal.aborted) return;
     throw new ApiError(`cannot reach the Vigil API at ${api.url} (is \`vigil up\` running? set --api or VIGIL_API)`, { cause });
   }
-  if (!res.ok || !res.body) throw new ApiError(`the API answered ${res.status} to the alert stream`);
+  if (res.status === 401) throw refused(api);
+  if (!res.ok || !res.body) throw new ApiError(`the API answered ${res.status} to the alert stream: ${(await res.text()).slice(0, 500)}`);
   const decoder = new TextDecoder();
   let buffer = '';
+  // The server's last comment when it ends the stream (a follower too slow to keep up).
+  let closing = '';
   try {
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
       buffer += decoder.decode(chunk, { stream: true });
@@ -143,10 +178,11 @@ export async function followAlerts(api: ApiTarget, q: AlertQuery, onAlert: (a: A
         buffer = buffer.slice(end + 2);
         const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
         if (data) onAlert(JSON.parse(data) as AlertV1);
+        if (block.startsWith(': closed: ')) closing = block.slice(10);
       }
     }
   } catch (err) {
     if (!signal.aborted) throw err;
   }
-  if (!signal.aborted) throw new ApiError('the alert stream closed (control plane stopped?)');
+  if (!signal.aborted) throw new ApiError(closing ? `the control plane closed the alert stream: ${closing}` : 'the alert stream closed (control plane stopped?)');
 }

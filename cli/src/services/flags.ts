@@ -48,3 +48,10 @@ export function expectedGpu(values: string[] | undefined): { exe: string[]; cgro
   const v = values ?? [];
   return { exe: v.filter((x) => !x.startsWith('cgroup:')), cgroup: v.filter((x) => x.startsWith('cgroup:')).map((x) => x.slice(7)) };
 }
+
+export const apiServeFlags = {
+  'api-allowed-host': Flags.string({
+    description: 'a host name clients reach the API by, beyond loopback names and IP literals (repeatable): requests naming any other Host are refused (DNS rebinding)',
+    multiple: true,
+  }),
+};

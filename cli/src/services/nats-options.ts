@@ -16,6 +16,10 @@ export const natsAuthFlags = {
   'nats-tls-ca': Flags.string({ description: 'CA certificate to verify the NATS server (enables TLS)' }),
   'nats-tls-cert': Flags.string({ description: 'client certificate for mutual TLS' }),
   'nats-tls-key': Flags.string({ description: 'client key for mutual TLS' }),
+  'nats-inbox-prefix': Flags.string({
+    description: 'subject prefix of the replies this connection receives (default: _INBOX_sensor.<host-id> for a sensor, _INBOX_control-plane for the control plane); the NATS user\'s subscribe permission names it (deploy/nats-server.conf)',
+    env: 'VIGIL_NATS_INBOX_PREFIX',
+  }),
 };
 
 type AuthFlags = { [K in keyof typeof natsAuthFlags]?: string | undefined };
@@ -28,8 +32,14 @@ const read = (path: string, what: string): string => {
   }
 };
 
-export function natsOptions(servers: string, f: AuthFlags): ConnectionOptions {
+/**
+ * Connection options from the flags. `inboxPrefix`: this part's default inbox prefix (see
+ * sensorInboxPrefix in the schema), so a server can keep each user's replies to that user.
+ */
+export function natsOptions(servers: string, f: AuthFlags, inboxPrefix?: string): ConnectionOptions {
   const o: ConnectionOptions = { servers };
+  const prefix = f['nats-inbox-prefix'] ?? inboxPrefix;
+  if (prefix) o.inboxPrefix = prefix;
   if (f['nats-user']) {
     o.user = f['nats-user'];
     if (f['nats-pass'] !== undefined) o.pass = f['nats-pass'];

@@ -20,8 +20,11 @@ const portOpen = (port: number) =>
     s.once('error', () => resolve(false));
   });
 
-/** Starts nats-server with JetStream on loopback, its store under `dataDir`; waits until it listens. */
-export async function startLocalNats(opts: { dataDir: string; port: number; binary?: string; configFile?: string; log: Logger }): Promise<LocalNats> {
+/**
+ * Starts nats-server with JetStream on loopback, its store under `dataDir`; waits until it listens.
+ * `configFile` brings its authorization; `env` adds to the environment its variables are read from.
+ */
+export async function startLocalNats(opts: { dataDir: string; port: number; binary?: string; configFile?: string; env?: Record<string, string>; log: Logger }): Promise<LocalNats> {
   const storeDir = join(opts.dataDir, 'nats');
   mkdirSync(storeDir, { recursive: true });
   if (await portOpen(opts.port)) {
@@ -30,6 +33,7 @@ export async function startLocalNats(opts: { dataDir: string; port: number; bina
   const args = ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(opts.port), ...(opts.configFile ? ['-c', opts.configFile] : [])];
   const child: ChildProcess = spawn(opts.binary ?? 'nats-server', args, {
     stdio: ['ignore', 'ignore', 'pipe'],
+    ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
     // Own process group: Ctrl-C reaches `vigil up` only, which stops nats-server last, after the
     // sensor and control plane have drained their connections.
     detached: true,

@@ -1,9 +1,13 @@
+import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ConnectionOptions } from 'nats';
-import { runSteps } from '@vigil/schema';
+import { CONTROL_PLANE_INBOX_PREFIX, hostIdFrom, runSteps, sensorInboxPrefix } from '@vigil/schema';
 import { parseExtraDevice, startSensor, type ProbeName } from '@vigil/sensor';
 import type { QueryLimits } from '@vigil/control-plane';
 import { startLocalNats } from './nats-server.js';
+import { localNatsAuth } from './local-nats-auth.js';
+import { API_TOKEN_FILE, loadOrCreateApiToken, readerGroupId, secureDir } from './local-secrets.js';
 
 export { untilSignal } from './signals.js';
 
@@ -11,6 +15,10 @@ export interface StackOptions {
   dataDir: string;
   apiPort: number;
   apiHost: string;
+  /** The API's bearer token; without it, the one in <dataDir>/api-token (created at the first start). */
+  apiToken?: string;
+  /** Host names the API answers to beyond loopback names and IP literals (see the control plane's api/guard.ts). */
+  apiAllowedHosts?: string[];
   natsPort: number;
   natsUrl?: string;
   /** Authentication and TLS for an external NATS (--nats). */
@@ -33,21 +41,39 @@ export interface StackOptions {
 export interface RunningStack {
   apiUrl: string;
   natsUrl: string;
+  /** Where the API token is kept, unless it was given. */
+  apiTokenFile: string | null;
   stop: () => Promise<void>;
 }
 
-/** Everything on one host: nats-server (unless --nats), the control plane, then the sensor. */
+/**
+ * Everything on one host: nats-server (unless --nats), the control plane, then the sensor. The data
+ * directory is closed to other users; the nats-server started here admits only the control plane and
+ * this host's sensor, with credentials kept under <dataDir>/secrets; the API wants its token.
+ */
 export async function startStack(o: StackOptions): Promise<RunningStack> {
   let natsUrl = o.natsUrl ?? '';
   let apiUrl = '';
+  const host = o.hostId ?? hostIdFrom(hostname());
+  const apiTokenFile = o.apiToken ? null : join(o.dataDir, API_TOKEN_FILE);
+  // An external NATS authenticates both parts as its flags say; each part keeps its own replies.
+  let cpNats: ConnectionOptions = { inboxPrefix: CONTROL_PLANE_INBOX_PREFIX, ...o.natsOptions };
+  let sensorNats: ConnectionOptions = { inboxPrefix: sensorInboxPrefix(host), ...o.natsOptions };
   const gpuDevices = o.gpuDevices.map(parseExtraDevice);
   const stop = await runSteps([
+    {
+      name: 'data-dir',
+      start: async () => { secureDir(o.dataDir, readerGroupId()); },
+    },
     {
       name: 'nats-server',
       start: async () => {
         if (o.natsUrl) return;
-        const nats = await startLocalNats({ dataDir: o.dataDir, port: o.natsPort, log: o.log });
+        const auth = localNatsAuth(o.dataDir, host, o.log);
+        const nats = await startLocalNats({ dataDir: o.dataDir, port: o.natsPort, configFile: auth.configFile, log: o.log });
         natsUrl = nats.url;
+        cpNats = { servers: natsUrl, ...auth.controlPlane };
+        sensorNats = { servers: natsUrl, ...auth.sensor };
         return nats.stop;
       },
     },
@@ -58,8 +84,12 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
         const { startControlPlane } = await import('@vigil/control-plane');
         const cp = await startControlPlane({
           storage: o.clickhouseUrl ? { kind: 'server', url: o.clickhouseUrl } : { kind: 'embedded', dataDir: `${o.dataDir}/clickhouse` },
-          nats: o.natsOptions ?? { servers: natsUrl },
-          api: { host: o.apiHost, port: o.apiPort, ...(process.env.VIGIL_API_TOKEN ? { token: process.env.VIGIL_API_TOKEN } : {}) },
+          nats: cpNats,
+          api: {
+            host: o.apiHost, port: o.apiPort,
+            token: o.apiToken ?? loadOrCreateApiToken(apiTokenFile!, o.log),
+            ...(o.apiAllowedHosts ? { allowedHosts: o.apiAllowedHosts } : {}),
+          },
           ...(o.detections ? { detections: o.detections } : {}),
           ...(o.expectedGpu ? { expectedGpu: o.expectedGpu } : {}),
           ...(o.storeLingerMs !== undefined ? { storeLingerMs: o.storeLingerMs } : {}),
@@ -74,8 +104,8 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       name: 'sensor',
       start: async () => {
         const s = await startSensor({
-          nats: o.natsOptions ?? { servers: natsUrl },
-          ...(o.hostId ? { hostId: o.hostId } : {}),
+          nats: sensorNats,
+          hostId: host,
           gpuDevices,
           windowSeconds: o.windowSeconds,
           spoolDir: `${o.dataDir}/spool`,
@@ -89,5 +119,5 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       },
     },
   ], o.log);
-  return { apiUrl, natsUrl, stop };
+  return { apiUrl, natsUrl, apiTokenFile, stop };
 }

@@ -4,23 +4,28 @@ import { z } from 'zod/v4';
 import { EventFilter, queryEvents } from '../store/event-queries.js';
 import { QueryBusyError, QueryError, readOnlyQuery, type QueryLimits } from '../store/readonly-query.js';
 import { AlertFilter, queryAlerts } from '../alerts/queries.js';
-import type { AlertSink } from '../alerts/sink.js';
 import type { ControlPlaneMetrics } from './metrics.js';
-import type { AlertV1 } from '@vigil/schema';
+import type { AlertFollowers } from './alert-stream.js';
+import { isLoopback, requestGuard } from './guard.js';
 import { SEVERITIES } from '@vigil/schema';
 
 export interface ApiOptions {
   host: string;
   port: number;
-  /** Required from clients when set; mandatory when the API listens beyond loopback. */
+  /**
+   * Required from clients when set; mandatory when the API listens beyond loopback. The CLI's
+   * commands always set one; in-process callers on loopback may leave it out.
+   */
   token?: string;
+  /** Host names clients may reach the API by, beyond loopback names and IP literals (see guard.ts). */
+  allowedHosts?: string[];
   /** The read-only session (see store/client.ts). */
   ch: ClickHouseClient;
   /** For user SQL (StorageClients.user). */
   userSql: ClickHouseClient;
   queryLimits: QueryLimits;
   status: () => Promise<unknown> | unknown;
-  alerts: AlertSink;
+  followers: AlertFollowers;
   detections: () => unknown;
   metrics: ControlPlaneMetrics;
 }
@@ -29,7 +34,6 @@ export class ApiConfigError extends Error {
   override name = 'ApiConfigError';
 }
 
-const isLoopback = (h: string) => h === '127.0.0.1' || h === '::1' || h === 'localhost';
 const QueryBody = z.object({ sql: z.string().min(1).max(100_000) });
 
 /** The API leaves loopback only behind a bearer token. */
@@ -43,12 +47,8 @@ export function checkApiBinding(host: string, token: string | undefined): void {
 export async function startApi(opts: ApiOptions): Promise<FastifyInstance> {
   checkApiBinding(opts.host, opts.token);
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
-  if (opts.token) {
-    const expected = `Bearer ${opts.token}`;
-    app.addHook('onRequest', async (req, reply) => {
-      if (req.headers.authorization !== expected) await reply.code(401).send({ error: 'missing or wrong bearer token' });
-    });
-  }
+  app.addHook('onRequest', requestGuard({ bindHost: opts.host, ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}), ...(opts.token ? { token: opts.token } : {}) }));
+  // Liveness, without the token: it says nothing but that the API answers.
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/api/v1/events', async (req, reply) => {
     const f = EventFilter.safeParse(req.query);
@@ -79,15 +79,8 @@ export async function startApi(opts: ApiOptions): Promise<FastifyInstance> {
     if (!f.success) { void reply.code(400).send({ error: 'bad filter' }); return; }
     const min = f.data.severity ? SEVERITIES.indexOf(f.data.severity) : 0;
     reply.hijack();
-    reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    reply.raw.write(': vigil alerts\n\n');
-    const send = (a: AlertV1) => {
-      if (SEVERITIES.indexOf(a.severity) < min || (f.data.rule && a.ruleId !== f.data.rule) || (f.data.host && a.host !== f.data.host)) return;
-      reply.raw.write(`data: ${JSON.stringify(a)}\n\n`);
-    };
-    const ping = setInterval(() => reply.raw.write(': ping\n\n'), 15_000);
-    opts.alerts.live.on('alert', send);
-    req.raw.on('close', () => { clearInterval(ping); opts.alerts.live.off('alert', send); });
+    opts.followers.follow(req.raw, reply.raw, (a) =>
+      SEVERITIES.indexOf(a.severity) >= min && (!f.data.rule || a.ruleId === f.data.rule) && (!f.data.host || a.host === f.data.host));
   });
   app.get('/api/v1/detections', async () => opts.detections());
   app.setErrorHandler(async (err: Error, _req, reply) => {

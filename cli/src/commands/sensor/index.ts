@@ -1,15 +1,19 @@
+import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { Command, Flags } from '@oclif/core';
+import { hostIdFrom, sensorInboxPrefix } from '@vigil/schema';
 import { parseExtraDevice, startSensor, type ProbeName } from '@vigil/sensor';
 import { untilSignal } from '../../services/signals.js';
 import { createLogger } from '../../services/logger.js';
 import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
 import { sensorFlags } from '../../services/flags.js';
+import { dataDirFromEnv } from '../../services/local-secrets.js';
 
 export default class Sensor extends Command {
   static override description = 'Run the sensor alone (root): bpftrace probes → process tree → NATS JetStream.';
   static override flags = {
     nats: Flags.string({ description: 'NATS URL', default: process.env.VIGIL_NATS ?? 'nats://127.0.0.1:4222' }),
-    'spool-dir': Flags.string({ description: 'where events wait while NATS is unreachable', default: process.env.VIGIL_DATA_DIR ? `${process.env.VIGIL_DATA_DIR}/spool` : '/var/lib/vigil/spool' }),
+    'spool-dir': Flags.string({ description: 'where events wait while NATS is unreachable', default: join(dataDirFromEnv(), 'spool') }),
     ...sensorFlags,
     ...natsAuthFlags,
   };
@@ -17,9 +21,12 @@ export default class Sensor extends Command {
   async run(): Promise<void> {
     const { flags } = await this.parse(Sensor);
     const log = createLogger();
+    // Listening from the start: a Ctrl-C during startup stops what started, in order, once it has.
+    const signalled = untilSignal();
+    const host = flags['host-id'] ?? hostIdFrom(hostname());
     const sensor = await startSensor({
-      nats: natsOptions(flags.nats, flags),
-      ...(flags['host-id'] ? { hostId: flags['host-id'] } : {}),
+      nats: natsOptions(flags.nats, flags, sensorInboxPrefix(host)),
+      hostId: host,
       gpuDevices: flags['gpu-device'].map(parseExtraDevice),
       windowSeconds: flags['window-seconds'],
       spoolDir: flags['spool-dir'],
@@ -29,7 +36,7 @@ export default class Sensor extends Command {
       ancestryDepth: flags['ancestry-depth'],
       log,
     }).catch((err: Error) => this.error(err.message, { exit: 1 }));
-    await untilSignal();
+    await signalled;
     await sensor.stop();
   }
 }

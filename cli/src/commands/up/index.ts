@@ -2,16 +2,18 @@ import { Command, Flags } from '@oclif/core';
 import { startStack, untilSignal } from '../../services/stack.js';
 import { createLogger } from '../../services/logger.js';
 import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
-import { detectionFlags, expectedGpu, queryLimits, sensorFlags, storageFlags } from '../../services/flags.js';
+import { apiServeFlags, detectionFlags, expectedGpu, queryLimits, sensorFlags, storageFlags } from '../../services/flags.js';
+import { dataDirFromEnv } from '../../services/local-secrets.js';
 import type { ProbeName } from '@vigil/sensor';
 
 export default class Up extends Command {
-  static override description = 'Run Vigil on this host: nats-server (JetStream), the control plane with embedded storage, and the sensor. Foreground until SIGINT/SIGTERM.';
+  static override description = 'Run Vigil on this host: nats-server (JetStream), the control plane with embedded storage, and the sensor. Foreground until SIGINT/SIGTERM. The data directory is closed to other users; NATS credentials are created in <data-dir>/secrets and the API token in <data-dir>/api-token (unless VIGIL_API_TOKEN is set) at the first start, and kept.';
   static override examples = ['sudo <%= config.bin %> up', 'sudo <%= config.bin %> up --data-dir /var/lib/vigil --clickhouse http://ch:8123'];
   static override flags = {
-    'data-dir': Flags.string({ description: 'where NATS and the embedded ClickHouse keep their data', default: process.env.VIGIL_DATA_DIR ?? '/var/lib/vigil' }),
+    'data-dir': Flags.string({ description: 'where NATS and the embedded ClickHouse keep their data, and Vigil its secrets', default: dataDirFromEnv() }),
     'api-port': Flags.integer({ description: 'API port on 127.0.0.1', default: 8787 }),
-    'api-host': Flags.string({ description: 'API listen address (beyond loopback needs VIGIL_API_TOKEN)', default: '127.0.0.1' }),
+    'api-host': Flags.string({ description: 'API listen address', default: '127.0.0.1' }),
+    ...apiServeFlags,
     'nats-port': Flags.integer({ description: 'port of the nats-server started here', default: 4222 }),
     nats: Flags.string({ description: 'use this NATS server instead of starting one (URL)' }),
     clickhouse: Flags.string({ description: 'store in this ClickHouse server (URL) instead of the embedded engine' }),
@@ -24,10 +26,14 @@ export default class Up extends Command {
   async run(): Promise<void> {
     const { flags } = await this.parse(Up);
     const log = createLogger();
+    // Listening from the start: a Ctrl-C during startup stops what started, in order, once it has.
+    const signalled = untilSignal();
     const stack = await startStack({
       dataDir: flags['data-dir'],
       apiPort: flags['api-port'],
       apiHost: flags['api-host'],
+      ...(process.env.VIGIL_API_TOKEN ? { apiToken: process.env.VIGIL_API_TOKEN } : {}),
+      ...(flags['api-allowed-host'] ? { apiAllowedHosts: flags['api-allowed-host'] } : {}),
       natsPort: flags['nats-port'],
       ...(flags.nats ? { natsUrl: flags.nats, natsOptions: natsOptions(flags.nats, flags) } : {}),
       ...(flags.clickhouse ? { clickhouseUrl: flags.clickhouse } : {}),
@@ -44,8 +50,11 @@ export default class Up extends Command {
       queryLimits: queryLimits(flags),
       log,
     }).catch((err: Error) => this.error(err.message, { exit: 1 }));
-    this.logToStderr(`vigil is up: API ${stack.apiUrl}, NATS ${stack.natsUrl}. Try \`npx vigil events\` in another shell; Ctrl-C stops.`);
-    const sig = await untilSignal();
+    // The CLI finds the token file in VIGIL_DATA_DIR (default /var/lib/vigil).
+    const elsewhere = flags['data-dir'] === dataDirFromEnv() ? '' : `; the CLI reads it with VIGIL_DATA_DIR=${flags['data-dir']}`;
+    const token = stack.apiTokenFile ? ` (token: ${stack.apiTokenFile}, for root and group vigil${elsewhere})` : '';
+    this.logToStderr(`vigil is up: API ${stack.apiUrl}${token}, NATS ${stack.natsUrl}. Try \`sudo npx vigil events\` in another shell; Ctrl-C stops.`);
+    const sig = await signalled;
     log.info({ signal: sig }, 'stopping');
     await stack.stop();
     log.info({}, 'vigil stopped');
