@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { closeNats, runSteps } from '@vigil/schema';
 import { createStorageClients, describeTarget, type StorageClients, type StorageTarget } from './store/client.js';
 import { migrate } from './store/migrations.js';
-import { DEFAULT_STREAM_LIMITS, ensureStreams } from './ingest/streams.js';
+import { DEFAULT_STREAM_LIMITS, ensureStreams, type StreamLimits } from './ingest/streams.js';
 import { EventIngestor } from './ingest/consumer.js';
 import { HeartbeatTracker } from './ingest/heartbeats.js';
 import { checkApiBinding, startApi } from './api/server.js';
@@ -72,6 +72,10 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
   });
   const silentAfter = cfg.silentAfterSeconds ?? 30;
   const queryLimits: QueryLimits = { ...USER_QUERY_LIMITS, ...cfg.queryLimits };
+  const streamLimits: StreamLimits = {
+    maxAgeHours: cfg.streamMaxAgeHours ?? DEFAULT_STREAM_LIMITS.maxAgeHours,
+    maxBytes: cfg.streamMaxBytes ?? DEFAULT_STREAM_LIMITS.maxBytes,
+  };
   const storageState = { ready: false, stopped: false, error: null as string | null };
 
   const status = () => {
@@ -90,6 +94,8 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
         lostInStream: ingestor?.stats.lostInStream ?? 0,
         retimed: ingestor?.stats.retimed ?? 0,
         heartbeatRejects: heartbeats?.rejects ?? 0,
+        /** The durable consumer ingestion reads: unhealthy (with the problem) while it is missing. */
+        consumer: ingestor?.stats.consumer ?? null,
         alerts: alerts?.stats ?? null,
         /** Clients following the live alert stream (`vigil alerts --follow`). */
         alertFollowers: alerts?.live.listenerCount('alert') ?? 0,
@@ -149,10 +155,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       name: 'nats',
       start: async () => {
         nc = await connect({ name: 'vigil-control-plane', maxReconnectAttempts: -1, reconnectTimeWait: 500, ...cfg.nats });
-        await ensureStreams(await nc.jetstreamManager(), {
-          maxAgeHours: cfg.streamMaxAgeHours ?? DEFAULT_STREAM_LIMITS.maxAgeHours,
-          maxBytes: cfg.streamMaxBytes ?? DEFAULT_STREAM_LIMITS.maxBytes,
-        });
+        await ensureStreams(await nc.jetstreamManager(), streamLimits);
         return async () => { if (nc) await closeNats(nc); };
       },
     },
@@ -199,6 +202,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
           ...(cfg.storeLingerMs !== undefined ? { storeLingerMs: cfg.storeLingerMs } : {}),
           ...(cfg.detectLingerMs !== undefined ? { lingerMs: cfg.detectLingerMs } : {}),
           log,
+          streams: streamLimits,
           onEvents: (events) => engine?.process(events),
         });
         ingestor.start();

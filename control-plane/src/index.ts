@@ -4,3 +4,4 @@ export type { QueryLimits } from './store/readonly-query.js';
 export { loadDetections, type LoadReport, type LoadProblem } from './detect/custom/loader.js';
 export { DetectionEngine, type LoadedDetection } from './detect/engine.js';
 export { BUILTIN_DETECTIONS } from './detect/builtin/index.js';
+export { CONSUMER_NAME } from './ingest/streams.js';

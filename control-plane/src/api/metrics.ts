@@ -10,6 +10,7 @@ export interface MetricsSource {
     nats: string;
     inserts: number;
     heartbeatRejects: number;
+    consumer: IngestStats['consumer'] | null;
     alerts: AlertSink['stats'] | null;
     alertFollowers: number;
   };
@@ -70,6 +71,8 @@ const FAMILIES = [
   { name: 'vigil_stream_lost_messages_total', help: 'Messages the event stream dropped (its limits) before this control plane consumed them.', type: 'counter', samples: (s) => one(s.controlPlane.lostInStream) },
   { name: 'vigil_events_retimed_total', help: 'Events stored at their insert time: the time they claim lies outside what the table keeps.', type: 'counter', samples: (s) => one(s.controlPlane.retimed) },
   { name: 'vigil_heartbeats_rejected_total', help: 'Sensor heartbeats refused as malformed.', type: 'counter', samples: (s) => one(s.controlPlane.heartbeatRejects) },
+  { name: 'vigil_ingest_consumer_healthy', help: '1 while the durable consumer ingestion reads is there.', type: 'gauge', samples: (s) => one(s.controlPlane.consumer?.healthy === false ? 0 : 1) },
+  { name: 'vigil_ingest_consumer_recreated_total', help: 'Times the durable consumer (or its stream) went missing and was made again.', type: 'counter', samples: (s) => one(s.controlPlane.consumer?.recreated ?? 0) },
   { name: 'vigil_storage_healthy', help: '1 while storage accepts inserts.', type: 'gauge', samples: (s) => one(s.controlPlane.storageHealthy ? 1 : 0) },
   { name: 'vigil_nats_connected', help: '1 while the control plane is connected to NATS.', type: 'gauge', samples: (s) => one(s.controlPlane.nats === 'connected' ? 1 : 0) },
   { name: 'vigil_alerts_raised_total', help: 'Alerts raised by the detections.', type: 'counter', samples: (s) => one(s.controlPlane.alerts?.raised ?? 0) },
