@@ -7,6 +7,7 @@ import { migrate } from './store/migrations.js';
 import { DEFAULT_STREAM_LIMITS, ensureStreams, type StreamLimits } from './ingest/streams.js';
 import { EventIngestor } from './ingest/consumer.js';
 import { HeartbeatTracker } from './ingest/heartbeats.js';
+import { HeartbeatStore } from './ingest/heartbeat-store.js';
 import { checkApiBinding, startApi } from './api/server.js';
 import { AlertSink } from './alerts/sink.js';
 import { DetectionEngine, type LoadedDetection } from './detect/engine.js';
@@ -24,6 +25,8 @@ export interface ControlPlaneConfig {
   api: { host: string; port: number; token?: string };
   /** A sensor whose last heartbeat is older than this is reported silent. */
   silentAfterSeconds?: number;
+  /** Hosts whose heartbeats are tracked at most (DEFAULT_MAX_HOSTS); more are refused and counted. */
+  maxHosts?: number;
   /** Events per insert at most (IngestOptions.batchSize). */
   batchSize?: number;
   /** The longest an event waits for company before it is stored (see IngestOptions.storeLingerMs). */
@@ -93,7 +96,8 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
         rejects: ingestor?.stats.rejects ?? {},
         lostInStream: ingestor?.stats.lostInStream ?? 0,
         retimed: ingestor?.stats.retimed ?? 0,
-        heartbeatRejects: heartbeats?.rejects ?? 0,
+        heartbeatRejects: heartbeats?.rejects ?? {},
+        heartbeats: heartbeats ? { hosts: heartbeats.latest.size, maxHosts: heartbeats.maxHosts, ...heartbeats.storage } : null,
         /** The durable consumer ingestion reads: unhealthy (with the problem) while it is missing. */
         consumer: ingestor?.stats.consumer ?? null,
         alerts: alerts?.stats ?? null,
@@ -162,7 +166,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
     {
       name: 'heartbeats',
       start: async () => {
-        heartbeats = new HeartbeatTracker(ch!.writer, ch!.reader, log);
+        heartbeats = new HeartbeatTracker(new HeartbeatStore(ch!.heartbeats, ch!.reader, log), log, cfg.maxHosts !== undefined ? { maxHosts: cfg.maxHosts } : {});
         await heartbeats.load();
         heartbeats.subscribe(nc!);
         return () => heartbeats?.stop();
@@ -190,7 +194,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
           await custom.load();
           custom.watch();
         }
-        const t = setInterval(() => engine?.tick(heartbeats?.latest.values()), 1000);
+        const t = setInterval(() => engine?.tick(heartbeats?.forDetections()), 1000);
         return async () => { clearInterval(t); custom?.stop(); await alerts?.stop(); };
       },
     },

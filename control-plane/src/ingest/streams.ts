@@ -28,11 +28,15 @@ function streamConfigs(limits: StreamLimits): Partial<StreamConfig>[] {
       duplicate_window: nanos(120_000),
     },
     {
+      // Heartbeats, kept for inspection; bounded in bytes too: subjects are one per host, and a
+      // publisher inventing hosts would otherwise keep 100 messages of each for a day.
       name: SENSOR_STREAM,
       subjects: [SENSOR_SUBJECTS],
       storage: StorageType.File,
+      discard: DiscardPolicy.Old,
       max_msgs_per_subject: 100,
       max_age: nanos(DAY * 1000),
+      max_bytes: 64 * 1024 * 1024,
     },
     {
       name: ALERTS_STREAM,
