@@ -4,9 +4,10 @@ import type { Logger } from 'pino';
 import { closeNats, runSteps } from '@vigil/schema';
 import { createStorageClients, describeTarget, type StorageClients, type StorageTarget } from './store/client.js';
 import { migrate } from './store/migrations.js';
-import { DEFAULT_STREAM_LIMITS, ensureStreams } from './ingest/streams.js';
+import { DEFAULT_STREAM_LIMITS, ensureStreams, type StreamLimits } from './ingest/streams.js';
 import { EventIngestor } from './ingest/consumer.js';
 import { HeartbeatTracker } from './ingest/heartbeats.js';
+import { HeartbeatStore } from './ingest/heartbeat-store.js';
 import { checkApiBinding, startApi } from './api/server.js';
 import { AlertSink } from './alerts/sink.js';
 import { DetectionEngine, type LoadedDetection } from './detect/engine.js';
@@ -26,6 +27,8 @@ export interface ControlPlaneConfig {
   api: { host: string; port: number; token?: string; allowedHosts?: string[] };
   /** A sensor whose last heartbeat is older than this is reported silent. */
   silentAfterSeconds?: number;
+  /** Hosts whose heartbeats are tracked at most (DEFAULT_MAX_HOSTS); more are refused and counted. */
+  maxHosts?: number;
   /** Events per insert at most (IngestOptions.batchSize). */
   batchSize?: number;
   /** The longest an event waits for company before it is stored (see IngestOptions.storeLingerMs). */
@@ -75,6 +78,10 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
   });
   const silentAfter = cfg.silentAfterSeconds ?? 30;
   const queryLimits: QueryLimits = { ...USER_QUERY_LIMITS, ...cfg.queryLimits };
+  const streamLimits: StreamLimits = {
+    maxAgeHours: cfg.streamMaxAgeHours ?? DEFAULT_STREAM_LIMITS.maxAgeHours,
+    maxBytes: cfg.streamMaxBytes ?? DEFAULT_STREAM_LIMITS.maxBytes,
+  };
   const storageState = { ready: false, stopped: false, error: null as string | null };
 
   const status = () => {
@@ -92,7 +99,10 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
         rejects: ingestor?.stats.rejects ?? {},
         lostInStream: ingestor?.stats.lostInStream ?? 0,
         retimed: ingestor?.stats.retimed ?? 0,
-        heartbeatRejects: heartbeats?.rejects ?? 0,
+        heartbeatRejects: heartbeats?.rejects ?? {},
+        heartbeats: heartbeats ? { hosts: heartbeats.latest.size, maxHosts: heartbeats.maxHosts, ...heartbeats.storage } : null,
+        /** The durable consumer ingestion reads: unhealthy (with the problem) while it is missing. */
+        consumer: ingestor?.stats.consumer ?? null,
         alerts: alerts?.stats ?? null,
         /** Clients following the live alert stream (`vigil alerts --follow`). */
         alertFollowers: alerts?.live.listenerCount('alert') ?? 0,
@@ -156,17 +166,14 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       name: 'nats',
       start: async () => {
         nc = await connect({ name: 'vigil-control-plane', maxReconnectAttempts: -1, reconnectTimeWait: 500, ...cfg.nats });
-        await ensureStreams(await nc.jetstreamManager(), {
-          maxAgeHours: cfg.streamMaxAgeHours ?? DEFAULT_STREAM_LIMITS.maxAgeHours,
-          maxBytes: cfg.streamMaxBytes ?? DEFAULT_STREAM_LIMITS.maxBytes,
-        });
+        await ensureStreams(await nc.jetstreamManager(), streamLimits);
         return async () => { if (nc) await closeNats(nc); };
       },
     },
     {
       name: 'heartbeats',
       start: async () => {
-        heartbeats = new HeartbeatTracker(ch!.writer, ch!.reader, log);
+        heartbeats = new HeartbeatTracker(new HeartbeatStore(ch!.heartbeats, ch!.reader, log), log, cfg.maxHosts !== undefined ? { maxHosts: cfg.maxHosts } : {});
         await heartbeats.load();
         heartbeats.subscribe(nc!);
         return () => heartbeats?.stop();
@@ -194,7 +201,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
           await custom.load();
           custom.watch();
         }
-        const t = setInterval(() => engine?.tick(heartbeats?.latest.values()), 1000);
+        const t = setInterval(() => engine?.tick(heartbeats?.forDetections()), 1000);
         return async () => { clearInterval(t); custom?.stop(); await alerts?.stop(); };
       },
     },
@@ -206,6 +213,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
           ...(cfg.storeLingerMs !== undefined ? { storeLingerMs: cfg.storeLingerMs } : {}),
           ...(cfg.detectLingerMs !== undefined ? { lingerMs: cfg.detectLingerMs } : {}),
           log,
+          streams: streamLimits,
           onEvents: (events) => engine?.process(events),
         });
         ingestor.start();

@@ -6,3 +6,4 @@ export { DetectionEngine, type LoadedDetection } from './detect/engine.js';
 export { BUILTIN_DETECTIONS } from './detect/builtin/index.js';
 export { checkDetections } from './detect/custom/check.js';
 export { runSqlDetectionsOver, type SqlRun } from './detect/custom/sql-check.js';
+export { CONSUMER_NAME } from './ingest/streams.js';

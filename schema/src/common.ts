@@ -14,6 +14,13 @@ export const HostId = z
 export const hostIdFrom = (hostname: string): string =>
   hostname.replace(/[^A-Za-z0-9_-]/g, '_').replace(/^[^A-Za-z0-9]+/, '').slice(0, 253) || 'host';
 
+/**
+ * Deepest nesting of arrays and objects the control plane parses from NATS: an event's JSON nests about
+ * six deep. Bounded before parsing, since what walks a parsed value recursively (JSON.stringify among
+ * others) overflows the stack on one nested some 100,000 deep, a message of a few hundred KB.
+ */
+export const MAX_JSON_DEPTH = 64;
+
 /** Wall-clock now, as an NsTimestamp. */
 export const nowNs = (): string => (BigInt(Date.now()) * 1_000_000n).toString();
 

@@ -48,6 +48,16 @@ export function latencyQuantile(h: LatencyHistogramV1, q: number, boundsMs: read
   return h.maxMs;
 }
 
+/**
+ * Largest heartbeat the control plane takes (bytes of JSON). A sensor's is a few KiB; the control plane
+ * keeps the last one of every host in memory, so a forged one naming thousands of reject reasons or
+ * latency stages is refused, not kept.
+ */
+export const MAX_HEARTBEAT_BYTES = 64 * 1024;
+
+/** Hosts the control plane tracks heartbeats of when not told otherwise (ControlPlaneConfig.maxHosts). */
+export const DEFAULT_MAX_HOSTS = 1024;
+
 export const HeartbeatV1 = z.object({
   v: z.literal(1),
   host: HostId,
@@ -55,6 +65,12 @@ export const HeartbeatV1 = z.object({
   sensorVersion: z.string(),
   startedTs: NsTimestamp,
   sensorPid: z.number().int().positive().optional(),
+  /**
+   * The heartbeat's number within its sensor run (startedTs, sensorPid), from 0: the control plane
+   * takes only a heartbeat newer than the last it took of that run, so a copy re-published later
+   * (to keep a killed sensor from looking silent) is refused. Without it, `ts` decides.
+   */
+  seq: z.number().int().nonnegative().optional(),
   counters: z.object({
     recordsRead: z.number().int().nonnegative(),
     eventsPublished: z.number().int().nonnegative(),

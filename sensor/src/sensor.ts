@@ -97,6 +97,8 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
   const builder = new EventBuilder(host, cache, devices, clock, counters, BPFTRACE_STRLEN - 1);
   const supervisors = new Map<ProbeName, ProbeSupervisor>();
   const startedTs = clock.nowWall();
+  // Numbers this run's heartbeats (HeartbeatV1.seq): a re-published copy of one is not newer.
+  let heartbeatSeq = 0;
   const windowSeconds = cfg.windowSeconds ?? 5;
   let nc: NatsConnection | null = null;
   let publisher: EventPublisher | null = null;
@@ -124,6 +126,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
     sensorVersion: SENSOR_VERSION,
     startedTs,
     sensorPid: process.pid,
+    seq: heartbeatSeq++,
     counters: {
       recordsRead: counters.recordsRead,
       eventsPublished: counters.eventsPublished,

@@ -283,8 +283,8 @@ test('heartbeats show up in status; a heartbeat claiming another host on its sub
   nc.publish(heartbeatSubject('slow-clock'), JSON.stringify({ ...hb, host: 'slow-clock', ts: slowTs }));
   type Sensor = { host: string; silent: boolean; ageSeconds: number; clockSkewSeconds: number };
   const s = await waitFor('sensors in status', async () => {
-    const r = await api<{ sensors: Sensor[]; controlPlane: { heartbeatRejects: number } }>('/api/v1/status');
-    return r.body.sensors.some((x) => x.host === HOST) && r.body.sensors.some((x) => x.host === 'slow-clock') && r.body.controlPlane.heartbeatRejects >= 1 ? r.body : null;
+    const r = await api<{ sensors: Sensor[]; controlPlane: { heartbeatRejects: Record<string, number> } }>('/api/v1/status');
+    return r.body.sensors.some((x) => x.host === HOST) && r.body.sensors.some((x) => x.host === 'slow-clock') && (r.body.controlPlane.heartbeatRejects['host-mismatch'] ?? 0) >= 1 ? r.body : null;
   });
   assert.equal(s.sensors.find((x) => x.host === HOST)?.silent, false);
   assert.equal(s.sensors.some((x) => x.host === 'intruder'), false);

@@ -130,6 +130,10 @@ export interface StatusReport {
     stored: number;
     inserts?: number;
     rejects: Record<string, number>;
+    /** Heartbeats refused, by reason (replayed, too-many-hosts, malformed, another host's). */
+    heartbeatRejects?: Record<string, number>;
+    /** The durable consumer ingestion reads: unhealthy, with the problem, while it is missing. */
+    consumer?: { healthy: boolean; problem: string | null; recreated: number } | null;
   };
   /**
    * Each sensor's newest heartbeat, as the control plane received it; age by the control plane's

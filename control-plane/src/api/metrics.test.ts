@@ -13,7 +13,8 @@ const heartbeat = (host: string, extra: Partial<MetricsSource['sensors'][number]
 const source = (sensors: MetricsSource['sensors']): MetricsSource => ({
   controlPlane: {
     storageHealthy: true, nats: 'connected', stored: 1234, inserts: 5, rejects: { schema: 2, 'not-json': 1 }, lostInStream: 0, retimed: 3,
-    heartbeatRejects: 4, alerts: { raised: 6, stored: 6, published: 6, dropped: 0, lastError: null }, alertFollowers: 1,
+    heartbeatRejects: { schema: 4 }, heartbeats: { hosts: 2, maxHosts: 1024, stored: 9, inserts: 2, dropped: 0, lastError: null },
+    consumer: { healthy: true, problem: null, recreated: 0, lastProblem: null }, alerts: { raised: 6, stored: 6, published: 6, dropped: 0, lastError: null }, alertFollowers: 1,
     detectionState: { processes: 9, bytes: 4096, budgetBytes: 8192, released: { exited: 5, aged: 1 }, evicted: { bytes: 7, processes: 0 }, eventsOverShare: 2 },
   },
   sensors,

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Registry, type Metric } from 'prom-client';
 import { LATENCY_BOUNDS_MS, type HeartbeatV1 } from '@vigil/schema';
 import type { IngestStats } from '../ingest/consumer.js';
+import type { HeartbeatStoreStats } from '../ingest/heartbeat-store.js';
 import type { AlertSink } from '../alerts/sink.js';
 import type { ProcessStateStats } from '../detect/process-state.js';
 
@@ -10,7 +11,10 @@ export interface MetricsSource {
     storageHealthy: boolean;
     nats: string;
     inserts: number;
-    heartbeatRejects: number;
+    /** Heartbeats refused, by reason (HeartbeatRejectReason). */
+    heartbeatRejects: Record<string, number>;
+    heartbeats: (HeartbeatStoreStats & { hosts: number; maxHosts: number }) | null;
+    consumer: IngestStats['consumer'] | null;
     alerts: AlertSink['stats'] | null;
     alertFollowers: number;
     detectionState: ProcessStateStats | null;
@@ -71,7 +75,14 @@ const FAMILIES = [
   { name: 'vigil_events_rejected_total', help: 'Messages or events sent to the dead-letter stream, by reason.', type: 'counter', samples: (s) => keysOf(s.controlPlane.rejects).map(([reason, value]) => ({ value, labels: { reason } })) },
   { name: 'vigil_stream_lost_messages_total', help: 'Messages the event stream dropped (its limits) before this control plane consumed them.', type: 'counter', samples: (s) => one(s.controlPlane.lostInStream) },
   { name: 'vigil_events_retimed_total', help: 'Events stored at their insert time: the time they claim lies outside what the table keeps.', type: 'counter', samples: (s) => one(s.controlPlane.retimed) },
-  { name: 'vigil_heartbeats_rejected_total', help: 'Sensor heartbeats refused as malformed.', type: 'counter', samples: (s) => one(s.controlPlane.heartbeatRejects) },
+  { name: 'vigil_heartbeats_rejected_total', help: 'Sensor heartbeats refused, by reason (malformed, another host\'s, replayed, past the hosts tracked).', type: 'counter', samples: (s) => keysOf(s.controlPlane.heartbeatRejects).map(([reason, value]) => ({ value, labels: { reason } })) },
+  { name: 'vigil_heartbeat_hosts', help: 'Hosts whose heartbeats the control plane tracks (each one sensor series below).', type: 'gauge', samples: (s) => one(s.controlPlane.heartbeats?.hosts ?? 0) },
+  { name: 'vigil_heartbeat_hosts_max', help: 'Hosts tracked at most; heartbeats from more are refused.', type: 'gauge', samples: (s) => one(s.controlPlane.heartbeats?.maxHosts ?? 0) },
+  { name: 'vigil_heartbeats_stored_total', help: 'Heartbeats stored in ClickHouse.', type: 'counter', samples: (s) => one(s.controlPlane.heartbeats?.stored ?? 0) },
+  { name: 'vigil_heartbeat_inserts_total', help: 'Inserts that stored heartbeats (batched).', type: 'counter', samples: (s) => one(s.controlPlane.heartbeats?.inserts ?? 0) },
+  { name: 'vigil_heartbeats_unstored_total', help: 'Heartbeats dropped unstored while storage refused them.', type: 'counter', samples: (s) => one(s.controlPlane.heartbeats?.dropped ?? 0) },
+  { name: 'vigil_ingest_consumer_healthy', help: '1 while the durable consumer ingestion reads is there.', type: 'gauge', samples: (s) => one(s.controlPlane.consumer?.healthy === false ? 0 : 1) },
+  { name: 'vigil_ingest_consumer_recreated_total', help: 'Times the durable consumer (or its stream) went missing and was made again.', type: 'counter', samples: (s) => one(s.controlPlane.consumer?.recreated ?? 0) },
   { name: 'vigil_storage_healthy', help: '1 while storage accepts inserts.', type: 'gauge', samples: (s) => one(s.controlPlane.storageHealthy ? 1 : 0) },
   { name: 'vigil_nats_connected', help: '1 while the control plane is connected to NATS.', type: 'gauge', samples: (s) => one(s.controlPlane.nats === 'connected' ? 1 : 0) },
   { name: 'vigil_alerts_raised_total', help: 'Alerts raised by the detections.', type: 'counter', samples: (s) => one(s.controlPlane.alerts?.raised ?? 0) },

@@ -1,10 +1,11 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { headers, type JetStreamClient, type JsMsg } from 'nats';
+import type { Consumer, JetStreamClient, JsMsg } from 'nats';
 import type { Logger } from 'pino';
-import { deadLetterSubject, EventBatchV1, EventV1, EVENTS_STREAM, hostOfEventSubject, EVENTS_HEADER, MAX_BATCH_BYTES, MAX_EVENT_BYTES } from '@vigil/schema';
-import { insertEvents } from '../store/event-insert.js';
-import { EVENTS_KEPT_DAYS, storedAtClaimedTime } from '../store/claimed-time.js';
-import { CONSUMER_NAME } from './streams.js';
+import { EVENTS_HEADER, type EventV1 } from '@vigil/schema';
+import type { StreamLimits } from './streams.js';
+import { checkMessage } from './check.js';
+import { DurableConsumer, type ConsumerState } from './durable-consumer.js';
+import { StoreStage, tryTo, type Checked } from './store-stage.js';
 
 export interface IngestStats {
   stored: number;
@@ -22,6 +23,8 @@ export interface IngestStats {
    * table keeps (store/claimed-time.ts): a host clock far off, or a forged time. Their JSON keeps it.
    */
   retimed: number;
+  /** The durable consumer this ingestor reads (see ConsumerState). */
+  consumer: ConsumerState;
 }
 
 export interface IngestOptions {
@@ -45,6 +48,8 @@ export interface IngestOptions {
    */
   storeLingerMs?: number;
   log: Logger;
+  /** The streams' limits, should the events stream itself have to be made again (it went missing). */
+  streams: StreamLimits;
   /**
    * Called with the valid events of the messages that arrived together, in arrival order, once, as
    * soon as they are validated: before they are stored, so alerts do not wait for storage.
@@ -52,24 +57,14 @@ export interface IngestOptions {
   onEvents?: (events: EventV1[]) => void;
 }
 
-/** A message, validated: its good events and what of it goes to the dead-letter stream. */
-interface Checked {
-  msg: JsMsg;
-  /** False when the whole message is refused (dead-lettered, then acked). */
-  good: boolean;
-  events: EventV1[];
-  bad: { reason: string; event?: unknown }[];
-}
-
-const decoder = new TextDecoder('utf-8', { fatal: true });
-
 /**
  * Consumes messages from the durable consumer (an EventBatchV1, or one bare EventV1), validates every
  * event, inserts them into ClickHouse and only then acks the messages. What can never be stored goes to
- * the dead-letter stream with the reason and is acked, so the consumer never stalls on it: a whole
- * message when it is not JSON, of another version, too large or from a host other than its subject's;
- * a single event of a batch when only that event is malformed (the rest of the batch is stored).
- * While storage refuses, nothing is acked and the batch is retried.
+ * the dead-letter stream as the bytes it was sent as, with the reason (counted), and is acked, so the
+ * consumer never stalls on it: a whole message when it is not JSON, nested too deep, of another
+ * version, too large or from a host other than its subject's; a single event of a batch when only that
+ * event is malformed (the rest of the batch is stored). While storage refuses, nothing is acked and the
+ * batch is retried. A durable consumer that goes missing is made again (see DurableConsumer).
  *
  * Two stages: messages are validated and handed to the detections as they arrive (after `lingerMs`),
  * then stored in inserts of up to `batchSize` events, at the latest `storeLingerMs` after the oldest
@@ -77,23 +72,31 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * stages is seen again (at least once, as delivery itself).
  */
 export class EventIngestor {
-  readonly stats: IngestStats = { stored: 0, batches: 0, rejects: {}, lastInsertError: null, storageHealthy: true, lostInStream: 0, retimed: 0 };
+  readonly stats: IngestStats;
   private running = false;
   private done: Promise<void> | null = null;
   /** Resolves when stop() is called: ends backoff sleeps at once. */
   private stopping: Promise<void> = new Promise(() => undefined);
   private signalStop: () => void = () => undefined;
 
-  constructor(
-    private readonly js: JetStreamClient,
-    private readonly ch: ClickHouseClient,
-    private readonly opts: IngestOptions,
-  ) {}
+  private readonly durable: DurableConsumer;
+  private readonly storer: StoreStage;
+
+  constructor(js: JetStreamClient, ch: ClickHouseClient, private readonly opts: IngestOptions) {
+    this.durable = new DurableConsumer(js, opts.streams, opts.log);
+    this.stats = { stored: 0, batches: 0, rejects: {}, lastInsertError: null, storageHealthy: true, lostInStream: 0, retimed: 0, consumer: this.durable.state };
+    this.storer = new StoreStage(js, ch, { stats: this.stats, log: opts.log, running: () => this.running, stopping: () => this.stopping });
+  }
 
   start(): void {
     this.running = true;
     this.stopping = new Promise((r) => { this.signalStop = r; });
-    this.done = this.loop();
+    this.done = this.loop().catch((err: unknown) => {
+      // Each stage guards its steps; should one still end, status says so instead of a crash.
+      this.stats.consumer.healthy = false;
+      this.stats.consumer.problem = `ingestion stopped: ${(err as Error).message}`;
+      this.opts.log.error({ err }, 'ingestion stopped');
+    });
   }
 
   async stop(): Promise<void> {
@@ -103,22 +106,18 @@ export class EventIngestor {
     await this.done;
   }
 
-  private reject(reason: string): void {
-    this.stats.rejects[reason] = (this.stats.rejects[reason] ?? 0) + 1;
-  }
-
   /**
    * Messages are fetched in bounded pulls into `arrived`; the detect stage validates them and runs
    * the detections, then hands them to the store stage, which inserts and acks. Nothing is fetched
-   * while `2 × batchSize` events wait in either stage.
+   * while `2 × batchSize` events (or twice MAX_INSERT_BYTES) wait in either stage. Every step is
+   * guarded per message: one that throws is counted and logged, never the end of the loop.
    */
   private async loop(): Promise<void> {
-    const consumer = await this.js.consumers.get(EVENTS_STREAM, CONSUMER_NAME);
-    let lastSeq = (await consumer.info()).delivered.stream_seq;
+    // The highest stream sequence delivered so far: a first delivery past it by more than one is loss.
+    let lastSeq = 0;
     const arrived: JsMsg[] = [];
-    let arrivedEvents = 0;
+    const held = { arrivedEvents: 0, arrivedBytes: 0, toStoreEvents: 0, toStoreBytes: 0 };
     const toStore: { checked: Checked; at: number }[] = [];
-    let toStoreEvents = 0;
     const signal = { arrived: new Wake(), detected: new Wake(), drained: new Wake() };
     const pause = (w: Wake, ms: number) => Promise.race([w.wait(ms), this.stopping]);
     // Pulled on demand, about FETCH_BYTES at a time (counted in messages: a max_bytes pull stalls
@@ -129,12 +128,38 @@ export class EventIngestor {
     let fetchMessages = 4;
     // Messages in the stream not yet delivered to this consumer, as of the last delivery.
     let streamPending = 0;
+    const settle = async () => {
+      while (this.running && (arrived.length > 0 || toStore.length > 0)) await pause(signal.drained, 1000);
+    };
     const reader = (async () => {
+      let consumer: Consumer | null = null;
+      let opened = false;
+      let checkedAt = performance.now();
+      let lastOpenError = '';
       while (this.running) {
-        if (arrivedEvents + toStoreEvents >= this.opts.batchSize * 2) {
+        if (consumer === null) {
+          try {
+            const o = await this.durable.open(settle, () => this.storer.resumeSeq());
+            consumer = o.consumer;
+            if (!opened || o.how === 'stream-replaced') {
+              lastSeq = o.info.delivered.stream_seq;
+              this.storer.resetAcked(o.info.ack_floor.stream_seq);
+            }
+            opened = true;
+            lastOpenError = '';
+            checkedAt = performance.now();
+          } catch (err) {
+            if ((err as Error).message !== lastOpenError) this.opts.log.warn({ err }, 'the event stream\'s consumer is out of reach; retrying');
+            lastOpenError = (err as Error).message;
+            await Promise.race([sleep(1000), this.stopping]);
+          }
+          continue;
+        }
+        if (held.arrivedEvents + held.toStoreEvents >= this.opts.batchSize * 2 || held.arrivedBytes + held.toStoreBytes >= MAX_INSERT_BYTES * 2) {
           await pause(signal.drained, 1000);
           continue;
         }
+        let failed: unknown = null;
         try {
           const batch = await consumer.fetch({ max_messages: fetchMessages, expires: 5000 });
           this.stopConsume = () => batch.stop();
@@ -153,13 +178,25 @@ export class EventIngestor {
               if (seq > lastSeq) lastSeq = seq;
             }
             arrived.push(m);
-            arrivedEvents += eventsIn(m);
+            held.arrivedEvents += eventsIn(m);
+            held.arrivedBytes += m.data.length;
             signal.arrived.fire();
           }
           if (count > 0) fetchMessages = Math.max(1, Math.min(MAX_FETCH_MESSAGES, Math.floor(FETCH_BYTES / (bytes / count))));
         } catch (err) {
-          // NATS away or the consumer gone: the messages stay in the stream; try again shortly.
-          this.opts.log.warn({ err }, 'fetching from the event stream failed; retrying');
+          failed = err;
+        }
+        // A deleted consumer makes fetches fail, or (between pulls) merely come back empty: asked
+        // after a failure, and every CONSUMER_CHECK_MS anyway.
+        if (failed === null && performance.now() - checkedAt < CONSUMER_CHECK_MS) continue;
+        checkedAt = performance.now();
+        if ((await this.durable.present()) === false) {
+          consumer = null;
+          continue;
+        }
+        if (failed !== null && this.running) {
+          // NATS away: the messages stay in the stream; try again shortly.
+          this.opts.log.warn({ err: failed }, 'fetching from the event stream failed; retrying');
           await Promise.race([sleep(1000), this.stopping]);
         }
       }
@@ -174,19 +211,20 @@ export class EventIngestor {
         // Only a quiet spell waits: behind a backlog every round would pay the linger again (the
         // store stage holds the previous rounds, so their messages are not the ones waited for). And
         // only for messages the stream already holds: with none pending, the detections start now.
-        if (toStore.length === 0 && arrivedEvents < this.opts.batchSize && this.opts.lingerMs !== 0) {
+        if (toStore.length === 0 && held.arrivedEvents < this.opts.batchSize && this.opts.lingerMs !== 0) {
           const until = performance.now() + (this.opts.lingerMs ?? 20);
-          while (streamPending > 0 && arrivedEvents < this.opts.batchSize && this.running && performance.now() < until) await pause(signal.arrived, until - performance.now());
+          while (streamPending > 0 && held.arrivedEvents < this.opts.batchSize && this.running && performance.now() < until) await pause(signal.arrived, until - performance.now());
         }
         if (!this.running) break;
         // At most DETECT_ROUND events per round, then a turn of the event loop: behind a backlog the
         // store stage starts its next insert between rounds instead of waiting for every arrival's
         // detections (the insert runs on chDB's threads while the detections run here), and the last
         // event of a round waits for its alerts no longer than the detections of that many.
-        const take = takeUpTo(arrived.map(eventsIn), Math.min(this.opts.batchSize, DETECT_ROUND));
+        const take = takeUpTo(arrived.map((m) => ({ events: eventsIn(m), bytes: m.data.length })), Math.min(this.opts.batchSize, DETECT_ROUND));
         const msgs = arrived.splice(0, take.messages);
-        arrivedEvents -= take.events;
-        const checked = msgs.map((m) => this.check(m));
+        held.arrivedEvents -= take.events;
+        held.arrivedBytes -= take.bytes;
+        const checked: Checked[] = msgs.map((msg) => ({ msg, ...checkMessage(msg.subject, msg.data) }));
         const events = checked.flatMap((c) => c.events);
         if (events.length > 0 && this.opts.onEvents) {
           try { this.opts.onEvents(events); } catch (err) { this.opts.log.error({ err }, 'detections failed on a batch'); }
@@ -194,7 +232,8 @@ export class EventIngestor {
         const at = performance.now();
         for (const c of checked) {
           toStore.push({ checked: c, at });
-          toStoreEvents += weight(c);
+          held.toStoreEvents += weight(c);
+          held.toStoreBytes += c.msg.data.length;
         }
         signal.detected.fire();
         await new Promise((r) => setImmediate(r));
@@ -204,10 +243,17 @@ export class EventIngestor {
     let backoff = 250;
     const storeLinger = this.opts.storeLingerMs ?? 250;
     const storeSome = async () => {
-      const take = takeUpTo(toStore.map((t) => weight(t.checked)), this.opts.batchSize);
+      const take = takeUpTo(toStore.map((t) => ({ events: weight(t.checked), bytes: t.checked.msg.data.length })), this.opts.batchSize);
       const batch = toStore.splice(0, take.messages).map((t) => t.checked);
-      toStoreEvents -= take.events;
-      backoff = await this.store(batch, backoff, () => [...toStore.map((t) => t.checked.msg), ...arrived]);
+      held.toStoreEvents -= take.events;
+      held.toStoreBytes -= take.bytes;
+      try {
+        backoff = await this.storer.store(batch, backoff, () => [...toStore.map((t) => t.checked.msg), ...arrived]);
+      } catch (err) {
+        // Not foreseen (store() guards what it knows): the messages come back after ack_wait.
+        this.opts.log.error({ err, 'ingest.messages': batch.length }, 'storing a batch failed unexpectedly; its messages come back');
+        this.storer.letGo(batch.map((c) => c.msg));
+      }
       signal.drained.fire();
     };
     while (this.running) {
@@ -216,7 +262,7 @@ export class EventIngestor {
         continue;
       }
       const waited = performance.now() - toStore[0]!.at;
-      if (toStoreEvents < this.opts.batchSize && waited < storeLinger) {
+      if (held.toStoreEvents < this.opts.batchSize && held.toStoreBytes < MAX_INSERT_BYTES && waited < storeLinger) {
         await pause(signal.detected, storeLinger - waited);
         continue;
       }
@@ -228,124 +274,43 @@ export class EventIngestor {
     // Stopping: what the detections have seen is stored now (one try each; what fails comes back to
     // the next control plane), what they have not seen goes back at once.
     while (toStore.length > 0) await storeSome();
-    for (const m of arrived.splice(0)) m.nak();
+    for (const m of arrived.splice(0)) tryTo(() => m.nak());
   }
 
   private stopConsume: (() => void) | null = null;
-
-  /**
-   * Stores the events of some messages, retrying until storage accepts them; returns the backoff to
-   * carry on with. `held`: the other messages this consumer holds, kept from redelivery while it waits.
-   */
-  private async store(batch: Checked[], backoffIn: number, held: () => JsMsg[]): Promise<number> {
-    let backoff = backoffIn;
-    const events = batch.flatMap((c) => c.events);
-    for (const c of batch) {
-      for (const b of c.bad) {
-        if (b.event === undefined) {
-          // The whole message is refused: parked, then acked (when parking failed it comes back).
-          if (await this.deadLetter(c.msg.subject, c.msg.data, b.reason)) c.msg.ack();
-        } else {
-          // One bad event of a good batch: parked on its own; the message is acked with the rest.
-          await this.deadLetter(c.msg.subject, encoder.encode(JSON.stringify(b.event)), b.reason);
-        }
-      }
-    }
-    const good = batch.filter((c) => c.good).map((c) => c.msg);
-    for (;;) {
-      try {
-        await insertEvents(this.ch, events);
-        for (const m of good) m.ack();
-        this.stats.stored += events.length;
-        const now = Date.now();
-        for (const ev of events) if (!storedAtClaimedTime(ev.ts, EVENTS_KEPT_DAYS, now)) this.stats.retimed++;
-        this.stats.batches++;
-        this.stats.storageHealthy = true;
-        this.stats.lastInsertError = null;
-        return 250;
-      } catch (err) {
-        this.stats.storageHealthy = false;
-        this.stats.lastInsertError = (err as Error).message;
-        this.opts.log.error({ err, 'ingest.batch': events.length, 'ingest.backoffMs': backoff }, 'insert failed; not acking, will retry');
-        // Keep the messages ours while we wait, so JetStream does not redeliver them meanwhile.
-        for (const m of good) m.working();
-        for (const m of held()) m.working();
-        // Stopping: hand them back now, so the next control plane gets them without waiting out ack_wait.
-        if (!this.running) {
-          for (const m of good) m.nak();
-          return backoff;
-        }
-        await Promise.race([sleep(backoff), this.stopping]);
-        backoff = Math.min(backoff * 2, 10_000);
-      }
-    }
-  }
-
-  /** One message as it arrived: refused whole, or its events, each valid or dead-lettered alone. */
-  private check(msg: JsMsg): Checked {
-    const refuse = (reason: string): Checked => ({ msg, good: false, events: [], bad: [{ reason }] });
-    if (msg.data.byteLength > MAX_BATCH_BYTES) return refuse('oversized');
-    let raw: unknown;
-    try {
-      raw = JSON.parse(decoder.decode(msg.data));
-    } catch {
-      return refuse('not-json');
-    }
-    const v = (raw as { v?: unknown })?.v;
-    if (v !== undefined && v !== 1) return refuse('wrong-version');
-    const subjectHost = hostOfEventSubject(msg.subject);
-    if (Array.isArray((raw as { events?: unknown })?.events)) {
-      const batch = EventBatchV1.safeParse(raw);
-      if (!batch.success) return refuse('schema');
-      if (batch.data.host !== subjectHost) return refuse('host-mismatch');
-      const out: Checked = { msg, good: true, events: [], bad: [] };
-      for (const item of batch.data.events) {
-        const parsed = EventV1.safeParse(item);
-        if (!parsed.success) out.bad.push({ reason: 'schema', event: item });
-        else if (parsed.data.host !== subjectHost) out.bad.push({ reason: 'host-mismatch', event: item });
-        else out.events.push(parsed.data);
-      }
-      return out;
-    }
-    if (msg.data.byteLength > MAX_EVENT_BYTES) return refuse('oversized');
-    const parsed = EventV1.safeParse(raw);
-    if (!parsed.success) return refuse('schema');
-    if (subjectHost !== parsed.data.host) return refuse('host-mismatch');
-    return { msg, good: true, events: [parsed.data], bad: [] };
-  }
-
-  /** Parks data on the dead-letter stream; false when that failed (the message is then not acked and comes back). */
-  private async deadLetter(subject: string, data: Uint8Array, reason: string): Promise<boolean> {
-    this.reject(reason);
-    const h = headers();
-    h.set('Vigil-Reason', reason);
-    h.set('Vigil-Subject', subject);
-    try {
-      await this.js.publish(deadLetterSubject(reason), data, { headers: h });
-      return true;
-    } catch (err) {
-      this.opts.log.error({ err, 'deadletter.reason': reason }, 'dead-letter publish failed');
-      return false;
-    }
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const encoder = new TextEncoder();
 
 /** Events the detections take per round (inserts may be larger: see IngestOptions.batchSize). */
 const DETECT_ROUND = 2000;
+
+/**
+ * Message bytes per insert at most, whatever the events' count: 10,000 events of 250 KB each would be
+ * one insert of 2.5 GB, a string longer than V8 makes (the insert would fail, and be retried, for ever).
+ */
+const MAX_INSERT_BYTES = 64 * 1024 * 1024;
+
+/** How often the durable consumer's presence is checked while fetches succeed (see the reader). */
+const CONSUMER_CHECK_MS = 5000;
 
 /** Bytes in flight per pull, turned into a message count from the size of the last pull's messages. */
 const FETCH_BYTES = 4 * 1024 * 1024;
 const MAX_FETCH_MESSAGES = 256;
 
-/** How many leading messages (of the given event counts) make up about `events` events, at least one; and their events. */
-function takeUpTo(counts: number[], events: number): { messages: number; events: number } {
+/**
+ * How many leading messages (of the given events and bytes) make up about `events` events and at most
+ * about MAX_INSERT_BYTES, at least one; and their events and bytes.
+ */
+function takeUpTo(sizes: { events: number; bytes: number }[], events: number): { messages: number; events: number; bytes: number } {
   let n = 0;
+  let bytes = 0;
   let i = 0;
-  while (i < counts.length && (i === 0 || n < events)) n += counts[i++]!;
-  return { messages: i, events: n };
+  while (i < sizes.length && (i === 0 || (n < events && bytes + sizes[i]!.bytes <= MAX_INSERT_BYTES))) {
+    n += sizes[i]!.events;
+    bytes += sizes[i++]!.bytes;
+  }
+  return { messages: i, events: n, bytes };
 }
 
 /** What a validated message counts for in the store stage: its events, or one for a refused message. */

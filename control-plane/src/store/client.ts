@@ -15,6 +15,8 @@ export interface StorageClients {
   writer: ClickHouseClient;
   /** The control plane's own reads (events and alerts for the API, heartbeats at start). */
   reader: ClickHouseClient;
+  /** Heartbeat inserts: apart from the events' writer, so that a flood of them holds no event up. */
+  heartbeats: ClickHouseClient;
   /**
    * User SQL (`vigil query`, SQL detections): read-only and bounded (readonly-query.ts), settings
    * that stay with its session, and so does what chDB carries over from a failed query.
@@ -57,13 +59,16 @@ export function createStorageClients(target: StorageTarget): StorageClients {
   }
   const writer = make();
   const reader = make();
+  const heartbeats = make();
   const user = make();
   return {
     writer,
     reader,
+    heartbeats,
     user,
     close: async () => {
       await user.close();
+      await heartbeats.close();
       await reader.close();
       await writer.close();
     },

@@ -17,6 +17,9 @@ export default class Status extends Command {
       if (!this.jsonEnabled()) {
         const cp = s.controlPlane;
         this.log(printable(`control plane ${cp.version}: storage ${cp.storage} (${cp.storageHealthy ? 'healthy' : `FAILING: ${cp.lastInsertError}`}), NATS ${cp.nats}, ${cp.stored} events stored${cp.inserts !== undefined ? ` in ${cp.inserts} inserts` : ''}, rejected ${JSON.stringify(cp.rejects)}${cp.lostInStream ? `, ${cp.lostInStream} messages LOST in NATS (stream limits)` : ''}${cp.retimed ? `, ${cp.retimed} stored at arrival (their time outside what storage keeps: a host clock off?)` : ''}`));
+        if (cp.consumer && !cp.consumer.healthy) this.log(printable(`INGESTION STOPPED: ${cp.consumer.problem}`));
+        const hbRejects = Object.entries(cp.heartbeatRejects ?? {});
+        if (hbRejects.length) this.log(printable(`heartbeats refused: ${hbRejects.map(([k, v]) => `${k}=${v}`).join(' ')}`));
         this.log('');
         this.log(s.sensors.length === 0 ? 'no sensor has reported yet' : table(
           ['HOST', 'LAST HEARTBEAT', 'AGE', 'READ', 'PUBLISHED', 'DROPPED', 'LOST', 'QUEUE', 'SPOOL', 'RSS', 'CPU', 'PROBES'],

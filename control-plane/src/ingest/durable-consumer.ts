@@ -1,0 +1,104 @@
+import type { Consumer, ConsumerInfo, JetStreamClient, JetStreamManager } from 'nats';
+import type { Logger } from 'pino';
+import { EVENTS_STREAM } from '@vigil/schema';
+import { CONSUMER_NAME, ensureStreams, missingResource, recreateConsumer, type StreamLimits } from './streams.js';
+
+/**
+ * Whether the durable consumer is there to read from. Anyone allowed to manage JetStream can delete
+ * it: ingestion and detection would stop while everything else looked fine, so it is checked, said
+ * here and recreated where the last one stopped.
+ */
+export interface ConsumerState {
+  healthy: boolean;
+  /** What is wrong now, or null. */
+  problem: string | null;
+  /** Times it (or its stream) went missing and was made again. */
+  recreated: number;
+  /** The last thing that went wrong, kept after it was mended. */
+  lastProblem: string | null;
+}
+
+/** The consumer as opened: `stream-replaced` when its stream is a new one (sequences start over). */
+export interface OpenedConsumer {
+  consumer: Consumer;
+  info: ConsumerInfo;
+  how: 'found' | 'recreated' | 'stream-replaced';
+}
+
+/** The events stream's durable consumer: found, or made again when it went missing. */
+export class DurableConsumer {
+  readonly state: ConsumerState = { healthy: true, problem: null, recreated: 0, lastProblem: null };
+  private jsm: JetStreamManager | null = null;
+
+  constructor(private readonly js: JetStreamClient, private readonly limits: StreamLimits, private readonly log: Logger) {}
+
+  private async manager(): Promise<JetStreamManager> {
+    this.jsm ??= await this.js.jetstreamManager();
+    return this.jsm;
+  }
+
+  /**
+   * The consumer to fetch from. When it is missing it is made again, delivering from `resume()` on
+   * (undefined: the stream's start), read only once `settle()` resolved: what this control plane holds
+   * is stored by then (its acks go nowhere), so nothing is delivered twice and nothing skipped. When
+   * the stream is missing, or was replaced (its sequences stop before `resume()`), it delivers the new
+   * stream from its start. Throws what NATS throws otherwise (away, refusing); the caller retries.
+   */
+  async open(settle: () => Promise<void>, resume: () => number | undefined): Promise<OpenedConsumer> {
+    const jsm = await this.manager();
+    let how: OpenedConsumer['how'] = 'found';
+    try {
+      await jsm.consumers.info(EVENTS_STREAM, CONSUMER_NAME);
+    } catch (err) {
+      const missing = missingResource(err);
+      if (missing === null) throw err;
+      this.trouble(missing === 'consumer'
+        ? `the durable consumer ${CONSUMER_NAME} of ${EVENTS_STREAM} is missing (deleted?): nothing is ingested or detected until it is made again`
+        : `the stream ${EVENTS_STREAM} is missing (deleted?): what it held and this control plane had not read is lost`);
+      await settle();
+      const start = resume();
+      if (missing === 'stream') {
+        await ensureStreams(jsm, this.limits);
+        how = 'stream-replaced';
+      } else if (start !== undefined && (await jsm.streams.info(EVENTS_STREAM)).state.last_seq < start - 1) {
+        await recreateConsumer(jsm);
+        how = 'stream-replaced';
+      } else {
+        await recreateConsumer(jsm, start);
+        how = 'recreated';
+      }
+      this.state.recreated++;
+      this.log.warn({ 'ingest.consumer': CONSUMER_NAME, 'ingest.startSeq': how === 'recreated' ? start ?? 1 : 1, 'ingest.how': how }, 'durable consumer made again');
+    }
+    const consumer = await this.js.consumers.get(EVENTS_STREAM, CONSUMER_NAME);
+    const info = await consumer.info();
+    this.mended();
+    return { consumer, info, how };
+  }
+
+  /** Whether the consumer is still there: null when NATS did not say (away, refusing). */
+  async present(): Promise<boolean | null> {
+    try {
+      await (await this.manager()).consumers.info(EVENTS_STREAM, CONSUMER_NAME);
+      return true;
+    } catch (err) {
+      return missingResource(err) === null ? null : false;
+    }
+  }
+
+  /** Something is wrong: said in the state, and logged once per change. */
+  private trouble(problem: string): void {
+    if (this.state.problem === problem) return;
+    this.state.healthy = false;
+    this.state.problem = problem;
+    this.state.lastProblem = problem;
+    this.log.error({ 'ingest.consumer': CONSUMER_NAME }, problem);
+  }
+
+  private mended(): void {
+    if (this.state.healthy) return;
+    this.state.healthy = true;
+    this.state.problem = null;
+    this.log.info({ 'ingest.consumer': CONSUMER_NAME }, 'ingesting from the durable consumer again');
+  }
+}
