@@ -144,3 +144,13 @@ test('vigil version names the CLI, Node.js and the control plane it reaches; com
   assert.equal(ac.status, 0, ac.stderr);
   assert.match(ac.stdout, /vigil autocomplete script bash/);
 });
+
+test('the event stream wants the token and refuses a bad filter before streaming', async () => {
+  const anonymous = await fetch(`${cp.apiUrl}/api/v1/events/stream`);
+  assert.equal(anonymous.status, 401);
+  await anonymous.body?.cancel();
+  const bad = await fetch(`${cp.apiUrl}/api/v1/events/stream?uid=-1&failed=maybe`, { headers: authHeaders });
+  assert.equal(bad.status, 400);
+  assert.match(((await bad.json()) as { error: string }).error, /uid: .*failed: /);
+  assert.equal((await eventStream()).followers, 0);
+});
