@@ -1,7 +1,8 @@
+import { EventEmitter } from 'node:events';
 import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { closeNats, runSteps } from '@vigil/schema';
+import { closeNats, runSteps, type EventV1 } from '@vigil/schema';
 import { createStorageClients, describeTarget, type StorageClients, type StorageTarget } from './store/client.js';
 import { migrate } from './store/migrations.js';
 import { DEFAULT_STREAM_LIMITS, ensureStreams, type StreamLimits } from './ingest/streams.js';
@@ -16,7 +17,7 @@ import type { ExpectedGpuConfig } from './detect/define.js';
 import { CustomDetections } from './detect/custom/manager.js';
 import { USER_QUERY_LIMITS, type QueryLimits } from './store/readonly-query.js';
 import { ControlPlaneMetrics } from './api/metrics.js';
-import { AlertFollowers } from './api/alert-stream.js';
+import { AlertFollowers, EVENT_TOPIC, LiveFollowers } from './api/alert-stream.js';
 
 export const CONTROL_PLANE_VERSION = '0.1.0';
 
@@ -65,6 +66,9 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
   let api: FastifyInstance | null = null;
   let alerts: AlertSink | null = null;
   let followers: AlertFollowers | null = null;
+  // Events as they are validated, for `vigil events --follow`: emitted only while someone follows.
+  const liveEvents = new EventEmitter().setMaxListeners(0);
+  const eventFollowers = new LiveFollowers<EventV1>(liveEvents, EVENT_TOPIC);
   let engine: DetectionEngine | null = null;
   let custom: CustomDetections | null = null;
   const builtins: LoadedDetection[] = Object.values(BUILTIN_DETECTIONS).map((detection) => ({ detection, source: 'builtin', author: null, origin: 'builtin' }));
@@ -110,6 +114,8 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
         detectionState: engine?.stateStats ?? null,
         /** What those followers hold unsent, and the slow ones cut off (api/alert-stream.ts). */
         alertStream: followers?.report() ?? null,
+        /** The same for followers of the live event stream (`vigil events --follow`). */
+        eventStream: eventFollowers.report(),
       },
       sensors: [...(heartbeats?.latest.values() ?? [])].map(({ heartbeat: hb, receivedMs, cpuCores }) => {
         // By this control plane's clock: the sensor host's may be off (see ReceivedHeartbeat).
@@ -214,7 +220,10 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
           ...(cfg.detectLingerMs !== undefined ? { lingerMs: cfg.detectLingerMs } : {}),
           log,
           streams: streamLimits,
-          onEvents: (events) => engine?.process(events),
+          onEvents: (events) => {
+            engine?.process(events);
+            if (liveEvents.listenerCount(EVENT_TOPIC.event) > 0) for (const ev of events) liveEvents.emit(EVENT_TOPIC.event, ev);
+          },
         });
         ingestor.start();
         return () => ingestor?.stop();
@@ -225,7 +234,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       start: async () => {
         const metrics = new ControlPlaneMetrics(() => ({ ...status(), detections: detectionsReport().loaded }));
         followers = new AlertFollowers(alerts!.live);
-        api = await startApi({ ...cfg.api, ch: ch!.reader, userSql: ch!.user, queryLimits, status, followers, detections: detectionsReport, metrics });
+        api = await startApi({ ...cfg.api, ch: ch!.reader, userSql: ch!.user, queryLimits, status, followers, eventFollowers, detections: detectionsReport, metrics });
         log.info({ 'api.url': `http://${cfg.api.host}:${cfg.api.port}` }, 'API listening');
         return async () => { await api?.close(); };
       },

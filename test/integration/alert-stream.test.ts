@@ -26,7 +26,7 @@ let nats: LocalNats;
 let cp: RunningControlPlane;
 let port = 0;
 
-interface StreamReport { followers: number; bufferedBytes: number; maxBufferedBytes: number; budgetBytes: number; slowDisconnects: number; droppedAlerts: number }
+interface StreamReport { followers: number; bufferedBytes: number; maxBufferedBytes: number; budgetBytes: number; slowDisconnects: number; dropped: number }
 const status = async () => ((await (await fetch(`${cp.apiUrl}/api/v1/status`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { controlPlane: { alertStream: StreamReport } }).controlPlane.alertStream;
 
 before(async () => {
@@ -87,7 +87,7 @@ test('followers that never read are cut off at their byte budget, counted; one t
     }
     const s = await status();
     assert.equal(s.slowDisconnects, IDLE, 'every idle follower cut off');
-    assert.equal(s.droppedAlerts, IDLE, 'the alert each could not take is counted');
+    assert.equal(s.dropped, IDLE, 'the alert each could not take is counted');
     assert.equal(s.followers, 1, 'the reader stays');
     assert.ok(s.maxBufferedBytes <= s.budgetBytes, `at most the budget held for one follower: ${s.maxBufferedBytes} > ${s.budgetBytes}`);
     assert.equal(s.budgetBytes, 1024 * 1024);

@@ -84,12 +84,19 @@ const params = (q: object) => {
   return p;
 };
 
+/** The API's EventFilter (control-plane/src/store/event-queries.ts), as query-string values. */
 export interface EventQuery {
   kind?: string;
   comm?: string;
   pid?: number;
   host?: string;
+  job?: string;
+  container?: string;
+  uid?: number;
+  exe?: string;
+  failed?: boolean;
   sinceNs?: string;
+  untilNs?: string;
   limit?: number;
 }
 
@@ -156,10 +163,18 @@ export async function fetchAlerts(api: ApiTarget, q: AlertQuery): Promise<AlertV
 }
 
 /** Streams alerts as the control plane raises them (server-sent events) until `signal` aborts. */
-export async function followAlerts(api: ApiTarget, q: AlertQuery, onAlert: (a: AlertV1) => void, signal: AbortSignal): Promise<void> {
+export const followAlerts = (api: ApiTarget, q: AlertQuery, onAlert: (a: AlertV1) => void, signal: AbortSignal): Promise<void> =>
+  followStream(api, `/api/v1/alerts/stream?${params(q)}`, 'alert', onAlert, signal);
+
+/** Streams events as the control plane validates them (server-sent events) until `signal` aborts. */
+export const followEvents = (api: ApiTarget, q: Omit<EventQuery, 'limit'>, onEvent: (ev: EventV1) => void, signal: AbortSignal): Promise<void> =>
+  followStream(api, `/api/v1/events/stream?${params(q)}`, 'event', onEvent, signal);
+
+/** Reads one server-sent stream of JSON items (`data:` lines) until `signal` aborts or the server ends it. */
+async function followStream<T>(api: ApiTarget, path: string, noun: string, onItem: (item: T) => void, signal: AbortSignal): Promise<void> {
   let res: Response;
   try {
-    res = await fetch(`${api.url}/api/v1/alerts/stream?${params(q)}`, {
+    res = await fetch(`${api.url}${path}`, {
       headers: api.token ? { authorization: `Bearer ${api.token}` } : {},
       signal,
     });
@@ -168,7 +183,7 @@ export async function followAlerts(api: ApiTarget, q: AlertQuery, onAlert: (a: A
     throw new ApiError(`cannot reach the Vigil API at ${api.url} (is \`vigil up\` running? set --api or VIGIL_API)`, { cause });
   }
   if (res.status === 401) throw refused(api);
-  if (!res.ok || !res.body) throw new ApiError(`the API answered ${res.status} to the alert stream: ${(await res.text()).slice(0, 500)}`);
+  if (!res.ok || !res.body) throw new ApiError(`the API answered ${res.status} to the ${noun} stream: ${(await res.text()).slice(0, 500)}`);
   const decoder = new TextDecoder();
   let buffer = '';
   // The server's last comment when it ends the stream (a follower too slow to keep up).
@@ -181,12 +196,12 @@ export async function followAlerts(api: ApiTarget, q: AlertQuery, onAlert: (a: A
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
         const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-        if (data) onAlert(JSON.parse(data) as AlertV1);
+        if (data) onItem(JSON.parse(data) as T);
         if (block.startsWith(': closed: ')) closing = block.slice(10);
       }
     }
   } catch (err) {
     if (!signal.aborted) throw err;
   }
-  if (!signal.aborted) throw new ApiError(closing ? `the control plane closed the alert stream: ${closing}` : 'the alert stream closed (control plane stopped?)');
+  if (!signal.aborted) throw new ApiError(closing ? `the control plane closed the ${noun} stream: ${closing}` : `the ${noun} stream closed (control plane stopped?)`);
 }

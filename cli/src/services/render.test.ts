@@ -56,3 +56,17 @@ test('every human rendering of events and alerts escapes them; the objects (what
   assert.equal(alertStory(alert).split('\n').length, 7, 'one line per part: nothing in a field starts a line');
   assert.equal(JSON.stringify({ ev, alert }), before, 'rendering leaves the objects as they came');
 });
+
+test('the failed lookups of one execvp are failed execs, each row naming its error and the file it tried', () => {
+  const lookup = (id: string, filename: string, ret: number): EventV1 => ({
+    id, v: 1, host: 'h1', ts: '1700000000000000000', kind: 'exec', proc: { ...proc, comm: 'bash', job: null, ancestry: [] },
+    exec: { filename, argv: ['bash', '-c', 'true'], argvTruncated: false, ret },
+  });
+  const rows = eventsTable([lookup('1', '/usr/local/sbin/bash', -2), lookup('2', '/usr/local/bin/bash', -2), lookup('3', '/usr/sbin/bash', -13), lookup('4', '/usr/bin/bash', 0)]).split('\n').slice(1);
+  assert.equal(new Set(rows).size, rows.length, 'no two rows alike');
+  assert.match(rows[0]!, /\bexec\b.*ENOENT \/usr\/local\/sbin\/bash: bash -c true$/);
+  assert.match(rows[1]!, /\bexec\b.*ENOENT \/usr\/local\/bin\/bash: bash -c true$/);
+  assert.match(rows[2]!, /\bexec\b.*EACCES \/usr\/sbin\/bash: bash -c true$/);
+  assert.match(rows[3]!, /\bexec\b.* {2}bash -c true$/, 'a successful exec shows its argv alone');
+  assert.doesNotMatch(rows[3]!, /\/usr\/bin\/bash/);
+});

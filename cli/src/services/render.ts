@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { latencyQuantile, type AlertV1, type EventV1, type HeartbeatV1 } from '@vigil/schema';
 
 /**
@@ -37,16 +38,23 @@ export function nsToIso(ns: string): string {
   return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 }
 
-/** What an event is about, in one cell. */
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+
+/** A syscall's negative return as its errno name (-2 → ENOENT), else the number. */
+export const errnoName = (ret: number): string => ERRNO_NAMES.get(-ret) ?? String(ret);
+
+/** What an event is about, in one cell. A failed exec names its error and the file it tried. */
 export function eventDetail(ev: EventV1): string {
   switch (ev.kind) {
-    case 'exec':
-      return `${ev.exec.argv.join(' ')}${ev.exec.argvTruncated ? ' …' : ''}${ev.exec.ret ? ` (ret ${ev.exec.ret})` : ''}`;
+    case 'exec': {
+      const argv = `${ev.exec.argv.join(' ')}${ev.exec.argvTruncated ? ' …' : ''}`;
+      return ev.exec.ret ? `${errnoName(ev.exec.ret)} ${ev.exec.filename}: ${argv}` : argv;
+    }
     case 'exit':
       return ev.exit.signal !== null ? `killed by signal ${ev.exit.signal}` : `exit ${ev.exit.code}`;
     case 'connect': {
       const dst = ev.connect.family === 'ipv6' ? `[${ev.connect.daddr}]:${ev.connect.dport}` : `${ev.connect.daddr}:${ev.connect.dport}`;
-      return `${dst}${ev.connect.count > 1 ? ` ×${ev.connect.count}` : ''}${ev.connect.ret !== null && ev.connect.ret !== 0 ? ` (ret ${ev.connect.ret})` : ''}`;
+      return `${dst}${ev.connect.count > 1 ? ` ×${ev.connect.count}` : ''}${ev.connect.ret !== null && ev.connect.ret !== 0 ? ` (${errnoName(ev.connect.ret)})` : ''}`;
     }
     case 'gpu':
       return `${ev.gpu.device} ${ev.gpu.name}${ev.gpu.rmClassName ? ` ${ev.gpu.rmClassName}` : ev.gpu.rmClass !== null ? ` class 0x${ev.gpu.rmClass.toString(16)}` : ''}${ev.gpu.rmControl !== null ? ` cmd 0x${ev.gpu.rmControl.toString(16)}` : ''}${ev.gpu.count > 1 ? ` ×${ev.gpu.count}` : ''}`;

@@ -1,13 +1,13 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod/v4';
-import { EventFilter, queryEvents } from '../store/event-queries.js';
+import { EventFilter, eventMatches, queryEvents } from '../store/event-queries.js';
 import { QueryBusyError, QueryError, readOnlyQuery, type QueryLimits } from '../store/readonly-query.js';
 import { AlertFilter, queryAlerts } from '../alerts/queries.js';
 import type { ControlPlaneMetrics } from './metrics.js';
-import type { AlertFollowers } from './alert-stream.js';
+import type { AlertFollowers, LiveFollowers } from './alert-stream.js';
 import { isLoopback, requestGuard } from './guard.js';
-import { SEVERITIES } from '@vigil/schema';
+import { SEVERITIES, type EventV1 } from '@vigil/schema';
 
 export interface ApiOptions {
   host: string;
@@ -26,6 +26,8 @@ export interface ApiOptions {
   queryLimits: QueryLimits;
   status: () => Promise<unknown> | unknown;
   followers: AlertFollowers;
+  /** Followers of events as they are validated (`vigil events --follow`). */
+  eventFollowers: LiveFollowers<EventV1>;
   detections: () => unknown;
   metrics: ControlPlaneMetrics;
 }
@@ -54,6 +56,13 @@ export async function startApi(opts: ApiOptions): Promise<FastifyInstance> {
     const f = EventFilter.safeParse(req.query);
     if (!f.success) return reply.code(400).send({ error: f.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
     return { events: await queryEvents(opts.ch, f.data) };
+  });
+  // Server-sent events: one `data:` line per event the filter accepts, as the control plane validates it.
+  app.get('/api/v1/events/stream', (req, reply) => {
+    const f = EventFilter.safeParse(req.query);
+    if (!f.success) { void reply.code(400).send({ error: f.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') }); return; }
+    reply.hijack();
+    opts.eventFollowers.follow(req.raw, reply.raw, (ev) => eventMatches(f.data, ev));
   });
   app.post('/api/v1/query', async (req, reply) => {
     const body = QueryBody.safeParse(req.body);

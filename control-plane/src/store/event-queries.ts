@@ -2,17 +2,56 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { EventKind, HostId, type EventV1 } from '@vigil/schema';
 import { z } from 'zod/v4';
 
-/** Filters of `vigil events`; every value reaches ClickHouse as a bound parameter. */
+/** Nanoseconds since the epoch, as ClickHouse's Int64 takes them. */
+const Ns = z.string().refine((s) => /^\d{1,19}$/.test(s) && BigInt(s) <= 0x7fff_ffff_ffff_ffffn, 'nanoseconds since the epoch, at most Int64');
+
+/**
+ * Filters of `vigil events`, for stored events (queryEvents) and live ones (eventMatches) alike;
+ * every value reaches ClickHouse as a bound parameter. Query-string values arrive as text.
+ */
 export const EventFilter = z.object({
   kind: EventKind.optional(),
   comm: z.string().max(64).optional(),
-  pid: z.coerce.number().int().nonnegative().optional(),
+  pid: z.coerce.number().int().nonnegative().max(0xffff_ffff).optional(),
   host: HostId.optional(),
+  /** Scheduler job (Slurm job, Kubernetes pod), as the process's cgroup names it. */
+  job: z.string().min(1).max(256).optional(),
+  /** Container id or a prefix of it (12 characters, as `docker ps` shows it). */
+  container: z.string().regex(/^[0-9a-zA-Z_.-]{1,128}$/).optional(),
+  uid: z.coerce.number().int().nonnegative().max(0xffff_ffff).optional(),
+  /** The executable: for an exec the file it tried to run, for the rest the process's. */
+  exe: z.string().min(1).max(4096).optional(),
+  /** true: only execs that failed (execve returned an error); false: everything but those. */
+  failed: z.stringbool().optional(),
   /** Lower bound, ns since epoch. */
-  sinceNs: z.string().regex(/^\d+$/).optional(),
+  sinceNs: Ns.optional(),
+  /** Upper bound (exclusive), ns since epoch. */
+  untilNs: Ns.optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
 });
 export type EventFilter = z.infer<typeof EventFilter>;
+
+/** execve's return for an exec whose return was seen and was an error; null otherwise. */
+export const execError = (ev: EventV1): number | null => (ev.kind === 'exec' && ev.exec.ret !== null && ev.exec.ret !== 0 ? ev.exec.ret : null);
+
+/**
+ * The filter on one event as it arrives (the live stream): the same rules as readEvents' WHERE,
+ * over the event's own fields (the columns are derived from them, see migration 0005).
+ */
+export function eventMatches(f: Omit<EventFilter, 'limit'>, ev: EventV1): boolean {
+  if (f.kind && ev.kind !== f.kind) return false;
+  if (f.comm !== undefined && ev.proc.comm !== f.comm) return false;
+  if (f.pid !== undefined && ev.proc.pid !== f.pid) return false;
+  if (f.host && ev.host !== f.host) return false;
+  if (f.job && ev.proc.job !== f.job) return false;
+  if (f.container && !(ev.proc.containerId ?? '').startsWith(f.container)) return false;
+  if (f.uid !== undefined && ev.proc.uid !== f.uid) return false;
+  if (f.exe && (ev.kind === 'exec' ? ev.exec.filename : ev.proc.exe) !== f.exe) return false;
+  if (f.failed !== undefined && (execError(ev) !== null) !== f.failed) return false;
+  if (f.sinceNs && BigInt(ev.ts) < BigInt(f.sinceNs)) return false;
+  if (f.untilNs && BigInt(ev.ts) >= BigInt(f.untilNs)) return false;
+  return true;
+}
 
 /** How far back from the newest event the first, narrow read looks. */
 const RECENT_WINDOW_NS = 3600n * 1_000_000_000n;
@@ -25,7 +64,7 @@ const RECENT_WINDOW_NS = 3600n * 1_000_000_000n;
  */
 export async function queryEvents(client: ClickHouseClient, f: EventFilter): Promise<EventV1[]> {
   if (!f.sinceNs) {
-    const newest = await newestTs(client);
+    const newest = await newestTs(client, f.untilNs);
     if (newest === null) return [];
     const recent = await readEvents(client, { ...f, sinceNs: (newest > RECENT_WINDOW_NS ? newest - RECENT_WINDOW_NS : 0n).toString() });
     if (recent.length >= f.limit) return recent;
@@ -33,20 +72,34 @@ export async function queryEvents(client: ClickHouseClient, f: EventFilter): Pro
   return readEvents(client, f);
 }
 
-async function newestTs(client: ClickHouseClient): Promise<bigint | null> {
-  const rs = await client.query({ query: 'SELECT toUnixTimestamp64Nano(max(ts)) AS ns, count() AS n FROM events', format: 'JSONEachRow' });
+async function newestTs(client: ClickHouseClient, untilNs: string | undefined): Promise<bigint | null> {
+  const rs = await client.query({
+    query: `SELECT toUnixTimestamp64Nano(max(ts)) AS ns, count() AS n FROM events${untilNs ? ' WHERE ts < fromUnixTimestamp64Nano({until:Int64})' : ''}`,
+    query_params: untilNs ? { until: untilNs } : {},
+    format: 'JSONEachRow',
+  });
   const [row] = await rs.json<{ ns: string; n: string }>();
   return row && Number(row.n) > 0 ? BigInt(row.ns) : null;
 }
+
+/** execve's return, read from the event's JSON (no column holds it); 0 when absent or null. */
+const EXEC_RET = `JSONExtractInt(event, 'exec', 'ret')`;
 
 async function readEvents(client: ClickHouseClient, f: EventFilter): Promise<EventV1[]> {
   const where: string[] = [];
   const params: Record<string, unknown> = { limit: f.limit };
   if (f.kind) { where.push('kind = {kind:String}'); params.kind = f.kind; }
-  if (f.comm) { where.push('comm = {comm:String}'); params.comm = f.comm; }
+  if (f.comm !== undefined) { where.push('comm = {comm:String}'); params.comm = f.comm; }
   if (f.pid !== undefined) { where.push('pid = {pid:UInt32}'); params.pid = f.pid; }
   if (f.host) { where.push('host = {host:String}'); params.host = f.host; }
+  if (f.job) { where.push('job = {job:String}'); params.job = f.job; }
+  if (f.container) { where.push('startsWith(container_id, {container:String})'); params.container = f.container; }
+  if (f.uid !== undefined) { where.push('uid = {uid:UInt32}'); params.uid = f.uid; }
+  if (f.exe) { where.push('exe = {exe:String}'); params.exe = f.exe; }
+  if (f.failed === true) where.push(`kind = 'exec' AND ${EXEC_RET} != 0`);
+  if (f.failed === false) where.push(`NOT (kind = 'exec' AND ${EXEC_RET} != 0)`);
   if (f.sinceNs) { where.push('ts >= fromUnixTimestamp64Nano({since:Int64})'); params.since = f.sinceNs; }
+  if (f.untilNs) { where.push('ts < fromUnixTimestamp64Nano({until:Int64})'); params.until = f.untilNs; }
   const rs = await client.query({
     query: `SELECT event FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
             ORDER BY ts DESC, id LIMIT 1 BY id LIMIT {limit:UInt32}`,

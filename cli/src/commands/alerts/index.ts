@@ -1,11 +1,12 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { VigilCommand } from '../../base-command.js';
 import { SEVERITIES, type AlertV1 } from '@vigil/schema';
 import { apiTarget, fetchAlerts, followAlerts } from '../../services/api-client.js';
 import { sinceToNs } from '../../services/duration.js';
 import { alertStory, alertsTable } from '../../services/render.js';
 import { apiFlag } from '../../services/flags.js';
 
-export default class Alerts extends Command {
+export default class Alerts extends VigilCommand {
   static override description = 'Show alerts, newest first, or stream them live with --follow.';
   static override enableJsonFlag = true;
   static override examples = ['<%= config.bin %> alerts --since 1h --severity high', '<%= config.bin %> alerts --follow', '<%= config.bin %> alerts --rule miner.exec --json'];

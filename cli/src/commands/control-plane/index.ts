@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Command, Flags } from '@oclif/core';
 import { untilSignal } from '../../services/signals.js';
-import { createLogger } from '../../services/logger.js';
+import { createLogger, logFlags, logFormat } from '../../services/logger.js';
 import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
 import { apiServeFlags, detectionFlags, expectedGpu, queryLimits, storageFlags } from '../../services/flags.js';
 import { API_TOKEN_FILE, dataDirFromEnv, loadOrCreateApiToken } from '../../services/local-secrets.js';
@@ -21,11 +21,12 @@ export default class ControlPlane extends Command {
     ...storageFlags,
     ...detectionFlags,
     ...natsAuthFlags,
+    ...logFlags,
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(ControlPlane);
-    const log = createLogger();
+    const log = createLogger(logFormat(flags['log-format']));
     // Listening from the start: a Ctrl-C during startup stops what started, in order, once it has.
     const signalled = untilSignal();
     // Imported on use: oclif loads every command module, and this one brings chDB.

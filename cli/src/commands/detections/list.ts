@@ -1,9 +1,9 @@
-import { Command } from '@oclif/core';
+import { VigilCommand } from '../../base-command.js';
 import { apiTarget, fetchDetections, type DetectionsReport } from '../../services/api-client.js';
 import { printable, table } from '../../services/render.js';
 import { apiFlag } from '../../services/flags.js';
 
-export default class DetectionsList extends Command {
+export default class DetectionsList extends VigilCommand {
   static override description = 'Detections running in the control plane: built-in, custom, SQL, and files that did not load (with why).';
   static override enableJsonFlag = true;
   static override flags = { api: apiFlag };

@@ -1,8 +1,9 @@
-import { Args, Command, Flags } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
+import { VigilCommand } from '../../base-command.js';
 import { problemLines, testDetections } from '../../services/detections.js';
 import { alertsTable, printable } from '../../services/render.js';
 
-export default class DetectionsTest extends Command {
+export default class DetectionsTest extends VigilCommand {
   static override description = 'Run detections offline against recorded events (NDJSON or a JSON array, as `vigil events --json` prints) and show the alerts they raise. SQL detections run once over a scratch store holding just these events. Exits 1 if a file is broken, a detection threw or a SQL detection failed.';
   static override enableJsonFlag = true;
   static override examples = ['<%= config.bin %> detections test my-rules/ --events recorded.ndjson'];

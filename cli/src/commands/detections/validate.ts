@@ -1,9 +1,10 @@
-import { Args, Command } from '@oclif/core';
+import { Args } from '@oclif/core';
+import { VigilCommand } from '../../base-command.js';
 import type { LoadReport } from '@vigil/control-plane';
 import { problemLines, validateDetections } from '../../services/detections.js';
 import { printable } from '../../services/render.js';
 
-export default class DetectionsValidate extends Command {
+export default class DetectionsValidate extends VigilCommand {
   static override description = 'Check detection files without running them on events: TypeScript modules are type-checked against @vigil/control-plane/detect, SQL detections run once on an empty store with the control plane\'s schema (each row needs a `host`), Sigma rules are compiled. Lists every error of each broken file; exits 1 if any is broken.';
   static override enableJsonFlag = true;
   static override strict = false;

@@ -1,9 +1,10 @@
-import { Args, Command } from '@oclif/core';
+import { Args } from '@oclif/core';
+import { VigilCommand } from '../../base-command.js';
 import { apiTarget, runQuery, type QueryResult } from '../../services/api-client.js';
 import { table } from '../../services/render.js';
 import { apiFlag } from '../../services/flags.js';
 
-export default class Query extends Command {
+export default class Query extends VigilCommand {
   static override description = 'Run read-only SQL against the event store (tables: events, sensor_heartbeats).';
   static override enableJsonFlag = true;
   static override examples = [`<%= config.bin %> query "SELECT comm, count() FROM events WHERE kind = 'exec' GROUP BY comm ORDER BY 2 DESC LIMIT 10"`];

@@ -4,7 +4,7 @@ import { Command, Flags } from '@oclif/core';
 import { hostIdFrom, sensorInboxPrefix } from '@vigil/schema';
 import { parseExtraDevice, startSensor, type ProbeName } from '@vigil/sensor';
 import { untilSignal } from '../../services/signals.js';
-import { createLogger } from '../../services/logger.js';
+import { createLogger, logFlags, logFormat } from '../../services/logger.js';
 import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
 import { sensorFlags } from '../../services/flags.js';
 import { dataDirFromEnv } from '../../services/local-secrets.js';
@@ -16,11 +16,12 @@ export default class Sensor extends Command {
     'spool-dir': Flags.string({ description: 'where events wait while NATS is unreachable', default: join(dataDirFromEnv(), 'spool') }),
     ...sensorFlags,
     ...natsAuthFlags,
+    ...logFlags,
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Sensor);
-    const log = createLogger();
+    const log = createLogger(logFormat(flags['log-format']));
     // Listening from the start: a Ctrl-C during startup stops what started, in order, once it has.
     const signalled = untilSignal();
     const host = flags['host-id'] ?? hostIdFrom(hostname());

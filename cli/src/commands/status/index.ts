@@ -1,11 +1,11 @@
-import { Command } from '@oclif/core';
+import { VigilCommand } from '../../base-command.js';
 import { apiTarget, fetchStatus, type StatusReport } from '../../services/api-client.js';
 import { latencyLine, nsToIso, printable, table } from '../../services/render.js';
 import { apiFlag } from '../../services/flags.js';
 
 const CLOCK_SKEW_SHOWN_S = 5;
 
-export default class Status extends Command {
+export default class Status extends VigilCommand {
   static override description = "Each sensor's last heartbeat, counters and probe states; the control plane's storage and ingest.";
   static override enableJsonFlag = true;
   static override flags = { api: apiFlag };

@@ -1,6 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { startStack, untilSignal } from '../../services/stack.js';
-import { createLogger } from '../../services/logger.js';
+import { createLogger, logFlags, logFormat } from '../../services/logger.js';
 import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
 import { apiServeFlags, detectionFlags, expectedGpu, queryLimits, sensorFlags, storageFlags } from '../../services/flags.js';
 import { dataDirFromEnv } from '../../services/local-secrets.js';
@@ -21,11 +21,12 @@ export default class Up extends Command {
     ...storageFlags,
     ...detectionFlags,
     ...natsAuthFlags,
+    ...logFlags,
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Up);
-    const log = createLogger();
+    const log = createLogger(logFormat(flags['log-format']));
     // Listening from the start: a Ctrl-C during startup stops what started, in order, once it has.
     const signalled = untilSignal();
     const stack = await startStack({
