@@ -175,9 +175,14 @@ test('a deleted durable consumer is noticed, said and recreated where it stopped
     const jsm = await other.jetstreamManager();
     // nats-server may answer a delete with an error while it removes the consumer's files (its
     // directory busy with a write): it is gone once its info says so.
+    // The control plane may recreate it between two looks: a consumer created after the original
+    // is the recreated one, and must not be deleted again.
+    const original = (await jsm.consumers.info(EVENTS_STREAM, CONSUMER_NAME)).created;
     await waitFor('the consumer deleted', async () => {
+      const now = await jsm.consumers.info(EVENTS_STREAM, CONSUMER_NAME).catch(() => null);
+      if (now === null || now.created !== original) return true;
       await jsm.consumers.delete(EVENTS_STREAM, CONSUMER_NAME).catch(() => false);
-      return jsm.consumers.info(EVENTS_STREAM, CONSUMER_NAME).then(() => false, () => true);
+      return false;
     }, 10_000, 100);
   } finally {
     await other.close();
