@@ -25,7 +25,7 @@ async function sensorWith(name: string, cfg: Partial<SensorConfig> = {}) {
     nats: { servers: `nats://127.0.0.1:${await freePort()}`, reconnect: false },
     probes: ['exec', 'proc'],
     spoolDir,
-    log: pino({ level: process.env.DBG ? 'info' : 'silent' }),
+    log: pino({ level: 'silent' }),
     ...cfg,
   });
   const probe = (): ProbeStateV1 => sensor.heartbeat().probes.find((p) => p.name === 'exec')!;
