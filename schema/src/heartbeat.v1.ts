@@ -6,13 +6,29 @@ export const MAX_PROBES = 32;
 
 export const ProbeStateV1 = z.object({
   name: z.string().min(1).max(64),
-  state: z.enum(['starting', 'running', 'restarting', 'skipped', 'failed', 'stopped']),
+  /**
+   * `stalled`: its bpftrace process is there but its output stopped (no end-of-flush record for
+   * seconds: stopped by a signal or a tracer, frozen, wedged); `blindFromTs` says since when.
+   */
+  state: z.enum(['starting', 'running', 'stalled', 'restarting', 'skipped', 'failed', 'stopped']),
   restarts: z.number().int().nonnegative(),
   lostEvents: z.number().int().nonnegative(),
   lastError: z.string().nullable(),
-  /** When the probe last exited unplanned and when it was live again (ns): the blind gap. */
+  /** When the probe last exited unplanned and when it was live again (ns). */
   lastExitTs: NsTimestamp.optional(),
   lastRestartTs: NsTimestamp.optional(),
+  /**
+   * Up to when its output is known complete (ns): the time its last end-of-flush record carries (for
+   * a probe that prints none, the last time its process was seen running).
+   */
+  lastFlushTs: NsTimestamp.optional(),
+  /**
+   * The start of its last blind gap (ns): `lastFlushTs` when it last stalled or exited unplanned. The
+   * gap runs to `lastRestartTs` after an exit, and is still open while the state is `stalled`.
+   */
+  blindFromTs: NsTimestamp.optional(),
+  /** Times its output stalled since the sensor started (a stall that resumed between heartbeats too). */
+  stalls: z.number().int().nonnegative().optional(),
   /** The bpftrace process, so that an attempt to kill it can be recognised. */
   pid: z.number().int().positive().optional(),
 });

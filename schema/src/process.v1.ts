@@ -27,6 +27,11 @@ export const ProcessV1 = z.object({
   /** A scheduler job the process belongs to, read from its cgroup (Slurm job, Kubernetes pod). */
   job: z.string().nullable(),
   startTs: NsTimestamp.nullable(),
+  /**
+   * Its ancestors as they were when it was born, nearest first: a parent that execs or exits after
+   * the fork is still shown with the image that forked it (`ppid` is the parent it has now, which
+   * differs once it was reparented).
+   */
   ancestry: z.array(AncestorV1),
   /** The chain was cut at the sensor's bound or at a process the sensor could not resolve. */
   ancestryTruncated: z.boolean(),

@@ -74,6 +74,13 @@ export interface SensorConfig {
    */
   releaseCompilerPages?: boolean;
   pageoutHelper?: string;
+  /** Seconds without an end-of-flush record before a probe is reported stalled (default 3). */
+  probeStallSeconds?: number;
+  /**
+   * Seconds a stall is reported before the sensor acts on it (default 2): SIGCONT to a bpftrace
+   * stopped by a signal, and as long again later, a kill and restart if it is still silent.
+   */
+  probeStallActSeconds?: number;
   log: Logger;
 }
 
@@ -223,6 +230,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
         if (!d.success) { counters.reject(`${name}.schema`); return; }
         if (d.data.type === 'exec.flush' || d.data.type === 'proc.flush') {
           latency.observe(STAGES[name].tick, (clock.nowKtime() - d.data.ns) / 1e6);
+          sup.markFlushed(clock.toWall(d.data.ns));
           endFlush(name, d.data.ns, sup);
         } else {
           observeRead(name, [d.data]);
@@ -350,6 +358,9 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
           const sup: ProbeSupervisor = new ProbeSupervisor({
             name: label, bpftrace: cfg.bpftrace ?? 'bpftrace', scriptPath, args, env, log,
             onLine: lineHandler(label, names, () => sup),
+            flushes: names.some((n) => spec(n).batch !== undefined),
+            ...(cfg.probeStallSeconds !== undefined ? { stallAfterMs: cfg.probeStallSeconds * 1000 } : {}),
+            ...(cfg.probeStallActSeconds !== undefined ? { stallActAfterMs: cfg.probeStallActSeconds * 1000 } : {}),
             ...(cfg.releaseCompilerPages === false ? {} : { onAttached: releaseCompiler }),
           });
           return sup;

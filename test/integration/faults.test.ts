@@ -1,7 +1,8 @@
 /**
  * Faults with real processes: the control plane SIGKILLed mid-stream and restarted stores every
  * event exactly once (as read); a SIGKILLed sensor raises sensor.silent within --silent-after, and a
- * sensor stopped in order raises sensor.stopped instead.
+ * sensor stopped in order raises sensor.stopped instead; a SIGSTOPped bpftrace raises
+ * sensor.probe-stalled.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { pino } from 'pino';
-import { eventSubject, type AlertV1, type EventV1 } from '@vigil/schema';
+import { eventSubject, type AlertV1, type EventV1, type ProbeStateV1 } from '@vigil/schema';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
 import { authHeaders, freePort, startVigil, tempDir, vigilJson, waitFor } from '../support/harness.js';
 
@@ -99,4 +100,23 @@ test('a sensor stopped with SIGINT raises sensor.stopped, and is not taken for s
   const s = vigilJson<{ sensors: { host: string; silent: boolean; stopped?: boolean }[] }>(api, ['status']).sensors.find((x) => x.host === host);
   assert.equal(s?.silent, false);
   assert.equal(s?.stopped, true);
+});
+
+test('a SIGSTOPped bpftrace raises sensor.probe-stalled, and the sensor resumes it', async () => {
+  const host = 'stall-sensor';
+  const sensor = startVigil(['sensor', '--nats', nats.url, '--host-id', host, '--probe', 'exec', '--spool-dir', join(dir, 'spool-stall')]);
+  const exec = () => vigilJson<{ sensors: { host: string; probes: ProbeStateV1[] }[] }>(api, ['status']).sensors.find((s) => s.host === host)?.probes.find((p) => p.name === 'exec');
+  try {
+    const before = await waitFor('its probe running', () => { const p = exec(); return p?.state === 'running' && p.pid ? p : null; }, 90_000, 300);
+    process.kill(before.pid!, 'SIGSTOP');
+    const alert = await waitFor('sensor.probe-stalled', () => vigilJson<AlertV1[]>(api, ['alerts', '--rule', 'sensor.probe-stalled', '--host', host])[0], 30_000, 250);
+    assert.equal(alert.severity, 'high');
+    assert.match(alert.reason, /^probe exec on stall-sensor stalled/);
+    // Stopped by a signal: the sensor sends SIGCONT itself; the same process runs on.
+    const after = await waitFor('the probe resumed', () => { const p = exec(); return p?.state === 'running' && p.stalls === 1 ? p : null; }, 30_000, 300);
+    assert.equal(after.pid, before.pid);
+    assert.equal(after.restarts, before.restarts);
+  } finally {
+    await sensor.stop();
+  }
 });

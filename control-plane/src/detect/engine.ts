@@ -4,6 +4,7 @@ import type { ReceivedHeartbeat } from '../ingest/heartbeats.js';
 import { basename } from './argv.js';
 import { imageOf, type AnyDetection, type DetectionConfig, type DetectionContext, type Finding } from './define.js';
 import { compareNs, eventBytes, ProcessStates, type ProcessState, type ProcessStateStats } from './process-state.js';
+import { ProbeStallWatch, SENSOR_PROBE_STALLED } from './probe-stall.js';
 
 export interface LoadedDetection {
   detection: AnyDetection;
@@ -234,7 +235,10 @@ export class DetectionEngine {
     const list = [...heartbeats];
     this.checkSilence(list, now);
     this.checkProbeRestarts(list.map((r) => r.heartbeat), now);
+    this.probeStalls.check(list, this.startedMs, (host, ts, finding) => this.raise({ detection: SENSOR_PROBE_STALLED, source: 'builtin', author: null }, host, null, ts, [], finding));
   }
+
+  private readonly probeStalls = new ProbeStallWatch();
 
   /** Probes seen down (restarting or failed) since when, per host and probe (ms). */
   private readonly probeDownSince = new Map<string, Map<string, number>>();
@@ -276,7 +280,8 @@ export class DetectionEngine {
       for (const group of groups.values()) {
         const { p, back } = group[0]!;
         const others = group.slice(1).map((d) => d.p.name);
-        const gap = back ? ` blind for ${(Number(BigInt(p.lastRestartTs!) - BigInt(p.lastExitTs!)) / 1e9).toFixed(1)} s;` : ' not running again after 30 s;';
+        // Blind from the last flush read before the exit (or the stall before it), not from the exit.
+        const gap = back ? ` blind for ${(Number(BigInt(p.lastRestartTs!) - BigInt(p.blindFromTs ?? p.lastExitTs!)) / 1e9).toFixed(1)} s;` : ' not running again after 30 s;';
         const shared = others.length ? ` (with ${others.join(', ')}: one bpftrace process)` : '';
         this.raise({ detection: SENSOR_PROBE_RESTART, source: 'builtin', author: null }, hb.host, null, p.lastExitTs ?? hb.ts, [], {
           reason: `probe ${p.name}${shared} on ${hb.host} stopped${back ? ' and was restarted' : ''} (${p.restarts} restarts so far);${gap} ${p.lastError ?? ''}`.trim(),

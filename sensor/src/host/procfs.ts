@@ -141,3 +141,12 @@ export function readRssBytes(pid: number, procRoot = '/proc'): number | null {
   const kb = status && /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
   return kb ? Number(kb) * 1024 : null;
 }
+
+/**
+ * The scheduler state of a process (field 3 of stat(5)): 'R' running, 'S' sleeping, 'D' in the kernel,
+ * 'T' stopped by a signal (SIGSTOP), 't' stopped by a tracer, 'Z' a zombie…; null once it is gone.
+ */
+export function readProcState(pid: number, procRoot = '/proc'): string | null {
+  const stat = read(`${procRoot}/${pid}/stat`);
+  return (stat && fieldsAfterComm(stat.toString('latin1'))?.[0]) || null;
+}

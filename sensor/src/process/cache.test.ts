@@ -122,7 +122,7 @@ test('a fork read after the child exec (probes are separate streams) does not un
   assert.equal(cache.describe(11, { comm: 'from-probe' }).comm, 'from-probe', "the probe's own comm wins");
 });
 
-test('siblings share their ancestors as objects; an ancestor that execs is seen with its new image', () => {
+test('siblings share their ancestors as objects; an ancestor that execs later keeps the image their births saw', () => {
   const root = fakeProc([{ pid: 1, ppid: 0, comm: 'init', argv: ['init'] }, { pid: 10, ppid: 1, comm: 'bash', argv: ['bash'] }]);
   const cache = new ProcessCache({ procRoot: root });
   cache.seedFromProc([1, 10]);
@@ -133,10 +133,61 @@ test('siblings share their ancestors as objects; an ancestor that execs is seen 
   assert.equal(a.ancestry[0], b.ancestry[0], 'one object for the shared parent');
   assert.equal(a.ancestry[1], b.ancestry[1]);
   cache.onExec({ pid: 10, ppid: 1, uid: 0, gid: 0, comm: 'python3', filename: '/opt/vigil-test/python3', argv: ['python3', 'x.py'], argvTruncated: false, cgroupId: 7, ktime: 10, superseded: true });
+  assert.equal(cache.describe(11).ancestry[0], a.ancestry[0], 'born of bash, still shown as bash');
+  cache.onFork(10, 13, 7n, 7, 20);
+  assert.deepEqual(cache.describe(13).ancestry[0], { pid: 10, comm: 'python3', exe: '/opt/vigil-test/python3', argv: ['python3', 'x.py'] }, 'a child born after the exec sees the new image');
+});
+
+/** A parent running /tmp/evil (pid 10, under init) that forks pid 11, then execs /bin/true. */
+function evilParentForks(opts: { forkAfterExec?: boolean } = {}) {
+  const root = fakeProc([{ pid: 1, ppid: 0, comm: 'init', argv: ['init'] }, { pid: 9, ppid: 1, comm: 'bash', argv: ['bash'] }]);
+  const cache = new ProcessCache({ procRoot: root });
+  cache.seedFromProc([1, 9]);
+  cache.onFork(9, 10, 1n, 7, 100);
+  cache.onExec({ pid: 10, ppid: 9, uid: 1000, gid: 1000, comm: 'evil', filename: '/tmp/evil', argv: ['/tmp/evil', '--pool'], argvTruncated: false, cgroupId: 7, ktime: 200, superseded: true });
+  const exec = () => cache.onExec({ pid: 10, ppid: 9, uid: 1000, gid: 1000, comm: 'true', filename: '/opt/vigil-test/true', argv: ['true'], argvTruncated: false, cgroupId: 7, ktime: 400, superseded: true });
+  // Records applied in kernel order, or the fork read after the parent's later exec.
+  if (opts.forkAfterExec) { exec(); cache.onFork(10, 11, 2n, 7, 300); } else { cache.onFork(10, 11, 2n, 7, 300); exec(); }
+  return cache;
+}
+
+test('a parent that forks a child and then execs something harmless stays what it was in the child\'s ancestry', () => {
+  const cache = evilParentForks();
+  // The child execs the miner: its event's ancestry names the parent as it was at the child's birth.
+  cache.onExec({ pid: 11, ppid: 10, uid: 1000, gid: 1000, comm: 'xmrig', filename: '/tmp/xmrig', argv: ['xmrig'], argvTruncated: false, cgroupId: 7, ktime: 500, superseded: true });
   const c = cache.describe(11);
-  assert.notEqual(c.ancestry[0], a.ancestry[0]);
-  assert.deepEqual(c.ancestry[0], { pid: 10, comm: 'python3', exe: '/opt/vigil-test/python3', argv: ['python3', 'x.py'] });
-  assert.deepEqual(a.ancestry[0], { pid: 10, comm: 'bash', exe: '/usr/bin/bash', argv: ['bash'] }, 'an event already built keeps what was true then');
+  assert.equal(c.ancestry[0]?.exe, '/tmp/evil');
+  assert.deepEqual(c.ancestry[0]?.argv, ['/tmp/evil', '--pool']);
+  assert.deepEqual(c.ancestry.map((a) => a.pid), [10, 9, 1]);
+  assert.equal(c.ancestryTruncated, false);
+  assert.equal(cache.describe(10).exe, '/opt/vigil-test/true', 'the parent itself is shown as it is now');
+  // A grandchild born later sees the child as it is, over the child's ancestry at its own birth.
+  cache.onFork(11, 12, 3n, 7, 600);
+  assert.deepEqual(cache.describe(12).ancestry.map((a) => a.exe), ['/tmp/xmrig', '/tmp/evil', '/usr/bin/bash', '/usr/bin/init']);
+});
+
+test('a parent that exits (the child reparented to init) does not launder the child\'s ancestry', () => {
+  const cache = evilParentForks();
+  cache.onExit(10);
+  cache.onExec({ pid: 11, ppid: 1, uid: 1000, gid: 1000, comm: 'xmrig', filename: '/tmp/xmrig', argv: ['xmrig'], argvTruncated: false, cgroupId: 7, ktime: 500, superseded: true });
+  const c = cache.describe(11);
+  assert.equal(c.ppid, 1, 'the parent it has now');
+  assert.equal(c.ancestry[0]?.exe, '/tmp/evil', 'the parent it was born of');
+});
+
+test('a fork read after its parent\'s later exec still sees the parent as it was at the fork', () => {
+  const cache = evilParentForks({ forkAfterExec: true });
+  assert.equal(cache.describe(11).ancestry[0]?.exe, '/tmp/evil');
+  assert.equal(cache.describe(10).exe, '/opt/vigil-test/true');
+});
+
+test('a process that forks and exits over and over keeps the nearest ancestors, bounded', () => {
+  const root = fakeProc([{ pid: 1, ppid: 0, comm: 'init', argv: ['init'] }]);
+  const cache = new ProcessCache({ procRoot: root, maxAncestry: 4 });
+  for (let pid = 2; pid < 5000; pid++) { cache.onFork(pid - 1, pid, 0n, 0, pid); cache.onExit(pid - 1); }
+  const p = cache.describe(4999);
+  assert.deepEqual(p.ancestry.map((a) => a.pid), [4998, 4997, 4996, 4995]);
+  assert.equal(p.ancestryTruncated, true);
 });
 
 test('over the bound, exited processes go before live ones, oldest first', () => {

@@ -52,6 +52,23 @@ function resolveFilename(filename: string, cwd: string | undefined): string {
   return out;
 }
 
+/**
+ * A process's ancestors as they were when it was born, nearest first: one node per ancestor, shared by
+ * every descendant born after it and never changed. An ancestor that execs or exits later does not
+ * change what its children carry (a parent that forks a miner and then execs something harmless, or
+ * exits so that the child is reparented, does not launder the child's ancestry).
+ */
+interface Lineage {
+  readonly self: AncestorV1;
+  readonly up: Up;
+  /** Nodes from this one up. */
+  readonly length: number;
+}
+/** Past the last node there are ancestors the sensor does not know (unresolved, or past the bound). */
+const CUT = 'cut';
+/** What is above a process: its ancestors, none (a root of the tree such as pid 1), or not known. */
+type Up = Lineage | null | typeof CUT;
+
 interface Entry {
   pid: number;
   ppid: number;
@@ -77,7 +94,22 @@ interface Entry {
    * a new entry), and sharing the object lets the encoder reuse its JSON for every descendant's event.
    */
   asAncestor?: AncestorV1;
+  /**
+   * Its ancestors at its birth (the fork record), kept through its execs; for a process whose fork was
+   * not seen (seeded from /proc, read on a miss), taken from the table the first time it is needed.
+   */
+  born?: Up;
+  /**
+   * The image this entry's exec replaced (one level, for a few seconds): a fork record read after the
+   * parent's later exec (a merge let go by its hold) still finds the parent as it was.
+   */
+  previous?: Entry;
+  /** When an exec replaced this entry (monotonic ms). */
+  replacedAt?: number;
 }
+
+/** How long a replaced image stays findable by forks from before its exec. */
+const PREVIOUS_MS = 5_000;
 
 export interface ProcessCacheOptions {
   procRoot?: string;
@@ -120,15 +152,18 @@ export class ProcessCache {
       const info = readProc(pid, this.procRoot);
       if (info) this.entries.set(pid, this.fromInfo(info, 0));
     }
+    // Every ancestry as the host is now: a parent that execs later does not rewrite its children's.
+    for (const e of this.entries.values()) this.lineageOf(e);
   }
 
   onFork(ppid: number, pid: number, startTs: bigint, cgroupId: number, ktime = 0): void {
+    const parent = this.imageAt(ppid, ktime);
     const existing = this.entries.get(pid);
     if (existing && existing.ktime > ktime) {
       existing.ppid = ppid;
+      if (parent) existing.born = this.link(parent, this.lineageOf(parent));
       return;
     }
-    const parent = this.lookup(ppid);
     this.put({
       pid,
       ppid,
@@ -144,6 +179,7 @@ export class ProcessCache {
       startTs,
       exitedAt: null,
       ktime,
+      ...(parent ? { born: this.link(parent, this.lineageOf(parent)) } : {}),
     });
   }
 
@@ -174,6 +210,9 @@ export class ProcessCache {
     // Still in the cgroup it was forked into (the fork record carried the kernel's cgroup id): no read.
     const sameCgroup = prev !== undefined && e.cgroupId > 0 && prev.cgroupId === e.cgroupId;
     const cgroup = (sameCgroup ? prev.cgroup : this.cgroupPath(e.pid, e.cgroupId)) ?? prev?.cgroup ?? '/';
+    // The same process, born where it was: its ancestry stays (taken now if it was never taken).
+    const born = prev ? this.lineageOf(prev) : undefined;
+    if (prev) { prev.previous = undefined; prev.replacedAt = this.now(); }
     this.put({
       pid: e.pid,
       ppid: e.ppid,
@@ -189,6 +228,8 @@ export class ProcessCache {
       startTs: prev?.startTs ?? null,
       exitedAt: prev?.exitedAt ?? null,
       ktime,
+      ...(born !== undefined ? { born } : {}),
+      ...(prev ? { previous: prev } : {}),
     });
   }
 
@@ -216,7 +257,9 @@ export class ProcessCache {
   sweep(): number {
     const cutoff = this.now() - this.exitGraceMs;
     let removed = 0;
+    const replacedBefore = this.now() - PREVIOUS_MS;
     for (const [pid, e] of this.entries) {
+      if (e.previous && e.previous.replacedAt! < replacedBefore) e.previous = undefined;
       if (e.exitedAt !== null && e.exitedAt < cutoff) {
         this.entries.delete(pid);
         removed++;
@@ -232,19 +275,9 @@ export class ProcessCache {
   describe(pid: number, hint: { comm?: string; uid?: number; cgroupId?: number } = {}): ProcessV1 {
     const e = this.lookup(pid);
     const ancestry: AncestorV1[] = [];
-    let truncated = false;
-    if (e) {
-      const seen = new Set<number>([pid]);
-      let cur = e;
-      while (cur.ppid !== 0 && !seen.has(cur.ppid)) {
-        if (ancestry.length >= this.maxAncestry) { truncated = true; break; }
-        const parent = this.lookup(cur.ppid);
-        if (!parent) { truncated = true; break; }
-        ancestry.push(parent.asAncestor ??= { pid: parent.pid, comm: parent.comm, exe: parent.exe, argv: parent.argv });
-        seen.add(parent.pid);
-        cur = parent;
-      }
-    }
+    let up: Up = e ? this.lineageOf(e) : CUT;
+    for (; up !== null && up !== CUT && ancestry.length < this.maxAncestry; up = up.up) ancestry.push(up.self);
+    const truncated = up !== null;
     const cgroup = e?.cgroup ?? '/';
     return {
       pid,
@@ -263,8 +296,54 @@ export class ProcessCache {
       job: jobOf(cgroup),
       startTs: e?.startTs != null ? e.startTs.toString() : null,
       ancestry,
-      ancestryTruncated: truncated || !e,
+      ancestryTruncated: truncated,
     };
+  }
+
+  /** The image `pid` ran at kernel time `ktime`: the one before its last exec if that came later. */
+  private imageAt(pid: number, ktime: number): Entry | undefined {
+    const e = this.lookup(pid);
+    return e && e.ktime > ktime && e.previous && e.previous.ktime <= ktime ? e.previous : e;
+  }
+
+  /**
+   * The ancestors of `e` at its birth, taken from the table now when its fork was not seen (the chain
+   * stops at the bound, a cycle, or a parent nobody knows). Kept, so later execs up the chain do not
+   * change it.
+   */
+  private lineageOf(e: Entry): Up {
+    if (e.born !== undefined) return e.born;
+    const path: Entry[] = [];
+    const seen = new Set<number>([e.pid]);
+    let top: Up = null;
+    for (let cur = e; cur.ppid !== 0;) {
+      if (path.length >= this.maxAncestry || seen.has(cur.ppid)) { top = CUT; break; }
+      const parent = this.lookup(cur.ppid);
+      if (!parent) { top = CUT; break; }
+      path.push(parent);
+      seen.add(parent.pid);
+      if (parent.born !== undefined) { top = parent.born; break; }
+      cur = parent;
+    }
+    let up = top;
+    for (let i = path.length - 1; i >= 0; i--) up = this.link(path[i]!, up);
+    return (e.born = up);
+  }
+
+  /**
+   * `parent` as a child born now sees it, over its own ancestors. A chain longer than twice the bound
+   * is copied down to the bound (once per bound's worth of generations): a process that forks and
+   * exits over and over would otherwise keep every generation before it alive.
+   */
+  private link(parent: Entry, up: Up): Lineage {
+    const self = parent.asAncestor ??= { pid: parent.pid, comm: parent.comm, exe: parent.exe, argv: parent.argv };
+    const length = 1 + (up !== null && up !== CUT ? up.length : 0);
+    if (length <= Math.max(1, 2 * this.maxAncestry)) return { self, up, length };
+    const kept: AncestorV1[] = [self];
+    for (let n: Up = up; n !== null && n !== CUT && kept.length < this.maxAncestry; n = n.up) kept.push(n.self);
+    let copy: Up = CUT;
+    for (let i = kept.length - 1; i >= 0; i--) copy = { self: kept[i]!, up: copy, length: kept.length - i };
+    return copy as Lineage;
   }
 
   private lookup(pid: number): Entry | undefined {
