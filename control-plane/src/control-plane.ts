@@ -11,13 +11,15 @@ import { HeartbeatTracker } from './ingest/heartbeats.js';
 import { HeartbeatStore } from './ingest/heartbeat-store.js';
 import { checkApiBinding, startApi } from './api/server.js';
 import { AlertSink } from './alerts/sink.js';
-import { DetectionEngine, type LoadedDetection } from './detect/engine.js';
+import { DetectionEngine, SENSOR_PROBE_RESTART, SENSOR_SILENT, SENSOR_STOPPED, type LoadedDetection } from './detect/engine.js';
 import { BUILTIN_DETECTIONS } from './detect/builtin/index.js';
+import { SENSOR_PROBE_STALLED } from './detect/probe-stall.js';
 import type { ExpectedGpuConfig } from './detect/define.js';
 import { CustomDetections } from './detect/custom/manager.js';
 import { USER_QUERY_LIMITS, type QueryLimits } from './store/readonly-query.js';
 import { ControlPlaneMetrics } from './api/metrics.js';
 import { AlertFollowers, EVENT_TOPIC, LiveFollowers } from './api/alert-stream.js';
+import { sharesThisProcess } from './api/shared-process.js';
 
 export const CONTROL_PLANE_VERSION = '0.1.0';
 
@@ -71,12 +73,15 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
   const eventFollowers = new LiveFollowers<EventV1>(liveEvents, EVENT_TOPIC);
   let engine: DetectionEngine | null = null;
   let custom: CustomDetections | null = null;
+  const HEARTBEAT_DETECTIONS: LoadedDetection[] = [SENSOR_SILENT, SENSOR_STOPPED, SENSOR_PROBE_RESTART, SENSOR_PROBE_STALLED].map((detection) => ({ detection, source: 'builtin', author: null, origin: 'heartbeat' }));
   const builtins: LoadedDetection[] = Object.values(BUILTIN_DETECTIONS).map((detection) => ({ detection, source: 'builtin', author: null, origin: 'builtin' }));
   const detectionsReport = () => ({
-    loaded: engine?.list().map((d) => ({
-      id: d.detection.id, title: d.detection.title, severity: d.detection.severity, source: d.source, origin: d.origin,
+    // The heartbeat-driven built-ins are raised from the sensors' heartbeats, not matched on events.
+    loaded: (engine ? [...engine.list(), ...HEARTBEAT_DETECTIONS] : []).map((d) => ({
+      id: d.detection.id, title: d.detection.title, severity: d.detection.severity, ...(d.detection.ranks ? { ranks: d.detection.ranks } : {}),
+      source: d.source, origin: d.origin,
       author: d.author, fired: engine?.fired.get(d.detection.id) ?? 0, errors: engine?.errors.get(d.detection.id) ?? 0,
-    })) ?? [],
+    })),
     sql: custom?.report.sql.map((d) => ({ id: d.id, title: d.title, severity: d.severity, origin: d.origin, intervalMs: d.intervalMs, lastError: custom?.sqlErrors.get(d.id) ?? null })) ?? [],
     problems: custom?.report.problems ?? [],
   });
@@ -124,7 +129,9 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
         // How far the sensor's clock runs ahead of this one's (negative: behind), transit included.
         const clockSkewSeconds = Number(BigInt(hb.ts) - receivedNs) / 1e9;
         // A sensor that stopped in order (its last heartbeat says so) is stopped, not silent.
-        return { ...hb, receivedTs: receivedNs.toString(), ageSeconds, clockSkewSeconds, ...(cpuCores !== undefined ? { cpuCores } : {}), silent: !hb.stopping && ageSeconds > silentAfter, stopped: hb.stopping === true };
+        // An embedded sensor's RSS and CPU are this whole process's (the CLI says so).
+        const sharesControlPlaneProcess = sharesThisProcess(hb);
+        return { ...hb, receivedTs: receivedNs.toString(), ageSeconds, clockSkewSeconds, ...(cpuCores !== undefined ? { cpuCores } : {}), ...(sharesControlPlaneProcess ? { sharesControlPlaneProcess } : {}), silent: !hb.stopping && ageSeconds > silentAfter, stopped: hb.stopping === true };
       }),
     };
   };

@@ -4,15 +4,8 @@ import { z } from 'zod/v4';
 export const NsTimestamp = z.string().regex(/^\d{1,20}$/, 'nanoseconds since epoch, decimal digits');
 export type NsTimestamp = z.infer<typeof NsTimestamp>;
 
-export const HostId = z
-  .string()
-  .min(1)
-  .max(253)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'host id: letters, digits, "_" and "-" (one NATS subject token)');
-
-/** A host id from a hostname: dots would split the NATS subject token, so they become "_". */
-export const hostIdFrom = (hostname: string): string =>
-  hostname.replace(/[^A-Za-z0-9_-]/g, '_').replace(/^[^A-Za-z0-9]+/, '').slice(0, 253) || 'host';
+// The host id rule lives with the subjects it is a token of.
+export { HostId, hostIdFrom } from './subjects.js';
 
 /**
  * Deepest nesting of arrays and objects the control plane parses from NATS: an event's JSON nests about

@@ -1,4 +1,27 @@
 /** NATS subjects and stream names: the wire contract between sensors and the control plane. */
+import { z } from 'zod/v4';
+
+/**
+ * What a host id may be: one NATS subject token (no ".", which splits tokens, no "*", ">" or
+ * whitespace, which subjects reserve), and no more than a DNS name. The control plane refuses (and
+ * dead-letters) events whose host breaks it; the sensor refuses to start with one.
+ */
+export const HOST_ID_RULE = 'letters, digits, "_" and "-", starting with a letter or digit, at most 253 characters (one NATS subject token: no ".")';
+const HOST_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+const HOST_ID_MAX = 253;
+
+export const HostId = z.string().min(1).max(HOST_ID_MAX).regex(HOST_ID_PATTERN, `host id: ${HOST_ID_RULE}`);
+export type HostId = z.infer<typeof HostId>;
+
+/** Why `id` is no host id (the rule it breaks), or null when it is one. */
+export function hostIdProblem(id: string): string | null {
+  return HostId.safeParse(id).success ? null : `${JSON.stringify(id)} is not a valid host id: ${HOST_ID_RULE}`;
+}
+
+/** A host id from a hostname: characters a host id may not hold (dots first of all) become "_". */
+export const hostIdFrom = (hostname: string): string =>
+  hostname.replace(/[^A-Za-z0-9_-]/g, '_').replace(/^[^A-Za-z0-9]+/, '').slice(0, HOST_ID_MAX) || 'host';
+
 export const EVENTS_STREAM = 'VIGIL_EVENTS';
 export const SENSOR_STREAM = 'VIGIL_SENSOR';
 export const DEAD_LETTER_STREAM = 'VIGIL_DEAD_LETTER';

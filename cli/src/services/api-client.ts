@@ -16,6 +16,29 @@ export interface ApiTarget {
   tokenSource: string;
 }
 
+/**
+ * The API's base URL from what a user typed: `127.0.0.1:8787` (no scheme) means http, and a path
+ * ending in the API's own `/api` or `/api/v1` is the base URL with it (the CLI adds those). Anything
+ * else that is no http(s) base URL is an error naming the expected form.
+ */
+export function apiBaseUrl(raw: string, from = '--api'): string {
+  const text = raw.trim();
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
+  const expected = `${from}: ${JSON.stringify(raw)} is not the Vigil API's URL; expected its base URL, like ${DEFAULT_API} or https://vigil.example:8787`;
+  let u: URL;
+  try {
+    u = new URL(withScheme);
+  } catch (cause) {
+    throw new ApiError(expected, { cause });
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.search || u.hash || u.username || u.password || !u.hostname) throw new ApiError(expected);
+  const path = u.pathname.replace(/\/+$/, '').replace(/\/api(\/v1)?$/, '');
+  return `${u.protocol}//${u.host}${path}`;
+}
+
+/** The flag that points a command at the API at `url` (with a leading space): nothing when it is the default. */
+export const apiFlagFor = (url: string): string => (url === DEFAULT_API ? '' : ` --api ${url}`);
+
 const LOOPBACK_URL = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/i;
 
 /**
@@ -23,7 +46,7 @@ const LOOPBACK_URL = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$
  * keeps it in, $VIGIL_DATA_DIR/api-token (default /var/lib/vigil), readable by root and group vigil.
  */
 export function apiTarget(flag: string | undefined): ApiTarget {
-  const url = (flag ?? process.env.VIGIL_API ?? DEFAULT_API).replace(/\/+$/, '');
+  const url = apiBaseUrl(flag ?? process.env.VIGIL_API ?? DEFAULT_API, flag !== undefined ? '--api' : process.env.VIGIL_API !== undefined ? 'VIGIL_API' : 'the default API');
   const env = process.env.VIGIL_API_TOKEN;
   if (env) return { url, token: env, tokenSource: 'VIGIL_API_TOKEN' };
   const file = join(dataDirFromEnv(), API_TOKEN_FILE);
@@ -117,7 +140,8 @@ export const runQuery = (api: ApiTarget, sql: string) =>
 export const fetchStatus = (api: ApiTarget) => call<StatusReport>(api, '/api/v1/status');
 
 export interface DetectionsReport {
-  loaded: { id: string; title: string; severity: string; source: string; origin: string; author: string | null; fired: number; errors: number }[];
+  /** `ranks`: how a finding may rank other than `severity` (the range, and the rule). Heartbeat-driven built-ins (sensor.silent …) have origin `heartbeat`. */
+  loaded: { id: string; title: string; severity: string; ranks?: { min: string; max: string; rule: string }; source: string; origin: string; author: string | null; fired: number; errors: number }[];
   sql: { id: string; title: string; severity: string; origin: string; intervalMs: number; lastError: string | null }[];
   problems: { path: string; reason: string; unsupported: boolean }[];
 }
@@ -145,9 +169,10 @@ export interface StatusReport {
   /**
    * Each sensor's newest heartbeat, as the control plane received it; age by the control plane's
    * clock, how far the sensor's runs ahead of it (negative: behind), and the CPU the sensor used
-   * between its last two heartbeats, in cores.
+   * between its last two heartbeats, in cores; whether it runs inside the control plane's process
+   * (then its process figures are the whole process's).
    */
-  sensors: (HeartbeatV1 & { ageSeconds: number; silent: boolean; stopped?: boolean; receivedTs?: string; clockSkewSeconds?: number; cpuCores?: number })[];
+  sensors: (HeartbeatV1 & { ageSeconds: number; silent: boolean; stopped?: boolean; receivedTs?: string; clockSkewSeconds?: number; cpuCores?: number; sharesControlPlaneProcess?: boolean })[];
 }
 
 export interface AlertQuery {

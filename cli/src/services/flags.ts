@@ -1,11 +1,12 @@
 import { Flags } from '@oclif/core';
 import { PROBE_NAMES } from '@vigil/sensor';
 import type { QueryLimits } from '@vigil/control-plane';
+import { hostIdFlag } from './host-id.js';
 
 export const apiFlag = Flags.string({ description: 'Vigil API URL (default $VIGIL_API or http://127.0.0.1:8787)' });
 
 export const sensorFlags = {
-  'host-id': Flags.string({ description: 'host id in events and subjects (default: hostname, dots as "_")' }),
+  'host-id': hostIdFlag,
   'gpu-device': Flags.string({
     description: 'extra device node to treat as a GPU, PATH[=nvidia|nvidia-uvm|amdkfd|drm] (repeatable, at most 4)',
     multiple: true,

@@ -35,6 +35,9 @@ export function hostAllowed(opts: Pick<GuardOptions, 'bindHost' | 'allowedHosts'
   return (name) => isIP(name) !== 0 || names.has(name);
 }
 
+/** Where a client finds the token: what the vigil CLI reads, and where the control plane keeps it. */
+export const TOKEN_HINT = 'send "Authorization: Bearer <token>"; the vigil CLI takes it from VIGIL_API_TOKEN, else from the api-token file in the data directory ($VIGIL_DATA_DIR/api-token, default /var/lib/vigil/api-token: root and group vigil may read it)';
+
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /**
@@ -60,7 +63,7 @@ export function requestGuard(opts: GuardOptions): (req: FastifyRequest, reply: F
     if (expected === null || OPEN_PATHS.has(req.url)) return;
     const given = req.headers.authorization;
     if (given === undefined || !timingSafeEqual(digest(given), expected)) {
-      return reply.code(401).send({ error: given === undefined ? 'this API wants its bearer token' : 'wrong bearer token' });
+      return reply.code(401).send({ error: `${given === undefined ? 'this API wants its bearer token' : 'wrong bearer token'}: ${TOKEN_HINT}` });
     }
   };
 }

@@ -36,7 +36,9 @@ export class ApiConfigError extends Error {
   override name = 'ApiConfigError';
 }
 
-const QueryBody = z.object({ sql: z.string().min(1).max(100_000) });
+const MAX_SQL_CHARS = 100_000;
+/** An empty query goes on to the engine's parse, which tells the user so (sql-guard.ts). */
+const QueryBody = z.object({ sql: z.string({ error: 'body must be {"sql": "…"}' }).max(MAX_SQL_CHARS, `the query is longer than ${MAX_SQL_CHARS} characters`) }, { error: 'body must be {"sql": "…"}' });
 
 /** The API leaves loopback only behind a bearer token. */
 export function checkApiBinding(host: string, token: string | undefined): void {
@@ -66,7 +68,7 @@ export async function startApi(opts: ApiOptions): Promise<FastifyInstance> {
   });
   app.post('/api/v1/query', async (req, reply) => {
     const body = QueryBody.safeParse(req.body);
-    if (!body.success) return reply.code(400).send({ error: 'body must be {"sql": "…"}' });
+    if (!body.success) return reply.code(400).send({ error: body.error.issues[0]?.message ?? 'body must be {"sql": "…"}' });
     try {
       return await readOnlyQuery(opts.userSql, body.data.sql, opts.queryLimits);
     } catch (err) {

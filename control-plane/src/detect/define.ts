@@ -60,6 +60,11 @@ export interface Detection<K extends EventKind = EventKind> {
    * conditions; a detection without it sees every event of its kinds.
    */
   images?: readonly string[];
+  /**
+   * How its findings may rank other than `severity` (Finding.severity): the range and the rule, as
+   * `vigil detections list` shows them. Without it every finding ranks `severity`.
+   */
+  ranks?: { min: Severity; max: Severity; rule: string };
   match(ev: EventOf<K>, ctx: DetectionContext): Finding | null | undefined;
 }
 

@@ -114,7 +114,6 @@ test('statements other than one SELECT, settings changes, and host-reaching func
     'EXPLAIN SELECT 1',
     'SELECT * FROM (EXPLAIN AST SELECT 1)',
     'SHOW PROCESSLIST',
-    'SELECT 1 FORMAT TSV',
     'SELECT 1 SETTINGS readonly = 0',
     'SELECT * FROM (SELECT 1 SETTINGS max_threads = 64)',
     "SELECT getServerSetting('path')",
@@ -130,6 +129,25 @@ test('statements other than one SELECT, settings changes, and host-reaching func
     "SELECT getClientHTTPHeader('x')",
     `SELECT catboostEvaluate('${secret}', 1)`,
   ]) await rejected(q);
+});
+
+test('FORMAT, INTO OUTFILE, several statements and an empty query are each told apart', async () => {
+  const told = async (sql: string, refused: boolean, message: RegExp) => {
+    await assert.rejects(run(sql), (err: unknown) => {
+      assert.ok(err instanceof QueryError, `${sql}: ${String(err)}`);
+      assert.equal(err.refused, refused, `${sql} → ${err.message}`);
+      assert.match(err.message, message, sql);
+      return true;
+    });
+  };
+  for (const q of ['SELECT 1 FORMAT TSV', 'select 1 as a format JSON', 'SELECT 1 UNION ALL SELECT 2 FORMAT CSV', 'SELECT 1 FORMAT CSV SETTINGS readonly = 0']) {
+    await told(q, true, /^refused: FORMAT is not allowed: the API answers rows as JSON, and `vigil query --format table\|csv\|tsv\|json` renders them$/);
+  }
+  await told(`SELECT 1 INTO OUTFILE '${out()}' FORMAT CSV`, true, /^refused: queries are read-only: INTO OUTFILE is not allowed/);
+  for (const q of ['SELECT 1; SELECT 2', 'SELECT 1;SELECT 2;', 'SELECT 1; KILL QUERY WHERE 1']) await told(q, false, /^query failed: one statement per query/);
+  for (const q of ['', '   ', '-- only a comment\n', '/* */']) await told(q, false, /^query failed: the query is empty$/);
+  // The messages are picked from the canonical text, never instead of the parse: a string holding the words stays a query.
+  assert.deepEqual((await run("SELECT 'x\\nFORMAT CSV\\nINTO OUTFILE ''z''' AS `FORMAT`")).rows, [{ FORMAT: "x\nFORMAT CSV\nINTO OUTFILE 'z'" }]);
 });
 
 test("other sessions' queries, logs and settings in system tables are refused, however named", async () => {

@@ -192,6 +192,29 @@ export function astProblems(cat: SqlCatalog, dump: string): string[] {
 }
 
 /**
+ * What the user is told for the parse errors a user commonly meets, from the engine's own words
+ * (Syntax error (Multi-statements are not allowed), Empty query); null for any other.
+ */
+export function parseProblem(engineError: string): string | null {
+  if (/Multi-statements are not allowed/.test(engineError)) return 'one statement per query (leave out the ";" and what follows it)';
+  if (/Empty query/.test(engineError)) return 'the query is empty';
+  return null;
+}
+
+/**
+ * Why a query that is not one plain SELECT was refused, where it is for an output clause. The
+ * canonical text (formatQuery's) puts the top-level INTO OUTFILE and FORMAT clauses each at the
+ * start of a line of their own, while anything nested is indented and line breaks inside names and
+ * strings are escaped. This picks the message only: the refusal itself is the parser's (step 2).
+ */
+export function outputClauseProblem(canonical: string): string | null {
+  const lines = canonical.split('\n');
+  if (lines.some((l) => l.startsWith('INTO OUTFILE '))) return 'queries are read-only: INTO OUTFILE is not allowed (to keep a result, `vigil query --format csv "…" > FILE`)';
+  if (lines.some((l) => l.startsWith('FORMAT '))) return 'FORMAT is not allowed: the API answers rows as JSON, and `vigil query --format table|csv|tsv|json` renders them';
+  return null;
+}
+
+/**
  * The canonical text of a user query that may run (see above), or a QueryError: `refused` for what
  * user SQL may not do, not refused for a syntax error. Runs on the user session with its settings.
  */
@@ -202,13 +225,13 @@ export async function guardUserSql(client: ClickHouseClient, sql: string, settin
     canonical = (await text(client, 'SELECT formatQuery({sql:String})', settings, { sql })).replace(/\n$/, '');
   } catch (cause) {
     const first = ((cause as Error).message ?? String(cause)).split('\n')[0]!.replace(/ In scope SELECT formatQuery.*$/, '').trim();
-    throw new QueryError(`query failed: ${first}`, false, { cause });
+    throw new QueryError(`query failed: ${parseProblem(first) ?? first}`, false, { cause });
   }
   let dump: string;
   try {
     dump = await text(client, `EXPLAIN AST SELECT * FROM (\n${canonical}\n)`, settings);
   } catch (cause) {
-    throw new QueryError('refused: queries are read-only: one SELECT (WITH, UNION, INTERSECT, EXCEPT) without INTO OUTFILE, FORMAT or SETTINGS', true, { cause });
+    throw new QueryError(`refused: ${outputClauseProblem(canonical) ?? 'queries are read-only: one SELECT (WITH, UNION, INTERSECT, EXCEPT) without INTO OUTFILE, FORMAT or SETTINGS'}`, true, { cause });
   }
   const problems = astProblems(cat, dump);
   if (problems.length > 0) throw new QueryError(`refused: queries are read-only and reach only Vigil's tables: ${problems[0]}`, true);

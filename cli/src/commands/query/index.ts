@@ -1,28 +1,34 @@
-import { Args } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { VigilCommand } from '../../base-command.js';
 import { apiTarget, runQuery, type QueryResult } from '../../services/api-client.js';
-import { table } from '../../services/render.js';
+import { renderRows, RESULT_FORMATS, type ResultFormat } from '../../services/result-format.js';
 import { apiFlag } from '../../services/flags.js';
 
 export default class Query extends VigilCommand {
-  static override description = 'Run read-only SQL against the event store (tables: events, sensor_heartbeats).';
+  static override description = 'Run read-only SQL against the event store (tables: events, sensor_heartbeats). The rows come back as JSON; --format prints them as a table, CSV, TSV or a JSON array (a FORMAT clause in the SQL is refused).';
   static override enableJsonFlag = true;
-  static override examples = [`<%= config.bin %> query "SELECT comm, count() FROM events WHERE kind = 'exec' GROUP BY comm ORDER BY 2 DESC LIMIT 10"`];
-  static override args = { sql: Args.string({ required: true, description: 'SQL: one SELECT on Vigil\'s tables (writes, INTO OUTFILE, file() and other host-reaching functions are refused)' }) };
-  static override flags = { api: apiFlag };
+  static override examples = [
+    `<%= config.bin %> query "SELECT comm, count() FROM events WHERE kind = 'exec' GROUP BY comm ORDER BY 2 DESC LIMIT 10"`,
+    `<%= config.bin %> query --format csv "SELECT * FROM events WHERE kind = 'connect' LIMIT 100" > connects.csv`,
+  ];
+  static override args = { sql: Args.string({ required: true, description: 'SQL: one SELECT on Vigil\'s tables (writes, INTO OUTFILE, FORMAT, SETTINGS, file() and other host-reaching functions are refused)' }) };
+  static override flags = {
+    api: apiFlag,
+    format: Flags.option({ options: RESULT_FORMATS, default: 'table' as ResultFormat, description: 'how the rows are printed: table, csv and tsv with a header line, json as one array of row objects (--json prints the whole answer: columns, rows, whether it was cut)' })(),
+  };
 
   async run(): Promise<QueryResult> {
     const { args, flags } = await this.parse(Query);
+    let result: QueryResult;
     try {
-      const result = await runQuery(apiTarget(flags.api), args.sql);
-      if (!this.jsonEnabled()) {
-        const cell = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
-        this.log(table(result.columns.map((c) => c.name), result.rows.map((r) => result.columns.map((c) => cell(r[c.name])))));
-        if (result.rowsTruncated) this.logToStderr(`(result cut at ${result.cut ? `${result.cut.limit} ${result.cut.by}` : '10000 rows'})`);
-      }
-      return result;
+      result = await runQuery(apiTarget(flags.api), args.sql);
     } catch (err) {
       this.error((err as Error).message, { exit: 1 });
     }
+    if (!this.jsonEnabled()) {
+      this.log(renderRows(result, flags.format, process.stdout.isTTY === true));
+      if (result.rowsTruncated) this.logToStderr(`(result cut at ${result.cut ? `${result.cut.limit} ${result.cut.by}` : '10000 rows'})`);
+    }
+    return result;
   }
 }

@@ -1,12 +1,12 @@
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Command, Flags } from '@oclif/core';
-import { hostIdFrom, sensorInboxPrefix } from '@vigil/schema';
+import { sensorInboxPrefix } from '@vigil/schema';
 import { parseExtraDevice, startSensor, type ProbeName } from '@vigil/sensor';
 import { untilSignal } from '../../services/signals.js';
 import { createLogger, logFlags, logFormat } from '../../services/logger.js';
 import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
 import { sensorFlags } from '../../services/flags.js';
+import { defaultHostId } from '../../services/host-id.js';
 import { dataDirFromEnv } from '../../services/local-secrets.js';
 
 export default class Sensor extends Command {
@@ -24,7 +24,7 @@ export default class Sensor extends Command {
     const log = createLogger(logFormat(flags['log-format']));
     // Listening from the start: a Ctrl-C during startup stops what started, in order, once it has.
     const signalled = untilSignal();
-    const host = flags['host-id'] ?? hostIdFrom(hostname());
+    const host = flags['host-id'] ?? defaultHostId(log);
     const sensor = await startSensor({
       nats: natsOptions(flags.nats, flags, sensorInboxPrefix(host)),
       hostId: host,

@@ -5,6 +5,8 @@ import { apiFlag } from '../../services/flags.js';
 
 const CLOCK_SKEW_SHOWN_S = 5;
 
+const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+
 export default class Status extends VigilCommand {
   static override description = "Each sensor's last heartbeat, counters and probe states; the control plane's storage and ingest.";
   static override enableJsonFlag = true;
@@ -28,15 +30,18 @@ export default class Status extends VigilCommand {
             String(x.counters.recordsRead), String(x.counters.eventsPublished), String(x.counters.eventsDropped),
             String(x.counters.lostEvents), String(x.counters.queueDepth),
             `${x.counters.spoolEvents ?? 0} (${((x.counters.spoolBytes ?? 0) / 1024 / 1024).toFixed(1)} MiB)`,
-            // The sensor's node process and its bpftrace together (with `vigil up`, the control plane's too).
-            x.footprint ? `${((x.footprint.processRssBytes + x.footprint.probeRssBytes) / 1024 / 1024).toFixed(0)} MiB` : '-',
+            // The sensor's node process and its bpftrace together; `*`: a process shared with the control plane (told below).
+            x.footprint ? `${mib(x.footprint.processRssBytes + x.footprint.probeRssBytes)}${x.sharesControlPlaneProcess ? '*' : ''}` : '-',
             // Of one core, between the sensor's last two heartbeats (its bpftrace included).
-            x.cpuCores !== undefined ? `${(x.cpuCores * 100).toFixed(1)}%` : '-',
+            x.cpuCores !== undefined ? `${(x.cpuCores * 100).toFixed(1)}%${x.sharesControlPlaneProcess ? '*' : ''}` : '-',
             x.probes.map((p) => `${p.name}:${p.state}${p.restarts ? `(${p.restarts} restarts)` : ''}`).join(' '),
           ]),
           120,
         ));
         for (const x of s.sensors) {
+          if (x.sharesControlPlaneProcess && x.footprint) {
+            this.log(printable(`${x.host} * shares its process with the control plane and its embedded ClickHouse: RSS and CPU are the whole process's (${mib(x.footprint.processRssBytes)}, the sensor's part not measured apart) plus its bpftrace's (${mib(x.footprint.probeRssBytes)})`));
+          }
           const rej = Object.entries(x.counters.rejects);
           if (rej.length) this.log(printable(`${x.host} rejects: ${rej.map(([k, v]) => `${k}=${v}`).join(' ')}`));
           for (const p of x.probes) if (p.lastError && p.state !== 'running') this.log(printable(`${x.host} ${p.name}: ${p.lastError}`));

@@ -4,6 +4,8 @@ import { createLogger, logFlags, logFormat } from '../../services/logger.js';
 import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
 import { apiServeFlags, detectionFlags, expectedGpu, queryLimits, sensorFlags, storageFlags } from '../../services/flags.js';
 import { dataDirFromEnv } from '../../services/local-secrets.js';
+import { defaultHostId } from '../../services/host-id.js';
+import { apiFlagFor } from '../../services/api-client.js';
 import type { ProbeName } from '@vigil/sensor';
 
 export default class Up extends Command {
@@ -38,7 +40,7 @@ export default class Up extends Command {
       natsPort: flags['nats-port'],
       ...(flags.nats ? { natsUrl: flags.nats, natsOptions: natsOptions(flags.nats, flags) } : {}),
       ...(flags.clickhouse ? { clickhouseUrl: flags.clickhouse } : {}),
-      ...(flags['host-id'] ? { hostId: flags['host-id'] } : {}),
+      hostId: flags['host-id'] ?? defaultHostId(log),
       gpuDevices: flags['gpu-device'],
       windowSeconds: flags['window-seconds'],
       spoolMaxBytes: flags['spool-max-mb'] * 1024 * 1024,
@@ -54,7 +56,7 @@ export default class Up extends Command {
     // The CLI finds the token file in VIGIL_DATA_DIR (default /var/lib/vigil).
     const elsewhere = flags['data-dir'] === dataDirFromEnv() ? '' : `; the CLI reads it with VIGIL_DATA_DIR=${flags['data-dir']}`;
     const token = stack.apiTokenFile ? ` (token: ${stack.apiTokenFile}, for root and group vigil${elsewhere})` : '';
-    this.logToStderr(`vigil is up: API ${stack.apiUrl}${token}, NATS ${stack.natsUrl}. Try \`sudo npx vigil events\` in another shell; Ctrl-C stops.`);
+    this.logToStderr(`vigil is up: API ${stack.apiUrl}${token}, NATS ${stack.natsUrl}. Try \`sudo npx vigil events${apiFlagFor(stack.apiUrl)}\` in another shell; Ctrl-C stops.`);
     const sig = await signalled;
     log.info({ signal: sig }, 'stopping');
     await stack.stop();

@@ -67,6 +67,7 @@ export const gpuUnexpectedProcess = defineDetection({
   mitre: ['T1496'],
   on: ['gpu'],
   description: 'A process that is not an expected training workload starts GPU compute (compute class, channel, KFD queue).',
+  ranks: { min: 'high', max: 'critical', rule: 'critical when it runs from a writable place or under a shell the job spawned' },
   match(ev, ctx) {
     const what = startsCompute(ev);
     if (!what) return null;

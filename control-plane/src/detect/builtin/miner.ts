@@ -37,6 +37,7 @@ export const minerExec = defineDetection({
   mitre: ['T1496'],
   on: ['exec'],
   description: 'A miner by name, or any binary (renamed too) run with mining pool URLs, pool hosts or miner flags, also base64-coded.',
+  ranks: { min: 'high', max: 'critical', rule: 'critical when the binary is not named like a miner (renamed) or runs from a writable place' },
   match(ev) {
     if (ev.exec.ret !== null && ev.exec.ret !== 0) return null;
     const found = minerIndicators(ev.exec.argv, namesOf(ev));

@@ -47,6 +47,7 @@ export const tunnelSshForward = defineDetection({
   mitre: ['T1572', 'T1021.004', 'T1090'],
   on: ['exec'],
   description: 'ssh/autossh with -R/-L/-D/-w/-J/-W (also inside combined flags), forwarding or proxy -o options, or to ports used to blend in.',
+  ranks: { min: 'medium', max: 'critical', rule: 'critical for a remote forward (-R, RemoteForward); medium for autossh with no forwarding flag' },
   match(ev) {
     const names = namesOf(ev);
     const isAutossh = names.has('autossh');
@@ -90,6 +91,7 @@ export const tunnelTool = defineDetection({
   mitre: ['T1572', 'T1090'],
   on: ['exec'],
   description: 'chisel, frp, ngrok, cloudflared tunnel, bore, gost, sshuttle, socat EXEC/SYSTEM/LISTEN, netcat -e/-c, and the rest of the indicator table; tunnel service domains in argv.',
+  ranks: { min: 'high', max: 'critical', rule: 'critical when the tool runs a program for the connection (socat EXEC/SYSTEM, netcat -e/-c)' },
   match(ev) {
     if (ev.exec.ret !== null && ev.exec.ret !== 0) return null;
     const names = namesOf(ev);
