@@ -167,7 +167,7 @@ export async function followAlerts(api: ApiTarget, q: AlertQuery, onAlert: (a: A
   if (!res.ok || !res.body) throw new ApiError(`the API answered ${res.status} to the alert stream: ${(await res.text()).slice(0, 500)}`);
   const decoder = new TextDecoder();
   let buffer = '';
-  // The server's last comment when it ends the stream (a follower too slow to keep up).
+  // The server's last comment when it ends the stream (it is stopping, or this follower is too slow).
   let closing = '';
   try {
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -184,5 +184,5 @@ export async function followAlerts(api: ApiTarget, q: AlertQuery, onAlert: (a: A
   } catch (err) {
     if (!signal.aborted) throw err;
   }
-  if (!signal.aborted) throw new ApiError(closing ? `the control plane closed the alert stream: ${closing}` : 'the alert stream closed (control plane stopped?)');
+  if (!signal.aborted) throw new ApiError(closing ? `the alert stream closed: ${closing}` : 'the alert stream closed (control plane stopped?)');
 }
