@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 
 /** The first wait after a failure; each failure in a row doubles it, up to RETRY_CAP_MS. */
 export const RETRY_FIRST_MS = 500;
-export const RETRY_CAP_MS = 30_000;
+export const RETRY_CAP_MS = 10_000;
 /** While something stays down, one line says so at most this often (with the attempts so far). */
 export const STILL_DOWN_EVERY_MS = 60_000;
 
