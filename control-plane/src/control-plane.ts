@@ -3,6 +3,7 @@ import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { closeNats, runSteps, type EventV1 } from '@vigil/schema';
+import { backoffMs, OutageLog, pause } from './store/outage.js';
 import { createStorageClients, describeTarget, type StorageClients, type StorageTarget } from './store/client.js';
 import { migrate } from './store/migrations.js';
 import { DEFAULT_STREAM_LIMITS, ensureStreams, type StreamLimits } from './ingest/streams.js';
@@ -49,6 +50,11 @@ export interface ControlPlaneConfig {
   /** Bounds on user SQL (`vigil query`, SQL detections) beyond the defaults (USER_QUERY_LIMITS). */
   queryLimits?: Partial<QueryLimits>;
   log: Logger;
+  /**
+   * Told to stop while starting: startControlPlane stops what it started and throws
+   * StepsAbortedError (from @vigil/schema) instead of waiting on parts that do not answer.
+   */
+  signal?: AbortSignal;
 }
 
 export interface RunningControlPlane {
@@ -91,7 +97,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
     maxAgeHours: cfg.streamMaxAgeHours ?? DEFAULT_STREAM_LIMITS.maxAgeHours,
     maxBytes: cfg.streamMaxBytes ?? DEFAULT_STREAM_LIMITS.maxBytes,
   };
-  const storageState = { ready: false, stopped: false, error: null as string | null };
+  const storageState = { ready: false, error: null as string | null };
 
   const status = () => {
     const nowMs = Date.now();
@@ -144,35 +150,43 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
     },
     {
       name: 'storage',
-      start: async () => {
-        ch = createStorageClients(cfg.storage);
+      start: async (signal) => {
+        ch = createStorageClients(cfg.storage, log);
         const target = describeTarget(cfg.storage);
+        const retrying = new AbortController();
+        let retried: Promise<void> = Promise.resolve();
         try {
-          const applied = await migrate(ch.writer);
+          const applied = await migrate(ch.writer, undefined, signal);
           log.info({ 'storage.target': target, 'storage.migrations': applied }, 'storage ready');
           storageState.ready = true;
         } catch (err) {
           // A local data directory that fails is a configuration error: stop with it. A server that
           // refuses may come back: start anyway (events wait, unacked, in JetStream) and keep trying.
-          if (cfg.storage.kind === 'embedded') throw err;
+          if (cfg.storage.kind === 'embedded' || signal.aborted) { await ch.close(); throw err; }
           storageState.error = (err as Error).message;
-          log.error({ err, 'storage.target': target }, 'storage unreachable; retrying in the background, events wait in JetStream');
-          const retry = async () => {
-            while (!storageState.ready && !storageState.stopped) {
-              await new Promise((r) => setTimeout(r, 2000));
+          const outage = new OutageLog(log, {
+            down: 'storage unreachable; retrying in the background, events wait in JetStream',
+            still: 'storage still unreachable',
+            up: 'storage reachable again',
+          }, { 'storage.target': target });
+          outage.failed(err);
+          retried = (async () => {
+            while (await pause(backoffMs(outage.failures), retrying.signal)) {
               try {
-                await migrate(ch!.writer);
+                await migrate(ch!.writer, undefined, retrying.signal);
                 storageState.ready = true;
                 storageState.error = null;
-                log.info({ 'storage.target': target }, 'storage reachable again');
+                outage.succeeded();
+                return;
               } catch (e) {
+                if (retrying.signal.aborted) return;
                 storageState.error = (e as Error).message;
+                outage.failed(e);
               }
             }
-          };
-          void retry();
+          })();
         }
-        return async () => { storageState.stopped = true; await ch?.close(); };
+        return async () => { retrying.abort(); await retried; await ch?.close(); };
       },
     },
     {
@@ -246,7 +260,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
         return async () => { await api?.close(); };
       },
     },
-  ], log);
+  ], log, cfg.signal ? { signal: cfg.signal } : {});
 
   const addr = api!.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.api.port;

@@ -211,7 +211,7 @@ async function followStream<T>(api: ApiTarget, path: string, noun: string, onIte
   if (!res.ok || !res.body) throw new ApiError(`the API answered ${res.status} to the ${noun} stream: ${(await res.text()).slice(0, 500)}`);
   const decoder = new TextDecoder();
   let buffer = '';
-  // The server's last comment when it ends the stream (a follower too slow to keep up).
+  // The server's last comment when it ends the stream (it is stopping, or this follower is too slow).
   let closing = '';
   try {
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -228,5 +228,5 @@ async function followStream<T>(api: ApiTarget, path: string, noun: string, onIte
   } catch (err) {
     if (!signal.aborted) throw err;
   }
-  if (!signal.aborted) throw new ApiError(closing ? `the control plane closed the ${noun} stream: ${closing}` : `the ${noun} stream closed (control plane stopped?)`);
+  if (!signal.aborted) throw new ApiError(closing ? `the ${noun} stream closed: ${closing}` : `the ${noun} stream closed (control plane stopped?)`);
 }

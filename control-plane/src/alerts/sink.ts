@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { alertSubject, SEVERITIES, type AlertV1 } from '@vigil/schema';
 import { insertRows } from '../store/row-insert.js';
 import { wellFormedJson } from '../store/well-formed-json.js';
+import { backoffMs, OutageLog, pause } from '../store/outage.js';
 
 export const severityRank = (s: AlertV1['severity']): number => SEVERITIES.indexOf(s);
 
@@ -17,7 +18,8 @@ const alertRow = (a: AlertV1) => ({
 
 /**
  * Where alerts go: live listeners at once (`vigil alerts --follow`), then ClickHouse and JetStream
- * (vigil.alerts.<host>.<severity>) in small batches, retried until accepted. Bounded; drops counted.
+ * (vigil.alerts.<host>.<severity>) in small batches, retried until accepted or until the sink stops
+ * (backing off, one log line per change of state). Bounded; drops counted.
  */
 export class AlertSink {
   readonly live = new EventEmitter();
@@ -25,6 +27,8 @@ export class AlertSink {
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   stats = { raised: 0, stored: 0, published: 0, dropped: 0, lastError: null as string | null };
+  private readonly stopping = new AbortController();
+  private readonly outage: OutageLog;
 
   constructor(
     private readonly ch: ClickHouseClient,
@@ -33,6 +37,7 @@ export class AlertSink {
     private readonly maxQueue = 50_000,
   ) {
     this.live.setMaxListeners(1000);
+    this.outage = new OutageLog(log, { down: 'alerts not stored; retrying', still: 'alerts still not stored', up: 'alerts stored again' });
   }
 
   push(alert: AlertV1): void {
@@ -52,20 +57,22 @@ export class AlertSink {
         // On NATS while the insert runs (it may wait behind an events insert): subscribers hear of an
         // alert first, and once, however often the insert is retried.
         const published = this.publish(batch);
-        for (;;) {
+        let stored = false;
+        do {
           try {
             await insertRows(this.ch, 'alerts', batch.map(alertRow));
-            break;
+            stored = true;
+            this.outage.succeeded();
           } catch (err) {
             this.stats.lastError = (err as Error).message;
-            this.log.error({ err }, 'alerts not stored; retrying');
-            await new Promise((r) => setTimeout(r, 1000));
+            this.outage.failed(err);
           }
-        }
+        } while (!stored && await pause(backoffMs(this.outage.failures), this.stopping.signal));
+        await published;
+        if (!stored) return;
         this.stats.stored += batch.length;
         this.queue.splice(0, batch.length);
         this.stats.lastError = null;
-        await published;
       }
     })().finally(() => { this.flushing = null; });
     return this.flushing;
@@ -80,8 +87,19 @@ export class AlertSink {
         .catch((err: Error) => this.log.warn({ err, 'alert.id': a.id }, 'alert not published'))));
   }
 
+  /**
+   * One last try for what is queued (the insert under way may finish, bounded), no more waits for
+   * storage; what is left unstored is counted in one line (the process ends: no status tells it).
+   */
   async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
-    await Promise.race([this.flush(), new Promise((r) => setTimeout(r, 5000))]);
+    this.stopping.abort();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.flush(), new Promise((r) => { timer = setTimeout(r, 5000); })]);
+    clearTimeout(timer);
+    if (this.queue.length > 0) {
+      this.log.error({ 'alerts.unstored': this.queue.length, 'alerts.lastError': this.stats.lastError }, 'stopping with alerts not stored');
+      this.queue = [];
+    }
   }
 }

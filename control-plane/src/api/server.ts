@@ -50,7 +50,10 @@ export function checkApiBinding(host: string, token: string | undefined): void {
 /** The HTTP API the CLI (and a UI) read through; the control plane owns the storage. */
 export async function startApi(opts: ApiOptions): Promise<FastifyInstance> {
   checkApiBinding(opts.host, opts.token);
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  // Closing destroys every connection left, kept-alive or half-sent: a client must not hold the stop.
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: true });
+  // Live streams never end by themselves: they are told why and ended before the server closes.
+  app.addHook('preClose', async () => { await Promise.all([opts.followers.close(), opts.eventFollowers.close()]); });
   app.addHook('onRequest', requestGuard({ bindHost: opts.host, ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}), ...(opts.token ? { token: opts.token } : {}) }));
   // Liveness, without the token: it says nothing but that the API answers.
   app.get('/healthz', async () => ({ ok: true }));

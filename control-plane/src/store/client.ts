@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ErrorLogParams, type Logger as ClientLogger, type LogParams, type WarnLogParams } from '@clickhouse/client';
 import { createChdbConnection, type ChdbExtension } from 'chdb/connection';
+import type { Logger } from 'pino';
 
 type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
 
@@ -34,19 +35,39 @@ const chdbSessions = new WeakMap<ClickHouseClient, ChdbExtension>();
 export const chdbSessionOf = (client: ClickHouseClient): ChdbExtension | undefined => chdbSessions.get(client);
 
 /**
+ * @clickhouse/client's own log, into ours as single JSON lines. Its errors are those of a request
+ * whose caller gets the same error and says what it means (once per outage, see outage.ts): debug
+ * here, or a server that is down would print a multi-line dump per try on the console.
+ */
+function clientLog(log: Logger | undefined): NonNullable<Parameters<typeof createClient>[0]>['log'] {
+  if (!log) return { level: ClickHouseLogLevel.OFF };
+  const l = log.child({ component: 'clickhouse-client' });
+  const fields = (p: LogParams, err?: Error) => ({ 'clickhouse.module': p.module, ...(err ? { err } : {}) });
+  class PinoClientLog implements ClientLogger {
+    trace(p: LogParams): void { l.trace(fields(p), p.message); }
+    debug(p: LogParams): void { l.debug(fields(p), p.message); }
+    info(p: LogParams): void { l.debug(fields(p), p.message); }
+    warn(p: WarnLogParams): void { l.warn(fields(p, p.err), p.message); }
+    error(p: ErrorLogParams): void { l.debug(fields(p, p.err), p.message); }
+  }
+  return { LoggerClass: PinoClientLog, level: l.isLevelEnabled('debug') ? ClickHouseLogLevel.DEBUG : ClickHouseLogLevel.WARN };
+}
+
+/**
  * Clients for chDB in process (default) or a ClickHouse server; same SQL either way. Each gets its own
  * session: chDB applies per-query settings as `SET` on the session, so the `readonly=1` and the limits
- * of a user query would otherwise stick to the inserts and to the API's own reads.
+ * of a user query would otherwise stick to the inserts and to the API's own reads. The client
+ * library's own log goes to `log` (nowhere without one: its errors reach the callers anyway).
  */
-export function createStorageClients(target: StorageTarget): StorageClients {
+export function createStorageClients(target: StorageTarget, log?: Logger): StorageClients {
   const make = (): ClickHouseClient => {
     if (target.kind === 'server') {
-      return createClient({ url: target.url, request_timeout: 30_000 });
+      return createClient({ url: target.url, request_timeout: 30_000, log: clientLog(log) });
     }
     // chdb implements @clickhouse/client-common's Connection; @clickhouse/client bundles its own copy
     // of those types, identical in shape but distinct to TypeScript.
     const chdb = createChdbConnection({ path: target.dataDir });
-    const client = createClient({ connection: chdb as unknown as ClientConnection });
+    const client = createClient({ connection: chdb as unknown as ClientConnection, log: clientLog(log) });
     chdbSessions.set(client, chdb.chdb);
     return client;
   };

@@ -5,7 +5,7 @@ import { createLogger, logFlags, logFormat } from '../../services/logger.js';
 import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
 import { apiServeFlags, detectionFlags, expectedGpu, queryLimits, storageFlags } from '../../services/flags.js';
 import { API_TOKEN_FILE, dataDirFromEnv, loadOrCreateApiToken } from '../../services/local-secrets.js';
-import { CONTROL_PLANE_INBOX_PREFIX } from '@vigil/schema';
+import { CONTROL_PLANE_INBOX_PREFIX, StepsAbortedError } from '@vigil/schema';
 
 export default class ControlPlane extends Command {
   static override description = 'Run the control plane alone: JetStream consumer → ClickHouse, and the HTTP API. The API wants a bearer token: VIGIL_API_TOKEN, else the one in --api-token-file (created at the first start, root only, or group vigil where it exists).';
@@ -27,8 +27,11 @@ export default class ControlPlane extends Command {
   async run(): Promise<void> {
     const { flags } = await this.parse(ControlPlane);
     const log = createLogger(logFormat(flags['log-format']));
-    // Listening from the start: a Ctrl-C during startup stops what started, in order, once it has.
+    // Listening from the start: a Ctrl-C during startup ends the step under way (a storage server
+    // that does not answer is not waited for) and stops what started, in order.
     const signalled = untilSignal();
+    const stopping = new AbortController();
+    void signalled.then(() => stopping.abort());
     // Imported on use: oclif loads every command module, and this one brings chDB.
     const { startControlPlane } = await import('@vigil/control-plane');
     let token: string;
@@ -51,7 +54,15 @@ export default class ControlPlane extends Command {
       ...(flags.detections ? { detections: flags.detections } : {}),
       expectedGpu: expectedGpu(flags['gpu-expected']),
       log,
-    }).catch((err: Error) => this.error(err.message, { exit: 1 }));
+      signal: stopping.signal,
+    }).catch((err: Error) => {
+      if (err instanceof StepsAbortedError) return null;
+      return this.error(err.message, { exit: 1 });
+    });
+    if (!cp) {
+      log.info({}, 'stopped before it finished starting');
+      return;
+    }
     await signalled;
     await cp.stop();
   }
