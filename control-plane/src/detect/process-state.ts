@@ -13,7 +13,7 @@ export interface ProcessState {
   /** Its own recent events, oldest first, and each one's estimated bytes. */
   history: readonly EventV1[];
   historyBytes: readonly number[];
-  /** Recent execs below it (at any depth up to the engine's), oldest first, and their bytes. */
+  /** Recent execs below it (at any depth up to `lineageDepth`), oldest first, and their bytes. */
   descendants: readonly EventV1[];
   descendantBytes: readonly number[];
   flags: Set<string> | null;
