@@ -12,9 +12,8 @@ import { HeartbeatTracker } from './ingest/heartbeats.js';
 import { HeartbeatStore } from './ingest/heartbeat-store.js';
 import { checkApiBinding, startApi } from './api/server.js';
 import { AlertSink } from './alerts/sink.js';
-import { DetectionEngine, SENSOR_PROBE_RESTART, SENSOR_SILENT, SENSOR_STOPPED, type LoadedDetection } from './detect/engine.js';
-import { BUILTIN_DETECTIONS } from './detect/builtin/index.js';
-import { SENSOR_PROBE_STALLED } from './detect/probe-stall.js';
+import { DetectionEngine, type LoadedDetection } from './detect/engine.js';
+import { BUILTIN_DETECTIONS, SENSOR_HEALTH_DETECTIONS } from './detect/builtin/index.js';
 import type { ExpectedGpuConfig } from './detect/define.js';
 import { CustomDetections } from './detect/custom/manager.js';
 import { USER_QUERY_LIMITS, type QueryLimits } from './store/readonly-query.js';
@@ -79,7 +78,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
   const eventFollowers = new LiveFollowers<EventV1>(liveEvents, EVENT_TOPIC);
   let engine: DetectionEngine | null = null;
   let custom: CustomDetections | null = null;
-  const HEARTBEAT_DETECTIONS: LoadedDetection[] = [SENSOR_SILENT, SENSOR_STOPPED, SENSOR_PROBE_RESTART, SENSOR_PROBE_STALLED].map((detection) => ({ detection, source: 'builtin', author: null, origin: 'heartbeat' }));
+  const HEARTBEAT_DETECTIONS: LoadedDetection[] = Object.values(SENSOR_HEALTH_DETECTIONS).map((detection) => ({ detection, source: 'builtin', author: null, origin: 'heartbeat' }));
   const builtins: LoadedDetection[] = Object.values(BUILTIN_DETECTIONS).map((detection) => ({ detection, source: 'builtin', author: null, origin: 'builtin' }));
   const detectionsReport = () => ({
     // The heartbeat-driven built-ins are raised from the sensors' heartbeats, not matched on events.

@@ -1,4 +1,6 @@
 import type { EventV1 } from '@vigil/schema';
+import { compareNs } from './ns-order.js';
+import { eventBytes, SET_ENTRY_BYTES as SET_ENTRY, STATE_BYTES as STATE, stringBytes } from './state-bytes.js';
 
 /** What the detection engine keeps of one process: its recent events, what it started, its flags. */
 export interface ProcessState {
@@ -11,7 +13,7 @@ export interface ProcessState {
   /** Its own recent events, oldest first, and each one's estimated bytes. */
   history: readonly EventV1[];
   historyBytes: readonly number[];
-  /** Recent execs below it (at any depth up to the engine's), oldest first, and their bytes. */
+  /** Recent execs below it (at any depth up to `lineageDepth`), oldest first, and their bytes. */
   descendants: readonly EventV1[];
   descendantBytes: readonly number[];
   flags: Set<string> | null;
@@ -50,50 +52,32 @@ export interface ProcessStatesOptions {
   exitGraceMs: number;
   /** Events kept per process, in its history and of its descendants each. */
   eventsPerProcess: number;
+  /** An exec is kept as a descendant of this many of its nearest ancestors. */
+  lineageDepth: number;
   now: () => number;
 }
 
-const STRING = 16;
-const EVENT = 600;
-const ANCESTOR = 80;
-/** A process's own object, arrays, sets and index entries, its start time included. */
-const STATE = 480;
-const SET_ENTRY = 48;
+/** The per-process state's byte budget unless told otherwise. */
+export const DEFAULT_STATE_BUDGET_BYTES = 256 * 1024 * 1024;
+
+/** The detection engine's limits on its per-process state. */
+export const PROCESS_STATE_LIMITS: Omit<ProcessStatesOptions, 'now'> = {
+  budgetBytes: DEFAULT_STATE_BUDGET_BYTES,
+  maxProcesses: 50_000,
+  ttlMs: 15 * 60_000,
+  /** An exited process's state stays this long for late records of other probes and for its chain. */
+  exitGraceMs: 60_000,
+  eventsPerProcess: 64,
+  lineageDepth: 6,
+};
+
 const MAX_GPU_DEVICES = 16;
 /** Shared by every process with nothing there yet (most have no descendants): never added to. */
 const NO_EVENTS: readonly EventV1[] = Object.freeze([]);
 const NO_SIZES: readonly number[] = Object.freeze([]);
 /** An active process moves to the back of the eviction order at most this often (a Map delete and set). */
 const MOVE_EVERY_MS = 1000;
-
-const str = (s: string | null | undefined): number => (s == null ? 0 : STRING + 2 * s.length);
-const strs = (a: readonly string[]): number => {
-  let n = STRING + 8 * a.length;
-  for (let i = 0; i < a.length; i++) n += STRING + 2 * a[i]!.length;
-  return n;
-};
-
-/** An upper estimate of the heap an event holds: its strings at two bytes a character, plus headers. */
-export function eventBytes(ev: EventV1): number {
-  const p = ev.proc;
-  let n = EVENT + str(ev.id) + str(ev.host) + str(ev.ts) + str(p.comm) + str(p.exe) + strs(p.argv) + str(p.cwd) + str(p.cgroup) + str(p.containerId) + str(p.job) + str(p.startTs);
-  for (const a of p.ancestry) n += ANCESTOR + str(a.comm) + str(a.exe) + strs(a.argv);
-  if (ev.kind === 'exec') n += str(ev.exec.filename) + strs(ev.exec.argv);
-  else if (ev.kind === 'gpu') n += str(ev.gpu.device) + str(ev.gpu.name) + str(ev.gpu.rmClassName) + str(ev.gpu.firstTs) + str(ev.gpu.lastTs);
-  else if (ev.kind === 'connect') n += str(ev.connect.daddr) + str(ev.connect.firstTs) + str(ev.connect.lastTs);
-  return n;
-}
-
-/**
- * Order of two NsTimestamps. They are decimal digits: without leading zeros, the shorter is the
- * earlier and equal lengths compare as text (no BigInt per event).
- */
-export function compareNs(a: string, b: string): number {
-  const x = withoutLeadingZeros(a);
-  const y = withoutLeadingZeros(b);
-  return x.length - y.length || (x < y ? -1 : x > y ? 1 : 0);
-}
-const withoutLeadingZeros = (ts: string): string => (ts.length > 1 && ts[0] === '0' ? ts.replace(/^0+(?=\d)/, '') : ts);
+const str = stringBytes;
 
 /**
  * The detection engine's per-process state, one entry per process as DESIGN.md identifies it: (host,
@@ -161,7 +145,7 @@ export class ProcessStates {
   }
 
   /** An ancestor named by pid alone (ancestry carries no start time): the newest process of that pid. */
-  ancestor(host: string, pid: number): ProcessState {
+  private ancestor(host: string, pid: number): ProcessState {
     this.makeRoom();
     const gens = this.generations(host, pid);
     let s = gens[gens.length - 1];
@@ -179,13 +163,26 @@ export class ProcessStates {
     return this.byPid.get(host)?.get(pid)?.at(-1);
   }
 
-  addEvent(s: ProcessState, ev: EventV1, bytes: number): void {
+  /**
+   * Keeps an evaluated event: in its process's history, its GPU device apart, and an exec as a
+   * descendant of its nearest ancestors (for chains and corroboration).
+   */
+  record(s: ProcessState, ev: EventV1): void {
+    const bytes = eventBytes(ev);
+    this.addEvent(s, ev, bytes);
+    // Calls on the device that names the GPU come early (context creation) and may be out of a busy
+    // process's history by the time it allocates compute: the devices are kept apart.
+    if (ev.kind === 'gpu') this.addGpuDevice(s, ev.gpu.device);
+    if (ev.kind === 'exec') for (const a of ev.proc.ancestry.slice(0, this.opts.lineageDepth)) this.addDescendant(this.ancestor(ev.host, a.pid), ev, bytes);
+  }
+
+  private addEvent(s: ProcessState, ev: EventV1, bytes: number): void {
     if (!this.admits(s, bytes)) return;
     if (s.history === NO_EVENTS) { s.history = []; s.historyBytes = []; }
     this.push(s, s.history as EventV1[], s.historyBytes as number[], ev, bytes);
   }
 
-  addDescendant(s: ProcessState, ev: EventV1, bytes: number): void {
+  private addDescendant(s: ProcessState, ev: EventV1, bytes: number): void {
     if (!this.admits(s, bytes)) return;
     if (s.descendants === NO_EVENTS) { s.descendants = []; s.descendantBytes = []; }
     this.push(s, s.descendants as EventV1[], s.descendantBytes as number[], ev, bytes);
@@ -199,7 +196,7 @@ export class ProcessStates {
     this.grow(s, SET_ENTRY + str(ruleId));
   }
 
-  addGpuDevice(s: ProcessState, device: string): void {
+  private addGpuDevice(s: ProcessState, device: string): void {
     if (s.released) return;
     s.gpuDevices ??= new Set();
     if (s.gpuDevices.has(device) || s.gpuDevices.size >= MAX_GPU_DEVICES) return;

@@ -3,7 +3,7 @@ import type { AncestorV1, AlertV1, EventV1, ProcessV1 } from '@vigil/schema';
 import { DetectionEngine, type EngineOptions, type LoadedDetection } from './engine.js';
 import { BUILTIN_DETECTIONS } from './builtin/index.js';
 import { EMPTY_EXPECTED_GPU } from './builtin/gpu.js';
-import type { DetectionConfig } from './define.js';
+import { defineDetection, type AnyDetection, type DetectionConfig } from './define.js';
 
 /** Event builders for detection tests (and `vigil detections test` examples). */
 let clock = 1_700_000_000_000_000_000n;
@@ -60,6 +60,15 @@ export function builtinEngine(config: DetectionConfig = TEST_CONFIG, opts: Omit<
   engine.setDetections(Object.values(BUILTIN_DETECTIONS).map((detection): LoadedDetection => ({ detection, source: 'builtin', author: null, origin: 'builtin' })));
   return { engine, alerts };
 }
+
+/** A detection that fires on every exec (of those images, when given), for engine tests. */
+export const alwaysFires = (id: string, images?: string[]): AnyDetection => defineDetection({
+  id, title: id, severity: 'low', mitre: [], on: ['exec'], ...(images ? { images } : {}),
+  match: () => ({ reason: id }),
+}) as AnyDetection;
+
+/** A detection as the engine holds it once loaded, for engine tests. */
+export const asLoaded = (detection: AnyDetection): LoadedDetection => ({ detection, source: 'builtin', author: null, origin: 'test' });
 
 /** Rule ids raised by a sequence of events. */
 export function fire(...events: EventV1[]): string[] {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { HeartbeatV1 } from '@vigil/schema';
 import { insertRows } from '../store/row-insert.js';
 import { wellFormedJson } from '../store/well-formed-json.js';
-import { SENSOR_SILENT } from '../detect/engine.js';
+import { SENSOR_SILENT } from '../detect/builtin/health/silence.js';
 
 /** A heartbeat as stored: the newest per host is read back after a restart (see HeartbeatTracker.load). */
 export interface StoredHeartbeat {

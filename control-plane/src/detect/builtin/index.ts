@@ -6,7 +6,7 @@ import { shellReverse } from './shell.js';
 import { sensorTamper } from './sensor.js';
 import { chainJobShellDownloadRun } from './chain.js';
 
-/** Built-in detections by id (sensor.silent is scheduled from heartbeats, see engine). */
+/** Built-in detections by id, matched on events (the sensor-health ones raise from heartbeats: health/). */
 export const BUILTIN_DETECTIONS = {
   'miner.exec': minerExec,
   'miner.pool-connect': minerPoolConnect,
@@ -18,3 +18,5 @@ export const BUILTIN_DETECTIONS = {
   'sensor.tamper': sensorTamper,
   'chain.shell-download-run': chainJobShellDownloadRun,
 } as const satisfies Record<string, AnyDetection>;
+
+export { SENSOR_HEALTH_DETECTIONS } from './health/index.js';

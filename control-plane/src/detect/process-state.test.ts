@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AncestorV1, EventV1 } from '@vigil/schema';
-import { builtinEngine, connect, exec, exited, gpu } from './testing.js';
+import { DetectionEngine } from './engine.js';
+import { defineDetection, type AnyDetection } from './define.js';
+import { alwaysFires, asLoaded, builtinEngine, connect, exec, exited, gpu, TEST_CONFIG } from './testing.js';
 
 const MiB = 1024 * 1024;
 
@@ -130,4 +132,38 @@ test('GPU devices and chains are not inherited across pid reuse', () => {
   const whole = builtinEngine();
   whole.engine.process(chainEvents(5000, (n) => String(100 + n)));
   assert.ok(whole.alerts.some((a) => a.ruleId === 'chain.shell-download-run'));
+});
+
+test('past the 50,000-process bound the oldest histories go, with their flags; recent ones stay whole', () => {
+  const seen: { recent: number; flagged: boolean }[] = [];
+  const probe = defineDetection({
+    id: 'probe', title: 'probe', severity: 'low', mitre: [], on: ['exec'],
+    match: (ev, ctx) => {
+      if (ev.proc.argv[0] === 'look') {
+        for (const pid of [1000, 1000 + 59_999]) seen.push({ recent: ctx.recent(ev.host, pid).length, flagged: ctx.flagged(ev.host, pid).size > 0 });
+        return null;
+      }
+      return ev.proc.pid === 1000 || ev.proc.pid === 1000 + 59_999 ? { reason: 'mark' } : null;
+    },
+  }) as AnyDetection;
+  const engine = new DetectionEngine({ config: TEST_CONFIG, onAlert: () => {}, throttleMs: 0 });
+  engine.setDetections([{ detection: probe, source: 'builtin', author: null, origin: 'test' }]);
+  for (let i = 0; i < 60_000; i += 1000) engine.process(Array.from({ length: 1000 }, (_, j) => exec(['/bin/true'], { pid: 1000 + i + j, ppid: 999 })));
+  engine.process([exec(['look'], { pid: 5, ppid: 1 })]);
+  assert.deepEqual(seen, [{ recent: 0, flagged: false }, { recent: 1, flagged: true }], 'the first process is gone with its flag; the last is kept with its own');
+});
+
+test('flags raised for processes no event brought (a SQL detection) go with the same bound as histories', () => {
+  const seen: boolean[] = [];
+  const probe = defineDetection({
+    id: 'probe', title: 'probe', severity: 'low', mitre: [], on: ['exec'],
+    match: (ev, ctx) => { for (const pid of [1000, 1000 + 59_999]) seen.push(ctx.flagged(ev.host, pid).has('sql.rule')); return null; },
+  }) as AnyDetection;
+  const engine = new DetectionEngine({ config: TEST_CONFIG, onAlert: () => {}, throttleMs: 0 });
+  engine.setDetections([asLoaded(probe)]);
+  const sql = { detection: { ...alwaysFires('sql.rule'), id: 'sql.rule' }, source: 'sql' as const, author: null };
+  const proc = exec(['x']).proc;
+  for (let i = 0; i < 60_000; i++) engine.raise(sql, 'h', { ...proc, pid: 1000 + i }, '1', [], { reason: 'row' });
+  engine.process([{ ...exec(['look'], { pid: 5 }), host: 'h' }]);
+  assert.deepEqual(seen, [false, true], 'the first flag went with the bound; the last is kept');
 });

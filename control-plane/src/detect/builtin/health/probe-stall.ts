@@ -1,6 +1,7 @@
 import type { HeartbeatV1 } from '@vigil/schema';
-import type { ReceivedHeartbeat } from '../ingest/heartbeats.js';
-import type { AnyDetection, Finding } from './define.js';
+import type { ReceivedHeartbeat } from '../../../ingest/heartbeats.js';
+import type { AnyDetection } from '../../define.js';
+import type { RaiseHealth } from './index.js';
 
 export const SENSOR_PROBE_STALLED: AnyDetection = {
   id: 'sensor.probe-stalled',
@@ -13,7 +14,6 @@ export const SENSOR_PROBE_STALLED: AnyDetection = {
 };
 
 type Probe = HeartbeatV1['probes'][number];
-type Raise = (host: string, ts: string, finding: Finding) => void;
 
 const iso = (ts: string) => new Date(Number(BigInt(ts) / 1_000_000n)).toISOString();
 
@@ -26,7 +26,10 @@ export class ProbeStallWatch {
   /** Per host, the stalls last told of each probe its heartbeat lists (only those). */
   private readonly told = new Map<string, Map<string, number>>();
 
-  check(heartbeats: Iterable<ReceivedHeartbeat>, startedMs: number, raise: Raise): void {
+  /** `startedMs`: when this control plane started (ms). */
+  constructor(private readonly startedMs: number) {}
+
+  check(heartbeats: Iterable<ReceivedHeartbeat>, raise: RaiseHealth): void {
     for (const { heartbeat: hb, receivedMs } of heartbeats) {
       let told = this.told.get(hb.host);
       if (!told) this.told.set(hb.host, (told = new Map()));
@@ -38,7 +41,7 @@ export class ProbeStallWatch {
         const stalls = p.stalls ?? 0;
         const seen = told.get(p.name);
         told.set(p.name, Math.max(stalls, seen ?? 0));
-        if (seen === undefined ? p.state === 'stalled' && receivedMs >= startedMs : stalls > seen) due.push(p);
+        if (seen === undefined ? p.state === 'stalled' && receivedMs >= this.startedMs : stalls > seen) due.push(p);
       }
       // Probes composed into one bpftrace process stall together: one alert for the process.
       const groups = new Map<string, Probe[]>();
@@ -50,7 +53,7 @@ export class ProbeStallWatch {
         const shared = others.length ? ` (with ${others.map((o) => o.name).join(', ')}: one bpftrace process)` : '';
         const since = p!.blindFromTs ? ` since ${iso(p!.blindFromTs)}` : '';
         const now = p!.state === 'stalled' ? `stalled: no output${since}` : `stalled${since} and resumed`;
-        raise(hb.host, p!.blindFromTs ?? hb.ts, {
+        raise(SENSOR_PROBE_STALLED, hb.host, p!.blindFromTs ?? hb.ts, {
           reason: `probe ${p!.name}${shared} on ${hb.host} ${now} (${p!.stalls ?? 1} stalls so far)${p!.lastError ? `; ${p!.lastError}` : ''}`,
           subject: `probe:${[p!.name, ...others.map((o) => o.name)].join(',')}`,
         });

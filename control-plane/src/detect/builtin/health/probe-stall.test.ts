@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AlertV1, HeartbeatV1 } from '@vigil/schema';
-import { DetectionEngine } from './engine.js';
+import { DetectionEngine } from '../../engine.js';
 
 const S = 1_000_000_000n;
 
