@@ -72,12 +72,15 @@ async function startUp(): Promise<void> {
   }, 120_000, 500).catch((err: Error) => { throw new Error(`${err.message}\n--- vigil up ---\n${u.logs.join('').slice(-3000)}`); });
 }
 
-/** Runs a command with a fresh marker and waits until `vigil events` lists its exec. */
+/**
+ * Runs a command with a fresh marker (again each try: one run while NATS was away may be spooled, not
+ * lost, but this asks for flow now) and waits until `vigil events` lists its exec among the newest.
+ */
 async function execSeen(): Promise<void> {
   const marker = `supervise-${randomUUID()}`;
   await waitFor(`exec ${marker} in vigil events`, () => {
     spawnSync('/bin/true', [marker]);
-    return vigilJson<ExecEventV1[]>(api, ['events', '--host', HOST, '--kind', 'exec', '--comm', 'true', '--since', '5m', '--limit', '500']).some((e) => e.exec.argv[1] === marker);
+    return vigilJson<ExecEventV1[]>(api, ['events', '--host', HOST, '--kind', 'exec', '--comm', 'true', '--since', '2m', '--limit', '20']).some((e) => e.exec.argv[1] === marker);
   }, 90_000, 1000);
 }
 
