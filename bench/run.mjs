@@ -444,6 +444,11 @@ for 5 s).
 | --- | --- | --- | --- | --- | --- |
 ${row('inside \`vigil up\`', r.summary['in-process'])}
 ${row('its own process (default)', r.summary.separate)}
+
+${r.summary['in-process'].lost === 0 ? `Neither lost an exec in this run: the storm ran at only ${r.summary['in-process'].rates.map(n0).join(' and ')} execs/s here (two
+cores shared with other work), below the rate at which the sensor inside \`vigil up\` lost 27% of an
+alert storm's execs (issue 25); on such a host this table says nothing yet about that loss, only
+that the separate process loses nothing either. Rerun \`node bench/run.mjs --only sensor-apart\` on a quiet host.` : `The sensor inside \`vigil up\` lost ${pct(r.summary['in-process'].lostShare)} of the storm's execs, in its own process ${pct(r.summary.separate.lostShare)}.`}
 `);
 }
 
