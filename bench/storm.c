@@ -1,7 +1,7 @@
 /*
  * storm: the workloads of the overhead benchmarks. Prints the calls per second it achieved, then the
  * user and system CPU seconds the storm's processes (itself and its children) used per call.
- *   storm exec N            fork+exec /bin/true N times
+ *   storm exec N [PATH]     fork+exec /bin/true (or PATH) N times
  *   storm connect N         N TCP connects to a loopback listener (accepted by a child)
  *   storm ioctl PATH N      N NVIDIA-shaped ioctls (RM_ALLOC with an NVOS21) on PATH
  *   storm fionread N        N FIONREAD ioctls on a pipe (a typical non-GPU ioctl)
@@ -46,10 +46,12 @@ int main(int argc, char **argv) {
   if (argc < 3) { fprintf(stderr, "usage: storm exec|connect N | storm ioctl PATH N\n"); return 2; }
   if (!strcmp(argv[1], "exec")) {
     long n = atol(argv[2]);
+    const char *path = argc > 3 ? argv[3] : "/bin/true";
+    const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     start();
     for (long i = 0; i < n; i++) {
       pid_t p = fork();
-      if (p == 0) { execl("/bin/true", "true", (char *)0); _exit(127); }
+      if (p == 0) { execl(path, name, (char *)0); _exit(127); }
       waitpid(p, 0, 0);
     }
     report(n);

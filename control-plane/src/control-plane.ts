@@ -48,6 +48,8 @@ export interface ControlPlaneConfig {
   streamMaxBytes?: number;
   /** Bounds on user SQL (`vigil query`, SQL detections) beyond the defaults (USER_QUERY_LIMITS). */
   queryLimits?: Partial<QueryLimits>;
+  /** The processes run beside it (`vigil up`: nats-server and its JetStream, the sensor), for the status. */
+  supervised?: () => object;
   log: Logger;
   /**
    * Told to stop while starting: startControlPlane stops what it started and throws
@@ -97,6 +99,8 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
     maxBytes: cfg.streamMaxBytes ?? DEFAULT_STREAM_LIMITS.maxBytes,
   };
   const storageState = { ready: false, error: null as string | null };
+  // The connection as its status events tell it: a dead nats-server reads "reconnecting", not "connected".
+  const natsLink = { state: 'connected' as 'connected' | 'reconnecting', disconnects: 0 };
 
   const status = () => {
     const nowMs = Date.now();
@@ -106,7 +110,8 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
         storage: describeTarget(cfg.storage),
         storageHealthy: storageState.ready && (ingestor?.stats.storageHealthy ?? false),
         lastInsertError: storageState.error ?? ingestor?.stats.lastInsertError ?? null,
-        nats: nc ? (nc.isClosed() ? 'closed' : 'connected') : 'not connected',
+        nats: nc ? (nc.isClosed() ? 'closed' : natsLink.state) : 'not connected',
+        natsDisconnects: natsLink.disconnects,
         stored: ingestor?.stats.stored ?? 0,
         /** Inserts into `events` that succeeded (each may hold many messages' events). */
         inserts: ingestor?.stats.batches ?? 0,
@@ -126,6 +131,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
         alertStream: followers?.report() ?? null,
         /** The same for followers of the live event stream (`vigil events --follow`). */
         eventStream: eventFollowers.report(),
+        ...(cfg.supervised ? { supervised: cfg.supervised() } : {}),
       },
       sensors: [...(heartbeats?.latest.values() ?? [])].map(({ heartbeat: hb, receivedMs, cpuCores }) => {
         // By this control plane's clock: the sensor host's may be off (see ReceivedHeartbeat).
@@ -192,6 +198,12 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       name: 'nats',
       start: async () => {
         nc = await connect({ name: 'vigil-control-plane', maxReconnectAttempts: -1, reconnectTimeWait: 500, ...cfg.nats });
+        void (async () => {
+          for await (const s of nc.status()) {
+            if (s.type === 'disconnect') { natsLink.state = 'reconnecting'; natsLink.disconnects++; }
+            if (s.type === 'reconnect') natsLink.state = 'connected';
+          }
+        })();
         await ensureStreams(await nc.jetstreamManager(), streamLimits);
         return async () => { if (nc) await closeNats(nc); };
       },

@@ -193,11 +193,12 @@ export class ProbeSupervisor {
     const { bpftrace, scriptPath, args, env, log, name } = this.opts;
     this.stderrTail = [];
     this.startedAt = Date.now();
-    const child = spawn(bpftrace, ['-f', 'json', scriptPath, ...args], {
+    // Through setpriv: bpftrace gets SIGTERM when the sensor dies (even by SIGKILL), so none outlives it.
+    const child = spawn('setpriv', ['--pdeathsig', 'SIGTERM', '--', bpftrace, '-f', 'json', scriptPath, ...args], {
       env: { ...process.env, ...BPFTRACE_MALLOC_ENV, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: a terminal's Ctrl-C (sent to the whole foreground group) must reach the
-      // sensor only, which then stops its probes in order. If the sensor dies, bpftrace ends on EPIPE.
+      // sensor only, which then stops its probes in order.
       detached: true,
     });
     this.child = child;

@@ -3,6 +3,7 @@ import { Command, Flags } from '@oclif/core';
 import { sensorInboxPrefix } from '@vigil/schema';
 import { parseExtraDevice, startSensor, type ProbeName } from '@vigil/sensor';
 import { untilSignal } from '../../services/signals.js';
+import { SENSOR_READY_MESSAGE } from '../../services/sensor-process.js';
 import { createLogger, logFlags, logFormat } from '../../services/logger.js';
 import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
 import { sensorFlags } from '../../services/flags.js';
@@ -37,7 +38,15 @@ export default class Sensor extends Command {
       ancestryDepth: flags['ancestry-depth'],
       log,
     }).catch((err: Error) => this.error(err.message, { exit: 1 }));
-    await signalled;
+    // Under `vigil up` (its own process, see services/sensor-process.ts): say so, and stop when the
+    // channel to it ends, its death included.
+    if (process.send) {
+      process.send(SENSOR_READY_MESSAGE);
+      await Promise.race([signalled, new Promise((resolve) => process.once('disconnect', () => resolve('disconnect')))]);
+    } else {
+      await signalled;
+    }
     await sensor.stop();
+    if (process.connected) process.disconnect();
   }
 }

@@ -6,10 +6,11 @@ import { apiServeFlags, detectionFlags, expectedGpu, queryLimits, sensorFlags, s
 import { dataDirFromEnv } from '../../services/local-secrets.js';
 import { defaultHostId } from '../../services/host-id.js';
 import { apiFlagFor } from '../../services/api-client.js';
+import { sensorNatsAuth } from '../../services/sensor-process.js';
 import type { ProbeName } from '@vigil/sensor';
 
 export default class Up extends Command {
-  static override description = 'Run Vigil on this host: nats-server (JetStream), the control plane with embedded storage, and the sensor. Foreground until SIGINT/SIGTERM. The data directory is closed to other users; NATS credentials are created in <data-dir>/secrets and the API token in <data-dir>/api-token (unless VIGIL_API_TOKEN is set) at the first start, and kept.';
+  static override description = 'Run Vigil on this host: nats-server (JetStream), the control plane with embedded storage, and the sensor in its own process; nats-server and the sensor are restarted when they exit (nats-server also when JetStream is disabled) and die with this process. Foreground until SIGINT/SIGTERM. The data directory is closed to other users; NATS credentials are created in <data-dir>/secrets and the API token in <data-dir>/api-token (unless VIGIL_API_TOKEN is set) at the first start, and kept.';
   static override examples = ['sudo <%= config.bin %> up', 'sudo <%= config.bin %> up --data-dir /var/lib/vigil --clickhouse http://ch:8123'];
   static override flags = {
     'data-dir': Flags.string({ description: 'where NATS and the embedded ClickHouse keep their data, and Vigil its secrets', default: dataDirFromEnv() }),
@@ -24,6 +25,8 @@ export default class Up extends Command {
     ...detectionFlags,
     ...natsAuthFlags,
     ...logFlags,
+    // For the benchmark that compares it with the sensor's own process (bench/sensor-apart.mjs).
+    'sensor-in-process': Flags.boolean({ description: 'run the sensor inside this process, beside the control plane and embedded database (it then loses events under load)', default: false, hidden: true }),
   };
 
   async run(): Promise<void> {
@@ -38,7 +41,8 @@ export default class Up extends Command {
       ...(process.env.VIGIL_API_TOKEN ? { apiToken: process.env.VIGIL_API_TOKEN } : {}),
       ...(flags['api-allowed-host'] ? { apiAllowedHosts: flags['api-allowed-host'] } : {}),
       natsPort: flags['nats-port'],
-      ...(flags.nats ? { natsUrl: flags.nats, natsOptions: natsOptions(flags.nats, flags) } : {}),
+      ...(flags.nats ? { natsUrl: flags.nats, natsOptions: natsOptions(flags.nats, flags), sensorNatsAuth: sensorNatsAuth(flags) } : {}),
+      ...(flags['sensor-in-process'] ? { sensorInProcess: true } : {}),
       ...(flags.clickhouse ? { clickhouseUrl: flags.clickhouse } : {}),
       hostId: flags['host-id'] ?? defaultHostId(log),
       gpuDevices: flags['gpu-device'],
