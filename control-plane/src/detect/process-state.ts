@@ -96,8 +96,8 @@ export function compareNs(a: string, b: string): number {
 const withoutLeadingZeros = (ts: string): string => (ts.length > 1 && ts[0] === '0' ? ts.replace(/^0+(?=\d)/, '') : ts);
 
 /**
- * The detection engine's per-process state, one entry per process as DESIGN.md identifies it: (host,
- * pid, start time). A pid that comes back with another start time is another process and starts empty;
+ * The detection engine's per-process state, one entry per process, a process being (host, pid,
+ * start time). A pid that comes back with another start time is another process and starts empty;
  * without a start time, an exec starts a new entry and an exit ends one, so nothing is inherited across
  * pid reuse. Held within a byte budget (estimated from the strings each event holds): over it, the
  * processes idle longest go first, counted. Exited processes go after a short grace, idle ones after
