@@ -147,11 +147,10 @@ for (let i = 0; i < 100; i++) {
   // ticks puts them at any phase.
   await sleep(Math.random() * 100);
   const t0 = performance.now();
-  // Spawned directly. A `bash -c` here read root's ~/.bashrc whenever the bench ran without SHLVL
-  // set (started in the background, `setsid nohup`): bash takes a socket on stdin (Node's pipes) at
-  // shell level 1 for a remote shell daemon's and sources it, and this host's pyenv init ran about
-  // 100 processes in 150-200 ms before the command: the "slow mode" of earlier runs, all of it
-  // before the exec.
+  // Spawned directly, not through `bash -c`: without SHLVL set (a bench started in the background,
+  // `setsid nohup`), bash with a socket on stdin (Node's pipes) at shell level 1 takes itself for a
+  // remote shell daemon's and sources ~/.bashrc, whose shell init (pyenv's, say) can run a hundred
+  // processes before the command and add their time to every trial.
   const { pid } = spawn(fake, ['-o', 'stratum+tcp://pool.supportxmr.com:3333', '-u', `w${i}`], { stdio: 'ignore' });
   await waitFor('alert on NATS', () => seen.has(pid), 10000, 2);
   natsLat.push(seen.get(pid) - t0);

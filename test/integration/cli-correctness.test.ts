@@ -1,5 +1,5 @@
 /**
- * The CLI and API as a user meets them (issue 25, items 5, 6, 8): the real `vigil` against a real
+ * The CLI and API as a user meets them: the real `vigil` against a real
  * control plane (real nats-server, real chDB, an embedded sensor with real bpftrace): each mistake a
  * user makes gets an error that says what is wrong and what to do, and what the CLI shows is true.
  */

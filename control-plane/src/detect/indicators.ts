@@ -1,6 +1,7 @@
 /**
- * Indicator lists for the built-in detections (../shared/reference/indicators.md). Data, not
- * if-chains: the engine's configuration can extend each list.
+ * Indicator lists for the built-in detections. Data, not if-chains: a new indicator is a line here.
+ * They are fixed at build time (no flag or file extends them); a site's own indicators go in a custom
+ * detection (docs/detections.md).
  */
 export const MINER_NAMES = [
   'xmrig', 'xmr-stak', 'minerd', 'minergate', 'cpuminer', 'ccminer', 'ethminer', 'cgminer', 'bfgminer',

@@ -80,8 +80,8 @@ const MOVE_EVERY_MS = 1000;
 const str = stringBytes;
 
 /**
- * The detection engine's per-process state, one entry per process as DESIGN.md identifies it: (host,
- * pid, start time). A pid that comes back with another start time is another process and starts empty;
+ * The detection engine's per-process state, one entry per process, a process being (host, pid,
+ * start time). A pid that comes back with another start time is another process and starts empty;
  * without a start time, an exec starts a new entry and an exit ends one, so nothing is inherited across
  * pid reuse. Held within a byte budget (estimated from the strings each event holds): over it, the
  * processes idle longest go first, counted. Exited processes go after a short grace, idle ones after

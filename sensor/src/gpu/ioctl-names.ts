@@ -1,8 +1,8 @@
 /**
- * Names for GPU driver ioctls and NVIDIA RM classes (../shared/reference/gpu-ioctl.md; class numbers
- * checked against the class headers of NVIDIA's open kernel modules, e.g. clcbc0.h = 0xCBC0, and UVM
- * numbers against kernel-open/nvidia-uvm/uvm_ioctl.h). Every request and class in the recorded H100
- * trace (probes/fixtures/gpu-h100.ndjson) is named here; its test fails on a newcomer.
+ * Names for GPU driver ioctls and NVIDIA RM classes (class numbers checked against the class headers
+ * of NVIDIA's open kernel modules, e.g. clcbc0.h = 0xCBC0, and UVM numbers against
+ * kernel-open/nvidia-uvm/uvm_ioctl.h). Every request and class in the recorded H100 trace
+ * (probes/fixtures/gpu-h100.ndjson) is named here; its test fails on a newcomer.
  */
 export const NVIDIA_FRONTEND_NR = {
   0x27: 'ALLOC_MEMORY', 0x28: 'ALLOC_OBJECT', 0x29: 'FREE', 0x2a: 'CONTROL', 0x2b: 'ALLOC',
