@@ -241,6 +241,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
           ...(cfg.detectLingerMs !== undefined ? { lingerMs: cfg.detectLingerMs } : {}),
           log,
           streams: streamLimits,
+          notKept: () => ch!.notKept(),
           onEvents: (events) => {
             engine?.process(events);
             if (liveEvents.listenerCount(EVENT_TOPIC.event) > 0) for (const ev of events) liveEvents.emit(EVENT_TOPIC.event, ev);
