@@ -6,7 +6,7 @@ import { closeNats, runSteps, type EventV1 } from '@vigil/schema';
 import { backoffMs, OutageLog, pause } from './store/outage.js';
 import { createStorageClients, describeTarget, type StorageClients, type StorageTarget } from './store/client.js';
 import { migrate } from './store/migrations.js';
-import { DEFAULT_STREAM_LIMITS, ensureStreams, type StreamLimits } from './ingest/streams.js';
+import { DEFAULT_STREAM_LIMITS, ensureStreams, sizeEventStream, type StreamLimits } from './ingest/streams.js';
 import { EventIngestor } from './ingest/consumer.js';
 import { HeartbeatTracker } from './ingest/heartbeats.js';
 import { HeartbeatStore } from './ingest/heartbeat-store.js';
@@ -45,6 +45,10 @@ export interface ControlPlaneConfig {
   /** Repeats of (rule, host, process) inside this window update one alert. */
   alertThrottleSeconds?: number;
   streamMaxAgeHours?: number;
+  /**
+   * The events stream's size; without it, a quarter of the free space of the embedded data directory,
+   * 64 MiB to 8 GiB (sizeEventStream). Given, it resizes an existing stream too.
+   */
   streamMaxBytes?: number;
   /** Bounds on user SQL (`vigil query`, SQL detections) beyond the defaults (USER_QUERY_LIMITS). */
   queryLimits?: Partial<QueryLimits>;
@@ -94,6 +98,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
   });
   const silentAfter = cfg.silentAfterSeconds ?? 30;
   const queryLimits: QueryLimits = { ...USER_QUERY_LIMITS, ...cfg.queryLimits };
+  // Sized when NATS is reached (the data directory exists by then).
   const streamLimits: StreamLimits = {
     maxAgeHours: cfg.streamMaxAgeHours ?? DEFAULT_STREAM_LIMITS.maxAgeHours,
     maxBytes: cfg.streamMaxBytes ?? DEFAULT_STREAM_LIMITS.maxBytes,
@@ -204,7 +209,11 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
             if (s.type === 'reconnect') natsLink.state = 'connected';
           }
         })();
-        await ensureStreams(await nc.jetstreamManager(), streamLimits);
+        const size = sizeEventStream(cfg.streamMaxBytes, cfg.storage.kind === 'embedded' ? cfg.storage.dataDir : undefined);
+        streamLimits.maxBytes = size.maxBytes;
+        const bytes = await ensureStreams(await nc.jetstreamManager(), streamLimits, cfg.streamMaxBytes !== undefined);
+        log.info({ 'stream.maxBytes': bytes, 'stream.maxAgeHours': streamLimits.maxAgeHours, 'stream.sized': size.maxBytes },
+          bytes === size.maxBytes ? `events stream keeps up to ${Math.round(bytes / 1024 / 1024)} MiB: ${size.why}` : `events stream keeps up to ${Math.round(bytes / 1024 / 1024)} MiB, as it was made (${Math.round(size.maxBytes / 1024 / 1024)} MiB would be ${size.why}; --stream-max-mb resizes it)`);
         return async () => { if (nc) await closeNats(nc); };
       },
     },
@@ -252,6 +261,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
           ...(cfg.detectLingerMs !== undefined ? { lingerMs: cfg.detectLingerMs } : {}),
           log,
           streams: streamLimits,
+          notKept: () => ch!.notKept(),
           onEvents: (events) => {
             engine?.process(events);
             if (liveEvents.listenerCount(EVENT_TOPIC.event) > 0) for (const ev of events) liveEvents.emit(EVENT_TOPIC.event, ev);

@@ -24,6 +24,10 @@ export const storageFlags = {
     description: 'longest an event waits for others before it is stored (fewer, larger inserts; detections do not wait)',
     default: 250, min: 0, max: 10_000,
   }),
+  'stream-max-mb': Flags.integer({
+    description: 'MiB of events the NATS stream keeps unconsumed (the buffer while storage is away); resizes an existing stream [default: a quarter of the data directory\'s free space, 64 MiB to 8 GiB]',
+    min: 1,
+  }),
   // No defaults here: the control plane's own (USER_QUERY_LIMITS) apply when a flag is left out.
   'query-timeout-seconds': Flags.integer({ description: 'longest a user query (vigil query, a SQL detection) may run [default: 30]', min: 1, max: 3600 }),
   'query-memory-mb': Flags.integer({ description: 'memory a user query may use [default: 2048, or an eighth of the host\'s memory if less]', min: 64 }),

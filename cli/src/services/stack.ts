@@ -40,6 +40,8 @@ export interface StackOptions {
   detections?: string[];
   expectedGpu?: { exe: string[]; cgroup: string[] };
   storeLingerMs?: number;
+  /** The events stream's size (ControlPlaneConfig.streamMaxBytes). */
+  streamMaxBytes?: number;
   queryLimits?: Partial<QueryLimits>;
   log: Logger;
 }
@@ -117,6 +119,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
           ...(o.detections ? { detections: o.detections } : {}),
           ...(o.expectedGpu ? { expectedGpu: o.expectedGpu } : {}),
           ...(o.storeLingerMs !== undefined ? { storeLingerMs: o.storeLingerMs } : {}),
+          ...(o.streamMaxBytes !== undefined ? { streamMaxBytes: o.streamMaxBytes } : {}),
           ...(o.queryLimits ? { queryLimits: o.queryLimits } : {}),
           supervised,
           log: o.log,

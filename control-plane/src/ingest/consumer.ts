@@ -6,6 +6,7 @@ import type { StreamLimits } from './streams.js';
 import { checkMessage } from './check.js';
 import { DurableConsumer, type ConsumerState } from './durable-consumer.js';
 import { StoreStage, tryTo, type Checked } from './store-stage.js';
+import { StreamLoss } from './stream-loss.js';
 
 export interface IngestStats {
   stored: number;
@@ -14,8 +15,8 @@ export interface IngestStats {
   lastInsertError: string | null;
   storageHealthy: boolean;
   /**
-   * Messages the stream dropped before this consumer got them (its limits on age or size, or a purge):
-   * gaps in the stream sequence of first deliveries. Counted, since nothing else would tell.
+   * Messages the stream dropped before the durable consumer delivered them (its limits on age or size,
+   * a purge, a deletion): see StreamLoss. Counted, since nothing else would tell.
    */
   lostInStream: number;
   /**
@@ -55,6 +56,8 @@ export interface IngestOptions {
    * soon as they are validated: before they are stored, so alerts do not wait for storage.
    */
   onEvents?: (events: EventV1[]) => void;
+  /** Why an insert that succeeded is not kept (StorageClients.notKept): checked before acking. */
+  notKept?: () => string | null;
 }
 
 /**
@@ -81,11 +84,13 @@ export class EventIngestor {
 
   private readonly durable: DurableConsumer;
   private readonly storer: StoreStage;
+  private readonly loss: StreamLoss;
 
   constructor(js: JetStreamClient, ch: ClickHouseClient, private readonly opts: IngestOptions) {
     this.durable = new DurableConsumer(js, opts.streams, opts.log);
     this.stats = { stored: 0, batches: 0, rejects: {}, lastInsertError: null, storageHealthy: true, lostInStream: 0, retimed: 0, consumer: this.durable.state };
-    this.storer = new StoreStage(js, ch, { stats: this.stats, log: opts.log, running: () => this.running, stopping: () => this.stopping });
+    this.loss = new StreamLoss(js, opts.log);
+    this.storer = new StoreStage(js, ch, { stats: this.stats, log: opts.log, running: () => this.running, stopping: () => this.stopping, notKept: () => opts.notKept?.() ?? null });
   }
 
   start(): void {
@@ -113,8 +118,6 @@ export class EventIngestor {
    * guarded per message: one that throws is counted and logged, never the end of the loop.
    */
   private async loop(): Promise<void> {
-    // The highest stream sequence delivered so far: a first delivery past it by more than one is loss.
-    let lastSeq = 0;
     const arrived: JsMsg[] = [];
     const held = { arrivedEvents: 0, arrivedBytes: 0, toStoreEvents: 0, toStoreBytes: 0 };
     const toStore: { checked: Checked; at: number }[] = [];
@@ -142,7 +145,7 @@ export class EventIngestor {
             const o = await this.durable.open(settle, () => this.storer.resumeSeq());
             consumer = o.consumer;
             if (!opened || o.how === 'stream-replaced') {
-              lastSeq = o.info.delivered.stream_seq;
+              this.loss.reset(o.info.delivered.stream_seq);
               this.storer.resetAcked(o.info.ack_floor.stream_seq);
             }
             opened = true;
@@ -169,20 +172,16 @@ export class EventIngestor {
             bytes += m.data.length;
             count++;
             streamPending = m.info.pending;
-            if (!m.info.redelivered) {
-              const seq = m.info.streamSequence;
-              if (seq > lastSeq + 1) {
-                this.stats.lostInStream += seq - lastSeq - 1;
-                this.opts.log.error({ 'ingest.lostMessages': seq - lastSeq - 1, 'ingest.streamSeq': seq }, 'the stream dropped messages before they were consumed (stream limits)');
-              }
-              if (seq > lastSeq) lastSeq = seq;
-            }
+            if (!m.info.redelivered) this.loss.delivered(m.info.streamSequence);
             arrived.push(m);
             held.arrivedEvents += eventsIn(m);
             held.arrivedBytes += m.data.length;
             signal.arrived.fire();
           }
           if (count > 0) fetchMessages = Math.max(1, Math.min(MAX_FETCH_MESSAGES, Math.floor(FETCH_BYTES / (bytes / count))));
+          // At once: a message of a gap that another control plane got is still in the stream now.
+          await this.loss.check();
+          this.stats.lostInStream = this.loss.lost;
         } catch (err) {
           failed = err;
         }

@@ -2,7 +2,8 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { headers, type JetStreamClient, type JsMsg } from 'nats';
 import type { Logger } from 'pino';
 import { deadLetterSubject } from '@vigil/schema';
-import { insertEvents } from '../store/event-insert.js';
+import { insertEvents, StoredNotKeptError } from '../store/event-insert.js';
+import { OutageLog } from '../store/outage.js';
 import { EVENTS_KEPT_DAYS, storedAtClaimedTime } from '../store/claimed-time.js';
 import type { CheckedMessage, Refused } from './check.js';
 import type { IngestStats } from './consumer.js';
@@ -19,6 +20,8 @@ export interface StoreStageHost {
   running(): boolean;
   /** Resolves when the ingestor stops: ends backoff sleeps at once. */
   stopping(): Promise<void>;
+  /** Why an insert that succeeded is not kept (see StorageClients.notKept); null when it is. */
+  notKept(): string | null;
 }
 
 /**
@@ -31,8 +34,16 @@ export class StoreStage {
   private lastAcked = 0;
   /** Messages let go unacked, to come back (their parking failed, or the connection was closing). */
   private readonly unacked = new Set<number>();
+  /** Inserts failing: one line when they start, every so often while they go on, one when they work again. */
+  private readonly outage: OutageLog;
 
-  constructor(private readonly js: JetStreamClient, private readonly ch: ClickHouseClient, private readonly host: StoreStageHost) {}
+  constructor(private readonly js: JetStreamClient, private readonly ch: ClickHouseClient, private readonly host: StoreStageHost) {
+    this.outage = new OutageLog(host.log, {
+      down: 'storing events failed; not acking: they wait in JetStream, retried with backoff',
+      still: 'storing events still fails; not acking',
+      up: 'storing events works again',
+    });
+  }
 
   /** Starts over from a consumer's ack floor (a consumer first opened, or a new stream). */
   resetAcked(ackFloor: number): void {
@@ -85,6 +96,10 @@ export class StoreStage {
     for (;;) {
       try {
         await insertEvents(this.ch, events);
+        // Before acking: an insert into an engine whose data directory is gone succeeds, and is lost.
+        const notKept = this.host.notKept();
+        if (notKept !== null) throw new StoredNotKeptError(notKept);
+        this.outage.succeeded();
         for (const m of good) this.ack(m);
         stats.stored += events.length;
         const now = Date.now();
@@ -96,7 +111,8 @@ export class StoreStage {
       } catch (err) {
         stats.storageHealthy = false;
         stats.lastInsertError = (err as Error).message;
-        log.error({ err, 'ingest.batch': events.length, 'ingest.backoffMs': backoff }, 'insert failed; not acking, will retry');
+        this.outage.failed(err);
+        log.debug({ err, 'ingest.batch': events.length, 'ingest.backoffMs': backoff }, 'insert failed; not acking, will retry');
         // Keep the messages ours while we wait, so JetStream does not redeliver them meanwhile.
         for (const m of [...good, ...held()]) tryTo(() => m.working());
         // Stopping: hand them back now, so the next control plane gets them without waiting out ack_wait.

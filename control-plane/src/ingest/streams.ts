@@ -1,3 +1,4 @@
+import { statfsSync } from 'node:fs';
 import { AckPolicy, DeliverPolicy, DiscardPolicy, nanos, RetentionPolicy, StorageType, type ConsumerConfig, type JetStreamManager, type StreamConfig } from 'nats';
 import { ALERTS_STREAM, ALERTS_SUBJECTS, DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECTS, EVENTS_STREAM, EVENTS_SUBJECTS, SENSOR_STREAM, SENSOR_SUBJECTS } from '@vigil/schema';
 
@@ -9,8 +10,50 @@ export interface StreamLimits {
   maxBytes: number;
 }
 
-/** What the control plane keeps unconsumed when not told otherwise: three days, 8 GiB. */
+/** What the control plane keeps unconsumed when not told otherwise: three days, 8 GiB at most. */
 export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxAgeHours: 72, maxBytes: 8 * 1024 ** 3 };
+
+/**
+ * The share of the free space the events stream is sized to when not told: nats-server reserves a
+ * stream's max_bytes against 75% of its disk's free space, and refuses the stream beyond that.
+ */
+export const STREAM_FREE_SHARE = 0.25;
+/** The smallest events stream sized from free space: below this it would buffer too little to be worth it. */
+export const STREAM_MIN_BYTES = 64 * 1024 * 1024;
+
+/** The events stream's size, and why (said at start). */
+export interface StreamSize {
+  maxBytes: number;
+  why: string;
+}
+
+const mib = (n: number): string => `${Math.round(n / 1024 / 1024)} MiB`;
+
+/**
+ * The events stream's max bytes: `requested` when given; else a quarter of the free space of `dir`
+ * (where NATS and storage keep their data), at most DEFAULT_STREAM_LIMITS.maxBytes and at least
+ * STREAM_MIN_BYTES; the default when `dir` is unknown or unreadable.
+ */
+export function sizeEventStream(requested: number | undefined, dir: string | undefined, free: (dir: string) => number = freeBytes): StreamSize {
+  if (requested !== undefined) return { maxBytes: requested, why: 'as configured (--stream-max-mb)' };
+  const cap = DEFAULT_STREAM_LIMITS.maxBytes;
+  if (dir === undefined) return { maxBytes: cap, why: 'the default: no local data directory to size it from' };
+  let space: number;
+  try {
+    space = free(dir);
+  } catch (err) {
+    return { maxBytes: cap, why: `the default: the free space of ${dir} is unknown (${(err as Error).message})` };
+  }
+  const share = Math.floor(space * STREAM_FREE_SHARE);
+  if (share >= cap) return { maxBytes: cap, why: `the most kept by default (a quarter of the ${mib(space)} free in ${dir} is more)` };
+  if (share < STREAM_MIN_BYTES) return { maxBytes: STREAM_MIN_BYTES, why: `the least kept (${mib(space)} free in ${dir}; a quarter of it is less)` };
+  return { maxBytes: share, why: `a quarter of the ${mib(space)} free in ${dir}` };
+}
+
+const freeBytes = (dir: string): number => {
+  const st = statfsSync(dir);
+  return st.bavail * st.bsize;
+};
 
 const DAY = 24 * 3600;
 
@@ -70,20 +113,31 @@ function consumerConfig(startSeq?: number): Partial<ConsumerConfig> {
   };
 }
 
-/** Creates the streams and the durable consumer when missing; leaves existing ones as they are. */
-export async function ensureStreams(jsm: JetStreamManager, limits: StreamLimits): Promise<void> {
+/**
+ * Creates the streams and the durable consumer when missing; leaves existing ones as they are, except
+ * the events stream's max bytes when `resize` (told explicitly: a size chosen from free space would
+ * shrink the stream as it fills). Returns the events stream's max bytes as it now is.
+ */
+export async function ensureStreams(jsm: JetStreamManager, limits: StreamLimits, resize = false): Promise<number> {
+  let eventsBytes = limits.maxBytes;
   for (const cfg of streamConfigs(limits)) {
+    let existing: StreamConfig;
     try {
-      await jsm.streams.info(cfg.name!);
+      existing = (await jsm.streams.info(cfg.name!)).config;
     } catch {
       await jsm.streams.add(cfg);
+      continue;
     }
+    if (cfg.name !== EVENTS_STREAM) continue;
+    if (resize && existing.max_bytes !== limits.maxBytes) await jsm.streams.update(EVENTS_STREAM, { ...existing, max_bytes: limits.maxBytes });
+    else eventsBytes = existing.max_bytes;
   }
   try {
     await jsm.consumers.info(EVENTS_STREAM, CONSUMER_NAME);
   } catch {
     await jsm.consumers.add(EVENTS_STREAM, consumerConfig());
   }
+  return eventsBytes;
 }
 
 /** Creates the durable consumer again, delivering from `startSeq` on (from the stream's start without it). */

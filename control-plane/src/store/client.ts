@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ErrorLogParams, type Logger as ClientLogger, type LogParams, type WarnLogParams } from '@clickhouse/client';
 import { createChdbConnection, type ChdbExtension } from 'chdb/connection';
 import type { Logger } from 'pino';
+import { DataDirGuard } from './data-dir-guard.js';
 
 type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
 
@@ -23,6 +24,11 @@ export interface StorageClients {
    * that stay with its session, and so does what chDB carries over from a failed query.
    */
   user: ClickHouseClient;
+  /**
+   * What makes an insert that succeeded not kept, checked after each one before acking (the embedded
+   * engine's data directory gone: see DataDirGuard); null when there is none. A server keeps its own.
+   */
+  notKept: () => string | null;
   close: () => Promise<void>;
 }
 
@@ -71,12 +77,14 @@ export function createStorageClients(target: StorageTarget, log?: Logger): Stora
     chdbSessions.set(client, chdb.chdb);
     return client;
   };
+  let guard: DataDirGuard | null = null;
   if (target.kind === 'embedded') {
     try {
       mkdirSync(target.dataDir, { recursive: true });
     } catch (cause) {
       throw new StorageError(`cannot create the data directory ${target.dataDir}: ${(cause as Error).message}`, { cause });
     }
+    guard = new DataDirGuard(target.dataDir);
   }
   const writer = make();
   const reader = make();
@@ -87,6 +95,7 @@ export function createStorageClients(target: StorageTarget, log?: Logger): Stora
     reader,
     heartbeats,
     user,
+    notKept: () => guard?.problem() ?? null,
     close: async () => {
       await user.close();
       await heartbeats.close();

@@ -3,6 +3,11 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventV1 } from '@vigil/schema';
 import { wellFormedJson } from './well-formed-json.js';
 
+/** An insert the engine took that is not kept (its data directory gone): its messages are not acked. */
+export class StoredNotKeptError extends Error {
+  override name = 'StoredNotKeptError';
+}
+
 /** An event as the `event` column keeps it: one line of JSON (JSON.stringify writes no raw newline or tab). */
 export const eventLine = (ev: EventV1): string => wellFormedJson(ev);
 

@@ -50,6 +50,7 @@ export default class ControlPlane extends Command {
       },
       silentAfterSeconds: flags['silent-after'],
       storeLingerMs: flags['store-linger-ms'],
+      ...(flags['stream-max-mb'] !== undefined ? { streamMaxBytes: flags['stream-max-mb'] * 1024 * 1024 } : {}),
       queryLimits: queryLimits(flags),
       ...(flags.detections ? { detections: flags.detections } : {}),
       expectedGpu: expectedGpu(flags['gpu-expected']),

@@ -54,6 +54,7 @@ export default class Up extends Command {
       ...(flags.detections ? { detections: flags.detections } : {}),
       expectedGpu: expectedGpu(flags['gpu-expected']),
       storeLingerMs: flags['store-linger-ms'],
+      ...(flags['stream-max-mb'] !== undefined ? { streamMaxBytes: flags['stream-max-mb'] * 1024 * 1024 } : {}),
       queryLimits: queryLimits(flags),
       log,
     }).catch((err: Error) => this.error(err.message, { exit: 1 }));
