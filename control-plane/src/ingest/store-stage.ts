@@ -7,6 +7,7 @@ import { OutageLog } from '../store/outage.js';
 import { EVENTS_KEPT_DAYS, storedAtClaimedTime } from '../store/claimed-time.js';
 import type { CheckedMessage, Refused } from './check.js';
 import type { IngestStats } from './consumer.js';
+import { sleep } from './stage-queue.js';
 
 /** A message, validated (see checkMessage): refused whole (dead-lettered, then acked) or its events. */
 export interface Checked extends CheckedMessage {
@@ -148,8 +149,6 @@ export class StoreStage {
     }
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs an ack-like call that throws only when the connection is closing (the message comes back then). */
 export const tryTo = (f: () => void): void => {
