@@ -10,7 +10,9 @@ mkdir -p "$out"
 
 record() { # name, workload function, bpftrace args...
   local name=$1 work=$2; shift 2
-  BPFTRACE_STRLEN=200 BPFTRACE_MAP_KEYS_MAX=16384 bpftrace -f json "probes/$name.bt" "$@" >"$tmp/$name.raw" 2>"$tmp/$name.err" &
+  # A probe runs alone as the sensor runs it: after the prelude (ready and wake records).
+  cat probes/prelude.bt "probes/$name.bt" >"$tmp/$name.bt"
+  BPFTRACE_STRLEN=200 BPFTRACE_MAP_KEYS_MAX=16384 bpftrace -f json "$tmp/$name.bt" "$@" >"$tmp/$name.raw" 2>"$tmp/$name.err" &
   local bt=$!
   for _ in $(seq 100); do grep -q '"data": \[0,' "$tmp/$name.raw" 2>/dev/null && break; sleep 0.1; done
   "$work"
@@ -48,7 +50,7 @@ for host in ("::1", "::ffff:127.0.0.1"):
 PY
 }
 record connect connect_work 1
-grep -E 'attached_probes|"data": \[0,|"python3"|@conn_' "$tmp/connect.raw" >"$out/connect.ndjson"
+grep -E 'attached_probes|"data": \[0,|"python3"|@connect_' "$tmp/connect.raw" >"$out/connect.ndjson"
 
 rm -f "$tmp/nvidiactl"; mknod "$tmp/nvidiactl" c 1 7
 cc -O2 -o "$tmp/nv-ioctl" test/support/nv-ioctl.c

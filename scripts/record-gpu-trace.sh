@@ -13,8 +13,11 @@ major() { awk -v n="$1" '/^Character/ { c = 1; next } /^Block/ { c = 0 } c && $2
 nv=$(major nvidia-frontend); nv=${nv:-$(major nvidia)}
 uvm=$(major nvidia-uvm); kfd=$(major kfd); drm=$(major drm)
 tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
-"$bt" -f json probes/gpu.bt 1 "${nv:-4096}" "${uvm:-4096}" "${kfd:-4096}" "${drm:-4096}" 0 0 0 0 >"$tmp" &
+script=$(mktemp --suffix=.bt)
+trap 'rm -f "$tmp" "$script"' EXIT
+# The probe runs as the sensor runs it alone: after the prelude (ready and wake records).
+cat probes/prelude.bt probes/gpu.bt >"$script"
+"$bt" -f json "$script" 1 "${nv:-4096}" "${uvm:-4096}" "${kfd:-4096}" "${drm:-4096}" 0 0 0 0 >"$tmp" &
 pid=$!
 for _ in $(seq 600); do grep -q '"data": \[0,' "$tmp" && break; sleep 0.1; done
 python3 scripts/cuda-job.py 3 trace

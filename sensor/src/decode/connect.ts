@@ -1,10 +1,11 @@
 import { z } from 'zod/v4';
+import { RECORD } from '../probes/records.js';
 import { Comm, I64, Ns, U32, U64, type DecodeResult } from './records.js';
 import { parseNumericMapKey } from './bpftrace-output.js';
 
 /** Records of probes/connect.bt (see its header). */
 export const ConnectRecord = z.tuple([
-  z.literal(20), Ns, U32, U32, U32, U64, Comm, z.union([z.literal(2), z.literal(10)]), z.number().int().min(0).max(65535),
+  z.literal(RECORD.connect.first), Ns, U32, U32, U32, U64, Comm, z.union([z.literal(2), z.literal(10)]), z.number().int().min(0).max(65535),
   U32, U32, U32, U32, I64,
 ]);
 
@@ -68,7 +69,7 @@ export function decodeConnect(data: unknown[]): DecodeResult<ConnectDecoded> {
   };
 }
 
-/** A window key of @conn_count / @conn_first / @conn_last: "pid,family,dport,a0,a1,a2,a3". */
+/** A window key of @connect_count / @connect_first / @connect_last: "pid,family,dport,a0,a1,a2,a3". */
 export function decodeConnectKey(key: string): ({ pid: number } & ConnectDest) | null {
   const k = parseNumericMapKey(key, 7);
   if (!k) return null;

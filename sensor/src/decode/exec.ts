@@ -1,15 +1,16 @@
 import { z } from 'zod/v4';
+import { RECORD } from '../probes/records.js';
 import { Comm, I64, Ns, recordUnion, U32, U64, type DecodeResult } from './records.js';
 import { parseNumericMapKey } from './bpftrace-output.js';
 
 /** Records of probes/exec.bt (see its header): failed calls as tuples, successful ones in maps. */
-export const ExecArgRecord = z.tuple([z.literal(1), Ns, U32, U32, z.string()]);
-export const ExecHeaderRecord = z.tuple([z.literal(2), Ns, U32, U32, U32, U32, U32, U64, Comm, z.union([z.literal(0), z.literal(1)])]);
-export const ExecReturnRecord = z.tuple([z.literal(3), Ns, U32, I64, Comm]);
-export const ExecFilenameRecord = z.tuple([z.literal(4), Ns, U32, z.string()]);
+export const ExecArgRecord = z.tuple([z.literal(RECORD.exec.arg), Ns, U32, U32, z.string()]);
+export const ExecHeaderRecord = z.tuple([z.literal(RECORD.exec.caller), Ns, U32, U32, U32, U32, U32, U64, Comm, z.union([z.literal(0), z.literal(1)])]);
+export const ExecReturnRecord = z.tuple([z.literal(RECORD.exec.error), Ns, U32, I64, Comm]);
+export const ExecFilenameRecord = z.tuple([z.literal(RECORD.exec.filename), Ns, U32, z.string()]);
 
 /** [5, ns]: the end of a flush of the maps. */
-export const ExecFlushRecord = z.tuple([z.literal(5), Ns]);
+export const ExecFlushRecord = z.tuple([z.literal(RECORD.exec.flush), Ns]);
 
 export const ExecRecord = recordUnion(ExecArgRecord, ExecHeaderRecord, ExecReturnRecord, ExecFilenameRecord, ExecFlushRecord);
 

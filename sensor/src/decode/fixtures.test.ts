@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseBpftraceLine } from './bpftrace-output.js';
 import { isReadyRecord, isWakeRecord, ReadyRecord, WakeRecord } from './records.js';
-import { PROBES, PROBE_NAMES, BPFTRACE_STRLEN, type ProbeSpec } from '../probes/registry.js';
+import { PROBES, PROBE_NAMES, BPFTRACE_STRLEN, PRELUDE_SCRIPT, type ProbeSpec } from '../probes/registry.js';
+import { RECORD } from '../probes/records.js';
 import { BatchCollector } from '../assemble/batch.js';
 import { DEFAULT_PROBES_DIR } from '../sensor.js';
 import { decodeConnectKey } from './connect.js';
@@ -154,7 +155,7 @@ test('connect fixture: IPv4, IPv6 and v4-mapped destinations; repeats folded int
   assert.ok(dests.some((d) => /^ipv4 127\.0\.0\.1 \d+$/.test(d)), dests.join(','));
   assert.ok(dests.includes('ipv6 ::1 9'), dests.join(','));
   assert.ok(dests.includes('ipv6 ::ffff:127.0.0.1 9'), dests.join(','));
-  const windows = new WindowCollector('conn');
+  const windows = new WindowCollector('connect');
   const entries = maps.flatMap((m) => Object.entries(m).flatMap(([n, d]) => windows.push(n, d as Record<string, number>) ?? []));
   const workload = firsts[0]!;
   const mine = entries.filter((e) => decodeConnectKey(e.key)?.pid === workload.pid);
@@ -185,4 +186,20 @@ test('gpu fixture: RM_ALLOC classes, RM_CONTROL command and the XFER-wrapped com
     assert.equal(e.count, 49, '50 repeats of each call: 1 first-seen record + 49 counted');
     assert.ok(decodeGpuKey(e.key));
   }
+});
+
+/** The record types a .bt file prints: field 0 of each `print((N, …))`. */
+const printedTypes = (file: string) =>
+  new Set([...readFileSync(join(DEFAULT_PROBES_DIR, file), 'utf8').matchAll(/print\(\((\d+),/g)].map((m) => Number(m[1])));
+
+test('every probe prints exactly the record types records.ts names for it, and the prelude the ready and wake records', () => {
+  for (const name of PROBE_NAMES) {
+    const spec: ProbeSpec = PROBES[name];
+    assert.deepEqual([...printedTypes(spec.script)].sort((a, b) => a - b), [...Object.values(RECORD[name])].sort((a, b) => a - b), `${spec.script} and RECORD.${name}`);
+    assert.deepEqual([...spec.recordTypes].sort((a, b) => a - b), [...Object.values(RECORD[name])].sort((a, b) => a - b), `the registry's recordTypes of ${name}`);
+    if (spec.batch) assert.ok(printedTypes(spec.script).has(spec.batch.flushType), `${name} prints its end-of-flush record`);
+  }
+  assert.deepEqual([...printedTypes(PRELUDE_SCRIPT)].sort((a, b) => a - b), [RECORD.ready, RECORD.wake]);
+  const all = PROBE_NAMES.flatMap((n) => Object.values(RECORD[n]) as number[]).concat(RECORD.ready, RECORD.wake);
+  assert.equal(new Set(all).size, all.length, 'no record type is used twice (the composed program routes by it)');
 });

@@ -1,9 +1,10 @@
 import { z } from 'zod/v4';
+import { RECORD } from '../probes/records.js';
 import { Comm, Ns, U32, U64, type DecodeResult } from './records.js';
 import { parseNumericMapKey } from './bpftrace-output.js';
 
 /** Records of probes/gpu.bt (see its header). */
-export const GpuRecord = z.tuple([z.literal(30), Ns, U32, U32, U32, U64, Comm, U64, U32, U32, U32]);
+export const GpuRecord = z.tuple([z.literal(RECORD.gpu.first), Ns, U32, U32, U32, U64, Comm, U64, U32, U32, U32]);
 
 export interface GpuCall {
   pid: number;

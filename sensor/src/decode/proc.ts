@@ -1,10 +1,11 @@
 import { z } from 'zod/v4';
+import { RECORD } from '../probes/records.js';
 import { Comm, I64, Ns, U32, U64, type DecodeResult } from './records.js';
 import { parseNumericMapKey } from './bpftrace-output.js';
 import { lateLost, sentCounts, type BatchDecoded, type Maps } from './exec.js';
 
 /** Records of probes/proc.bt (see its header): forks and exits in maps, and the end of each flush. */
-export const ProcFlushRecord = z.tuple([z.literal(12), Ns]);
+export const ProcFlushRecord = z.tuple([z.literal(RECORD.proc.flush), Ns]);
 export const ForkValue = z.tuple([U32, U32, U64, Comm]);
 export const ExitValue = z.tuple([I64, Comm]);
 

@@ -1,4 +1,5 @@
 import { z } from 'zod/v4';
+import { RECORD } from '../probes/records.js';
 
 /** Building blocks shared by the probe record schemas. */
 export const Ns = z.number().nonnegative();
@@ -7,8 +8,8 @@ export const U64 = z.number().int().nonnegative();
 export const I64 = z.number().int();
 export const Comm = z.string().max(64);
 
-/** [0, ns]: printed by every probe from BEGIN, i.e. once all its probes are attached. */
-export const ReadyRecord = z.tuple([z.literal(0), Ns]);
+/** [0, ns]: printed from the prelude's BEGIN (probes/prelude.bt), i.e. once all the program's probes are attached. */
+export const ReadyRecord = z.tuple([z.literal(RECORD.ready), Ns]);
 
 /**
  * A test for a `[type, ns]` record without a parse (it runs on every record; a failed safeParse
@@ -18,16 +19,16 @@ const isTimeRecord = (type: number) => (data: unknown): boolean =>
   Array.isArray(data) && data.length === 2 && data[0] === type && typeof data[1] === 'number' && data[1] >= 0;
 
 /** ReadyRecord's test without a parse. */
-export const isReadyRecord = isTimeRecord(0);
+export const isReadyRecord = isTimeRecord(RECORD.ready);
 
 /**
- * [99, ns]: printed by every probe when a SIGINT or SIGTERM is sent to a bpftrace, so that bpftrace
- * 0.17 notices it (see probes/exec.bt). It carries nothing for the sensor.
+ * [99, ns]: printed by the prelude when a SIGINT or SIGTERM is sent to a bpftrace, so that bpftrace
+ * 0.17 notices it (see probes/prelude.bt). It carries nothing for the sensor.
  */
-export const WakeRecord = z.tuple([z.literal(99), Ns]);
+export const WakeRecord = z.tuple([z.literal(RECORD.wake), Ns]);
 
 /** WakeRecord's test without a parse. */
-export const isWakeRecord = isTimeRecord(99);
+export const isWakeRecord = isTimeRecord(RECORD.wake);
 
 /** What a decoder returns: zod's result shape, with the error not tied to the record's input type. */
 export type DecodeResult<T> = { success: true; data: T } | { success: false; error: z.ZodError };

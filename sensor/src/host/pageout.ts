@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { Logger } from 'pino';
 import { readRssBytes } from './procfs.js';
 
 /** Built from sensor/native/pageout.c by scripts/bootstrap.sh (and the Dockerfile). */
@@ -59,4 +60,21 @@ export async function releaseCompilerPages(pid: number, helper = PAGEOUT_HELPER,
     throw new PageoutError(`compiler pages of process ${pid} not released: ${why}`, { cause });
   }
   return { ranges: ranges.length, advisedBytes: Number(stdout.trim()), rssBeforeBytes, rssAfterBytes: readRssBytes(pid, procRoot) };
+}
+
+/**
+ * Releases the compiler pages of each bpftrace that attaches (`onAttached`), logging the outcome and
+ * keeping the total freed for the heartbeat's footprint.
+ */
+export function compilerReleaser(helper: string, log: Logger): { onAttached: (pid: number) => void; releasedBytes: () => number } {
+  let released = 0;
+  const onAttached = (pid: number) => {
+    releaseCompilerPages(pid, helper).then((r) => {
+      released += Math.max(0, (r.rssBeforeBytes ?? 0) - (r.rssAfterBytes ?? 0));
+      log.info({ 'probe.pid': pid, 'pageout.ranges': r.ranges, 'pageout.rssBeforeBytes': r.rssBeforeBytes, 'pageout.rssAfterBytes': r.rssAfterBytes }, 'bpftrace compiler pages released');
+    }, (err: Error) => {
+      log.warn({ 'probe.pid': pid, err }, 'bpftrace compiler pages kept resident');
+    });
+  };
+  return { onAttached, releasedBytes: () => released };
 }

@@ -1,9 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_PROBES_DIR, PRELUDE_SCRIPT } from './registry.js';
+
 /**
- * Several probe scripts as one bpftrace program. Each bpftrace process links LLVM and clang (~100 MiB
- * resident) and polls its own buffers, so one process for all probes costs a quarter of four. The
- * probe files stay standalone (their fixtures are recorded one by one); here each file's BEGIN and END
- * blocks are taken out, its positional parameters ($1, $2 …) are replaced by its own arguments, and one
- * BEGIN (the ready record) and one END (every file's clean-up) are put around the lot.
+ * Probe files as bpftrace programs. Every program starts with the prelude (probes/prelude.bt: the
+ * ready record from BEGIN, the wake record on a stop signal), once, and the probe files leave BEGIN to
+ * it. Each bpftrace process links LLVM and clang (~100 MiB resident) and polls its own buffers, so one
+ * process for all probes costs a quarter of four: composing takes each file's END block out, replaces
+ * its positional parameters ($1, $2 …) by its own arguments, and puts one END (every file's clean-up)
+ * after the lot. A probe run alone is the prelude and the file, its arguments given to bpftrace.
  */
 export interface ProbeSource {
   name: string;
@@ -37,13 +42,29 @@ function cut(text: string, label: string): { rest: string; body: string } {
   return { rest: text.slice(0, b.start) + text.slice(b.end), body: text.slice(b.bodyStart, b.end - 1) };
 }
 
-export function composeProbes(sources: ProbeSource[]): string {
+/** The prelude in probe folder `dir`. */
+export function readPrelude(dir: string = DEFAULT_PROBES_DIR): string {
+  return readFileSync(join(dir, PRELUDE_SCRIPT), 'utf8');
+}
+
+/** The prelude owns BEGIN: a probe file with its own would print a second ready record. */
+function refuseBegin(s: Pick<ProbeSource, 'name' | 'text'>): void {
+  if (findBlock(s.text, 'BEGIN')) throw new ComposeError(`${s.name}: BEGIN belongs to probes/${PRELUDE_SCRIPT} (the ready record), not to a probe`);
+}
+
+/** One probe file as a program of its own: the prelude, then the file (its parameters left to bpftrace). */
+export function standaloneProbe(source: Pick<ProbeSource, 'name' | 'text'>, prelude: string = readPrelude()): string {
+  refuseBegin(source);
+  return `${prelude.trim()}\n\n/* ---- probes/${source.name}.bt ---- */\n${source.text}`;
+}
+
+/** Several probe files as one program: the prelude once, every body with its parameters filled in, one END. */
+export function composeProbes(sources: ProbeSource[], prelude: string = readPrelude()): string {
   const parts: string[] = [];
   const ends: string[] = [];
   for (const s of sources) {
-    const begin = cut(s.text, 'BEGIN');
-    if (!/print\(\(0, nsecs\)\)/.test(begin.body)) throw new ComposeError(`${s.name}: BEGIN must only print the ready record`);
-    const end = cut(begin.rest, 'END');
+    refuseBegin(s);
+    const end = cut(s.text, 'END');
     const body = end.rest.replace(/\$(\d+)\b/g, (_, n: string) => {
       const v = s.args[Number(n) - 1];
       if (v === undefined || !/^-?\d+$/.test(v)) throw new ComposeError(`${s.name}: positional parameter $${n} has no numeric argument`);
@@ -53,8 +74,8 @@ export function composeProbes(sources: ProbeSource[]): string {
     if (end.body.trim()) ends.push(`  /* ${s.name} */\n${end.body.replace(/^\n+|\s+$/g, '')}`);
   }
   return [
-    `/* Composed by the Vigil sensor from ${sources.map((s) => `probes/${s.name}.bt`).join(', ')}. */`,
-    'BEGIN\n{\n  print((0, nsecs));\n}\n',
+    `/* Composed by the Vigil sensor from probes/${PRELUDE_SCRIPT}, ${sources.map((s) => `probes/${s.name}.bt`).join(', ')}. */`,
+    `${prelude.trim()}\n`,
     ...parts,
     `END\n{\n${ends.join('\n')}\n}\n`,
   ].join('\n');

@@ -1,10 +1,21 @@
+import { fileURLToPath } from 'node:url';
 import type { DecodeResult } from '../decode/records.js';
 import { decodeExec, decodeExecBatch, type BatchDecoded, type Maps } from '../decode/exec.js';
 import { decodeProc, decodeProcBatch } from '../decode/proc.js';
 import { decodeConnect } from '../decode/connect.js';
 import { decodeGpu } from '../decode/gpu.js';
 import type { DecodedRecord } from '../assemble/event-builder.js';
+import { RECORD, recordTypes } from './records.js';
 import { NO_MAJOR, type GpuDeviceMap } from '../gpu/devices.js';
+
+/** The repository's probes/ folder, found from this module (sensor/dist/probes/registry.js). */
+export const DEFAULT_PROBES_DIR = fileURLToPath(new URL('../../../probes/', import.meta.url));
+
+/**
+ * The file under probes/ that every bpftrace program starts with, once: the ready record from BEGIN
+ * and the wake record on a stop signal (see compose.ts).
+ */
+export const PRELUDE_SCRIPT = 'prelude.bt';
 
 /** bpftrace 0.17's largest string; the exec probe's arguments are cut one byte short of it. */
 export const BPFTRACE_STRLEN = 200;
@@ -32,10 +43,10 @@ export interface ProbeSpec {
   args: (ctx: ProbeContext) => string[];
   env: Record<string, string>;
   decode: (data: unknown[]) => DecodeResult<DecodedRecord>;
-  /** Field 0 of its value records (the record types it prints besides the ready record 0). */
+  /** Field 0 of its value records (the record types it prints besides the prelude's, see records.ts). */
   recordTypes: readonly number[];
   /** Prefix of the window maps it prints, if it aggregates in the kernel. */
-  window?: 'conn' | 'gpu';
+  window?: 'connect' | 'gpu';
   /**
    * If it buffers its records in kernel maps: their prefix, the end-of-flush record type, and the
    * decoder of one flush's maps (by name without the epoch suffix), given the flush before it.
@@ -67,24 +78,24 @@ export const PROBES = {
     args: () => [String(FLUSH_MS)],
     env: { BPFTRACE_STRLEN: String(BPFTRACE_STRLEN), ...MAP_ENV },
     decode: decodeExec,
-    recordTypes: [1, 2, 3, 4, 5],
-    batch: { prefix: 'exec', flushType: 5, decode: (maps: Maps, prev?: Maps) => decodeExecBatch(maps, BPFTRACE_STRLEN - 1, prev) },
+    recordTypes: recordTypes('exec'),
+    batch: { prefix: 'exec', flushType: RECORD.exec.flush, decode: (maps: Maps, prev?: Maps) => decodeExecBatch(maps, BPFTRACE_STRLEN - 1, prev) },
   },
   proc: {
     script: 'proc.bt',
     args: () => [String(FLUSH_MS)],
     env: { ...MAP_ENV },
     decode: decodeProc,
-    recordTypes: [12],
-    batch: { prefix: 'proc', flushType: 12, decode: decodeProcBatch },
+    recordTypes: recordTypes('proc'),
+    batch: { prefix: 'proc', flushType: RECORD.proc.flush, decode: decodeProcBatch },
   },
   connect: {
     script: 'connect.bt',
     args: (ctx) => [String(ctx.windowSeconds)],
     env: { ...MAP_ENV },
     decode: decodeConnect,
-    recordTypes: [20],
-    window: 'conn',
+    recordTypes: recordTypes('connect'),
+    window: 'connect',
   },
   gpu: {
     script: 'gpu.bt',
@@ -96,7 +107,7 @@ export const PROBES = {
     },
     env: { ...MAP_ENV },
     decode: decodeGpu,
-    recordTypes: [30],
+    recordTypes: recordTypes('gpu'),
     window: 'gpu',
     skipReason: (ctx) => {
       const m = ctx.devices.majors;
