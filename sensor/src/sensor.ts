@@ -12,6 +12,7 @@ import { PROBES, PROBE_NAMES, BPFTRACE_STRLEN, HOLD_MS, type ProbeName, type Pro
 import type { DecodedRecord } from './assemble/event-builder.js';
 import { ProbeSupervisor } from './probes/supervisor.js';
 import { ProcessCache } from './process/cache.js';
+import { ExeHasher } from './process/exe-identity.js';
 import { GpuDeviceMap, type ExtraGpuDevice } from './gpu/devices.js';
 import { EventBuilder, windowRecord } from './assemble/event-builder.js';
 import { WindowCollector } from './assemble/window.js';
@@ -99,7 +100,8 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
   const counters = new Counters();
   const latency = new StageLatency();
   const clock = new KtimeClock();
-  const cache = new ProcessCache(cfg.ancestryDepth !== undefined ? { maxAncestry: cfg.ancestryDepth } : {});
+  const hasher = new ExeHasher({ counters, onHashed: (h) => emit([builder.exeEvent(h)]) });
+  const cache = new ProcessCache({ hasher, ...(cfg.ancestryDepth !== undefined ? { maxAncestry: cfg.ancestryDepth } : {}) });
   const devices = GpuDeviceMap.fromHost(cfg.gpuDevices ?? []);
   const builder = new EventBuilder(host, cache, devices, clock, counters, BPFTRACE_STRLEN - 1);
   const supervisors = new Map<ProbeName, ProbeSupervisor>();
@@ -411,6 +413,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
           if (holdTimer) clearTimeout(holdTimer);
           holdTimer = null;
           emit(builder.onRecords(merger.release(true)));
+          await hasher.settled();
           if (tmp) rmSync(tmp, { recursive: true, force: true });
         };
       },
