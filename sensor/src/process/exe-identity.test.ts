@@ -1,12 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, readlinkSync, realpathSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Counters } from '../counters.js';
 import { ExeHasher, filelessExec, type ExeHashed, type ExeIdentity } from './exe-identity.js';
 import { scratchDir } from '../testing/scratch-dir.js';
+
+/** An executable file (exec needs an execute bit; the hasher skips files without one). */
+function writeExe(path: string, content: string | Buffer): void {
+  writeFileSync(path, content);
+  chmodSync(path, 0o755);
+}
 
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
@@ -22,7 +28,7 @@ function setup(opts: { maxBytes?: number; maxQueue?: number } = {}) {
 test('a file is hashed once: later execs of the same device, inode, mtime and size are cache hits', async () => {
   const { dir, reported, hasher } = setup();
   const bin = join(dir, 'tool');
-  writeFileSync(bin, 'program bytes');
+  writeExe(bin, 'program bytes');
   const ids: ExeIdentity[] = [{}, {}, {}];
   for (const [i, id] of ids.entries()) hasher.request(100 + i, bin, false, id);
   await hasher.settled();
@@ -36,10 +42,10 @@ test('a file is hashed once: later execs of the same device, inode, mtime and si
 test('a changed file at the same path is hashed again and reported again', async () => {
   const { dir, reported, hasher } = setup();
   const bin = join(dir, 'tool');
-  writeFileSync(bin, 'one');
+  writeExe(bin, 'one');
   hasher.request(1, bin, false, {});
   await hasher.settled();
-  writeFileSync(bin, 'two, longer');
+  writeExe(bin, 'two, longer');
   const id: ExeIdentity = {};
   hasher.request(2, bin, false, id);
   await hasher.settled();
@@ -76,7 +82,7 @@ async function waitUntil(ok: () => boolean): Promise<void> {
 test('files over the size bound are not hashed, and counted', async () => {
   const { dir, counters, reported, hasher } = setup({ maxBytes: 10 });
   const bin = join(dir, 'big');
-  writeFileSync(bin, Buffer.alloc(11));
+  writeExe(bin, Buffer.alloc(11));
   const id: ExeIdentity = {};
   hasher.request(1, bin, false, id);
   await hasher.settled();
@@ -88,7 +94,7 @@ test('files over the size bound are not hashed, and counted', async () => {
 test('requests past the queue bound are dropped and counted, never waited for', async () => {
   const { dir, counters, hasher } = setup({ maxQueue: 2 });
   const bin = join(dir, 'tool');
-  writeFileSync(bin, 'x');
+  writeExe(bin, 'x');
   const ids: ExeIdentity[] = Array.from({ length: 5 }, () => ({}));
   // The first starts the worker at once (taken off the queue); two wait; two are over the bound.
   for (const id of ids) hasher.request(1, bin, false, id);
@@ -100,13 +106,13 @@ test('requests past the queue bound are dropped and counted, never waited for', 
 test('recently written files and writable directories are marked', async () => {
   const { dir, hasher } = setup();
   const fresh = join(dir, 'fresh');
-  writeFileSync(fresh, 'dropped');
+  writeExe(fresh, 'dropped');
   const id: ExeIdentity = {};
   hasher.request(1, fresh, false, id);
   await hasher.settled();
   assert.equal(id.recentlyWritten, true);
   const sys: ExeIdentity = {};
-  hasher.request(2, '/bin/sh', false, sys);
+  hasher.request(2, realpathSync('/bin/sh'), false, sys);
   await hasher.settled();
   assert.equal(sys.inWritableDir, false, '/usr/bin is root\'s and not world-writable');
   chmodSync(dir, 0o1777);
@@ -142,12 +148,30 @@ test('a live process that runs another image by now is hashed from the path, not
   const { dir, hasher } = setup();
   const path = join(dir, 'tool');
   const later = join(dir, 'later');
-  writeFileSync(path, 'the image of this exec');
-  writeFileSync(later, 'a later exec of the same pid');
+  writeExe(path, 'the image of this exec');
+  writeExe(later, 'a later exec of the same pid');
   mkdirSync(join(dir, 'proc', '43'), { recursive: true });
   symlinkSync(later, join(dir, 'proc', '43', 'exe'));
   const id: ExeIdentity = {};
   hasher.request(43, path, true, id);
   await hasher.settled();
   assert.equal(id.sha256, sha(path));
+});
+
+test('a FIFO, a symlink or a file without an execute bit at the path is not read, and counted', async () => {
+  const { dir, counters, hasher } = setup();
+  const fifo = join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  chmodSync(fifo, 0o755);
+  const link = join(dir, 'link');
+  symlinkSync('/etc/shadow', link);
+  const plain = join(dir, 'plain');
+  writeFileSync(plain, 'not executable');
+  const ids: ExeIdentity[] = [{}, {}, {}];
+  hasher.request(1, fifo, false, ids[0]!);
+  hasher.request(2, link, false, ids[1]!);
+  hasher.request(3, plain, false, ids[2]!);
+  await hasher.settled();
+  assert.deepEqual(ids.map((i) => i.sha256), [undefined, undefined, undefined]);
+  assert.deepEqual(counters.rejectsObject(), { 'exe-hash.not-a-file': 1, 'exe-hash.unreadable': 1, 'exe-hash.not-executable': 1 });
 });

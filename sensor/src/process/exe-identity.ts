@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
 import { open, readlink, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Counters } from '../counters.js';
@@ -83,6 +84,13 @@ interface Job { pid: number; path: string; alive: boolean; into: ExeIdentity; at
 const MAX_CACHE = 8192;
 
 /**
+ * The path is the workload's to change between the exec and the open: a FIFO put there must not hang
+ * the worker (non-blocking open, then not a regular file), nor a tty become the sensor's, nor a symlink
+ * to a file the workload cannot read be hashed for it.
+ */
+const PATH_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW | constants.O_NOCTTY;
+
+/**
  * Hashes executables off the event path: one worker drains a bounded queue, reading the file that
  * ran through /proc/<pid>/exe while the process lives (a replaced or deleted file still hashes what
  * ran), else the path. Results are cached by device, inode, mtime and size, so an exec storm of one
@@ -160,7 +168,7 @@ export class ExeHasher {
     }
     // A fileless image has no path: /proc/self/fd/N here would be the sensor's own descriptor.
     if (!job.path.startsWith('/') || job.path.startsWith('/memfd:') || FD_PATH.test(job.path)) throw new NoPathError(job.path);
-    return open(job.path, 'r');
+    return open(job.path, PATH_FLAGS);
   }
 
   private async run(job: Job): Promise<void> {
@@ -168,6 +176,8 @@ export class ExeHasher {
     try {
       const st = await fh.stat({ bigint: true });
       if (!st.isFile()) { this.opts.counters.reject('exe-hash.not-a-file'); return; }
+      // Exec needs an execute bit: a file without one at the path is not what ran.
+      if ((st.mode & 0o111n) === 0n) { this.opts.counters.reject('exe-hash.not-executable'); return; }
       const mtimeMs = Number(st.mtimeNs / 1_000_000n);
       const ctimeMs = Number(st.ctimeNs / 1_000_000n);
       job.into.recentlyWritten = job.at - Math.max(mtimeMs, ctimeMs) < this.recentMs;
@@ -177,7 +187,7 @@ export class ExeHasher {
       let sha = this.cache.get(key);
       if (sha !== undefined) this.cacheHits++;
       else {
-        sha = await hashHandle(fh);
+        sha = await hashHandle(fh, Number(st.size));
         this.hashed++;
         if (this.cache.size >= MAX_CACHE) this.cache.clear();
         this.cache.set(key, sha);
@@ -206,11 +216,12 @@ export class ExeHasher {
   }
 }
 
-async function hashHandle(fh: FileHandle): Promise<string> {
+/** Hashes the first `size` bytes (the size checked against the bound: a file growing meanwhile stops there). */
+async function hashHandle(fh: FileHandle, size: number): Promise<string> {
   const h = createHash('sha256');
   const buf = Buffer.allocUnsafe(1 << 20);
-  for (let pos = 0; ;) {
-    const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+  for (let pos = 0; pos < size;) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
     if (bytesRead === 0) break;
     h.update(buf.subarray(0, bytesRead));
     pos += bytesRead;
