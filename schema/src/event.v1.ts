@@ -1,8 +1,8 @@
 import { z } from 'zod/v4';
 import { HostId, NsTimestamp } from './common.js';
-import { ProcessV1 } from './process.v1.js';
+import { ProcessV1, Sha256Hex } from './process.v1.js';
 
-export const EVENT_KINDS = ['exec', 'exit', 'connect', 'gpu'] as const;
+export const EVENT_KINDS = ['exec', 'exit', 'connect', 'gpu', 'exe'] as const;
 export const EventKind = z.enum(EVENT_KINDS);
 export type EventKind = z.infer<typeof EventKind>;
 
@@ -55,6 +55,18 @@ export const GpuDataV1 = z.object({
   ...Window,
 });
 
+/**
+ * An executable the sensor hashed: once per path first run on the host, or run again after its file
+ * changed (device, inode, mtime or size). `proc` is the process that ran it.
+ */
+export const ExeDataV1 = z.object({
+  path: z.string(),
+  sha256: Sha256Hex,
+  size: z.number().int().nonnegative(),
+  recentlyWritten: z.boolean(),
+  inWritableDir: z.boolean(),
+});
+
 const Envelope = {
   id: z.string().min(1).max(128),
   v: z.literal(1),
@@ -68,12 +80,14 @@ export const EventV1 = z.discriminatedUnion('kind', [
   z.object({ ...Envelope, kind: z.literal('exit'), exit: ExitDataV1 }),
   z.object({ ...Envelope, kind: z.literal('connect'), connect: ConnectDataV1 }),
   z.object({ ...Envelope, kind: z.literal('gpu'), gpu: GpuDataV1 }),
+  z.object({ ...Envelope, kind: z.literal('exe'), exe: ExeDataV1 }),
 ]);
 export type EventV1 = z.infer<typeof EventV1>;
 export type ExecEventV1 = Extract<EventV1, { kind: 'exec' }>;
 export type ConnectEventV1 = Extract<EventV1, { kind: 'connect' }>;
 export type GpuEventV1 = Extract<EventV1, { kind: 'gpu' }>;
 export type ExitEventV1 = Extract<EventV1, { kind: 'exit' }>;
+export type ExeEventV1 = Extract<EventV1, { kind: 'exe' }>;
 
 /** Largest encoded event the pipeline accepts; bigger messages are rejected, counted and dead-lettered. */
 export const MAX_EVENT_BYTES = 256 * 1024;

@@ -10,6 +10,8 @@ export const AncestorV1 = z.object({
 });
 export type AncestorV1 = z.infer<typeof AncestorV1>;
 
+export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
 export const ProcessV1 = z.object({
   pid: Pid,
   ppid: Pid,
@@ -35,5 +37,20 @@ export const ProcessV1 = z.object({
   ancestry: z.array(AncestorV1),
   /** The chain was cut at the sensor's bound or at a process the sensor could not resolve. */
   ancestryTruncated: z.boolean(),
+  /**
+   * Its parent now is not the one it was born under (the parent exited: re-parented to pid 1 or a
+   * subreaper, as after `nohup … &` or a double fork); `ancestry` still shows the chain at birth.
+   */
+  reparented: z.boolean().optional(),
+  /** SHA-256 of the executable that ran, hex; on events built after the sensor hashed it. */
+  exeHash: Sha256Hex.optional(),
+  /** The executable's mtime or ctime was within minutes of the exec: dropped, then run. */
+  exeRecentlyWritten: z.boolean().optional(),
+  /** The executable's directory is world-writable (/tmp, /dev/shm) or owned by a user other than root. */
+  exeInWritableDir: z.boolean().optional(),
+  /** The program ran from a file descriptor (memfd, /proc/self/fd/N, /dev/fd/N), not a path. */
+  fileless: z.boolean().optional(),
+  /** The memfd's name as given to memfd_create, for a fileless exec of a memfd. */
+  memfdName: z.string().optional(),
 });
 export type ProcessV1 = z.infer<typeof ProcessV1>;

@@ -7,6 +7,7 @@ import { DEFAULT_PROBES_DIR, PROBE_NAMES, BPFTRACE_STRLEN, type ProbeName } from
 import type { ProbeSupervisor } from './probes/supervisor.js';
 import { startProbes } from './probes/compose-or-separate.js';
 import { ProcessCache } from './process/cache.js';
+import { ExeHasher } from './process/exe-identity.js';
 import { GpuDeviceMap, type ExtraGpuDevice } from './gpu/devices.js';
 import { EventBuilder } from './assemble/event-builder.js';
 import { RecordRouter } from './assemble/router.js';
@@ -80,7 +81,8 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
   const counters = new Counters();
   const latency = new StageLatency();
   const clock = new KtimeClock();
-  const cache = new ProcessCache(cfg.ancestryDepth !== undefined ? { maxAncestry: cfg.ancestryDepth } : {});
+  const hasher = new ExeHasher({ counters, onHashed: (h) => emit([builder.exeEvent(h)]) });
+  const cache = new ProcessCache({ hasher, ...(cfg.ancestryDepth !== undefined ? { maxAncestry: cfg.ancestryDepth } : {}) });
   const devices = GpuDeviceMap.fromHost(cfg.gpuDevices ?? []);
   const builder = new EventBuilder(host, cache, devices, clock, counters, BPFTRACE_STRLEN - 1);
   const supervisors = new Map<ProbeName, ProbeSupervisor>();
@@ -141,6 +143,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
         return async () => {
           await stopProbes();
           router.drain();
+          await hasher.settled();
         };
       },
     },

@@ -58,6 +58,8 @@ export function eventDetail(ev: EventV1): string {
     }
     case 'gpu':
       return `${ev.gpu.device} ${ev.gpu.name}${ev.gpu.rmClassName ? ` ${ev.gpu.rmClassName}` : ev.gpu.rmClass !== null ? ` class 0x${ev.gpu.rmClass.toString(16)}` : ''}${ev.gpu.rmControl !== null ? ` cmd 0x${ev.gpu.rmControl.toString(16)}` : ''}${ev.gpu.count > 1 ? ` ×${ev.gpu.count}` : ''}`;
+    case 'exe':
+      return `${ev.exe.path} sha256:${ev.exe.sha256}${ev.exe.recentlyWritten ? ' (recently written)' : ''}`;
   }
 }
 

@@ -43,6 +43,11 @@ export interface DetectionContext {
   /** Alerts already raised for this (host, pid), by rule id. */
   flagged(host: string, pid: number): ReadonlySet<string>;
   hasAncestor(proc: ProcessV1, pred: (a: AncestorV1) => boolean): boolean;
+  /**
+   * SHA-256 of what the process runs: its event's own (`proc.exeHash`), else the last reported for its
+   * path on its host (the sensor's `exe` events, which may come after the process's first events).
+   */
+  exeHash(host: string, proc: ProcessV1): string | undefined;
 }
 
 export interface Detection<K extends EventKind = EventKind> {

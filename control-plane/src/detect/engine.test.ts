@@ -23,3 +23,17 @@ test('events that arrived together are evaluated in kernel time order, ties in a
     assert.deepEqual(seen, expected);
   }), { numRuns: 300 });
 });
+
+test('a detection can tell a renamed copy by the hash the sensor reported for its path', () => {
+  const SSH = 'c'.repeat(64);
+  const engine = new DetectionEngine({ config: TEST_CONFIG, onAlert: () => undefined });
+  const seen: (string | undefined)[] = [];
+  const byHash = defineDetection({ id: 'by-hash', title: 'by hash', severity: 'low', mitre: [], on: ['exec'], match: (ev, ctx) => { seen.push(ctx.exeHash(ev.host, ev.proc)); return null; } }) as AnyDetection;
+  engine.setDetections([{ detection: byHash, source: 'builtin', author: null, origin: 'test' }]);
+  const first = exec(['/tmp/other-name', '-V']);
+  engine.process([first]);
+  const { id, v, host, ts, proc } = exec(['/tmp/other-name']);
+  engine.process([{ id, v, host, ts, proc, kind: 'exe', exe: { path: '/tmp/other-name', sha256: SSH, size: 1, recentlyWritten: true, inWritableDir: true } }]);
+  engine.process([exec(['/tmp/other-name', '-V'])]);
+  assert.deepEqual(seen, [undefined, SSH]);
+});

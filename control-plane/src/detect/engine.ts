@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AlertV1, EventV1, ProcessV1, Severity } from '@vigil/schema';
 import type { ReceivedHeartbeat } from '../ingest/heartbeats.js';
 import type { DetectionConfig, DetectionContext, Finding } from './define.js';
+import { ExeHashes } from './exe-hashes.js';
 import { ImageIndex, type LoadedDetection } from './image-index.js';
 import { byTs } from './ns-order.js';
 import { PROCESS_STATE_LIMITS, ProcessStates, type ProcessState, type ProcessStateStats } from './process-state.js';
@@ -35,6 +36,7 @@ const EMPTY: ReadonlySet<string> = new Set();
  */
 export class DetectionEngine {
   private readonly index = new ImageIndex();
+  private readonly exeHashes = new ExeHashes();
   private readonly states: ProcessStates;
   private readonly throttle: AlertThrottle;
   private readonly health: SensorHealth;
@@ -60,6 +62,7 @@ export class DetectionEngine {
       gpuDevices: (host, pid) => this.stateOf(host, pid)?.gpuDevices ?? EMPTY,
       flagged: (host, pid) => this.stateOf(host, pid)?.flags ?? EMPTY,
       hasAncestor: (proc, pred) => proc.ancestry.some(pred),
+      exeHash: (host, proc) => this.exeHashes.of(host, proc),
     };
   }
 
@@ -80,6 +83,7 @@ export class DetectionEngine {
   process(events: EventV1[]): void {
     for (const ev of [...events].sort(byTs)) {
       const { host, proc } = ev;
+      this.exeHashes.observe(ev);
       // An exec without a start time is a process the sensor saw no fork of: a new one for its pid.
       const state = this.states.resolve(host, proc.pid, proc.startTs, ev.kind === 'exec' && proc.startTs === null);
       this.evaluating = state;

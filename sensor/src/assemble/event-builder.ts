@@ -11,6 +11,7 @@ import { ExecAssembler, type AssembledExec } from './exec-assembler.js';
 import type { KtimeClock } from './clock.js';
 import type { WindowEntry } from './window.js';
 import type { Counters } from '../counters.js';
+import type { ExeHashed } from '../process/exe-identity.js';
 
 /** End-of-flush records of the probes that buffer in maps (handled by the sensor, never built). */
 type FlushDecoded = { type: 'exec.flush' | 'proc.flush'; ns: number };
@@ -112,6 +113,20 @@ export class EventBuilder {
         return [this.gpuEvent(r, r.ns, { count: 1, firstTs: ts, lastTs: ts }, { comm: r.comm, uid: r.uid, cgroupId: r.cgroupId })];
       }
     }
+  }
+
+  /** An executable hashed off the event path, as its own event (the process as the table has it now). */
+  exeEvent(h: ExeHashed): EventV1 {
+    this.counters.eventsBuilt++;
+    return {
+      id: randomUUID(),
+      v: 1,
+      host: this.host,
+      ts: this.clock.nowWall(),
+      proc: this.cache.describe(h.pid),
+      kind: 'exe',
+      exe: { path: h.path, sha256: h.sha256, size: h.size, recentlyWritten: h.recentlyWritten, inWritableDir: h.inWritableDir },
+    };
   }
 
   /** Execs whose return never came, completed with ret = null. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, realpathSync, writeFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProcessCache, capArgv } from './cache.js';
 import { containerIdOf, jobOf } from './cgroup.js';
@@ -202,4 +202,56 @@ test('over the bound, exited processes go before live ones, oldest first', () =>
   assert.equal(cache.size, 15, 'an eighth of 16 went to make room');
   assert.deepEqual([105, 110, 112].map(known), [false, false, true], 'the first two exited in table order, not the third');
   assert.ok([100, 101, 111, 115, 200].every(known), 'live processes stay');
+});
+
+test('a process whose parent exits is marked re-parented and keeps the chain it was born under', () => {
+  const root = fakeProc([{ pid: 1, ppid: 0, comm: 'init', argv: ['init'] }, { pid: 10, ppid: 1, comm: 'bash', argv: ['bash'] }]);
+  const cache = new ProcessCache({ procRoot: root });
+  cache.seedFromProc([1, 10]);
+  cache.onFork(10, 11, 5n, 7);
+  cache.onExec({ pid: 11, ppid: 10, uid: 0, gid: 0, comm: 'sleep', filename: '/bin/sleep', argv: ['sleep', '60'], argvTruncated: false, cgroupId: 7, superseded: true });
+  assert.equal(cache.describe(11).reparented, undefined, 'its parent is still there');
+  cache.onExit(10);
+  const p = cache.describe(11);
+  assert.equal(p.reparented, true);
+  assert.deepEqual(p.ancestry.map((a) => `${a.pid}:${a.comm}`), ['10:bash', '1:init']);
+  // An exec seen after the re-parenting names the new parent; the mark stays.
+  cache.onFork(10, 12, 6n, 7);
+  cache.onExec({ pid: 12, ppid: 1, uid: 0, gid: 0, comm: 'sleep', filename: '/bin/sleep', argv: ['sleep'], argvTruncated: false, cgroupId: 7, ktime: 1, superseded: true });
+  assert.equal(cache.describe(12).reparented, true);
+});
+
+test('an exec of a descriptor path is named fileless, never resolved through the sensor\'s own /proc/self', () => {
+  const root = fakeProc([{ pid: 1, ppid: 0, comm: 'init', argv: ['init'] }]);
+  const cache = new ProcessCache({ procRoot: root });
+  cache.seedFromProc([1]);
+  cache.onFork(1, 20, 5n, 7);
+  cache.onExec({ pid: 20, ppid: 1, uid: 0, gid: 0, comm: '3', filename: '/proc/self/fd/3', argv: ['x'], argvTruncated: false, cgroupId: 7, superseded: true });
+  const p = cache.describe(20);
+  assert.equal(p.fileless, true);
+  assert.equal(p.exe, '/proc/self/fd/3');
+  cache.onFork(20, 21, 6n, 7);
+  assert.equal(cache.describe(21).fileless, true, 'a child runs its parent\'s image until it execs');
+  assert.equal(cache.describe(1).fileless, undefined);
+});
+
+test('a path exec read after a later memfd exec is not named after the memfd; a link into /proc/self is fileless', () => {
+  const root = fakeProc([{ pid: 1, ppid: 0, comm: 'init', argv: ['init'] }]);
+  mkdirSync(join(root, '30'));
+  symlinkSync('/memfd:payload (deleted)', join(root, '30', 'exe'));
+  const cache = new ProcessCache({ procRoot: root });
+  cache.seedFromProc([1]);
+  cache.onFork(1, 30, 5n, 7);
+  cache.onExec({ pid: 30, ppid: 1, uid: 0, gid: 0, comm: 'sh', filename: '/bin/sh', argv: ['sh'], argvTruncated: false, cgroupId: 7, ktime: 1 });
+  assert.equal(cache.describe(30).fileless, undefined);
+  assert.equal(cache.describe(30).exe, realpathSync('/bin/sh'));
+  cache.onExec({ pid: 30, ppid: 1, uid: 0, gid: 0, comm: '3', filename: '/proc/self/fd/3', argv: ['x'], argvTruncated: false, cgroupId: 7, ktime: 2 });
+  assert.equal(cache.describe(30).memfdName, 'payload');
+  assert.equal(cache.describe(30).exe, '/memfd:payload (deleted)');
+  const link = join(scratchDir('fd-link'), 'run-me');
+  symlinkSync('/proc/self/fd/0', link);
+  cache.onFork(1, 31, 6n, 7);
+  cache.onExec({ pid: 31, ppid: 1, uid: 0, gid: 0, comm: 'run-me', filename: link, argv: ['run-me'], argvTruncated: false, cgroupId: 7, ktime: 3, superseded: true });
+  assert.equal(cache.describe(31).fileless, true);
+  assert.equal(cache.describe(31).exe, link, 'not the sensor\'s own stdin');
 });

@@ -3,6 +3,7 @@ import { realpathSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { readCgroup, readCwd, readExe, readProc, type ProcInfo } from '../host/procfs.js';
 import { containerIdOf, jobOf } from './cgroup.js';
+import { filelessExec, resolvesToDescriptor, type ExeHasher, type ExeIdentity } from './exe-identity.js';
 
 /**
  * /proc/<pid>/cmdline can hold megabytes; events carry this process and its ancestors, so argv read
@@ -106,7 +107,17 @@ interface Entry {
   previous?: Entry;
   /** When an exec replaced this entry (monotonic ms). */
   replacedAt?: number;
+  /** The image's hash and file facts, filled in later by the hasher; shared with children forked from it. */
+  identity?: ExeIdentity;
+  fileless?: boolean;
+  memfdName?: string;
+  /** Whether this process has exited, kept across its execs and seen by the children born under it. */
+  life: Life;
+  /** The parent's `life` at this process's birth: once that parent exits, this one was re-parented. */
+  parentLife?: Life;
 }
+
+interface Life { exited: boolean }
 
 /** How long a replaced image stays findable by forks from before its exec. */
 const PREVIOUS_MS = 5_000;
@@ -119,6 +130,8 @@ export interface ProcessCacheOptions {
   exitGraceMs?: number;
   maxEntries?: number;
   now?: () => number;
+  /** Hashes each new image off the event path (none: events carry no executable hash). */
+  hasher?: ExeHasher;
 }
 
 /**
@@ -132,6 +145,7 @@ export class ProcessCache {
   private readonly exitGraceMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
+  private readonly hasher: ExeHasher | undefined;
   /** Resolved from /proc on a miss; counted for the heartbeat. */
   lazyReads = 0;
 
@@ -141,6 +155,7 @@ export class ProcessCache {
     this.exitGraceMs = opts.exitGraceMs ?? 30_000;
     this.maxEntries = opts.maxEntries ?? 131_072;
     this.now = opts.now ?? (() => performance.now());
+    this.hasher = opts.hasher;
   }
 
   get size(): number {
@@ -161,7 +176,10 @@ export class ProcessCache {
     const existing = this.entries.get(pid);
     if (existing && existing.ktime > ktime) {
       existing.ppid = ppid;
-      if (parent) existing.born = this.link(parent, this.lineageOf(parent));
+      if (parent) {
+        existing.born = this.link(parent, this.lineageOf(parent));
+        existing.parentLife = parent.life;
+      }
       return;
     }
     this.put({
@@ -179,7 +197,10 @@ export class ProcessCache {
       startTs,
       exitedAt: null,
       ktime,
-      ...(parent ? { born: this.link(parent, this.lineageOf(parent)) } : {}),
+      life: { exited: false },
+      ...(parent ? { born: this.link(parent, this.lineageOf(parent)), parentLife: parent.life } : {}),
+      ...(parent?.identity ? { identity: parent.identity } : {}),
+      ...(parent?.fileless ? { fileless: true, ...(parent.memfdName !== undefined ? { memfdName: parent.memfdName } : {}) } : {}),
     });
   }
 
@@ -213,13 +234,19 @@ export class ProcessCache {
     // The same process, born where it was: its ancestry stays (taken now if it was never taken).
     const born = prev ? this.lineageOf(prev) : undefined;
     if (prev) { prev.previous = undefined; prev.replacedAt = this.now(); }
+    let fileless = filelessExec(e.filename, exe);
+    let image = fileless?.exe ?? (exe && !exe.endsWith(' (deleted)') && !exe.startsWith('/memfd:') ? exe : resolveFilename(e.filename, cwd));
+    if (!fileless && resolvesToDescriptor(image)) { fileless = { fileless: true, exe: e.filename }; image = e.filename; }
+    const identity: ExeIdentity = {};
+    // The live process's image is read through /proc only when /proc showed this image at the exec.
+    this.hasher?.request(e.pid, image, exe === image || exe === `${image} (deleted)`, identity);
     this.put({
       pid: e.pid,
       ppid: e.ppid,
       uid: e.uid,
       gid: e.gid,
       comm: e.comm,
-      exe: exe && !exe.endsWith(' (deleted)') ? exe : resolveFilename(e.filename, cwd),
+      exe: image,
       argv: e.argv,
       argvTruncated: e.argvTruncated,
       ...(cwd !== undefined ? { cwd } : {}),
@@ -230,6 +257,10 @@ export class ProcessCache {
       ktime,
       ...(born !== undefined ? { born } : {}),
       ...(prev ? { previous: prev } : {}),
+      identity,
+      ...(fileless ? { fileless: true, ...(fileless.memfdName !== undefined ? { memfdName: fileless.memfdName } : {}) } : {}),
+      life: prev?.life ?? { exited: false },
+      ...(prev?.parentLife ? { parentLife: prev.parentLife } : {}),
     });
   }
 
@@ -250,7 +281,7 @@ export class ProcessCache {
   /** An exit read before the exec it follows keeps the exec applicable: exits do not move ktime. */
   onExit(pid: number): void {
     const e = this.entries.get(pid);
-    if (e) e.exitedAt = this.now();
+    if (e) { e.exitedAt = this.now(); e.life.exited = true; }
   }
 
   /** Drops exited processes past their grace period; call on a timer. */
@@ -297,7 +328,23 @@ export class ProcessCache {
       startTs: e?.startTs != null ? e.startTs.toString() : null,
       ancestry,
       ancestryTruncated: truncated,
+      ...(e ? this.extras(e) : {}),
     };
+  }
+
+  /** What is known of `e` beyond the table's basics: re-parenting, its image's hash and origin. */
+  private extras(e: Entry): Partial<ProcessV1> {
+    const out: Partial<ProcessV1> = {};
+    const born = this.lineageOf(e);
+    const bornUnder = born !== null && born !== CUT ? born.self.pid : undefined;
+    if (e.parentLife?.exited || (bornUnder !== undefined && e.ppid !== 0 && e.ppid !== bornUnder)) out.reparented = true;
+    const id = e.identity;
+    if (id?.sha256 !== undefined) out.exeHash = id.sha256;
+    if (id?.recentlyWritten !== undefined) out.exeRecentlyWritten = id.recentlyWritten;
+    if (id?.inWritableDir !== undefined) out.exeInWritableDir = id.inWritableDir;
+    if (e.fileless) out.fileless = true;
+    if (e.memfdName !== undefined) out.memfdName = e.memfdName;
+    return out;
   }
 
   /** The image `pid` ran at kernel time `ktime`: the one before its last exec if that came later. */
@@ -397,6 +444,7 @@ export class ProcessCache {
       startTs: info.startTs,
       exitedAt: null,
       ktime: 0,
+      life: { exited: false },
     };
   }
 }
