@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { VigilCommand } from '../../base-command.js';
-import { SEVERITIES, type AlertV1 } from '@vigil/schema';
+import { MAX_LIST_LIMIT, SEVERITIES, type AlertQuery, type AlertV1 } from '@vigil/schema';
 import { apiTarget, fetchAlerts, followAlerts } from '../../services/api-client.js';
 import { sinceToNs } from '../../services/duration.js';
 import { alertStory, alertsTable } from '../../services/render.js';
@@ -12,10 +12,10 @@ export default class Alerts extends VigilCommand {
   static override examples = ['<%= config.bin %> alerts --since 1h --severity high', '<%= config.bin %> alerts --follow', '<%= config.bin %> alerts --rule miner.exec --json'];
   static override flags = {
     since: Flags.string({ description: 'only alerts newer than this (30s, 10m, 1h, 2d)', default: '24h' }),
-    severity: Flags.string({ description: 'minimum severity', options: [...SEVERITIES] }),
+    severity: Flags.option({ description: 'minimum severity', options: SEVERITIES })(),
     rule: Flags.string({ description: 'rule id, e.g. miner.exec' }),
     host: Flags.string(),
-    limit: Flags.integer({ default: 100, min: 1, max: 10000 }),
+    limit: Flags.integer({ default: 100, min: 1, max: MAX_LIST_LIMIT }),
     follow: Flags.boolean({ char: 'f', description: 'stream new alerts as they are raised (with --json: one object per line)' }),
     verbose: Flags.boolean({ char: 'v', description: 'tell each alert in full: reason, process, ancestry, evidence' }),
     api: apiFlag,
@@ -24,7 +24,7 @@ export default class Alerts extends VigilCommand {
   async run(): Promise<AlertV1[] | void> {
     const { flags } = await this.parse(Alerts);
     const api = apiTarget(flags.api);
-    const q = { severity: flags.severity, rule: flags.rule, host: flags.host };
+    const q: AlertQuery = { severity: flags.severity, rule: flags.rule, host: flags.host };
     try {
       if (flags.follow) {
         const stop = new AbortController();

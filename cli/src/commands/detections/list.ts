@@ -1,5 +1,6 @@
 import { VigilCommand } from '../../base-command.js';
-import { apiTarget, fetchDetections, type DetectionsReport } from '../../services/api-client.js';
+import { apiTarget, fetchDetections } from '../../services/api-client.js';
+import type { DetectionsReport } from '@vigil/schema';
 import { printable, table } from '../../services/render.js';
 import { apiFlag } from '../../services/flags.js';
 

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
-import { EVENT_KINDS, type EventV1 } from '@vigil/schema';
+import { EVENT_KINDS, MAX_LIST_LIMIT, type EventQuery, type EventV1 } from '@vigil/schema';
 import { VigilCommand } from '../../base-command.js';
-import { apiTarget, fetchEvents, followEvents, type EventQuery } from '../../services/api-client.js';
+import { apiTarget, fetchEvents, followEvents } from '../../services/api-client.js';
 import { timeToNs } from '../../services/duration.js';
 import { eventsTable } from '../../services/render.js';
 import { apiFlag } from '../../services/flags.js';
@@ -16,7 +16,7 @@ export default class Events extends VigilCommand {
     '<%= config.bin %> events --follow --job slurm:4242 --json',
   ];
   static override flags = {
-    kind: Flags.string({ options: [...EVENT_KINDS] }),
+    kind: Flags.option({ options: EVENT_KINDS })(),
     comm: Flags.string({ description: 'process name (comm)' }),
     pid: Flags.integer({ min: 0 }),
     uid: Flags.integer({ min: 0, description: 'user id of the process' }),
@@ -27,7 +27,7 @@ export default class Events extends VigilCommand {
     failed: Flags.boolean({ allowNo: true, description: 'only execs that failed (execve returned an error, e.g. each ENOENT of a PATH lookup); --no-failed: all but those' }),
     since: Flags.string({ description: 'only events at or after this: a duration back (30s, 10m, 1h, 2d) or a date-time (2024-05-01T12:00:00Z)', exclusive: ['follow'] }),
     until: Flags.string({ description: 'only events before this (same forms as --since)', exclusive: ['follow'] }),
-    limit: Flags.integer({ default: 100, min: 1, max: 10000 }),
+    limit: Flags.integer({ default: 100, min: 1, max: MAX_LIST_LIMIT }),
     follow: Flags.boolean({ char: 'f', description: 'stream events as the control plane receives them (with --json: one object per line) until Ctrl-C' }),
     api: apiFlag,
   };

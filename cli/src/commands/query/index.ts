@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { VigilCommand } from '../../base-command.js';
-import { apiTarget, runQuery, type QueryResult } from '../../services/api-client.js';
+import { apiTarget, runQuery } from '../../services/api-client.js';
+import type { QueryResult } from '@vigil/schema';
 import { renderRows, RESULT_FORMATS, type ResultFormat } from '../../services/result-format.js';
 import { apiFlag } from '../../services/flags.js';
 

@@ -1,5 +1,6 @@
 import { VigilCommand } from '../../base-command.js';
-import { apiTarget, fetchStatus, type StatusReport } from '../../services/api-client.js';
+import { apiTarget, fetchStatus } from '../../services/api-client.js';
+import type { StatusReport } from '@vigil/schema';
 import { latencyLine, nsToIso, printable, table } from '../../services/render.js';
 import { apiFlag } from '../../services/flags.js';
 
