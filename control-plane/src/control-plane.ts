@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { closeNats, runSteps, type DetectionsReport, type EventV1, type StatusReport } from '@vigil/schema';
+import { closeNats, DEFAULT_SILENT_AFTER_SECONDS, runSteps, type DetectionsReport, type EventV1, type StatusReport } from '@vigil/schema';
 import { backoffMs, OutageLog, pause } from './store/outage.js';
 import { createStorageClients, describeTarget, type StorageClients, type StorageTarget } from './store/client.js';
 import { migrate } from './store/migrations.js';
@@ -92,7 +92,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
     sql: custom?.report.sql.map((d) => ({ id: d.id, title: d.title, severity: d.severity, origin: d.origin, intervalMs: d.intervalMs, lastError: custom?.sqlErrors.get(d.id) ?? null })) ?? [],
     problems: custom?.report.problems ?? [],
   }) satisfies DetectionsReport;
-  const silentAfter = cfg.silentAfterSeconds ?? 30;
+  const silentAfter = cfg.silentAfterSeconds ?? DEFAULT_SILENT_AFTER_SECONDS;
   const queryLimits: QueryLimits = { ...USER_QUERY_LIMITS, ...cfg.queryLimits };
   const streamLimits: StreamLimits = {
     maxAgeHours: cfg.streamMaxAgeHours ?? DEFAULT_STREAM_LIMITS.maxAgeHours,

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_API_URL } from '@vigil/schema';
 import type { AlertQuery, AlertV1, DetectionsReport, EventQuery, EventV1, QueryResult, StatusReport } from '@vigil/schema';
 import { API_TOKEN_FILE, dataDirFromEnv } from './local-secrets.js';
 
-export const DEFAULT_API = 'http://127.0.0.1:8787';
+/** The API a command reads without --api or VIGIL_API. */
+export const DEFAULT_API = DEFAULT_API_URL;
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -43,7 +45,7 @@ const LOOPBACK_URL = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$
 
 /**
  * The API and its token: VIGIL_API_TOKEN, else (for an API on this host) the file the control plane
- * keeps it in, $VIGIL_DATA_DIR/api-token (default /var/lib/vigil), readable by root and group vigil.
+ * keeps it in, $VIGIL_DATA_DIR/api-token (default DEFAULT_DATA_DIR), readable by root and group vigil.
  */
 export function apiTarget(flag: string | undefined): ApiTarget {
   const url = apiBaseUrl(flag ?? process.env.VIGIL_API ?? DEFAULT_API, flag !== undefined ? '--api' : process.env.VIGIL_API !== undefined ? 'VIGIL_API' : 'the default API');
