@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { closeNats, runSteps, type EventV1 } from '@vigil/schema';
+import { closeNats, DEFAULT_SILENT_AFTER_SECONDS, runSteps, type DetectionsReport, type EventV1, type StatusReport } from '@vigil/schema';
 import { backoffMs, OutageLog, pause } from './store/outage.js';
 import { createStorageClients, describeTarget, type StorageClients, type StorageTarget } from './store/client.js';
 import { migrate } from './store/migrations.js';
@@ -95,8 +95,8 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
     })),
     sql: custom?.report.sql.map((d) => ({ id: d.id, title: d.title, severity: d.severity, origin: d.origin, intervalMs: d.intervalMs, lastError: custom?.sqlErrors.get(d.id) ?? null })) ?? [],
     problems: custom?.report.problems ?? [],
-  });
-  const silentAfter = cfg.silentAfterSeconds ?? 30;
+  }) satisfies DetectionsReport;
+  const silentAfter = cfg.silentAfterSeconds ?? DEFAULT_SILENT_AFTER_SECONDS;
   const queryLimits: QueryLimits = { ...USER_QUERY_LIMITS, ...cfg.queryLimits };
   // Sized when NATS is reached (the data directory exists by then).
   const streamLimits: StreamLimits = {
@@ -118,19 +118,15 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
         nats: nc ? (nc.isClosed() ? 'closed' : natsLink.state) : 'not connected',
         natsDisconnects: natsLink.disconnects,
         stored: ingestor?.stats.stored ?? 0,
-        /** Inserts into `events` that succeeded (each may hold many messages' events). */
         inserts: ingestor?.stats.batches ?? 0,
         rejects: ingestor?.stats.rejects ?? {},
         lostInStream: ingestor?.stats.lostInStream ?? 0,
         retimed: ingestor?.stats.retimed ?? 0,
         heartbeatRejects: heartbeats?.rejects ?? {},
         heartbeats: heartbeats ? { hosts: heartbeats.latest.size, maxHosts: heartbeats.maxHosts, ...heartbeats.storage } : null,
-        /** The durable consumer ingestion reads: unhealthy (with the problem) while it is missing. */
         consumer: ingestor?.stats.consumer ?? null,
         alerts: alerts?.stats ?? null,
-        /** Clients following the live alert stream (`vigil alerts --follow`). */
         alertFollowers: alerts?.live.listenerCount('alert') ?? 0,
-        /** The detection engine's per-process state: bytes held of its budget, processes let go by reason. */
         detectionState: engine?.stateStats ?? null,
         /** What those followers hold unsent, and the slow ones cut off (api/alert-stream.ts). */
         alertStream: followers?.report() ?? null,
@@ -149,7 +145,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
         const sharesControlPlaneProcess = sharesThisProcess(hb);
         return { ...hb, receivedTs: receivedNs.toString(), ageSeconds, clockSkewSeconds, ...(cpuCores !== undefined ? { cpuCores } : {}), ...(sharesControlPlaneProcess ? { sharesControlPlaneProcess } : {}), silent: !hb.stopping && ageSeconds > silentAfter, stopped: hb.stopping === true };
       }),
-    };
+    } satisfies StatusReport;
   };
 
   const stop = await runSteps([

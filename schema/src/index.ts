@@ -7,3 +7,5 @@ export * from './steps.js';
 export * from './nats-close.js';
 export * from './alert.v1.js';
 export * from './event-batch.v1.js';
+export * from './api.v1.js';
+export * from './defaults.js';

@@ -11,7 +11,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { startControlPlane, type RunningControlPlane } from '@vigil/control-plane';
-import { nowNs, type AlertV1 } from '@vigil/schema';
+import { nowNs, type AlertV1, type StatusReport } from '@vigil/schema';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
 import { freePort, tempDir, waitFor } from '../support/harness.js';
 
@@ -26,8 +26,7 @@ let nats: LocalNats;
 let cp: RunningControlPlane;
 let port = 0;
 
-interface StreamReport { followers: number; bufferedBytes: number; maxBufferedBytes: number; budgetBytes: number; slowDisconnects: number; dropped: number }
-const status = async () => ((await (await fetch(`${cp.apiUrl}/api/v1/status`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { controlPlane: { alertStream: StreamReport } }).controlPlane.alertStream;
+const status = async () => ((await (await fetch(`${cp.apiUrl}/api/v1/status`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as StatusReport).controlPlane.alertStream!;
 
 before(async () => {
   nats = await startLocalNats({ dataDir: dir, port: await freePort(), log });

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { connect } from 'nats';
 import { startLocalNats } from '@vigil/cli/nats-server';
-import { heartbeatSubject, nowNs, type HeartbeatV1 } from '@vigil/schema';
+import { heartbeatSubject, nowNs, type HeartbeatV1, type StatusReport } from '@vigil/schema';
 import { CLI, API_TOKEN, freePort, startVigil, tempDir, vigil, waitFor } from '../support/harness.js';
 
 const dir = tempDir('stop');
@@ -45,7 +45,7 @@ test('Ctrl-C on vigil up with a follower attached: vigil up exits, the follower 
     follower.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     await waitFor('the follower attached', () => {
       const r = vigil(api, ['status', '--json']);
-      return r.status === 0 && (JSON.parse(r.stdout) as { controlPlane: { alertStream: { followers: number } } }).controlPlane.alertStream.followers === 1;
+      return r.status === 0 && (JSON.parse(r.stdout) as StatusReport).controlPlane.alertStream?.followers === 1;
     }, 30_000, 300);
 
     up.child.kill('SIGINT');

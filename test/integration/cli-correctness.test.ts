@@ -12,6 +12,7 @@ import { startControlPlane, type RunningControlPlane } from '@vigil/control-plan
 import { startSensor, type RunningSensor } from '@vigil/sensor';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
 import { API_TOKEN, authHeaders, CLI, freePort, startVigil, tempDir, vigilAsync, waitFor } from '../support/harness.js';
+import type { StatusReport } from '@vigil/schema';
 
 const dir = tempDir('cli-correct');
 const log = pino({ level: 'silent' });
@@ -118,10 +119,10 @@ test('the API\'s 401 says where the token is; /healthz answers without it', asyn
 test('vigil status says when a sensor shares its process with the control plane, rather than calling it the sensor\'s memory', async () => {
   await waitFor('the embedded sensor\'s heartbeat, its probe running', async () => {
     const res = await fetch(`${cp.apiUrl}/api/v1/status`, { headers: authHeaders });
-    const s = await res.json() as { sensors: { host: string; probes: { state: string }[] }[] };
+    const s = await res.json() as StatusReport;
     return s.sensors.some((x) => x.host === HOST && x.probes.some((p) => p.state === 'running'));
   }, 60_000);
-  const json = JSON.parse((await vigilAsync(cp.apiUrl, ['status', '--json'])).stdout) as { sensors: { host: string; sharesControlPlaneProcess?: boolean }[] };
+  const json = JSON.parse((await vigilAsync(cp.apiUrl, ['status', '--json'])).stdout) as StatusReport;
   assert.equal(json.sensors.find((x) => x.host === HOST)?.sharesControlPlaneProcess, true);
   const r = await vigilAsync(cp.apiUrl, ['status']);
   assert.equal(r.status, 0, r.stderr);

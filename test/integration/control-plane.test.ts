@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, type NatsConnection, type JetStreamClient } from 'nats';
 import { pino } from 'pino';
 import { startControlPlane, type RunningControlPlane } from '@vigil/control-plane';
-import { batchId, DEAD_LETTER_STREAM, eventSubject, heartbeatSubject, type AlertV1, type EventV1, type ExecEventV1, type HeartbeatV1 } from '@vigil/schema';
+import { batchId, DEAD_LETTER_STREAM, eventSubject, heartbeatSubject, type AlertV1, type EventV1, type ExecEventV1, type HeartbeatV1, type StatusReport } from '@vigil/schema';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
 import { freePort, tempDir, waitFor } from '../support/harness.js';
 
@@ -90,7 +90,7 @@ test('malformed, wrong-version, wrong-host and oversized messages are dead-lette
   const after = execEvent(5);
   await publish(after, undefined, after.id);
   await waitFor('the valid event after the bad ones', async () => (await api<{ events: EventV1[] }>(`/api/v1/events?host=${HOST}&limit=1000`)).body.events.some((e) => e.id === after.id));
-  const status = await api<{ controlPlane: { rejects: Record<string, number> } }>('/api/v1/status');
+  const status = await api<StatusReport>('/api/v1/status');
   assert.deepEqual(status.body.controlPlane.rejects, { 'not-json': 1, 'wrong-version': 1, schema: 1, 'host-mismatch': 1, oversized: 1 });
   const dlq = await waitFor('5 dead letters', async () => {
     const n = (await jsm.streams.info(DEAD_LETTER_STREAM)).state.messages - dlqBefore;
@@ -104,7 +104,7 @@ test('malformed, wrong-version, wrong-host and oversized messages are dead-lette
 test('a batch message is stored whole; one malformed event in it is dead-lettered alone; a batch from another host is refused whole', async () => {
   const jsm = await nc.jetstreamManager();
   const dlqBefore = (await jsm.streams.info(DEAD_LETTER_STREAM)).state.messages;
-  const rejectsBefore = (await api<{ controlPlane: { rejects: Record<string, number> } }>('/api/v1/status')).body.controlPlane.rejects;
+  const rejectsBefore = (await api<StatusReport>('/api/v1/status')).body.controlPlane.rejects;
   const good = Array.from({ length: 50 }, (_, i) => execEvent(1000 + i));
   const broken = { ...execEvent(2000), exec: { argv: 'not-an-array' } };
   const events = [...good.slice(0, 25), broken, ...good.slice(25)];
@@ -121,7 +121,7 @@ test('a batch message is stored whole; one malformed event in it is dead-lettere
   assert.equal(n, 2);
   const parked = await jsm.streams.getMessage(DEAD_LETTER_STREAM, { last_by_subj: 'vigil.deadletter.schema' });
   assert.equal((JSON.parse(new TextDecoder().decode(parked.data)) as { id: string }).id, broken.id, 'the malformed event alone, not its batch');
-  const rejects = (await api<{ controlPlane: { rejects: Record<string, number> } }>('/api/v1/status')).body.controlPlane.rejects;
+  const rejects = (await api<StatusReport>('/api/v1/status')).body.controlPlane.rejects;
   assert.equal((rejects.schema ?? 0) - (rejectsBefore.schema ?? 0), 1);
   assert.equal((rejects['host-mismatch'] ?? 0) - (rejectsBefore['host-mismatch'] ?? 0), 1);
   const stored = await sql(`SELECT count() AS n FROM events WHERE host = 'other-host'`);
@@ -202,7 +202,7 @@ test('events and alerts claiming times outside what storage keeps (a clock at 19
     id: randomUUID(), v: 1, host: HOST, ts: i === 120 ? '0' : (now - BigInt(i) * MONTH).toString(), kind: 'exec', proc: { ...proc, pid: 6000 + i },
     exec: { filename: '/tmp/kworker', argv: minerArgv, argvTruncated: false, ret: 0 },
   }));
-  const before = await api<{ controlPlane: { retimed: number } }>('/api/v1/status');
+  const before = await api<StatusReport>('/api/v1/status');
   await js.publish(eventSubject(HOST, 'exec'), JSON.stringify({ v: 1, host: HOST, kind: 'exec', events }), { msgID: batchId(events) });
   const ids = events.map((e) => `'${e.id}'`).join(',');
   await waitFor('every event stored', async () => Number((await sql(`SELECT count() AS n FROM events WHERE id IN (${ids})`)).body.rows[0]?.n) === events.length ? true : null, 20_000);
@@ -281,9 +281,8 @@ test('heartbeats show up in status; a heartbeat claiming another host on its sub
   // A live sensor on a host whose clock is two minutes slow: judged by arrival, so not silent.
   const slowTs = ((BigInt(Date.now()) - 120_000n) * 1_000_000n).toString();
   nc.publish(heartbeatSubject('slow-clock'), JSON.stringify({ ...hb, host: 'slow-clock', ts: slowTs }));
-  type Sensor = { host: string; silent: boolean; ageSeconds: number; clockSkewSeconds: number };
   const s = await waitFor('sensors in status', async () => {
-    const r = await api<{ sensors: Sensor[]; controlPlane: { heartbeatRejects: Record<string, number> } }>('/api/v1/status');
+    const r = await api<StatusReport>('/api/v1/status');
     return r.body.sensors.some((x) => x.host === HOST) && r.body.sensors.some((x) => x.host === 'slow-clock') && (r.body.controlPlane.heartbeatRejects['host-mismatch'] ?? 0) >= 1 ? r.body : null;
   });
   assert.equal(s.sensors.find((x) => x.host === HOST)?.silent, false);
@@ -308,16 +307,16 @@ test('Prometheus scrapes /metrics: what is stored, what each sensor counts and i
   nc.publish(heartbeatSubject(host), JSON.stringify({ ...hb, ts: fiveSecondsAgo, sensorPid: 77, footprint: footprint(1, 0.5) }));
   nc.publish(heartbeatSubject(host), JSON.stringify({ ...hb, sensorPid: 77, footprint: footprint(1.3, 0.7) }));
   const sensor = await waitFor('the second heartbeat in status', async () =>
-    (await api<{ sensors: { host: string; cpuCores?: number; footprint?: { processCpuSeconds: number } }[] }>('/api/v1/status')).body.sensors.find((s) => s.host === host && s.footprint?.processCpuSeconds === 1.3));
+    (await api<StatusReport>('/api/v1/status')).body.sensors.find((s) => s.host === host && s.footprint?.processCpuSeconds === 1.3));
   assert.ok(Math.abs(sensor.cpuCores! - 0.1) < 1e-9, `CPU between the two heartbeats: ${sensor.cpuCores} cores`);
   const ev = execEvent(1);
   await publish(ev);
   await waitFor('the event stored', async () => (await sql(`SELECT count() AS n FROM events WHERE id = '${ev.id}'`)).body.rows?.[0]?.n === 1);
 
-  const storedBefore = (await api<{ controlPlane: { stored: number } }>('/api/v1/status')).body.controlPlane.stored;
+  const storedBefore = (await api<StatusReport>('/api/v1/status')).body.controlPlane.stored;
   const res = await fetch(`${cp.apiUrl}/metrics`);
   const text = await res.text();
-  const storedAfter = (await api<{ controlPlane: { stored: number } }>('/api/v1/status')).body.controlPlane.stored;
+  const storedAfter = (await api<StatusReport>('/api/v1/status')).body.controlPlane.stored;
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
   const value = (series: string) => {

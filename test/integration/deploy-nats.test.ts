@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'nats';
 import { pino } from 'pino';
-import { CONTROL_PLANE_INBOX_PREFIX, EVENTS_STREAM, eventSubject, sensorInboxPrefix, type ExecEventV1 } from '@vigil/schema';
+import { CONTROL_PLANE_INBOX_PREFIX, EVENTS_STREAM, eventSubject, sensorInboxPrefix, type ExecEventV1, type StatusReport } from '@vigil/schema';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
 import { freePort, REPO, startVigil, subscriptionRefused, tempDir, vigilJson, waitFor } from '../support/harness.js';
 
@@ -38,7 +38,7 @@ before(async () => {
   const apiPort = await freePort();
   api = `http://127.0.0.1:${apiPort}`;
   cp = startVigil(['control-plane', '--data-dir', join(dir, 'ch'), '--nats', nats.url, '--nats-user', 'control-plane', '--api-port', String(apiPort)], { VIGIL_NATS_PASSWORD: CONTROL_PLANE_PASSWORD });
-  await waitFor('the control plane on NATS', () => vigilJson<{ controlPlane: { nats: string } }>(api, ['status']).controlPlane.nats === 'connected', 60_000, 300)
+  await waitFor('the control plane on NATS', () => vigilJson<StatusReport>(api, ['status']).controlPlane.nats === 'connected', 60_000, 300)
     .catch((err: Error) => { throw new Error(`${err.message}\n${cp.logs.join('').slice(-3000)}`); });
 });
 
@@ -68,7 +68,7 @@ test('a real sensor publishes with the shipped permissions and gets JetStream\'s
     }, 60_000, 1000);
     // Acked publishes only are counted as published: the acks reached the sensor.
     const published = await waitFor('its heartbeat with published events', () =>
-      vigilJson<{ sensors: { host: string; counters: { eventsPublished: number } }[] }>(api, ['status']).sensors.find((s) => s.host === HOST && s.counters.eventsPublished > 0), 30_000, 500);
+      vigilJson<StatusReport>(api, ['status']).sensors.find((s) => s.host === HOST && s.counters.eventsPublished > 0), 30_000, 500);
     assert.ok(published.counters.eventsPublished > 0);
   } finally {
     assert.equal(await sensor.stop(), 0);

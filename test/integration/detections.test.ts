@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { connect, type NatsConnection, type Subscription } from 'nats';
 import { pino } from 'pino';
 import { startControlPlane, type RunningControlPlane } from '@vigil/control-plane';
-import { eventSubject, type AlertV1, type EventV1 } from '@vigil/schema';
+import { eventSubject, type AlertV1, type EventV1, type DetectionsReport } from '@vigil/schema';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
 import { freePort, tempDir, waitFor } from '../support/harness.js';
 
@@ -68,7 +68,7 @@ test('a TypeScript detection raises an alert: stored, listed, and published per 
 });
 
 test('a broken file is reported with its path and reason; the others run', async () => {
-  const r = await api<{ loaded: { id: string }[]; problems: { path: string; reason: string }[]; sql: { id: string }[] }>('/api/v1/detections');
+  const r = await api<DetectionsReport>('/api/v1/detections');
   assert.ok(r.loaded.some((d) => d.id === 'it.marker'));
   assert.ok(r.loaded.some((d) => d.id === 'miner.exec'), 'built-ins run beside custom ones');
   assert.deepEqual(r.sql.map((d) => d.id), ['it.sql-count']);
@@ -88,7 +88,7 @@ test('a SQL detection runs on its schedule and each row becomes an alert', async
 test('files are reloaded on change: a fixed file loads, a new rule fires', async () => {
   writeFileSync(join(rules, 'broken.ts'), `export default { id: 'it.fixed', title: 'fixed', severity: 'critical', mitre: [], on: ['exec'], match: (ev) => ev.exec.argv.includes('vigil-marker-2') ? { reason: 'marker 2' } : null };`);
   await waitFor('the reload', async () => {
-    const r = await api<{ loaded: { id: string }[]; problems: unknown[] }>('/api/v1/detections');
+    const r = await api<DetectionsReport>('/api/v1/detections');
     return r.problems.length === 0 && r.loaded.some((d) => d.id === 'it.fixed');
   }, 15_000);
   await nc.jetstream().publish(eventSubject(HOST, 'exec'), JSON.stringify(ev(['sh', 'vigil-marker-2'])));

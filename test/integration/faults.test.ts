@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { pino } from 'pino';
-import { eventSubject, type AlertV1, type EventV1, type ProbeStateV1 } from '@vigil/schema';
+import { eventSubject, type AlertV1, type EventV1, type ProbeStateV1, type StatusReport } from '@vigil/schema';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
 import { authHeaders, freePort, startVigil, tempDir, vigilJson, waitFor } from '../support/harness.js';
 
@@ -34,7 +34,7 @@ before(async () => {
   apiPort = await freePort();
   api = `http://127.0.0.1:${apiPort}`;
   cp = startCp();
-  await waitFor('the control plane', () => vigilJson<{ controlPlane: { nats: string } }>(api, ['status']).controlPlane.nats === 'connected', 60_000, 300);
+  await waitFor('the control plane', () => vigilJson<StatusReport>(api, ['status']).controlPlane.nats === 'connected', 60_000, 300);
   nc = await connect({ servers: nats.url });
 });
 
@@ -73,7 +73,7 @@ test('control plane SIGKILLed mid-stream, then restarted: every event stored exa
 test('a SIGKILLed sensor raises sensor.silent within --silent-after', async () => {
   const host = 'kill-sensor';
   const sensor = startVigil(['sensor', '--nats', nats.url, '--host-id', host, '--probe', 'exec', '--spool-dir', join(dir, 'spool')]);
-  await waitFor('its heartbeat', () => vigilJson<{ sensors: { host: string }[] }>(api, ['status']).sensors.some((s) => s.host === host), 60_000, 300);
+  await waitFor('its heartbeat', () => vigilJson<StatusReport>(api, ['status']).sensors.some((s) => s.host === host), 60_000, 300);
   const t0 = Date.now();
   sensor.child.kill('SIGKILL');
   const alert = await waitFor('sensor.silent', () => vigilJson<AlertV1[]>(api, ['alerts', '--rule', 'sensor.silent', '--host', host])[0], 30_000, 250);
@@ -82,14 +82,14 @@ test('a SIGKILLed sensor raises sensor.silent within --silent-after', async () =
   assert.ok(ms < 5_000 + 5_000 + 3_000, `within silent-after plus one heartbeat period (${ms} ms)`);
   assert.equal(alert.severity, 'critical');
   assert.match(alert.reason, /no heartbeat from the sensor on kill-sensor/);
-  const status = vigilJson<{ sensors: { host: string; silent: boolean }[] }>(api, ['status']);
+  const status = vigilJson<StatusReport>(api, ['status']);
   assert.equal(status.sensors.find((s) => s.host === host)?.silent, true);
 });
 
 test('a sensor stopped with SIGINT raises sensor.stopped, and is not taken for silent', async () => {
   const host = 'stop-sensor';
   const sensor = startVigil(['sensor', '--nats', nats.url, '--host-id', host, '--probe', 'exec', '--spool-dir', join(dir, 'spool-stop')]);
-  await waitFor('its heartbeat', () => vigilJson<{ sensors: { host: string }[] }>(api, ['status']).sensors.some((s) => s.host === host), 60_000, 300);
+  await waitFor('its heartbeat', () => vigilJson<StatusReport>(api, ['status']).sensors.some((s) => s.host === host), 60_000, 300);
   assert.equal(await sensor.stop(), 0);
   const alert = await waitFor('sensor.stopped', () => vigilJson<AlertV1[]>(api, ['alerts', '--rule', 'sensor.stopped', '--host', host])[0], 20_000, 250);
   assert.equal(alert.severity, 'medium');
@@ -97,7 +97,7 @@ test('a sensor stopped with SIGINT raises sensor.stopped, and is not taken for s
   // Past --silent-after (5 s) and a tick more: still stopped, never silent.
   await new Promise((r) => setTimeout(r, 7_000));
   assert.deepEqual(vigilJson<AlertV1[]>(api, ['alerts', '--rule', 'sensor.silent', '--host', host]), []);
-  const s = vigilJson<{ sensors: { host: string; silent: boolean; stopped?: boolean }[] }>(api, ['status']).sensors.find((x) => x.host === host);
+  const s = vigilJson<StatusReport>(api, ['status']).sensors.find((x) => x.host === host);
   assert.equal(s?.silent, false);
   assert.equal(s?.stopped, true);
 });
@@ -105,7 +105,7 @@ test('a sensor stopped with SIGINT raises sensor.stopped, and is not taken for s
 test('a SIGSTOPped bpftrace raises sensor.probe-stalled, and the sensor resumes it', async () => {
   const host = 'stall-sensor';
   const sensor = startVigil(['sensor', '--nats', nats.url, '--host-id', host, '--probe', 'exec', '--spool-dir', join(dir, 'spool-stall')]);
-  const exec = () => vigilJson<{ sensors: { host: string; probes: ProbeStateV1[] }[] }>(api, ['status']).sensors.find((s) => s.host === host)?.probes.find((p) => p.name === 'exec');
+  const exec = () => vigilJson<StatusReport>(api, ['status']).sensors.find((s) => s.host === host)?.probes.find((p) => p.name === 'exec');
   try {
     const before = await waitFor('its probe running', () => { const p = exec(); return p?.state === 'running' && p.pid ? p : null; }, 90_000, 300);
     process.kill(before.pid!, 'SIGSTOP');

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, type JetStreamClient, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import { CONSUMER_NAME, startControlPlane, type ControlPlaneConfig, type RunningControlPlane } from '@vigil/control-plane';
-import { DEAD_LETTER_STREAM, EVENTS_STREAM, eventSubject, heartbeatSubject, type AlertV1, type EventV1, type HeartbeatV1 } from '@vigil/schema';
+import { DEAD_LETTER_STREAM, EVENTS_STREAM, eventSubject, heartbeatSubject, type AlertV1, type EventV1, type HeartbeatV1, type QueryResult } from '@vigil/schema';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
 import { freePort, tempDir, waitFor } from '../support/harness.js';
 
@@ -48,7 +48,7 @@ async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   if (!res.ok) throw new Error(`${path}: ${res.status} ${text.slice(0, 200)}`);
   return (path === '/metrics' ? text : JSON.parse(text)) as T;
 }
-const count = async (sql: string): Promise<number> => Number((await api<{ rows: { n: string | number }[] }>('/api/v1/query', { method: 'POST', body: JSON.stringify({ sql }) })).rows[0]!.n);
+const count = async (sql: string): Promise<number> => Number((await api<QueryResult>('/api/v1/query', { method: 'POST', body: JSON.stringify({ sql }) })).rows[0]!.n);
 type Status = {
   controlPlane: {
     stored: number; rejects: Record<string, number>; heartbeatRejects: Record<string, number>;

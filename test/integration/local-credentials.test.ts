@@ -12,7 +12,7 @@ import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statSync, w
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { connect } from 'nats';
-import { CONTROL_PLANE_INBOX_PREFIX, EVENTS_STREAM, eventSubject, heartbeatSubject, sensorInboxPrefix } from '@vigil/schema';
+import { CONTROL_PLANE_INBOX_PREFIX, EVENTS_STREAM, eventSubject, heartbeatSubject, sensorInboxPrefix, type StatusReport } from '@vigil/schema';
 import { CLI, freePort, startVigil, subscriptionRefused, tempDir, vigil, waitFor } from '../support/harness.js';
 
 const dir = tempDir('creds');
@@ -43,7 +43,7 @@ async function startUp(): Promise<void> {
     // Started (the status may list the sensor from the last run's heartbeat before it runs again).
     if (!up.logs.join('').includes('vigil is up')) return false;
     const r = vigil(api, ['status', '--json'], env);
-    return r.status === 0 && (JSON.parse(r.stdout) as { sensors: { host: string }[] }).sensors.some((s) => s.host === HOST);
+    return r.status === 0 && (JSON.parse(r.stdout) as StatusReport).sensors.some((s) => s.host === HOST);
   }, 90_000, 500).catch((err: Error) => { throw new Error(`${err.message}\n--- vigil up ---\n${up.logs.join('').slice(-3000)}`); });
 }
 

@@ -11,7 +11,7 @@ import { createChdbConnection } from 'chdb/connection';
 import { connect, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import { startControlPlane, type RunningControlPlane } from '@vigil/control-plane';
-import { EVENTS_STREAM, eventSubject, type EventV1 } from '@vigil/schema';
+import { EVENTS_STREAM, eventSubject, type EventV1, type StatusReport } from '@vigil/schema';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
 import { freePort, tempDir, waitFor } from '../support/harness.js';
 
@@ -31,7 +31,7 @@ const minerExec = (host: string, pid: number): EventV1 => ({
   exec: { filename: '/tmp/.x/xmrig', argv: ['/tmp/.x/xmrig', '-o', 'stratum+tcp://pool.example:3333'], argvTruncated: false, ret: 0 },
 });
 const publishAll = (events: EventV1[]) => Promise.all(events.map((e) => nc.jetstream().publish(eventSubject(e.host, 'exit'), JSON.stringify(e), { msgID: e.id })));
-type Status = { controlPlane: { storageHealthy: boolean; lastInsertError: string | null; stored: number } };
+type Status = StatusReport;
 const status = async (cp: RunningControlPlane) => (await (await fetch(`${cp.apiUrl}/api/v1/status`)).json()) as Status;
 const pending = async () => {
   const info = await (await nc.jetstreamManager()).consumers.info(EVENTS_STREAM, 'vigil-control-plane');

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { connect } from 'nats';
 import { pino } from 'pino';
 import { startControlPlane } from '@vigil/control-plane';
-import { EVENTS_STREAM, eventSubject, type EventV1 } from '@vigil/schema';
+import { EVENTS_STREAM, eventSubject, type EventV1, type StatusReport } from '@vigil/schema';
 import { startLocalNats } from '@vigil/cli/nats-server';
 import { freePort, tempDir, waitFor } from '../support/harness.js';
 
@@ -40,7 +40,7 @@ test('messages dropped by the stream before consumption are counted as lostInStr
     cp = await startControlPlane({ ...cfg, api: { host: '127.0.0.1', port: await freePort() } });
     try {
       await waitFor('the 7 left stored', async () => cp.ingestor.stats.stored === 7);
-      const status = await (await fetch(`${cp.apiUrl}/api/v1/status`)).json() as { controlPlane: { lostInStream: number } };
+      const status = await (await fetch(`${cp.apiUrl}/api/v1/status`)).json() as StatusReport;
       assert.equal(status.controlPlane.lostInStream, 3);
     } finally {
       await cp.stop();

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AlertV1, EventV1, HeartbeatV1 } from '@vigil/schema';
+import { DEFAULT_API_URL } from '@vigil/schema';
+import type { AlertQuery, AlertV1, DetectionsReport, EventQuery, EventV1, QueryResult, StatusReport } from '@vigil/schema';
 import { API_TOKEN_FILE, dataDirFromEnv } from './local-secrets.js';
 
-export const DEFAULT_API = 'http://127.0.0.1:8787';
+/** The API a command reads without --api or VIGIL_API. */
+export const DEFAULT_API = DEFAULT_API_URL;
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -43,7 +45,7 @@ const LOOPBACK_URL = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$
 
 /**
  * The API and its token: VIGIL_API_TOKEN, else (for an API on this host) the file the control plane
- * keeps it in, $VIGIL_DATA_DIR/api-token (default /var/lib/vigil), readable by root and group vigil.
+ * keeps it in, $VIGIL_DATA_DIR/api-token (default DEFAULT_DATA_DIR), readable by root and group vigil.
  */
 export function apiTarget(flag: string | undefined): ApiTarget {
   const url = apiBaseUrl(flag ?? process.env.VIGIL_API ?? DEFAULT_API, flag !== undefined ? '--api' : process.env.VIGIL_API !== undefined ? 'VIGIL_API' : 'the default API');
@@ -107,31 +109,8 @@ const params = (q: object) => {
   return p;
 };
 
-/** The API's EventFilter (control-plane/src/store/event-queries.ts), as query-string values. */
-export interface EventQuery {
-  kind?: string;
-  comm?: string;
-  pid?: number;
-  host?: string;
-  job?: string;
-  container?: string;
-  uid?: number;
-  exe?: string;
-  failed?: boolean;
-  sinceNs?: string;
-  untilNs?: string;
-  limit?: number;
-}
-
 export async function fetchEvents(api: ApiTarget, q: EventQuery): Promise<EventV1[]> {
   return (await call<{ events: EventV1[] }>(api, `/api/v1/events?${params(q)}`)).events;
-}
-
-export interface QueryResult {
-  columns: { name: string; type: string }[];
-  rows: Record<string, unknown>[];
-  rowsTruncated: boolean;
-  cut?: { by: 'rows' | 'bytes'; limit: number } | null;
 }
 
 export const runQuery = (api: ApiTarget, sql: string) =>
@@ -139,49 +118,7 @@ export const runQuery = (api: ApiTarget, sql: string) =>
 
 export const fetchStatus = (api: ApiTarget) => call<StatusReport>(api, '/api/v1/status');
 
-export interface DetectionsReport {
-  /** `ranks`: how a finding may rank other than `severity` (the range, and the rule). Heartbeat-driven built-ins (sensor.silent …) have origin `heartbeat`. */
-  loaded: { id: string; title: string; severity: string; ranks?: { min: string; max: string; rule: string }; source: string; origin: string; author: string | null; fired: number; errors: number }[];
-  sql: { id: string; title: string; severity: string; origin: string; intervalMs: number; lastError: string | null }[];
-  problems: { path: string; reason: string; unsupported: boolean }[];
-}
-
 export const fetchDetections = (api: ApiTarget) => call<DetectionsReport>(api, '/api/v1/detections');
-
-export interface StatusReport {
-  controlPlane: {
-    version: string;
-    storage: string;
-    storageHealthy: boolean;
-    lostInStream?: number;
-    /** Events stored at their arrival because the time they claim is outside what storage keeps. */
-    retimed?: number;
-    lastInsertError: string | null;
-    nats: string;
-    stored: number;
-    inserts?: number;
-    rejects: Record<string, number>;
-    /** Heartbeats refused, by reason (replayed, too-many-hosts, malformed, another host's). */
-    heartbeatRejects?: Record<string, number>;
-    /** The durable consumer ingestion reads: unhealthy, with the problem, while it is missing. */
-    consumer?: { healthy: boolean; problem: string | null; recreated: number } | null;
-  };
-  /**
-   * Each sensor's newest heartbeat, as the control plane received it; age by the control plane's
-   * clock, how far the sensor's runs ahead of it (negative: behind), and the CPU the sensor used
-   * between its last two heartbeats, in cores; whether it runs inside the control plane's process
-   * (then its process figures are the whole process's).
-   */
-  sensors: (HeartbeatV1 & { ageSeconds: number; silent: boolean; stopped?: boolean; receivedTs?: string; clockSkewSeconds?: number; cpuCores?: number; sharesControlPlaneProcess?: boolean })[];
-}
-
-export interface AlertQuery {
-  sinceNs?: string;
-  severity?: string;
-  rule?: string;
-  host?: string;
-  limit?: number;
-}
 
 export async function fetchAlerts(api: ApiTarget, q: AlertQuery): Promise<AlertV1[]> {
   return (await call<{ alerts: AlertV1[] }>(api, `/api/v1/alerts?${params(q)}`)).alerts;

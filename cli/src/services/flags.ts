@@ -1,9 +1,10 @@
 import { Flags } from '@oclif/core';
+import { DEFAULT_ANCESTRY_DEPTH, DEFAULT_API_URL, DEFAULT_SPOOL_MAX_MB, DEFAULT_WINDOW_SECONDS } from '@vigil/schema';
 import { PROBE_NAMES } from '@vigil/sensor';
 import type { QueryLimits } from '@vigil/control-plane';
 import { hostIdFlag } from './host-id.js';
 
-export const apiFlag = Flags.string({ description: 'Vigil API URL (default $VIGIL_API or http://127.0.0.1:8787)' });
+export const apiFlag = Flags.string({ description: `Vigil API URL (default $VIGIL_API or ${DEFAULT_API_URL})` });
 
 export const sensorFlags = {
   'host-id': hostIdFlag,
@@ -12,11 +13,11 @@ export const sensorFlags = {
     multiple: true,
     default: [],
   }),
-  'window-seconds': Flags.integer({ description: 'aggregation window of the connect and GPU probes', default: 5, min: 1, max: 60 }),
+  'window-seconds': Flags.integer({ description: 'aggregation window of the connect and GPU probes', default: DEFAULT_WINDOW_SECONDS, min: 1, max: 60 }),
   probe: Flags.string({ description: 'run only these probes (repeatable)', multiple: true, options: [...PROBE_NAMES] }),
   'separate-probes': Flags.boolean({ description: 'one bpftrace process per probe instead of one for all (about 100 MiB more each: the compiler pages they share cannot be released; a failing probe never stops the others)', default: false }),
-  'spool-max-mb': Flags.integer({ description: 'disk kept for events while NATS is unreachable', default: 1024, min: 1 }),
-  'ancestry-depth': Flags.integer({ description: 'ancestors each event carries, nearest first (each with its argv); detections that walk the chain see only this far', default: 16, min: 0, max: 64 }),
+  'spool-max-mb': Flags.integer({ description: 'disk kept for events while NATS is unreachable', default: DEFAULT_SPOOL_MAX_MB, min: 1 }),
+  'ancestry-depth': Flags.integer({ description: 'ancestors each event carries, nearest first (each with its argv); detections that walk the chain see only this far', default: DEFAULT_ANCESTRY_DEPTH, min: 0, max: 64 }),
 };
 
 export const storageFlags = {

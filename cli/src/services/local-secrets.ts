@@ -3,18 +3,17 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
+import { DEFAULT_DATA_DIR } from '@vigil/schema';
 
 export class LocalSecretsError extends Error {
   override name = 'LocalSecretsError';
 }
 
-export const DEFAULT_DATA_DIR = '/var/lib/vigil';
-/** The API token's file in a data directory: what `vigil up` creates and the CLI reads. */
-export const API_TOKEN_FILE = 'api-token';
+export { API_TOKEN_FILE, DEFAULT_DATA_DIR } from '@vigil/schema';
 /** Members of this group (when it exists) may read the API token, and so use the API, without root. */
 export const READER_GROUP = 'vigil';
 
-/** The data directory when no flag names one: VIGIL_DATA_DIR, else /var/lib/vigil. */
+/** The data directory when no flag names one: VIGIL_DATA_DIR, else DEFAULT_DATA_DIR. */
 export const dataDirFromEnv = (): string => process.env.VIGIL_DATA_DIR || DEFAULT_DATA_DIR;
 
 /** HTTP's token68: a bearer token as a header carries it; nothing a NATS config string must escape. */

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { SupervisedChild, type ChildReport } from './child-supervisor.js';
 import { withParentDeathSignal } from './signals.js';
+import type { SensorSettings } from './configs.js';
 
 /** What the sensor process tells `vigil up` over its IPC channel once its probes are attached. */
 export const SENSOR_READY_MESSAGE = 'vigil-sensor-ready';
@@ -38,17 +39,11 @@ export function sensorNatsAuth(flags: { [K in (typeof AUTH_FLAGS)[keyof typeof A
   return out;
 }
 
-export interface SensorProcessOptions {
+export interface SensorProcessOptions extends SensorSettings {
   natsUrl: string;
   auth: SensorNatsAuth;
   hostId: string;
-  gpuDevices: string[];
-  windowSeconds: number;
   spoolDir: string;
-  spoolMaxBytes?: number;
-  probes?: string[];
-  separateProbes?: boolean;
-  ancestryDepth?: number;
   log: Logger;
 }
 

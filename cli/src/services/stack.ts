@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ConnectionOptions } from 'nats';
 import { CONTROL_PLANE_INBOX_PREFIX, hostIdFrom, runSteps, sensorInboxPrefix } from '@vigil/schema';
-import { parseExtraDevice, startSensor, type ProbeName } from '@vigil/sensor';
-import type { QueryLimits } from '@vigil/control-plane';
+import { startSensor } from '@vigil/sensor';
+import { controlPlaneConfig, sensorConfig, type ControlPlaneFlagValues, type SensorPlace, type SensorSettings } from './configs.js';
 import { startLocalNats, type LocalNats, type NatsServerReport } from './nats-server.js';
 import { startSensorProcess, type SensorNatsAuth, type SensorProcess } from './sensor-process.js';
 import type { ChildReport } from './child-supervisor.js';
@@ -15,12 +15,10 @@ export { untilSignal } from './signals.js';
 
 export interface StackOptions {
   dataDir: string;
-  apiPort: number;
-  apiHost: string;
+  /** The control plane's flags: storage, API address, detections (see configs.ts). */
+  controlPlane: ControlPlaneFlagValues;
   /** The API's bearer token; without it, the one in <dataDir>/api-token (created at the first start). */
   apiToken?: string;
-  /** Host names the API answers to beyond loopback names and IP literals (see the control plane's api/guard.ts). */
-  apiAllowedHosts?: string[];
   natsPort: number;
   natsUrl?: string;
   /** Authentication and TLS for an external NATS (--nats). */
@@ -29,20 +27,9 @@ export interface StackOptions {
   sensorNatsAuth?: SensorNatsAuth;
   /** Runs the sensor inside this process, beside the control plane (the benchmark's comparison). */
   sensorInProcess?: boolean;
-  clickhouseUrl?: string;
   hostId?: string;
-  gpuDevices: string[];
-  windowSeconds: number;
-  spoolMaxBytes?: number;
-  probes?: ProbeName[];
-  separateProbes?: boolean;
-  ancestryDepth?: number;
-  detections?: string[];
-  expectedGpu?: { exe: string[]; cgroup: string[] };
-  storeLingerMs?: number;
-  /** The events stream's size (ControlPlaneConfig.streamMaxBytes). */
-  streamMaxBytes?: number;
-  queryLimits?: Partial<QueryLimits>;
+  /** The sensor's settings from its flags (see configs.ts). */
+  sensor: SensorSettings;
   log: Logger;
 }
 
@@ -75,8 +62,9 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
   // An external NATS authenticates both parts as its flags say; each part keeps its own replies.
   let cpNats: ConnectionOptions = { inboxPrefix: CONTROL_PLANE_INBOX_PREFIX, ...o.natsOptions };
   let sensorNats: ConnectionOptions = { inboxPrefix: sensorInboxPrefix(host), ...o.natsOptions };
-  // Parsed here too when the sensor runs apart: a bad one stops `vigil up` before anything starts.
-  const gpuDevices = o.gpuDevices.map(parseExtraDevice);
+  // Parsed here too when the sensor runs apart: a bad GPU device stops `vigil up` before anything starts.
+  const sensorPlace = (): SensorPlace => ({ nats: sensorNats, hostId: host, spoolDir: `${o.dataDir}/spool`, log: o.log });
+  sensorConfig(o.sensor, sensorPlace());
   let sensorAuth: SensorNatsAuth = { inboxPrefix: sensorInboxPrefix(host), ...o.sensorNatsAuth };
   let localNats: LocalNats | null = null;
   let sensorProcess: SensorProcess | null = null;
@@ -108,22 +96,13 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       start: async () => {
         // Imported here, not at the top: see services/detections.ts (chDB stays out of `vigil sensor`).
         const { startControlPlane } = await import('@vigil/control-plane');
-        const cp = await startControlPlane({
-          storage: o.clickhouseUrl ? { kind: 'server', url: o.clickhouseUrl } : { kind: 'embedded', dataDir: `${o.dataDir}/clickhouse` },
+        const cp = await startControlPlane(controlPlaneConfig(o.controlPlane, {
+          embeddedDir: `${o.dataDir}/clickhouse`,
           nats: cpNats,
-          api: {
-            host: o.apiHost, port: o.apiPort,
-            token: o.apiToken ?? loadOrCreateApiToken(apiTokenFile!, o.log),
-            ...(o.apiAllowedHosts ? { allowedHosts: o.apiAllowedHosts } : {}),
-          },
-          ...(o.detections ? { detections: o.detections } : {}),
-          ...(o.expectedGpu ? { expectedGpu: o.expectedGpu } : {}),
-          ...(o.storeLingerMs !== undefined ? { storeLingerMs: o.storeLingerMs } : {}),
-          ...(o.streamMaxBytes !== undefined ? { streamMaxBytes: o.streamMaxBytes } : {}),
-          ...(o.queryLimits ? { queryLimits: o.queryLimits } : {}),
+          token: o.apiToken ?? loadOrCreateApiToken(apiTokenFile!, o.log),
           supervised,
           log: o.log,
-        });
+        }));
         apiUrl = cp.apiUrl;
         return cp.stop;
       },
@@ -133,28 +112,11 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       start: async () => {
         if (!o.sensorInProcess) {
           sensorProcess = await startSensorProcess({
-            natsUrl, auth: sensorAuth, hostId: host, gpuDevices: o.gpuDevices, windowSeconds: o.windowSeconds,
-            spoolDir: `${o.dataDir}/spool`,
-            ...(o.spoolMaxBytes ? { spoolMaxBytes: o.spoolMaxBytes } : {}),
-            ...(o.probes ? { probes: o.probes } : {}),
-            ...(o.separateProbes ? { separateProbes: true } : {}),
-            ...(o.ancestryDepth !== undefined ? { ancestryDepth: o.ancestryDepth } : {}),
-            log: o.log,
+            ...o.sensor, natsUrl, auth: sensorAuth, hostId: host, spoolDir: `${o.dataDir}/spool`, log: o.log,
           });
           return sensorProcess.stop;
         }
-        const s = await startSensor({
-          nats: sensorNats,
-          hostId: host,
-          gpuDevices,
-          windowSeconds: o.windowSeconds,
-          spoolDir: `${o.dataDir}/spool`,
-          ...(o.spoolMaxBytes ? { spoolMaxBytes: o.spoolMaxBytes } : {}),
-          ...(o.probes ? { probes: o.probes } : {}),
-          ...(o.separateProbes ? { separateProbes: true } : {}),
-          ...(o.ancestryDepth !== undefined ? { ancestryDepth: o.ancestryDepth } : {}),
-          log: o.log,
-        });
+        const s = await startSensor(sensorConfig(o.sensor, sensorPlace()));
         return s.stop;
       },
     },

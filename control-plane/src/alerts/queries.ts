@@ -1,16 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { HostId, Severity, SEVERITIES, type AlertV1 } from '@vigil/schema';
-import { z } from 'zod/v4';
+import { SEVERITIES, type AlertFilter, type AlertV1 } from '@vigil/schema';
 
-export const AlertFilter = z.object({
-  sinceNs: z.string().regex(/^\d+$/).optional(),
-  /** Minimum severity: "high" shows high and critical. */
-  severity: Severity.optional(),
-  rule: z.string().max(200).optional(),
-  host: HostId.optional(),
-  limit: z.coerce.number().int().min(1).max(10_000).default(100),
-});
-export type AlertFilter = z.infer<typeof AlertFilter>;
+/** `vigil alerts`' filters (the API's contract, in @vigil/schema). */
+export { AlertFilter } from '@vigil/schema';
 
 export async function queryAlerts(client: ClickHouseClient, f: AlertFilter): Promise<AlertV1[]> {
   const where: string[] = [];

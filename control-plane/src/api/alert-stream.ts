@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AlertV1 } from '@vigil/schema';
+import type { AlertV1, LiveStreamReport } from '@vigil/schema';
 
 /** Bytes one follower may leave unread in this process before it is cut off. */
 export const FOLLOWER_BUFFER_BYTES = 1024 * 1024;
@@ -12,20 +12,7 @@ const CLOSE_GRACE_MS = 5000;
 const STOP_GRACE_MS = 1000;
 const PING_MS = 15_000;
 
-export interface LiveStreamReport {
-  followers: number;
-  /** What the followers' connections hold in this process now, unsent. */
-  bufferedBytes: number;
-  /** The most one follower's connection held after a write (never above budgetBytes). */
-  maxBufferedBytes: number;
-  budgetBytes: number;
-  /** Followers cut off for leaving more than budgetBytes unread. */
-  slowDisconnects: number;
-  /** Items (alerts, events) a follower did not get because it was cut off (one per cut). */
-  dropped: number;
-  /** Followers refused because MAX_FOLLOWERS were connected. */
-  refused: number;
-}
+export type { LiveStreamReport } from '@vigil/schema';
 
 /** What a stream carries: the emitter's event name, what one item is called, where the missed are listed. */
 export interface LiveTopic {

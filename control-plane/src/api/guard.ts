@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { API_TOKEN_FILE, DEFAULT_DATA_DIR } from '@vigil/schema';
 
 export const isLoopback = (h: string): boolean => h === '127.0.0.1' || h === '::1' || h === 'localhost';
 
@@ -36,7 +37,7 @@ export function hostAllowed(opts: Pick<GuardOptions, 'bindHost' | 'allowedHosts'
 }
 
 /** Where a client finds the token: what the vigil CLI reads, and where the control plane keeps it. */
-export const TOKEN_HINT = 'send "Authorization: Bearer <token>"; the vigil CLI takes it from VIGIL_API_TOKEN, else from the api-token file in the data directory ($VIGIL_DATA_DIR/api-token, default /var/lib/vigil/api-token: root and group vigil may read it)';
+export const TOKEN_HINT = `send "Authorization: Bearer <token>"; the vigil CLI takes it from VIGIL_API_TOKEN, else from the ${API_TOKEN_FILE} file in the data directory ($VIGIL_DATA_DIR/${API_TOKEN_FILE}, default ${DEFAULT_DATA_DIR}/${API_TOKEN_FILE}: root and group vigil may read it)`;
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 

@@ -1,26 +1,12 @@
 import { collectDefaultMetrics, Registry, type Metric } from 'prom-client';
-import { LATENCY_BOUNDS_MS, type HeartbeatV1 } from '@vigil/schema';
-import type { IngestStats } from '../ingest/consumer.js';
-import type { HeartbeatStoreStats } from '../ingest/heartbeat-store.js';
-import type { AlertSink } from '../alerts/sink.js';
-import type { ProcessStateStats } from '../detect/process-state.js';
+import { LATENCY_BOUNDS_MS, type DetectionsReport, type SensorStatus, type StatusReport } from '@vigil/schema';
 
 /** What `/metrics` reads: the control plane's status (as `/api/v1/status` returns it) and its detections. */
 export interface MetricsSource {
-  controlPlane: Pick<IngestStats, 'stored' | 'rejects' | 'lostInStream' | 'retimed'> & {
-    storageHealthy: boolean;
-    nats: string;
-    inserts: number;
-    /** Heartbeats refused, by reason (HeartbeatRejectReason). */
-    heartbeatRejects: Record<string, number>;
-    heartbeats: (HeartbeatStoreStats & { hosts: number; maxHosts: number }) | null;
-    consumer: IngestStats['consumer'] | null;
-    alerts: AlertSink['stats'] | null;
-    alertFollowers: number;
-    detectionState: ProcessStateStats | null;
-  };
-  sensors: (HeartbeatV1 & { ageSeconds: number; clockSkewSeconds: number; silent: boolean; stopped: boolean })[];
-  detections: { id: string; source: string; fired: number; errors: number }[];
+  controlPlane: Pick<StatusReport['controlPlane'], 'stored' | 'rejects' | 'lostInStream' | 'retimed' | 'storageHealthy' | 'nats' | 'inserts'
+    | 'heartbeatRejects' | 'heartbeats' | 'consumer' | 'alerts' | 'alertFollowers' | 'detectionState'>;
+  sensors: Omit<SensorStatus, 'receivedTs'>[];
+  detections: Pick<DetectionsReport['loaded'][number], 'id' | 'source' | 'fired' | 'errors'>[];
 }
 
 type Labels = Record<string, string | number>;

@@ -7,7 +7,7 @@ import { AlertFilter, queryAlerts } from '../alerts/queries.js';
 import type { ControlPlaneMetrics } from './metrics.js';
 import type { AlertFollowers, LiveFollowers } from './alert-stream.js';
 import { isLoopback, requestGuard } from './guard.js';
-import { SEVERITIES, type EventV1 } from '@vigil/schema';
+import { SEVERITIES, type DetectionsReport, type EventV1, type StatusReport } from '@vigil/schema';
 
 export interface ApiOptions {
   host: string;
@@ -24,11 +24,11 @@ export interface ApiOptions {
   /** For user SQL (StorageClients.user). */
   userSql: ClickHouseClient;
   queryLimits: QueryLimits;
-  status: () => Promise<unknown> | unknown;
+  status: () => StatusReport;
   followers: AlertFollowers;
   /** Followers of events as they are validated (`vigil events --follow`). */
   eventFollowers: LiveFollowers<EventV1>;
-  detections: () => unknown;
+  detections: () => DetectionsReport;
   metrics: ControlPlaneMetrics;
 }
 

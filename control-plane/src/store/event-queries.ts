@@ -1,35 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { EventKind, HostId, type EventV1 } from '@vigil/schema';
-import { z } from 'zod/v4';
+import type { EventFilter, EventV1 } from '@vigil/schema';
 
-/** Nanoseconds since the epoch, as ClickHouse's Int64 takes them. */
-const Ns = z.string().refine((s) => /^\d{1,19}$/.test(s) && BigInt(s) <= 0x7fff_ffff_ffff_ffffn, 'nanoseconds since the epoch, at most Int64');
-
-/**
- * Filters of `vigil events`, for stored events (queryEvents) and live ones (eventMatches) alike;
- * every value reaches ClickHouse as a bound parameter. Query-string values arrive as text.
- */
-export const EventFilter = z.object({
-  kind: EventKind.optional(),
-  comm: z.string().max(64).optional(),
-  pid: z.coerce.number().int().nonnegative().max(0xffff_ffff).optional(),
-  host: HostId.optional(),
-  /** Scheduler job (Slurm job, Kubernetes pod), as the process's cgroup names it. */
-  job: z.string().min(1).max(256).optional(),
-  /** Container id or a prefix of it (12 characters, as `docker ps` shows it). */
-  container: z.string().regex(/^[0-9a-zA-Z_.-]{1,128}$/).optional(),
-  uid: z.coerce.number().int().nonnegative().max(0xffff_ffff).optional(),
-  /** The executable: for an exec the file it tried to run, for the rest the process's. */
-  exe: z.string().min(1).max(4096).optional(),
-  /** true: only execs that failed (execve returned an error); false: everything but those. */
-  failed: z.stringbool().optional(),
-  /** Lower bound, ns since epoch. */
-  sinceNs: Ns.optional(),
-  /** Upper bound (exclusive), ns since epoch. */
-  untilNs: Ns.optional(),
-  limit: z.coerce.number().int().min(1).max(10_000).default(100),
-});
-export type EventFilter = z.infer<typeof EventFilter>;
+/** `vigil events`' filters (the API's contract, in @vigil/schema). */
+export { EventFilter } from '@vigil/schema';
 
 /** execve's return for an exec whose return was seen and was an error; null otherwise. */
 export const execError = (ev: EventV1): number | null => (ev.kind === 'exec' && ev.exec.ret !== null && ev.exec.ret !== 0 ? ev.exec.ret : null);

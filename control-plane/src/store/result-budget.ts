@@ -1,3 +1,5 @@
+import type { QueryResult } from '@vigil/schema';
+
 /**
  * A user query's result read as it streams, kept within a number of rows and of bytes: the rows past
  * either bound are never decoded, and reading stops there (which cancels the query). Collecting the
@@ -8,14 +10,8 @@
 /** The output format read here: a line of column names, a line of types, then one JSON array per row. */
 export const RESULT_FORMAT = 'JSONCompactEachRowWithNamesAndTypes';
 
-export interface BudgetedResult {
-  columns: { name: string; type: string }[];
-  rows: Record<string, unknown>[];
-  /** The query had more rows than came back. */
-  rowsTruncated: boolean;
-  /** Which bound cut the result, with its value; null when it came back whole. */
-  cut: { by: 'rows' | 'bytes'; limit: number } | null;
-}
+/** The API's query result (QueryResult in @vigil/schema): the rows, and whether and where they were cut. */
+export type BudgetedResult = QueryResult;
 
 export class ResultFormatError extends Error {
   override name = 'ResultFormatError';

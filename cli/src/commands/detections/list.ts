@@ -1,21 +1,14 @@
-import { VigilCommand } from '../../base-command.js';
-import { apiTarget, fetchDetections, type DetectionsReport } from '../../services/api-client.js';
+import { ApiCommand } from '../../base-command.js';
+import { fetchDetections } from '../../services/api-client.js';
+import type { DetectionsReport } from '@vigil/schema';
 import { printable, table } from '../../services/render.js';
-import { apiFlag } from '../../services/flags.js';
 
-export default class DetectionsList extends VigilCommand {
+export default class DetectionsList extends ApiCommand<typeof DetectionsList> {
   static override description = 'Detections running in the control plane: built-in, custom, SQL, and files that did not load (with why).';
   static override enableJsonFlag = true;
-  static override flags = { api: apiFlag };
 
   async run(): Promise<DetectionsReport> {
-    const { flags } = await this.parse(DetectionsList);
-    let r: DetectionsReport;
-    try {
-      r = await fetchDetections(apiTarget(flags.api));
-    } catch (err) {
-      this.error((err as Error).message, { exit: 1 });
-    }
+    const r = await fetchDetections(this.api());
     if (!this.jsonEnabled()) {
       this.log(table(['ID', 'SEVERITY', 'SOURCE', 'FIRED', 'ERRORS', 'TITLE'], [
         ...r.loaded.map((d) => [d.id, d.ranks ? `${d.ranks.min}..${d.ranks.max}` : d.severity, d.origin === 'heartbeat' ? 'builtin/heartbeat' : d.source, String(d.fired), String(d.errors), d.title]),

@@ -15,12 +15,7 @@ export default class DetectionsTest extends VigilCommand {
 
   async run() {
     const { args, flags } = await this.parse(DetectionsTest);
-    let r: Awaited<ReturnType<typeof testDetections>>;
-    try {
-      r = await testDetections([args.path], flags.events, flags['with-builtins']);
-    } catch (err) {
-      this.error((err as Error).message, { exit: 1 });
-    }
+    const r = await testDetections([args.path], flags.events, flags['with-builtins']);
     if (!this.jsonEnabled()) {
       for (const line of problemLines(r.report.problems).flatMap((l) => l.split('\n'))) this.logToStderr(printable(line));
       for (const b of r.badLines) this.logToStderr(printable(`${flags.events}:${b.line}: skipped: ${b.reason}`));

@@ -12,12 +12,7 @@ export default class DetectionsValidate extends VigilCommand {
 
   async run(): Promise<LoadReport> {
     const { argv } = await this.parse(DetectionsValidate);
-    let report: LoadReport;
-    try {
-      report = await validateDetections(argv as string[]);
-    } catch (err) {
-      this.error((err as Error).message, { exit: 1 });
-    }
+    const report = await validateDetections(argv as string[]);
     if (!this.jsonEnabled()) {
       for (const d of report.detections) this.log(printable(`ok           ${d.detection.id}  (${d.source}, ${d.origin})`));
       for (const d of report.sql) this.log(printable(`ok           ${d.id}  (sql every ${d.intervalMs / 1000}s, ${d.origin})`));

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { Command, Flags } from '@oclif/core';
-import { sensorInboxPrefix } from '@vigil/schema';
-import { parseExtraDevice, startSensor, type ProbeName } from '@vigil/sensor';
+import { DEFAULT_NATS_URL, sensorInboxPrefix } from '@vigil/schema';
+import { startSensor } from '@vigil/sensor';
+import { sensorConfig, sensorSettings } from '../../services/configs.js';
 import { untilSignal } from '../../services/signals.js';
 import { SENSOR_READY_MESSAGE } from '../../services/sensor-process.js';
 import { createLogger, logFlags, logFormat } from '../../services/logger.js';
@@ -13,7 +14,7 @@ import { dataDirFromEnv } from '../../services/local-secrets.js';
 export default class Sensor extends Command {
   static override description = 'Run the sensor alone (root): bpftrace probes → process tree → NATS JetStream.';
   static override flags = {
-    nats: Flags.string({ description: 'NATS URL', default: process.env.VIGIL_NATS ?? 'nats://127.0.0.1:4222' }),
+    nats: Flags.string({ description: 'NATS URL', default: process.env.VIGIL_NATS ?? DEFAULT_NATS_URL }),
     'spool-dir': Flags.string({ description: 'where events wait while NATS is unreachable', default: join(dataDirFromEnv(), 'spool') }),
     ...sensorFlags,
     ...natsAuthFlags,
@@ -26,18 +27,8 @@ export default class Sensor extends Command {
     // Listening from the start: a Ctrl-C during startup stops what started, in order, once it has.
     const signalled = untilSignal();
     const host = flags['host-id'] ?? defaultHostId(log);
-    const sensor = await startSensor({
-      nats: natsOptions(flags.nats, flags, sensorInboxPrefix(host)),
-      hostId: host,
-      gpuDevices: flags['gpu-device'].map(parseExtraDevice),
-      windowSeconds: flags['window-seconds'],
-      spoolDir: flags['spool-dir'],
-      spoolMaxBytes: flags['spool-max-mb'] * 1024 * 1024,
-      ...(flags.probe ? { probes: flags.probe as ProbeName[] } : {}),
-      ...(flags['separate-probes'] ? { separateProbes: true } : {}),
-      ancestryDepth: flags['ancestry-depth'],
-      log,
-    }).catch((err: Error) => this.error(err.message, { exit: 1 }));
+    const cfg = sensorConfig(sensorSettings(flags), { nats: natsOptions(flags.nats, flags, sensorInboxPrefix(host)), hostId: host, spoolDir: flags['spool-dir'], log });
+    const sensor = await startSensor(cfg).catch((err: Error) => this.error(err.message, { exit: 1 }));
     // Under `vigil up` (its own process, see services/sensor-process.ts): say so, and stop when the
     // channel to it ends, its death included.
     if (process.send) {

@@ -1,23 +1,24 @@
 import { Command, Flags } from '@oclif/core';
+import { DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_NATS_PORT } from '@vigil/schema';
 import { startStack, untilSignal } from '../../services/stack.js';
 import { createLogger, logFlags, logFormat } from '../../services/logger.js';
 import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
-import { apiServeFlags, detectionFlags, expectedGpu, queryLimits, sensorFlags, storageFlags } from '../../services/flags.js';
+import { apiServeFlags, detectionFlags, sensorFlags, storageFlags } from '../../services/flags.js';
+import { sensorSettings } from '../../services/configs.js';
 import { dataDirFromEnv } from '../../services/local-secrets.js';
 import { defaultHostId } from '../../services/host-id.js';
 import { apiFlagFor } from '../../services/api-client.js';
 import { sensorNatsAuth } from '../../services/sensor-process.js';
-import type { ProbeName } from '@vigil/sensor';
 
 export default class Up extends Command {
   static override description = 'Run Vigil on this host: nats-server (JetStream), the control plane with embedded storage, and the sensor in its own process; nats-server and the sensor are restarted when they exit (nats-server also when JetStream is disabled) and die with this process. Foreground until SIGINT/SIGTERM. The data directory is closed to other users; NATS credentials are created in <data-dir>/secrets and the API token in <data-dir>/api-token (unless VIGIL_API_TOKEN is set) at the first start, and kept.';
   static override examples = ['sudo <%= config.bin %> up', 'sudo <%= config.bin %> up --data-dir /var/lib/vigil --clickhouse http://ch:8123'];
   static override flags = {
     'data-dir': Flags.string({ description: 'where NATS and the embedded ClickHouse keep their data, and Vigil its secrets', default: dataDirFromEnv() }),
-    'api-port': Flags.integer({ description: 'API port on 127.0.0.1', default: 8787 }),
-    'api-host': Flags.string({ description: 'API listen address', default: '127.0.0.1' }),
+    'api-port': Flags.integer({ description: `API port on ${DEFAULT_API_HOST}`, default: DEFAULT_API_PORT }),
+    'api-host': Flags.string({ description: 'API listen address', default: DEFAULT_API_HOST }),
     ...apiServeFlags,
-    'nats-port': Flags.integer({ description: 'port of the nats-server started here', default: 4222 }),
+    'nats-port': Flags.integer({ description: 'port of the nats-server started here', default: DEFAULT_NATS_PORT }),
     nats: Flags.string({ description: 'use this NATS server instead of starting one (URL)' }),
     clickhouse: Flags.string({ description: 'store in this ClickHouse server (URL) instead of the embedded engine' }),
     ...sensorFlags,
@@ -36,29 +37,16 @@ export default class Up extends Command {
     const signalled = untilSignal();
     const stack = await startStack({
       dataDir: flags['data-dir'],
-      apiPort: flags['api-port'],
-      apiHost: flags['api-host'],
+      controlPlane: flags,
       ...(process.env.VIGIL_API_TOKEN ? { apiToken: process.env.VIGIL_API_TOKEN } : {}),
-      ...(flags['api-allowed-host'] ? { apiAllowedHosts: flags['api-allowed-host'] } : {}),
       natsPort: flags['nats-port'],
       ...(flags.nats ? { natsUrl: flags.nats, natsOptions: natsOptions(flags.nats, flags), sensorNatsAuth: sensorNatsAuth(flags) } : {}),
       ...(flags['sensor-in-process'] ? { sensorInProcess: true } : {}),
-      ...(flags.clickhouse ? { clickhouseUrl: flags.clickhouse } : {}),
       hostId: flags['host-id'] ?? defaultHostId(log),
-      gpuDevices: flags['gpu-device'],
-      windowSeconds: flags['window-seconds'],
-      spoolMaxBytes: flags['spool-max-mb'] * 1024 * 1024,
-      ...(flags.probe ? { probes: flags.probe as ProbeName[] } : {}),
-      ...(flags['separate-probes'] ? { separateProbes: true } : {}),
-      ancestryDepth: flags['ancestry-depth'],
-      ...(flags.detections ? { detections: flags.detections } : {}),
-      expectedGpu: expectedGpu(flags['gpu-expected']),
-      storeLingerMs: flags['store-linger-ms'],
-      ...(flags['stream-max-mb'] !== undefined ? { streamMaxBytes: flags['stream-max-mb'] * 1024 * 1024 } : {}),
-      queryLimits: queryLimits(flags),
+      sensor: sensorSettings(flags),
       log,
     }).catch((err: Error) => this.error(err.message, { exit: 1 }));
-    // The CLI finds the token file in VIGIL_DATA_DIR (default /var/lib/vigil).
+    // The CLI finds the token file in VIGIL_DATA_DIR (default DEFAULT_DATA_DIR).
     const elsewhere = flags['data-dir'] === dataDirFromEnv() ? '' : `; the CLI reads it with VIGIL_DATA_DIR=${flags['data-dir']}`;
     const token = stack.apiTokenFile ? ` (token: ${stack.apiTokenFile}, for root and group vigil${elsewhere})` : '';
     this.logToStderr(`vigil is up: API ${stack.apiUrl}${token}, NATS ${stack.natsUrl}. Try \`sudo npx vigil events${apiFlagFor(stack.apiUrl)}\` in another shell; Ctrl-C stops.`);

@@ -1,6 +1,5 @@
-import { VigilCommand } from '../../base-command.js';
-import { apiTarget, fetchStatus } from '../../services/api-client.js';
-import { apiFlag } from '../../services/flags.js';
+import { ApiCommand } from '../../base-command.js';
+import { fetchStatus } from '../../services/api-client.js';
 
 export interface VersionReport {
   cli: string;
@@ -11,15 +10,13 @@ export interface VersionReport {
   reason?: string;
 }
 
-export default class Version extends VigilCommand {
+export default class Version extends ApiCommand<typeof Version> {
   static override description = 'Show the versions of the CLI, Node.js, and the control plane (when its API answers).';
   static override enableJsonFlag = true;
   static override examples = ['<%= config.bin %> version', '<%= config.bin %> version --json'];
-  static override flags = { api: apiFlag };
 
   async run(): Promise<VersionReport> {
-    const { flags } = await this.parse(Version);
-    const api = apiTarget(flags.api);
+    const api = this.api();
     const report: VersionReport = { cli: this.config.version, node: process.version, platform: `${process.platform}-${process.arch}`, controlPlane: null };
     try {
       report.controlPlane = { version: (await fetchStatus(api)).controlPlane.version, api: api.url };

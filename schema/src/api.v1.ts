@@ -1,0 +1,163 @@
+import { z } from 'zod/v4';
+import { Severity } from './alert.v1.js';
+import { EventKind } from './event.v1.js';
+import { HeartbeatV1 } from './heartbeat.v1.js';
+import { HostId } from './subjects.js';
+
+/**
+ * The HTTP API's shapes (`/api/v1/...`), defined once: the control plane validates requests with the
+ * filters and builds its answers to satisfy the rest; the CLI and the tests read the same types.
+ */
+
+/** Nanoseconds since the epoch, as ClickHouse's Int64 takes them. */
+const Ns = z.string().refine((s) => /^\d{1,19}$/.test(s) && BigInt(s) <= 0x7fff_ffff_ffff_ffffn, 'nanoseconds since the epoch, at most Int64');
+
+/** Rows a list answer holds at most, and by default. */
+export const MAX_LIST_LIMIT = 10_000;
+const Limit = z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(100);
+
+/**
+ * Filters of `GET /api/v1/events` and `/events/stream`, for stored events and live ones alike; every
+ * value reaches ClickHouse as a bound parameter. Query-string values arrive as text.
+ */
+export const EventFilter = z.object({
+  kind: EventKind.optional(),
+  comm: z.string().max(64).optional(),
+  pid: z.coerce.number().int().nonnegative().max(0xffff_ffff).optional(),
+  host: HostId.optional(),
+  /** Scheduler job (Slurm job, Kubernetes pod), as the process's cgroup names it. */
+  job: z.string().min(1).max(256).optional(),
+  /** Container id or a prefix of it (12 characters, as `docker ps` shows it). */
+  container: z.string().regex(/^[0-9a-zA-Z_.-]{1,128}$/).optional(),
+  uid: z.coerce.number().int().nonnegative().max(0xffff_ffff).optional(),
+  /** The executable: for an exec the file it tried to run, for the rest the process's. */
+  exe: z.string().min(1).max(4096).optional(),
+  /** true: only execs that failed (execve returned an error); false: everything but those. */
+  failed: z.stringbool().optional(),
+  /** Lower bound, ns since epoch. */
+  sinceNs: Ns.optional(),
+  /** Upper bound (exclusive), ns since epoch. */
+  untilNs: Ns.optional(),
+  limit: Limit,
+});
+export type EventFilter = z.infer<typeof EventFilter>;
+
+/** Filters of `GET /api/v1/alerts` and `/alerts/stream`. */
+export const AlertFilter = z.object({
+  sinceNs: z.string().regex(/^\d+$/).optional(),
+  /** Minimum severity: "high" shows high and critical. */
+  severity: Severity.optional(),
+  rule: z.string().max(200).optional(),
+  host: HostId.optional(),
+  limit: Limit,
+});
+export type AlertFilter = z.infer<typeof AlertFilter>;
+
+/** What a client sends as a filter: the filter's values, the limit left to its default when absent. */
+export type EventQuery = Omit<EventFilter, 'limit'> & { limit?: number };
+export type AlertQuery = Omit<AlertFilter, 'limit'> & { limit?: number };
+
+/** `POST /api/v1/query`'s answer: the rows of one user query, within the API's bounds. */
+export const QueryResult = z.object({
+  columns: z.array(z.object({ name: z.string(), type: z.string() })),
+  rows: z.array(z.record(z.string(), z.unknown())),
+  /** The query had more rows than came back. */
+  rowsTruncated: z.boolean(),
+  /** Which bound cut the result, with its value; null when it came back whole. */
+  cut: z.object({ by: z.enum(['rows', 'bytes']), limit: z.number() }).nullable(),
+});
+export type QueryResult = z.infer<typeof QueryResult>;
+
+/** `GET /api/v1/detections`. */
+export const DetectionsReport = z.object({
+  /** `ranks`: how a finding may rank other than `severity`. Heartbeat-driven built-ins (sensor.silent …) have origin `heartbeat`. */
+  loaded: z.array(z.object({
+    id: z.string(),
+    title: z.string(),
+    severity: z.string(),
+    ranks: z.object({ min: z.string(), max: z.string(), rule: z.string() }).optional(),
+    source: z.string(),
+    origin: z.string(),
+    author: z.string().nullable(),
+    fired: z.number(),
+    errors: z.number(),
+  })),
+  sql: z.array(z.object({ id: z.string(), title: z.string(), severity: z.string(), origin: z.string(), intervalMs: z.number(), lastError: z.string().nullable() })),
+  problems: z.array(z.object({ path: z.string(), reason: z.string(), unsupported: z.boolean() })),
+});
+export type DetectionsReport = z.infer<typeof DetectionsReport>;
+
+const Counts = z.record(z.string(), z.number());
+
+/** A live stream's followers (`vigil alerts --follow`, `vigil events --follow`): what they hold unsent, and those cut off. */
+export const LiveStreamReport = z.object({
+  followers: z.number(),
+  /** What the followers' connections hold in this process now, unsent. */
+  bufferedBytes: z.number(),
+  /** The most one follower's connection held after a write (never above budgetBytes). */
+  maxBufferedBytes: z.number(),
+  budgetBytes: z.number(),
+  /** Followers cut off for leaving more than budgetBytes unread. */
+  slowDisconnects: z.number(),
+  /** Items (alerts, events) a follower did not get because it was cut off (one per cut). */
+  dropped: z.number(),
+  /** Followers refused because too many were connected. */
+  refused: z.number(),
+});
+export type LiveStreamReport = z.infer<typeof LiveStreamReport>;
+
+/** Each sensor's newest heartbeat as the control plane received it, with what it makes of it. */
+export const SensorStatus = HeartbeatV1.extend({
+  /** Since it was received, by the control plane's clock. */
+  ageSeconds: z.number(),
+  /** Nanoseconds since the epoch when it was received. */
+  receivedTs: z.string(),
+  /** How far the sensor's clock runs ahead of the control plane's (negative: behind), transit included. */
+  clockSkewSeconds: z.number(),
+  /** CPU the sensor used between its last two heartbeats, in cores. */
+  cpuCores: z.number().optional(),
+  /** It runs inside the control plane's process: its process figures are the whole process's. */
+  sharesControlPlaneProcess: z.boolean().optional(),
+  silent: z.boolean(),
+  /** Its last heartbeat said it stopped in order. */
+  stopped: z.boolean(),
+});
+export type SensorStatus = z.infer<typeof SensorStatus>;
+
+/** `GET /api/v1/status` (and what `/metrics` reads). */
+export const StatusReport = z.object({
+  controlPlane: z.object({
+    version: z.string(),
+    storage: z.string(),
+    storageHealthy: z.boolean(),
+    lastInsertError: z.string().nullable(),
+    /** The NATS connection: connected, reconnecting, closed, not connected. */
+    nats: z.string(),
+    natsDisconnects: z.number(),
+    stored: z.number(),
+    /** Inserts into `events` that succeeded (each may hold many messages' events). */
+    inserts: z.number(),
+    /** Messages refused, by reason. */
+    rejects: Counts,
+    /** Messages the stream dropped (its limits) before ingestion read them. */
+    lostInStream: z.number(),
+    /** Events stored at their arrival because the time they claim is outside what storage keeps. */
+    retimed: z.number(),
+    /** Heartbeats refused, by reason (replayed, too-many-hosts, malformed, another host's). */
+    heartbeatRejects: Counts,
+    heartbeats: z.object({ hosts: z.number(), maxHosts: z.number(), stored: z.number(), inserts: z.number(), dropped: z.number(), lastError: z.string().nullable() }).nullable(),
+    /** The durable consumer ingestion reads: unhealthy (with the problem) while it is missing. */
+    consumer: z.object({ healthy: z.boolean(), problem: z.string().nullable(), recreated: z.number(), lastProblem: z.string().nullable() }).nullable(),
+    alerts: z.object({ raised: z.number(), stored: z.number(), published: z.number(), dropped: z.number(), lastError: z.string().nullable() }).nullable(),
+    /** Clients following the live alert stream (`vigil alerts --follow`). */
+    alertFollowers: z.number(),
+    /** The detection engine's per-process state: bytes held of its budget, processes let go by reason. */
+    detectionState: z.object({ processes: z.number(), bytes: z.number(), budgetBytes: z.number(), released: Counts, evicted: Counts, eventsOverShare: z.number() }).nullable(),
+    alertStream: LiveStreamReport.nullable(),
+    eventStream: LiveStreamReport,
+    /** The processes run beside it (`vigil up`: nats-server and its JetStream, the sensor). */
+    supervised: z.custom<object>((v) => typeof v === 'object' && v !== null).optional(),
+  }),
+  sensors: z.array(SensorStatus),
+});
+export type StatusReport = z.infer<typeof StatusReport>;

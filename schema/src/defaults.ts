@@ -1,0 +1,26 @@
+/**
+ * Defaults shared by the CLI's flags, the control plane and the sensor: where Vigil keeps its data,
+ * where its API and NATS listen, and the sensor's and control plane's tunables left to their default.
+ */
+
+/** The data directory when neither a flag nor VIGIL_DATA_DIR names one. */
+export const DEFAULT_DATA_DIR = '/var/lib/vigil';
+/** The API token's file in a data directory: what `vigil up` creates and the CLI reads. */
+export const API_TOKEN_FILE = 'api-token';
+
+/** The HTTP API: loopback unless told otherwise. */
+export const DEFAULT_API_HOST = '127.0.0.1';
+export const DEFAULT_API_PORT = 8787;
+export const DEFAULT_API_URL = `http://${DEFAULT_API_HOST}:${DEFAULT_API_PORT}`;
+
+/** The nats-server `vigil up` starts, and the URL the sensor and control plane use without --nats. */
+export const DEFAULT_NATS_PORT = 4222;
+export const DEFAULT_NATS_URL = `nats://127.0.0.1:${DEFAULT_NATS_PORT}`;
+
+/** A sensor whose last heartbeat is older than this is reported silent. */
+export const DEFAULT_SILENT_AFTER_SECONDS = 30;
+
+/** The sensor: aggregation window of the connect and GPU probes, disk kept while NATS is away, ancestors per event. */
+export const DEFAULT_WINDOW_SECONDS = 5;
+export const DEFAULT_SPOOL_MAX_MB = 1024;
+export const DEFAULT_ANCESTRY_DEPTH = 16;
