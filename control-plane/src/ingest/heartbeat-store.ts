@@ -96,7 +96,7 @@ export class HeartbeatStore {
     });
     const out: StoredHeartbeat[] = [];
     for (const row of await rs.json<{ heartbeat: string; received_ms: string | number }>()) {
-      let hb;
+      let hb: ReturnType<typeof HeartbeatV1.safeParse>;
       try {
         hb = HeartbeatV1.safeParse(JSON.parse(row.heartbeat));
       } catch {

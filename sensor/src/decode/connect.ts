@@ -29,7 +29,7 @@ export type ConnectDecoded = {
 /** The words are the address bytes loaded as little-endian u32s (see the probe). */
 function wordBytes(words: number[]): Buffer {
   const b = Buffer.alloc(words.length * 4);
-  words.forEach((w, i) => b.writeUInt32LE(w >>> 0, i * 4));
+  words.forEach((w, i) => { b.writeUInt32LE(w >>> 0, i * 4); });
   return b;
 }
 

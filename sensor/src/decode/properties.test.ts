@@ -55,7 +55,7 @@ test('valid UTF-8 text survives bpftrace byte escaping unchanged', () => {
 test('arbitrary lines never throw anything but BpftraceLineError, and never crash a decoder', () => {
   const decoders = Object.values(PROBES).map((p) => p.decode);
   fc.assert(fc.property(fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify({ type: 'value', data: v })), fc.array(fc.jsonValue()).map((data) => JSON.stringify({ type: 'value', data }))), (line) => {
-    let out;
+    let out: ReturnType<typeof parseBpftraceLine>;
     try {
       out = parseBpftraceLine(line);
     } catch (err) {

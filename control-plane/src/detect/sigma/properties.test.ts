@@ -24,7 +24,7 @@ test('random detection sections compile or are refused with a reason; compiled o
   const condition = fc.constantFrom('sel', 'sel and not flt', '1 of sel*', 'all of them', '(sel or flt) and not sel', 'sel |', 'nope', 'not', '(sel');
   fc.assert(fc.property(search, search, condition, (sel, flt, cond) => {
     const text = stringify({ title: 't', logsource: { product: 'linux', category: 'process_creation' }, detection: { sel, flt, condition: cond } });
-    let compiled;
+    let compiled: ReturnType<typeof compileSigma>;
     try {
       compiled = compileSigma(parseSigma(text));
     } catch (err) {
@@ -46,7 +46,7 @@ test('the image index is sound: a rule that names its images never matches an ev
   const image = fc.constantFrom('/a', '/x/a', '/x/A', 'a', '/b', '/x/ab', '/x/ba', '', '/usr/bin/a');
   fc.assert(fc.property(search, search, condition, image, fc.constantFrom('a', 'b', '/a x', 'x'), (s1, s2, cond, exe, arg) => {
     const text = stringify({ title: 't', logsource: { product: 'linux', category: 'process_creation' }, detection: { s1, s2, condition: cond } });
-    let compiled;
+    let compiled: ReturnType<typeof compileSigma>;
     try { compiled = compileSigma(parseSigma(text)); } catch { return; }
     const images = compiled.detection.images;
     if (!images) return;
