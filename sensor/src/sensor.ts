@@ -41,7 +41,7 @@ const STAGES = Object.fromEntries(PROBE_NAMES.map((n) => [n, { read: `${n}.read`
  */
 const OBSERVED = new Map<DecodedRecord['type'], ProbeName>([
   ['exec.done', 'exec'], ['exec.return', 'exec'], ['proc.fork', 'proc'], ['proc.exit', 'proc'],
-  ['connect.first', 'connect'], ['gpu.first', 'gpu'],
+  ['connect.first', 'connect'], ['gpu.first', 'gpu'], ['dns.message', 'dns'],
 ]);
 
 /** The repository's probes/ folder, found from this module (sensor/dist/sensor.js). */
