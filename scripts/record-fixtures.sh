@@ -67,5 +67,5 @@ dns_work() {
   kill "$resp" 2>/dev/null || true; wait "$resp" 2>/dev/null || true
 }
 record dns dns_work
-grep -E 'attached_probes|"data": \[(0|4[0-2]),' "$tmp/dns.raw" >"$out/dns.ndjson"
+grep -E 'attached_probes|"data": \[(0|4[0-3]),' "$tmp/dns.raw" >"$out/dns.ndjson"
 wc -l "$out"/*.ndjson

@@ -111,3 +111,34 @@ test('a resolved name: the query and the answer are dns events, and the connect 
   // getent's query, from its own process, was seen too.
   assert.ok(events.some((e) => e.kind === 'dns' && e.proc.pid !== pyPid && e.dns.qname === name), 'getent\'s query');
 });
+
+test('a process flooding port 53 is cut at the probe\'s rate and the rest is counted, not printed', { timeout: 120_000 }, async () => {
+  const dir = tempDir('dns-flood');
+  const spoolDir = join(dir, 'spool');
+  const sensor = await startSensor({
+    nats: { servers: `nats://127.0.0.1:${await freePort()}`, reconnect: false },
+    probes: ['dns'],
+    spoolDir,
+    log: pino({ level: 'silent' }),
+  });
+  let pid = 0;
+  const sent = 1000;
+  try {
+    await waitFor('probe running', () => sensor.heartbeat().probes.every((p) => p.state === 'running'), 90_000);
+    // An unprivileged process writes junk to a UDP socket connected to port 53, as fast as it can.
+    const py = `import os, socket; print(os.getpid(), flush=True); s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect(("${SERVER}", 53))\nfor i in range(${sent}):\n  try: s.send(b"\\x00" * 40)\n  except OSError: pass`;
+    const r = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '/usr/bin/python3', '-c', py]);
+    assert.equal(r.status, 0, r.stderr);
+    pid = Number(r.stdout.trim());
+    await waitFor('the skipped messages counted', () => (sensor.counters.rejects.get('dns.rate-limited') ?? 0) > 0, 10_000);
+  } finally {
+    await sensor.stop();
+  }
+  const events = readdirSync(spoolDir).sort()
+    .flatMap((f) => readFileSync(join(spoolDir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as EventV1));
+  const printed = events.filter((e) => e.kind === 'dns' && e.proc.pid === pid).length;
+  const skipped = sensor.counters.rejects.get('dns.rate-limited') ?? 0;
+  assert.ok(printed > 0 && printed < sent, `${printed} of ${sent} printed`);
+  // At the turn of a second one message may be both printed and counted; none is neither.
+  assert.ok(printed + skipped >= sent && skipped < sent, `every message is an event or counted: ${printed} printed, ${skipped} counted`);
+});

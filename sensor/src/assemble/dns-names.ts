@@ -40,8 +40,12 @@ export class DnsNames {
 
   constructor(private readonly counters: Counters) {}
 
-  /** A server record: remembered for the socket; a message record: its event data. */
+  /** A server record: remembered for the socket; a message record: its event data; skips: counted. */
   onRecord(r: DnsDecoded): DnsData | null {
+    if (r.type === 'dns.skipped') {
+      this.counters.reject('dns.rate-limited', r.skipped);
+      return null;
+    }
     if (r.type === 'dns.server') {
       this.servers.set(`${r.pid} ${r.fd}`, { family: r.family, addr: r.addr, port: r.port });
       return null;

@@ -111,6 +111,9 @@ export class EventBuilder {
         }];
       }
       case 'dns.server':
+      case 'dns.skipped':
+        this.dns.onRecord(r);
+        return [];
       case 'dns.message': {
         const dns = this.dns.onRecord(r);
         return dns ? [{ ...this.envelope(r.ns, r.pid, {}), kind: 'dns', dns }] : [];

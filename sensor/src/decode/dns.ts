@@ -13,6 +13,9 @@ export const DnsServerRecord = z.tuple([
   z.literal(42), Ns, U32, Fd, z.union([z.literal(2), z.literal(10)]), z.number().int().min(0).max(65535), U32, U32, U32, U32,
 ]);
 
+/** [43, ns, skipped]: messages past the probe's per-process rate, not printed. */
+export const DnsSkippedRecord = z.tuple([z.literal(43), Ns, z.number().int().positive()]);
+
 export type DnsDecoded =
   | {
       type: 'dns.message';
@@ -25,6 +28,7 @@ export type DnsDecoded =
       /** Its first min(len, DNS_CAPTURE) bytes, or null when bpftrace's text of them is ambiguous. */
       bytes: Uint8Array | null;
     }
+  | { type: 'dns.skipped'; ns: number; skipped: number }
   | { type: 'dns.server'; ns: number; pid: number; fd: number; family: 'ipv4' | 'ipv6'; addr: string; port: number };
 
 const isHex = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66);
@@ -63,6 +67,10 @@ function unescapeLiteral(text: string): Uint8Array {
 }
 
 export function decodeDns(data: unknown[]): DecodeResult<DnsDecoded> {
+  if (data[0] === 43) {
+    const r = DnsSkippedRecord.safeParse(data);
+    return r.success ? { success: true, data: { type: 'dns.skipped', ns: r.data[1], skipped: r.data[2] } } : r;
+  }
   if (data[0] === 42) {
     const r = DnsServerRecord.safeParse(data);
     if (!r.success) return r;

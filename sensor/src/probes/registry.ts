@@ -113,7 +113,7 @@ export const PROBES = {
     // Its records carry a buf() of bpftrace's string size: the exec probe's, as the composed program shares it.
     env: { BPFTRACE_STRLEN: String(BPFTRACE_STRLEN), ...MAP_ENV },
     decode: decodeDns,
-    recordTypes: [40, 41, 42],
+    recordTypes: [40, 41, 42, 43],
   },
 } as const satisfies Record<string, ProbeSpec>;
 
