@@ -31,8 +31,10 @@ class Bounded<K, V> extends Map<K, V> {
 /**
  * The DNS side of the event builder: the server each DNS socket talks to (from the probe's server
  * records), each message parsed into a `dns` event's data, and the names answers gave to addresses,
- * so that a later connect to one carries `hostname`. A process's own answers name its connects first;
- * otherwise the newest answer on the host does (a resolver such as systemd-resolved asks for others).
+ * so that a later connect to one carries `hostname`. Only the process's own answers name its connects:
+ * a process can read any "answer" it likes on an unconnected socket (one of its own can send it), so a
+ * host-wide table would let it name other processes' destinations. glibc, musl, Go and Python resolve
+ * in the process that connects; a name resolved by another process (nscd, a parent) is not carried.
  */
 export class DnsNames {
   private readonly servers = new Bounded<string, Server>(DNS_CACHE_MAX);
@@ -68,7 +70,6 @@ export class DnsNames {
         const ttl = Math.min(Math.max(a.ttl, MIN_TTL_S), MAX_TTL_S);
         const entry = { name: m.qname, untilNs: r.ns + ttl * 1e9 };
         this.names.set(`${r.pid} ${a.addr}`, entry);
-        this.names.set(a.addr, entry);
       }
     }
     return {
@@ -78,13 +79,10 @@ export class DnsNames {
     };
   }
 
-  /** The name `pid` (or else anyone on the host) resolved to `addr`, while its TTL lasts. */
+  /** The name `pid` resolved to `addr`, while its TTL lasts. */
   hostname(pid: number, addr: string, ns: number): string | undefined {
     const bare = addr.startsWith('::ffff:') ? addr.slice(7) : addr;
-    for (const key of [`${pid} ${bare}`, bare]) {
-      const e = this.names.get(key);
-      if (e && e.untilNs >= ns) return e.name;
-    }
-    return undefined;
+    const e = this.names.get(`${pid} ${bare}`);
+    return e && e.untilNs >= ns ? e.name : undefined;
   }
 }
