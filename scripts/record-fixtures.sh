@@ -57,4 +57,17 @@ cc -O2 -o "$tmp/nv-ioctl" test/support/nv-ioctl.c
 gpu_work() { "$tmp/nv-ioctl" "$tmp/nvidiactl" 50; }
 record gpu gpu_work 1 4096 4096 4096 4096 $(( (1 << 20) | 7 )) 0 0 0
 grep -E 'attached_probes|"data": \[0,|"nv-ioctl"|@gpu_' "$tmp/gpu.raw" >"$out/gpu.ndjson"
+# DNS: a tiny responder on 127.0.0.1:53 (test/support/dns-responder.py) answers glibc's getent (connect +
+# sendto, and sendmmsg for Python's A+AAAA getaddrinfo, + recvfrom, through a resolv.conf bound over /etc/resolv.conf in a mount namespace),
+# and a musl-style sendto with the address carries a hostile name (a dot and a NUL inside labels).
+dns_work() {
+  python3 test/support/dns-responder.py & local resp=$!
+  for _ in $(seq 50); do ss -Hlun 'sport = :53' | grep -q 127.0.0.1 && break; sleep 0.1; done
+  printf 'nameserver 127.0.0.1\n' >"$tmp/resolv.conf"
+  unshare -m sh -c "mount --bind $tmp/resolv.conf /etc/resolv.conf && getent hosts db.vigil.test && getent ahostsv4 db.vigil.test && python3 -c 'import socket; print(socket.getaddrinfo(\"db.vigil.test\", 80, type=socket.SOCK_STREAM))'" || true
+  python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1); s.sendto(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03a.b\x03c\x00d\x04evil\x00\x00\x01\x00\x01", ("127.0.0.1", 53)); s.recv(512)' || true
+  kill "$resp" 2>/dev/null || true; wait "$resp" 2>/dev/null || true
+}
+record dns dns_work
+grep -E 'attached_probes|"data": \[(0|4[0-3]),' "$tmp/dns.raw" >"$out/dns.ndjson"
 wc -l "$out"/*.ndjson

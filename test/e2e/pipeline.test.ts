@@ -37,10 +37,10 @@ before(async () => {
     'up', '--data-dir', join(dir, 'data'), '--api-port', String(apiPort), '--nats-port', String(await freePort()),
     '--host-id', HOST, '--gpu-device', `${gpuNode}=nvidia`, '--window-seconds', '1',
   ]);
-  await waitFor('all four probes running', () => {
+  await waitFor('all probes running', () => {
     const s = vigilJson<Status>(api, ['status']);
     const mine = s.sensors.find((x) => x.host === HOST);
-    return mine && ['exec', 'proc', 'connect', 'gpu'].every((p) => mine.probes.some((q) => q.name === p && q.state === 'running'));
+    return mine && ['exec', 'proc', 'connect', 'gpu', 'dns'].every((p) => mine.probes.some((q) => q.name === p && q.state === 'running'));
   }, 90_000, 500).catch((err: Error) => {
     throw new Error(`${err.message}\n--- vigil up output ---\n${up.logs.join('').slice(-4000)}`);
   });
@@ -159,7 +159,7 @@ test('a killed probe is restarted within seconds; the blind gap is reported and 
   const alert = await waitFor('sensor.probe-restart', () =>
     vigilJson<AlertV1[]>(api, ['alerts', '--host', HOST, '--rule', 'sensor.probe-restart']).find((a) => /probe exec/.test(a.reason)), 20_000, 500);
   // The probes share one bpftrace process: killing it stops them all, and one alert names them all.
-  assert.match(alert.reason, /probe exec \(with proc, connect, gpu: one bpftrace process\) on .* stopped and was restarted \(1 restarts so far\); blind for \d+\.\d s/);
+  assert.match(alert.reason, /probe exec \(with proc, connect, gpu, dns: one bpftrace process\) on .* stopped and was restarted \(1 restarts so far\); blind for \d+\.\d s/);
   // The killed bpftrace's CPU still counts (the sensor reaped it): the total less the new process's own
   // is at least what it was before the kill (the counter does not fall back when a probe restarts).
   const statCpu = (pid: number) => {
@@ -171,7 +171,7 @@ test('a killed probe is restarted within seconds; the blind gap is reported and 
   const cpuAfter = mine().footprint?.probeCpuSeconds ?? 0;
   assert.ok(cpuAfter - statCpu(after.pid!) >= cpuBefore - 0.1, `probes' CPU ${cpuBefore} s before the kill, ${cpuAfter} s after, the new bpftrace's own ${statCpu(after.pid!)} s`);
   const all = vigilJson<Status>(api, ['status']).sensors.find((x) => x.host === HOST)!.probes;
-  assert.deepEqual(all.map((p) => [p.name, p.state, p.pid]), ['exec', 'proc', 'connect', 'gpu'].map((n) => [n, 'running', after.pid]));
+  assert.deepEqual(all.map((p) => [p.name, p.state, p.pid]), ['exec', 'proc', 'connect', 'gpu', 'dns'].map((n) => [n, 'running', after.pid]));
   const marker = `vigil-after-restart-${randomUUID()}`;
   spawnSync('/bin/echo', [marker], { stdio: 'ignore' });
   await waitFor('execs seen again', () => events<ExecEventV1>(['--kind', 'exec', '--comm', 'echo']).some((e) => e.exec.argv[1] === marker), 20_000, 300);

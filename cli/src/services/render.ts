@@ -54,7 +54,13 @@ export function eventDetail(ev: EventV1): string {
       return ev.exit.signal !== null ? `killed by signal ${ev.exit.signal}` : `exit ${ev.exit.code}`;
     case 'connect': {
       const dst = ev.connect.family === 'ipv6' ? `[${ev.connect.daddr}]:${ev.connect.dport}` : `${ev.connect.daddr}:${ev.connect.dport}`;
-      return `${dst}${ev.connect.count > 1 ? ` ×${ev.connect.count}` : ''}${ev.connect.ret !== null && ev.connect.ret !== 0 ? ` (${errnoName(ev.connect.ret)})` : ''}`;
+      return `${ev.connect.hostname ? `${ev.connect.hostname} ` : ''}${dst}${ev.connect.count > 1 ? ` ×${ev.connect.count}` : ''}${ev.connect.ret !== null && ev.connect.ret !== 0 ? ` (${errnoName(ev.connect.ret)})` : ''}`;
+    }
+    case 'dns': {
+      const d = ev.dns;
+      const q = `${d.qname ?? '?'} ${d.qtypeName ?? d.qtype ?? '?'}`;
+      const a = d.direction === 'answer' ? ` → ${d.answers.map((x) => x.addr).join(', ') || `rcode ${d.rcode}`}` : '';
+      return `${d.direction} ${q}${a}${d.server ? ` @${d.server.addr}` : ''}${d.malformed ? ` (${d.malformed})` : ''}`;
     }
     case 'gpu':
       return `${ev.gpu.device} ${ev.gpu.name}${ev.gpu.rmClassName ? ` ${ev.gpu.rmClassName}` : ev.gpu.rmClass !== null ? ` class 0x${ev.gpu.rmClass.toString(16)}` : ''}${ev.gpu.rmControl !== null ? ` cmd 0x${ev.gpu.rmControl.toString(16)}` : ''}${ev.gpu.count > 1 ? ` ×${ev.gpu.count}` : ''}`;

@@ -30,6 +30,7 @@ export function eventBytes(ev: EventV1): number {
   for (const a of p.ancestry) n += ANCESTOR + str(a.comm) + str(a.exe) + strs(a.argv);
   if (ev.kind === 'exec') n += str(ev.exec.filename) + strs(ev.exec.argv);
   else if (ev.kind === 'gpu') n += str(ev.gpu.device) + str(ev.gpu.name) + str(ev.gpu.rmClassName) + str(ev.gpu.firstTs) + str(ev.gpu.lastTs);
-  else if (ev.kind === 'connect') n += str(ev.connect.daddr) + str(ev.connect.firstTs) + str(ev.connect.lastTs);
+  else if (ev.kind === 'connect') n += str(ev.connect.daddr) + str(ev.connect.firstTs) + str(ev.connect.lastTs) + str(ev.connect.hostname);
+  else if (ev.kind === 'dns') n += str(ev.dns.qname) + ev.dns.answers.reduce((m, a) => m + ANCESTOR + str(a.name) + str(a.addr), 0);
   return n;
 }

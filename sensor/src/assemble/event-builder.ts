@@ -7,6 +7,8 @@ import type { ExecDecoded, ExecDone } from '../decode/exec.js';
 import type { ProcDecoded } from '../decode/proc.js';
 import { decodeConnectKey, type ConnectDecoded } from '../decode/connect.js';
 import { decodeGpuKey, type GpuCall, type GpuDecoded } from '../decode/gpu.js';
+import type { DnsDecoded } from '../decode/dns.js';
+import { DnsNames } from './dns-names.js';
 import { ExecAssembler, type AssembledExec } from './exec-assembler.js';
 import type { KtimeClock } from './clock.js';
 import type { WindowEntry } from './window.js';
@@ -30,7 +32,7 @@ export function windowRecord(kind: WindowDecoded['type'], entries: WindowEntry[]
   return { type: kind, ns, entries };
 }
 
-export type DecodedRecord = ExecDecoded | ExecDone | ProcDecoded | FlushDecoded | ConnectDecoded | GpuDecoded | WindowDecoded;
+export type DecodedRecord = ExecDecoded | ExecDone | ProcDecoded | FlushDecoded | ConnectDecoded | GpuDecoded | WindowDecoded | DnsDecoded;
 
 /**
  * Turns decoded probe records into v1 events: keeps the process cache in step with fork/exec/exit and
@@ -38,6 +40,7 @@ export type DecodedRecord = ExecDecoded | ExecDone | ProcDecoded | FlushDecoded 
  */
 export class EventBuilder {
   readonly execs: ExecAssembler;
+  private readonly dns: DnsNames;
 
   constructor(
     private readonly host: string,
@@ -48,6 +51,7 @@ export class EventBuilder {
     argLimit: number,
   ) {
     this.execs = new ExecAssembler(argLimit);
+    this.dns = new DnsNames(counters);
   }
 
   /**
@@ -101,8 +105,19 @@ export class EventBuilder {
         return [{
           ...this.envelope(r.ns, r.pid, { comm: r.comm, uid: r.uid, cgroupId: r.cgroupId }),
           kind: 'connect',
-          connect: { family: r.family, daddr: r.daddr, dport: r.dport, ret: r.ret, count: 1, firstTs: ts, lastTs: ts },
+          connect: {
+            family: r.family, daddr: r.daddr, dport: r.dport, ret: r.ret, count: 1, firstTs: ts, lastTs: ts,
+            ...this.hostname(r.pid, r.daddr, r.ns),
+          },
         }];
+      }
+      case 'dns.server':
+      case 'dns.skipped':
+        this.dns.onRecord(r);
+        return [];
+      case 'dns.message': {
+        const dns = this.dns.onRecord(r);
+        return dns ? [{ ...this.envelope(r.ns, r.pid, {}), kind: 'dns', dns }] : [];
       }
       case 'connect.window':
         return this.connectWindow(r.entries);
@@ -145,10 +160,17 @@ export class EventBuilder {
         connect: {
           family: k.family, daddr: k.daddr, dport: k.dport, ret: null, count: w.count,
           firstTs: this.clock.toWall(w.firstNs), lastTs: this.clock.toWall(w.lastNs),
+          ...this.hostname(k.pid, k.daddr, w.firstNs),
         },
       });
     }
     return out;
+  }
+
+  /** `hostname` for a connect's destination, when a DNS answer named it (spread into the data). */
+  private hostname(pid: number, daddr: string, ns: number): { hostname?: string } {
+    const name = this.dns.hostname(pid, daddr, ns);
+    return name === undefined ? {} : { hostname: name };
   }
 
   private gpuWindow(entries: WindowEntry[]): EventV1[] {

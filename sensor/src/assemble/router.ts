@@ -24,7 +24,7 @@ const STAGES = Object.fromEntries(PROBE_NAMES.map((n) => [n, { read: `${n}.read`
  */
 const OBSERVED = new Map<DecodedRecord['type'], ProbeName>([
   ['exec.done', 'exec'], ['exec.return', 'exec'], ['proc.fork', 'proc'], ['proc.exit', 'proc'],
-  ['connect.first', 'connect'], ['gpu.first', 'gpu'],
+  ['connect.first', 'connect'], ['gpu.first', 'gpu'], ['dns.message', 'dns'],
 ]);
 
 /** The probe owning each value record type (field 0). */
@@ -34,7 +34,7 @@ const OWNERS = new Map<number, ProbeName>(PROBE_NAMES.flatMap((n) => PROBES[n].r
 function mapOwner(mapName: string): ProbeName | undefined {
   return PROBE_NAMES.find((n) => {
     const p = PROBES[n];
-    const prefix = 'window' in p ? p.window : p.batch.prefix;
+    const prefix = 'window' in p ? p.window : 'batch' in p ? p.batch.prefix : n;
     return mapName.startsWith(`@${prefix}_`);
   });
 }

@@ -20,6 +20,8 @@ import type { ExecDone } from './exec.js';
 import { WindowCollector } from '../assemble/window.js';
 import type { DecodedRecord } from '../assemble/event-builder.js';
 import { ioctlName, NVIDIA_RM_CLASS } from '../gpu/ioctl-names.js';
+import { DnsNames } from '../assemble/dns-names.js';
+import { Counters } from '../counters.js';
 
 const fixture = (name: string) =>
   readFileSync(join(DEFAULT_PROBES_DIR, 'fixtures', `${name}.ndjson`), 'utf8').split('\n').filter(Boolean);
@@ -202,4 +204,28 @@ test('every probe prints exactly the record types records.ts names for it, and t
   assert.deepEqual([...printedTypes(PRELUDE_SCRIPT)].sort((a, b) => a - b), [RECORD.ready, RECORD.wake]);
   const all = PROBE_NAMES.flatMap((n) => Object.values(RECORD[n]) as number[]).concat(RECORD.ready, RECORD.wake);
   assert.equal(new Set(all).size, all.length, 'no record type is used twice (the composed program routes by it)');
+});
+
+test('dns fixture: glibc, Python (sendmmsg) and a musl-style sendto; names, answers and a hostile name', () => {
+  const { records } = decodeAll('dns');
+  const names = new DnsNames(new Counters());
+  const events = records.flatMap((r) => (r.type === 'dns.message' || r.type === 'dns.server' ? [names.onRecord(r)] : [])).filter((d) => d !== null);
+  const queries = events.filter((d) => d.direction === 'query');
+  const answers = events.filter((d) => d.direction === 'answer');
+  for (const d of events) {
+    assert.equal(d.malformed, null, JSON.stringify(d));
+    assert.deepEqual(d.server, { family: 'ipv4', addr: '127.0.0.1', port: 53 });
+  }
+  assert.deepEqual(
+    [...new Set(queries.map((d) => `${d.qname} ${d.qtypeName}`))].sort(),
+    ['a\\046b.c\\000d.evil A', 'db.vigil.test A', 'db.vigil.test AAAA'],
+  );
+  const addrs = answers.flatMap((d) => d.answers.map((a) => `${d.qname} ${a.type} ${a.addr} ${a.ttl}`));
+  assert.ok(addrs.includes('db.vigil.test A 127.0.0.7 300'), addrs.join(','));
+  assert.ok(addrs.includes('db.vigil.test AAAA ::7 300'), addrs.join(','));
+  assert.ok(addrs.includes('a\\046b.c\\000d.evil A 127.0.0.7 300'), 'the hostile name is answered under its escaped form');
+  // Python's getaddrinfo sends A and AAAA in one sendmmsg: both messages are there, from one pid.
+  const byPid = new Map<number, number>();
+  for (const r of records) if (r.type === 'dns.message' && r.direction === 'query') byPid.set(r.pid, (byPid.get(r.pid) ?? 0) + 1);
+  assert.ok([...byPid.values()].some((n) => n >= 2));
 });

@@ -12,6 +12,7 @@ export const RECORD = {
   proc: { flush: 12 },
   connect: { first: 20 },
   gpu: { first: 30 },
+  dns: { query: 40, answer: 41, server: 42, skipped: 43 },
 } as const;
 
 export type ProbeRecords = Omit<typeof RECORD, 'ready' | 'wake'>;

@@ -4,6 +4,7 @@ import { decodeExec, decodeExecBatch, type BatchDecoded, type Maps } from '../de
 import { decodeProc, decodeProcBatch } from '../decode/proc.js';
 import { decodeConnect } from '../decode/connect.js';
 import { decodeGpu } from '../decode/gpu.js';
+import { decodeDns } from '../decode/dns.js';
 import type { DecodedRecord } from '../assemble/event-builder.js';
 import { RECORD, recordTypes } from './records.js';
 import { NO_MAJOR, type GpuDeviceMap } from '../gpu/devices.js';
@@ -116,6 +117,14 @@ export const PROBES = {
         ? 'no GPU driver in /proc/devices (nvidia, nvidia-uvm, kfd, drm) and no --gpu-device given'
         : null;
     },
+  },
+  dns: {
+    script: 'dns.bt',
+    args: () => [],
+    // Its records carry a buf() of bpftrace's string size: the exec probe's, as the composed program shares it.
+    env: { BPFTRACE_STRLEN: String(BPFTRACE_STRLEN), ...MAP_ENV },
+    decode: decodeDns,
+    recordTypes: recordTypes('dns'),
   },
 } as const satisfies Record<string, ProbeSpec>;
 
