@@ -3,14 +3,17 @@
 // two heartbeats a minute apart. Usage (root): node bench/exec-to-query.mjs [trials]
 import { spawn, spawnSync } from 'node:child_process';
 import { authHeaders, scratchDir } from './lib.mjs';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 
 const trials = Number(process.argv[2] ?? 100);
 const dir = scratchDir('vigil-bench-');
 const api = 'http://127.0.0.1:18899';
 const cli = new URL('../cli/bin/run.js', import.meta.url).pathname;
-const up = spawn(process.execPath, [cli, 'up', '--data-dir', dir, '--api-port', '18899', '--nats-port', '14299', '--host-id', 'bench'], { stdio: ['ignore', 'ignore', 'pipe'] });
+const up = spawn(
+  process.execPath,
+  [cli, 'up', '--data-dir', dir, '--api-port', '18899', '--nats-port', '14299', '--host-id', 'bench'],
+  { stdio: ['ignore', 'ignore', 'pipe'] },
+);
 const get = async (path) => (await fetch(`${api}${path}`, { headers: authHeaders })).json();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -50,4 +53,14 @@ const rate = (b.counters.eventsPublished - a.counters.eventsPublished) / secs;
 const records = (b.counters.recordsRead - a.counters.recordsRead) / secs;
 up.kill('SIGINT');
 await new Promise((r) => up.once('exit', r));
-console.log(JSON.stringify({ trials, execToQueryMs: { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: lat.at(-1).toFixed(0) }, idle: { seconds: secs.toFixed(1), eventsPerSec: rate.toFixed(2), probeRecordsPerSec: records.toFixed(2) } }, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      trials,
+      execToQueryMs: { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: lat.at(-1).toFixed(0) },
+      idle: { seconds: secs.toFixed(1), eventsPerSec: rate.toFixed(2), probeRecordsPerSec: records.toFixed(2) },
+    },
+    null,
+    2,
+  ),
+);

@@ -29,7 +29,11 @@ const dir = scratchDir('vigil-gpu-sensor-');
 const nats = await startNats(dir, { stream: true, bin: process.env.NATS_SERVER ?? 'nats-server' });
 const { url, nc } = nats;
 let hb = null;
-nc.subscribe('vigil.sensor.gpu-bench.heartbeat', { callback: (_e, m) => { hb = m.json(); } });
+nc.subscribe('vigil.sensor.gpu-bench.heartbeat', {
+  callback: (_e, m) => {
+    hb = m.json();
+  },
+});
 
 async function steps(mode) {
   const { stdout } = await run(python, [job, SECS, mode], { maxBuffer: 1 << 20 });
@@ -38,12 +42,21 @@ async function steps(mode) {
 
 async function withSensor(mode) {
   hb = null;
-  const sensor = startProcess(process.execPath, [CLI, 'sensor', '--nats', url, '--host-id', 'gpu-bench', '--spool-dir', join(dir, 'spool')], SENSOR_ENV);
+  const sensor = startProcess(
+    process.execPath,
+    [CLI, 'sensor', '--nats', url, '--host-id', 'gpu-bench', '--spool-dir', join(dir, 'spool')],
+    SENSOR_ENV,
+  );
   try {
-    const probes = await waitFor('every probe running', async () => {
-      const ps = hb?.probes ?? [];
-      return ps.length > 0 && ps.every((p) => p.state === 'running' || p.state === 'skipped') ? ps : null;
-    }, 120_000, 200);
+    const probes = await waitFor(
+      'every probe running',
+      async () => {
+        const ps = hb?.probes ?? [];
+        return ps.length > 0 && ps.every((p) => p.state === 'running' || p.state === 'skipped') ? ps : null;
+      },
+      120_000,
+      200,
+    );
     const before = hb.counters;
     const u0 = usage(sensor.child.pid);
     const t0 = performance.now();
@@ -87,16 +100,36 @@ for (const mode of WORKLOADS) {
   const rate = (c) => median(runs.filter((r) => r.workload === mode && r.condition === c).map((r) => r.stepsPerS));
   const traced = runs.filter((r) => r.workload === mode && r.condition === 'sensor');
   summary[mode] = {
-    noneStepsPerS: rate('none'), sensorStepsPerS: rate('sensor'), overhead: 1 - rate('sensor') / rate('none'),
-    sensorCores: median(traced.map((r) => r.sensorCores)), sensorRssMiB: median(traced.map((r) => r.sensorRssMiB)),
+    noneStepsPerS: rate('none'),
+    sensorStepsPerS: rate('sensor'),
+    overhead: 1 - rate('sensor') / rate('none'),
+    sensorCores: median(traced.map((r) => r.sensorCores)),
+    sensorRssMiB: median(traced.map((r) => r.sensorRssMiB)),
     // Each repetition's pair, sensor against none: the launch-bound loop drifts between repetitions.
-    pairedOverheads: traced.map((t) => 1 - t.stepsPerS / runs.find((r) => r.rep === t.rep && r.workload === mode && r.condition === 'none').stepsPerS),
+    pairedOverheads: traced.map(
+      (t) =>
+        1 - t.stepsPerS / runs.find((r) => r.rep === t.rep && r.workload === mode && r.condition === 'none').stepsPerS,
+    ),
   };
 }
 let gpu = '';
-try { gpu = (await run('nvidia-smi', ['--query-gpu=name,driver_version', '--format=csv,noheader'])).stdout.trim(); } catch { /* no nvidia-smi */ }
-console.log(JSON.stringify({
-  when: new Date().toISOString(),
-  command: `node bench/gpu-sensor.mjs ${REPS} ${SECS} ${WORKLOADS.join(',')}`,
-  result: { host: { gpu, kernel: release(), cpus: cpus().length, bpftrace: process.env.BPFTRACE ?? 'bpftrace' }, summary, runs },
-}, null, 2));
+try {
+  gpu = (await run('nvidia-smi', ['--query-gpu=name,driver_version', '--format=csv,noheader'])).stdout.trim();
+} catch {
+  /* no nvidia-smi */
+}
+console.log(
+  JSON.stringify(
+    {
+      when: new Date().toISOString(),
+      command: `node bench/gpu-sensor.mjs ${REPS} ${SECS} ${WORKLOADS.join(',')}`,
+      result: {
+        host: { gpu, kernel: release(), cpus: cpus().length, bpftrace: process.env.BPFTRACE ?? 'bpftrace' },
+        summary,
+        runs,
+      },
+    },
+    null,
+    2,
+  ),
+);

@@ -9,7 +9,19 @@ import { EVENTS_STREAM } from '@vigil/schema';
 import { CONSUMER_NAME } from '../control-plane/dist/ingest/streams.js';
 import { pino } from 'pino';
 import { EventPublisher, Counters } from '@vigil/sensor';
-import { api, benchEvent, CLI, freePort, scratchDir, sleep, startNats, startProcess, threadCpu, usage, waitFor } from './lib.mjs';
+import {
+  api,
+  benchEvent,
+  CLI,
+  freePort,
+  scratchDir,
+  sleep,
+  startNats,
+  startProcess,
+  threadCpu,
+  usage,
+  waitFor,
+} from './lib.mjs';
 
 const N = Number(process.argv[2] ?? 300_000);
 const dir = scratchDir('vigil-ingest-');
@@ -17,7 +29,11 @@ const apiPort = await freePort();
 const base = `http://127.0.0.1:${apiPort}`;
 const nats = await startNats(dir);
 const { url, nc } = nats;
-const cp = startProcess(process.execPath, [CLI, 'control-plane', '--data-dir', join(dir, 'ch'), '--nats', url, '--api-port', String(apiPort)], { VIGIL_LOG_LEVEL: 'warn' });
+const cp = startProcess(
+  process.execPath,
+  [CLI, 'control-plane', '--data-dir', join(dir, 'ch'), '--nats', url, '--api-port', String(apiPort)],
+  { VIGIL_LOG_LEVEL: 'warn' },
+);
 await waitFor('control plane', async () => (await api(base, '/api/v1/status')).controlPlane.nats === 'connected');
 
 const jsm = await nc.jetstreamManager();
@@ -27,7 +43,11 @@ publisher.start();
 
 const stored = async () => (await api(base, '/api/v1/status')).controlPlane.stored;
 const exactlyOnce = async (host) => {
-  const q = await api(base, '/api/v1/query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql: `SELECT uniqExact(id) AS u, count() AS n FROM events FINAL WHERE host = '${host}'` }) });
+  const q = await api(base, '/api/v1/query', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ sql: `SELECT uniqExact(id) AS u, count() AS n FROM events FINAL WHERE host = '${host}'` }),
+  });
   return { unique: Number(q.rows[0].u), rowsFinal: Number(q.rows[0].n) };
 };
 
@@ -38,21 +58,38 @@ const cpu0 = usage(cp.child.pid);
 const threads = () => ({ cp: threadCpu(cp.child.pid), publisher: threadCpu(process.pid), nats: threadCpu(nats.pid) });
 const th0 = threads();
 const t0 = performance.now();
-for (let i = 0; i < N; i += 10_000) publisher.enqueue(Array.from({ length: Math.min(10_000, N - i) }, () => benchEvent('capacity')));
+for (let i = 0; i < N; i += 10_000)
+  publisher.enqueue(Array.from({ length: Math.min(10_000, N - i) }, () => benchEvent('capacity')));
 await waitFor('all published', async () => publisher.depth === 0, 600_000, 20);
 const published = performance.now();
 await waitFor('all stored', async () => (await stored()) >= N, 600_000, 50);
 const done = performance.now();
 // `stored` counts inserted events, a redelivered batch twice: the exactly-once check waits for the
 // ids themselves (or reports what is missing).
-await waitFor('every id stored', async () => (await exactlyOnce('capacity')).unique >= N, 120_000, 500).catch(() => null);
+await waitFor('every id stored', async () => (await exactlyOnce('capacity')).unique >= N, 120_000, 500).catch(
+  () => null,
+);
 const cpu1 = usage(cp.child.pid);
 const th1 = threads();
 const capSecs = (done - t0) / 1000;
 const cores = (k, part) => (th1[k][part] - th0[k][part]) / capSecs;
 const whole = (k) => cores(k, 'main') + cores(k, 'other');
-const threadCores = { controlPlaneMain: cores('cp', 'main'), controlPlaneOther: cores('cp', 'other'), publisher: whole('publisher'), nats: whole('nats') };
-const capacity = { threadCores, events: N, publishPerSec: N / ((published - t0) / 1000), storedPerSec: N / ((done - t0) / 1000), drainAfterPublishMs: done - published, controlPlaneCpu: (cpu1.cpu - cpu0.cpu) / ((done - t0) / 1000), messages: publisher.messagesPublished, ...(await exactlyOnce('capacity')) };
+const threadCores = {
+  controlPlaneMain: cores('cp', 'main'),
+  controlPlaneOther: cores('cp', 'other'),
+  publisher: whole('publisher'),
+  nats: whole('nats'),
+};
+const capacity = {
+  threadCores,
+  events: N,
+  publishPerSec: N / ((published - t0) / 1000),
+  storedPerSec: N / ((done - t0) / 1000),
+  drainAfterPublishMs: done - published,
+  controlPlaneCpu: (cpu1.cpu - cpu0.cpu) / ((done - t0) / 1000),
+  messages: publisher.messagesPublished,
+  ...(await exactlyOnce('capacity')),
+};
 
 // Overload: 1.5× capacity for 10 s, in 10 ms ticks.
 const offered = Math.round(capacity.storedPerSec * 1.5);
@@ -64,7 +101,10 @@ let maxBacklog = 0;
 let maxQueue = 0;
 while (performance.now() - o0 < 10_000) {
   const due = Math.round(((performance.now() - o0) / 1000) * offered) - sent;
-  if (due > 0) { publisher.enqueue(Array.from({ length: due }, () => benchEvent('overload'))); sent += due; }
+  if (due > 0) {
+    publisher.enqueue(Array.from({ length: due }, () => benchEvent('overload')));
+    sent += due;
+  }
   maxQueue = Math.max(maxQueue, publisher.depth);
   await sleep(10);
   if (sent % (perTick * 50) < perTick) {
@@ -77,12 +117,20 @@ const storedDuring = (await stored()) - before;
 await waitFor('overload drained', async () => (await stored()) - before >= sent, 600_000, 50);
 const drained = performance.now();
 const overload = {
-  offeredPerSec: sent / offerSecs, offered: sent, storedPerSecWhileOffered: storedDuring / offerSecs,
-  maxSensorQueue: maxQueue, maxJetStreamBacklog: maxBacklog, sensorDropped: counters.eventsDropped, sensorRejects: Object.fromEntries(counters.rejects),
-  drainAfterOfferMs: drained - o0 - offerSecs * 1000, ...(await exactlyOnce('overload')),
+  offeredPerSec: sent / offerSecs,
+  offered: sent,
+  storedPerSecWhileOffered: storedDuring / offerSecs,
+  maxSensorQueue: maxQueue,
+  maxJetStreamBacklog: maxBacklog,
+  sensorDropped: counters.eventsDropped,
+  sensorRejects: Object.fromEntries(counters.rejects),
+  drainAfterOfferMs: drained - o0 - offerSecs * 1000,
+  ...(await exactlyOnce('overload')),
 };
 const st = (await api(base, '/api/v1/status')).controlPlane;
 await publisher.stop(1000);
 await cp.stop();
 await nats.stop();
-console.log(JSON.stringify({ capacity, overload, controlPlaneRejects: st.rejects, streamGaps: st.lostInStream ?? null }, null, 2));
+console.log(
+  JSON.stringify({ capacity, overload, controlPlaneRejects: st.rejects, streamGaps: st.lostInStream ?? null }, null, 2),
+);

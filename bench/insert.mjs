@@ -19,10 +19,25 @@ const BATCH = 2000;
 
 /** The row the control plane built per event before the table derived its columns. */
 const builtRow = (ev) => ({
-  id: ev.id, host: ev.host, ts: ev.ts, kind: ev.kind, pid: ev.proc.pid, ppid: ev.proc.ppid, uid: ev.proc.uid, comm: ev.proc.comm,
-  exe: ev.kind === 'exec' ? ev.exec.filename : ev.proc.exe, argv: ev.kind === 'exec' ? ev.exec.argv : ev.proc.argv,
-  container_id: ev.proc.containerId ?? '', job: ev.proc.job ?? '', daddr: '', dport: 0, gpu_device: '', gpu_ioctl: '', gpu_class: 0,
-  event_count: 1, event: JSON.stringify(ev),
+  id: ev.id,
+  host: ev.host,
+  ts: ev.ts,
+  kind: ev.kind,
+  pid: ev.proc.pid,
+  ppid: ev.proc.ppid,
+  uid: ev.proc.uid,
+  comm: ev.proc.comm,
+  exe: ev.kind === 'exec' ? ev.exec.filename : ev.proc.exe,
+  argv: ev.kind === 'exec' ? ev.exec.argv : ev.proc.argv,
+  container_id: ev.proc.containerId ?? '',
+  job: ev.proc.job ?? '',
+  daddr: '',
+  dport: 0,
+  gpu_device: '',
+  gpu_ioctl: '',
+  gpu_class: 0,
+  event_count: 1,
+  event: JSON.stringify(ev),
 });
 
 const WAYS = {
@@ -44,7 +59,11 @@ async function run(way) {
     const elu = performance.eventLoopUtilization(elu0);
     const cpu = process.cpuUsage(cpu0);
     const rows = BATCH * BATCHES;
-    return { rowsPerSec: rows / secs, cores: (cpu.user + cpu.system) / 1e6 / secs, mainUsPerRow: (elu.active * 1000) / rows };
+    return {
+      rowsPerSec: rows / secs,
+      cores: (cpu.user + cpu.system) / 1e6 / secs,
+      mainUsPerRow: (elu.active * 1000) / rows,
+    };
   } finally {
     await ch.close();
     rmSync(dir, { recursive: true, force: true });
@@ -56,8 +75,19 @@ const summary = (xs) => {
   const rate = spread(xs.map((x) => x.rowsPerSec));
   const main = spread(xs.map((x) => x.mainUsPerRow));
   return {
-    rowsPerSec: rate.median, min: rate.min, max: rate.max, cores: median(xs.map((x) => x.cores)),
-    mainUsPerRow: main.median, mainUsPerRowMin: main.min, mainUsPerRowMax: main.max,
+    rowsPerSec: rate.median,
+    min: rate.min,
+    max: rate.max,
+    cores: median(xs.map((x) => x.cores)),
+    mainUsPerRow: main.median,
+    mainUsPerRowMin: main.min,
+    mainUsPerRowMax: main.max,
   };
 };
-console.log(JSON.stringify({ batch: BATCH, batches: BATCHES, reps: REPS, derived: summary(out.derived), builtInJs: summary(out.builtInJs) }, null, 2));
+console.log(
+  JSON.stringify(
+    { batch: BATCH, batches: BATCHES, reps: REPS, derived: summary(out.derived), builtInJs: summary(out.builtInJs) },
+    null,
+    2,
+  ),
+);

@@ -24,14 +24,25 @@ export function scratchDir(prefix) {
 export function freePort() {
   return new Promise((resolve) => {
     const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
   });
 }
 
 /** Median and range. */
-export function spread(xs) { return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) }; }
-export function median(xs) { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; }
-export function quantile(xs, q) { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; }
+export function spread(xs) {
+  return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
+}
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+export function quantile(xs, q) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
 /**
  * Runs `run(value)` for every condition, `reps` times, in an order rotated per repetition (A B C, B C A,
  * C A B, …) so that drift of the host falls on every condition alike; the results per condition name.
@@ -57,22 +68,42 @@ export const authHeaders = { authorization: `Bearer ${process.env.VIGIL_API_TOKE
 export function startProcess(cmd, args, env = {}) {
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let err = '';
-  child.stderr.on('data', (d) => { err = (err + d).slice(-4000); });
+  child.stderr.on('data', (d) => {
+    err = (err + d).slice(-4000);
+  });
   const exited = new Promise((r) => child.once('exit', r));
-  return { child, stderr: () => err, stop: async () => { if (child.exitCode === null) { child.kill('SIGINT'); const t = setTimeout(() => child.kill('SIGKILL'), 20000); await exited; clearTimeout(t); } } };
+  return {
+    child,
+    stderr: () => err,
+    stop: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGINT');
+        const t = setTimeout(() => child.kill('SIGKILL'), 20000);
+        await exited;
+        clearTimeout(t);
+      }
+    },
+  };
 }
 
 const CLK = 100;
 /** The fields of /proc/PID/stat (or /proc/PID/task/TID/stat) after the command name (field 3 onwards, 0-based here). */
-const statFields = (pid) => { const stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); return stat.slice(stat.lastIndexOf(')') + 2).split(' '); };
+const statFields = (pid) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+};
 /** utime+stime (s) from stat fields. */
 const cpuOf = (f) => (Number(f[11]) + Number(f[12])) / CLK;
 /** utime+stime (s) of one process, its threads included. */
-export function cpuSeconds(pid) { return cpuOf(statFields(pid)); }
+export function cpuSeconds(pid) {
+  return cpuOf(statFields(pid));
+}
 /** utime+stime (s), RSS and PSS (bytes) of a pid and its children (one level: bpftrace under the sensor). */
 export function usage(pid) {
   const pids = [pid, ...childrenOf(pid)];
-  let cpu = 0, rss = 0, pss = 0;
+  let cpu = 0,
+    rss = 0,
+    pss = 0;
   for (const p of pids) {
     try {
       const f = statFields(p);
@@ -80,7 +111,9 @@ export function usage(pid) {
       rss += Number(f[21]) * 4096;
       // PSS divides pages shared between processes (LLVM's text among bpftrace processes) among them.
       pss += Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'))?.[1] ?? 0) * 1024;
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return { cpu, rss, pss, pids: pids.length };
 }
@@ -91,7 +124,9 @@ export function threadCpu(pid) {
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       out[tid === String(pid) ? 'main' : 'other'] += cpuSeconds(`${pid}/task/${tid}`);
-    } catch { /* thread gone */ }
+    } catch {
+      /* thread gone */
+    }
   }
   return out;
 }
@@ -104,7 +139,9 @@ export function childrenOf(pid) {
     try {
       const ppid = Number(statFields(d)[1]);
       if (ppid === pid) out.push(Number(d));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
@@ -119,7 +156,15 @@ export async function startNats(dir, { stream = false, bin = 'nats-server' } = {
   const url = `nats://127.0.0.1:${port}`;
   const nc = await waitFor('nats-server', () => connect({ servers: url }).catch(() => null), 15000, 100);
   if (stream) await ensureStreams(await nc.jetstreamManager(), DEFAULT_STREAM_LIMITS);
-  return { url, nc, pid: server.child.pid, stop: async () => { await nc.close(); await server.stop(); } };
+  return {
+    url,
+    nc,
+    pid: server.child.pid,
+    stop: async () => {
+      await nc.close();
+      await server.stop();
+    },
+  };
 }
 
 export async function api(base, path, init) {
@@ -129,20 +174,56 @@ export async function api(base, path, init) {
 
 export async function waitFor(what, f, ms = 60000, every = 200) {
   const end = Date.now() + ms;
-  while (Date.now() < end) { try { const v = await f(); if (v) return v; } catch { /* retry */ } await sleep(every); }
+  while (Date.now() < end) {
+    try {
+      const v = await f();
+      if (v) return v;
+    } catch {
+      /* retry */
+    }
+    await sleep(every);
+  }
   throw new Error(`bench: timed out waiting for ${what}`);
 }
 
 export const sh = (cmd, args) => execFileSync(cmd, args, { encoding: 'utf8' });
 
 // An exec event as the sensor builds it (ancestry four deep), a fresh id and time for each.
-const BENCH_PROC = { pid: 1, ppid: 4100, uid: 1000, gid: 1000, comm: 'python3', exe: '/usr/bin/python3', argv: ['python3', 'train.py', '--config', 'configs/llm-7b.yaml'], argvTruncated: false, cwd: '/home/train', cgroupId: 3716, cgroup: '/system.slice/slurmstepd.scope/job_4242/step_0', containerId: null, job: 'slurm:4242', startTs: null,
-  ancestry: [{ pid: 4100, comm: 'bash', exe: '/usr/bin/bash', argv: ['bash', 'run.sh'] }, { pid: 4000, comm: 'slurmstepd', exe: '/usr/sbin/slurmstepd', argv: ['slurmstepd: [4242.0]'] }, { pid: 1, comm: 'systemd', exe: '/usr/lib/systemd/systemd', argv: ['/sbin/init'] }], ancestryTruncated: false };
+const BENCH_PROC = {
+  pid: 1,
+  ppid: 4100,
+  uid: 1000,
+  gid: 1000,
+  comm: 'python3',
+  exe: '/usr/bin/python3',
+  argv: ['python3', 'train.py', '--config', 'configs/llm-7b.yaml'],
+  argvTruncated: false,
+  cwd: '/home/train',
+  cgroupId: 3716,
+  cgroup: '/system.slice/slurmstepd.scope/job_4242/step_0',
+  containerId: null,
+  job: 'slurm:4242',
+  startTs: null,
+  ancestry: [
+    { pid: 4100, comm: 'bash', exe: '/usr/bin/bash', argv: ['bash', 'run.sh'] },
+    { pid: 4000, comm: 'slurmstepd', exe: '/usr/sbin/slurmstepd', argv: ['slurmstepd: [4242.0]'] },
+    { pid: 1, comm: 'systemd', exe: '/usr/lib/systemd/systemd', argv: ['/sbin/init'] },
+  ],
+  ancestryTruncated: false,
+};
 let seq = 0;
 /** A fresh exec event for `host`: new id, time and pid each call. */
 export function benchEvent(host) {
   const i = seq++;
-  return { id: randomUUID(), v: 1, host, ts: (BigInt(Date.now()) * 1_000_000n + BigInt(i % 1_000_000)).toString(), kind: 'exec', proc: { ...BENCH_PROC, pid: 10_000 + (i % 4_000_000) }, exec: { filename: '/usr/bin/python3', argv: BENCH_PROC.argv, argvTruncated: false, ret: 0 } };
+  return {
+    id: randomUUID(),
+    v: 1,
+    host,
+    ts: (BigInt(Date.now()) * 1_000_000n + BigInt(i % 1_000_000)).toString(),
+    kind: 'exec',
+    proc: { ...BENCH_PROC, pid: 10_000 + (i % 4_000_000) },
+    exec: { filename: '/usr/bin/python3', argv: BENCH_PROC.argv, argvTruncated: false, ret: 0 },
+  };
 }
 
 /**
@@ -153,9 +234,19 @@ export function latencyBetween(before, after) {
   const out = {};
   for (const [stage, h] of Object.entries(after?.latency?.stages ?? {})) {
     const b = before?.latency?.stages?.[stage];
-    const d = { count: h.count - (b?.count ?? 0), sumMs: h.sumMs - (b?.sumMs ?? 0), maxMs: h.maxMs, buckets: h.buckets.map((n, i) => n - (b?.buckets[i] ?? 0)) };
+    const d = {
+      count: h.count - (b?.count ?? 0),
+      sumMs: h.sumMs - (b?.sumMs ?? 0),
+      maxMs: h.maxMs,
+      buckets: h.buckets.map((n, i) => n - (b?.buckets[i] ?? 0)),
+    };
     if (d.count === 0) continue;
-    out[stage] = { count: d.count, p50: latencyQuantile(d, 0.5, after.latency.boundsMs), p99: latencyQuantile(d, 0.99, after.latency.boundsMs), mean: d.sumMs / d.count };
+    out[stage] = {
+      count: d.count,
+      p50: latencyQuantile(d, 0.5, after.latency.boundsMs),
+      p99: latencyQuantile(d, 0.99, after.latency.boundsMs),
+      mean: d.sumMs / d.count,
+    };
   }
   return out;
 }

@@ -107,7 +107,9 @@ function capacity({ g, ins }) {
 }
 
 function detectionLatency({ o, quiet }) {
-  const runs = [o && ['after the storms', o.result.detection], quiet && ['quiet', quiet.result.detection]].filter(Boolean);
+  const runs = [o && ['after the storms', o.result.detection], quiet && ['quiet', quiet.result.detection]].filter(
+    Boolean,
+  );
   if (runs.length === 0) return '';
   const met1s = runs.every(([, d]) => d.api.p99 <= 1000);
   const aimMet = runs.every(([, d]) => d.api.p99 <= 250);
@@ -160,6 +162,8 @@ ${[execOverhead(results), ioctlOverhead(), capacity(results), detectionLatency(r
 }
 
 /** Under the GPU sensor table: what the figures mean on a host where the launch-bound loop drifts. */
-export const gpuSensorNote = (cpus) => `The sensor uses under 2% of one of the host's ${cpus} cores and loses nothing. The GPU-bound loop runs
+export const gpuSensorNote = (
+  cpus,
+) => `The sensor uses under 2% of one of the host's ${cpus} cores and loses nothing. The GPU-bound loop runs
 at the same rate. For the launch-bound loop the pairs spread both ways by more than any difference
 between the medians, so no cost is measurable there with this many repetitions.`;

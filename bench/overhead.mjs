@@ -3,7 +3,23 @@
 import { join } from 'node:path';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { api, CLI, SENSOR_ENV, freePort, latencyBetween, median, quantile, scratchDir, sh, sleep, spread, startNats, startProcess, usage, waitFor } from './lib.mjs';
+import {
+  api,
+  CLI,
+  SENSOR_ENV,
+  freePort,
+  latencyBetween,
+  median,
+  quantile,
+  scratchDir,
+  sh,
+  sleep,
+  spread,
+  startNats,
+  startProcess,
+  usage,
+  waitFor,
+} from './lib.mjs';
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const dir = scratchDir('vigil-bench-');
@@ -21,7 +37,10 @@ const STORMS = {
 };
 // A storm prints its rate and the user and system CPU seconds its processes used per call.
 const runStorm = (name) => {
-  const [rate, userPerOp, sysPerOp] = execFileSync(storm, STORMS[name], { encoding: 'utf8' }).trim().split(' ').map(Number);
+  const [rate, userPerOp, sysPerOp] = execFileSync(storm, STORMS[name], { encoding: 'utf8' })
+    .trim()
+    .split(' ')
+    .map(Number);
   return { rate, userPerOp, sysPerOp };
 };
 
@@ -37,16 +56,49 @@ async function startVigil({ controlPlane = true } = {}) {
   const { url, nc } = nats;
   let cp = null;
   if (controlPlane) {
-    cp = startProcess(process.execPath, [CLI, 'control-plane', '--data-dir', join(dir, `ch-${apiPort}`), '--nats', url, '--api-port', String(apiPort)], { VIGIL_LOG_LEVEL: 'warn' });
+    cp = startProcess(
+      process.execPath,
+      [CLI, 'control-plane', '--data-dir', join(dir, `ch-${apiPort}`), '--nats', url, '--api-port', String(apiPort)],
+      { VIGIL_LOG_LEVEL: 'warn' },
+    );
     await waitFor('control plane', async () => (await api(base, '/api/v1/status')).controlPlane.nats === 'connected');
   }
   let heartbeat = null;
-  const sub = nc.subscribe('vigil.sensor.bench.heartbeat', { callback: (_e, m) => { heartbeat = m.json(); } });
-  const sensor = startProcess(process.execPath, [CLI, 'sensor', '--nats', url, '--host-id', 'bench', '--gpu-device', `${gpuNode}=nvidia`, '--spool-dir', join(dir, `spool-${apiPort}`)], SENSOR_ENV);
+  const sub = nc.subscribe('vigil.sensor.bench.heartbeat', {
+    callback: (_e, m) => {
+      heartbeat = m.json();
+    },
+  });
+  const sensor = startProcess(
+    process.execPath,
+    [
+      CLI,
+      'sensor',
+      '--nats',
+      url,
+      '--host-id',
+      'bench',
+      '--gpu-device',
+      `${gpuNode}=nvidia`,
+      '--spool-dir',
+      join(dir, `spool-${apiPort}`),
+    ],
+    SENSOR_ENV,
+  );
   await waitFor('sensor probes running', async () => heartbeat?.probes.every((p) => p.state === 'running'), 90000, 200);
   return {
-    base, url, nc, sensor, cp, heartbeat: () => heartbeat,
-    stop: async () => { await sensor.stop(); await cp?.stop(); sub.unsubscribe(); await nats.stop(); },
+    base,
+    url,
+    nc,
+    sensor,
+    cp,
+    heartbeat: () => heartbeat,
+    stop: async () => {
+      await sensor.stop();
+      await cp?.stop();
+      sub.unsubscribe();
+      await nats.stop();
+    },
   };
 }
 
@@ -55,13 +107,18 @@ function auditdOn() {
   sh('auditctl', ['-a', 'always,exit', '-F', 'arch=b64', '-S', 'execve,connect,ioctl', '-k', 'vigil-bench']);
   sh('auditctl', ['-e', '1']);
 }
-function auditdOff() { sh('auditctl', ['-D']); sh('auditctl', ['-e', '0']); }
+function auditdOff() {
+  sh('auditctl', ['-D']);
+  sh('auditctl', ['-e', '0']);
+}
 
 const IDLE_AFTER_MS = 15_000;
 const IDLE_MS = 20_000;
 const rates = {};
 const footprint = { idle: [], storm: {} };
-const record = (storm, cond, v) => { ((rates[storm] ??= {})[cond] ??= []).push(v); };
+const record = (storm, cond, v) => {
+  ((rates[storm] ??= {})[cond] ??= []).push(v);
+};
 const conditions = ['none', 'sensor', 'vigil', 'auditd'];
 
 // auditd runs only for the storms, and is left as it was found.
@@ -82,11 +139,20 @@ try {
         // start), which cost the sensor 1.8% of a core in the 5-10 s window after its probes ran and
         // 0.0-0.2% in each 5 s window of the next 30 s. Measured from 15 s, for 20 s.
         await sleep(IDLE_AFTER_MS);
-        const a = usage(vigil.sensor.child.pid); const ca = usage(vigil.cp.child.pid);
+        const a = usage(vigil.sensor.child.pid);
+        const ca = usage(vigil.cp.child.pid);
         await sleep(IDLE_MS);
-        const b = usage(vigil.sensor.child.pid); const cb = usage(vigil.cp.child.pid);
+        const b = usage(vigil.sensor.child.pid);
+        const cb = usage(vigil.cp.child.pid);
         const secs = IDLE_MS / 1000;
-        footprint.idle.push({ sensorCpu: (b.cpu - a.cpu) / secs, sensorRss: b.rss, sensorPss: b.pss, cpCpu: (cb.cpu - ca.cpu) / secs, cpRss: cb.rss, cpPss: cb.pss });
+        footprint.idle.push({
+          sensorCpu: (b.cpu - a.cpu) / secs,
+          sensorRss: b.rss,
+          sensorPss: b.pss,
+          cpCpu: (cb.cpu - ca.cpu) / secs,
+          cpRss: cb.rss,
+          cpPss: cb.pss,
+        });
       }
       if (cond === 'auditd') auditdOn();
       // Every condition first runs an unmeasured exec storm: a sensor runs for days, and what its
@@ -100,15 +166,28 @@ try {
         record(name, cond, runStorm(name));
         if (full) {
           const secs = (performance.now() - t0) / 1000;
-          const s1 = usage(vigil.sensor.child.pid); const c1 = usage(vigil.cp.child.pid);
-          (footprint.storm[name] ??= []).push({ sensorCpu: (s1.cpu - s0.cpu) / secs, sensorRss: s1.rss, sensorPss: s1.pss, cpCpu: (c1.cpu - c0.cpu) / secs, cpRss: c1.rss, cpPss: c1.pss });
+          const s1 = usage(vigil.sensor.child.pid);
+          const c1 = usage(vigil.cp.child.pid);
+          (footprint.storm[name] ??= []).push({
+            sensorCpu: (s1.cpu - s0.cpu) / secs,
+            sensorRss: s1.rss,
+            sensorPss: s1.pss,
+            cpCpu: (c1.cpu - c0.cpu) / secs,
+            cpRss: c1.rss,
+            cpPss: c1.pss,
+          });
         }
       }
       if (cond === 'auditd') auditdOff();
       if (vigil) {
         await sleep(7000);
         const hb = vigil.heartbeat();
-        (footprint.losses ??= []).push({ cond, lost: hb.counters.lostEvents, dropped: hb.counters.eventsDropped, rejects: hb.counters.rejects });
+        (footprint.losses ??= []).push({
+          cond,
+          lost: hb.counters.lostEvents,
+          dropped: hb.counters.eventsDropped,
+          rejects: hb.counters.rejects,
+        });
         await vigil.stop();
       }
       process.stderr.write(`rep ${rep + 1}/${REPS} ${cond} done\n`);
@@ -124,7 +203,12 @@ const vigil = await startVigil();
 const fake = join(dir, 'kworkerd');
 execFileSync('cp', ['/bin/true', fake]);
 const seen = new Map();
-const sub = vigil.nc.subscribe('vigil.alerts.>', { callback: (_e, m) => { const a = m.json(); if (!seen.has(a.proc?.pid)) seen.set(a.proc?.pid, performance.now()); } });
+const sub = vigil.nc.subscribe('vigil.alerts.>', {
+  callback: (_e, m) => {
+    const a = m.json();
+    if (!seen.has(a.proc?.pid)) seen.set(a.proc?.pid, performance.now());
+  },
+});
 // When each exec event reaches the stream too: the sensor's share of the latency, apart from the
 // control plane's.
 // The event's own time (the exec in the kernel, on the sensor's wall clock) splits that again: from
@@ -132,7 +216,13 @@ const sub = vigil.nc.subscribe('vigil.alerts.>', { callback: (_e, m) => { const 
 // the exec to the event on NATS (the probe's flush, the sensor, nats-server).
 const eventSeen = new Map();
 const wallMs = (perfMs) => performance.timeOrigin + perfMs;
-const evSub = vigil.nc.subscribe('vigil.events.>', { callback: (_e, m) => { for (const e of m.json().events ?? []) if (e.kind === 'exec' && !eventSeen.has(e.proc?.pid)) eventSeen.set(e.proc?.pid, { at: performance.now(), tsMs: Number(BigInt(e.ts) / 1000n) / 1000 }); } });
+const evSub = vigil.nc.subscribe('vigil.events.>', {
+  callback: (_e, m) => {
+    for (const e of m.json().events ?? [])
+      if (e.kind === 'exec' && !eventSeen.has(e.proc?.pid))
+        eventSeen.set(e.proc?.pid, { at: performance.now(), tsMs: Number(BigInt(e.ts) / 1000n) / 1000 });
+  },
+});
 const eventLat = [];
 const toExecLat = [];
 const execToNatsLat = [];
@@ -160,7 +250,13 @@ for (let i = 0; i < 100; i++) {
     toExecLat.push(ev.tsMs - wallMs(t0));
     execToNatsLat.push(wallMs(ev.at) - ev.tsMs);
   }
-  await waitFor('alert in the API', async () => (await api(vigil.base, '/api/v1/alerts?rule=miner.exec&limit=5')).alerts.some((a) => a.proc?.pid === pid), 10000, 5);
+  await waitFor(
+    'alert in the API',
+    async () =>
+      (await api(vigil.base, '/api/v1/alerts?rule=miner.exec&limit=5')).alerts.some((a) => a.proc?.pid === pid),
+    10000,
+    5,
+  );
   apiLat.push(performance.now() - t0);
 }
 sub.unsubscribe();
@@ -178,18 +274,32 @@ const hbBeforeConnects = vigil.heartbeat();
  * printed at once and then waits in the sensor until the exec and proc probes have flushed past it
  * (BatchMerger.hold), which on a quiet host is the path a reverse tunnel's connect takes too.
  */
-const CONNECTER = "process.stdin.setEncoding('utf8').on('data', (d) => { const s = require('node:net').connect(Number(d), '127.0.0.1', () => s.destroy()); s.on('error', () => {}); });";
+const CONNECTER =
+  "process.stdin.setEncoding('utf8').on('data', (d) => { const s = require('node:net').connect(Number(d), '127.0.0.1', () => s.destroy()); s.on('error', () => {}); });";
 const listener = createServer((s) => s.destroy());
 await new Promise((r) => listener.listen(0, '127.0.0.1', r));
 const { port } = listener.address();
 const poolSeen = new Map();
 const connSeen = new Map();
-const poolSub = vigil.nc.subscribe('vigil.alerts.>', { callback: (_e, m) => { const a = m.json(); if (a.ruleId === 'miner.pool-connect' && !poolSeen.has(a.proc?.pid)) poolSeen.set(a.proc?.pid, performance.now()); } });
-const connSub = vigil.nc.subscribe('vigil.events.>', { callback: (_e, m) => { for (const e of m.json().events ?? []) if (e.kind === 'connect' && e.connect.dport === port && !connSeen.has(e.proc?.pid)) connSeen.set(e.proc?.pid, performance.now()); } });
+const poolSub = vigil.nc.subscribe('vigil.alerts.>', {
+  callback: (_e, m) => {
+    const a = m.json();
+    if (a.ruleId === 'miner.pool-connect' && !poolSeen.has(a.proc?.pid)) poolSeen.set(a.proc?.pid, performance.now());
+  },
+});
+const connSub = vigil.nc.subscribe('vigil.events.>', {
+  callback: (_e, m) => {
+    for (const e of m.json().events ?? [])
+      if (e.kind === 'connect' && e.connect.dport === port && !connSeen.has(e.proc?.pid))
+        connSeen.set(e.proc?.pid, performance.now());
+  },
+});
 const connEventLat = [];
 const connAlertLat = [];
 for (let i = 0; i < 100; i++) {
-  const child = spawn(process.execPath, ['-e', CONNECTER, 'stratum+tcp://pool.supportxmr.com:3333'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const child = spawn(process.execPath, ['-e', CONNECTER, 'stratum+tcp://pool.supportxmr.com:3333'], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   // Long enough for its exec to be flushed and stored; the random part puts the connect at any
   // phase of the probes' ticks.
   await sleep(500 + Math.random() * 500);
@@ -220,45 +330,65 @@ const summary = {};
 for (const [name, byCond] of Object.entries(rates)) {
   const none = median(byCond.none.map((r) => r.rate));
   const noneShare = median(byCond.none.map((r) => r.rate * r.userPerOp));
-  summary[name] = Object.fromEntries(Object.entries(byCond).map(([c, runs]) => {
-    const rate = spread(runs.map((r) => r.rate));
-    const userShare = spread(runs.map((r) => r.rate * r.userPerOp));
-    return [c, {
-      ...rate,
-      overhead: 1 - rate.median / none,
-      userUsPerOp: median(runs.map((r) => r.userPerOp)) * 1e6,
-      sysUsPerOp: median(runs.map((r) => r.sysPerOp)) * 1e6,
-      userShare,
-      adjustedOverhead: 1 - userShare.median / noneShare,
-    }];
-  }));
+  summary[name] = Object.fromEntries(
+    Object.entries(byCond).map(([c, runs]) => {
+      const rate = spread(runs.map((r) => r.rate));
+      const userShare = spread(runs.map((r) => r.rate * r.userPerOp));
+      return [
+        c,
+        {
+          ...rate,
+          overhead: 1 - rate.median / none,
+          userUsPerOp: median(runs.map((r) => r.userPerOp)) * 1e6,
+          sysUsPerOp: median(runs.map((r) => r.sysPerOp)) * 1e6,
+          userShare,
+          adjustedOverhead: 1 - userShare.median / noneShare,
+        },
+      ];
+    }),
+  );
 }
 const fp = (xs, k) => median(xs.map((x) => x[k]));
 const tail = (xs) => ({ p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), max: Math.max(...xs) });
-console.log(JSON.stringify({
-  reps: REPS,
-  storms: summary,
-  footprint: {
-    idleWindow: { afterMs: IDLE_AFTER_MS, lengthMs: IDLE_MS },
-    idle: Object.fromEntries(['sensorCpu', 'sensorRss', 'sensorPss', 'cpCpu', 'cpRss', 'cpPss'].map((k) => [k, fp(footprint.idle, k)])),
-    storm: Object.fromEntries(Object.entries(footprint.storm).map(([name, xs]) => [name, Object.fromEntries(['sensorCpu', 'sensorRss', 'sensorPss', 'cpCpu', 'cpRss', 'cpPss'].map((k) => [k, fp(xs, k)]))])),
-    losses: footprint.losses,
-  },
-  detection: {
-    trials: natsLat.length,
-    heldToTimeout,
-    event: { trials: eventLat.length, ...tail(eventLat) },
-    toExec: tail(toExecLat),
-    execToEvent: tail(execToNatsLat),
-    sensorStages: execStages,
-    nats: tail(natsLat),
-    api: tail(apiLat),
-    connect: {
-      trials: connAlertLat.length,
-      heldToTimeout: connectHeldToTimeout,
-      sensorStages: connectStages,
-      event: tail(connEventLat),
-      nats: tail(connAlertLat),
+console.log(
+  JSON.stringify(
+    {
+      reps: REPS,
+      storms: summary,
+      footprint: {
+        idleWindow: { afterMs: IDLE_AFTER_MS, lengthMs: IDLE_MS },
+        idle: Object.fromEntries(
+          ['sensorCpu', 'sensorRss', 'sensorPss', 'cpCpu', 'cpRss', 'cpPss'].map((k) => [k, fp(footprint.idle, k)]),
+        ),
+        storm: Object.fromEntries(
+          Object.entries(footprint.storm).map(([name, xs]) => [
+            name,
+            Object.fromEntries(
+              ['sensorCpu', 'sensorRss', 'sensorPss', 'cpCpu', 'cpRss', 'cpPss'].map((k) => [k, fp(xs, k)]),
+            ),
+          ]),
+        ),
+        losses: footprint.losses,
+      },
+      detection: {
+        trials: natsLat.length,
+        heldToTimeout,
+        event: { trials: eventLat.length, ...tail(eventLat) },
+        toExec: tail(toExecLat),
+        execToEvent: tail(execToNatsLat),
+        sensorStages: execStages,
+        nats: tail(natsLat),
+        api: tail(apiLat),
+        connect: {
+          trials: connAlertLat.length,
+          heldToTimeout: connectHeldToTimeout,
+          sensorStages: connectStages,
+          event: tail(connEventLat),
+          nats: tail(connAlertLat),
+        },
+      },
     },
-  },
-}, null, 2));
+    null,
+    2,
+  ),
+);

@@ -8,7 +8,21 @@
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { EventPublisher, Counters } from '@vigil/sensor';
-import { api, authHeaders, benchEvent, CLI, freePort, median, rotated, scratchDir, sleep, spread, startNats, startProcess, waitFor } from './lib.mjs';
+import {
+  api,
+  authHeaders,
+  benchEvent,
+  CLI,
+  freePort,
+  median,
+  rotated,
+  scratchDir,
+  sleep,
+  spread,
+  startNats,
+  startProcess,
+  waitFor,
+} from './lib.mjs';
 
 const REPS = Number(process.argv[2] ?? 3);
 const N = Number(process.argv[3] ?? 100_000);
@@ -20,25 +34,48 @@ async function run(queryFlags) {
   const apiPort = await freePort();
   const base = `http://127.0.0.1:${apiPort}`;
   const nats = await startNats(dir);
-  const cp = startProcess(process.execPath, [CLI, 'control-plane', '--data-dir', join(dir, `ch-${apiPort}`), '--nats', nats.url, '--api-port', String(apiPort), ...(queryFlags ?? [])], { VIGIL_LOG_LEVEL: 'warn' });
-  const publisher = new EventPublisher(nats.nc.jetstream(), { maxQueue: 2_000_000, log: pino({ level: 'warn' }), counters: new Counters() });
+  const cp = startProcess(
+    process.execPath,
+    [
+      CLI,
+      'control-plane',
+      '--data-dir',
+      join(dir, `ch-${apiPort}`),
+      '--nats',
+      nats.url,
+      '--api-port',
+      String(apiPort),
+      ...(queryFlags ?? []),
+    ],
+    { VIGIL_LOG_LEVEL: 'warn' },
+  );
+  const publisher = new EventPublisher(nats.nc.jetstream(), {
+    maxQueue: 2_000_000,
+    log: pino({ level: 'warn' }),
+    counters: new Counters(),
+  });
   let querying = queryFlags !== null;
-  let queries = 0;
+  let _queries = 0;
   let loop = null;
   try {
     await waitFor('control plane', async () => (await api(base, '/api/v1/status')).controlPlane.nats === 'connected');
     publisher.start();
     loop = (async () => {
       while (querying) {
-        const r = await fetch(`${base}/api/v1/query`, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders }, body: JSON.stringify({ sql: HEAVY }) }).catch(() => null);
+        const r = await fetch(`${base}/api/v1/query`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...authHeaders },
+          body: JSON.stringify({ sql: HEAVY }),
+        }).catch(() => null);
         await r?.text();
-        queries++;
+        _queries++;
       }
     })();
     // The query under way before the events come.
     if (querying) await sleep(1000);
     const t0 = performance.now();
-    for (let i = 0; i < N; i += 10_000) publisher.enqueue(Array.from({ length: Math.min(10_000, N - i) }, () => benchEvent('contention')));
+    for (let i = 0; i < N; i += 10_000)
+      publisher.enqueue(Array.from({ length: Math.min(10_000, N - i) }, () => benchEvent('contention')));
     await waitFor('all stored', async () => (await api(base, '/api/v1/status')).controlPlane.stored >= N, 600_000, 50);
     return { storedPerSec: N / ((performance.now() - t0) / 1000) };
   } finally {
@@ -54,9 +91,19 @@ async function run(queryFlags) {
 const runs = await rotated(REPS, CONDITIONS, run);
 const rate = (name) => spread(runs[name].map((r) => r.storedPerSec));
 const none = median(runs.none.map((r) => r.storedPerSec));
-console.log(JSON.stringify({
-  reps: REPS, events: N, query: HEAVY,
-  none: rate('none'), capped: rate('capped'), uncapped: rate('uncapped'),
-  cappedRatio: median(runs.capped.map((r) => r.storedPerSec)) / none,
-  uncappedRatio: median(runs.uncapped.map((r) => r.storedPerSec)) / none,
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      reps: REPS,
+      events: N,
+      query: HEAVY,
+      none: rate('none'),
+      capped: rate('capped'),
+      uncapped: rate('uncapped'),
+      cappedRatio: median(runs.capped.map((r) => r.storedPerSec)) / none,
+      uncappedRatio: median(runs.uncapped.map((r) => r.storedPerSec)) / none,
+    },
+    null,
+    2,
+  ),
+);

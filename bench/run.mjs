@@ -32,13 +32,26 @@ if (!process.argv.includes('--render')) {
   for (const [name, b] of Object.entries(BENCHES)) {
     if (only && !only.includes(name)) continue;
     process.stderr.write(`bench: ${name}\n`);
-    const out = execFileSync(process.execPath, b.cmd, { cwd: here('..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...(b.env ?? {}) } });
+    const out = execFileSync(process.execPath, b.cmd, {
+      cwd: here('..'),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...(b.env ?? {}) },
+    });
     const json = JSON.parse(out.slice(out.indexOf('{')));
-    writeFileSync(`${RESULTS}${name}.json`, JSON.stringify({ when: new Date().toISOString(), command: `node ${b.cmd.join(' ')}`, env: b.env ?? {}, result: json }, null, 2));
+    writeFileSync(
+      `${RESULTS}${name}.json`,
+      JSON.stringify(
+        { when: new Date().toISOString(), command: `node ${b.cmd.join(' ')}`, env: b.env ?? {}, result: json },
+        null,
+        2,
+      ),
+    );
   }
 }
 
-const load = (name) => (existsSync(`${RESULTS}${name}.json`) ? JSON.parse(readFileSync(`${RESULTS}${name}.json`, 'utf8')) : null);
+const load = (name) =>
+  existsSync(`${RESULTS}${name}.json`) ? JSON.parse(readFileSync(`${RESULTS}${name}.json`, 'utf8')) : null;
 const pct = (x) => `${(x * 100).toFixed(1)}%`;
 const n0 = (x) => Math.round(x).toLocaleString('en-US');
 const ms = (x) => `${Math.round(x)} ms`;
@@ -47,9 +60,18 @@ const mib = (b) => `${Math.round(b / 1024 / 1024)} MiB`;
  * The sensor's own stage latencies over a run's trials (its heartbeats diffed, see
  * bench/lib.mjs latencyBetween): p50 and p99 are bucket bounds, upper estimates; the mean is exact.
  */
-const STAGES = ['exec.read', 'exec.tick', 'exec.built', 'proc.built', 'connect.read', 'connect.built', 'publish.sent', 'publish.acked'];
+const STAGES = [
+  'exec.read',
+  'exec.tick',
+  'exec.built',
+  'proc.built',
+  'connect.read',
+  'connect.built',
+  'publish.sent',
+  'publish.acked',
+];
 function stageTable(rows) {
-  const have = rows.filter((x) => x && x[1] && Object.keys(x[1]).length > 0);
+  const have = rows.filter((x) => x?.[1] && Object.keys(x[1]).length > 0);
   if (have.length === 0) return '';
   const cell = (h) => (h ? `${Math.round(h.p50)} / ${Math.round(h.p99)} / ${h.mean.toFixed(1)}` : '—');
   return `Inside the sensor, from its heartbeats (stage latencies diffed over the trials; p50 / p99 as bucket
@@ -66,19 +88,24 @@ ${have.map(([w, st]) => `| ${w} | ${STAGES.map((k) => cell(st[k])).join(' | ')} 
 `;
 }
 
-const parts = [`# Benchmarks
+const parts = [
+  `# Benchmarks
 
 Machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, Linux.
 Everything is real: bpftrace probes on the live kernel, nats-server with JetStream, chDB behind
 @clickhouse/client, Debian's auditd. Written by \`npm run bench\` (raw figures in bench/results/).
-`];
+`,
+];
 
 const o = load('overhead');
 const quiet = load('latency-quiet');
 if (o) {
   const r = o.result;
-  const TARGET = { exec: 0.03, connect: 0.10, 'ioctl-gpu': null, 'ioctl-other': 0.05, 'ioctl-nv-shaped-on-other': null };
-  const verdict = (k, x) => (TARGET[k] === null || TARGET[k] === undefined ? '—' : `≤ ${pct(TARGET[k])} ${x <= TARGET[k] ? '✓' : `✗ (by ${pct(x - TARGET[k])})`}`);
+  const TARGET = { exec: 0.03, connect: 0.1, 'ioctl-gpu': null, 'ioctl-other': 0.05, 'ioctl-nv-shaped-on-other': null };
+  const verdict = (k, x) =>
+    TARGET[k] === null || TARGET[k] === undefined
+      ? '—'
+      : `≤ ${pct(TARGET[k])} ${x <= TARGET[k] ? '✓' : `✗ (by ${pct(x - TARGET[k])})`}`;
   const cell = (c) => `${n0(c.median)}/s [${n0(c.min)}–${n0(c.max)}]`;
   const f = r.footprint;
   parts.push(`## Overhead of tracing
@@ -92,9 +119,16 @@ into chDB and running the detections, and the sensor), as the issue asks; **audi
 
 | storm | none | sensor | sensor overhead | full pipeline | full overhead | auditd | auditd overhead | target |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- |
-${Object.entries(r.storms).map(([k, c]) => `| ${k} | ${cell(c.none)} | ${cell(c.sensor)} | **${pct(c.sensor.overhead)}** | ${cell(c.vigil)} | **${pct(c.vigil.overhead)}** | ${n0(c.auditd.median)}/s | ${pct(c.auditd.overhead)} | sensor ${verdict(k, c.sensor.overhead)}; full ${verdict(k, c.vigil.overhead)} |`).join('\n')}
+${Object.entries(r.storms)
+  .map(
+    ([k, c]) =>
+      `| ${k} | ${cell(c.none)} | ${cell(c.sensor)} | **${pct(c.sensor.overhead)}** | ${cell(c.vigil)} | **${pct(c.vigil.overhead)}** | ${n0(c.auditd.median)}/s | ${pct(c.auditd.overhead)} | sensor ${verdict(k, c.sensor.overhead)}; full ${verdict(k, c.vigil.overhead)} |`,
+  )
+  .join('\n')}
 
-${r.storms.exec.none.userShare ? `Adjusted for the host's speed (exec storm): this VM's speed drifts by 5-20% from one storm to the next
+${
+  r.storms.exec.none.userShare
+    ? `Adjusted for the host's speed (exec storm): this VM's speed drifts by 5-20% from one storm to the next
 with nothing traced, which the rates above carry. An exec cycle of /bin/true spends most of its time
 in user space (the dynamic loader), where no probe runs: the share of the storm's wall time spent in
 its own user space (rate × user CPU per exec, from getrusage) falls with whatever tracing adds to a
@@ -105,9 +139,16 @@ stay the verdict.
 
 | condition | user share of wall time | adjusted overhead | user CPU per exec | system CPU per exec | target |
 | --- | --- | --- | --- | --- | --- |
-${Object.entries(r.storms.exec).map(([c, x]) => `| ${{ none: 'none', sensor: 'sensor', vigil: 'full pipeline', auditd: 'auditd' }[c]} | ${x.userShare.median.toFixed(4)} [${x.userShare.min.toFixed(4)}–${x.userShare.max.toFixed(4)}] | **${pct(x.adjustedOverhead)}** | ${Math.round(x.userUsPerOp)} µs | ${Math.round(x.sysUsPerOp)} µs | ${c === 'none' || c === 'auditd' ? '—' : verdict('exec', x.adjustedOverhead)} |`).join('\n')}
+${Object.entries(r.storms.exec)
+  .map(
+    ([c, x]) =>
+      `| ${{ none: 'none', sensor: 'sensor', vigil: 'full pipeline', auditd: 'auditd' }[c]} | ${x.userShare.median.toFixed(4)} [${x.userShare.min.toFixed(4)}–${x.userShare.max.toFixed(4)}] | **${pct(x.adjustedOverhead)}** | ${Math.round(x.userUsPerOp)} µs | ${Math.round(x.sysUsPerOp)} µs | ${c === 'none' || c === 'auditd' ? '—' : verdict('exec', x.adjustedOverhead)} |`,
+  )
+  .join('\n')}
 
-` : ''}Storms (bench/storm.c): exec = fork+exec of /bin/true, 5,000 times, after an unmeasured storm of 1,000
+`
+    : ''
+}Storms (bench/storm.c): exec = fork+exec of /bin/true, 5,000 times, after an unmeasured storm of 1,000
 in every condition (a sensor runs for days; its first second after start, JIT compilation included,
 is not what it costs a host); connect = TCP connect+close to a loopback
 listener; ioctl-gpu = NVIDIA RM_ALLOC ioctls on the test GPU node (decoded and aggregated in the
@@ -127,8 +168,13 @@ among the processes sharing them (what the host actually gives up).
 
 | | sensor CPU | sensor RSS | sensor PSS | control plane CPU | control plane RSS | control plane PSS |
 | --- | --- | --- | --- | --- | --- | --- |
-| idle (${f.idleWindow ? `${f.idleWindow.lengthMs / 1000} s, from ${f.idleWindow.afterMs / 1000} s after the probes ran` : "10 s, from 5 s after the probes ran"}) | ${f.idle.sensorCpu.toFixed(3)} | ${mib(f.idle.sensorRss)} | ${mib(f.idle.sensorPss)} | ${f.idle.cpCpu.toFixed(3)} | ${mib(f.idle.cpRss)} | ${mib(f.idle.cpPss)} |
-${Object.entries(f.storm).map(([k, x]) => `| ${k} storm | ${x.sensorCpu.toFixed(3)} | ${mib(x.sensorRss)} | ${mib(x.sensorPss)} | ${x.cpCpu.toFixed(3)} | ${mib(x.cpRss)} | ${mib(x.cpPss)} |`).join('\n')}
+| idle (${f.idleWindow ? `${f.idleWindow.lengthMs / 1000} s, from ${f.idleWindow.afterMs / 1000} s after the probes ran` : '10 s, from 5 s after the probes ran'}) | ${f.idle.sensorCpu.toFixed(3)} | ${mib(f.idle.sensorRss)} | ${mib(f.idle.sensorPss)} | ${f.idle.cpCpu.toFixed(3)} | ${mib(f.idle.cpRss)} | ${mib(f.idle.cpPss)} |
+${Object.entries(f.storm)
+  .map(
+    ([k, x]) =>
+      `| ${k} storm | ${x.sensorCpu.toFixed(3)} | ${mib(x.sensorRss)} | ${mib(x.sensorPss)} | ${x.cpCpu.toFixed(3)} | ${mib(x.cpRss)} | ${mib(x.cpPss)} |`,
+  )
+  .join('\n')}
 
 Targets: sensor idle CPU < 1% of a core (${f.idle.sensorCpu < 0.01 ? `✓: ${(f.idle.sensorCpu * 100).toFixed(1)}%` : `✗: ${(f.idle.sensorCpu * 100).toFixed(1)}%`}); RSS ≤ 150 MB (${f.idle.sensorRss <= 150e6 ? '✓' : `✗: ${mib(f.idle.sensorRss)} (${(f.idle.sensorRss / 1e6).toFixed(0)} MB)`}).
 
@@ -151,18 +197,64 @@ it until the exec and proc probes have flushed past it.
 
 | | p50 | p99 | max |
 | --- | --- | --- | --- |
-${quiet?.result.detection.event ? `| quiet host, the exec event on NATS (the sensor's share) | ${ms(quiet.result.detection.event.p50)} | ${ms(quiet.result.detection.event.p99)} | ${ms(quiet.result.detection.event.max)} |
-` : ''}${quiet ? `| quiet host, on NATS | ${ms(quiet.result.detection.nats.p50)} | ${ms(quiet.result.detection.nats.p99)} | ${ms(quiet.result.detection.nats.max)} |
+${
+  quiet?.result.detection.event
+    ? `| quiet host, the exec event on NATS (the sensor's share) | ${ms(quiet.result.detection.event.p50)} | ${ms(quiet.result.detection.event.p99)} | ${ms(quiet.result.detection.event.max)} |
+`
+    : ''
+}${
+  quiet
+    ? `| quiet host, on NATS | ${ms(quiet.result.detection.nats.p50)} | ${ms(quiet.result.detection.nats.p99)} | ${ms(quiet.result.detection.nats.max)} |
 | quiet host, in the API | ${ms(quiet.result.detection.api.p50)} | ${ms(quiet.result.detection.api.p99)} | ${ms(quiet.result.detection.api.max)} |
-` : ''}${r.detection.event ? `| after the storms, the exec event on NATS (the sensor's share) | ${ms(r.detection.event.p50)} | ${ms(r.detection.event.p99)} | ${ms(r.detection.event.max)} |
-` : ''}| after the storms, on NATS | ${ms(r.detection.nats.p50)} | ${ms(r.detection.nats.p99)} | ${ms(r.detection.nats.max)} |
+`
+    : ''
+}${
+  r.detection.event
+    ? `| after the storms, the exec event on NATS (the sensor's share) | ${ms(r.detection.event.p50)} | ${ms(r.detection.event.p99)} | ${ms(r.detection.event.max)} |
+`
+    : ''
+}| after the storms, on NATS | ${ms(r.detection.nats.p50)} | ${ms(r.detection.nats.p99)} | ${ms(r.detection.nats.max)} |
 | after the storms, in the API | ${ms(r.detection.api.p50)} | ${ms(r.detection.api.p99)} | ${ms(r.detection.api.max)} |
-${[quiet && ['quiet host', quiet.result.detection], ['after the storms', r.detection]].filter((x) => x && x[1].execToEvent).map(([w, d]) => `| ${w}, from the request to the exec (Node's spawn, no Vigil) | ${ms(d.toExec.p50)} | ${ms(d.toExec.p99)} | ${ms(d.toExec.max)} |
+${[quiet && ['quiet host', quiet.result.detection], ['after the storms', r.detection]]
+  .filter((x) => x?.[1].execToEvent)
+  .map(
+    ([
+      w,
+      d,
+    ]) => `| ${w}, from the request to the exec (Node's spawn, no Vigil) | ${ms(d.toExec.p50)} | ${ms(d.toExec.p99)} | ${ms(d.toExec.max)} |
 | ${w}, from the exec to its event on NATS | ${ms(d.execToEvent.p50)} | ${ms(d.execToEvent.p99)} | ${ms(d.execToEvent.max)} |
-`).join('')}${[quiet && ['quiet host', quiet.result.detection.connect], ['after the storms', r.detection.connect]].filter((x) => x && x[1]).map(([w, c]) => `| ${w}, connect: the event on NATS | ${ms(c.event.p50)} | ${ms(c.event.p99)} | ${ms(c.event.max)} |
+`,
+  )
+  .join('')}${[quiet && ['quiet host', quiet.result.detection.connect], ['after the storms', r.detection.connect]]
+  .filter((x) => x?.[1])
+  .map(
+    ([w, c]) => `| ${w}, connect: the event on NATS | ${ms(c.event.p50)} | ${ms(c.event.p99)} | ${ms(c.event.max)} |
 | ${w}, connect: the \`miner.pool-connect\` alert on NATS | ${ms(c.nats.p50)} | ${ms(c.nats.p99)} | ${ms(c.nats.max)} |
-`).join('')}
-${stageTable([quiet && ['quiet host, exec trials', quiet.result.detection.sensorStages], ['after the storms, exec trials', r.detection.sensorStages], quiet && ['quiet host, connect trials', quiet.result.detection.connect?.sensorStages], ['after the storms, connect trials', r.detection.connect?.sensorStages]])}${[quiet && ['quiet', quiet.result.detection], ['after the storms', r.detection]].filter((x) => x && x[1].heldToTimeout !== undefined).map(([w, d]) => `Records the sensor held to its longest hold (\`heldToTimeout\`), ${w}: ${d.heldToTimeout} during the exec trials${d.connect ? `, ${d.connect.heldToTimeout} during the connect trials` : ''}.\n`).join('')}Target p99 ≤ 1 s: ${[quiet && ['quiet', quiet.result.detection.api.p99], ['after the storms', r.detection.api.p99]].filter(Boolean).map(([w, x]) => `${w} ${x <= 1000 ? '✓' : `✗ (${ms(x)})`}`).join(', ')}; aim 250 ms: ${[quiet && ['quiet', quiet.result.detection.api.p99], ['after the storms', r.detection.api.p99]].filter(Boolean).map(([w, x]) => `${w} ${x <= 250 ? '✓' : '✗'}`).join(', ')}.
+`,
+  )
+  .join('')}
+${stageTable([quiet && ['quiet host, exec trials', quiet.result.detection.sensorStages], ['after the storms, exec trials', r.detection.sensorStages], quiet && ['quiet host, connect trials', quiet.result.detection.connect?.sensorStages], ['after the storms, connect trials', r.detection.connect?.sensorStages]])}${[
+  quiet && ['quiet', quiet.result.detection],
+  ['after the storms', r.detection],
+]
+  .filter((x) => x && x[1].heldToTimeout !== undefined)
+  .map(
+    ([w, d]) =>
+      `Records the sensor held to its longest hold (\`heldToTimeout\`), ${w}: ${d.heldToTimeout} during the exec trials${d.connect ? `, ${d.connect.heldToTimeout} during the connect trials` : ''}.\n`,
+  )
+  .join('')}Target p99 ≤ 1 s: ${[
+    quiet && ['quiet', quiet.result.detection.api.p99],
+    ['after the storms', r.detection.api.p99],
+  ]
+    .filter(Boolean)
+    .map(([w, x]) => `${w} ${x <= 1000 ? '✓' : `✗ (${ms(x)})`}`)
+    .join(', ')}; aim 250 ms: ${[
+    quiet && ['quiet', quiet.result.detection.api.p99],
+    ['after the storms', r.detection.api.p99],
+  ]
+    .filter(Boolean)
+    .map(([w, x]) => `${w} ${x <= 250 ? '✓' : '✗'}`)
+    .join(', ')}.
 `);
 }
 const g = load('ingest');
@@ -232,7 +324,8 @@ const sc = load('sensor-cost');
 if (sc) {
   const r = sc.result;
   const c = (x, f = (v) => v.toFixed(0)) => `${f(x.median)} [${f(x.min)}–${f(x.max)}]`;
-  const row = (label, x) => `| ${label} | ${c(x.rate, n0)}/s | ${pct(x.overhead)} | ${c(x.userShare, (v) => v.toFixed(3))} | **${pct(x.adjustedOverhead)}** | ${x.usPerExec ? [x.usPerExec.main, x.usPerExec.other, x.usPerExec.bpftrace, x.usPerExec.nats, x.usPerExec.total].map((v) => `${c(v)} µs`).join(' | ') : '— | — | — | — | —'} | ${x.bytesPerEvent ? n0(x.bytesPerEvent) : '—'} |`;
+  const row = (label, x) =>
+    `| ${label} | ${c(x.rate, n0)}/s | ${pct(x.overhead)} | ${c(x.userShare, (v) => v.toFixed(3))} | **${pct(x.adjustedOverhead)}** | ${x.usPerExec ? [x.usPerExec.main, x.usPerExec.other, x.usPerExec.bpftrace, x.usPerExec.nats, x.usPerExec.total].map((v) => `${c(v)} µs`).join(' | ') : '— | — | — | — | —'} | ${x.bytesPerEvent ? n0(x.bytesPerEvent) : '—'} |`;
   const saved = 1 - r.noAncestry.usPerExec.total.median / r.ancestry.usPerExec.total.median;
   parts.push(`## Where the sensor's cost per exec goes, and what the ancestry costs
 
@@ -249,7 +342,7 @@ the stream (subject and headers included), ${r.ancestry.eventsPerExec.toFixed(2)
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${row('none', r.none)}
 ${row('default (16 ancestors)', r.ancestry)}
-${row('\`--ancestry-depth 0\`', r.noAncestry)}
+${row('`--ancestry-depth 0`', r.noAncestry)}
 
 Without any ancestry the events are ${pct(1 - r.noAncestry.bytesPerEvent / r.ancestry.bytesPerEvent)} smaller, and the sensor's CPU per exec
 (all four) is ${pct(saved)} lower. Events dropped or lost in either sensor condition: ${Math.max(r.ancestry.dropped, r.noAncestry.dropped)}.
@@ -270,11 +363,15 @@ if (d) {
 
 \`${d.command}\`, ${d.when}: ${n0(r.events)} events (4 exec : 1 connect) through ${r.detections} detections
 (built-ins and the vendored Sigma rules) in one thread, ${r.reps ?? 1} interleaved repetitions, medians:
-**${n0(r.eventsPerSec)} events/s**, ${r.usPerEvent.toFixed(1)} µs per event${r.flatUsPerEvent ? ` [${r.usPerEventRange.map((x) => x.toFixed(1)).join('–')}]`: ''}.${r.flatUsPerEvent ? `
+**${n0(r.eventsPerSec)} events/s**, ${r.usPerEvent.toFixed(1)} µs per event${r.flatUsPerEvent ? ` [${r.usPerEventRange.map((x) => x.toFixed(1)).join('–')}]` : ''}.${
+    r.flatUsPerEvent
+      ? `
 Without the image index (every Sigma rule run on every event of its kind): ${r.flatUsPerEvent.toFixed(1)} µs
 [${r.flatUsRange.map((x) => x.toFixed(1)).join('–')}], so the index makes the engine **${r.speedup.toFixed(2)}×** as fast; ${r.indexedSigma} of the
 ${r.sigma} Sigma rules name their images (a whole-name test on Image that every match needs), and both
-runs raised the same ${r.alerts} alerts.` : ''}
+runs raised the same ${r.alerts} alerts.`
+      : ''
+  }
 `);
 }
 const q = load('query');
@@ -287,7 +384,9 @@ each query 21 times through the API (the first reported apart, as a cold read).
 
 | query | p50 | p90 | first | rows |
 | --- | --- | --- | --- | --- |
-${Object.entries(r.api).map(([k, v]) => `| \`vigil ${k}\` | ${ms(v.p50)} | ${ms(v.p90)} | ${ms(v.first)} | ${v.rows} |`).join('\n')}
+${Object.entries(r.api)
+  .map(([k, v]) => `| \`vigil ${k}\` | ${ms(v.p50)} | ${ms(v.p90)} | ${ms(v.first)} | ${v.rows} |`)
+  .join('\n')}
 | \`vigil events --kind exec --comm curl --json\` (CLI process, end to end) | ${ms(r.cli['vigil events --kind exec --comm curl --json'].p50)} | | | |
 
 Target: filtered query ≤ 1 s.
@@ -308,7 +407,10 @@ detections see each event as it arrives.
 const gh = load('gpu-host');
 if (gh) {
   const r = gh.result;
-  const med = (xs) => { const v = [...xs].sort((a, b) => a - b); return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2; };
+  const med = (xs) => {
+    const v = [...xs].sort((a, b) => a - b);
+    return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  };
   const of = (w, c, k = 'stepsPerS') => r.runs.filter((x) => x.workload === w && x.condition === c).map((x) => x[k]);
   const row = (w, label) => {
     const none = of(w, 'none');
@@ -350,9 +452,13 @@ if (gs) {
     for (const [w, v] of Object.entries(r.summary)) {
       const of = (c) => r.runs.filter((x) => x.workload === w && x.condition === c);
       const span = (xs) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
-      const pairs = of('sensor').map((t) => 1 - t.stepsPerS / of('none').find((x) => x.rep === t.rep).stepsPerS).sort((a, b) => a - b);
+      const pairs = of('sensor')
+        .map((t) => 1 - t.stepsPerS / of('none').find((x) => x.rep === t.rep).stepsPerS)
+        .sort((a, b) => a - b);
       const lost = of('sensor').reduce((n, x) => n + x.lostEvents + x.eventsDropped, 0);
-      rows.push(`| ${w === 'big' ? 'GPU-bound (bf16, width 8192)' : 'launch-bound (fp32, width 1024)'} | \`${run.command}\` | ${of('none').length} | ${v.noneStepsPerS.toFixed(1)} [${span(of('none').map((x) => x.stepsPerS))}] | ${v.sensorStepsPerS.toFixed(1)} [${span(of('sensor').map((x) => x.stepsPerS))}] | **${pctS(v.overhead)}** | ${pctS(pairs[0])} … ${pctS(pairs[pairs.length - 1])} | ${(v.sensorCores * 100).toFixed(1)}% | ${Math.round(v.sensorRssMiB)} MiB | ${n0(of('sensor').reduce((n, x) => n + x.eventsPublished, 0))} / ${lost} |`);
+      rows.push(
+        `| ${w === 'big' ? 'GPU-bound (bf16, width 8192)' : 'launch-bound (fp32, width 1024)'} | \`${run.command}\` | ${of('none').length} | ${v.noneStepsPerS.toFixed(1)} [${span(of('none').map((x) => x.stepsPerS))}] | ${v.sensorStepsPerS.toFixed(1)} [${span(of('sensor').map((x) => x.stepsPerS))}] | **${pctS(v.overhead)}** | ${pctS(pairs[0])} … ${pctS(pairs[pairs.length - 1])} | ${(v.sensorCores * 100).toFixed(1)}% | ${Math.round(v.sensorRssMiB)} MiB | ${n0(of('sensor').reduce((n, x) => n + x.eventsPublished, 0))} / ${lost} |`,
+      );
     }
   }
   const h = gsRuns[0].result.host;
@@ -374,9 +480,10 @@ ${gpuSensorNote(h.cpus)}
 }
 
 const ins = load('insert');
-if (ins && ins.result.derived) {
+if (ins?.result.derived) {
   const r = ins.result;
-  const row = (label, x) => `| ${label} | ${n0(x.rowsPerSec)}/s [${n0(x.min)}–${n0(x.max)}] | ${x.cores.toFixed(2)} | ${x.mainUsPerRow.toFixed(1)} µs [${x.mainUsPerRowMin.toFixed(1)}–${x.mainUsPerRowMax.toFixed(1)}] |`;
+  const row = (label, x) =>
+    `| ${label} | ${n0(x.rowsPerSec)}/s [${n0(x.min)}–${n0(x.max)}] | ${x.cores.toFixed(2)} | ${x.mainUsPerRow.toFixed(1)} µs [${x.mainUsPerRowMin.toFixed(1)}–${x.mainUsPerRowMax.toFixed(1)}] |`;
   parts.push(`## Storage alone (chDB)
 
 \`${ins.command}\`, ${ins.when}: ${n0(r.batches * r.batch)} exec events in batches of ${n0(r.batch)} into embedded chDB through
@@ -398,7 +505,8 @@ const sl = load('store-linger');
 if (sl) {
   const r = sl.result;
   const c = (x, f = (v) => v.toFixed(0)) => `${f(x.median)} [${f(x.min)}–${f(x.max)}]`;
-  const row = (label, x) => `| ${label} | ${c(x.rate, n0)}/s | ${c(x.userShare, (v) => v.toFixed(3))} | ${c(x.usPerExec.controlPlane)} µs | ${c(x.usPerExec.sensor)} µs | ${c(x.usPerExec.nats)} µs | ${n0(x.inserts)} for ${n0(x.stored)} events |`;
+  const row = (label, x) =>
+    `| ${label} | ${c(x.rate, n0)}/s | ${c(x.userShare, (v) => v.toFixed(3))} | ${c(x.usPerExec.controlPlane)} µs | ${c(x.usPerExec.sensor)} µs | ${c(x.usPerExec.nats)} µs | ${n0(x.inserts)} for ${n0(x.stored)} events |`;
   const saved = 1 - r.default.usPerExec.controlPlane.median / r.immediate.usPerExec.controlPlane.median;
   parts.push(`## Inserts that wait for company (control plane)
 
@@ -410,7 +518,7 @@ arrived at once (\`--store-linger-ms 0\`) against the default
 
 | control plane | storm rate | storm's user share | control plane CPU | sensor CPU | nats-server CPU | inserts |
 | --- | --- | --- | --- | --- | --- | --- |
-${row('stores at once (\`--store-linger-ms 0\`)', r.immediate)}
+${row('stores at once (`--store-linger-ms 0`)', r.immediate)}
 ${row('waits up to 250 ms (default)', r.default)}
 
 The control plane spends **${pct(saved)} less CPU per exec** when inserts wait. Each insert costs chDB
@@ -424,7 +532,8 @@ about a quarter second.
 const sa = load('sensor-apart');
 if (sa) {
   const r = sa.result;
-  const row = (label, x) => `| ${label} | ${n0(x.execs)} | ${n0(x.lost)} (${pct(x.lostShare)}) | ${n0(x.probeLost)} / ${n0(x.sensorDropped)} | ${n0(x.alerts)} | ${x.rates.map(n0).join(', ')}/s |`;
+  const row = (label, x) =>
+    `| ${label} | ${n0(x.execs)} | ${n0(x.lost)} (${pct(x.lostShare)}) | ${n0(x.probeLost)} / ${n0(x.sensorDropped)} | ${n0(x.alerts)} | ${x.rates.map(n0).join(', ')}/s |`;
   parts.push(`## The sensor's own process under \`vigil up\`
 
 \`${sa.command}\`, ${sa.when}: \`vigil up\` (its own nats-server, control plane on chDB, probe exec) with
@@ -437,13 +546,17 @@ for 5 s).
 
 | sensor | execs | lost | bpftrace lost / sensor dropped | alerts | storm rates |
 | --- | --- | --- | --- | --- | --- |
-${row('inside \`vigil up\`', r.summary['in-process'])}
+${row('inside `vigil up`', r.summary['in-process'])}
 ${row('its own process (default)', r.summary.separate)}
 
-${r.summary['in-process'].lost === 0 ? `Neither lost an exec in this run: the storm ran at only ${r.summary['in-process'].rates.map(n0).join(' and ')} execs/s here (two
+${
+  r.summary['in-process'].lost === 0
+    ? `Neither lost an exec in this run: the storm ran at only ${r.summary['in-process'].rates.map(n0).join(' and ')} execs/s here (two
 cores shared with other work), below the rate at which the sensor inside \`vigil up\` lost 27% of an
 alert storm's execs; on such a host this table says nothing yet about that loss, only
-that the separate process loses nothing either. Rerun \`node bench/run.mjs --only sensor-apart\` on a quiet host.` : `The sensor inside \`vigil up\` lost ${pct(r.summary['in-process'].lostShare)} of the storm's execs, in its own process ${pct(r.summary.separate.lostShare)}.`}
+that the separate process loses nothing either. Rerun \`node bench/run.mjs --only sensor-apart\` on a quiet host.`
+    : `The sensor inside \`vigil up\` lost ${pct(r.summary['in-process'].lostShare)} of the storm's execs, in its own process ${pct(r.summary.separate.lostShare)}.`
+}
 `);
 }
 

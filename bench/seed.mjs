@@ -30,7 +30,8 @@ for (let off = 0; off < rows; off += CHUNK) {
   process.stderr.write(`seeded ${off + n}\n`);
 }
 // Alerts: what the detections would have raised over the same two days, rules and severities mixed.
-const rules = "['miner.exec','tunnel.ssh-reverse','gpu.unexpected-process','shell.reverse','sensor.tamper','sigma.0f7a8d7c-0000-4000-8000-000000000001']";
+const rules =
+  "['miner.exec','tunnel.ssh-reverse','gpu.unexpected-process','shell.reverse','sensor.tamper','sigma.0f7a8d7c-0000-4000-8000-000000000001']";
 const severities = "['low','medium','high','critical']";
 await ch.command({
   query: `INSERT INTO alerts (id, host, ts, last_ts, rule_id, severity, severity_n, source, title, reason, pid, comm, exe, count, alert)

@@ -16,14 +16,25 @@ const N = Number(process.argv[2] ?? 20_000);
 const PER_FLUSH = Number(process.argv[3] ?? 64);
 const cache = new ProcessCache();
 cache.seedFromProc([process.pid, process.ppid, 1]);
-const builder = new EventBuilder('bench', cache, new GpuDeviceMap({ nvidia: -1, nvidiaUvm: -1, kfd: -1, drm: -1 }, []), new KtimeClock(), new Counters(), BPFTRACE_STRLEN - 1);
+const builder = new EventBuilder(
+  'bench',
+  cache,
+  new GpuDeviceMap({ nvidia: -1, nvidiaUvm: -1, kfd: -1, drm: -1 }, []),
+  new KtimeClock(),
+  new Counters(),
+  BPFTRACE_STRLEN - 1,
+);
 const lines = [];
 let ns = 1_000_000_000;
-const map = (name, entries) => `{"type": "map", "data": {"${name}": {${entries.map(([k, v]) => `"${k}": ${JSON.stringify(v)}`).join(', ')}}}}`;
+const map = (name, entries) =>
+  `{"type": "map", "data": {"${name}": {${entries.map(([k, v]) => `"${k}": ${JSON.stringify(v)}`).join(', ')}}}}`;
 const value = (a) => `{"type": "value", "data": ${JSON.stringify(a)}}`;
 for (let f = 0; f < N / PER_FLUSH; f++) {
   const e = f % 2;
-  const forks = [], exits = [], heads = [], args = [];
+  const forks = [],
+    exits = [],
+    heads = [],
+    args = [];
   for (let i = 0; i < PER_FLUSH; i++) {
     const pid = 3_000_000 + f * PER_FLUSH + i;
     forks.push([`${pid},${ns++}`, [process.pid, 0, 1, 'storm']]);
@@ -33,10 +44,22 @@ for (let f = 0; f < N / PER_FLUSH; f++) {
     exits.push([`${pid},${ns++}`, [0, 'true']]);
   }
   const mark = ns++;
-  lines.push(['exec', map(`@exec_head${e}`, heads)], ['exec', map(`@exec_arg${e}`, args)],
-    ['exec', map(`@exec_sent${e}`, [['1', PER_FLUSH]])], ['exec', value([5, mark])],
-    ['proc', map(`@proc_fork${e}`, forks)], ['proc', map(`@proc_exit${e}`, exits)],
-    ['proc', map(`@proc_sent${e}`, [['10', PER_FLUSH], ['11', PER_FLUSH]])], ['proc', value([12, mark])]);
+  lines.push(
+    ['exec', map(`@exec_head${e}`, heads)],
+    ['exec', map(`@exec_arg${e}`, args)],
+    ['exec', map(`@exec_sent${e}`, [['1', PER_FLUSH]])],
+    ['exec', value([5, mark])],
+    ['proc', map(`@proc_fork${e}`, forks)],
+    ['proc', map(`@proc_exit${e}`, exits)],
+    [
+      'proc',
+      map(`@proc_sent${e}`, [
+        ['10', PER_FLUSH],
+        ['11', PER_FLUSH],
+      ]),
+    ],
+    ['proc', value([12, mark])],
+  );
 }
 const collectors = { exec: new BatchCollector(), proc: new BatchCollector() };
 const merger = new BatchMerger(() => ['exec', 'proc']);
@@ -54,9 +77,26 @@ for (const [name, line] of lines) {
   const flush = spec.decode(out.data);
   const res = spec.batch.decode(collectors[name].end(), collectors[name].before);
   lost += res.lost;
-  for (const ev of builder.onRecords(merger.add(name, res.records, flush.data.ns))) { events++; bytes += JSON.stringify(ev).length; }
+  for (const ev of builder.onRecords(merger.add(name, res.records, flush.data.ns))) {
+    events++;
+    bytes += JSON.stringify(ev).length;
+  }
 }
 const us = (performance.now() - t0) * 1000;
 const cycles = Math.ceil(N / PER_FLUSH) * PER_FLUSH;
-if (lost !== 0 || events !== 2 * cycles) throw new Error(`expected ${2 * cycles} events and nothing lost, got ${events} and ${lost}`);
-console.log(JSON.stringify({ cycles, perFlush: PER_FLUSH, lines: lines.length, events, usPerExecCycle: us / cycles, avgEventBytes: bytes / events }, null, 2));
+if (lost !== 0 || events !== 2 * cycles)
+  throw new Error(`expected ${2 * cycles} events and nothing lost, got ${events} and ${lost}`);
+console.log(
+  JSON.stringify(
+    {
+      cycles,
+      perFlush: PER_FLUSH,
+      lines: lines.length,
+      events,
+      usPerExecCycle: us / cycles,
+      avgEventBytes: bytes / events,
+    },
+    null,
+    2,
+  ),
+);

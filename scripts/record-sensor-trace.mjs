@@ -22,20 +22,50 @@ const py = process.env.PYTHON ?? 'python3';
 async function record() {
   const spoolDir = mkdtempSync(join(tmpdir(), 'vigil-spool-'));
   const log = pino({ level: 'info' }, pino.destination(2));
-  const sensor = await startSensor({ hostId: name, nats: { servers: 'nats://127.0.0.1:1' }, spoolDir, bpftrace: process.env.BPFTRACE, log, maxQueue: 2_000_000 });
+  const sensor = await startSensor({
+    hostId: name,
+    nats: { servers: 'nats://127.0.0.1:1' },
+    spoolDir,
+    bpftrace: process.env.BPFTRACE,
+    log,
+    maxQueue: 2_000_000,
+  });
   // Asynchronously: the sensor runs in this process, and its event loop must keep reading bpftrace.
-  const sh = (script) => new Promise((resolve) => spawn('bash', ['-c', script], { stdio: 'inherit', env: { ...process.env, REPO: repo, PY: py } }).on('exit', resolve));
+  const sh = (script) =>
+    new Promise((resolve) =>
+      spawn('bash', ['-c', script], { stdio: 'inherit', env: { ...process.env, REPO: repo, PY: py } }).on(
+        'exit',
+        resolve,
+      ),
+    );
   await new Promise((r) => setTimeout(r, 2000));
   await sh('cd /tmp && "$PY" "$REPO/scripts/cuda-job.py" 2 trace | tail -1');
   await sh(`set -e; REAL=$("$PY" -c 'import os,sys;print(os.path.realpath(sys.executable))'); BASE=$("$PY" -c 'import sys;print(sys.base_prefix)'); SP=$("$PY" -c 'import site;print(site.getsitepackages()[0])')
     mkdir -p /tmp/.cache && cp "$REAL" /tmp/.cache/python3 && cd /tmp && PYTHONHOME="$BASE" PYTHONPATH="$SP" /tmp/.cache/python3 "$REPO/scripts/cuda-job.py" 2 bench | tail -1`);
   await new Promise((r) => setTimeout(r, 7000)); // two GPU windows, and the last flushes
   await sensor.stop(); // NATS never answered: everything is in the spool now
-  return readdirSync(spoolDir).sort().flatMap((f) => readFileSync(join(spoolDir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+  return readdirSync(spoolDir)
+    .sort()
+    .flatMap((f) =>
+      readFileSync(join(spoolDir, f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+    );
 }
 
-const events = flag === '--from' ? readFileSync(from, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : await record();
-const interpreters = new Set(events.filter((e) => e.kind === 'exec' && e.exec.ret === 0 && e.exec.argv.some((a) => a.endsWith('/scripts/cuda-job.py'))).map((e) => e.proc.pid));
+const events =
+  flag === '--from'
+    ? readFileSync(from, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : await record();
+const interpreters = new Set(
+  events
+    .filter((e) => e.kind === 'exec' && e.exec.ret === 0 && e.exec.argv.some((a) => a.endsWith('/scripts/cuda-job.py')))
+    .map((e) => e.proc.pid),
+);
 const shells = new Set(events.filter((e) => interpreters.has(e.proc.pid)).map((e) => e.proc.ancestry[0]?.pid));
 const seen = new Set();
 const kept = events.filter((e) => {
@@ -50,5 +80,5 @@ const kept = events.filter((e) => {
   return e.kind === 'exit' && interpreters.has(pid);
 });
 const out = join(repo, 'test', 'fixtures', `sensor-${name}.events.ndjson`);
-writeFileSync(out, kept.map((e) => JSON.stringify(e)).join('\n') + '\n');
+writeFileSync(out, `${kept.map((e) => JSON.stringify(e)).join('\n')}\n`);
 process.stderr.write(`${out}: ${kept.length} of ${events.length} events\n`);

@@ -35,7 +35,9 @@ export abstract class VigilCommand extends Command {
   }
 }
 
-export type ApiFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof ApiCommand)['baseFlags'] & T['flags']>;
+export type ApiFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof ApiCommand)['baseFlags'] & T['flags']
+>;
 export type ApiArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
 
 /**

@@ -1,4 +1,9 @@
-export { startControlPlane, CONTROL_PLANE_VERSION, type ControlPlaneConfig, type RunningControlPlane } from './control-plane.js';
+export {
+  startControlPlane,
+  CONTROL_PLANE_VERSION,
+  type ControlPlaneConfig,
+  type RunningControlPlane,
+} from './control-plane.js';
 export type { StorageTarget } from './store/client.js';
 export type { QueryLimits } from './store/readonly-query.js';
 export { loadDetections, type LoadReport, type LoadProblem } from './detect/custom/loader.js';

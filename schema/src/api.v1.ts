@@ -10,7 +10,12 @@ import { HostId } from './subjects.js';
  */
 
 /** Nanoseconds since the epoch, as ClickHouse's Int64 takes them. */
-const Ns = z.string().refine((s) => /^\d{1,19}$/.test(s) && BigInt(s) <= 0x7fff_ffff_ffff_ffffn, 'nanoseconds since the epoch, at most Int64');
+const Ns = z
+  .string()
+  .refine(
+    (s) => /^\d{1,19}$/.test(s) && BigInt(s) <= 0x7fff_ffff_ffff_ffffn,
+    'nanoseconds since the epoch, at most Int64',
+  );
 
 /** Rows a list answer holds at most, and by default. */
 export const MAX_LIST_LIMIT = 10_000;
@@ -28,7 +33,10 @@ export const EventFilter = z.object({
   /** Scheduler job (Slurm job, Kubernetes pod), as the process's cgroup names it. */
   job: z.string().min(1).max(256).optional(),
   /** Container id or a prefix of it (12 characters, as `docker ps` shows it). */
-  container: z.string().regex(/^[0-9a-zA-Z_.-]{1,128}$/).optional(),
+  container: z
+    .string()
+    .regex(/^[0-9a-zA-Z_.-]{1,128}$/)
+    .optional(),
   uid: z.coerce.number().int().nonnegative().max(0xffff_ffff).optional(),
   /** The executable: for an exec the file it tried to run, for the rest the process's. */
   exe: z.string().min(1).max(4096).optional(),
@@ -71,18 +79,29 @@ export type QueryResult = z.infer<typeof QueryResult>;
 /** `GET /api/v1/detections`. */
 export const DetectionsReport = z.object({
   /** `ranks`: how a finding may rank other than `severity`. Heartbeat-driven built-ins (sensor.silent …) have origin `heartbeat`. */
-  loaded: z.array(z.object({
-    id: z.string(),
-    title: z.string(),
-    severity: z.string(),
-    ranks: z.object({ min: z.string(), max: z.string(), rule: z.string() }).optional(),
-    source: z.string(),
-    origin: z.string(),
-    author: z.string().nullable(),
-    fired: z.number(),
-    errors: z.number(),
-  })),
-  sql: z.array(z.object({ id: z.string(), title: z.string(), severity: z.string(), origin: z.string(), intervalMs: z.number(), lastError: z.string().nullable() })),
+  loaded: z.array(
+    z.object({
+      id: z.string(),
+      title: z.string(),
+      severity: z.string(),
+      ranks: z.object({ min: z.string(), max: z.string(), rule: z.string() }).optional(),
+      source: z.string(),
+      origin: z.string(),
+      author: z.string().nullable(),
+      fired: z.number(),
+      errors: z.number(),
+    }),
+  ),
+  sql: z.array(
+    z.object({
+      id: z.string(),
+      title: z.string(),
+      severity: z.string(),
+      origin: z.string(),
+      intervalMs: z.number(),
+      lastError: z.string().nullable(),
+    }),
+  ),
   problems: z.array(z.object({ path: z.string(), reason: z.string(), unsupported: z.boolean() })),
 });
 export type DetectionsReport = z.infer<typeof DetectionsReport>;
@@ -145,14 +164,47 @@ export const StatusReport = z.object({
     retimed: z.number(),
     /** Heartbeats refused, by reason (replayed, too-many-hosts, malformed, another host's). */
     heartbeatRejects: Counts,
-    heartbeats: z.object({ hosts: z.number(), maxHosts: z.number(), stored: z.number(), inserts: z.number(), dropped: z.number(), lastError: z.string().nullable() }).nullable(),
+    heartbeats: z
+      .object({
+        hosts: z.number(),
+        maxHosts: z.number(),
+        stored: z.number(),
+        inserts: z.number(),
+        dropped: z.number(),
+        lastError: z.string().nullable(),
+      })
+      .nullable(),
     /** The durable consumer ingestion reads: unhealthy (with the problem) while it is missing. */
-    consumer: z.object({ healthy: z.boolean(), problem: z.string().nullable(), recreated: z.number(), lastProblem: z.string().nullable() }).nullable(),
-    alerts: z.object({ raised: z.number(), stored: z.number(), published: z.number(), dropped: z.number(), lastError: z.string().nullable() }).nullable(),
+    consumer: z
+      .object({
+        healthy: z.boolean(),
+        problem: z.string().nullable(),
+        recreated: z.number(),
+        lastProblem: z.string().nullable(),
+      })
+      .nullable(),
+    alerts: z
+      .object({
+        raised: z.number(),
+        stored: z.number(),
+        published: z.number(),
+        dropped: z.number(),
+        lastError: z.string().nullable(),
+      })
+      .nullable(),
     /** Clients following the live alert stream (`vigil alerts --follow`). */
     alertFollowers: z.number(),
     /** The detection engine's per-process state: bytes held of its budget, processes let go by reason. */
-    detectionState: z.object({ processes: z.number(), bytes: z.number(), budgetBytes: z.number(), released: Counts, evicted: Counts, eventsOverShare: z.number() }).nullable(),
+    detectionState: z
+      .object({
+        processes: z.number(),
+        bytes: z.number(),
+        budgetBytes: z.number(),
+        released: Counts,
+        evicted: Counts,
+        eventsOverShare: z.number(),
+      })
+      .nullable(),
     alertStream: LiveStreamReport.nullable(),
     eventStream: LiveStreamReport,
     /** The processes run beside it (`vigil up`: nats-server and its JetStream, the sensor). */

@@ -1,6 +1,6 @@
 import { z } from 'zod/v4';
 import { HostId } from './common.js';
-import { EventKind, EventV1 } from './event.v1.js';
+import { EventKind, type EventV1 } from './event.v1.js';
 
 /**
  * One JetStream message carrying several events of one host and one kind, on

@@ -3,13 +3,31 @@ import assert from 'node:assert/strict';
 import { EventV1, hostOfEventSubject, eventSubject, hostIdFrom, HostId } from './index.js';
 
 const proc = {
-  pid: 42, ppid: 1, uid: 0, gid: 0, comm: 'sh', exe: '/bin/sh', argv: ['sh'], argvTruncated: false,
-  cgroupId: 1, cgroup: '/', containerId: null, job: null, startTs: null, ancestry: [], ancestryTruncated: false,
+  pid: 42,
+  ppid: 1,
+  uid: 0,
+  gid: 0,
+  comm: 'sh',
+  exe: '/bin/sh',
+  argv: ['sh'],
+  argvTruncated: false,
+  cgroupId: 1,
+  cgroup: '/',
+  containerId: null,
+  job: null,
+  startTs: null,
+  ancestry: [],
+  ancestryTruncated: false,
 };
 
 test('an exec event parses and keeps its kind payload', () => {
   const ev = EventV1.parse({
-    id: 'a', v: 1, host: 'h1', ts: '1700000000000000000', kind: 'exec', proc,
+    id: 'a',
+    v: 1,
+    host: 'h1',
+    ts: '1700000000000000000',
+    kind: 'exec',
+    proc,
     exec: { filename: '/bin/sh', argv: ['sh', '-c', 'x'], argvTruncated: false, ret: 0 },
   });
   assert.equal(ev.kind, 'exec');

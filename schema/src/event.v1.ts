@@ -95,7 +95,9 @@ export const DnsDataV1 = z.object({
   /** A and AAAA records of an answer, as far as the captured bytes reach. */
   answers: z.array(DnsAnswerV1).max(64),
   /** The server the socket was connected or sent to, when the probe saw it. */
-  server: z.object({ family: z.enum(['ipv4', 'ipv6']), addr: z.string(), port: z.number().int().min(0).max(65535) }).nullable(),
+  server: z
+    .object({ family: z.enum(['ipv4', 'ipv6']), addr: z.string(), port: z.number().int().min(0).max(65535) })
+    .nullable(),
   /** The message's length as sent or read. */
   len: z.number().int().nonnegative(),
   /** The probe copied only the first bytes of the message (192): records past them are missing. */

@@ -3,8 +3,20 @@ import assert from 'node:assert/strict';
 import { HeartbeatV1, MAX_PROBES } from './heartbeat.v1.js';
 
 const beat = (probes: unknown[]) => ({
-  v: 1, host: 'h', ts: '1', sensorVersion: 't', startedTs: '1',
-  counters: { recordsRead: 0, eventsPublished: 0, eventsDropped: 0, lostEvents: 0, rejects: {}, queueDepth: 0, processCacheSize: 0 },
+  v: 1,
+  host: 'h',
+  ts: '1',
+  sensorVersion: 't',
+  startedTs: '1',
+  counters: {
+    recordsRead: 0,
+    eventsPublished: 0,
+    eventsDropped: 0,
+    lostEvents: 0,
+    rejects: {},
+    queueDepth: 0,
+    processCacheSize: 0,
+  },
   probes,
 });
 const probe = (name: string) => ({ name, state: 'running', restarts: 0, lostEvents: 0, lastError: null });

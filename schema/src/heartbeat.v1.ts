@@ -53,7 +53,11 @@ export type LatencyHistogramV1 = z.infer<typeof LatencyHistogramV1>;
  * The q-quantile of a histogram, as the upper bound of the bucket that holds it (the largest value
  * seen, if smaller or past the last bound): an upper estimate, never lower than the truth.
  */
-export function latencyQuantile(h: LatencyHistogramV1, q: number, boundsMs: readonly number[] = LATENCY_BOUNDS_MS): number | null {
+export function latencyQuantile(
+  h: LatencyHistogramV1,
+  q: number,
+  boundsMs: readonly number[] = LATENCY_BOUNDS_MS,
+): number | null {
   if (h.count === 0) return null;
   const rank = Math.max(1, Math.ceil(q * h.count));
   let seen = 0;
@@ -107,20 +111,22 @@ export const HeartbeatV1 = z.object({
     heldToTimeout: z.number().int().nonnegative().optional(),
   }),
   /** The sensor's own memory, resident: its bpftrace processes, and the node process it runs in. */
-  footprint: z.object({
-    /** With `vigil up` the control plane and its embedded ClickHouse share this process. */
-    processRssBytes: z.number().int().nonnegative(),
-    probeRssBytes: z.number().int().nonnegative(),
-    /** Resident compiler pages handed back to the kernel after bpftrace attached, summed over starts. */
-    compilerRssReleasedBytes: z.number().int().nonnegative(),
-    /**
-     * CPU seconds (user + system) since the sensor started: its own process (with `vigil up`, the
-     * control plane's too), and its bpftrace processes, running and exited (with the sensor's other
-     * short helpers). Counts only grow: their rate is what the sensor costs the host.
-     */
-    processCpuSeconds: z.number().nonnegative().optional(),
-    probeCpuSeconds: z.number().nonnegative().optional(),
-  }).optional(),
+  footprint: z
+    .object({
+      /** With `vigil up` the control plane and its embedded ClickHouse share this process. */
+      processRssBytes: z.number().int().nonnegative(),
+      probeRssBytes: z.number().int().nonnegative(),
+      /** Resident compiler pages handed back to the kernel after bpftrace attached, summed over starts. */
+      compilerRssReleasedBytes: z.number().int().nonnegative(),
+      /**
+       * CPU seconds (user + system) since the sensor started: its own process (with `vigil up`, the
+       * control plane's too), and its bpftrace processes, running and exited (with the sensor's other
+       * short helpers). Counts only grow: their rate is what the sensor costs the host.
+       */
+      processCpuSeconds: z.number().nonnegative().optional(),
+      probeCpuSeconds: z.number().nonnegative().optional(),
+    })
+    .optional(),
   /** A sensor runs four probes; the bound keeps a forged heartbeat from naming thousands. */
   probes: z.array(ProbeStateV1).max(MAX_PROBES),
   /**
@@ -138,9 +144,11 @@ export const HeartbeatV1 = z.object({
    * JetStream. One observation per exec, fork, exit, first connect and first GPU call; a window's
    * repeat counts (late by design) are not observed.
    */
-  latency: z.object({
-    boundsMs: z.array(z.number().positive()),
-    stages: z.record(z.string(), LatencyHistogramV1),
-  }).optional(),
+  latency: z
+    .object({
+      boundsMs: z.array(z.number().positive()),
+      stages: z.record(z.string(), LatencyHistogramV1),
+    })
+    .optional(),
 });
 export type HeartbeatV1 = z.infer<typeof HeartbeatV1>;

@@ -13,34 +13,68 @@ test('an abort while a step waits stops what started, in reverse, and starts not
   const seen: string[] = [];
   const abort = new AbortController();
   const steps: Step[] = [
-    { name: 'a', start: async () => { seen.push('start a'); return () => { seen.push('stop a'); }; } },
-    { name: 'b', start: async () => { seen.push('start b'); return () => { seen.push('stop b'); }; } },
+    {
+      name: 'a',
+      start: async () => {
+        seen.push('start a');
+        return () => {
+          seen.push('stop a');
+        };
+      },
+    },
+    {
+      name: 'b',
+      start: async () => {
+        seen.push('start b');
+        return () => {
+          seen.push('stop b');
+        };
+      },
+    },
     {
       name: 'waits',
-      start: (signal) => new Promise((_resolve, reject) => {
-        seen.push('start waits');
-        signal.addEventListener('abort', () => reject(new Error('gave up')), { once: true });
-        abort.abort();
-      }),
+      start: (signal) =>
+        new Promise((_resolve, reject) => {
+          seen.push('start waits');
+          signal.addEventListener('abort', () => reject(new Error('gave up')), { once: true });
+          abort.abort();
+        }),
     },
-    { name: 'never', start: async () => { seen.push('start never'); } },
+    {
+      name: 'never',
+      start: async () => {
+        seen.push('start never');
+      },
+    },
   ];
-  await assert.rejects(runSteps(steps, quiet, { signal: abort.signal }), (err: Error) => err instanceof StepsAbortedError && /at waits/.test(err.message));
+  await assert.rejects(
+    runSteps(steps, quiet, { signal: abort.signal }),
+    (err: Error) => err instanceof StepsAbortedError && /at waits/.test(err.message),
+  );
   assert.deepEqual(seen, ['start a', 'start b', 'start waits', 'stop b', 'stop a']);
 });
 
 test('a step that ignores the abort is left behind after the stop timeout, and stopped when it ends', async () => {
   const seen: string[] = [];
   const abort = new AbortController();
-  let finish = () => undefined as void;
+  let finish: () => void = () => undefined;
   const steps: Step[] = [
-    { name: 'a', start: async () => () => { seen.push('stop a'); } },
+    {
+      name: 'a',
+      start: async () => () => {
+        seen.push('stop a');
+      },
+    },
     {
       name: 'deaf',
-      start: () => new Promise((resolve) => {
-        finish = () => resolve(() => { seen.push('stop deaf'); });
-        abort.abort();
-      }),
+      start: () =>
+        new Promise((resolve) => {
+          finish = () =>
+            resolve(() => {
+              seen.push('stop deaf');
+            });
+          abort.abort();
+        }),
     },
   ];
   await assert.rejects(runSteps(steps, quiet, { signal: abort.signal, stopTimeoutMs: 50 }), StepsAbortedError);
@@ -52,10 +86,23 @@ test('a step that ignores the abort is left behind after the stop timeout, and s
 
 test('without an abort every step starts and the teardown stops them in reverse', async () => {
   const seen: string[] = [];
-  const stop = await runSteps([
-    { name: 'a', start: async () => () => { seen.push('stop a'); } },
-    { name: 'b', start: async () => () => { seen.push('stop b'); } },
-  ], quiet);
+  const stop = await runSteps(
+    [
+      {
+        name: 'a',
+        start: async () => () => {
+          seen.push('stop a');
+        },
+      },
+      {
+        name: 'b',
+        start: async () => () => {
+          seen.push('stop b');
+        },
+      },
+    ],
+    quiet,
+  );
   await stop();
   assert.deepEqual(seen, ['stop b', 'stop a']);
 });

@@ -18,7 +18,10 @@ export interface StepLogger {
 
 export class StepError extends Error {
   override name = 'StepError';
-  constructor(readonly step: string, options: { cause: unknown }) {
+  constructor(
+    readonly step: string,
+    options: { cause: unknown },
+  ) {
     super(`${step}: ${(options.cause as Error)?.message ?? String(options.cause)}`, options);
   }
 }
@@ -26,7 +29,10 @@ export class StepError extends Error {
 /** Startup was told to stop (its signal aborted): what had started is stopped again. */
 export class StepsAbortedError extends Error {
   override name = 'StepsAbortedError';
-  constructor(readonly step: string, options?: { cause: unknown }) {
+  constructor(
+    readonly step: string,
+    options?: { cause: unknown },
+  ) {
     super(`stopped while starting (at ${step})`, options);
   }
 }
@@ -48,18 +54,33 @@ export interface RunStepsOptions {
 type Started = { ok: true; stop: (() => Promise<void> | void) | void } | { ok: false; cause: unknown };
 
 /** Settles when `signal` aborts and then `graceMs` pass; never when it does not abort. */
-function abortedFor(signal: AbortSignal | undefined, graceMs: number): { done: Promise<'abandoned'>; clear: () => void } {
+function abortedFor(
+  signal: AbortSignal | undefined,
+  graceMs: number,
+): { done: Promise<'abandoned'>; clear: () => void } {
   let timer: NodeJS.Timeout | undefined;
   let onAbort: () => void = () => undefined;
   const done = new Promise<'abandoned'>((resolve) => {
-    onAbort = () => { timer = setTimeout(() => resolve('abandoned'), graceMs); };
+    onAbort = () => {
+      timer = setTimeout(() => resolve('abandoned'), graceMs);
+    };
     if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
   });
-  return { done, clear: () => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); } };
+  return {
+    done,
+    clear: () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
-export async function runSteps(steps: Step[], log: StepLogger, opts: RunStepsOptions = {}): Promise<() => Promise<void>> {
+export async function runSteps(
+  steps: Step[],
+  log: StepLogger,
+  opts: RunStepsOptions = {},
+): Promise<() => Promise<void>> {
   const stopTimeoutMs = opts.stopTimeoutMs ?? STEP_STOP_TIMEOUT_MS;
   const signal = opts.signal ?? new AbortController().signal;
   const stops: { name: string; stop: () => Promise<void> | void }[] = [];
@@ -68,9 +89,12 @@ export async function runSteps(steps: Step[], log: StepLogger, opts: RunStepsOpt
       const s = stops.pop()!;
       let timer: NodeJS.Timeout | undefined;
       try {
-        const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), stopTimeoutMs); });
+        const timedOut = new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), stopTimeoutMs);
+        });
         const outcome = await Promise.race([Promise.resolve(s.stop()).then(() => 'stopped' as const), timedOut]);
-        if (outcome === 'timeout') log.error({ 'step.name': s.name, 'step.timeoutMs': stopTimeoutMs }, 'stop timed out; moving on');
+        if (outcome === 'timeout')
+          log.error({ 'step.name': s.name, 'step.timeoutMs': stopTimeoutMs }, 'stop timed out; moving on');
         else log.info({ 'step.name': s.name }, 'stopped');
       } catch (err) {
         log.error({ 'step.name': s.name, err }, 'stop failed');
@@ -87,14 +111,22 @@ export async function runSteps(steps: Step[], log: StepLogger, opts: RunStepsOpt
     const t0 = performance.now();
     const started: Promise<Started> = Promise.resolve()
       .then(() => step.start(signal))
-      .then((stop) => ({ ok: true as const, stop }), (cause: unknown) => ({ ok: false as const, cause }));
+      .then(
+        (stop) => ({ ok: true as const, stop }),
+        (cause: unknown) => ({ ok: false as const, cause }),
+      );
     const abandon = abortedFor(signal, stopTimeoutMs);
     const outcome = await Promise.race([started, abandon.done]);
     abandon.clear();
     if (outcome === 'abandoned') {
-      log.error({ 'step.name': step.name, 'step.timeoutMs': stopTimeoutMs }, 'start did not end when told to stop; moving on');
+      log.error(
+        { 'step.name': step.name, 'step.timeoutMs': stopTimeoutMs },
+        'start did not end when told to stop; moving on',
+      );
       // Whatever it started is stopped once it has.
-      void started.then((r) => (r.ok && r.stop ? r.stop() : undefined)).catch((err: unknown) => log.error({ 'step.name': step.name, err }, 'stop failed'));
+      void started
+        .then((r) => (r.ok && r.stop ? r.stop() : undefined))
+        .catch((err: unknown) => log.error({ 'step.name': step.name, err }, 'stop failed'));
       await teardown();
       throw new StepsAbortedError(step.name);
     }

@@ -4,7 +4,18 @@ import { HostId, hostIdFrom, hostIdProblem, hostOfEventSubject, eventSubject } f
 
 test('a host id is one subject token: the rule names what it breaks', () => {
   for (const ok of ['gpu-node-01', 'a', 'node_7', 'A'.repeat(253)]) assert.equal(hostIdProblem(ok), null, ok);
-  for (const bad of ['bad.host/name', 'a.b', '', '-lead', '_lead', 'sp ace', 'star*', 'gt>', 'A'.repeat(254), 'tab\t']) {
+  for (const bad of [
+    'bad.host/name',
+    'a.b',
+    '',
+    '-lead',
+    '_lead',
+    'sp ace',
+    'star*',
+    'gt>',
+    'A'.repeat(254),
+    'tab\t',
+  ]) {
     const why = hostIdProblem(bad);
     assert.ok(why, bad);
     assert.match(why!, /not a valid host id: letters, digits, "_" and "-"/);

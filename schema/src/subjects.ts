@@ -6,7 +6,8 @@ import { z } from 'zod/v4';
  * whitespace, which subjects reserve), and no more than a DNS name. The control plane refuses (and
  * dead-letters) events whose host breaks it; the sensor refuses to start with one.
  */
-export const HOST_ID_RULE = 'letters, digits, "_" and "-", starting with a letter or digit, at most 253 characters (one NATS subject token: no ".")';
+export const HOST_ID_RULE =
+  'letters, digits, "_" and "-", starting with a letter or digit, at most 253 characters (one NATS subject token: no ".")';
 const HOST_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const HOST_ID_MAX = 253;
 
@@ -20,7 +21,10 @@ export function hostIdProblem(id: string): string | null {
 
 /** A host id from a hostname: characters a host id may not hold (dots first of all) become "_". */
 export const hostIdFrom = (hostname: string): string =>
-  hostname.replace(/[^A-Za-z0-9_-]/g, '_').replace(/^[^A-Za-z0-9]+/, '').slice(0, HOST_ID_MAX) || 'host';
+  hostname
+    .replace(/[^A-Za-z0-9_-]/g, '_')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, HOST_ID_MAX) || 'host';
 
 export const EVENTS_STREAM = 'VIGIL_EVENTS';
 export const SENSOR_STREAM = 'VIGIL_SENSOR';

@@ -20,7 +20,11 @@ test('observations land in the bucket of their upper bound, and quantiles never 
   // The 5th of 9 is 48 ms: reported as its bucket's bound, 50.
   assert.equal(latencyQuantile(h, 0.5), 50);
   assert.equal(latencyQuantile(h, 0.99), 7000, 'past the last bound: the largest value seen');
-  assert.equal(latencyQuantile({ count: 1, sumMs: 3, maxMs: 3, buckets: h.buckets.map((_, i) => (i === 2 ? 1 : 0)) }, 0.5), 3, 'capped by the largest value seen');
+  assert.equal(
+    latencyQuantile({ count: 1, sumMs: 3, maxMs: 3, buckets: h.buckets.map((_, i) => (i === 2 ? 1 : 0)) }, 0.5),
+    3,
+    'capped by the largest value seen',
+  );
   assert.equal(latencyQuantile({ count: 0, sumMs: 0, maxMs: 0, buckets: [] }, 0.5), null);
 });
 
@@ -30,6 +34,23 @@ test('a snapshot is a copy that fits the heartbeat contract', () => {
   const snap = l.snapshot();
   l.observe('publish.acked', 4);
   assert.equal(snap.stages['publish.acked']!.count, 1, 'later observations do not change an earlier snapshot');
-  const hb = { v: 1, host: 'h', ts: '1', sensorVersion: '0', startedTs: '1', counters: { recordsRead: 0, eventsPublished: 0, eventsDropped: 0, lostEvents: 0, rejects: {}, queueDepth: 0, processCacheSize: 0 }, probes: [], latency: snap };
+  const hb = {
+    v: 1,
+    host: 'h',
+    ts: '1',
+    sensorVersion: '0',
+    startedTs: '1',
+    counters: {
+      recordsRead: 0,
+      eventsPublished: 0,
+      eventsDropped: 0,
+      lostEvents: 0,
+      rejects: {},
+      queueDepth: 0,
+      processCacheSize: 0,
+    },
+    probes: [],
+    latency: snap,
+  };
   assert.equal(HeartbeatV1.safeParse(hb).success, true);
 });

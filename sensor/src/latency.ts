@@ -9,9 +9,13 @@ export class StageLatency {
 
   observe(stage: string, ms: number): void {
     let h = this.stages.get(stage);
-    if (!h) this.stages.set(stage, (h = { count: 0, sumMs: 0, maxMs: 0, buckets: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0) }));
+    if (!h)
+      this.stages.set(
+        stage,
+        (h = { count: 0, sumMs: 0, maxMs: 0, buckets: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0) }),
+      );
     // A clock resync can put a record a little before "now": count it as no wait.
-    const v = ms > 0 ? ms : 0;
+    const v = Math.max(ms, 0);
     let i = 0;
     while (i < LATENCY_BOUNDS_MS.length && v > LATENCY_BOUNDS_MS[i]!) i++;
     h.buckets[i]!++;
@@ -22,7 +26,13 @@ export class StageLatency {
 
   snapshot(): NonNullable<HeartbeatV1['latency']> {
     const stages: Record<string, LatencyHistogramV1> = {};
-    for (const [name, h] of this.stages) stages[name] = { ...h, sumMs: Math.round(h.sumMs * 1000) / 1000, maxMs: Math.round(h.maxMs * 1000) / 1000, buckets: [...h.buckets] };
+    for (const [name, h] of this.stages)
+      stages[name] = {
+        ...h,
+        sumMs: Math.round(h.sumMs * 1000) / 1000,
+        maxMs: Math.round(h.maxMs * 1000) / 1000,
+        buckets: [...h.buckets],
+      };
     return { boundsMs: [...LATENCY_BOUNDS_MS], stages };
   }
 }

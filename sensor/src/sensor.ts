@@ -82,7 +82,10 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
   const latency = new StageLatency();
   const clock = new KtimeClock();
   const hasher = new ExeHasher({ counters, onHashed: (h) => emit([builder.exeEvent(h)]) });
-  const cache = new ProcessCache({ hasher, ...(cfg.ancestryDepth !== undefined ? { maxAncestry: cfg.ancestryDepth } : {}) });
+  const cache = new ProcessCache({
+    hasher,
+    ...(cfg.ancestryDepth !== undefined ? { maxAncestry: cfg.ancestryDepth } : {}),
+  });
   const devices = GpuDeviceMap.fromHost(cfg.gpuDevices ?? []);
   const builder = new EventBuilder(host, cache, devices, clock, counters, BPFTRACE_STRLEN - 1);
   const supervisors = new Map<ProbeName, ProbeSupervisor>();
@@ -93,65 +96,96 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
   };
   const router = new RecordRouter({ builder, clock, counters, latency, log, supervisors, emit });
   const heartbeat = heartbeatBuilder({
-    host, sensorVersion: SENSOR_VERSION, clock, counters, latency, supervisors,
+    host,
+    sensorVersion: SENSOR_VERSION,
+    clock,
+    counters,
+    latency,
+    supervisors,
     publisher: () => exporter?.publisher ?? null,
     processCacheSize: () => cache.size,
     heldToTimeout: () => router.heldToTimeout,
     compilerRssReleasedBytes: compiler.releasedBytes,
   });
 
-  const stop = await runSteps([
-    {
-      name: 'tracefs',
-      start: async () => { log.info({ 'tracefs.state': await ensureTracefs() }, 'tracefs ready'); },
-    },
-    {
-      name: 'process-cache',
-      start: async () => {
-        cache.seedFromProc(readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number));
-        log.info({ 'cache.size': cache.size }, 'process cache seeded from /proc');
-        const t = setInterval(() => { cache.sweep(); emit(builder.flushExpired()); clock.resync(); }, 1000);
-        return () => clearInterval(t);
+  const stop = await runSteps(
+    [
+      {
+        name: 'tracefs',
+        start: async () => {
+          log.info({ 'tracefs.state': await ensureTracefs() }, 'tracefs ready');
+        },
       },
-    },
-    {
-      name: 'nats',
-      start: async () => {
-        exporter = startExport({
-          host, nats: cfg.nats, maxQueue: cfg.maxQueue ?? 200_000, spoolMaxBytes: cfg.spoolMaxBytes ?? 1024 ** 3,
-          ...(cfg.spoolDir ? { spoolDir: cfg.spoolDir } : {}), counters, latency, log,
-        });
-        return exporter.stop;
+      {
+        name: 'process-cache',
+        start: async () => {
+          cache.seedFromProc(
+            readdirSync('/proc')
+              .filter((d) => /^\d+$/.test(d))
+              .map(Number),
+          );
+          log.info({ 'cache.size': cache.size }, 'process cache seeded from /proc');
+          const t = setInterval(() => {
+            cache.sweep();
+            emit(builder.flushExpired());
+            clock.resync();
+          }, 1000);
+          return () => clearInterval(t);
+        },
       },
-    },
-    {
-      name: 'probes',
-      start: async () => {
-        const stopProbes = await startProbes({
-          dir: cfg.probesDir ?? DEFAULT_PROBES_DIR,
-          wanted: cfg.probes ?? PROBE_NAMES,
-          ctx: { windowSeconds: cfg.windowSeconds ?? 5, devices },
-          bpftrace: cfg.bpftrace ?? 'bpftrace',
-          separate: cfg.separateProbes ?? false,
-          ...(cfg.probeStallSeconds !== undefined ? { stallAfterMs: cfg.probeStallSeconds * 1000 } : {}),
-          ...(cfg.probeStallActSeconds !== undefined ? { stallActAfterMs: cfg.probeStallActSeconds * 1000 } : {}),
-          ...(cfg.releaseCompilerPages === false ? {} : { onAttached: compiler.onAttached }),
-          lineHandler: (label, names, sup) => router.lineHandler(label, names, sup),
-          supervisors,
-          log,
-        });
-        return async () => {
-          await stopProbes();
-          router.drain();
-          await hasher.settled();
-        };
+      {
+        name: 'nats',
+        start: async () => {
+          exporter = startExport({
+            host,
+            nats: cfg.nats,
+            maxQueue: cfg.maxQueue ?? 200_000,
+            spoolMaxBytes: cfg.spoolMaxBytes ?? 1024 ** 3,
+            ...(cfg.spoolDir ? { spoolDir: cfg.spoolDir } : {}),
+            counters,
+            latency,
+            log,
+          });
+          return exporter.stop;
+        },
       },
-    },
-    {
-      name: 'heartbeat',
-      start: async () => startHeartbeats({ host, seconds: cfg.heartbeatSeconds ?? 5, nc: () => exporter?.nc() ?? null, beat: heartbeat, log }),
-    },
-  ], log);
+      {
+        name: 'probes',
+        start: async () => {
+          const stopProbes = await startProbes({
+            dir: cfg.probesDir ?? DEFAULT_PROBES_DIR,
+            wanted: cfg.probes ?? PROBE_NAMES,
+            ctx: { windowSeconds: cfg.windowSeconds ?? 5, devices },
+            bpftrace: cfg.bpftrace ?? 'bpftrace',
+            separate: cfg.separateProbes ?? false,
+            ...(cfg.probeStallSeconds !== undefined ? { stallAfterMs: cfg.probeStallSeconds * 1000 } : {}),
+            ...(cfg.probeStallActSeconds !== undefined ? { stallActAfterMs: cfg.probeStallActSeconds * 1000 } : {}),
+            ...(cfg.releaseCompilerPages === false ? {} : { onAttached: compiler.onAttached }),
+            lineHandler: (label, names, sup) => router.lineHandler(label, names, sup),
+            supervisors,
+            log,
+          });
+          return async () => {
+            await stopProbes();
+            router.drain();
+            await hasher.settled();
+          };
+        },
+      },
+      {
+        name: 'heartbeat',
+        start: async () =>
+          startHeartbeats({
+            host,
+            seconds: cfg.heartbeatSeconds ?? 5,
+            nc: () => exporter?.nc() ?? null,
+            beat: heartbeat,
+            log,
+          }),
+      },
+    ],
+    log,
+  );
 
   return { host, counters, latency, probes: supervisors, heartbeat, stop };
 }

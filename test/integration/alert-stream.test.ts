@@ -26,7 +26,12 @@ let nats: LocalNats;
 let cp: RunningControlPlane;
 let port = 0;
 
-const status = async () => ((await (await fetch(`${cp.apiUrl}/api/v1/status`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as StatusReport).controlPlane.alertStream!;
+const status = async () =>
+  (
+    (await (
+      await fetch(`${cp.apiUrl}/api/v1/status`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    ).json()) as StatusReport
+  ).controlPlane.alertStream!;
 
 before(async () => {
   nats = await startLocalNats({ dataDir: dir, port: await freePort(), log });
@@ -44,10 +49,19 @@ after(async () => {
   await nats?.stop();
 });
 
-const raise = (i: number) => cp.engine.raise(
-  { detection: { id: 'test.sse', title: 'sse', severity: 'low', mitre: [], on: ['exec'], match: () => null }, source: 'typescript', author: null },
-  'sse-host', null, nowNs(), [], { reason: `${i} ${REASON}`, subject: `sse-${i}` },
-);
+const raise = (i: number) =>
+  cp.engine.raise(
+    {
+      detection: { id: 'test.sse', title: 'sse', severity: 'low', mitre: [], on: ['exec'], match: () => null },
+      source: 'typescript',
+      author: null,
+    },
+    'sse-host',
+    null,
+    nowNs(),
+    [],
+    { reason: `${i} ${REASON}`, subject: `sse-${i}` },
+  );
 
 test('followers that never read are cut off at their byte budget, counted; one that reads gets every alert', async () => {
   const idle: Socket[] = [];
@@ -55,13 +69,18 @@ test('followers that never read are cut off at their byte budget, counted; one t
     const s = tcpConnect(port, '127.0.0.1');
     await once(s, 'connect');
     s.write(`GET /api/v1/alerts/stream HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`);
-    s.on('error', () => { /* cut off by the server */ });
+    s.on('error', () => {
+      /* cut off by the server */
+    });
     s.pause();
     idle.push(s);
   }
   const got: AlertV1[] = [];
   const reading = new AbortController();
-  const res = await fetch(`${cp.apiUrl}/api/v1/alerts/stream`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: reading.signal });
+  const res = await fetch(`${cp.apiUrl}/api/v1/alerts/stream`, {
+    headers: { authorization: `Bearer ${TOKEN}` },
+    signal: reading.signal,
+  });
   const reader = (async () => {
     let buffer = '';
     const decoder = new TextDecoder();
@@ -75,7 +94,9 @@ test('followers that never read are cut off at their byte budget, counted; one t
           if (block.startsWith('data: ')) got.push(JSON.parse(block.slice(6)) as AlertV1);
         }
       }
-    } catch { /* aborted at the end */ }
+    } catch {
+      /* aborted at the end */
+    }
   })();
   try {
     await waitFor('every follower connected', async () => (await status()).followers === IDLE + 1);
@@ -88,9 +109,16 @@ test('followers that never read are cut off at their byte budget, counted; one t
     assert.equal(s.slowDisconnects, IDLE, 'every idle follower cut off');
     assert.equal(s.dropped, IDLE, 'the alert each could not take is counted');
     assert.equal(s.followers, 1, 'the reader stays');
-    assert.ok(s.maxBufferedBytes <= s.budgetBytes, `at most the budget held for one follower: ${s.maxBufferedBytes} > ${s.budgetBytes}`);
+    assert.ok(
+      s.maxBufferedBytes <= s.budgetBytes,
+      `at most the budget held for one follower: ${s.maxBufferedBytes} > ${s.budgetBytes}`,
+    );
     assert.equal(s.budgetBytes, 1024 * 1024);
-    assert.deepEqual(got.map((a) => Number(a.reason.split(' ')[0])), [...Array(ALERTS).keys()], 'the reader got every alert, in order');
+    assert.deepEqual(
+      got.map((a) => Number(a.reason.split(' ')[0])),
+      [...Array(ALERTS).keys()],
+      'the reader got every alert, in order',
+    );
   } finally {
     reading.abort();
     await reader;

@@ -13,7 +13,9 @@ import { FLUSH_MS, startSensor } from '@vigil/sensor';
 import type { EventV1 } from '@vigil/schema';
 import { freePort, tempDir, waitFor } from '../support/harness.js';
 
-test('a parent that forks a child and then execs something harmless is shown as it was in the child\'s events', { timeout: 120_000 }, async () => {
+test("a parent that forks a child and then execs something harmless is shown as it was in the child's events", {
+  timeout: 120_000,
+}, async () => {
   const dir = tempDir('ancestry');
   chmodSync(dir, 0o755);
   // The "dropper": a shell under a name of its own, run by an unprivileged user.
@@ -34,7 +36,18 @@ test('a parent that forks a child and then execs something harmless is shown as 
     // The child waits until its parent has exec'd /bin/sleep, then execs the "miner" (echo). The parent
     // lingers a moment first: the sensor reads a new image's path from /proc when it applies the exec,
     // a flush later (what it reads after a second exec is another matter than the ancestry here).
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', evil, '-c', `(sleep 1.5; exec /bin/echo ${marker}) & echo $$; sleep 0.5; exec /bin/sleep 2`], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        evil,
+        '-c',
+        `(sleep 1.5; exec /bin/echo ${marker}) & echo $$; sleep 0.5; exec /bin/sleep 2`,
+      ],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
     assert.equal(r.status, 0, r.stderr);
     shPid = Number(r.stdout.split('\n')[0]);
     assert.ok(r.stdout.includes(marker), 'the child ran');
@@ -42,15 +55,24 @@ test('a parent that forks a child and then execs something harmless is shown as 
   } finally {
     await sensor.stop();
   }
-  const events = readdirSync(spoolDir).sort()
-    .flatMap((f) => readFileSync(join(spoolDir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as EventV1));
+  const events = readdirSync(spoolDir)
+    .sort()
+    .flatMap((f) =>
+      readFileSync(join(spoolDir, f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as EventV1),
+    );
   const miner = events.find((e) => e.kind === 'exec' && e.exec.argv[1] === marker);
-  assert.ok(miner, `the child's exec was seen (${events.length} events; lost ${sensor.counters.lostEvents}, dropped ${sensor.counters.eventsDropped}, rejects ${JSON.stringify(sensor.counters.rejectsObject())})`);
+  assert.ok(
+    miner,
+    `the child's exec was seen (${events.length} events; lost ${sensor.counters.lostEvents}, dropped ${sensor.counters.eventsDropped}, rejects ${JSON.stringify(sensor.counters.rejectsObject())})`,
+  );
   assert.equal(miner.proc.uid, 65534);
   assert.equal(miner.proc.ancestry[0]?.pid, shPid, 'its parent');
   assert.equal(miner.proc.ancestry[0]?.exe, evil, 'its parent as it was when the child was born, not /bin/sleep');
   assert.equal(miner.proc.ancestry[0]?.argv[0], evil);
   const sleeper = events.find((e) => e.kind === 'exec' && e.proc.pid === shPid && e.exec.filename === '/bin/sleep');
-  assert.ok(sleeper, 'the parent\'s own exec was seen, before the child\'s');
+  assert.ok(sleeper, "the parent's own exec was seen, before the child's");
   assert.ok(BigInt(sleeper.ts) < BigInt(miner.ts));
 });

@@ -38,20 +38,35 @@ after(async () => {
 });
 
 const get = async (path: string, init: RequestInit = {}): Promise<unknown> => {
-  const res = await fetch(`${cp.apiUrl}${path}`, { ...init, headers: { ...authHeaders, 'content-type': 'application/json' } });
+  const res = await fetch(`${cp.apiUrl}${path}`, {
+    ...init,
+    headers: { ...authHeaders, 'content-type': 'application/json' },
+  });
   assert.equal(res.status, 200, path);
   return res.json();
 };
 
 test('the status, with a sensor in it, is a StatusReport field for field, over HTTP and through `vigil status --json`', async () => {
   const hb: HeartbeatV1 = {
-    v: 1, host: HOST, ts: nowNs(), sensorVersion: 't', startedTs: '1',
-    counters: { recordsRead: 1, eventsPublished: 1, eventsDropped: 0, lostEvents: 0, rejects: {}, queueDepth: 0, processCacheSize: 1 },
+    v: 1,
+    host: HOST,
+    ts: nowNs(),
+    sensorVersion: 't',
+    startedTs: '1',
+    counters: {
+      recordsRead: 1,
+      eventsPublished: 1,
+      eventsDropped: 0,
+      lostEvents: 0,
+      rejects: {},
+      queueDepth: 0,
+      processCacheSize: 1,
+    },
     probes: [{ name: 'exec', state: 'running', restarts: 0, lostEvents: 0, lastError: null }],
   };
   nc.publish(heartbeatSubject(HOST), JSON.stringify(hb));
   const body = await waitFor('the heartbeat in the status', async () => {
-    const s = await get('/api/v1/status') as { sensors: { host: string }[] };
+    const s = (await get('/api/v1/status')) as { sensors: { host: string }[] };
     return s.sensors.some((x) => x.host === HOST) ? s : null;
   });
   assert.deepEqual(StatusReport.parse(body), body);
@@ -67,7 +82,10 @@ test('the detections report is a DetectionsReport field for field', async () => 
 test('a query result, whole and cut, is a QueryResult field for field', async () => {
   const whole = await get('/api/v1/query', { method: 'POST', body: JSON.stringify({ sql: 'SELECT 1 AS n' }) });
   assert.deepEqual(QueryResult.parse(whole), whole);
-  const cut = await get('/api/v1/query', { method: 'POST', body: JSON.stringify({ sql: 'SELECT number FROM numbers(20000)' }) });
+  const cut = await get('/api/v1/query', {
+    method: 'POST',
+    body: JSON.stringify({ sql: 'SELECT number FROM numbers(20000)' }),
+  });
   assert.deepEqual(QueryResult.parse(cut), cut);
   assert.equal((cut as QueryResult).rowsTruncated, true);
 });

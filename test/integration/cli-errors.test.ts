@@ -10,7 +10,15 @@ const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { en
 const oneLine = (s: string) => s.replace(/\n\s*›\s+/g, ' ');
 
 test('vigil up with a data directory that cannot exist', async () => {
-  const r = run(['up', '--data-dir', '/dev/null/vigil', '--api-port', String(await freePort()), '--nats-port', String(await freePort())]);
+  const r = run([
+    'up',
+    '--data-dir',
+    '/dev/null/vigil',
+    '--api-port',
+    String(await freePort()),
+    '--nats-port',
+    String(await freePort()),
+  ]);
   assert.equal(r.status, 1);
   assert.match(oneLine(r.stderr), /data-dir: .*ENOTDIR.*\/dev\/null\/vigil/);
 });
@@ -18,7 +26,15 @@ test('vigil up with a data directory that cannot exist', async () => {
 test('vigil control-plane with a file where its data directory should be', async () => {
   const f = join(tempDir('clierr'), 'file');
   writeFileSync(f, 'x');
-  const r = run(['control-plane', '--data-dir', join(f, 'ch'), '--nats', 'nats://127.0.0.1:1', '--api-port', String(await freePort())]);
+  const r = run([
+    'control-plane',
+    '--data-dir',
+    join(f, 'ch'),
+    '--nats',
+    'nats://127.0.0.1:1',
+    '--api-port',
+    String(await freePort()),
+  ]);
   assert.equal(r.status, 1);
   assert.match(oneLine(r.stderr), /storage: cannot create the data directory .*file\/ch: ENOTDIR/);
 });

@@ -21,7 +21,9 @@ function residentKb(pid: number, re: RegExp): number {
   return kb;
 }
 
-test('after attaching, bpftrace keeps (almost) none of its compiler resident, and still traces', { timeout: 120_000 }, async () => {
+test('after attaching, bpftrace keeps (almost) none of its compiler resident, and still traces', {
+  timeout: 120_000,
+}, async () => {
   const sensor = await startSensor({
     nats: { servers: `nats://127.0.0.1:${await freePort()}`, reconnect: false },
     probes: ['exec'],
@@ -29,12 +31,19 @@ test('after attaching, bpftrace keeps (almost) none of its compiler resident, an
   });
   try {
     const pid = sensor.probes.get('exec')!.pid!;
-    const hb = await waitFor('compiler pages released', () => {
-      const h = sensor.heartbeat();
-      return (h.footprint?.compilerRssReleasedBytes ?? 0) > 0 && h;
-    }, 30_000);
+    const hb = await waitFor(
+      'compiler pages released',
+      () => {
+        const h = sensor.heartbeat();
+        return (h.footprint?.compilerRssReleasedBytes ?? 0) > 0 && h;
+      },
+      30_000,
+    );
     // bpftrace 0.17 leaves about 70 MiB of compiler text resident after its compile.
-    assert.ok(hb.footprint!.compilerRssReleasedBytes > 32 * 1024 * 1024, `released ${hb.footprint!.compilerRssReleasedBytes} bytes`);
+    assert.ok(
+      hb.footprint!.compilerRssReleasedBytes > 32 * 1024 * 1024,
+      `released ${hb.footprint!.compilerRssReleasedBytes} bytes`,
+    );
     const text = residentKb(pid, / r-xp .*\/lib(LLVM|clang)/);
     assert.ok(text < 8 * 1024, `compiler text still resident: ${text} kB`);
     assert.ok(hb.footprint!.probeRssBytes > 0 && hb.footprint!.processRssBytes > 0);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
@@ -55,15 +55,23 @@ fd = os.memfd_create('vigil-payload', 0)
 os.write(fd, open('${realpathSync('/bin/sleep')}', 'rb').read())
 print(os.getpid(), flush=True)
 os.execv('/proc/self/fd/%d' % fd, ['payload', '3'])`;
-  const memfd = spawn('setpriv', [...AS_NOBODY, '/usr/bin/python3', '-c', py], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const memfd = spawn('setpriv', [...AS_NOBODY, '/usr/bin/python3', '-c', py], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
-  memfd.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-  const [code] = await once(memfd, 'exit') as [number | null];
+  memfd.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  const [code] = (await once(memfd, 'exit')) as [number | null];
   assert.equal(code, 0);
   memfdPid = Number(out.trim());
 
   // nohup sleep in the background of a shell that exits at once.
-  const sh = spawnSync('setpriv', [...AS_NOBODY, '/bin/sh', '-c', `echo $$; nohup /bin/sleep ${longSleep} >/dev/null 2>&1 & echo $!`], { encoding: 'utf8', timeout: 10_000 });
+  const sh = spawnSync(
+    'setpriv',
+    [...AS_NOBODY, '/bin/sh', '-c', `echo $$; nohup /bin/sleep ${longSleep} >/dev/null 2>&1 & echo $!`],
+    { encoding: 'utf8', timeout: 10_000 },
+  );
   assert.equal(sh.status, 0, sh.stderr);
   [shPid, sleeperPid] = sh.stdout.trim().split('\n').map(Number) as [number, number];
   // Its exit, once the sensor has applied its exec and the shell's exit, is an event built after both.
@@ -71,15 +79,22 @@ os.execv('/proc/self/fd/%d' % fd, ['payload', '3'])`;
   process.kill(sleeperPid, 'SIGTERM');
   await sleep(4 * FLUSH_MS);
   await sensor.stop();
-  events = readdirSync(spoolDir).sort()
-    .flatMap((f) => readFileSync(join(spoolDir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as EventV1));
+  events = readdirSync(spoolDir)
+    .sort()
+    .flatMap((f) =>
+      readFileSync(join(spoolDir, f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as EventV1),
+    );
 });
 
 after(() => rmSync(copy, { force: true }));
 
-const seen = () => `${events.length} events; lost ${sensor.counters.lostEvents}, dropped ${sensor.counters.eventsDropped}, rejects ${JSON.stringify(sensor.counters.rejectsObject())}`;
+const seen = () =>
+  `${events.length} events; lost ${sensor.counters.lostEvents}, dropped ${sensor.counters.eventsDropped}, rejects ${JSON.stringify(sensor.counters.rejectsObject())}`;
 
-test('a copy of ssh under another name carries ssh\'s SHA-256, and is marked freshly written in a writable place', () => {
+test("a copy of ssh under another name carries ssh's SHA-256, and is marked freshly written in a writable place", () => {
   const hashed = events.find((e) => e.kind === 'exe' && e.exe.path === copy);
   assert.ok(hashed && hashed.kind === 'exe', `the copy was hashed (${seen()})`);
   assert.equal(hashed.exe.sha256, sha256('/usr/bin/ssh'));
@@ -89,8 +104,11 @@ test('a copy of ssh under another name carries ssh\'s SHA-256, and is marked fre
   assert.equal(hashed.proc.uid, 65534);
 });
 
-test('a program exec\'d from a memfd is named fileless, with the memfd\'s name and the hash of what ran', () => {
-  const exec = events.find((e) => e.kind === 'exec' && e.proc.pid === memfdPid && e.exec.ret === 0 && e.exec.filename.startsWith('/proc/self/fd/'));
+test("a program exec'd from a memfd is named fileless, with the memfd's name and the hash of what ran", () => {
+  const exec = events.find(
+    (e) =>
+      e.kind === 'exec' && e.proc.pid === memfdPid && e.exec.ret === 0 && e.exec.filename.startsWith('/proc/self/fd/'),
+  );
   assert.ok(exec, `the memfd exec was seen (${seen()})`);
   assert.equal(exec.proc.fileless, true);
   const exit = events.find((e) => e.kind === 'exit' && e.proc.pid === memfdPid);

@@ -22,35 +22,83 @@ let nats: LocalNats;
 let nc: NatsConnection;
 
 const event = (host: string, i: number, pad = 0): EventV1 => ({
-  id: randomUUID(), v: 1, host, ts: (BigInt(Date.now()) * 1_000_000n + BigInt(i)).toString(), kind: 'exit',
-  proc: { pid: 100 + i, ppid: 1, uid: 0, gid: 0, comm: 'c', exe: '/bin/c', argv: ['c', 'x'.repeat(pad)], argvTruncated: false, cgroupId: 1, cgroup: '/', containerId: null, job: null, startTs: null, ancestry: [], ancestryTruncated: false },
+  id: randomUUID(),
+  v: 1,
+  host,
+  ts: (BigInt(Date.now()) * 1_000_000n + BigInt(i)).toString(),
+  kind: 'exit',
+  proc: {
+    pid: 100 + i,
+    ppid: 1,
+    uid: 0,
+    gid: 0,
+    comm: 'c',
+    exe: '/bin/c',
+    argv: ['c', 'x'.repeat(pad)],
+    argvTruncated: false,
+    cgroupId: 1,
+    cgroup: '/',
+    containerId: null,
+    job: null,
+    startTs: null,
+    ancestry: [],
+    ancestryTruncated: false,
+  },
   exit: { code: 0, signal: null },
 });
 const publishAll = async (events: EventV1[]) => {
   const js = nc.jetstream();
   for (let i = 0; i < events.length; i += 200) {
-    await Promise.all(events.slice(i, i + 200).map((e) => js.publish(eventSubject(e.host, 'exit'), JSON.stringify(e), { msgID: e.id })));
+    await Promise.all(
+      events.slice(i, i + 200).map((e) => js.publish(eventSubject(e.host, 'exit'), JSON.stringify(e), { msgID: e.id })),
+    );
   }
 };
 
-type Status = { controlPlane: { stored: number; lostInStream: number; storageHealthy: boolean; lastInsertError: string | null } };
-interface Cp { api: string; stop: () => Promise<number | null>; logs: string[] }
+type Status = {
+  controlPlane: { stored: number; lostInStream: number; storageHealthy: boolean; lastInsertError: string | null };
+};
+interface Cp {
+  api: string;
+  stop: () => Promise<number | null>;
+  logs: string[];
+}
 
 /** A `vigil control-plane` process of its own (its own chDB), on the shared NATS. */
 async function controlPlane(name: string, extra: string[] = []): Promise<Cp> {
   const port = await freePort();
-  const p = startVigil(['control-plane', '--data-dir', join(dir, name), '--nats', nats.url, '--api-port', String(port), '--api-token-file', join(dir, `${name}-token`), ...extra]);
-  await waitFor(`control plane ${name} listening`, () => p.logs.join('').includes('API listening'), 90_000)
-    .catch((err: Error) => { throw new Error(`${err.message}\n${p.logs.join('').slice(-3000)}`); });
+  const p = startVigil([
+    'control-plane',
+    '--data-dir',
+    join(dir, name),
+    '--nats',
+    nats.url,
+    '--api-port',
+    String(port),
+    '--api-token-file',
+    join(dir, `${name}-token`),
+    ...extra,
+  ]);
+  await waitFor(`control plane ${name} listening`, () => p.logs.join('').includes('API listening'), 90_000).catch(
+    (err: Error) => {
+      throw new Error(`${err.message}\n${p.logs.join('').slice(-3000)}`);
+    },
+  );
   return { api: `http://127.0.0.1:${port}`, stop: p.stop, logs: p.logs };
 }
-const status = async (api: string): Promise<Status> => (await (await fetch(`${api}/api/v1/status`, { headers: authHeaders })).json()) as Status;
+const status = async (api: string): Promise<Status> =>
+  (await (await fetch(`${api}/api/v1/status`, { headers: authHeaders })).json()) as Status;
 const ids = async (api: string): Promise<string[]> => {
-  const res = await fetch(`${api}/api/v1/query`, { method: 'POST', headers: { ...authHeaders, 'content-type': 'application/json' }, body: JSON.stringify({ sql: 'SELECT id FROM events' }) });
+  const res = await fetch(`${api}/api/v1/query`, {
+    method: 'POST',
+    headers: { ...authHeaders, 'content-type': 'application/json' },
+    body: JSON.stringify({ sql: 'SELECT id FROM events' }),
+  });
   const body = (await res.json()) as { rows: { id: string }[] };
   return body.rows.map((r) => r.id);
 };
-const storedBy = async (cps: Cp[]): Promise<number> => (await Promise.all(cps.map((c) => status(c.api)))).reduce((n, s) => n + s.controlPlane.stored, 0);
+const storedBy = async (cps: Cp[]): Promise<number> =>
+  (await Promise.all(cps.map((c) => status(c.api)))).reduce((n, s) => n + s.controlPlane.stored, 0);
 
 before(async () => {
   nats = await startLocalNats({ dataDir: join(dir, 'nats'), port: await freePort(), log });
@@ -69,9 +117,20 @@ test('two control planes on one stream share its messages: no loss reported, eve
     await publishAll(events);
     await waitFor('every event stored by one or the other', async () => (await storedBy(cps)) >= events.length, 90_000);
     const st = await Promise.all(cps.map((c) => status(c.api)));
-    assert.ok(st.every((s) => s.controlPlane.stored > 0), `both control planes took a share: ${st.map((s) => s.controlPlane.stored).join(', ')}`);
-    assert.deepEqual(st.map((s) => s.controlPlane.lostInStream), [0, 0], 'no loss reported by either');
-    assert.equal(st.reduce((n, s) => n + s.controlPlane.stored, 0), events.length, 'none stored twice');
+    assert.ok(
+      st.every((s) => s.controlPlane.stored > 0),
+      `both control planes took a share: ${st.map((s) => s.controlPlane.stored).join(', ')}`,
+    );
+    assert.deepEqual(
+      st.map((s) => s.controlPlane.lostInStream),
+      [0, 0],
+      'no loss reported by either',
+    );
+    assert.equal(
+      st.reduce((n, s) => n + s.controlPlane.stored, 0),
+      events.length,
+      'none stored twice',
+    );
     const stored = (await Promise.all(cps.map((c) => ids(c.api)))).flat();
     assert.equal(stored.length, events.length);
     assert.deepEqual(new Set(stored), new Set(events.map((e) => e.id)));
@@ -82,7 +141,10 @@ test('two control planes on one stream share its messages: no loss reported, eve
 
 test('a stream limit that drops messages before two control planes read them is counted, once', async () => {
   // The stream made 1 MiB (--stream-max-mb resizes the one the first test made).
-  let cps = [await controlPlane('limit-a', ['--stream-max-mb', '1']), await controlPlane('limit-b', ['--stream-max-mb', '1'])];
+  let cps = [
+    await controlPlane('limit-a', ['--stream-max-mb', '1']),
+    await controlPlane('limit-b', ['--stream-max-mb', '1']),
+  ];
   const jsm = await nc.jetstreamManager();
   assert.equal((await jsm.streams.info(EVENTS_STREAM)).config.max_bytes, 1024 * 1024);
   const delivered = (await jsm.consumers.info(EVENTS_STREAM, 'vigil-control-plane')).delivered.stream_seq;
@@ -94,12 +156,18 @@ test('a stream limit that drops messages before two control planes read them is 
   const dropped = state.first_seq - 1 - delivered;
   const kept = state.last_seq - state.first_seq + 1;
   assert.ok(dropped > 0 && kept > 0, `the stream dropped some (${dropped}) and kept some (${kept})`);
-  cps = [await controlPlane('limit-a', ['--stream-max-mb', '1']), await controlPlane('limit-b', ['--stream-max-mb', '1'])];
+  cps = [
+    await controlPlane('limit-a', ['--stream-max-mb', '1']),
+    await controlPlane('limit-b', ['--stream-max-mb', '1']),
+  ];
   try {
     await waitFor('what the stream kept stored', async () => (await storedBy(cps)) >= kept, 90_000);
     const lost = (await Promise.all(cps.map((c) => status(c.api)))).map((s) => s.controlPlane.lostInStream);
     assert.equal(Math.max(...lost), dropped, `the drop counted: ${lost.join(', ')}`);
-    assert.ok(lost.every((n) => n <= dropped), `nothing beyond the drop counted: ${lost.join(', ')}`);
+    assert.ok(
+      lost.every((n) => n <= dropped),
+      `nothing beyond the drop counted: ${lost.join(', ')}`,
+    );
     assert.equal(await storedBy(cps), kept);
   } finally {
     for (const c of cps) await c.stop();
@@ -109,7 +177,12 @@ test('a stream limit that drops messages before two control planes read them is 
 test('the data directory deleted under a running control plane: storage reported unhealthy, nothing more acked', async () => {
   const chDir = join(dir, 'deleted-ch');
   // The 1 MiB stream of the test before is kept: these events fit in it.
-  const cp = await startControlPlane({ storage: { kind: 'embedded', dataDir: chDir }, nats: { servers: nats.url }, api: { host: '127.0.0.1', port: await freePort() }, log });
+  const cp = await startControlPlane({
+    storage: { kind: 'embedded', dataDir: chDir },
+    nats: { servers: nats.url },
+    api: { host: '127.0.0.1', port: await freePort() },
+    log,
+  });
   const jsm = await nc.jetstreamManager();
   const waiting = async () => {
     const info = await jsm.consumers.info(EVENTS_STREAM, 'vigil-control-plane');

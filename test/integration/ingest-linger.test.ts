@@ -16,8 +16,16 @@ test('events arriving apart within the store linger go into one insert; the dete
     const alerts: { ruleId: string; proc?: { pid: number } }[] = [];
     nc.subscribe('vigil.alerts.>', { callback: (_e, m) => alerts.push(m.json()) });
     const js = nc.jetstream();
-    await js.publish(eventSubject(HOST, 'exec'), JSON.stringify(execEvent(HOST, 7001, ['/tmp/.x/xmrig', '-o', 'stratum+tcp://pool.example:3333'])));
-    await waitFor('the miner alert', async () => alerts.some((a) => a.ruleId === 'miner.exec' && a.proc?.pid === 7001), 5000, 10);
+    await js.publish(
+      eventSubject(HOST, 'exec'),
+      JSON.stringify(execEvent(HOST, 7001, ['/tmp/.x/xmrig', '-o', 'stratum+tcp://pool.example:3333'])),
+    );
+    await waitFor(
+      'the miner alert',
+      async () => alerts.some((a) => a.ruleId === 'miner.exec' && a.proc?.pid === 7001),
+      5000,
+      10,
+    );
     assert.equal(cp.ingestor.stats.batches, 0, 'alerted before the event was stored, which waits for company');
     await js.publish(eventSubject(HOST, 'exec'), JSON.stringify(execEvent(HOST, 7002, ['/bin/echo', 'hi'])));
     await waitFor('both stored', async () => cp.ingestor.stats.stored >= 2, 10_000, 20);

@@ -12,7 +12,14 @@ import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statSync, w
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { connect } from 'nats';
-import { CONTROL_PLANE_INBOX_PREFIX, EVENTS_STREAM, eventSubject, heartbeatSubject, sensorInboxPrefix, type StatusReport } from '@vigil/schema';
+import {
+  CONTROL_PLANE_INBOX_PREFIX,
+  EVENTS_STREAM,
+  eventSubject,
+  heartbeatSubject,
+  sensorInboxPrefix,
+  type StatusReport,
+} from '@vigil/schema';
 import { CLI, freePort, startVigil, subscriptionRefused, tempDir, vigil, waitFor } from '../support/harness.js';
 
 const dir = tempDir('creds');
@@ -33,18 +40,42 @@ const secret = (name: string) => readFileSync(join(data, name), 'utf8').trim();
 /** Runs a command as `nobody`, with none of this process's environment but PATH. */
 const asNobody = (cmd: string, args: string[], extra: Record<string, string> = {}) =>
   spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', cmd, ...args], {
-    encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH!, HOME: '/nonexistent', ...extra },
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { PATH: process.env.PATH!, HOME: '/nonexistent', ...extra },
   });
 const nodeAsNobody = (script: string) => asNobody(process.execPath, ['--input-type=module', '-e', script]);
 
 async function startUp(): Promise<void> {
-  up = startVigil(['up', '--data-dir', data, '--api-port', String(apiPort), '--nats-port', String(natsPort), '--host-id', HOST, '--probe', 'exec'], env);
-  await waitFor('vigil up with its sensor', () => {
-    // Started (the status may list the sensor from the last run's heartbeat before it runs again).
-    if (!up.logs.join('').includes('vigil is up')) return false;
-    const r = vigil(api, ['status', '--json'], env);
-    return r.status === 0 && (JSON.parse(r.stdout) as StatusReport).sensors.some((s) => s.host === HOST);
-  }, 90_000, 500).catch((err: Error) => { throw new Error(`${err.message}\n--- vigil up ---\n${up.logs.join('').slice(-3000)}`); });
+  up = startVigil(
+    [
+      'up',
+      '--data-dir',
+      data,
+      '--api-port',
+      String(apiPort),
+      '--nats-port',
+      String(natsPort),
+      '--host-id',
+      HOST,
+      '--probe',
+      'exec',
+    ],
+    env,
+  );
+  await waitFor(
+    'vigil up with its sensor',
+    () => {
+      // Started (the status may list the sensor from the last run's heartbeat before it runs again).
+      if (!up.logs.join('').includes('vigil is up')) return false;
+      const r = vigil(api, ['status', '--json'], env);
+      return r.status === 0 && (JSON.parse(r.stdout) as StatusReport).sensors.some((s) => s.host === HOST);
+    },
+    90_000,
+    500,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}\n--- vigil up ---\n${up.logs.join('').slice(-3000)}`);
+  });
 }
 
 before(async () => {
@@ -67,11 +98,20 @@ after(async () => {
 test('the data directory, the NATS credentials and the API token are root only; nobody can read any of them', () => {
   assert.equal(mode(data), hasReaderGroup ? 0o750 : 0o700);
   assert.equal(mode(join(data, 'secrets')), 0o700);
-  assert.deepEqual(readdirSync(join(data, 'secrets')).sort(), ['nats-control-plane.password', 'nats-sensor.password', 'nats-server.conf']);
+  assert.deepEqual(readdirSync(join(data, 'secrets')).sort(), [
+    'nats-control-plane.password',
+    'nats-sensor.password',
+    'nats-server.conf',
+  ]);
   for (const f of readdirSync(join(data, 'secrets'))) assert.equal(mode(join(data, 'secrets', f)), 0o600, f);
   assert.equal(mode(join(data, 'api-token')), hasReaderGroup ? 0o640 : 0o600);
   assert.notEqual(secret('api-token'), 'planted-token-readable-by-all', 'a token others could read is replaced');
-  for (const f of ['api-token', 'secrets/nats-server.conf', 'secrets/nats-sensor.password', 'secrets/nats-control-plane.password']) {
+  for (const f of [
+    'api-token',
+    'secrets/nats-server.conf',
+    'secrets/nats-sensor.password',
+    'secrets/nats-control-plane.password',
+  ]) {
     const r = asNobody('cat', [join(data, f)]);
     assert.notEqual(r.status, 0, `nobody read ${f}`);
     assert.match(r.stderr, /Permission denied/);
@@ -99,7 +139,11 @@ test('nobody cannot use NATS without credentials (nor delete the consumer on the
   assert.match(r.stdout, /"auth_required":true/);
   assert.match(r.stdout, /-ERR 'Authorization Violation'/);
   assert.doesNotMatch(r.stdout, /PONG/);
-  const nc = await connect({ servers: `nats://127.0.0.1:${natsPort}`, user: 'vigil-control-plane', pass: secret('secrets/nats-control-plane.password') });
+  const nc = await connect({
+    servers: `nats://127.0.0.1:${natsPort}`,
+    user: 'vigil-control-plane',
+    pass: secret('secrets/nats-control-plane.password'),
+  });
   try {
     const info = await (await nc.jetstreamManager()).consumers.info(EVENTS_STREAM, 'vigil-control-plane');
     assert.equal(info.name, 'vigil-control-plane', 'the durable consumer is still there');
@@ -118,7 +162,10 @@ test('the API answers nobody 401 without the token, its CLI says where the token
   assert.deepEqual(JSON.parse(r.stdout), { status: 401, query: 401, health: 200, healthBody: '{"ok":true}' });
   const cli = asNobody(process.execPath, [CLI, 'status'], { VIGIL_API: api, VIGIL_DATA_DIR: data });
   assert.equal(cli.status, 1);
-  assert.match(oneLine(cli.stderr), /wants its bearer token: VIGIL_API_TOKEN is not set and .*\/data\/api-token cannot be read \(permission denied: run as root, or as a member of group vigil\)/);
+  assert.match(
+    oneLine(cli.stderr),
+    /wants its bearer token: VIGIL_API_TOKEN is not set and .*\/data\/api-token cannot be read \(permission denied: run as root, or as a member of group vigil\)/,
+  );
 });
 
 /** A GET with the given headers, through node:http (fetch does not let a caller set Host). */
@@ -126,14 +173,16 @@ const get = (path: string, headers: Record<string, string>) =>
   new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: apiPort, path, headers }, (res) => {
       let body = '';
-      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
     req.end();
   });
 
-test('a forged Host header (DNS rebinding) is refused, even with the token; so is another site\'s Origin', async () => {
+test("a forged Host header (DNS rebinding) is refused, even with the token; so is another site's Origin", async () => {
   const authorization = `Bearer ${secret('api-token')}`;
   assert.equal((await get('/api/v1/status', { host: `127.0.0.1:${apiPort}`, authorization })).status, 200);
   assert.equal((await get('/api/v1/status', { host: `localhost:${apiPort}`, authorization })).status, 200);
@@ -142,20 +191,47 @@ test('a forged Host header (DNS rebinding) is refused, even with the token; so i
   assert.equal(rebound.status, 421);
   assert.match(rebound.body, /does not answer to Host/);
   assert.equal((await get('/healthz', { host: 'rebind.attacker.example' })).status, 421);
-  assert.equal((await get('/api/v1/status', { host: `127.0.0.1:${apiPort}`, origin: 'http://rebind.attacker.example', authorization })).status, 403);
+  assert.equal(
+    (
+      await get('/api/v1/status', {
+        host: `127.0.0.1:${apiPort}`,
+        origin: 'http://rebind.attacker.example',
+        authorization,
+      })
+    ).status,
+    403,
+  );
 });
 
-test('the sensor\'s NATS user publishes its own host\'s subjects only: no other host, no JetStream API, no one else\'s replies', async () => {
-  const nc = await connect({ servers: `nats://127.0.0.1:${natsPort}`, user: `vigil-sensor-${HOST}`, pass: secret('secrets/nats-sensor.password'), inboxPrefix: sensorInboxPrefix(HOST) });
+test("the sensor's NATS user publishes its own host's subjects only: no other host, no JetStream API, no one else's replies", async () => {
+  const nc = await connect({
+    servers: `nats://127.0.0.1:${natsPort}`,
+    user: `vigil-sensor-${HOST}`,
+    pass: secret('secrets/nats-sensor.password'),
+    inboxPrefix: sensorInboxPrefix(HOST),
+  });
   try {
     const js = nc.jetstream();
     const body = (host: string) => JSON.stringify({ id: randomUUID(), host });
     assert.equal((await js.publish(eventSubject(HOST, 'exit'), body(HOST))).stream, EVENTS_STREAM);
-    await assert.rejects(js.publish(eventSubject('other-host', 'exit'), body('other-host')), /Permissions Violation for Publish/);
-    await assert.rejects(js.publish(heartbeatSubject('other-host'), body('other-host')), /Permissions Violation for Publish/);
-    await assert.rejects(nc.request(`$JS.API.CONSUMER.DELETE.${EVENTS_STREAM}.vigil-control-plane`, ''), /Permissions Violation for Publish/);
+    await assert.rejects(
+      js.publish(eventSubject('other-host', 'exit'), body('other-host')),
+      /Permissions Violation for Publish/,
+    );
+    await assert.rejects(
+      js.publish(heartbeatSubject('other-host'), body('other-host')),
+      /Permissions Violation for Publish/,
+    );
+    await assert.rejects(
+      nc.request(`$JS.API.CONSUMER.DELETE.${EVENTS_STREAM}.vigil-control-plane`, ''),
+      /Permissions Violation for Publish/,
+    );
     await assert.rejects(nc.request(`$JS.API.STREAM.PURGE.${EVENTS_STREAM}`, ''), /Permissions Violation for Publish/);
-    assert.equal(await subscriptionRefused(nc, `${CONTROL_PLANE_INBOX_PREFIX}.>`), true, 'the control plane\'s pull deliveries');
+    assert.equal(
+      await subscriptionRefused(nc, `${CONTROL_PLANE_INBOX_PREFIX}.>`),
+      true,
+      "the control plane's pull deliveries",
+    );
     assert.equal(await subscriptionRefused(nc, '_INBOX.>'), true);
     assert.equal(await subscriptionRefused(nc, 'vigil.events.>'), true);
     assert.equal(await subscriptionRefused(nc, `${sensorInboxPrefix(HOST)}.mine`), false, 'its own replies');
@@ -165,10 +241,23 @@ test('the sensor\'s NATS user publishes its own host\'s subjects only: no other 
 });
 
 test('a restart keeps the API token and the NATS credentials, and the CLI still finds its token', async () => {
-  const before = ['api-token', 'secrets/nats-control-plane.password', 'secrets/nats-sensor.password', 'secrets/nats-server.conf'].map(secret);
+  const before = [
+    'api-token',
+    'secrets/nats-control-plane.password',
+    'secrets/nats-sensor.password',
+    'secrets/nats-server.conf',
+  ].map(secret);
   assert.equal(await up.stop(), 0, up.logs.join('').slice(-2000));
   await startUp();
-  assert.deepEqual(['api-token', 'secrets/nats-control-plane.password', 'secrets/nats-sensor.password', 'secrets/nats-server.conf'].map(secret), before);
+  assert.deepEqual(
+    [
+      'api-token',
+      'secrets/nats-control-plane.password',
+      'secrets/nats-sensor.password',
+      'secrets/nats-server.conf',
+    ].map(secret),
+    before,
+  );
   const r = vigil(api, ['status'], env);
   assert.equal(r.status, 0, r.stderr);
 });
@@ -177,9 +266,18 @@ test('the CLI loads no code named in the data directory (oclif reads VIGIL_DATA_
   const planted = join(dir, 'planted');
   const marker = join(dir, 'planted-ran');
   mkdirSync(join(planted, 'plugin'), { recursive: true });
-  writeFileSync(join(planted, 'package.json'), JSON.stringify({ oclif: { plugins: [{ type: 'link', name: 'planted', root: join(planted, 'plugin') }] } }));
-  writeFileSync(join(planted, 'plugin', 'package.json'), JSON.stringify({ name: 'planted', version: '1.0.0', type: 'module', oclif: { hooks: { init: './hook.js' } } }));
-  writeFileSync(join(planted, 'plugin', 'hook.js'), `import { writeFileSync } from 'node:fs';\nexport default async () => { writeFileSync(${JSON.stringify(marker)}, 'ran'); };\n`);
+  writeFileSync(
+    join(planted, 'package.json'),
+    JSON.stringify({ oclif: { plugins: [{ type: 'link', name: 'planted', root: join(planted, 'plugin') }] } }),
+  );
+  writeFileSync(
+    join(planted, 'plugin', 'package.json'),
+    JSON.stringify({ name: 'planted', version: '1.0.0', type: 'module', oclif: { hooks: { init: './hook.js' } } }),
+  );
+  writeFileSync(
+    join(planted, 'plugin', 'hook.js'),
+    `import { writeFileSync } from 'node:fs';\nexport default async () => { writeFileSync(${JSON.stringify(marker)}, 'ran'); };\n`,
+  );
   const r = vigil(api, ['status'], { VIGIL_DATA_DIR: planted, VIGIL_API_TOKEN: secret('api-token') });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(spawnSync('test', ['-e', marker]).status, 1, 'the planted hook did not run');
@@ -189,7 +287,11 @@ test('vigil up refuses a data directory another user owns (that user could read 
   const theirs = join(dir, 'theirs');
   mkdirSync(theirs, { mode: 0o700 });
   chownSync(theirs, 65534, 65534);
-  const r = spawnSync(process.execPath, [CLI, 'up', '--data-dir', theirs, '--api-port', String(await freePort()), '--nats-port', String(await freePort())], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(
+    process.execPath,
+    [CLI, 'up', '--data-dir', theirs, '--api-port', String(await freePort()), '--nats-port', String(await freePort())],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
   assert.equal(r.status, 1);
   assert.match(oneLine(r.stderr), /data-dir: .*theirs belongs to uid 65534, not to the user Vigil runs as/);
   assert.deepEqual(readdirSync(theirs), [], 'nothing written there');

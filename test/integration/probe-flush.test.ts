@@ -14,7 +14,17 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
-import { DEFAULT_PROBES_DIR, FLUSH_MS, HOLD_MS, PROBES, BatchCollector, composeProbes, parseBpftraceLine, standaloneProbe, startSensor } from '@vigil/sensor';
+import {
+  DEFAULT_PROBES_DIR,
+  FLUSH_MS,
+  HOLD_MS,
+  PROBES,
+  BatchCollector,
+  composeProbes,
+  parseBpftraceLine,
+  standaloneProbe,
+  startSensor,
+} from '@vigil/sensor';
 import type { EventV1 } from '@vigil/schema';
 import { freePort, REPO, tempDir, waitFor } from '../support/harness.js';
 
@@ -26,11 +36,18 @@ type BpftraceLine = ReturnType<typeof parseBpftraceLine>;
  * SIGINT (END prints what the maps still hold) and expects a clean exit.
  */
 function startBpftrace(script: string, args: string[], env: Record<string, string>, onLine: (l: BpftraceLine) => void) {
-  const child = spawn('bpftrace', ['-f', 'json', script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bpftrace', ['-f', 'json', script, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   let ready!: () => void;
-  const isReady = new Promise<void>((r) => { ready = r; });
+  const isReady = new Promise<void>((r) => {
+    ready = r;
+  });
   createInterface({ input: child.stdout }).on('line', (line) => {
     if (!line.trim()) return;
     const l = parseBpftraceLine(line);
@@ -40,24 +57,48 @@ function startBpftrace(script: string, args: string[], env: Record<string, strin
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return {
     child,
-    started: Promise.race([isReady, exited.then(() => { throw new Error(`bpftrace exited: ${stderr}`); })]),
-    stop: async () => { child.kill('SIGINT'); assert.equal(await exited, 0, stderr); },
+    started: Promise.race([
+      isReady,
+      exited.then(() => {
+        throw new Error(`bpftrace exited: ${stderr}`);
+      }),
+    ]),
+    stop: async () => {
+      child.kill('SIGINT');
+      assert.equal(await exited, 0, stderr);
+    },
   };
 }
 
 /** The four probes composed into one script in `dir`, as the sensor runs them, under bpftrace. */
-function startComposed(dir: string, ctx: { windowSeconds: number; extraRdevs: number[] }, onLine: (l: BpftraceLine) => void) {
+function startComposed(
+  dir: string,
+  ctx: { windowSeconds: number; extraRdevs: number[] },
+  onLine: (l: BpftraceLine) => void,
+) {
   const names = ['exec', 'proc', 'connect', 'gpu'] as const;
   const devices = { majors: { nvidia: -1, nvidiaUvm: -1, kfd: -1, drm: -1 }, extraRdevs: () => ctx.extraRdevs };
   const script = join(dir, 'composed.bt');
-  writeFileSync(script, composeProbes(names.map((n) => ({ name: n, text: readFileSync(join(DEFAULT_PROBES_DIR, PROBES[n].script), 'utf8'), args: PROBES[n].args({ windowSeconds: ctx.windowSeconds, devices: devices as never }) }))));
+  writeFileSync(
+    script,
+    composeProbes(
+      names.map((n) => ({
+        name: n,
+        text: readFileSync(join(DEFAULT_PROBES_DIR, PROBES[n].script), 'utf8'),
+        args: PROBES[n].args({ windowSeconds: ctx.windowSeconds, devices: devices as never }),
+      })),
+    ),
+  );
   return startBpftrace(script, [], Object.assign({}, ...names.map((n) => PROBES[n].env)), onLine);
 }
 
 /** Probe `name` as a program of its own in a fresh folder (the prelude, then the file), as the sensor runs it alone. */
 function aloneScript(name: keyof typeof PROBES): string {
   const script = join(tempDir(`${name}-alone`), PROBES[name].script);
-  writeFileSync(script, standaloneProbe({ name, text: readFileSync(join(DEFAULT_PROBES_DIR, PROBES[name].script), 'utf8') }));
+  writeFileSync(
+    script,
+    standaloneProbe({ name, text: readFileSync(join(DEFAULT_PROBES_DIR, PROBES[name].script), 'utf8') }),
+  );
   return script;
 }
 
@@ -70,15 +111,26 @@ function nvIoctlOn(dir: string): { node: string; rdev: number; nvIoctl: string }
   return { node, rdev: (1 << 20) | 7, nvIoctl };
 }
 
-type Flushed = { records: { type: string; pid?: number; ppid?: number; argv?: string[]; filename?: string }[]; lost: number; rejects: number };
+type Flushed = {
+  records: { type: string; pid?: number; ppid?: number; argv?: string[]; filename?: string }[];
+  lost: number;
+  rejects: number;
+};
 
 /** Runs one buffering probe alone around `work`, by default with a flush interval longer than the test. */
-async function runProbe(name: 'exec' | 'proc', env: Record<string, string>, work: (bpftracePid: number) => void | Promise<void>, flushMs = 600_000): Promise<Flushed> {
+async function runProbe(
+  name: 'exec' | 'proc',
+  env: Record<string, string>,
+  work: (bpftracePid: number) => void | Promise<void>,
+  flushMs = 600_000,
+): Promise<Flushed> {
   const spec = PROBES[name];
   const out: Flushed = { records: [], lost: 0, rejects: 0 };
   const batch = new BatchCollector();
   const bt = startBpftrace(aloneScript(name), [String(flushMs)], { ...spec.env, ...env }, (l) => {
-    if (l.type === 'map') for (const [n, m] of Object.entries(l.data as Record<string, unknown>)) batch.push(n, m as Record<string, unknown>);
+    if (l.type === 'map')
+      for (const [n, m] of Object.entries(l.data as Record<string, unknown>))
+        batch.push(n, m as Record<string, unknown>);
     else if (l.type === 'value' && (l.data as number[])[0] === spec.batch.flushType) {
       const res = spec.batch.decode(batch.end(), batch.before);
       out.records.push(...res.records);
@@ -109,9 +161,18 @@ test('exec.bt: execs still buffered when bpftrace stops are printed on the way o
  * returns the loop's pid and how many execs it made.
  */
 async function execWhileReaderLags(pid: number, marker: string): Promise<{ loopPid: number; executed: number }> {
-  const loop = spawn('/bin/bash', ['-c', `i=0; end=$((SECONDS+3)); while [ $SECONDS -lt $end ]; do /bin/true ${marker} $i; i=$((i+1)); done; echo $i`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const loop = spawn(
+    '/bin/bash',
+    [
+      '-c',
+      `i=0; end=$((SECONDS+3)); while [ $SECONDS -lt $end ]; do /bin/true ${marker} $i; i=$((i+1)); done; echo $i`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
-  loop.stdout.on('data', (d) => { out += d; });
+  loop.stdout.on('data', (d) => {
+    out += d;
+  });
   const done = new Promise((r) => loop.once('close', r));
   for (let k = 0; k < 12; k++) {
     process.kill(pid, 'SIGSTOP');
@@ -132,19 +193,43 @@ async function execWhileReaderLags(pid: number, marker: string): Promise<{ loopP
 test('exec.bt: a reader a tick or more behind loses no exec', { timeout: 60_000 }, async () => {
   const marker = `vigil-lag-${process.pid}`;
   let executed = 0;
-  const res = await runProbe('exec', {}, async (pid) => { ({ executed } = await execWhileReaderLags(pid, marker)); }, 20);
+  const res = await runProbe(
+    'exec',
+    {},
+    async (pid) => {
+      ({ executed } = await execWhileReaderLags(pid, marker));
+    },
+    20,
+  );
   const mine = new Set(res.records.filter((r) => r.argv?.[1] === marker).map((r) => Number(r.argv?.[2])));
-  assert.equal(mine.size, executed, `every exec of the loop: ${executed - mine.size} missing, ${res.lost} counted lost`);
+  assert.equal(
+    mine.size,
+    executed,
+    `every exec of the loop: ${executed - mine.size} missing, ${res.lost} counted lost`,
+  );
   assert.equal(res.lost, 0);
   assert.equal(res.rejects, 0);
 });
 
 test('proc.bt: a reader a tick or more behind loses no fork or exit', { timeout: 60_000 }, async () => {
   let loop = { loopPid: 0, executed: 0 };
-  const res = await runProbe('proc', {}, async (pid) => { loop = await execWhileReaderLags(pid, 'vigil-lag'); }, 20);
-  const children = new Set(res.records.filter((r) => r.type === 'proc.fork' && r.ppid === loop.loopPid).map((r) => r.pid));
+  const res = await runProbe(
+    'proc',
+    {},
+    async (pid) => {
+      loop = await execWhileReaderLags(pid, 'vigil-lag');
+    },
+    20,
+  );
+  const children = new Set(
+    res.records.filter((r) => r.type === 'proc.fork' && r.ppid === loop.loopPid).map((r) => r.pid),
+  );
   const exited = new Set(res.records.filter((r) => r.type === 'proc.exit').map((r) => r.pid));
-  assert.equal(children.size, loop.executed, `every fork of the loop: ${loop.executed - children.size} missing, ${res.lost} counted lost`);
+  assert.equal(
+    children.size,
+    loop.executed,
+    `every fork of the loop: ${loop.executed - children.size} missing, ${res.lost} counted lost`,
+  );
   assert.deepEqual([...children].filter((p) => !exited.has(p!)).length, 0, 'every exit of its children');
   assert.equal(res.lost, 0);
   assert.equal(res.rejects, 0);
@@ -156,7 +241,14 @@ test('proc.bt: a reader a tick or more behind loses no fork or exit', { timeout:
  * clear were still queued. Returns the calls printed at once (value records `firstType` that `isMine`)
  * and counted in windows (count map keys that `isMineKey`), and how many `load` says it made.
  */
-async function windowProbeWhileReaderLags(probe: 'connect' | 'gpu', args: string[], firstType: number, isMine: (v: number[]) => boolean, isMineKey: (key: string) => boolean, load: (running: () => boolean) => Promise<number>): Promise<{ firsts: number; repeats: number; made: number }> {
+async function windowProbeWhileReaderLags(
+  probe: 'connect' | 'gpu',
+  args: string[],
+  firstType: number,
+  isMine: (v: number[]) => boolean,
+  isMineKey: (key: string) => boolean,
+  load: (running: () => boolean) => Promise<number>,
+): Promise<{ firsts: number; repeats: number; made: number }> {
   let firsts = 0;
   let repeats = 0;
   const countPrefix = `@${PROBES[probe].window}_count`;
@@ -198,16 +290,33 @@ test('connect.bt: a reader a window or more behind loses no repeat count', { tim
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   try {
-    const { firsts, repeats, made } = await windowProbeWhileReaderLags('connect', ['1'], 20, (v) => v[2] === process.pid && v[8] === port, (key) => key.startsWith(`${process.pid},2,${port},`), async (running) => {
-      let n = 0;
-      while (running()) {
-        await new Promise<void>((r, j) => { const s = connect(port, '127.0.0.1', () => { s.destroy(); r(); }); s.once('error', j); });
-        n++;
-      }
-      return n;
-    });
+    const { firsts, repeats, made } = await windowProbeWhileReaderLags(
+      'connect',
+      ['1'],
+      20,
+      (v) => v[2] === process.pid && v[8] === port,
+      (key) => key.startsWith(`${process.pid},2,${port},`),
+      async (running) => {
+        let n = 0;
+        while (running()) {
+          await new Promise<void>((r, j) => {
+            const s = connect(port, '127.0.0.1', () => {
+              s.destroy();
+              r();
+            });
+            s.once('error', j);
+          });
+          n++;
+        }
+        return n;
+      },
+    );
     assert.ok(made > 100, `the loop ran: ${made} connects`);
-    assert.equal(firsts + repeats, made, `each of ${made} connects printed at once or counted in a window: ${firsts} + ${repeats}`);
+    assert.equal(
+      firsts + repeats,
+      made,
+      `each of ${made} connects printed at once or counted in a window: ${firsts} + ${repeats}`,
+    );
   } finally {
     server.close();
   }
@@ -219,22 +328,38 @@ test('gpu.bt: a reader a window or more behind loses no repeat count', { timeout
   const { node, rdev, nvIoctl } = nvIoctlOn(tempDir('gpu-lag'));
   const absent = '4096';
   const pids = new Set<number>();
-  const isMineKey = (key: string) => { const [pid, dev] = key.split(',').map(Number); return pids.has(pid!) && dev === rdev; };
-  const { firsts, repeats, made } = await windowProbeWhileReaderLags('gpu', ['1', absent, absent, absent, absent, String(rdev), '0', '0', '0'], 30, (v) => pids.has(v[2]!) && v[7] === rdev, isMineKey, async (running) => {
-    let n = 0;
-    while (running()) {
-      // Off CPU 0, where the ticks run: a tick that lands while a tracepoint's program runs on the
-      // same CPU is skipped, and the window then just goes on.
-      const p = spawn('/usr/bin/taskset', ['-c', String(availableParallelism() - 1), nvIoctl, node, '20000'], { stdio: 'ignore' });
-      pids.add(p.pid!);
-      const code = await new Promise((r) => p.once('exit', r));
-      assert.equal(code, 0);
-      n += 4 * 20000;
-    }
-    return n;
-  });
+  const isMineKey = (key: string) => {
+    const [pid, dev] = key.split(',').map(Number);
+    return pids.has(pid!) && dev === rdev;
+  };
+  const { firsts, repeats, made } = await windowProbeWhileReaderLags(
+    'gpu',
+    ['1', absent, absent, absent, absent, String(rdev), '0', '0', '0'],
+    30,
+    (v) => pids.has(v[2]!) && v[7] === rdev,
+    isMineKey,
+    async (running) => {
+      let n = 0;
+      while (running()) {
+        // Off CPU 0, where the ticks run: a tick that lands while a tracepoint's program runs on the
+        // same CPU is skipped, and the window then just goes on.
+        const p = spawn('/usr/bin/taskset', ['-c', String(availableParallelism() - 1), nvIoctl, node, '20000'], {
+          stdio: 'ignore',
+        });
+        pids.add(p.pid!);
+        const code = await new Promise((r) => p.once('exit', r));
+        assert.equal(code, 0);
+        n += 4 * 20000;
+      }
+      return n;
+    },
+  );
   assert.ok(made >= 80000, `nv-ioctl ran: ${made} calls`);
-  assert.equal(firsts + repeats, made, `each of ${made} calls printed at once or counted in a window: ${firsts} + ${repeats}`);
+  assert.equal(
+    firsts + repeats,
+    made,
+    `each of ${made} calls printed at once or counted in a window: ${firsts} + ${repeats}`,
+  );
 });
 
 // bpftrace 0.17 notices a SIGINT only when it interrupts its wait for output or when a record follows
@@ -242,7 +367,9 @@ test('gpu.bt: a reader a window or more behind loses no repeat count', { timeout
 // sensor killed it, END unprinted. The prelude every program starts with prints a record when a
 // SIGINT is sent to a bpftrace; shown here on another bpftrace, since the one stopping drops what it
 // reads after the signal. Composed, the four probes share one prelude, so one record.
-test('the composed program prints its wake record at once, once, when a SIGINT is sent to a bpftrace', { timeout: 90_000 }, async () => {
+test('the composed program prints its wake record at once, once, when a SIGINT is sent to a bpftrace', {
+  timeout: 90_000,
+}, async () => {
   const wakes: number[] = [];
   const watcher = startComposed(tempDir('wake'), { windowSeconds: 60, extraRdevs: [] }, (l) => {
     if (l.type === 'value' && (l.data as number[])[0] === 99) wakes.push((l.data as number[])[1]!);
@@ -275,7 +402,7 @@ test('exec.bt and proc.bt: a full map loses entries, and every lost one is count
   // arguments fit. Every exec whose head did not fit counts once, and so does every argument a
   // received head misses.
   const argvSlots = execs.records.reduce((n, r) => n + (r.argv?.length ?? 0), 0);
-  assert.ok(execs.lost >= (runs - heads) + Math.max(0, argvSlots - keys), `lost entries counted: ${execs.lost}`);
+  assert.ok(execs.lost >= runs - heads + Math.max(0, argvSlots - keys), `lost entries counted: ${execs.lost}`);
 
   const procs = await runProbe('proc', { BPFTRACE_MAP_KEYS_MAX: String(keys) }, () => {
     for (let i = 0; i < runs; i++) execFileSync('/bin/true');
@@ -286,7 +413,9 @@ test('exec.bt and proc.bt: a full map loses entries, and every lost one is count
   assert.ok(procs.lost >= 2 * runs - forks - exits, `every fork and exit beyond the map is counted: ${procs.lost}`);
 });
 
-test('composed probes: whatever the sensor holds is followed within the hold by exec.bt\'s and proc.bt\'s end-of-flush records', { timeout: 60_000 }, async () => {
+test("composed probes: whatever the sensor holds is followed within the hold by exec.bt's and proc.bt's end-of-flush records", {
+  timeout: 60_000,
+}, async () => {
   // The sensor holds a record until both batch probes have flushed past it. Idle, they print that
   // record only once a second unless asked, so without the request most connects and GPU calls
   // (printed at once) and exits (proc.bt's flush, exec.bt idle) of a quiet host would be let go by
@@ -300,7 +429,10 @@ test('composed probes: whatever the sensor holds is followed within the hold by 
     if (l.type === 'map') {
       for (const [name, entries] of Object.entries(l.data as Record<string, Record<string, unknown>>)) {
         if (!name.startsWith('@proc_exit')) continue;
-        for (const key of Object.keys(entries)) { const [pid, ns] = key.split(',').map(Number); exits.set(pid!, ns!); }
+        for (const key of Object.keys(entries)) {
+          const [pid, ns] = key.split(',').map(Number);
+          exits.set(pid!, ns!);
+        }
       }
     }
     if (l.type === 'value') values.push(l.data as number[]);
@@ -317,7 +449,13 @@ test('composed probes: whatever the sensor holds is followed within the hold by 
       const server = createServer((s) => s.destroy());
       servers.push(server);
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      await new Promise<void>((r, j) => { const s = connect((server.address() as AddressInfo).port, '127.0.0.1', () => { s.destroy(); r(); }); s.once('error', j); });
+      await new Promise<void>((r, j) => {
+        const s = connect((server.address() as AddressInfo).port, '127.0.0.1', () => {
+          s.destroy();
+          r();
+        });
+        s.once('error', j);
+      });
       await sleep(250 + Math.random() * 500);
       // Its calls 300 ms after its exec and before its exit: the batch probes are idle meanwhile.
       const gpu = spawn(nvIoctl, [gpuNode, '1', '300'], { stdio: 'ignore' });
@@ -337,20 +475,33 @@ test('composed probes: whatever the sensor holds is followed within the hold by 
   const connects = values.filter((v) => v[0] === 20 && v[2] === process.pid).map((v) => ['connect', v[1]!] as const);
   assert.equal(connects.length, 6, 'every connect printed at once');
   // Each nv-ioctl's first call; the probe prints a (process, device, request, class) once a window.
-  const gpuCalls = gpuCallers.map((pid) => ['gpu', Math.min(...values.filter((v) => v[0] === 30 && v[2] === pid).map((v) => v[1]!))] as const);
-  assert.ok(gpuCalls.every(([, ns]) => Number.isFinite(ns)), 'every nv-ioctl\'s calls printed at once');
+  const gpuCalls = gpuCallers.map(
+    (pid) => ['gpu', Math.min(...values.filter((v) => v[0] === 30 && v[2] === pid).map((v) => v[1]!))] as const,
+  );
+  assert.ok(
+    gpuCalls.every(([, ns]) => Number.isFinite(ns)),
+    "every nv-ioctl's calls printed at once",
+  );
   const shellExits = shells.map((pid) => ['exit', exits.get(pid)] as const);
-  assert.ok(shellExits.every(([, ns]) => ns !== undefined), 'every shell exit flushed');
+  assert.ok(
+    shellExits.every(([, ns]) => ns !== undefined),
+    'every shell exit flushed',
+  );
   const holdNs = HOLD_MS * 1e6;
   for (const [what, ns] of [...connects, ...gpuCalls, ...shellExits]) {
     for (const flushType of [PROBES.exec.batch.flushType, PROBES.proc.batch.flushType]) {
       const next = Math.min(...values.filter((v) => v[0] === flushType && v[1]! > ns!).map((v) => v[1]!));
-      assert.ok(next - ns! <= holdNs, `${what}: record ${flushType} ${((next - ns!) / 1e6).toFixed(0)} ms after it (hold ${HOLD_MS} ms)`);
+      assert.ok(
+        next - ns! <= holdNs,
+        `${what}: record ${flushType} ${((next - ns!) / 1e6).toFixed(0)} ms after it (hold ${HOLD_MS} ms)`,
+      );
     }
   }
 });
 
-test('sensor: connects repeated through a window, counted in the kernel, are not left to the hold timeout either', { timeout: 120_000 }, async () => {
+test('sensor: connects repeated through a window, counted in the kernel, are not left to the hold timeout either', {
+  timeout: 120_000,
+}, async () => {
   // A window's counts are printed at its end and carry the time of the last repeat: held like a
   // connect until both batch probes have flushed past it.
   const sensor = await startSensor({
@@ -375,13 +526,22 @@ test('sensor: connects repeated through a window, counted in the kernel, are not
       execFileSync('/bin/true');
       const until = performance.now() + 1200;
       while (performance.now() < until) {
-        await new Promise<void>((r, j) => { const s = connect(port, '127.0.0.1', () => { s.destroy(); r(); }); s.once('error', j); });
+        await new Promise<void>((r, j) => {
+          const s = connect(port, '127.0.0.1', () => {
+            s.destroy();
+            r();
+          });
+          s.once('error', j);
+        });
         await sleep(50);
       }
       await sleep(1500);
     }
     const after = { held: sensor.heartbeat().counters.heldToTimeout!, built: sensor.counters.eventsBuilt };
-    assert.ok(after.built - before.built >= 12, `a connect at once and a window of repeats per burst at least: ${after.built - before.built} events`);
+    assert.ok(
+      after.built - before.built >= 12,
+      `a connect at once and a window of repeats per burst at least: ${after.built - before.built} events`,
+    );
     assert.equal(after.held - before.held, 0, 'records let go by the hold timeout');
   } finally {
     server.close();
@@ -389,7 +549,9 @@ test('sensor: connects repeated through a window, counted in the kernel, are not
   }
 });
 
-test('sensor: stopped before bpftrace has read a tick\'s flush, every exec, exit and repeated connect still comes out', { timeout: 120_000 }, async () => {
+test("sensor: stopped before bpftrace has read a tick's flush, every exec, exit and repeated connect still comes out", {
+  timeout: 120_000,
+}, async () => {
   // On SIGINT bpftrace stops reading, runs END, then drains every CPU's buffer in epoll's order. A
   // tick (always on CPU 0) that flipped the epoch and asked for the idle set to be printed can then
   // be drained after END, which has cleared that set meanwhile: the tick prints it empty, and a
@@ -397,7 +559,7 @@ test('sensor: stopped before bpftrace has read a tick\'s flush, every exec, exit
   // on the last CPU, that CPU's buffer is made ready first (a failed exec there) while bpftrace is
   // stopped, then a tick fires, then SIGINT and SIGCONT.
   const cpus = availableParallelism();
-  assert.ok(cpus >= 2, 'the race needs a CPU besides the ticks\' CPU 0');
+  assert.ok(cpus >= 2, "the race needs a CPU besides the ticks' CPU 0");
   const last = String(cpus - 1);
   const dir = tempDir('stop-race');
   const spoolDir = join(dir, 'spool');
@@ -424,7 +586,13 @@ test('sensor: stopped before bpftrace has read a tick\'s flush, every exec, exit
     port = (server.address() as AddressInfo).port;
     // The first connect is printed at once, the repeats only counted, in a window that outlasts the test.
     for (let i = 0; i < CONNECTS; i++) {
-      await new Promise<void>((r, j) => { const s = connect(port, '127.0.0.1', () => { s.destroy(); r(); }); s.once('error', j); });
+      await new Promise<void>((r, j) => {
+        const s = connect(port, '127.0.0.1', () => {
+          s.destroy();
+          r();
+        });
+        s.once('error', j);
+      });
     }
     await sleep(4 * FLUSH_MS);
     process.kill(btPid, 'SIGSTOP');
@@ -441,21 +609,48 @@ test('sensor: stopped before bpftrace has read a tick\'s flush, every exec, exit
     const stopping = sensor.stop();
     // SIGCONT only once the sensor's SIGINT is pending, so that bpftrace wakes to it and not to the tick.
     if (btPid) {
-      sigintPending = await waitFor('SIGINT pending', () => /^ShdPnd:\s*[0-9a-f]*[2367abef]$/m.test(readFileSync(`/proc/${btPid}/status`, 'utf8')), 10_000, 5)
-        .then(() => true, () => false);
+      sigintPending = await waitFor(
+        'SIGINT pending',
+        () => /^ShdPnd:\s*[0-9a-f]*[2367abef]$/m.test(readFileSync(`/proc/${btPid}/status`, 'utf8')),
+        10_000,
+        5,
+      ).then(
+        () => true,
+        () => false,
+      );
       process.kill(btPid, 'SIGCONT');
     }
     await stopping;
   }
-  const events = readdirSync(spoolDir).sort()
-    .flatMap((f) => readFileSync(join(spoolDir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as EventV1));
-  assert.ok(sigintPending, 'the sensor\'s SIGINT reached bpftrace while it was stopped');
-  const execs = events.filter((e) => e.kind === 'exec' && e.exec.argv[1] === marker).map((e) => e.kind === 'exec' ? Number(e.exec.argv[2]) : -1);
-  assert.deepEqual(execs.sort((a, b) => a - b), Array.from({ length: N }, (_, i) => i), 'every exec of the unread flush, once');
+  const events = readdirSync(spoolDir)
+    .sort()
+    .flatMap((f) =>
+      readFileSync(join(spoolDir, f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as EventV1),
+    );
+  assert.ok(sigintPending, "the sensor's SIGINT reached bpftrace while it was stopped");
+  const execs = events
+    .filter((e) => e.kind === 'exec' && e.exec.argv[1] === marker)
+    .map((e) => (e.kind === 'exec' ? Number(e.exec.argv[2]) : -1));
+  assert.deepEqual(
+    execs.sort((a, b) => a - b),
+    Array.from({ length: N }, (_, i) => i),
+    'every exec of the unread flush, once',
+  );
   const exited = new Set(events.filter((e) => e.kind === 'exit').map((e) => e.proc.pid));
-  assert.deepEqual(pids.filter((p) => !exited.has(p)), [], 'every exit of the unread flush');
+  assert.deepEqual(
+    pids.filter((p) => !exited.has(p)),
+    [],
+    'every exit of the unread flush',
+  );
   const connects = events.filter((e) => e.kind === 'connect' && e.proc.pid === process.pid && e.connect.dport === port);
-  assert.equal(connects.reduce((n, e) => n + (e.kind === 'connect' ? e.connect.count : 0), 0), CONNECTS, 'the first connect and the window\'s repeats');
+  assert.equal(
+    connects.reduce((n, e) => n + (e.kind === 'connect' ? e.connect.count : 0), 0),
+    CONNECTS,
+    "the first connect and the window's repeats",
+  );
   assert.equal(sensor.counters.lostEvents, 0);
   assert.equal(sensor.counters.eventsDropped, 0);
 });

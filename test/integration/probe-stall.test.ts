@@ -29,15 +29,26 @@ async function sensorWith(name: string, cfg: Partial<SensorConfig> = {}) {
     ...cfg,
   });
   const probe = (): ProbeStateV1 => sensor.heartbeat().probes.find((p) => p.name === 'exec')!;
-  const events = () => readdirSync(spoolDir).sort()
-    .flatMap((f) => readFileSync(join(spoolDir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as EventV1));
+  const events = () =>
+    readdirSync(spoolDir)
+      .sort()
+      .flatMap((f) =>
+        readFileSync(join(spoolDir, f), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as EventV1),
+      );
   await waitFor('probes running', () => probe().state === 'running', 90_000);
   return { sensor, probe, events };
 }
 
-const execs = (marker: string, n: number) => { for (let i = 0; i < n; i++) spawnSync('/bin/true', [marker, String(i)]); };
+const execs = (marker: string, n: number) => {
+  for (let i = 0; i < n; i++) spawnSync('/bin/true', [marker, String(i)]);
+};
 
-test('SIGSTOP then SIGKILL: reported stalled, blind since the last flush; the restart\'s gap covers the frozen time', { timeout: 120_000 }, async () => {
+test("SIGSTOP then SIGKILL: reported stalled, blind since the last flush; the restart's gap covers the frozen time", {
+  timeout: 120_000,
+}, async () => {
   // The sensor does not act on the stall here: the attacker kills bpftrace before it would.
   const { sensor, probe } = await sensorWith('freeze-kill', { probeStallActSeconds: 600 });
   try {
@@ -46,9 +57,18 @@ test('SIGSTOP then SIGKILL: reported stalled, blind since the last flush; the re
     const stoppedAt = nowNs();
     process.kill(pid, 'SIGSTOP');
     execs(`vigil-frozen-${process.pid}`, 20);
-    const stalled = await waitFor('the probe reported stalled', () => (probe().state === 'stalled' ? probe() : null), 20_000, 100);
+    const stalled = await waitFor(
+      'the probe reported stalled',
+      () => (probe().state === 'stalled' ? probe() : null),
+      20_000,
+      100,
+    );
     const hb = sensor.heartbeat();
-    assert.deepEqual(hb.probes.map((p) => p.state), ['stalled', 'stalled'], 'exec and proc share the stopped bpftrace');
+    assert.deepEqual(
+      hb.probes.map((p) => p.state),
+      ['stalled', 'stalled'],
+      'exec and proc share the stopped bpftrace',
+    );
     assert.equal(stalled.stalls, 1);
     assert.equal(stalled.pid, pid, 'the same process, not restarted');
     assert.ok(stalled.blindFromTs, 'blind since');
@@ -59,20 +79,34 @@ test('SIGSTOP then SIGKILL: reported stalled, blind since the last flush; the re
     await sleep(3000);
     const killedAt = nowNs();
     process.kill(pid, 'SIGKILL');
-    const after = await waitFor('the probe running again', () => {
-      const p = probe();
-      return p.state === 'running' && p.restarts === before.restarts + 1 ? p : null;
-    }, 60_000, 200);
+    const after = await waitFor(
+      'the probe running again',
+      () => {
+        const p = probe();
+        return p.state === 'running' && p.restarts === before.restarts + 1 ? p : null;
+      },
+      60_000,
+      200,
+    );
     assert.notEqual(after.pid, pid);
-    assert.equal(after.blindFromTs, stalled.blindFromTs, 'the gap starts at the last flush before the freeze, not at the kill');
+    assert.equal(
+      after.blindFromTs,
+      stalled.blindFromTs,
+      'the gap starts at the last flush before the freeze, not at the kill',
+    );
     const gapNs = BigInt(after.lastRestartTs!) - BigInt(after.blindFromTs!);
-    assert.ok(gapNs >= killedAt - stoppedAt, `the reported gap (${gapNs / 1_000_000n} ms) covers the frozen time (${(killedAt - stoppedAt) / 1_000_000n} ms)`);
+    assert.ok(
+      gapNs >= killedAt - stoppedAt,
+      `the reported gap (${gapNs / 1_000_000n} ms) covers the frozen time (${(killedAt - stoppedAt) / 1_000_000n} ms)`,
+    );
   } finally {
     await sensor.stop();
   }
 });
 
-test('SIGSTOP alone: the sensor reports the stall, resumes bpftrace, and what ran meanwhile still comes out', { timeout: 120_000 }, async () => {
+test('SIGSTOP alone: the sensor reports the stall, resumes bpftrace, and what ran meanwhile still comes out', {
+  timeout: 120_000,
+}, async () => {
   const { sensor, probe, events } = await sensorWith('freeze-resume');
   const marker = `vigil-resumed-${process.pid}`;
   const N = 50;
@@ -82,7 +116,12 @@ test('SIGSTOP alone: the sensor reports the stall, resumes bpftrace, and what ra
     process.kill(pid, 'SIGSTOP');
     execs(marker, N);
     await waitFor('the probe reported stalled', () => probe().state === 'stalled', 20_000, 100);
-    const resumed = await waitFor('the probe resumed by the sensor', () => (probe().state === 'running' ? probe() : null), 20_000, 100);
+    const resumed = await waitFor(
+      'the probe resumed by the sensor',
+      () => (probe().state === 'running' ? probe() : null),
+      20_000,
+      100,
+    );
     assert.equal(resumed.pid, pid, 'resumed, not restarted');
     assert.equal(resumed.restarts, 0);
     assert.equal(resumed.stalls, 1, 'the stall stays counted once over');
@@ -91,12 +130,22 @@ test('SIGSTOP alone: the sensor reports the stall, resumes bpftrace, and what ra
   } finally {
     await sensor.stop();
   }
-  const seen = new Set(events().filter((e) => e.kind === 'exec' && e.exec.argv[1] === marker).map((e) => (e.kind === 'exec' ? e.exec.argv[2] : '')));
-  assert.equal(seen.size + sensor.counters.lostEvents >= N, true, `every exec made while bpftrace was stopped is seen or counted lost (${seen.size} seen, ${sensor.counters.lostEvents} lost)`);
+  const seen = new Set(
+    events()
+      .filter((e) => e.kind === 'exec' && e.exec.argv[1] === marker)
+      .map((e) => (e.kind === 'exec' ? e.exec.argv[2] : '')),
+  );
+  assert.equal(
+    seen.size + sensor.counters.lostEvents >= N,
+    true,
+    `every exec made while bpftrace was stopped is seen or counted lost (${seen.size} seen, ${sensor.counters.lostEvents} lost)`,
+  );
   assert.equal(seen.size, N, 'none lost: the kernel held them');
 });
 
-test('a bpftrace held by a tracer (SIGCONT cannot resume it) is killed and restarted by the sensor', { timeout: 120_000 }, async () => {
+test('a bpftrace held by a tracer (SIGCONT cannot resume it) is killed and restarted by the sensor', {
+  timeout: 120_000,
+}, async () => {
   const tracer = join(dir, 'ptrace-hold');
   execFileSync('cc', ['-O2', '-o', tracer, join(REPO, 'test', 'support', 'ptrace-hold.c')]);
   const { sensor, probe, events } = await sensorWith('traced', { probeStallSeconds: 2, probeStallActSeconds: 1 });
@@ -106,12 +155,22 @@ test('a bpftrace held by a tracer (SIGCONT cannot resume it) is killed and resta
   try {
     const attached = await new Promise<string>((r) => createInterface({ input: hold.stdout! }).once('line', r));
     assert.equal(attached, 'attached');
-    const stalled = await waitFor('the probe reported stalled', () => (probe().state === 'stalled' ? probe() : null), 20_000, 100);
+    const stalled = await waitFor(
+      'the probe reported stalled',
+      () => (probe().state === 'stalled' ? probe() : null),
+      20_000,
+      100,
+    );
     assert.match(stalled.lastError ?? '', /stopped by a tracer/);
-    const after = await waitFor('the probe restarted by the sensor', () => {
-      const p = probe();
-      return p.state === 'running' && p.restarts === before.restarts + 1 ? p : null;
-    }, 60_000, 200);
+    const after = await waitFor(
+      'the probe restarted by the sensor',
+      () => {
+        const p = probe();
+        return p.state === 'running' && p.restarts === before.restarts + 1 ? p : null;
+      },
+      60_000,
+      200,
+    );
     assert.notEqual(after.pid, before.pid);
     assert.match(after.lastError ?? '', /killed by the sensor \(output stalled/);
     assert.equal(after.blindFromTs, stalled.blindFromTs);
@@ -122,5 +181,8 @@ test('a bpftrace held by a tracer (SIGCONT cannot resume it) is killed and resta
     hold.kill('SIGKILL');
     await sensor.stop();
   }
-  assert.ok(events().some((e) => e.kind === 'exec' && e.exec.argv[1] === marker), 'the restarted probe sees execs');
+  assert.ok(
+    events().some((e) => e.kind === 'exec' && e.exec.argv[1] === marker),
+    'the restarted probe sees execs',
+  );
 });

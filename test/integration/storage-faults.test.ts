@@ -21,16 +21,64 @@ let nats: LocalNats;
 let nc: NatsConnection;
 
 const event = (host: string, i: number): EventV1 => ({
-  id: randomUUID(), v: 1, host, ts: (BigInt(Date.now()) * 1_000_000n + BigInt(i)).toString(), kind: 'exit',
-  proc: { pid: i, ppid: 0, uid: 0, gid: 0, comm: 'x', exe: '/x', argv: [], argvTruncated: false, cgroupId: 0, cgroup: '/', containerId: null, job: null, startTs: null, ancestry: [], ancestryTruncated: false },
+  id: randomUUID(),
+  v: 1,
+  host,
+  ts: (BigInt(Date.now()) * 1_000_000n + BigInt(i)).toString(),
+  kind: 'exit',
+  proc: {
+    pid: i,
+    ppid: 0,
+    uid: 0,
+    gid: 0,
+    comm: 'x',
+    exe: '/x',
+    argv: [],
+    argvTruncated: false,
+    cgroupId: 0,
+    cgroup: '/',
+    containerId: null,
+    job: null,
+    startTs: null,
+    ancestry: [],
+    ancestryTruncated: false,
+  },
   exit: { code: 0, signal: null },
 });
 const minerExec = (host: string, pid: number): EventV1 => ({
-  id: randomUUID(), v: 1, host, ts: (BigInt(Date.now()) * 1_000_000n).toString(), kind: 'exec',
-  proc: { pid, ppid: 1, uid: 0, gid: 0, comm: 'xmrig', exe: '/tmp/.x/xmrig', argv: ['/tmp/.x/xmrig', '-o', 'stratum+tcp://pool.example:3333'], argvTruncated: false, cgroupId: 0, cgroup: '/', containerId: null, job: null, startTs: null, ancestry: [], ancestryTruncated: false },
-  exec: { filename: '/tmp/.x/xmrig', argv: ['/tmp/.x/xmrig', '-o', 'stratum+tcp://pool.example:3333'], argvTruncated: false, ret: 0 },
+  id: randomUUID(),
+  v: 1,
+  host,
+  ts: (BigInt(Date.now()) * 1_000_000n).toString(),
+  kind: 'exec',
+  proc: {
+    pid,
+    ppid: 1,
+    uid: 0,
+    gid: 0,
+    comm: 'xmrig',
+    exe: '/tmp/.x/xmrig',
+    argv: ['/tmp/.x/xmrig', '-o', 'stratum+tcp://pool.example:3333'],
+    argvTruncated: false,
+    cgroupId: 0,
+    cgroup: '/',
+    containerId: null,
+    job: null,
+    startTs: null,
+    ancestry: [],
+    ancestryTruncated: false,
+  },
+  exec: {
+    filename: '/tmp/.x/xmrig',
+    argv: ['/tmp/.x/xmrig', '-o', 'stratum+tcp://pool.example:3333'],
+    argvTruncated: false,
+    ret: 0,
+  },
 });
-const publishAll = (events: EventV1[]) => Promise.all(events.map((e) => nc.jetstream().publish(eventSubject(e.host, 'exit'), JSON.stringify(e), { msgID: e.id })));
+const publishAll = (events: EventV1[]) =>
+  Promise.all(
+    events.map((e) => nc.jetstream().publish(eventSubject(e.host, 'exit'), JSON.stringify(e), { msgID: e.id })),
+  );
 type Status = StatusReport;
 const status = async (cp: RunningControlPlane) => (await (await fetch(`${cp.apiUrl}/api/v1/status`)).json()) as Status;
 const pending = async () => {
@@ -49,7 +97,12 @@ after(async () => {
 });
 
 test('a ClickHouse server that refuses: the control plane starts, reports it, acks nothing', async () => {
-  const cp = await startControlPlane({ storage: { kind: 'server', url: `http://127.0.0.1:${await freePort()}` }, nats: { servers: nats.url }, api: { host: '127.0.0.1', port: await freePort() }, log });
+  const cp = await startControlPlane({
+    storage: { kind: 'server', url: `http://127.0.0.1:${await freePort()}` },
+    nats: { servers: nats.url },
+    api: { host: '127.0.0.1', port: await freePort() },
+    log,
+  });
   try {
     await publishAll(Array.from({ length: 50 }, (_, i) => event('refused', i)));
     const s = await waitFor('the failure in status', async () => {
@@ -65,7 +118,12 @@ test('a ClickHouse server that refuses: the control plane starts, reports it, ac
 });
 
 test('storage refuses writes mid-stream, then takes them again: nothing lost, nothing doubled, and detections kept running', async () => {
-  const cp = await startControlPlane({ storage: { kind: 'embedded', dataDir: join(dir, 'ch') }, nats: { servers: nats.url }, api: { host: '127.0.0.1', port: await freePort() }, log });
+  const cp = await startControlPlane({
+    storage: { kind: 'embedded', dataDir: join(dir, 'ch') },
+    nats: { servers: nats.url },
+    api: { host: '127.0.0.1', port: await freePort() },
+    log,
+  });
   // A second session on the same engine plays the operator who takes the table away.
   const admin = createClient({ connection: createChdbConnection({ path: join(dir, 'ch') }) as never });
   const t0 = Date.now();
@@ -85,25 +143,42 @@ test('storage refuses writes mid-stream, then takes them again: nothing lost, no
     const sub = nc.subscribe('vigil.alerts.>', { callback: (_e, m) => alerts.push(m.json()) });
     const miner = minerExec('outage', 4242);
     await nc.jetstream().publish(eventSubject('outage', 'exec'), JSON.stringify(miner), { msgID: miner.id });
-    await waitFor('miner alert during the outage', async () => alerts.some((a) => a.ruleId === 'miner.exec' && a.proc?.pid === 4242));
+    await waitFor('miner alert during the outage', async () =>
+      alerts.some((a) => a.ruleId === 'miner.exec' && a.proc?.pid === 4242),
+    );
     sub.unsubscribe();
     assert.equal((await status(cp)).controlPlane.storageHealthy, false, 'alerted while storage still refused');
     await admin.command({ query: 'RENAME TABLE events_away TO events' });
     // (A message that reached the first test's control plane as it stopped comes back only after
     // JetStream's ack wait; the events that matter here are the 300 sent while storage refused.)
     const flaky = async () => {
-      const rs = await admin.query({ query: "SELECT uniqExact(id) AS u FROM events WHERE host = 'flaky'", format: 'JSONEachRow' });
+      const rs = await admin.query({
+        query: "SELECT uniqExact(id) AS u FROM events WHERE host = 'flaky'",
+        format: 'JSONEachRow',
+      });
       return Number((await rs.json<{ u: string }>())[0]!.u);
     };
-    await waitFor('healthy again and all 300 stored', async () => (await status(cp)).controlPlane.storageHealthy && (await flaky()) === 300, 60_000, 500);
+    await waitFor(
+      'healthy again and all 300 stored',
+      async () => (await status(cp)).controlPlane.storageHealthy && (await flaky()) === 300,
+      60_000,
+      500,
+    );
     phase('drained');
-    const rs = await admin.query({ query: "SELECT uniqExact(id) AS u, count() AS n FROM events FINAL WHERE host = 'flaky'", format: 'JSONEachRow' });
+    const rs = await admin.query({
+      query: "SELECT uniqExact(id) AS u, count() AS n FROM events FINAL WHERE host = 'flaky'",
+      format: 'JSONEachRow',
+    });
     const [row] = await rs.json<{ u: string; n: string }>();
     assert.equal(Number(row!.u), 300);
     assert.equal(Number(row!.n), 300);
     // The miner's event, alerted on before it could be stored, is stored once storage is back.
     await waitFor('the miner event stored', async () => {
-      const r = await admin.query({ query: 'SELECT count() AS n FROM events FINAL WHERE id = {id:String}', query_params: { id: miner.id }, format: 'JSONEachRow' });
+      const r = await admin.query({
+        query: 'SELECT count() AS n FROM events FINAL WHERE id = {id:String}',
+        query_params: { id: miner.id },
+        format: 'JSONEachRow',
+      });
       return Number((await r.json<{ n: string }>())[0]!.n) === 1;
     });
   } finally {

@@ -15,8 +15,28 @@ import { freePort, tempDir, waitFor } from '../support/harness.js';
 const log = pino({ level: 'silent' });
 const HOST = 'loss-host';
 const exitEvent = (i: number): EventV1 => ({
-  id: randomUUID(), v: 1, host: HOST, ts: (BigInt(Date.now()) * 1_000_000n + BigInt(i)).toString(), kind: 'exit',
-  proc: { pid: 100 + i, ppid: 1, uid: 0, gid: 0, comm: 'c', exe: '/bin/c', argv: ['c'], argvTruncated: false, cgroupId: 1, cgroup: '/', containerId: null, job: null, startTs: null, ancestry: [], ancestryTruncated: false },
+  id: randomUUID(),
+  v: 1,
+  host: HOST,
+  ts: (BigInt(Date.now()) * 1_000_000n + BigInt(i)).toString(),
+  kind: 'exit',
+  proc: {
+    pid: 100 + i,
+    ppid: 1,
+    uid: 0,
+    gid: 0,
+    comm: 'c',
+    exe: '/bin/c',
+    argv: ['c'],
+    argvTruncated: false,
+    cgroupId: 1,
+    cgroup: '/',
+    containerId: null,
+    job: null,
+    startTs: null,
+    ancestry: [],
+    ancestryTruncated: false,
+  },
   exit: { code: 0, signal: null },
 });
 
@@ -24,7 +44,11 @@ test('messages dropped by the stream before consumption are counted as lostInStr
   const dir = tempDir('loss');
   const nats = await startLocalNats({ dataDir: dir, port: await freePort(), log });
   const nc = await connect({ servers: nats.url });
-  const cfg = { storage: { kind: 'embedded' as const, dataDir: `${dir}/clickhouse` }, nats: { servers: nats.url }, log };
+  const cfg = {
+    storage: { kind: 'embedded' as const, dataDir: `${dir}/clickhouse` },
+    nats: { servers: nats.url },
+    log,
+  };
   try {
     // First run creates the stream and the durable consumer, and consumes one event.
     let cp = await startControlPlane({ ...cfg, api: { host: '127.0.0.1', port: await freePort() } });
@@ -34,13 +58,14 @@ test('messages dropped by the stream before consumption are counted as lostInStr
     await cp.stop();
     // While no control plane runs: 10 events, of which the stream loses 3 (deleted as limits would).
     const seqs: number[] = [];
-    for (let i = 1; i <= 10; i++) seqs.push((await js.publish(eventSubject(HOST, 'exit'), JSON.stringify(exitEvent(i)))).seq);
+    for (let i = 1; i <= 10; i++)
+      seqs.push((await js.publish(eventSubject(HOST, 'exit'), JSON.stringify(exitEvent(i)))).seq);
     const jsm = await nc.jetstreamManager();
     for (const seq of seqs.slice(3, 6)) await jsm.streams.deleteMessage(EVENTS_STREAM, seq);
     cp = await startControlPlane({ ...cfg, api: { host: '127.0.0.1', port: await freePort() } });
     try {
       await waitFor('the 7 left stored', async () => cp.ingestor.stats.stored === 7);
-      const status = await (await fetch(`${cp.apiUrl}/api/v1/status`)).json() as StatusReport;
+      const status = (await (await fetch(`${cp.apiUrl}/api/v1/status`)).json()) as StatusReport;
       assert.equal(status.controlPlane.lostInStream, 3);
     } finally {
       await cp.stop();

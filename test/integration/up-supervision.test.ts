@@ -16,11 +16,15 @@ import type { ExecEventV1 } from '@vigil/schema';
 import { createConnection } from 'node:net';
 import { freePort, startVigil, tempDir, vigilJson, waitFor } from '../support/harness.js';
 
-const portOpen = (port: number) => new Promise<boolean>((resolve) => {
-  const s = createConnection({ host: '127.0.0.1', port });
-  s.once('connect', () => { s.destroy(); resolve(true); });
-  s.once('error', () => resolve(false));
-});
+const portOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
 
 const data = join(tempDir('supervise'), 'data');
 const HOST = `supervise-${process.pid}`;
@@ -29,9 +33,20 @@ let natsPort = 0;
 let api = '';
 let up: ReturnType<typeof startVigil> | null = null;
 
-interface ChildReport { state: string; pid: number | null; restarts: number; lastExit: { signal: string | null } | null }
+interface ChildReport {
+  state: string;
+  pid: number | null;
+  restarts: number;
+  lastExit: { signal: string | null } | null;
+}
 interface Status {
-  controlPlane: { nats: string; supervised?: { natsServer: ChildReport & { jetstream: string; jetstreamOutages: number }; sensor: ChildReport & { process: string } } };
+  controlPlane: {
+    nats: string;
+    supervised?: {
+      natsServer: ChildReport & { jetstream: string; jetstreamOutages: number };
+      sensor: ChildReport & { process: string };
+    };
+  };
   sensors: { host: string; sensorPid?: number; ts: string; probes: { name: string; pid?: number; state: string }[] }[];
 }
 const status = (): Status => vigilJson<Status>(api, ['status']);
@@ -46,7 +61,9 @@ function pidsWith(needle: string): number[] {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
       if (readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(needle)) out.push(Number(d));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
@@ -62,14 +79,33 @@ function alive(pid: number): boolean {
 const natsServers = () => pidsWith(join(data, 'nats'));
 
 async function startUp(): Promise<void> {
-  up = startVigil(['up', '--data-dir', data, '--api-port', String(apiPort), '--nats-port', String(natsPort), '--host-id', HOST, '--probe', 'exec']);
+  up = startVigil([
+    'up',
+    '--data-dir',
+    data,
+    '--api-port',
+    String(apiPort),
+    '--nats-port',
+    String(natsPort),
+    '--host-id',
+    HOST,
+    '--probe',
+    'exec',
+  ]);
   const u = up;
-  await waitFor('vigil up with its sensor', () => {
-    if (u.child.exitCode !== null) throw new Error(`vigil up exited with ${u.child.exitCode}`);
-    if (!u.logs.join('').includes('vigil is up')) return false;
-    const hb = sensorOf(status());
-    return hb && hb.sensorPid !== undefined && alive(hb.sensorPid) && hb.probes.every((p) => p.state === 'running');
-  }, 120_000, 500).catch((err: Error) => { throw new Error(`${err.message}\n--- vigil up ---\n${u.logs.join('').slice(-3000)}`); });
+  await waitFor(
+    'vigil up with its sensor',
+    () => {
+      if (u.child.exitCode !== null) throw new Error(`vigil up exited with ${u.child.exitCode}`);
+      if (!u.logs.join('').includes('vigil is up')) return false;
+      const hb = sensorOf(status());
+      return hb && hb.sensorPid !== undefined && alive(hb.sensorPid) && hb.probes.every((p) => p.state === 'running');
+    },
+    120_000,
+    500,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}\n--- vigil up ---\n${u.logs.join('').slice(-3000)}`);
+  });
 }
 
 /**
@@ -78,10 +114,27 @@ async function startUp(): Promise<void> {
  */
 async function execSeen(): Promise<void> {
   const marker = `supervise-${randomUUID()}`;
-  await waitFor(`exec ${marker} in vigil events`, () => {
-    spawnSync('/bin/true', [marker]);
-    return vigilJson<ExecEventV1[]>(api, ['events', '--host', HOST, '--kind', 'exec', '--comm', 'true', '--since', '2m', '--limit', '20']).some((e) => e.exec.argv[1] === marker);
-  }, 90_000, 1000);
+  await waitFor(
+    `exec ${marker} in vigil events`,
+    () => {
+      spawnSync('/bin/true', [marker]);
+      return vigilJson<ExecEventV1[]>(api, [
+        'events',
+        '--host',
+        HOST,
+        '--kind',
+        'exec',
+        '--comm',
+        'true',
+        '--since',
+        '2m',
+        '--limit',
+        '20',
+      ]).some((e) => e.exec.argv[1] === marker);
+    },
+    90_000,
+    1000,
+  );
 }
 
 before(async () => {
@@ -105,24 +158,47 @@ test('the sensor runs in its own process, with its NATS password in no argv', ()
   assert.ok(argv.includes('sensor'), argv.join(' '));
   const password = readFileSync(join(data, 'secrets', 'nats-sensor.password'), 'utf8').trim();
   for (const pid of [sensorPid, up!.child.pid!, ...natsServers()]) {
-    assert.ok(!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(password), `the password is in the argv of ${pid}`);
+    assert.ok(
+      !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(password),
+      `the password is in the argv of ${pid}`,
+    );
   }
 });
 
 test('nats-server killed with SIGKILL is started again, events flow again end to end, and the status counts it', async () => {
   await execSeen();
   const [pid, ...more] = natsServers();
-  assert.ok(pid !== undefined && more.length === 0, `one nats-server on the data directory: ${natsServers().join(', ')}`);
+  assert.ok(
+    pid !== undefined && more.length === 0,
+    `one nats-server on the data directory: ${natsServers().join(', ')}`,
+  );
   process.kill(pid, 'SIGKILL');
-  const back = await waitFor('nats-server started again', () => {
-    const n = natsServers();
-    return n.length === 1 && n[0] !== pid ? n[0] : null;
-  }, 60_000, 200);
-  const s = await waitFor('the status to show the restart', () => {
-    const st = status();
-    const ns = st.controlPlane.supervised?.natsServer;
-    return ns && ns.restarts >= 1 && ns.pid === back && ns.state === 'running' && ns.jetstream === 'enabled' && st.controlPlane.nats === 'connected' ? st : null;
-  }, 60_000, 500);
+  const back = await waitFor(
+    'nats-server started again',
+    () => {
+      const n = natsServers();
+      return n.length === 1 && n[0] !== pid ? n[0] : null;
+    },
+    60_000,
+    200,
+  );
+  const s = await waitFor(
+    'the status to show the restart',
+    () => {
+      const st = status();
+      const ns = st.controlPlane.supervised?.natsServer;
+      return ns &&
+        ns.restarts >= 1 &&
+        ns.pid === back &&
+        ns.state === 'running' &&
+        ns.jetstream === 'enabled' &&
+        st.controlPlane.nats === 'connected'
+        ? st
+        : null;
+    },
+    60_000,
+    500,
+  );
   assert.equal(s.controlPlane.supervised!.natsServer.lastExit?.signal, 'SIGKILL');
   assert.match(up!.logs.join(''), /nats-server exited; starting it again/);
   await execSeen();
@@ -134,11 +210,20 @@ test('the sensor killed with SIGKILL takes its bpftrace with it and is started a
   assert.ok(bpftrace.length > 0 && bpftrace.every(alive), 'bpftrace runs');
   process.kill(hb.sensorPid!, 'SIGKILL');
   await waitFor('bpftrace to end with its sensor', () => bpftrace.every((p) => !alive(p)), 30_000, 200);
-  await waitFor('a new sensor', () => {
-    const st = status();
-    const again = sensorOf(st);
-    return st.controlPlane.supervised?.sensor.restarts === 1 && again?.sensorPid !== hb.sensorPid && again?.probes.every((p) => p.state === 'running');
-  }, 120_000, 500);
+  await waitFor(
+    'a new sensor',
+    () => {
+      const st = status();
+      const again = sensorOf(st);
+      return (
+        st.controlPlane.supervised?.sensor.restarts === 1 &&
+        again?.sensorPid !== hb.sensorPid &&
+        again?.probes.every((p) => p.state === 'running')
+      );
+    },
+    120_000,
+    500,
+  );
   await execSeen();
 });
 
@@ -148,8 +233,14 @@ test('vigil up killed with SIGKILL leaves nothing running; the next start on the
   up!.child.kill('SIGKILL');
   await new Promise((r) => up!.child.once('exit', r));
   up = null;
-  await waitFor('nats-server, sensor and bpftrace to end with vigil up', () => left.every((p) => !alive(p)), 30_000, 200)
-    .catch((err: Error) => { throw new Error(`${err.message}: still running ${left.filter(alive).join(', ')}`); });
+  await waitFor(
+    'nats-server, sensor and bpftrace to end with vigil up',
+    () => left.every((p) => !alive(p)),
+    30_000,
+    200,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}: still running ${left.filter(alive).join(', ')}`);
+  });
   await startUp();
   await execSeen();
 });
@@ -158,7 +249,10 @@ test('a nats-server an earlier run left on this data directory is stopped at sta
   assert.equal(await up!.stop(), 0);
   up = null;
   // As a run killed where no parent-death signal reached it leaves one: detached, with its pid file.
-  const leftover = spawn('nats-server', ['-js', '-sd', join(data, 'nats'), '-a', '127.0.0.1', '-p', String(natsPort)], { detached: true, stdio: 'ignore' });
+  const leftover = spawn('nats-server', ['-js', '-sd', join(data, 'nats'), '-a', '127.0.0.1', '-p', String(natsPort)], {
+    detached: true,
+    stdio: 'ignore',
+  });
   leftover.unref();
   writeFileSync(join(data, 'nats-server.pid'), `${leftover.pid}\n`, { mode: 0o600 });
   await waitFor('the leftover nats-server to listen', () => portOpen(natsPort), 15_000, 100);

@@ -30,7 +30,10 @@ before(async () => {
   mkdirSync(rootOnly, { mode: 0o700 });
   writeFileSync(secret, `${SECRET}\n`, { mode: 0o600 });
   mkdirSync(detections);
-  writeFileSync(join(detections, 'leak.sql'), `-- id: sql.leak\n-- title: leak a file\n-- severity: low\n-- interval: 1s\nSELECT 'h' AS host, file('${secret}') AS reason\n`);
+  writeFileSync(
+    join(detections, 'leak.sql'),
+    `-- id: sql.leak\n-- title: leak a file\n-- severity: low\n-- interval: 1s\nSELECT 'h' AS host, file('${secret}') AS reason\n`,
+  );
   chmodSync(dir, 0o755); // nobody reaches nothing but the API; the folders below stay root's
   nats = await startLocalNats({ dataDir: dir, port: await freePort(), log });
   cp = await startControlPlane({
@@ -50,12 +53,32 @@ after(async () => {
 
 /** POST /api/v1/query with curl, as the unprivileged user nobody (asynchronously: the API runs in this process). */
 async function queryAsNobody(sql: string): Promise<{ status: number; body: string }> {
-  const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'curl', '-sS', '--max-time', '30', '-w', '\n%{http_code}',
-    '-H', `authorization: Bearer ${TOKEN}`, '-H', 'content-type: application/json', '--data-binary', '@-', `${cp.apiUrl}/api/v1/query`]);
+  const child = spawn('setpriv', [
+    '--reuid=65534',
+    '--regid=65534',
+    '--clear-groups',
+    'curl',
+    '-sS',
+    '--max-time',
+    '30',
+    '-w',
+    '\n%{http_code}',
+    '-H',
+    `authorization: Bearer ${TOKEN}`,
+    '-H',
+    'content-type: application/json',
+    '--data-binary',
+    '@-',
+    `${cp.apiUrl}/api/v1/query`,
+  ]);
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   child.stdin.end(JSON.stringify({ sql }));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   assert.equal(code, 0, `curl as nobody: ${stderr}`);
@@ -64,7 +87,9 @@ async function queryAsNobody(sql: string): Promise<{ status: number; body: strin
 }
 
 test('nobody cannot read the files the test plants except through the API (the boundary under test)', async () => {
-  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'cat', secret], { encoding: 'utf8' });
+  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'cat', secret], {
+    encoding: 'utf8',
+  });
   assert.notEqual(r.status, 0);
   assert.equal((await queryAsNobody('SELECT 1 AS one')).status, 200, 'nobody reaches the API');
 });
@@ -102,21 +127,33 @@ test("file() through the API reads nothing: not a root-only file, /etc/shadow, n
 });
 
 test("KILL QUERY, SYSTEM and settings changes are refused: the control plane's inserts are not the user's to stop", async () => {
-  for (const q of ["KILL QUERY WHERE query LIKE 'INSERT%'", 'KILL QUERY WHERE 1 SYNC', 'SYSTEM FLUSH LOGS', 'SELECT 1 SETTINGS readonly = 0', 'SELECT query FROM system.processes']) {
+  for (const q of [
+    "KILL QUERY WHERE query LIKE 'INSERT%'",
+    'KILL QUERY WHERE 1 SYNC',
+    'SYSTEM FLUSH LOGS',
+    'SELECT 1 SETTINGS readonly = 0',
+    'SELECT query FROM system.processes',
+  ]) {
     const r = await queryAsNobody(q);
     assert.equal(r.status, 403, `${q} → ${r.status} ${r.body}`);
   }
 });
 
 test('past maxPending queued queries, another is refused at once as busy (503) with the count; the queue drains', async () => {
-  const post = (sql: string) => fetch(`${cp.apiUrl}/api/v1/query`, {
-    method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ sql }),
-  });
+  const post = (sql: string) =>
+    fetch(`${cp.apiUrl}/api/v1/query`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ sql }),
+    });
   // Three at once, each running into the 2 s limit: two queue, the third finds the queue full.
   const heavy = await Promise.all([1, 2, 3].map(() => post('SELECT count() FROM numbers_mt(1000000000000)')));
   assert.deepEqual(heavy.map((r) => r.status).sort(), [400, 400, 503]);
   const busy = heavy.find((r) => r.status === 503)!;
-  assert.match(((await busy.json()) as { error: string }).error, /busy: 2 user queries are running or waiting, at most 2/);
+  assert.match(
+    ((await busy.json()) as { error: string }).error,
+    /busy: 2 user queries are running or waiting, at most 2/,
+  );
   assert.equal((await queryAsNobody('SELECT 1')).status, 200);
 });
 
@@ -124,6 +161,8 @@ test('a SQL detection goes through the same guard: its file() is refused and rep
   const reason = await waitFor('the detection run', () => cp.custom?.sqlErrors.get('sql.leak'), 15_000);
   assert.match(reason, /refused: .*file\(\)/);
   assert.ok(!reason.includes(SECRET));
-  const alerts = await fetch(`${cp.apiUrl}/api/v1/alerts?rule=sql.leak`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  const alerts = await fetch(`${cp.apiUrl}/api/v1/alerts?rule=sql.leak`, {
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
   assert.deepEqual(((await alerts.json()) as { alerts: unknown[] }).alerts, []);
 });

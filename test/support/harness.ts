@@ -28,7 +28,12 @@ export function tempDir(prefix: string): string {
   return dir;
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  timeoutMs = 30_000,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -52,7 +57,12 @@ export const API_TOKEN = randomBytes(32).toString('hex');
 export const authHeaders = { authorization: `Bearer ${API_TOKEN}` };
 
 type Env = Record<string, string | undefined>;
-const cliEnv = (env: Env, api?: string): Env => ({ ...process.env, ...(api ? { VIGIL_API: api } : {}), VIGIL_API_TOKEN: API_TOKEN, ...env });
+const cliEnv = (env: Env, api?: string): Env => ({
+  ...process.env,
+  ...(api ? { VIGIL_API: api } : {}),
+  VIGIL_API_TOKEN: API_TOKEN,
+  ...env,
+});
 
 export interface CliResult {
   status: number | null;
@@ -72,8 +82,12 @@ export function vigilAsync(api: string, args: string[], env: Env = {}): Promise<
     const child = spawn(process.execPath, [CLI, ...args], { env: cliEnv(env, api) });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.once('exit', (status) => resolve({ status, stdout, stderr }));
   });
 }
@@ -85,7 +99,10 @@ export function vigilJson<T>(api: string, args: string[]): T {
 }
 
 /** Starts a long-running `vigil <command>`; logs go to `logs`. */
-export function startVigil(args: string[], env: Env = {}): { child: ChildProcess; logs: string[]; stop: () => Promise<number | null> } {
+export function startVigil(
+  args: string[],
+  env: Env = {},
+): { child: ChildProcess; logs: string[]; stop: () => Promise<number | null> } {
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: cliEnv(env) });
   const logs: string[] = [];
   child.stdout!.on('data', (d: Buffer) => logs.push(d.toString()));
@@ -111,7 +128,11 @@ export function startVigil(args: string[], env: Env = {}): { child: ChildProcess
  */
 export async function subscriptionRefused(nc: NatsConnection, subject: string): Promise<boolean> {
   let refused: NatsError | null = null;
-  nc.subscribe(subject, { callback: (err) => { if (err) refused = err; } });
+  nc.subscribe(subject, {
+    callback: (err) => {
+      if (err) refused = err;
+    },
+  });
   await nc.flush();
   return (refused as NatsError | null)?.code === 'PERMISSIONS_VIOLATION';
 }

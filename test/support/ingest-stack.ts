@@ -12,15 +12,35 @@ import type { EventV1 } from '@vigil/schema';
 import { freePort, tempDir } from './harness.js';
 
 export const execEvent = (host: string, pid: number, argv: string[]): EventV1 => ({
-  id: randomUUID(), v: 1, host, ts: (BigInt(Date.now()) * 1_000_000n).toString(), kind: 'exec',
+  id: randomUUID(),
+  v: 1,
+  host,
+  ts: (BigInt(Date.now()) * 1_000_000n).toString(),
+  kind: 'exec',
   proc: {
-    pid, ppid: 1, uid: 0, gid: 0, comm: argv[0]!.split('/').pop()!, exe: argv[0]!, argv, argvTruncated: false,
-    cgroupId: 1, cgroup: '/', containerId: null, job: null, startTs: null, ancestry: [], ancestryTruncated: false,
+    pid,
+    ppid: 1,
+    uid: 0,
+    gid: 0,
+    comm: argv[0]!.split('/').pop()!,
+    exe: argv[0]!,
+    argv,
+    argvTruncated: false,
+    cgroupId: 1,
+    cgroup: '/',
+    containerId: null,
+    job: null,
+    startTs: null,
+    ancestry: [],
+    ancestryTruncated: false,
   },
   exec: { filename: argv[0]!, argv, argvTruncated: false, ret: 0 },
 });
 
-export async function startIngestStack(prefix: string, cfg: Partial<ControlPlaneConfig>): Promise<{ nc: NatsConnection; cp: RunningControlPlane; stop: () => Promise<void> }> {
+export async function startIngestStack(
+  prefix: string,
+  cfg: Partial<ControlPlaneConfig>,
+): Promise<{ nc: NatsConnection; cp: RunningControlPlane; stop: () => Promise<void> }> {
   const log = pino({ level: 'silent' });
   const dir = tempDir(prefix);
   const nats = await startLocalNats({ dataDir: dir, port: await freePort(), log });
@@ -31,6 +51,18 @@ export async function startIngestStack(prefix: string, cfg: Partial<ControlPlane
     api: { host: '127.0.0.1', port: await freePort() },
     log,
     ...cfg,
-  }).catch(async (err: unknown) => { await nc.close(); await nats.stop(); throw err; });
-  return { nc, cp, stop: async () => { await cp.stop(); await nc.close(); await nats.stop(); } };
+  }).catch(async (err: unknown) => {
+    await nc.close();
+    await nats.stop();
+    throw err;
+  });
+  return {
+    nc,
+    cp,
+    stop: async () => {
+      await cp.stop();
+      await nc.close();
+      await nats.stop();
+    },
+  };
 }

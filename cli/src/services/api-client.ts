@@ -1,7 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_API_URL } from '@vigil/schema';
-import type { AlertQuery, AlertV1, DetectionsReport, EventQuery, EventV1, QueryResult, StatusReport } from '@vigil/schema';
+import type {
+  AlertQuery,
+  AlertV1,
+  DetectionsReport,
+  EventQuery,
+  EventV1,
+  QueryResult,
+  StatusReport,
+} from '@vigil/schema';
 import { API_TOKEN_FILE, dataDirFromEnv } from './local-secrets.js';
 
 /** The API a command reads without --api or VIGIL_API. */
@@ -33,7 +41,15 @@ export function apiBaseUrl(raw: string, from = '--api'): string {
   } catch (cause) {
     throw new ApiError(expected, { cause });
   }
-  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.search || u.hash || u.username || u.password || !u.hostname) throw new ApiError(expected);
+  if (
+    (u.protocol !== 'http:' && u.protocol !== 'https:') ||
+    u.search ||
+    u.hash ||
+    u.username ||
+    u.password ||
+    !u.hostname
+  )
+    throw new ApiError(expected);
   const path = u.pathname.replace(/\/+$/, '').replace(/\/api(\/v1)?$/, '');
   return `${u.protocol}//${u.host}${path}`;
 }
@@ -48,28 +64,37 @@ const LOOPBACK_URL = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$
  * keeps it in, $VIGIL_DATA_DIR/api-token (default DEFAULT_DATA_DIR), readable by root and group vigil.
  */
 export function apiTarget(flag: string | undefined): ApiTarget {
-  const url = apiBaseUrl(flag ?? process.env.VIGIL_API ?? DEFAULT_API, flag !== undefined ? '--api' : process.env.VIGIL_API !== undefined ? 'VIGIL_API' : 'the default API');
+  const url = apiBaseUrl(
+    flag ?? process.env.VIGIL_API ?? DEFAULT_API,
+    flag !== undefined ? '--api' : process.env.VIGIL_API !== undefined ? 'VIGIL_API' : 'the default API',
+  );
   const env = process.env.VIGIL_API_TOKEN;
   if (env) return { url, token: env, tokenSource: 'VIGIL_API_TOKEN' };
   const file = join(dataDirFromEnv(), API_TOKEN_FILE);
   // This host's token goes to this host's API only.
-  if (!LOOPBACK_URL.test(url)) return { url, tokenSource: `VIGIL_API_TOKEN is not set (${file} is read for an API on this host only)` };
+  if (!LOOPBACK_URL.test(url))
+    return { url, tokenSource: `VIGIL_API_TOKEN is not set (${file} is read for an API on this host only)` };
   try {
     return { url, token: readFileSync(file, 'utf8').trim(), tokenSource: file };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'EACCES' ? 'permission denied: run as root, or as a member of group vigil'
-      : code === 'ENOENT' ? 'no such file: set VIGIL_DATA_DIR to the --data-dir of vigil up'
-      : (err as Error).message;
+    const why =
+      code === 'EACCES'
+        ? 'permission denied: run as root, or as a member of group vigil'
+        : code === 'ENOENT'
+          ? 'no such file: set VIGIL_DATA_DIR to the --data-dir of vigil up'
+          : (err as Error).message;
     return { url, tokenSource: `VIGIL_API_TOKEN is not set and ${file} cannot be read (${why})` };
   }
 }
 
 /** What a 401 means for this target: which token was refused, or where one is to be found. */
 function refused(api: ApiTarget): ApiError {
-  return new ApiError(api.token
-    ? `the API at ${api.url} refused the bearer token from ${api.tokenSource} (another control plane's? set VIGIL_API_TOKEN)`
-    : `the API at ${api.url} wants its bearer token: ${api.tokenSource}`);
+  return new ApiError(
+    api.token
+      ? `the API at ${api.url} refused the bearer token from ${api.tokenSource} (another control plane's? set VIGIL_API_TOKEN)`
+      : `the API at ${api.url} wants its bearer token: ${api.tokenSource}`,
+  );
 }
 
 /** How long a call waits for the API's answer; a user query may run 30 s there, so it waits longer. */
@@ -88,8 +113,11 @@ async function call<T>(api: ApiTarget, path: string, init: RequestInit = {}, tim
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (cause) {
-    if ((cause as Error).name === 'TimeoutError') throw new ApiError(`the Vigil API at ${api.url} did not answer within ${timeoutMs / 1000} s`, { cause });
-    throw new ApiError(`cannot reach the Vigil API at ${api.url} (is \`vigil up\` running? set --api or VIGIL_API)`, { cause });
+    if ((cause as Error).name === 'TimeoutError')
+      throw new ApiError(`the Vigil API at ${api.url} did not answer within ${timeoutMs / 1000} s`, { cause });
+    throw new ApiError(`cannot reach the Vigil API at ${api.url} (is \`vigil up\` running? set --api or VIGIL_API)`, {
+      cause,
+    });
   }
   const text = await res.text();
   let body: unknown;
@@ -125,15 +153,29 @@ export async function fetchAlerts(api: ApiTarget, q: AlertQuery): Promise<AlertV
 }
 
 /** Streams alerts as the control plane raises them (server-sent events) until `signal` aborts. */
-export const followAlerts = (api: ApiTarget, q: AlertQuery, onAlert: (a: AlertV1) => void, signal: AbortSignal): Promise<void> =>
-  followStream(api, `/api/v1/alerts/stream?${params(q)}`, 'alert', onAlert, signal);
+export const followAlerts = (
+  api: ApiTarget,
+  q: AlertQuery,
+  onAlert: (a: AlertV1) => void,
+  signal: AbortSignal,
+): Promise<void> => followStream(api, `/api/v1/alerts/stream?${params(q)}`, 'alert', onAlert, signal);
 
 /** Streams events as the control plane validates them (server-sent events) until `signal` aborts. */
-export const followEvents = (api: ApiTarget, q: Omit<EventQuery, 'limit'>, onEvent: (ev: EventV1) => void, signal: AbortSignal): Promise<void> =>
-  followStream(api, `/api/v1/events/stream?${params(q)}`, 'event', onEvent, signal);
+export const followEvents = (
+  api: ApiTarget,
+  q: Omit<EventQuery, 'limit'>,
+  onEvent: (ev: EventV1) => void,
+  signal: AbortSignal,
+): Promise<void> => followStream(api, `/api/v1/events/stream?${params(q)}`, 'event', onEvent, signal);
 
 /** Reads one server-sent stream of JSON items (`data:` lines) until `signal` aborts or the server ends it. */
-async function followStream<T>(api: ApiTarget, path: string, noun: string, onItem: (item: T) => void, signal: AbortSignal): Promise<void> {
+async function followStream<T>(
+  api: ApiTarget,
+  path: string,
+  noun: string,
+  onItem: (item: T) => void,
+  signal: AbortSignal,
+): Promise<void> {
   let res: Response;
   try {
     res = await fetch(`${api.url}${path}`, {
@@ -142,10 +184,13 @@ async function followStream<T>(api: ApiTarget, path: string, noun: string, onIte
     });
   } catch (cause) {
     if (signal.aborted) return;
-    throw new ApiError(`cannot reach the Vigil API at ${api.url} (is \`vigil up\` running? set --api or VIGIL_API)`, { cause });
+    throw new ApiError(`cannot reach the Vigil API at ${api.url} (is \`vigil up\` running? set --api or VIGIL_API)`, {
+      cause,
+    });
   }
   if (res.status === 401) throw refused(api);
-  if (!res.ok || !res.body) throw new ApiError(`the API answered ${res.status} to the ${noun} stream: ${(await res.text()).slice(0, 500)}`);
+  if (!res.ok || !res.body)
+    throw new ApiError(`the API answered ${res.status} to the ${noun} stream: ${(await res.text()).slice(0, 500)}`);
   const decoder = new TextDecoder();
   let buffer = '';
   // The server's last comment when it ends the stream (it is stopping, or this follower is too slow).
@@ -157,7 +202,11 @@ async function followStream<T>(api: ApiTarget, path: string, noun: string, onIte
       while ((end = buffer.indexOf('\n\n')) >= 0) {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+        const data = block
+          .split('\n')
+          .filter((l) => l.startsWith('data: '))
+          .map((l) => l.slice(6))
+          .join('\n');
         if (data) onItem(JSON.parse(data) as T);
         if (block.startsWith(': closed: ')) closing = block.slice(10);
       }
@@ -165,5 +214,8 @@ async function followStream<T>(api: ApiTarget, path: string, noun: string, onIte
   } catch (err) {
     if (!signal.aborted) throw err;
   }
-  if (!signal.aborted) throw new ApiError(closing ? `the ${noun} stream closed: ${closing}` : `the ${noun} stream closed (control plane stopped?)`);
+  if (!signal.aborted)
+    throw new ApiError(
+      closing ? `the ${noun} stream closed: ${closing}` : `the ${noun} stream closed (control plane stopped?)`,
+    );
 }

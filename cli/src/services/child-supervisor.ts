@@ -58,8 +58,16 @@ export class SupervisedChild {
   async start(): Promise<void> {
     const child = this.o.spawn();
     this.child = child;
-    const exit = new Promise<never>((_, reject) => child.once('exit', (code, signal) => reject(new ChildStartError(`${this.o.name} exited during start (code ${code}, signal ${signal})`))));
-    const spawnError = new Promise<never>((_, reject) => child.once('error', (err) => reject(new ChildStartError(`cannot run ${this.o.name}: ${err.message}`, { cause: err }))));
+    const exit = new Promise<never>((_, reject) =>
+      child.once('exit', (code, signal) =>
+        reject(new ChildStartError(`${this.o.name} exited during start (code ${code}, signal ${signal})`)),
+      ),
+    );
+    const spawnError = new Promise<never>((_, reject) =>
+      child.once('error', (err) =>
+        reject(new ChildStartError(`cannot run ${this.o.name}: ${err.message}`, { cause: err })),
+      ),
+    );
     try {
       await Promise.race([this.o.ready(child), exit, spawnError]);
     } catch (err) {
@@ -78,7 +86,10 @@ export class SupervisedChild {
     const child = this.child;
     if (!child || this.stopping || this.pendingReason) return;
     this.pendingReason = reason;
-    this.o.log.warn({ 'child.name': this.o.name, 'child.pid': child.pid, 'child.reason': reason }, `${this.o.name} restarted: ${reason}`);
+    this.o.log.warn(
+      { 'child.name': this.o.name, 'child.pid': child.pid, 'child.reason': reason },
+      `${this.o.name} restarted: ${reason}`,
+    );
     void this.kill(child, this.o.stopSignal);
   }
 
@@ -111,7 +122,16 @@ export class SupervisedChild {
     if (Date.now() - this.startedAt > 60_000) this.backoffMs = this.o.minBackoffMs ?? 500;
     const delay = this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, this.o.maxBackoffMs ?? 30_000);
-    this.o.log.error({ 'child.name': this.o.name, 'child.code': code, 'child.signal': signal, 'child.restarts': this.state.restarts, 'child.backoffMs': delay }, `${this.o.name} exited; starting it again`);
+    this.o.log.error(
+      {
+        'child.name': this.o.name,
+        'child.code': code,
+        'child.signal': signal,
+        'child.restarts': this.state.restarts,
+        'child.backoffMs': delay,
+      },
+      `${this.o.name} exited; starting it again`,
+    );
     this.timer = setTimeout(() => void this.respawn(), delay);
   }
 
@@ -128,7 +148,13 @@ export class SupervisedChild {
     this.child = child;
     child.once('error', (err) => this.o.log.error({ 'child.name': this.o.name, err }, `cannot run ${this.o.name}`));
     const exited = new Promise<'exited'>((resolve) => child.once('exit', () => resolve('exited')));
-    const outcome = await Promise.race([this.o.ready(child).then(() => 'ready' as const, () => 'failed' as const), exited]);
+    const outcome = await Promise.race([
+      this.o.ready(child).then(
+        () => 'ready' as const,
+        () => 'failed' as const,
+      ),
+      exited,
+    ]);
     if (outcome === 'exited' || child.exitCode !== null || child.signalCode !== null) {
       // Counted as one more exit; the backoff grows.
       this.onExit(child.exitCode, child.signalCode);
@@ -141,17 +167,26 @@ export class SupervisedChild {
     }
     this.running(child);
     if (this.stopping) return;
-    this.o.log.info({ 'child.name': this.o.name, 'child.pid': child.pid, 'child.restarts': this.state.restarts }, `${this.o.name} running again`);
+    this.o.log.info(
+      { 'child.name': this.o.name, 'child.pid': child.pid, 'child.restarts': this.state.restarts },
+      `${this.o.name} running again`,
+    );
   }
 
   /** Signals `child` and waits for its exit; SIGKILL after stopTimeoutMs. */
   private async kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
     if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const timer = setTimeout(() => {
-      this.o.log.warn({ 'child.name': this.o.name, 'child.pid': child.pid, 'child.signal': signal }, `${this.o.name} ignored ${signal}; killing it`);
-      child.kill('SIGKILL');
-    }, signal === 'SIGKILL' ? 0 : this.o.stopTimeoutMs);
+    const timer = setTimeout(
+      () => {
+        this.o.log.warn(
+          { 'child.name': this.o.name, 'child.pid': child.pid, 'child.signal': signal },
+          `${this.o.name} ignored ${signal}; killing it`,
+        );
+        child.kill('SIGKILL');
+      },
+      signal === 'SIGKILL' ? 0 : this.o.stopTimeoutMs,
+    );
     child.kill(signal);
     await exited;
     clearTimeout(timer);

@@ -14,11 +14,32 @@ const log = pino({ level: 'silent' });
 const parse = async <F extends Interfaces.FlagInput>(argv: string[], flags: F) =>
   (await Parser.parse(argv, { flags, args: {}, strict: true })).flags as Interfaces.InferredFlags<F>;
 
-const SENSOR_ARGV = ['--gpu-device', '/dev/dri/card9=drm', '--window-seconds', '7', '--probe', 'exec', '--probe', 'connect', '--separate-probes', '--spool-max-mb', '12', '--ancestry-depth', '3'];
+const SENSOR_ARGV = [
+  '--gpu-device',
+  '/dev/dri/card9=drm',
+  '--window-seconds',
+  '7',
+  '--probe',
+  'exec',
+  '--probe',
+  'connect',
+  '--separate-probes',
+  '--spool-max-mb',
+  '12',
+  '--ancestry-depth',
+  '3',
+];
 
 test('the sensor vigil up starts apart reads back, from its argv, the settings vigil up has', async () => {
   const settings = sensorSettings(await parse(SENSOR_ARGV, Up.flags));
-  const argv = sensorArgs({ ...settings, natsUrl: 'nats://127.0.0.1:1', auth: {}, hostId: 'h1', spoolDir: '/tmp/spool', log });
+  const argv = sensorArgs({
+    ...settings,
+    natsUrl: 'nats://127.0.0.1:1',
+    auth: {},
+    hostId: 'h1',
+    spoolDir: '/tmp/spool',
+    log,
+  });
   assert.equal(argv[0], 'sensor');
   const apart = sensorSettings(await parse(argv.slice(1), Sensor.flags));
   assert.deepEqual(apart, settings);
@@ -34,9 +55,34 @@ test('vigil sensor and vigil up make the same sensor configuration of the same f
 });
 
 test('vigil control-plane and vigil up make the same control-plane configuration of the same flags', async () => {
-  const argv = ['--api-port', '9999', '--api-host', '127.0.0.2', '--api-allowed-host', 'vigil.example', '--store-linger-ms', '10', '--query-threads', '2',
-    '--query-memory-mb', '100', '--detections', '/etc/vigil/rules', '--gpu-expected', '/opt/train/*', '--gpu-expected', 'cgroup:/slurm/*', '--clickhouse', 'http://ch:8123'];
-  const place: ControlPlanePlace = { embeddedDir: '/tmp/ch', nats: { servers: 'nats://127.0.0.1:1' }, token: 't'.repeat(32), log };
+  const argv = [
+    '--api-port',
+    '9999',
+    '--api-host',
+    '127.0.0.2',
+    '--api-allowed-host',
+    'vigil.example',
+    '--store-linger-ms',
+    '10',
+    '--query-threads',
+    '2',
+    '--query-memory-mb',
+    '100',
+    '--detections',
+    '/etc/vigil/rules',
+    '--gpu-expected',
+    '/opt/train/*',
+    '--gpu-expected',
+    'cgroup:/slurm/*',
+    '--clickhouse',
+    'http://ch:8123',
+  ];
+  const place: ControlPlanePlace = {
+    embeddedDir: '/tmp/ch',
+    nats: { servers: 'nats://127.0.0.1:1' },
+    token: 't'.repeat(32),
+    log,
+  };
   const alone = controlPlaneConfig(await parse(argv, ControlPlane.flags), place);
   const up = controlPlaneConfig(await parse(argv, Up.flags), place);
   // vigil up has no --silent-after: the control plane's default applies, the one `vigil control-plane` states.

@@ -99,10 +99,13 @@ export interface ControlPlanePlace {
 
 export function controlPlaneConfig(flags: ControlPlaneFlagValues, place: ControlPlanePlace): ControlPlaneConfig {
   return {
-    storage: flags.clickhouse ? { kind: 'server', url: flags.clickhouse } : { kind: 'embedded', dataDir: place.embeddedDir },
+    storage: flags.clickhouse
+      ? { kind: 'server', url: flags.clickhouse }
+      : { kind: 'embedded', dataDir: place.embeddedDir },
     nats: place.nats,
     api: {
-      host: flags['api-host'], port: flags['api-port'],
+      host: flags['api-host'],
+      port: flags['api-port'],
       token: place.token,
       ...(flags['api-allowed-host'] ? { allowedHosts: flags['api-allowed-host'] } : {}),
     },

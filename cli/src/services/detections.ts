@@ -9,7 +9,6 @@ import type { LoadProblem, LoadReport, LoadedDetection } from '@vigil/control-pl
 const controlPlane = () => import('@vigil/control-plane');
 import { EventV1, type AlertV1 } from '@vigil/schema';
 
-
 export class EventsFileError extends Error {
   override name = 'EventsFileError';
 }
@@ -26,29 +25,48 @@ export function readEventsFile(path: string): { events: EventV1[]; bad: { line: 
   // A JSON array (vigil events --json) is accepted as well as NDJSON.
   const items: { line: number; raw: string | unknown }[] = trimmed.startsWith('[')
     ? (JSON.parse(trimmed) as unknown[]).map((raw, i) => ({ line: i + 1, raw }))
-    : text.split('\n').map((raw, i) => ({ line: i + 1, raw })).filter((x) => (x.raw as string).trim() !== '');
+    : text
+        .split('\n')
+        .map((raw, i) => ({ line: i + 1, raw }))
+        .filter((x) => (x.raw as string).trim() !== '');
   const events: EventV1[] = [];
   const bad: { line: number; reason: string }[] = [];
   for (const { line, raw } of items) {
     let value: unknown = raw;
     if (typeof raw === 'string') {
-      try { value = JSON.parse(raw); } catch { bad.push({ line, reason: 'not JSON' }); continue; }
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        bad.push({ line, reason: 'not JSON' });
+        continue;
+      }
     }
     const ev = EventV1.safeParse(value);
     if (ev.success) events.push(ev.data);
-    else bad.push({ line, reason: ev.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    else
+      bad.push({
+        line,
+        reason: ev.error.issues
+          .slice(0, 3)
+          .map((i) => `${i.path.join('.')}: ${i.message}`)
+          .join('; '),
+      });
   }
   return { events, bad };
 }
 
 /** A file that did not load, as lines: its reason, then each of its errors when it has several. */
-export const problemLines = (problems: LoadProblem[]): string[] => problems.flatMap((p) => [
-  `${p.unsupported ? 'unsupported' : 'broken     '}  ${p.path}: ${p.reason}`,
-  ...(p.details && p.details.length > 1 ? p.details.map((d) => `               ${d.replace(/\n/g, '\n               ')}`) : []),
-]);
+export const problemLines = (problems: LoadProblem[]): string[] =>
+  problems.flatMap((p) => [
+    `${p.unsupported ? 'unsupported' : 'broken     '}  ${p.path}: ${p.reason}`,
+    ...(p.details && p.details.length > 1
+      ? p.details.map((d) => `               ${d.replace(/\n/g, '\n               ')}`)
+      : []),
+  ]);
 
 /** Loads and checks detection files: type errors of TypeScript modules, SQL the engine refuses. */
-export const validateDetections = async (paths: string[]): Promise<LoadReport> => (await controlPlane()).checkDetections(paths);
+export const validateDetections = async (paths: string[]): Promise<LoadReport> =>
+  (await controlPlane()).checkDetections(paths);
 
 /** A detection that failed while tested: threw on events (counted), or its SQL failed. */
 export interface DetectionFailure {
@@ -61,7 +79,8 @@ export interface DetectionFailure {
   firstError: string;
 }
 
-const describeThrown = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : `threw ${JSON.stringify(err) ?? String(err)}`);
+const describeThrown = (err: unknown): string =>
+  err instanceof Error ? `${err.name}: ${err.message}` : `threw ${JSON.stringify(err) ?? String(err)}`;
 
 /** A detection whose calls and throws are counted (the engine counts throws too, and goes on). */
 function counted(loaded: LoadedDetection): { loaded: LoadedDetection; failure: () => DetectionFailure | null } {
@@ -93,15 +112,28 @@ export async function testDetections(paths: string[], eventsFile: string, withBu
   const report = await loadDetections(paths);
   const { events, bad } = readEventsFile(eventsFile);
   const alerts: AlertV1[] = [];
-  const engine = new DetectionEngine({ config: { expectedGpu: { exe: [], cgroup: [] }, sensorPids: () => new Set() }, throttleMs: 0, onAlert: (a) => alerts.push(a) });
-  const builtins: LoadedDetection[] = withBuiltins ? Object.values(BUILTIN_DETECTIONS).map((detection) => ({ detection, source: 'builtin', author: null, origin: 'builtin' })) : [];
+  const engine = new DetectionEngine({
+    config: { expectedGpu: { exe: [], cgroup: [] }, sensorPids: () => new Set() },
+    throttleMs: 0,
+    onAlert: (a) => alerts.push(a),
+  });
+  const builtins: LoadedDetection[] = withBuiltins
+    ? Object.values(BUILTIN_DETECTIONS).map((detection) => ({
+        detection,
+        source: 'builtin',
+        author: null,
+        origin: 'builtin',
+      }))
+    : [];
   const watched = [...builtins, ...report.detections].map(counted);
   engine.setDetections(watched.map((w) => w.loaded));
   engine.process(events);
   const sql = await runSqlDetectionsOver(report.sql, events, engine);
   const failures: DetectionFailure[] = [
     ...watched.flatMap((w) => w.failure() ?? []),
-    ...sql.flatMap((r) => (r.error ? [{ id: r.id, source: 'sql' as const, errors: 1, of: 1, firstError: r.error }] : [])),
+    ...sql.flatMap((r) =>
+      r.error ? [{ id: r.id, source: 'sql' as const, errors: 1, of: 1, firstError: r.error }] : [],
+    ),
   ];
   return { report, events: events.length, badLines: bad, alerts, sql, failures };
 }

@@ -23,6 +23,9 @@ export function sinceToNs(text: string, nowMs = Date.now()): string {
 export function timeToNs(text: string, nowMs = Date.now()): string {
   if (/^\d+(?:\.\d+)?\s*[smhdw]$/.test(text.trim())) return sinceToNs(text, nowMs);
   const ms = /^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/i.test(text.trim()) ? Date.parse(text) : NaN;
-  if (Number.isNaN(ms)) throw new DurationError(`"${text}" is neither a duration (30s, 10m, 1h, 2d) nor a date-time with its zone (2024-05-01T12:00:00Z)`);
+  if (Number.isNaN(ms))
+    throw new DurationError(
+      `"${text}" is neither a duration (30s, 10m, 1h, 2d) nor a date-time with its zone (2024-05-01T12:00:00Z)`,
+    );
   return (BigInt(ms) * 1_000_000n).toString();
 }

@@ -13,30 +13,68 @@ export const sensorFlags = {
     multiple: true,
     default: [],
   }),
-  'window-seconds': Flags.integer({ description: 'aggregation window of the connect and GPU probes', default: DEFAULT_WINDOW_SECONDS, min: 1, max: 60 }),
+  'window-seconds': Flags.integer({
+    description: 'aggregation window of the connect and GPU probes',
+    default: DEFAULT_WINDOW_SECONDS,
+    min: 1,
+    max: 60,
+  }),
   probe: Flags.string({ description: 'run only these probes (repeatable)', multiple: true, options: [...PROBE_NAMES] }),
-  'separate-probes': Flags.boolean({ description: 'one bpftrace process per probe instead of one for all (about 100 MiB more each: the compiler pages they share cannot be released; a failing probe never stops the others)', default: false }),
-  'spool-max-mb': Flags.integer({ description: 'disk kept for events while NATS is unreachable', default: DEFAULT_SPOOL_MAX_MB, min: 1 }),
-  'ancestry-depth': Flags.integer({ description: 'ancestors each event carries, nearest first (each with its argv); detections that walk the chain see only this far', default: DEFAULT_ANCESTRY_DEPTH, min: 0, max: 64 }),
+  'separate-probes': Flags.boolean({
+    description:
+      'one bpftrace process per probe instead of one for all (about 100 MiB more each: the compiler pages they share cannot be released; a failing probe never stops the others)',
+    default: false,
+  }),
+  'spool-max-mb': Flags.integer({
+    description: 'disk kept for events while NATS is unreachable',
+    default: DEFAULT_SPOOL_MAX_MB,
+    min: 1,
+  }),
+  'ancestry-depth': Flags.integer({
+    description:
+      'ancestors each event carries, nearest first (each with its argv); detections that walk the chain see only this far',
+    default: DEFAULT_ANCESTRY_DEPTH,
+    min: 0,
+    max: 64,
+  }),
 };
 
 export const storageFlags = {
   'store-linger-ms': Flags.integer({
-    description: 'longest an event waits for others before it is stored (fewer, larger inserts; detections do not wait)',
-    default: 250, min: 0, max: 10_000,
+    description:
+      'longest an event waits for others before it is stored (fewer, larger inserts; detections do not wait)',
+    default: 250,
+    min: 0,
+    max: 10_000,
   }),
   'stream-max-mb': Flags.integer({
-    description: 'MiB of events the NATS stream keeps unconsumed (the buffer while storage is away); resizes an existing stream [default: a quarter of the data directory\'s free space, 64 MiB to 8 GiB]',
+    description:
+      "MiB of events the NATS stream keeps unconsumed (the buffer while storage is away); resizes an existing stream [default: a quarter of the data directory's free space, 64 MiB to 8 GiB]",
     min: 1,
   }),
   // No defaults here: the control plane's own (USER_QUERY_LIMITS) apply when a flag is left out.
-  'query-timeout-seconds': Flags.integer({ description: 'longest a user query (vigil query, a SQL detection) may run [default: 30]', min: 1, max: 3600 }),
-  'query-memory-mb': Flags.integer({ description: 'memory a user query may use [default: 2048, or an eighth of the host\'s memory if less]', min: 64 }),
-  'query-threads': Flags.integer({ description: 'threads a user query may use; 0: every core [default: all cores but one, left to storing events]', min: 0, max: 256 }),
+  'query-timeout-seconds': Flags.integer({
+    description: 'longest a user query (vigil query, a SQL detection) may run [default: 30]',
+    min: 1,
+    max: 3600,
+  }),
+  'query-memory-mb': Flags.integer({
+    description: "memory a user query may use [default: 2048, or an eighth of the host's memory if less]",
+    min: 64,
+  }),
+  'query-threads': Flags.integer({
+    description: 'threads a user query may use; 0: every core [default: all cores but one, left to storing events]',
+    min: 0,
+    max: 256,
+  }),
 };
 
 /** The storage flags' user-query bounds, those given only. */
-export function queryLimits(flags: { 'query-timeout-seconds'?: number; 'query-memory-mb'?: number; 'query-threads'?: number }): Partial<QueryLimits> {
+export function queryLimits(flags: {
+  'query-timeout-seconds'?: number;
+  'query-memory-mb'?: number;
+  'query-threads'?: number;
+}): Partial<QueryLimits> {
   return {
     ...(flags['query-timeout-seconds'] !== undefined ? { maxSeconds: flags['query-timeout-seconds'] } : {}),
     ...(flags['query-memory-mb'] !== undefined ? { maxMemoryBytes: flags['query-memory-mb'] * 1024 * 1024 } : {}),
@@ -45,19 +83,30 @@ export function queryLimits(flags: { 'query-timeout-seconds'?: number; 'query-me
 }
 
 export const detectionFlags = {
-  detections: Flags.string({ description: 'folder or file of custom detections (TypeScript/JavaScript, Sigma .yml, .sql); repeatable; reloaded on change', multiple: true }),
-  'gpu-expected': Flags.string({ description: 'glob of executables (or cgroup:GLOB) expected to use GPUs, beyond installed software; repeatable', multiple: true }),
+  detections: Flags.string({
+    description:
+      'folder or file of custom detections (TypeScript/JavaScript, Sigma .yml, .sql); repeatable; reloaded on change',
+    multiple: true,
+  }),
+  'gpu-expected': Flags.string({
+    description: 'glob of executables (or cgroup:GLOB) expected to use GPUs, beyond installed software; repeatable',
+    multiple: true,
+  }),
 };
 
 /** --gpu-expected values → the engine's expectation (cgroup:GLOB for cgroup paths). */
 export function expectedGpu(values: string[] | undefined): { exe: string[]; cgroup: string[] } {
   const v = values ?? [];
-  return { exe: v.filter((x) => !x.startsWith('cgroup:')), cgroup: v.filter((x) => x.startsWith('cgroup:')).map((x) => x.slice(7)) };
+  return {
+    exe: v.filter((x) => !x.startsWith('cgroup:')),
+    cgroup: v.filter((x) => x.startsWith('cgroup:')).map((x) => x.slice(7)),
+  };
 }
 
 export const apiServeFlags = {
   'api-allowed-host': Flags.string({
-    description: 'a host name clients reach the API by, beyond loopback names and IP literals (repeatable): requests naming any other Host are refused (DNS rebinding)',
+    description:
+      'a host name clients reach the API by, beyond loopback names and IP literals (repeatable): requests naming any other Host are refused (DNS rebinding)',
     multiple: true,
   }),
 };

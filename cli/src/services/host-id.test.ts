@@ -6,7 +6,14 @@ import { defaultHostId } from './host-id.js';
 /** A logger that keeps its lines. */
 function recorder() {
   const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: 'info' }, { write: (s: string) => { lines.push(JSON.parse(s) as Record<string, unknown>); } });
+  const log = pino(
+    { level: 'info' },
+    {
+      write: (s: string) => {
+        lines.push(JSON.parse(s) as Record<string, unknown>);
+      },
+    },
+  );
   return { log, lines };
 }
 

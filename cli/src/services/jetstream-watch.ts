@@ -41,7 +41,12 @@ export class JetStreamWatch {
   }
 
   async start(): Promise<void> {
-    this.nc = await connect({ name: 'vigil-up-supervisor', maxReconnectAttempts: -1, reconnectTimeWait: 500, ...this.o.nats });
+    this.nc = await connect({
+      name: 'vigil-up-supervisor',
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      ...this.o.nats,
+    });
     this.jsm = await this.nc.jetstreamManager({ checkAPI: false, timeout: 2000 });
     await this.check();
     this.schedule();
@@ -76,7 +81,12 @@ export class JetStreamWatch {
     this.state.jetstreamCheckedAt = new Date().toISOString();
     if (next !== prev) {
       if (prev === 'enabled') this.state.jetstreamOutages++;
-      const fields = { 'jetstream.state': next, 'jetstream.was': prev, 'jetstream.outages': this.state.jetstreamOutages, ...(detail ? { 'jetstream.error': detail } : {}) };
+      const fields = {
+        'jetstream.state': next,
+        'jetstream.was': prev,
+        'jetstream.outages': this.state.jetstreamOutages,
+        ...(detail ? { 'jetstream.error': detail } : {}),
+      };
       if (next === 'enabled') this.o.log.info(fields, 'JetStream enabled');
       else this.o.log.error(fields, `JetStream ${next}`);
     }

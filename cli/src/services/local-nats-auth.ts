@@ -45,7 +45,10 @@ authorization {
  * again each start, so a new host id gets its sensor user.
  */
 export function localNatsAuth(dataDir: string, host: string, log: Logger): LocalNatsAuth {
-  if (!HostId.safeParse(host).success) throw new LocalSecretsError(`host id ${JSON.stringify(host)} is not one NATS subject token (letters, digits, "_" and "-")`);
+  if (!HostId.safeParse(host).success)
+    throw new LocalSecretsError(
+      `host id ${JSON.stringify(host)} is not one NATS subject token (letters, digits, "_" and "-")`,
+    );
   const dir = join(dataDir, SECRETS_DIR);
   // Never the reader group: a member may use the API, not publish as the sensor.
   secureDir(dir, null);
@@ -58,7 +61,11 @@ export function localNatsAuth(dataDir: string, host: string, log: Logger): Local
   writeAtomic(configFile, natsServerConfig(host, passwords), 0o600, null);
   return {
     configFile,
-    controlPlane: { user: CONTROL_PLANE_NATS_USER, pass: passwords.controlPlane, inboxPrefix: CONTROL_PLANE_INBOX_PREFIX },
+    controlPlane: {
+      user: CONTROL_PLANE_NATS_USER,
+      pass: passwords.controlPlane,
+      inboxPrefix: CONTROL_PLANE_INBOX_PREFIX,
+    },
     sensor: { user: sensorNatsUser(host), pass: passwords.sensor, inboxPrefix: sensorInboxPrefix(host) },
   };
 }

@@ -33,7 +33,7 @@ test('a secret others could read, a link, or one that is not a token is replaced
   const link = join(d, 'link');
   symlinkSync(target, link);
   assert.notEqual(loadOrCreateSecret(link, { gid: null, log, what: 'test' }), 'linked-token-0123456789abcdef');
-  assert.equal(readFileSync(target, 'utf8'), 'linked-token-0123456789abcdef\n', 'the link\'s target is left alone');
+  assert.equal(readFileSync(target, 'utf8'), 'linked-token-0123456789abcdef\n', "the link's target is left alone");
   const bad = join(d, 'bad');
   writeFileSync(bad, 'has "quotes" and spaces\n', { mode: 0o600 });
   assert.equal(isValidSecret(loadOrCreateSecret(bad, { gid: null, log, what: 'test' })), true);
@@ -45,7 +45,7 @@ test('a token the user wrote (base64, 0600) is kept as it is', () => {
   assert.equal(loadOrCreateSecret(path, { gid: null, log, what: 'test' }), 'dXNlci1jaG9zZW4tdG9rZW4rLz0=');
 });
 
-test('the nats-server configuration: full rights for the control plane, the sensor its host\'s subjects and inbox only', () => {
+test("the nats-server configuration: full rights for the control plane, the sensor its host's subjects and inbox only", () => {
   const conf = natsServerConfig('gpu-1', { controlPlane: 'a'.repeat(64), sensor: 'b'.repeat(64) });
   assert.match(conf, /user: "vigil-control-plane", password: "a{64}", permissions: \{ publish: ">", subscribe: ">" \}/);
   assert.match(conf, /user: "vigil-sensor-gpu-1", password: "b{64}"/);

@@ -1,6 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { DEFAULT_DATA_DIR } from '@vigil/schema';
@@ -42,7 +58,10 @@ export function secureDir(dir: string, gid: number | null): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = statSync(dir);
   if (!st.isDirectory()) throw new LocalSecretsError(`${dir} is not a directory`);
-  if (st.uid !== uid()) throw new LocalSecretsError(`${dir} belongs to uid ${st.uid}, not to the user Vigil runs as (uid ${uid()}): that user could read or replace Vigil's data and secrets`);
+  if (st.uid !== uid())
+    throw new LocalSecretsError(
+      `${dir} belongs to uid ${st.uid}, not to the user Vigil runs as (uid ${uid()}): that user could read or replace Vigil's data and secrets`,
+    );
   if (gid !== null && st.gid !== gid) chownSync(dir, -1, gid);
   const mode = gid === null ? 0o700 : 0o750;
   if ((st.mode & 0o7777) !== mode) chmodSync(dir, mode);
@@ -79,9 +98,12 @@ function readSecret(path: string, allowedMode: number): { value: string } | { pr
     const st = fstatSync(fd);
     if (!st.isFile()) return { problem: 'not a regular file' };
     if (st.uid !== uid()) return { problem: `owned by uid ${st.uid}` };
-    if ((st.mode & 0o777 & ~allowedMode) !== 0) return { problem: `mode ${(st.mode & 0o777).toString(8)} lets others read it` };
+    if ((st.mode & 0o777 & ~allowedMode) !== 0)
+      return { problem: `mode ${(st.mode & 0o777).toString(8)} lets others read it` };
     const value = readFileSync(fd, 'utf8').trim();
-    return isValidSecret(value) ? { value } : { problem: 'not a token (16-512 characters of A-Z a-z 0-9 . _ ~ + / = -)' };
+    return isValidSecret(value)
+      ? { value }
+      : { problem: 'not a token (16-512 characters of A-Z a-z 0-9 . _ ~ + / = -)' };
   } finally {
     closeSync(fd);
   }
@@ -100,7 +122,11 @@ export function loadOrCreateSecret(path: string, opts: { gid: number | null; log
     if (opts.gid !== null && st.gid !== opts.gid) chownSync(path, -1, opts.gid);
     return found.value;
   }
-  if (found.problem !== 'missing') opts.log.warn({ 'secret.path': path, 'secret.problem': found.problem }, `${opts.what} replaced: the old one could not be trusted`);
+  if (found.problem !== 'missing')
+    opts.log.warn(
+      { 'secret.path': path, 'secret.problem': found.problem },
+      `${opts.what} replaced: the old one could not be trusted`,
+    );
   const value = randomBytes(32).toString('hex');
   writeAtomic(path, `${value}\n`, mode, opts.gid);
   opts.log.info({ 'secret.path': path }, `${opts.what} created`);

@@ -12,16 +12,22 @@ export class LogFormatError extends Error {
 
 export const logFlags = {
   'log-format': Flags.string({
-    description: 'json: one JSON object a line (for log collectors); pretty: readable lines [default: $VIGIL_LOG_FORMAT, else pretty when stderr is a terminal, json when not]',
+    description:
+      'json: one JSON object a line (for log collectors); pretty: readable lines [default: $VIGIL_LOG_FORMAT, else pretty when stderr is a terminal, json when not]',
     options: [...LOG_FORMATS],
   }),
 };
 
 /** The flag's format, else $VIGIL_LOG_FORMAT's, else readable lines on a terminal and JSON elsewhere. */
-export function logFormat(flag: string | undefined, env = process.env.VIGIL_LOG_FORMAT, tty = process.stderr.isTTY === true): LogFormat {
+export function logFormat(
+  flag: string | undefined,
+  env = process.env.VIGIL_LOG_FORMAT,
+  tty = process.stderr.isTTY === true,
+): LogFormat {
   const chosen = flag ?? (env || undefined);
   if (chosen === undefined) return tty ? 'pretty' : 'json';
-  if (!(LOG_FORMATS as readonly string[]).includes(chosen)) throw new LogFormatError(`VIGIL_LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}, not "${chosen}"`);
+  if (!(LOG_FORMATS as readonly string[]).includes(chosen))
+    throw new LogFormatError(`VIGIL_LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}, not "${chosen}"`);
   return chosen as LogFormat;
 }
 
@@ -30,9 +36,11 @@ export function logFormat(flag: string | undefined, env = process.env.VIGIL_LOG_
  * log records carry what the watched workload wrote (argv, paths, host names). A stack keeps its lines.
  */
 function escapeRecord(value: unknown, key = ''): unknown {
-  if (typeof value === 'string') return key === 'stack' ? value.split('\n').map(printable).join('\n') : printable(value);
+  if (typeof value === 'string')
+    return key === 'stack' ? value.split('\n').map(printable).join('\n') : printable(value);
   if (Array.isArray(value)) return value.map((v) => escapeRecord(v));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [printable(k), escapeRecord(v, k)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [printable(k), escapeRecord(v, k)]));
   return value;
 }
 

@@ -8,7 +8,10 @@ export class NatsOptionsError extends Error {
 
 /** How sensors, the control plane and the CLI authenticate to NATS (secrets also from the environment). */
 export const natsAuthFlags = {
-  'nats-user': Flags.string({ description: 'NATS user (password from --nats-pass or VIGIL_NATS_PASSWORD)', env: 'VIGIL_NATS_USER' }),
+  'nats-user': Flags.string({
+    description: 'NATS user (password from --nats-pass or VIGIL_NATS_PASSWORD)',
+    env: 'VIGIL_NATS_USER',
+  }),
   'nats-pass': Flags.string({ description: 'NATS password', env: 'VIGIL_NATS_PASSWORD' }),
   'nats-token': Flags.string({ description: 'NATS token', env: 'VIGIL_NATS_TOKEN' }),
   'nats-creds': Flags.string({ description: 'NATS credentials file (JWT + nkey seed)', env: 'VIGIL_NATS_CREDS' }),
@@ -17,7 +20,8 @@ export const natsAuthFlags = {
   'nats-tls-cert': Flags.string({ description: 'client certificate for mutual TLS' }),
   'nats-tls-key': Flags.string({ description: 'client key for mutual TLS' }),
   'nats-inbox-prefix': Flags.string({
-    description: 'subject prefix of the replies this connection receives (default: _INBOX_sensor.<host-id> for a sensor, _INBOX_control-plane for the control plane); the NATS user\'s subscribe permission names it (deploy/nats-server.conf)',
+    description:
+      "subject prefix of the replies this connection receives (default: _INBOX_sensor.<host-id> for a sensor, _INBOX_control-plane for the control plane); the NATS user's subscribe permission names it (deploy/nats-server.conf)",
     env: 'VIGIL_NATS_INBOX_PREFIX',
   }),
 };
@@ -45,8 +49,10 @@ export function natsOptions(servers: string, f: AuthFlags, inboxPrefix?: string)
     if (f['nats-pass'] !== undefined) o.pass = f['nats-pass'];
   }
   if (f['nats-token']) o.token = f['nats-token'];
-  if (f['nats-creds']) o.authenticator = credsAuthenticator(new TextEncoder().encode(read(f['nats-creds'], 'NATS credentials file')));
-  if (f['nats-nkey']) o.authenticator = nkeyAuthenticator(new TextEncoder().encode(read(f['nats-nkey'], 'nkey seed file').trim()));
+  if (f['nats-creds'])
+    o.authenticator = credsAuthenticator(new TextEncoder().encode(read(f['nats-creds'], 'NATS credentials file')));
+  if (f['nats-nkey'])
+    o.authenticator = nkeyAuthenticator(new TextEncoder().encode(read(f['nats-nkey'], 'nkey seed file').trim()));
   if (f['nats-tls-ca'] || f['nats-tls-cert']) {
     o.tls = {
       ...(f['nats-tls-ca'] ? { caFile: f['nats-tls-ca'] } : {}),

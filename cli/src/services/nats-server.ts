@@ -28,7 +28,10 @@ export interface LocalNats {
 const portOpen = (port: number) =>
   new Promise<boolean>((resolve) => {
     const s = createConnection({ host: '127.0.0.1', port });
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 
@@ -59,10 +62,19 @@ async function stopLeftover(pidFile: string, storeDir: string, log: Logger): Pro
   let argv: string[] = [];
   try {
     argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-  } catch { /* gone */ }
-  const ours = Number.isInteger(pid) && pid > 1 && basename(argv[0] ?? '') === 'nats-server' && argv[argv.indexOf('-sd') + 1] === storeDir;
+  } catch {
+    /* gone */
+  }
+  const ours =
+    Number.isInteger(pid) &&
+    pid > 1 &&
+    basename(argv[0] ?? '') === 'nats-server' &&
+    argv[argv.indexOf('-sd') + 1] === storeDir;
   if (ours && alive(pid)) {
-    log.warn({ 'nats.pid': pid, 'nats.store': storeDir }, 'stopping the nats-server an earlier vigil up left running on this data directory');
+    log.warn(
+      { 'nats.pid': pid, 'nats.store': storeDir },
+      'stopping the nats-server an earlier vigil up left running on this data directory',
+    );
     process.kill(pid, 'SIGTERM');
     for (let i = 0; i < 100 && alive(pid); i++) await sleep(50);
     if (alive(pid)) process.kill(pid, 'SIGKILL');
@@ -78,15 +90,34 @@ async function stopLeftover(pidFile: string, storeDir: string, log: Logger): Pro
  * disk turns it off and nothing turns it on again) by the checks `health` connects for (its
  * credentials; none: no checks). `configFile` brings its authorization; `env` adds to its environment.
  */
-export async function startLocalNats(opts: { dataDir: string; port: number; binary?: string; configFile?: string; env?: Record<string, string>; health?: ConnectionOptions; log: Logger }): Promise<LocalNats> {
+export async function startLocalNats(opts: {
+  dataDir: string;
+  port: number;
+  binary?: string;
+  configFile?: string;
+  env?: Record<string, string>;
+  health?: ConnectionOptions;
+  log: Logger;
+}): Promise<LocalNats> {
   const storeDir = join(opts.dataDir, 'nats');
   mkdirSync(storeDir, { recursive: true });
   const pidFile = join(opts.dataDir, NATS_PID_FILE);
   await stopLeftover(pidFile, storeDir, opts.log);
   if (await portOpen(opts.port)) {
-    throw new NatsServerError(`port ${opts.port} is already in use (another nats-server? pass --nats URL to use it, or --nats-port)`);
+    throw new NatsServerError(
+      `port ${opts.port} is already in use (another nats-server? pass --nats URL to use it, or --nats-port)`,
+    );
   }
-  const args = ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(opts.port), ...(opts.configFile ? ['-c', opts.configFile] : [])];
+  const args = [
+    '-js',
+    '-sd',
+    storeDir,
+    '-a',
+    '127.0.0.1',
+    '-p',
+    String(opts.port),
+    ...(opts.configFile ? ['-c', opts.configFile] : []),
+  ];
   let stderr = '';
   const spawnOne = (): ChildProcess => {
     const cmd = withParentDeathSignal(opts.binary ?? 'nats-server', args);
@@ -98,35 +129,59 @@ export async function startLocalNats(opts: { dataDir: string; port: number; bina
       detached: true,
     });
     stderr = '';
-    child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
     if (child.pid) writeAtomic(pidFile, `${child.pid}\n`, 0o600, null);
     return child;
   };
   const ready = async (child: ChildProcess) => {
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new NatsServerError(`nats-server exited with code ${child.exitCode}: ${stderr.trim().split('\n').pop()}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new NatsServerError(`nats-server exited with code ${child.exitCode}: ${stderr.trim().split('\n').pop()}`);
       if (await portOpen(opts.port)) return;
       await sleep(50);
     }
     throw new NatsServerError(`nats-server did not listen on port ${opts.port} within 15 s`);
   };
   // SIGKILL after 5 s: with JetStream disabled by a full disk, nats-server has ignored SIGTERM for minutes.
-  const server = new SupervisedChild({ name: 'nats-server', spawn: spawnOne, ready, stopSignal: 'SIGTERM', stopTimeoutMs: 5000, log: opts.log });
+  const server = new SupervisedChild({
+    name: 'nats-server',
+    spawn: spawnOne,
+    ready,
+    stopSignal: 'SIGTERM',
+    stopTimeoutMs: 5000,
+    log: opts.log,
+  });
   try {
     await server.start();
   } catch (err) {
     rmSync(pidFile, { force: true });
     const msg = (err as Error).message;
-    throw new NatsServerError(/cannot run/.test(msg) ? `${msg} (apt-get install nats-server)` : `${msg}: ${stderr.trim().split('\n').pop() ?? ''}`, { cause: err });
+    throw new NatsServerError(
+      /cannot run/.test(msg)
+        ? `${msg} (apt-get install nats-server)`
+        : `${msg}: ${stderr.trim().split('\n').pop() ?? ''}`,
+      { cause: err },
+    );
   }
   const url = `nats://127.0.0.1:${opts.port}`;
   opts.log.info({ 'nats.port': opts.port, 'nats.pid': server.pid, 'nats.store': storeDir }, 'nats-server started');
-  const watch = opts.health ? new JetStreamWatch({ nats: { servers: url, ...opts.health }, log: opts.log, onDisabled: () => server.restart('JetStream is disabled (a full disk turns it off)') }) : null;
+  const watch = opts.health
+    ? new JetStreamWatch({
+        nats: { servers: url, ...opts.health },
+        log: opts.log,
+        onDisabled: () => server.restart('JetStream is disabled (a full disk turns it off)'),
+      })
+    : null;
   await watch?.start();
   return {
     url,
-    report: () => ({ ...server.report(), ...(watch?.report() ?? { jetstream: 'unchecked', jetstreamCheckedAt: null, jetstreamOutages: 0 }) }),
+    report: () => ({
+      ...server.report(),
+      ...(watch?.report() ?? { jetstream: 'unchecked', jetstreamCheckedAt: null, jetstreamOutages: 0 }),
+    }),
     stop: async () => {
       await watch?.stop();
       await server.stop();

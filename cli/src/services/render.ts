@@ -24,12 +24,18 @@ const escapeHidden = (c: string): string => {
 export const printable = (s: string): string => s.replace(HIDDEN, escapeHidden);
 
 export function table(headers: string[], rows: string[][], maxWidth = 60): string {
-  const cells = rows.map((r) => r.map((c) => {
-    const p = printable(c);
-    return p.length > maxWidth ? `${p.slice(0, maxWidth - 1)}…` : p;
-  }));
+  const cells = rows.map((r) =>
+    r.map((c) => {
+      const p = printable(c);
+      return p.length > maxWidth ? `${p.slice(0, maxWidth - 1)}…` : p;
+    }),
+  );
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]?.length ?? 0)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(headers), ...cells.map(line)].join('\n');
 }
 
@@ -53,7 +59,10 @@ export function eventDetail(ev: EventV1): string {
     case 'exit':
       return ev.exit.signal !== null ? `killed by signal ${ev.exit.signal}` : `exit ${ev.exit.code}`;
     case 'connect': {
-      const dst = ev.connect.family === 'ipv6' ? `[${ev.connect.daddr}]:${ev.connect.dport}` : `${ev.connect.daddr}:${ev.connect.dport}`;
+      const dst =
+        ev.connect.family === 'ipv6'
+          ? `[${ev.connect.daddr}]:${ev.connect.dport}`
+          : `${ev.connect.daddr}:${ev.connect.dport}`;
       return `${ev.connect.hostname ? `${ev.connect.hostname} ` : ''}${dst}${ev.connect.count > 1 ? ` ×${ev.connect.count}` : ''}${ev.connect.ret !== null && ev.connect.ret !== 0 ? ` (${errnoName(ev.connect.ret)})` : ''}`;
     }
     case 'dns': {
@@ -73,7 +82,11 @@ export function eventsTable(events: EventV1[]): string {
   return table(
     ['TIME', 'HOST', 'KIND', 'PID', 'COMM', 'PARENT', 'DETAIL'],
     events.map((ev) => [
-      nsToIso(ev.ts), ev.host, ev.kind, String(ev.proc.pid), ev.proc.comm,
+      nsToIso(ev.ts),
+      ev.host,
+      ev.kind,
+      String(ev.proc.pid),
+      ev.proc.comm,
       ev.proc.ancestry[0] ? `${ev.proc.ancestry[0].comm}(${ev.proc.ancestry[0].pid})` : '',
       eventDetail(ev),
     ]),
@@ -85,8 +98,13 @@ export function alertsTable(alerts: AlertV1[]): string {
   return table(
     ['TIME', 'SEVERITY', 'RULE', 'HOST', 'PROCESS', 'COUNT', 'REASON'],
     alerts.map((a) => [
-      nsToIso(a.ts), a.severity.toUpperCase(), a.ruleId, a.host,
-      a.proc ? `${a.proc.comm}(${a.proc.pid})` : '', String(a.count), a.reason,
+      nsToIso(a.ts),
+      a.severity.toUpperCase(),
+      a.ruleId,
+      a.host,
+      a.proc ? `${a.proc.comm}(${a.proc.pid})` : '',
+      String(a.count),
+      a.reason,
     ]),
     100,
   );
@@ -94,12 +112,19 @@ export function alertsTable(alerts: AlertV1[]): string {
 
 /** One alert told in full: what, why, the process and its ancestry, the evidence (each line escaped as a whole). */
 export function alertStory(a: AlertV1): string {
-  const lines = [`${nsToIso(a.ts)}  ${a.severity.toUpperCase()}  ${a.ruleId}  ${a.title}${a.count > 1 ? `  (×${a.count})` : ''}`];
-  lines.push(`  host ${a.host}${a.mitre.length ? `  MITRE ${a.mitre.join(', ')}` : ''}${a.author ? `  rule by ${a.author}` : ''}`);
+  const lines = [
+    `${nsToIso(a.ts)}  ${a.severity.toUpperCase()}  ${a.ruleId}  ${a.title}${a.count > 1 ? `  (×${a.count})` : ''}`,
+  ];
+  lines.push(
+    `  host ${a.host}${a.mitre.length ? `  MITRE ${a.mitre.join(', ')}` : ''}${a.author ? `  rule by ${a.author}` : ''}`,
+  );
   lines.push(`  ${a.reason}`);
   if (a.proc) {
     lines.push(`  process ${a.proc.pid} ${a.proc.exe || a.proc.comm}: ${a.proc.argv.join(' ')}`);
-    if (a.proc.job || a.proc.containerId) lines.push(`  ${a.proc.job ? `job ${a.proc.job}` : ''}${a.proc.containerId ? ` container ${a.proc.containerId.slice(0, 12)}` : ''}`);
+    if (a.proc.job || a.proc.containerId)
+      lines.push(
+        `  ${a.proc.job ? `job ${a.proc.job}` : ''}${a.proc.containerId ? ` container ${a.proc.containerId.slice(0, 12)}` : ''}`,
+      );
     for (const anc of a.proc.ancestry) lines.push(`    ↑ ${anc.pid} ${anc.comm}: ${anc.argv.join(' ').slice(0, 120)}`);
   }
   lines.push(`  evidence ${a.evidence.join(' ')}`);
@@ -112,6 +137,9 @@ export function latencyLine(latency: HeartbeatV1['latency']): string {
   const fmt = (x: number | null) => (x === null ? '-' : x < 10 ? x.toFixed(1) : x.toFixed(0));
   return Object.entries(latency.stages)
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([stage, h]) => `${stage} ${fmt(latencyQuantile(h, 0.5, latency.boundsMs))}/${fmt(latencyQuantile(h, 0.99, latency.boundsMs))}`)
+    .map(
+      ([stage, h]) =>
+        `${stage} ${fmt(latencyQuantile(h, 0.5, latency.boundsMs))}/${fmt(latencyQuantile(h, 0.99, latency.boundsMs))}`,
+    )
     .join(', ');
 }

@@ -15,7 +15,10 @@ test('csv: header, RFC 4180 quoting, null empty, arrays as JSON', () => {
 });
 
 test('tsv: header, TabSeparated escapes, null as \\N', () => {
-  assert.equal(renderRows(r, 'tsv', false), 'a\tb,c\tn\nplain\tsay "hi", then\\nleave\t1\n\\N\ttab\\there \\\\ back\t[1,2]');
+  assert.equal(
+    renderRows(r, 'tsv', false),
+    'a\tb,c\tn\nplain\tsay "hi", then\\nleave\t1\n\\N\ttab\\there \\\\ back\t[1,2]',
+  );
 });
 
 test('json: one array of rows in column order', () => {

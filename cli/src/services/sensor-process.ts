@@ -25,12 +25,21 @@ export interface SensorNatsAuth {
 
 /** The --nats-* flags each field comes from. */
 const AUTH_FLAGS = {
-  user: 'nats-user', pass: 'nats-pass', token: 'nats-token', creds: 'nats-creds', nkey: 'nats-nkey', inboxPrefix: 'nats-inbox-prefix',
-  tlsCa: 'nats-tls-ca', tlsCert: 'nats-tls-cert', tlsKey: 'nats-tls-key',
+  user: 'nats-user',
+  pass: 'nats-pass',
+  token: 'nats-token',
+  creds: 'nats-creds',
+  nkey: 'nats-nkey',
+  inboxPrefix: 'nats-inbox-prefix',
+  tlsCa: 'nats-tls-ca',
+  tlsCert: 'nats-tls-cert',
+  tlsKey: 'nats-tls-key',
 } as const satisfies Record<keyof SensorNatsAuth, string>;
 
 /** `vigil up`'s NATS flags (for --nats) as the sensor process is given them. */
-export function sensorNatsAuth(flags: { [K in (typeof AUTH_FLAGS)[keyof typeof AUTH_FLAGS]]?: string | undefined }): SensorNatsAuth {
+export function sensorNatsAuth(
+  flags: { [K in (typeof AUTH_FLAGS)[keyof typeof AUTH_FLAGS]]?: string | undefined },
+): SensorNatsAuth {
   const out: SensorNatsAuth = {};
   for (const [field, flag] of Object.entries(AUTH_FLAGS) as [keyof SensorNatsAuth, keyof typeof flags][]) {
     const v = flags[flag];
@@ -55,7 +64,15 @@ export interface SensorProcess {
 /** `vigil sensor`'s argv for these options: no secret among them. */
 export function sensorArgs(o: SensorProcessOptions): string[] {
   return [
-    'sensor', '--nats', o.natsUrl, '--host-id', o.hostId, '--spool-dir', o.spoolDir, '--window-seconds', String(o.windowSeconds),
+    'sensor',
+    '--nats',
+    o.natsUrl,
+    '--host-id',
+    o.hostId,
+    '--spool-dir',
+    o.spoolDir,
+    '--window-seconds',
+    String(o.windowSeconds),
     ...(o.spoolMaxBytes ? ['--spool-max-mb', String(Math.max(1, Math.round(o.spoolMaxBytes / 1024 / 1024)))] : []),
     ...o.gpuDevices.flatMap((d) => ['--gpu-device', d]),
     ...(o.probes ?? []).flatMap((p) => ['--probe', p]),
@@ -73,8 +90,11 @@ export function sensorArgs(o: SensorProcessOptions): string[] {
  */
 export function sensorEnv(auth: SensorNatsAuth): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('VIGIL_NATS') && k !== 'VIGIL_API_TOKEN') env[k] = v;
-  const set = (k: string, v: string | undefined) => { if (v !== undefined) env[k] = v; };
+  for (const [k, v] of Object.entries(process.env))
+    if (!k.startsWith('VIGIL_NATS') && k !== 'VIGIL_API_TOKEN') env[k] = v;
+  const set = (k: string, v: string | undefined) => {
+    if (v !== undefined) env[k] = v;
+  };
   set('VIGIL_NATS_USER', auth.user);
   set('VIGIL_NATS_PASSWORD', auth.pass);
   set('VIGIL_NATS_TOKEN', auth.token);
@@ -101,12 +121,25 @@ export async function startSensorProcess(o: SensorProcessOptions): Promise<Senso
       detached: true,
     });
   };
-  const ready = (child: ChildProcess) => new Promise<void>((resolve) => {
-    const on = (m: unknown) => { if (m === SENSOR_READY_MESSAGE) { child.off('message', on); resolve(); } };
-    child.on('message', on);
-  });
+  const ready = (child: ChildProcess) =>
+    new Promise<void>((resolve) => {
+      const on = (m: unknown) => {
+        if (m === SENSOR_READY_MESSAGE) {
+          child.off('message', on);
+          resolve();
+        }
+      };
+      child.on('message', on);
+    });
   // 12 s: within the 15 s a stop step is given (schema's runSteps), so SIGKILL comes from here.
-  const sensor = new SupervisedChild({ name: 'sensor', spawn: spawnOne, ready, stopSignal: 'SIGTERM', stopTimeoutMs: 12_000, log: o.log });
+  const sensor = new SupervisedChild({
+    name: 'sensor',
+    spawn: spawnOne,
+    ready,
+    stopSignal: 'SIGTERM',
+    stopTimeoutMs: 12_000,
+    log: o.log,
+  });
   await sensor.start();
   o.log.info({ 'sensor.pid': sensor.pid }, 'sensor process started');
   return { report: () => sensor.report(), stop: () => sensor.stop() };

@@ -29,7 +29,11 @@ function setpriv(): string | null {
  * sends it when the thread that spawned the child ends: Node spawns from its main thread. Without
  * setpriv the command runs as it is, and the caller's own leftovers check is all there is.
  */
-export function withParentDeathSignal(command: string, args: string[], signal: NodeJS.Signals = 'SIGTERM'): { command: string; args: string[] } {
+export function withParentDeathSignal(
+  command: string,
+  args: string[],
+  signal: NodeJS.Signals = 'SIGTERM',
+): { command: string; args: string[] } {
   const sp = setpriv();
   return sp ? { command: sp, args: ['--pdeathsig', signal, '--', command, ...args] } : { command, args };
 }

@@ -4,7 +4,13 @@ import type { Logger } from 'pino';
 import type { ConnectionOptions } from 'nats';
 import { CONTROL_PLANE_INBOX_PREFIX, hostIdFrom, runSteps, sensorInboxPrefix } from '@vigil/schema';
 import { startSensor } from '@vigil/sensor';
-import { controlPlaneConfig, sensorConfig, type ControlPlaneFlagValues, type SensorPlace, type SensorSettings } from './configs.js';
+import {
+  controlPlaneConfig,
+  sensorConfig,
+  type ControlPlaneFlagValues,
+  type SensorPlace,
+  type SensorSettings,
+} from './configs.js';
 import { startLocalNats, type LocalNats, type NatsServerReport } from './nats-server.js';
 import { startSensorProcess, type SensorNatsAuth, type SensorProcess } from './sensor-process.js';
 import type { ChildReport } from './child-supervisor.js';
@@ -63,63 +69,90 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
   let cpNats: ConnectionOptions = { inboxPrefix: CONTROL_PLANE_INBOX_PREFIX, ...o.natsOptions };
   let sensorNats: ConnectionOptions = { inboxPrefix: sensorInboxPrefix(host), ...o.natsOptions };
   // Parsed here too when the sensor runs apart: a bad GPU device stops `vigil up` before anything starts.
-  const sensorPlace = (): SensorPlace => ({ nats: sensorNats, hostId: host, spoolDir: `${o.dataDir}/spool`, log: o.log });
+  const sensorPlace = (): SensorPlace => ({
+    nats: sensorNats,
+    hostId: host,
+    spoolDir: `${o.dataDir}/spool`,
+    log: o.log,
+  });
   sensorConfig(o.sensor, sensorPlace());
   let sensorAuth: SensorNatsAuth = { inboxPrefix: sensorInboxPrefix(host), ...o.sensorNatsAuth };
   let localNats: LocalNats | null = null;
   let sensorProcess: SensorProcess | null = null;
   const supervised = (): SupervisedReport => ({
     natsServer: localNats?.report() ?? null,
-    sensor: o.sensorInProcess ? { process: 'in-process' } : sensorProcess ? { process: 'separate', ...sensorProcess.report() } : null,
+    sensor: o.sensorInProcess
+      ? { process: 'in-process' }
+      : sensorProcess
+        ? { process: 'separate', ...sensorProcess.report() }
+        : null,
   });
-  const stop = await runSteps([
-    {
-      name: 'data-dir',
-      start: async () => { secureDir(o.dataDir, readerGroupId()); },
-    },
-    {
-      name: 'nats-server',
-      start: async () => {
-        if (o.natsUrl) return;
-        const auth = localNatsAuth(o.dataDir, host, o.log);
-        const nats = await startLocalNats({ dataDir: o.dataDir, port: o.natsPort, configFile: auth.configFile, health: auth.controlPlane, log: o.log });
-        localNats = nats;
-        natsUrl = nats.url;
-        cpNats = { servers: natsUrl, ...auth.controlPlane };
-        sensorNats = { servers: natsUrl, ...auth.sensor };
-        sensorAuth = { user: auth.sensor.user!, pass: auth.sensor.pass!, inboxPrefix: auth.sensor.inboxPrefix! };
-        return nats.stop;
+  const stop = await runSteps(
+    [
+      {
+        name: 'data-dir',
+        start: async () => {
+          secureDir(o.dataDir, readerGroupId());
+        },
       },
-    },
-    {
-      name: 'control-plane',
-      start: async () => {
-        // Imported here, not at the top: see services/detections.ts (chDB stays out of `vigil sensor`).
-        const { startControlPlane } = await import('@vigil/control-plane');
-        const cp = await startControlPlane(controlPlaneConfig(o.controlPlane, {
-          embeddedDir: `${o.dataDir}/clickhouse`,
-          nats: cpNats,
-          token: o.apiToken ?? loadOrCreateApiToken(apiTokenFile!, o.log),
-          supervised,
-          log: o.log,
-        }));
-        apiUrl = cp.apiUrl;
-        return cp.stop;
-      },
-    },
-    {
-      name: 'sensor',
-      start: async () => {
-        if (!o.sensorInProcess) {
-          sensorProcess = await startSensorProcess({
-            ...o.sensor, natsUrl, auth: sensorAuth, hostId: host, spoolDir: `${o.dataDir}/spool`, log: o.log,
+      {
+        name: 'nats-server',
+        start: async () => {
+          if (o.natsUrl) return;
+          const auth = localNatsAuth(o.dataDir, host, o.log);
+          const nats = await startLocalNats({
+            dataDir: o.dataDir,
+            port: o.natsPort,
+            configFile: auth.configFile,
+            health: auth.controlPlane,
+            log: o.log,
           });
-          return sensorProcess.stop;
-        }
-        const s = await startSensor(sensorConfig(o.sensor, sensorPlace()));
-        return s.stop;
+          localNats = nats;
+          natsUrl = nats.url;
+          cpNats = { servers: natsUrl, ...auth.controlPlane };
+          sensorNats = { servers: natsUrl, ...auth.sensor };
+          sensorAuth = { user: auth.sensor.user!, pass: auth.sensor.pass!, inboxPrefix: auth.sensor.inboxPrefix! };
+          return nats.stop;
+        },
       },
-    },
-  ], o.log);
+      {
+        name: 'control-plane',
+        start: async () => {
+          // Imported here, not at the top: see services/detections.ts (chDB stays out of `vigil sensor`).
+          const { startControlPlane } = await import('@vigil/control-plane');
+          const cp = await startControlPlane(
+            controlPlaneConfig(o.controlPlane, {
+              embeddedDir: `${o.dataDir}/clickhouse`,
+              nats: cpNats,
+              token: o.apiToken ?? loadOrCreateApiToken(apiTokenFile!, o.log),
+              supervised,
+              log: o.log,
+            }),
+          );
+          apiUrl = cp.apiUrl;
+          return cp.stop;
+        },
+      },
+      {
+        name: 'sensor',
+        start: async () => {
+          if (!o.sensorInProcess) {
+            sensorProcess = await startSensorProcess({
+              ...o.sensor,
+              natsUrl,
+              auth: sensorAuth,
+              hostId: host,
+              spoolDir: `${o.dataDir}/spool`,
+              log: o.log,
+            });
+            return sensorProcess.stop;
+          }
+          const s = await startSensor(sensorConfig(o.sensor, sensorPlace()));
+          return s.stop;
+        },
+      },
+    ],
+    o.log,
+  );
   return { apiUrl, natsUrl, apiTokenFile, stop };
 }

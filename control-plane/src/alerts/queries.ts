@@ -7,10 +7,22 @@ export { AlertFilter } from '@vigil/schema';
 export async function queryAlerts(client: ClickHouseClient, f: AlertFilter): Promise<AlertV1[]> {
   const where: string[] = [];
   const params: Record<string, unknown> = { limit: f.limit };
-  if (f.sinceNs) { where.push('last_ts >= fromUnixTimestamp64Nano({since:Int64})'); params.since = f.sinceNs; }
-  if (f.severity) { where.push('severity_n >= {sev:UInt8}'); params.sev = SEVERITIES.indexOf(f.severity); }
-  if (f.rule) { where.push('rule_id = {rule:String}'); params.rule = f.rule; }
-  if (f.host) { where.push('host = {host:String}'); params.host = f.host; }
+  if (f.sinceNs) {
+    where.push('last_ts >= fromUnixTimestamp64Nano({since:Int64})');
+    params.since = f.sinceNs;
+  }
+  if (f.severity) {
+    where.push('severity_n >= {sev:UInt8}');
+    params.sev = SEVERITIES.indexOf(f.severity);
+  }
+  if (f.rule) {
+    where.push('rule_id = {rule:String}');
+    params.rule = f.rule;
+  }
+  if (f.host) {
+    where.push('host = {host:String}');
+    params.host = f.host;
+  }
   const rs = await client.query({
     query: `SELECT alert FROM (
               SELECT id, ts, alert FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''}

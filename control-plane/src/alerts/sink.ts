@@ -11,9 +11,21 @@ export const severityRank = (s: AlertV1['severity']): number => SEVERITIES.index
 
 /** The alerts table's row; ts and last_ts are derived by the table from the nanosecond text (migrations 0006-0007). */
 const alertRow = (a: AlertV1) => ({
-  id: a.id, host: a.host, ts_ns: a.ts, last_ts_ns: a.lastTs, rule_id: a.ruleId, severity: a.severity,
-  severity_n: severityRank(a.severity), source: a.source, title: a.title, reason: a.reason,
-  pid: a.proc?.pid ?? 0, comm: a.proc?.comm ?? '', exe: a.proc?.exe ?? '', count: a.count, alert: wellFormedJson(a),
+  id: a.id,
+  host: a.host,
+  ts_ns: a.ts,
+  last_ts_ns: a.lastTs,
+  rule_id: a.ruleId,
+  severity: a.severity,
+  severity_n: severityRank(a.severity),
+  source: a.source,
+  title: a.title,
+  reason: a.reason,
+  pid: a.proc?.pid ?? 0,
+  comm: a.proc?.comm ?? '',
+  exe: a.proc?.exe ?? '',
+  count: a.count,
+  alert: wellFormedJson(a),
 });
 
 /**
@@ -37,16 +49,26 @@ export class AlertSink {
     private readonly maxQueue = 50_000,
   ) {
     this.live.setMaxListeners(1000);
-    this.outage = new OutageLog(log, { down: 'alerts not stored; retrying', still: 'alerts still not stored', up: 'alerts stored again' });
+    this.outage = new OutageLog(log, {
+      down: 'alerts not stored; retrying',
+      still: 'alerts still not stored',
+      up: 'alerts stored again',
+    });
   }
 
   push(alert: AlertV1): void {
     this.stats.raised++;
     this.live.emit('alert', alert);
-    if (this.queue.length >= this.maxQueue) { this.stats.dropped++; return; }
+    if (this.queue.length >= this.maxQueue) {
+      this.stats.dropped++;
+      return;
+    }
     this.queue.push(alert);
     // Alerts raised by one batch of events go out together, on the next turn of the event loop.
-    this.timer ??= setTimeout(() => { this.timer = null; void this.flush(); }, 0);
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, 0);
   }
 
   async flush(): Promise<void> {
@@ -67,24 +89,32 @@ export class AlertSink {
             this.stats.lastError = (err as Error).message;
             this.outage.failed(err);
           }
-        } while (!stored && await pause(backoffMs(this.outage.failures), this.stopping.signal));
+        } while (!stored && (await pause(backoffMs(this.outage.failures), this.stopping.signal)));
         await published;
         if (!stored) return;
         this.stats.stored += batch.length;
         this.queue.splice(0, batch.length);
         this.stats.lastError = null;
       }
-    })().finally(() => { this.flushing = null; });
+    })().finally(() => {
+      this.flushing = null;
+    });
     return this.flushing;
   }
 
   /** Never throws: a failure is logged, and the alert stays stored. */
   private async publish(batch: AlertV1[]): Promise<void> {
-    await Promise.all(batch.map((a) =>
-      // Message id per (alert, count): an update is a new message, a retry is not.
-      this.js.publish(alertSubject(a.host, a.severity), JSON.stringify(a), { msgID: `${a.id}-${a.count}` })
-        .then(() => { this.stats.published++; })
-        .catch((err: Error) => this.log.warn({ err, 'alert.id': a.id }, 'alert not published'))));
+    await Promise.all(
+      batch.map((a) =>
+        // Message id per (alert, count): an update is a new message, a retry is not.
+        this.js
+          .publish(alertSubject(a.host, a.severity), JSON.stringify(a), { msgID: `${a.id}-${a.count}` })
+          .then(() => {
+            this.stats.published++;
+          })
+          .catch((err: Error) => this.log.warn({ err, 'alert.id': a.id }, 'alert not published')),
+      ),
+    );
   }
 
   /**
@@ -95,10 +125,18 @@ export class AlertSink {
     if (this.timer) clearTimeout(this.timer);
     this.stopping.abort();
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.flush(), new Promise((r) => { timer = setTimeout(r, 5000); })]);
+    await Promise.race([
+      this.flush(),
+      new Promise((r) => {
+        timer = setTimeout(r, 5000);
+      }),
+    ]);
     clearTimeout(timer);
     if (this.queue.length > 0) {
-      this.log.error({ 'alerts.unstored': this.queue.length, 'alerts.lastError': this.stats.lastError }, 'stopping with alerts not stored');
+      this.log.error(
+        { 'alerts.unstored': this.queue.length, 'alerts.lastError': this.stats.lastError },
+        'stopping with alerts not stored',
+      );
       this.queue = [];
     }
   }

@@ -21,8 +21,16 @@ export interface LiveTopic {
   missed: string;
 }
 
-export const ALERT_TOPIC: LiveTopic = { event: 'alert', noun: 'alert', missed: 'vigil alerts --since lists what was missed' };
-export const EVENT_TOPIC: LiveTopic = { event: 'event', noun: 'event', missed: 'vigil events --since lists what was missed' };
+export const ALERT_TOPIC: LiveTopic = {
+  event: 'alert',
+  noun: 'alert',
+  missed: 'vigil alerts --since lists what was missed',
+};
+export const EVENT_TOPIC: LiveTopic = {
+  event: 'event',
+  noun: 'event',
+  missed: 'vigil events --since lists what was missed',
+};
 
 /**
  * Server-sent items of one topic for `vigil alerts --follow` and `vigil events --follow`, with a byte
@@ -57,13 +65,20 @@ export class LiveFollowers<T> {
   async close(why = 'the control plane is stopping'): Promise<void> {
     this.stopping = true;
     const closed = [...this.clients].map(([res, end]) => {
-      const gone = new Promise<void>((resolve) => { res.once('close', resolve); });
+      const gone = new Promise<void>((resolve) => {
+        res.once('close', resolve);
+      });
       end(why, STOP_GRACE_MS);
       return gone;
     });
     // Bounded as well: a response already torn down may have said 'close' before it was asked.
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(closed), new Promise((r) => { timer = setTimeout(r, STOP_GRACE_MS + 500); })]);
+    await Promise.race([
+      Promise.all(closed),
+      new Promise((r) => {
+        timer = setTimeout(r, STOP_GRACE_MS + 500);
+      }),
+    ]);
     clearTimeout(timer);
   }
 
@@ -73,7 +88,10 @@ export class LiveFollowers<T> {
       res.writeHead(503, { 'content-type': 'application/json', connection: 'close' });
       res.end(JSON.stringify({ error }));
     };
-    if (this.stopping) { refuse('the control plane is stopping'); return; }
+    if (this.stopping) {
+      refuse('the control plane is stopping');
+      return;
+    }
     if (this.clients.size >= this.maxFollowers) {
       this.stats.refused++;
       refuse(`too many ${this.topic.noun} followers (${this.maxFollowers})`);
@@ -98,7 +116,10 @@ export class LiveFollowers<T> {
     this.clients.set(res, end);
     const cut = () => {
       this.stats.slowDisconnects++;
-      end(`more than ${this.budgetBytes} bytes left unread (${res.writableLength}); ${this.topic.missed}`, CLOSE_GRACE_MS);
+      end(
+        `more than ${this.budgetBytes} bytes left unread (${res.writableLength}); ${this.topic.missed}`,
+        CLOSE_GRACE_MS,
+      );
     };
     /** False when the client was cut off instead. */
     const write = (chunk: string): boolean => {

@@ -32,7 +32,11 @@ export function hostOfHeader(header: string | undefined): string | null {
  * that name as Host, so it is refused even where the API has no token.
  */
 export function hostAllowed(opts: Pick<GuardOptions, 'bindHost' | 'allowedHosts'>): (name: string) => boolean {
-  const names = new Set(['localhost', opts.bindHost.toLowerCase(), ...(opts.allowedHosts ?? []).map((h) => h.toLowerCase())]);
+  const names = new Set([
+    'localhost',
+    opts.bindHost.toLowerCase(),
+    ...(opts.allowedHosts ?? []).map((h) => h.toLowerCase()),
+  ]);
   return (name) => isIP(name) !== 0 || names.has(name);
 }
 
@@ -51,20 +55,27 @@ export function requestGuard(opts: GuardOptions): (req: FastifyRequest, reply: F
   return async (req, reply) => {
     const host = hostOfHeader(req.headers.host);
     if (host === null || !allowed(host)) {
-      return reply.code(421).send({ error: `this API does not answer to Host ${JSON.stringify(req.headers.host ?? '')}: use 127.0.0.1 or localhost, or start it with --api-allowed-host` });
+      return reply.code(421).send({
+        error: `this API does not answer to Host ${JSON.stringify(req.headers.host ?? '')}: use 127.0.0.1 or localhost, or start it with --api-allowed-host`,
+      });
     }
     const origin = req.headers.origin;
     if (origin !== undefined) {
       let name: string | null = null;
       try {
         name = new URL(origin).hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-      } catch { /* not a URL ("null" from a sandboxed page): refused */ }
-      if (name === null || !allowed(name)) return reply.code(403).send({ error: `requests from web pages of ${JSON.stringify(origin)} are refused` });
+      } catch {
+        /* not a URL ("null" from a sandboxed page): refused */
+      }
+      if (name === null || !allowed(name))
+        return reply.code(403).send({ error: `requests from web pages of ${JSON.stringify(origin)} are refused` });
     }
     if (expected === null || OPEN_PATHS.has(req.url)) return;
     const given = req.headers.authorization;
     if (given === undefined || !timingSafeEqual(digest(given), expected)) {
-      return reply.code(401).send({ error: `${given === undefined ? 'this API wants its bearer token' : 'wrong bearer token'}: ${TOKEN_HINT}` });
+      return reply.code(401).send({
+        error: `${given === undefined ? 'this API wants its bearer token' : 'wrong bearer token'}: ${TOKEN_HINT}`,
+      });
     }
   };
 }

@@ -38,7 +38,14 @@ export class ApiConfigError extends Error {
 
 const MAX_SQL_CHARS = 100_000;
 /** An empty query goes on to the engine's parse, which tells the user so (sql-guard.ts). */
-const QueryBody = z.object({ sql: z.string({ error: 'body must be {"sql": "…"}' }).max(MAX_SQL_CHARS, `the query is longer than ${MAX_SQL_CHARS} characters`) }, { error: 'body must be {"sql": "…"}' });
+const QueryBody = z.object(
+  {
+    sql: z
+      .string({ error: 'body must be {"sql": "…"}' })
+      .max(MAX_SQL_CHARS, `the query is longer than ${MAX_SQL_CHARS} characters`),
+  },
+  { error: 'body must be {"sql": "…"}' },
+);
 
 /** The API leaves loopback only behind a bearer token. */
 export function checkApiBinding(host: string, token: string | undefined): void {
@@ -53,29 +60,44 @@ export async function startApi(opts: ApiOptions): Promise<FastifyInstance> {
   // Closing destroys every connection left, kept-alive or half-sent: a client must not hold the stop.
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: true });
   // Live streams never end by themselves: they are told why and ended before the server closes.
-  app.addHook('preClose', async () => { await Promise.all([opts.followers.close(), opts.eventFollowers.close()]); });
-  app.addHook('onRequest', requestGuard({ bindHost: opts.host, ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}), ...(opts.token ? { token: opts.token } : {}) }));
+  app.addHook('preClose', async () => {
+    await Promise.all([opts.followers.close(), opts.eventFollowers.close()]);
+  });
+  app.addHook(
+    'onRequest',
+    requestGuard({
+      bindHost: opts.host,
+      ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}),
+      ...(opts.token ? { token: opts.token } : {}),
+    }),
+  );
   // Liveness, without the token: it says nothing but that the API answers.
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/api/v1/events', async (req, reply) => {
     const f = EventFilter.safeParse(req.query);
-    if (!f.success) return reply.code(400).send({ error: f.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    if (!f.success)
+      return reply.code(400).send({ error: f.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
     return { events: await queryEvents(opts.ch, f.data) };
   });
   // Server-sent events: one `data:` line per event the filter accepts, as the control plane validates it.
   app.get('/api/v1/events/stream', (req, reply) => {
     const f = EventFilter.safeParse(req.query);
-    if (!f.success) { void reply.code(400).send({ error: f.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') }); return; }
+    if (!f.success) {
+      void reply.code(400).send({ error: f.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+      return;
+    }
     reply.hijack();
     opts.eventFollowers.follow(req.raw, reply.raw, (ev) => eventMatches(f.data, ev));
   });
   app.post('/api/v1/query', async (req, reply) => {
     const body = QueryBody.safeParse(req.body);
-    if (!body.success) return reply.code(400).send({ error: body.error.issues[0]?.message ?? 'body must be {"sql": "…"}' });
+    if (!body.success)
+      return reply.code(400).send({ error: body.error.issues[0]?.message ?? 'body must be {"sql": "…"}' });
     try {
       return await readOnlyQuery(opts.userSql, body.data.sql, opts.queryLimits);
     } catch (err) {
-      if (err instanceof QueryError) return reply.code(err instanceof QueryBusyError ? 503 : err.refused ? 403 : 400).send({ error: err.message });
+      if (err instanceof QueryError)
+        return reply.code(err instanceof QueryBusyError ? 503 : err.refused ? 403 : 400).send({ error: err.message });
       throw err;
     }
   });
@@ -84,17 +106,27 @@ export async function startApi(opts: ApiOptions): Promise<FastifyInstance> {
   app.get('/metrics', async (_req, reply) => reply.type(opts.metrics.contentType).send(await opts.metrics.text()));
   app.get('/api/v1/alerts', async (req, reply) => {
     const f = AlertFilter.safeParse(req.query);
-    if (!f.success) return reply.code(400).send({ error: f.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    if (!f.success)
+      return reply.code(400).send({ error: f.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
     return { alerts: await queryAlerts(opts.ch, f.data) };
   });
   // Server-sent events: one `data:` line per alert as it is raised (and per update of its count).
   app.get('/api/v1/alerts/stream', (req, reply) => {
     const f = AlertFilter.safeParse(req.query);
-    if (!f.success) { void reply.code(400).send({ error: 'bad filter' }); return; }
+    if (!f.success) {
+      void reply.code(400).send({ error: 'bad filter' });
+      return;
+    }
     const min = f.data.severity ? SEVERITIES.indexOf(f.data.severity) : 0;
     reply.hijack();
-    opts.followers.follow(req.raw, reply.raw, (a) =>
-      SEVERITIES.indexOf(a.severity) >= min && (!f.data.rule || a.ruleId === f.data.rule) && (!f.data.host || a.host === f.data.host));
+    opts.followers.follow(
+      req.raw,
+      reply.raw,
+      (a) =>
+        SEVERITIES.indexOf(a.severity) >= min &&
+        (!f.data.rule || a.ruleId === f.data.rule) &&
+        (!f.data.host || a.host === f.data.host),
+    );
   });
   app.get('/api/v1/detections', async () => opts.detections());
   app.setErrorHandler(async (err: Error, _req, reply) => {

@@ -10,7 +10,15 @@ export const argvOf = (ev: EventV1): string[] => (ev.kind === 'exec' ? ev.exec.a
 /** The dynamic loader's own file names: ld-linux-x86-64.so.2, ld-linux-aarch64.so.1, ld-musl-x86_64.so.1, ld.so. */
 const LOADER = /^ld(?:-linux[\w-]*|-musl-\w+)?\.so(?:\.\d+)*$/;
 /** ld.so options that take the next argument as their value (glibc's rtld usage). */
-const LOADER_OPTIONS_WITH_VALUE = new Set(['--library-path', '--preload', '--audit', '--argv0', '--inhibit-rpath', '--glibc-hwcaps-prefix', '--glibc-hwcaps-mask']);
+const LOADER_OPTIONS_WITH_VALUE = new Set([
+  '--library-path',
+  '--preload',
+  '--audit',
+  '--argv0',
+  '--inhibit-rpath',
+  '--glibc-hwcaps-prefix',
+  '--glibc-hwcaps-mask',
+]);
 
 /**
  * The program a dynamic loader was asked to run (`ld.so [OPTIONS] PROGRAM ARGS`), or null when `exe`
@@ -58,7 +66,9 @@ export function namesOf(ev: EventV1): ReadonlySet<string> {
   let set = names.get(ev);
   if (set === undefined) {
     const argv = argvOf(ev);
-    set = new Set([basename(exeOf(ev)), basename(argv[0] ?? ''), ev.proc.comm].filter(Boolean).map((n) => n.toLowerCase()));
+    set = new Set(
+      [basename(exeOf(ev)), basename(argv[0] ?? ''), ev.proc.comm].filter(Boolean).map((n) => n.toLowerCase()),
+    );
     names.set(ev, set);
   }
   return set;

@@ -49,11 +49,17 @@ export class DetectionEngine {
 
   constructor(opts: EngineOptions) {
     this.now = opts.now ?? Date.now;
-    this.states = new ProcessStates({ ...PROCESS_STATE_LIMITS, budgetBytes: opts.stateBudgetBytes ?? PROCESS_STATE_LIMITS.budgetBytes, now: this.now });
+    this.states = new ProcessStates({
+      ...PROCESS_STATE_LIMITS,
+      budgetBytes: opts.stateBudgetBytes ?? PROCESS_STATE_LIMITS.budgetBytes,
+      now: this.now,
+    });
     this.throttle = new AlertThrottle({ windowMs: opts.throttleMs, emit: opts.onAlert, now: this.now });
     this.health = new SensorHealth({
-      silentAfterMs: opts.silentAfterMs, startedMs: this.now(),
-      raise: (detection, host, ts, finding) => this.raise({ detection, source: 'builtin', author: null }, host, null, ts, [], finding),
+      silentAfterMs: opts.silentAfterMs,
+      startedMs: this.now(),
+      raise: (detection, host, ts, finding) =>
+        this.raise({ detection, source: 'builtin', author: null }, host, null, ts, [], finding),
     });
     this.ctx = {
       config: opts.config,
@@ -127,7 +133,15 @@ export class DetectionEngine {
     }
   }
 
-  private raiseFor(loaded: Raiser, host: string, proc: ProcessV1 | null, state: ProcessState | null, ts: string, evidence: string[], finding: Finding): void {
+  private raiseFor(
+    loaded: Raiser,
+    host: string,
+    proc: ProcessV1 | null,
+    state: ProcessState | null,
+    ts: string,
+    evidence: string[],
+    finding: Finding,
+  ): void {
     const d = loaded.detection;
     this.fired.set(d.id, (this.fired.get(d.id) ?? 0) + 1);
     // Flags live and go with the process's state (its budget, its exit, its age).
@@ -135,9 +149,21 @@ export class DetectionEngine {
     // Per process as DESIGN.md identifies one: a pid taken again by another process opens its own window.
     const key = `${d.id}|${host}|${proc?.pid ?? 0}|${proc?.startTs ?? ''}|${proc?.exe ?? ''}|${finding.subject ?? ''}`;
     this.throttle.offer(key, ts, evidence, () => ({
-      id: randomUUID(), v: 1, ruleId: d.id, title: d.title, severity: (finding.severity ?? d.severity) as Severity,
-      mitre: d.mitre, source: loaded.source, author: loaded.author, ts, lastTs: ts, host, proc,
-      evidence: evidence.slice(0, MAX_EVIDENCE), reason: finding.reason, count: 1,
+      id: randomUUID(),
+      v: 1,
+      ruleId: d.id,
+      title: d.title,
+      severity: (finding.severity ?? d.severity) as Severity,
+      mitre: d.mitre,
+      source: loaded.source,
+      author: loaded.author,
+      ts,
+      lastTs: ts,
+      host,
+      proc,
+      evidence: evidence.slice(0, MAX_EVIDENCE),
+      reason: finding.reason,
+      count: 1,
     }));
   }
 

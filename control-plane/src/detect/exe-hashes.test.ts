@@ -8,7 +8,15 @@ const SSH = 'a'.repeat(64);
 const OTHER = 'b'.repeat(64);
 const exeEvent = (path: string, sha256: string, host = 'h1'): EventV1 => {
   const { id, v, ts, proc: p } = exec(['x']);
-  return { id, v, host, ts, proc: p, kind: 'exe', exe: { path, sha256, size: 1, recentlyWritten: true, inWritableDir: true } };
+  return {
+    id,
+    v,
+    host,
+    ts,
+    proc: p,
+    kind: 'exe',
+    exe: { path, sha256, size: 1, recentlyWritten: true, inWritableDir: true },
+  };
 };
 
 test('a process is known by the hash reported for its path on its host, its own hash first', () => {

@@ -4,39 +4,115 @@
  * detection (docs/detections.md).
  */
 export const MINER_NAMES = [
-  'xmrig', 'xmr-stak', 'minerd', 'minergate', 'cpuminer', 'ccminer', 'ethminer', 'cgminer', 'bfgminer',
-  'sgminer', 'claymore', 'nbminer', 't-rex', 'gminer', 'lolminer', 'phoenixminer', 'teamredminer',
-  'nanominer', 'bminer', 'wildrig', 'srbminer', 'srbminer-multi', 'xmrig-cuda', 'miner',
+  'xmrig',
+  'xmr-stak',
+  'minerd',
+  'minergate',
+  'cpuminer',
+  'ccminer',
+  'ethminer',
+  'cgminer',
+  'bfgminer',
+  'sgminer',
+  'claymore',
+  'nbminer',
+  't-rex',
+  'gminer',
+  'lolminer',
+  'phoenixminer',
+  'teamredminer',
+  'nanominer',
+  'bminer',
+  'wildrig',
+  'srbminer',
+  'srbminer-multi',
+  'xmrig-cuda',
+  'miner',
 ];
 
 /** stratum+tcp://, stratum2+ssl://, stratums://, daemon+https:// … */
 export const STRATUM_URL = /\b(?:stratum[12]?\+(?:tcp|ssl|tls|udp)|stratums?|daemon\+https?):\/\//i;
 
 export const POOL_DOMAINS = [
-  'minexmr.com', 'supportxmr.com', 'c3pool.com', 'nanopool.org', '2miners.com', 'hashvault.pro',
-  'moneroocean.stream', 'xmrpool.eu', 'f2pool.com', 'ethermine.org', 'ethpool.org', 'antpool.com',
-  'slushpool.com', 'dwarfpool.com', 'minergate.com', 'unmineable.com', 'herominers.com', 'nicehash.com',
-  'miningpoolhub.com', 'crypto-pool.fr', 'moneropool.com', 'xmrig.com', 'hashcity.org',
+  'minexmr.com',
+  'supportxmr.com',
+  'c3pool.com',
+  'nanopool.org',
+  '2miners.com',
+  'hashvault.pro',
+  'moneroocean.stream',
+  'xmrpool.eu',
+  'f2pool.com',
+  'ethermine.org',
+  'ethpool.org',
+  'antpool.com',
+  'slushpool.com',
+  'dwarfpool.com',
+  'minergate.com',
+  'unmineable.com',
+  'herominers.com',
+  'nicehash.com',
+  'miningpoolhub.com',
+  'crypto-pool.fr',
+  'moneropool.com',
+  'xmrig.com',
+  'hashcity.org',
 ];
 
 export const POOL_PORTS = [
-  25, 2020, 3333, 3334, 3335, 3336, 3353, 3357, 4444, 5555, 5556, 5588, 5730, 6099, 6666, 7777, 7778, 8000,
-  8001, 8008, 8080, 8082, 8118, 8333, 8888, 8899, 9332, 9999, 14433, 14444, 20535, 45560, 45700,
+  25, 2020, 3333, 3334, 3335, 3336, 3353, 3357, 4444, 5555, 5556, 5588, 5730, 6099, 6666, 7777, 7778, 8000, 8001, 8008,
+  8080, 8082, 8118, 8333, 8888, 8899, 9332, 9999, 14433, 14444, 20535, 45560, 45700,
 ];
 
 /** Flags that alone say "miner" (xmrig, T-Rex, lolMiner, SRBMiner…). */
 export const MINER_STRONG_FLAGS = [
-  '--donate-level', '--randomx-1gb-pages', '--randomx-wrmsr', '--cuda-loader', '--nicehash', '--coin',
-  '--cpu-priority', '--lock-cclock', '--dualmode', '--algorithm', '--wallet', '--no-cpu', '--cuda-devices',
+  '--donate-level',
+  '--randomx-1gb-pages',
+  '--randomx-wrmsr',
+  '--cuda-loader',
+  '--nicehash',
+  '--coin',
+  '--cpu-priority',
+  '--lock-cclock',
+  '--dualmode',
+  '--algorithm',
+  '--wallet',
+  '--no-cpu',
+  '--cuda-devices',
 ];
 
 export const MINER_ALGOS = [
-  'rx/0', 'rx/wow', 'rx/arq', 'randomx', 'kawpow', 'ethash', 'etchash', 'autolykos2', 'cn/r', 'cn/0', 'cn-heavy',
-  'kheavyhash', 'octopus', 'firopow', 'beamhash', 'equihash', 'cuckatoo32', 'zelhash', 'ghostrider', 'argon2',
+  'rx/0',
+  'rx/wow',
+  'rx/arq',
+  'randomx',
+  'kawpow',
+  'ethash',
+  'etchash',
+  'autolykos2',
+  'cn/r',
+  'cn/0',
+  'cn-heavy',
+  'kheavyhash',
+  'octopus',
+  'firopow',
+  'beamhash',
+  'equihash',
+  'cuckatoo32',
+  'zelhash',
+  'ghostrider',
+  'argon2',
 ];
 
 /** Fragments of base64 seen in droppers (the three alignments of "--donate-level" and "stratum+"). */
-export const MINER_BASE64_FRAGMENTS = ['LS1kb25hdGUtbGV2ZWw', 'tLWRvbmF0ZS1sZXZlbD', 'gtZG9uYXRlLWxldmVs', 'c3RyYXR1bS', 'N0cmF0dW0r', 'zdHJhdHVtK'];
+export const MINER_BASE64_FRAGMENTS = [
+  'LS1kb25hdGUtbGV2ZWw',
+  'tLWRvbmF0ZS1sZXZlbD',
+  'gtZG9uYXRlLWxldmVs',
+  'c3RyYXR1bS',
+  'N0cmF0dW0r',
+  'zdHJhdHVtK',
+];
 
 /**
  * Places anyone can write, or where droppers hide: a binary run from here was not installed by the
@@ -44,7 +120,17 @@ export const MINER_BASE64_FRAGMENTS = ['LS1kb25hdGUtbGV2ZWw', 'tLWRvbmF0ZS1sZXZl
  * .pyenv, .virtualenvs): real training images run from them (the H100 image's PyTorch is
  * /opt/torch/.venv/bin/python3, see probes/fixtures/gpu-h100.events.json).
  */
-export const WRITABLE_PLACES = [/^\/tmp\//, /^\/var\/tmp\//, /^\/dev\/shm\//, /^\/run\/user\//, /^\/home\/[^/]+\/\.cache\//, /^\/root\/\.cache\//, /\/\.(?!(?:venv|conda|pyenv|virtualenvs)\/)[^/]+\//, /^\/memfd:/, / \(deleted\)$/];
+export const WRITABLE_PLACES = [
+  /^\/tmp\//,
+  /^\/var\/tmp\//,
+  /^\/dev\/shm\//,
+  /^\/run\/user\//,
+  /^\/home\/[^/]+\/\.cache\//,
+  /^\/root\/\.cache\//,
+  /\/\.(?!(?:venv|conda|pyenv|virtualenvs)\/)[^/]+\//,
+  /^\/memfd:/,
+  / \(deleted\)$/,
+];
 
 export const SHELLS = ['sh', 'bash', 'dash', 'zsh', 'ksh', 'ash', 'fish', 'tcsh', 'csh', 'busybox'];
 
@@ -54,8 +140,19 @@ export const DOWNLOADERS = ['curl', 'wget', 'aria2c', 'scp', 'sftp', 'rsync', 'f
 export const SSH_UNUSUAL_PORTS = [80, 8080, 88, 443, 8443, 53, 4444];
 
 export const TUNNEL_DOMAINS = [
-  'ngrok.io', 'ngrok-free.app', 'ngrok.app', 'ngrok.com', 'trycloudflare.com', 'argotunnel.com', 'localto.net',
-  'serveo.net', 'localtunnel.me', 'pagekite.me', 'devtunnels.ms', 'loca.lt', 'bore.pub',
+  'ngrok.io',
+  'ngrok-free.app',
+  'ngrok.app',
+  'ngrok.com',
+  'trycloudflare.com',
+  'argotunnel.com',
+  'localto.net',
+  'serveo.net',
+  'localtunnel.me',
+  'pagekite.me',
+  'devtunnels.ms',
+  'loca.lt',
+  'bore.pub',
 ];
 
 /** The sensor's own processes: killing them is tampering. */

@@ -107,7 +107,14 @@ export class ProcessStates {
   }
 
   get stats(): ProcessStateStats {
-    return { processes: this.order.size, bytes: this.bytes, budgetBytes: this.opts.budgetBytes, released: { ...this.released }, evicted: { ...this.evicted }, eventsOverShare: this.eventsOverShare };
+    return {
+      processes: this.order.size,
+      bytes: this.bytes,
+      budgetBytes: this.opts.budgetBytes,
+      released: { ...this.released },
+      evicted: { ...this.evicted },
+      eventsOverShare: this.eventsOverShare,
+    };
   }
 
   /**
@@ -173,18 +180,26 @@ export class ProcessStates {
     // Calls on the device that names the GPU come early (context creation) and may be out of a busy
     // process's history by the time it allocates compute: the devices are kept apart.
     if (ev.kind === 'gpu') this.addGpuDevice(s, ev.gpu.device);
-    if (ev.kind === 'exec') for (const a of ev.proc.ancestry.slice(0, this.opts.lineageDepth)) this.addDescendant(this.ancestor(ev.host, a.pid), ev, bytes);
+    if (ev.kind === 'exec')
+      for (const a of ev.proc.ancestry.slice(0, this.opts.lineageDepth))
+        this.addDescendant(this.ancestor(ev.host, a.pid), ev, bytes);
   }
 
   private addEvent(s: ProcessState, ev: EventV1, bytes: number): void {
     if (!this.admits(s, bytes)) return;
-    if (s.history === NO_EVENTS) { s.history = []; s.historyBytes = []; }
+    if (s.history === NO_EVENTS) {
+      s.history = [];
+      s.historyBytes = [];
+    }
     this.push(s, s.history as EventV1[], s.historyBytes as number[], ev, bytes);
   }
 
   private addDescendant(s: ProcessState, ev: EventV1, bytes: number): void {
     if (!this.admits(s, bytes)) return;
-    if (s.descendants === NO_EVENTS) { s.descendants = []; s.descendantBytes = []; }
+    if (s.descendants === NO_EVENTS) {
+      s.descendants = [];
+      s.descendantBytes = [];
+    }
     this.push(s, s.descendants as EventV1[], s.descendantBytes as number[], ev, bytes);
   }
 
@@ -250,8 +265,21 @@ export class ProcessStates {
   private make(host: string, pid: number, start: string | null): ProcessState {
     const now = this.opts.now();
     const s: ProcessState = {
-      host, pid, start, placeholder: false, history: NO_EVENTS, historyBytes: NO_SIZES, descendants: NO_EVENTS, descendantBytes: NO_SIZES,
-      flags: null, gpuDevices: null, bytes: STATE + str(host), touched: now, movedAt: now, exitedAt: null, released: false,
+      host,
+      pid,
+      start,
+      placeholder: false,
+      history: NO_EVENTS,
+      historyBytes: NO_SIZES,
+      descendants: NO_EVENTS,
+      descendantBytes: NO_SIZES,
+      flags: null,
+      gpuDevices: null,
+      bytes: STATE + str(host),
+      touched: now,
+      movedAt: now,
+      exitedAt: null,
+      released: false,
     };
     this.bytes += s.bytes;
     this.order.add(s);
@@ -293,9 +321,15 @@ export class ProcessStates {
 
   /** Over its share, a process's oldest events go (counted): of the list just added to, then of the other. */
   private trim(s: ProcessState, list: EventV1[], sizes: number[]): void {
-    while (s.bytes > this.share && list.length > 1) { this.dropFirst(s, list, sizes); this.eventsOverShare++; }
+    while (s.bytes > this.share && list.length > 1) {
+      this.dropFirst(s, list, sizes);
+      this.eventsOverShare++;
+    }
     const [other, otherSizes] = list === s.history ? [s.descendants, s.descendantBytes] : [s.history, s.historyBytes];
-    while (s.bytes > this.share && other.length > 0) { this.dropFirst(s, other as EventV1[], otherSizes as number[]); this.eventsOverShare++; }
+    while (s.bytes > this.share && other.length > 0) {
+      this.dropFirst(s, other as EventV1[], otherSizes as number[]);
+      this.eventsOverShare++;
+    }
   }
 
   private dropFirst(s: ProcessState, list: EventV1[], sizes: number[]): void {
@@ -346,7 +380,12 @@ export class ProcessStates {
     this.bytes -= s.bytes;
     s.bytes = 0;
     // The exit queue may still name it: what it held goes now.
-    s.history = NO_EVENTS; s.historyBytes = NO_SIZES; s.descendants = NO_EVENTS; s.descendantBytes = NO_SIZES; s.flags = null; s.gpuDevices = null;
+    s.history = NO_EVENTS;
+    s.historyBytes = NO_SIZES;
+    s.descendants = NO_EVENTS;
+    s.descendantBytes = NO_SIZES;
+    s.flags = null;
+    s.gpuDevices = null;
     s.released = true;
     if (reason === 'exited' || reason === 'aged') this.released[reason]++;
     else this.evicted[reason]++;

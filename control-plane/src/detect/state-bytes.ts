@@ -26,11 +26,26 @@ const strs = (a: readonly string[]): number => {
 /** An upper estimate of the heap an event holds: its strings at two bytes a character, plus headers. */
 export function eventBytes(ev: EventV1): number {
   const p = ev.proc;
-  let n = EVENT + str(ev.id) + str(ev.host) + str(ev.ts) + str(p.comm) + str(p.exe) + strs(p.argv) + str(p.cwd) + str(p.cgroup) + str(p.containerId) + str(p.job) + str(p.startTs);
+  let n =
+    EVENT +
+    str(ev.id) +
+    str(ev.host) +
+    str(ev.ts) +
+    str(p.comm) +
+    str(p.exe) +
+    strs(p.argv) +
+    str(p.cwd) +
+    str(p.cgroup) +
+    str(p.containerId) +
+    str(p.job) +
+    str(p.startTs);
   for (const a of p.ancestry) n += ANCESTOR + str(a.comm) + str(a.exe) + strs(a.argv);
   if (ev.kind === 'exec') n += str(ev.exec.filename) + strs(ev.exec.argv);
-  else if (ev.kind === 'gpu') n += str(ev.gpu.device) + str(ev.gpu.name) + str(ev.gpu.rmClassName) + str(ev.gpu.firstTs) + str(ev.gpu.lastTs);
-  else if (ev.kind === 'connect') n += str(ev.connect.daddr) + str(ev.connect.firstTs) + str(ev.connect.lastTs) + str(ev.connect.hostname);
-  else if (ev.kind === 'dns') n += str(ev.dns.qname) + ev.dns.answers.reduce((m, a) => m + ANCESTOR + str(a.name) + str(a.addr), 0);
+  else if (ev.kind === 'gpu')
+    n += str(ev.gpu.device) + str(ev.gpu.name) + str(ev.gpu.rmClassName) + str(ev.gpu.firstTs) + str(ev.gpu.lastTs);
+  else if (ev.kind === 'connect')
+    n += str(ev.connect.daddr) + str(ev.connect.firstTs) + str(ev.connect.lastTs) + str(ev.connect.hostname);
+  else if (ev.kind === 'dns')
+    n += str(ev.dns.qname) + ev.dns.answers.reduce((m, a) => m + ANCESTOR + str(a.name) + str(a.addr), 0);
   return n;
 }

@@ -11,8 +11,19 @@ const nextTs = () => (clock += 1_000_000n).toString();
 
 export function proc(over: Partial<ProcessV1> & { ancestry?: AncestorV1[] } = {}): ProcessV1 {
   return {
-    pid: 4242, ppid: 4000, uid: 1000, gid: 1000, comm: 'bash', exe: '/usr/bin/bash', argv: ['bash'], argvTruncated: false,
-    cgroupId: 1, cgroup: '/system.slice/slurmstepd.scope/job_42/step_0', containerId: null, job: 'slurm:42', startTs: null,
+    pid: 4242,
+    ppid: 4000,
+    uid: 1000,
+    gid: 1000,
+    comm: 'bash',
+    exe: '/usr/bin/bash',
+    argv: ['bash'],
+    argvTruncated: false,
+    cgroupId: 1,
+    cgroup: '/system.slice/slurmstepd.scope/job_42/step_0',
+    containerId: null,
+    job: 'slurm:42',
+    startTs: null,
     ancestry: [
       { pid: 4000, comm: 'python3', exe: '/usr/bin/python3.11', argv: ['python3', 'train.py'] },
       { pid: 3000, comm: 'slurmstepd', exe: '/usr/sbin/slurmstepd', argv: ['slurmstepd: [42.0]'] },
@@ -26,20 +37,37 @@ export function proc(over: Partial<ProcessV1> & { ancestry?: AncestorV1[] } = {}
 export function exec(argv: string[], p: Partial<ProcessV1> = {}, exe?: string): EventV1 {
   const path = exe ?? (argv[0]!.startsWith('/') ? argv[0]! : `/usr/bin/${argv[0]}`);
   return {
-    id: randomUUID(), v: 1, host: 'h1', ts: nextTs(), kind: 'exec',
+    id: randomUUID(),
+    v: 1,
+    host: 'h1',
+    ts: nextTs(),
+    kind: 'exec',
     proc: proc({ comm: (path.split('/').pop() ?? '').slice(0, 15), exe: path, argv, ...p }),
     exec: { filename: path, argv, argvTruncated: false, ret: 0 },
   };
 }
 
 export function exited(code: number, p: Partial<ProcessV1> = {}): EventV1 {
-  return { id: randomUUID(), v: 1, host: 'h1', ts: nextTs(), kind: 'exit', proc: proc(p), exit: { code, signal: null } };
+  return {
+    id: randomUUID(),
+    v: 1,
+    host: 'h1',
+    ts: nextTs(),
+    kind: 'exit',
+    proc: proc(p),
+    exit: { code, signal: null },
+  };
 }
 
 export function connect(daddr: string, dport: number, p: Partial<ProcessV1> = {}): EventV1 {
   const ts = nextTs();
   return {
-    id: randomUUID(), v: 1, host: 'h1', ts, kind: 'connect', proc: proc(p),
+    id: randomUUID(),
+    v: 1,
+    host: 'h1',
+    ts,
+    kind: 'connect',
+    proc: proc(p),
     connect: { family: daddr.includes(':') ? 'ipv6' : 'ipv4', daddr, dport, ret: 0, count: 1, firstTs: ts, lastTs: ts },
   };
 }
@@ -47,28 +75,66 @@ export function connect(daddr: string, dport: number, p: Partial<ProcessV1> = {}
 export function gpu(name: string, rmClassName: string | null, p: Partial<ProcessV1> = {}): EventV1 {
   const ts = nextTs();
   return {
-    id: randomUUID(), v: 1, host: 'h1', ts, kind: 'gpu', proc: proc(p),
-    gpu: { device: '/dev/nvidiactl', driver: 'nvidia', major: 195, minor: 255, request: 0, nr: 0x2b, name, xfer: false, rmClass: rmClassName ? 0xcbc0 : null, rmClassName, rmControl: null, count: 1, firstTs: ts, lastTs: ts },
+    id: randomUUID(),
+    v: 1,
+    host: 'h1',
+    ts,
+    kind: 'gpu',
+    proc: proc(p),
+    gpu: {
+      device: '/dev/nvidiactl',
+      driver: 'nvidia',
+      major: 195,
+      minor: 255,
+      request: 0,
+      nr: 0x2b,
+      name,
+      xfer: false,
+      rmClass: rmClassName ? 0xcbc0 : null,
+      rmClassName,
+      rmControl: null,
+      count: 1,
+      firstTs: ts,
+      lastTs: ts,
+    },
   };
 }
 
 export const TEST_CONFIG: DetectionConfig = { expectedGpu: EMPTY_EXPECTED_GPU, sensorPids: () => new Set([777]) };
 
-export function builtinEngine(config: DetectionConfig = TEST_CONFIG, opts: Omit<Partial<EngineOptions>, 'config' | 'onAlert'> = {}): { engine: DetectionEngine; alerts: AlertV1[] } {
+export function builtinEngine(
+  config: DetectionConfig = TEST_CONFIG,
+  opts: Omit<Partial<EngineOptions>, 'config' | 'onAlert'> = {},
+): { engine: DetectionEngine; alerts: AlertV1[] } {
   const alerts: AlertV1[] = [];
   const engine = new DetectionEngine({ ...opts, config, onAlert: (a) => alerts.push(a) });
-  engine.setDetections(Object.values(BUILTIN_DETECTIONS).map((detection): LoadedDetection => ({ detection, source: 'builtin', author: null, origin: 'builtin' })));
+  engine.setDetections(
+    Object.values(BUILTIN_DETECTIONS).map(
+      (detection): LoadedDetection => ({ detection, source: 'builtin', author: null, origin: 'builtin' }),
+    ),
+  );
   return { engine, alerts };
 }
 
 /** A detection that fires on every exec (of those images, when given), for engine tests. */
-export const alwaysFires = (id: string, images?: string[]): AnyDetection => defineDetection({
-  id, title: id, severity: 'low', mitre: [], on: ['exec'], ...(images ? { images } : {}),
-  match: () => ({ reason: id }),
-}) as AnyDetection;
+export const alwaysFires = (id: string, images?: string[]): AnyDetection =>
+  defineDetection({
+    id,
+    title: id,
+    severity: 'low',
+    mitre: [],
+    on: ['exec'],
+    ...(images ? { images } : {}),
+    match: () => ({ reason: id }),
+  }) as AnyDetection;
 
 /** A detection as the engine holds it once loaded, for engine tests. */
-export const asLoaded = (detection: AnyDetection): LoadedDetection => ({ detection, source: 'builtin', author: null, origin: 'test' });
+export const asLoaded = (detection: AnyDetection): LoadedDetection => ({
+  detection,
+  source: 'builtin',
+  author: null,
+  origin: 'test',
+});
 
 /** Rule ids raised by a sequence of events. */
 export function fire(...events: EventV1[]): string[] {

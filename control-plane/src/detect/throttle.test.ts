@@ -7,10 +7,19 @@ import { AlertThrottle } from './throttle.js';
 
 test('open throttle windows are bounded: past 20,000 the oldest close early, their repeat counts sent first', () => {
   const alerts: AlertV1[] = [];
-  const engine = new DetectionEngine({ config: TEST_CONFIG, onAlert: (a) => alerts.push({ ...a }), throttleMs: 60_000, now: () => 0 });
+  const engine = new DetectionEngine({
+    config: TEST_CONFIG,
+    onAlert: (a) => alerts.push({ ...a }),
+    throttleMs: 60_000,
+    now: () => 0,
+  });
   engine.setDetections([asLoaded(alwaysFires('noisy'))]);
   engine.process([exec(['x'], { pid: 1 }), exec(['x'], { pid: 1 }), exec(['x'], { pid: 1 })]);
-  assert.deepEqual(alerts.map((a) => a.count), [1], 'repeats folded into the open window');
+  assert.deepEqual(
+    alerts.map((a) => a.count),
+    [1],
+    'repeats folded into the open window',
+  );
   const first = alerts[0]!.id;
   // 20,000 more processes of one host within the window (a hostile publisher numbering pids).
   for (let pid = 2; pid <= 20_001; pid++) engine.process([exec(['x'], { pid })]);
@@ -25,34 +34,73 @@ test('open throttle windows are bounded: past 20,000 the oldest close early, the
 test('a repeat count pending when its window ends is sent even when the next event comes before the tick', () => {
   let now = 0;
   const alerts: AlertV1[] = [];
-  const engine = new DetectionEngine({ config: TEST_CONFIG, onAlert: (a) => alerts.push({ ...a }), throttleMs: 1000, now: () => now });
+  const engine = new DetectionEngine({
+    config: TEST_CONFIG,
+    onAlert: (a) => alerts.push({ ...a }),
+    throttleMs: 1000,
+    now: () => now,
+  });
   engine.setDetections([asLoaded(alwaysFires('noisy'))]);
   engine.process([exec(['x'], { pid: 1 }), exec(['x'], { pid: 1 })]);
   now = 1500;
   engine.process([exec(['x'], { pid: 1 })]);
-  assert.deepEqual(alerts.map((a) => [a.id === alerts[0]!.id, a.count]), [[true, 1], [true, 2], [false, 1]]);
+  assert.deepEqual(
+    alerts.map((a) => [a.id === alerts[0]!.id, a.count]),
+    [
+      [true, 1],
+      [true, 2],
+      [false, 1],
+    ],
+  );
 });
 
 test('the throttle counts the windows it closes early, and keeps at most its bound open', () => {
   const sent: [string, number][] = [];
-  const throttle = new AlertThrottle({ windowMs: 60_000, maxOpen: 16, now: () => 0, emit: (a) => sent.push([a.reason, a.count]) });
+  const throttle = new AlertThrottle({
+    windowMs: 60_000,
+    maxOpen: 16,
+    now: () => 0,
+    emit: (a) => sent.push([a.reason, a.count]),
+  });
   const alert = (key: string): AlertV1 => ({
-    id: key, v: 1, ruleId: 'r', title: 'r', severity: 'low', mitre: [], source: 'builtin', author: null,
-    ts: '1', lastTs: '1', host: 'h', proc: null, evidence: [], reason: key, count: 1,
+    id: key,
+    v: 1,
+    ruleId: 'r',
+    title: 'r',
+    severity: 'low',
+    mitre: [],
+    source: 'builtin',
+    author: null,
+    ts: '1',
+    lastTs: '1',
+    host: 'h',
+    proc: null,
+    evidence: [],
+    reason: key,
+    count: 1,
   });
   for (let i = 0; i < 16; i++) throttle.offer(`k${i}`, '1', [], () => alert(`k${i}`));
   throttle.offer('k0', '2', ['e'], () => assert.fail('a repeat in an open window builds no alert'));
   assert.deepEqual(throttle.stats, { open: 16, closedEarly: 0 });
   throttle.offer('k16', '1', [], () => alert('k16'));
   assert.deepEqual(throttle.stats, { open: 15, closedEarly: 2 }, 'the oldest eighth closed');
-  assert.deepEqual(sent.slice(16), [['k0', 2], ['k16', 1]], "k0's repeat went out as it closed; k1 had none to send");
+  assert.deepEqual(
+    sent.slice(16),
+    [
+      ['k0', 2],
+      ['k16', 1],
+    ],
+    "k0's repeat went out as it closed; k1 had none to send",
+  );
 });
 
 test('repeats of (rule, host, process) update one alert with a count; other processes get their own', () => {
   let now = 0;
   const alerts: { id: string; count: number }[] = [];
   const e2 = new DetectionEngine({
-    config: { expectedGpu: { exe: [], cgroup: [] }, sensorPids: () => new Set() }, throttleMs: 1000, now: () => now,
+    config: { expectedGpu: { exe: [], cgroup: [] }, sensorPids: () => new Set() },
+    throttleMs: 1000,
+    now: () => now,
     onAlert: (a) => alerts.push({ id: a.id, count: a.count }),
   });
   e2.setDetections(builtinEngine().engine.list());

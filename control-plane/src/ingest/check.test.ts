@@ -15,18 +15,43 @@ const SUBJECT = eventSubject(HOST, 'exec');
 const enc = new TextEncoder();
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const exec = (argv: string[] = ['ls']): EventV1 => ({
-  id: randomUUID(), v: 1, host: HOST, ts: '1700000000000000000', kind: 'exec',
-  proc: { pid: 10, ppid: 1, uid: 0, gid: 0, comm: 'ls', exe: '/bin/ls', argv, argvTruncated: false, cgroupId: 1, cgroup: '/', containerId: null, job: null, startTs: null, ancestry: [], ancestryTruncated: false },
+  id: randomUUID(),
+  v: 1,
+  host: HOST,
+  ts: '1700000000000000000',
+  kind: 'exec',
+  proc: {
+    pid: 10,
+    ppid: 1,
+    uid: 0,
+    gid: 0,
+    comm: 'ls',
+    exe: '/bin/ls',
+    argv,
+    argvTruncated: false,
+    cgroupId: 1,
+    cgroup: '/',
+    containerId: null,
+    job: null,
+    startTs: null,
+    ancestry: [],
+    ancestryTruncated: false,
+  },
   exec: { filename: '/bin/ls', argv, argvTruncated: false, ret: 0 },
 });
 const batch = (events: unknown[]) => enc.encode(JSON.stringify({ v: 1, host: HOST, kind: 'exec', events }));
 const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 
 test('a batch element nested 200,000 deep (400 KB) is refused whole as too-deep, before any parse', () => {
-  const data = enc.encode(`{"v":1,"host":"${HOST}","kind":"exec","events":[${JSON.stringify(exec())},${nested(200_000)}]}`);
+  const data = enc.encode(
+    `{"v":1,"host":"${HOST}","kind":"exec","events":[${JSON.stringify(exec())},${nested(200_000)}]}`,
+  );
   const c = checkMessage(SUBJECT, data);
   assert.equal(c.good, false);
-  assert.deepEqual(c.bad.map((b) => b.reason), ['too-deep']);
+  assert.deepEqual(
+    c.bad.map((b) => b.reason),
+    ['too-deep'],
+  );
   assert.equal(c.bad[0]!.data, data, 'the raw bytes, as sent');
 });
 
@@ -45,11 +70,22 @@ test('a bad event of a batch is parked as its own bytes, with its index; the res
   const broken = { ...exec(), exec: { argv: 'not-an-array' } };
   const forged = { ...exec(), host: 'other' };
   // Spaces and a key that sorts before `events`, holding an array too: the elements are events' own.
-  const data = enc.encode(`{ "decoy" : [1, [2]], "v":1, "host":"${HOST}", "kind":"exec", "events" : [ ${JSON.stringify(good[0])} ,\n${JSON.stringify(broken)}, ${JSON.stringify(forged)} , ${JSON.stringify(good[1])} ] }`);
+  const data = enc.encode(
+    `{ "decoy" : [1, [2]], "v":1, "host":"${HOST}", "kind":"exec", "events" : [ ${JSON.stringify(good[0])} ,\n${JSON.stringify(broken)}, ${JSON.stringify(forged)} , ${JSON.stringify(good[1])} ] }`,
+  );
   const c = checkMessage(SUBJECT, data);
   assert.equal(c.good, true);
-  assert.deepEqual(c.events.map((e) => e.id), good.map((e) => e.id));
-  assert.deepEqual(c.bad.map((b) => [b.reason, b.index]), [['schema', 1], ['host-mismatch', 2]]);
+  assert.deepEqual(
+    c.events.map((e) => e.id),
+    good.map((e) => e.id),
+  );
+  assert.deepEqual(
+    c.bad.map((b) => [b.reason, b.index]),
+    [
+      ['schema', 1],
+      ['host-mismatch', 2],
+    ],
+  );
   assert.equal(text(c.bad[0]!.data), JSON.stringify(broken));
   assert.equal(text(c.bad[1]!.data), JSON.stringify(forged));
 });
@@ -62,43 +98,73 @@ test('whole messages refused with their reason, as sent', () => {
     ['[]', 'schema'],
     [JSON.stringify({ v: 1, host: HOST, kind: 'exec', events: [] }), 'schema'],
     [JSON.stringify(exec()), 'host-mismatch', eventSubject('other', 'exec')],
-    [JSON.stringify({ ...exec(), exec: { filename: 'x', argv: ['x'.repeat(300_000)], argvTruncated: false, ret: 0 } }), 'oversized'],
+    [
+      JSON.stringify({ ...exec(), exec: { filename: 'x', argv: ['x'.repeat(300_000)], argvTruncated: false, ret: 0 } }),
+      'oversized',
+    ],
   ];
   for (const [body, reason, subject] of cases) {
     const data = enc.encode(body);
     const c = checkMessage(subject ?? SUBJECT, data);
-    assert.deepEqual(c.bad.map((b) => b.reason), [reason], body.slice(0, 60));
+    assert.deepEqual(
+      c.bad.map((b) => b.reason),
+      [reason],
+      body.slice(0, 60),
+    );
     assert.equal(c.bad[0]!.data, data);
   }
   assert.equal(checkMessage(SUBJECT, new Uint8Array([0xff, 0xfe, 0x7b])).bad[0]!.reason, 'not-json', 'not UTF-8');
 });
 
 test('any bytes are checked without throwing; every refusal carries a reason and bytes', () => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (data) => {
-    const c = checkMessage(SUBJECT, data);
-    assert.ok(c.good || c.bad.length === 1);
-    for (const b of c.bad) assert.ok(b.reason && b.data instanceof Uint8Array);
-  }), { numRuns: 3000 });
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), (data) => {
+      const c = checkMessage(SUBJECT, data);
+      assert.ok(c.good || c.bad.length === 1);
+      for (const b of c.bad) assert.ok(b.reason && b.data instanceof Uint8Array);
+    }),
+    { numRuns: 3000 },
+  );
 });
 
 test('any JSON, deep or not, as a message or as batch elements: never throws; bad elements are parked as their own bytes', () => {
   const { tree } = fc.letrec((tie) => ({
-    tree: fc.oneof({ depthSize: 'small', withCrossShrink: true }, fc.jsonValue({ maxDepth: 2 }), fc.array(tie('tree'), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 4 }), tie('tree'), { maxKeys: 3 })),
+    tree: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.jsonValue({ maxDepth: 2 }),
+      fc.array(tie('tree'), { maxLength: 3 }),
+      fc.dictionary(fc.string({ maxLength: 4 }), tie('tree'), { maxKeys: 3 }),
+    ),
   }));
   const deep = fc.integer({ min: 1, max: 3 * MAX_JSON_DEPTH }).map((d) => JSON.parse(nested(d)) as unknown);
-  const element = fc.oneof(tree, deep, fc.constant(exec()), fc.string({ maxLength: 20 }).map((s) => exec([s, '[', '"'])));
-  fc.assert(fc.property(fc.array(element, { minLength: 1, maxLength: 6 }), fc.boolean(), (elements, spaced) => {
-    const data = enc.encode(JSON.stringify({ v: 1, host: HOST, kind: 'exec', events: elements }, null, spaced ? 1 : undefined));
-    const c = checkMessage(SUBJECT, data);
-    if (!c.good) {
-      assert.equal(c.bad.length, 1);
-      assert.equal(c.bad[0]!.data, data);
-      return;
-    }
-    assert.equal(c.events.length + c.bad.length, elements.length);
-    // Compared as JSON: generated objects may lack a prototype, parsed ones never do.
-    for (const b of c.bad) assert.equal(JSON.stringify(JSON.parse(text(b.data))), JSON.stringify(elements[b.index!]), 'the element\'s own bytes');
-    const whole = checkMessage(SUBJECT, enc.encode(JSON.stringify(elements[0])));
-    assert.ok(whole.good || whole.bad.length === 1);
-  }), { numRuns: 1500 });
+  const element = fc.oneof(
+    tree,
+    deep,
+    fc.constant(exec()),
+    fc.string({ maxLength: 20 }).map((s) => exec([s, '[', '"'])),
+  );
+  fc.assert(
+    fc.property(fc.array(element, { minLength: 1, maxLength: 6 }), fc.boolean(), (elements, spaced) => {
+      const data = enc.encode(
+        JSON.stringify({ v: 1, host: HOST, kind: 'exec', events: elements }, null, spaced ? 1 : undefined),
+      );
+      const c = checkMessage(SUBJECT, data);
+      if (!c.good) {
+        assert.equal(c.bad.length, 1);
+        assert.equal(c.bad[0]!.data, data);
+        return;
+      }
+      assert.equal(c.events.length + c.bad.length, elements.length);
+      // Compared as JSON: generated objects may lack a prototype, parsed ones never do.
+      for (const b of c.bad)
+        assert.equal(
+          JSON.stringify(JSON.parse(text(b.data))),
+          JSON.stringify(elements[b.index!]),
+          "the element's own bytes",
+        );
+      const whole = checkMessage(SUBJECT, enc.encode(JSON.stringify(elements[0])));
+      assert.ok(whole.good || whole.bad.length === 1);
+    }),
+    { numRuns: 1500 },
+  );
 });

@@ -1,8 +1,22 @@
-import { EventBatchV1, EventV1, hostOfEventSubject, MAX_BATCH_BYTES, MAX_EVENT_BYTES, MAX_JSON_DEPTH } from '@vigil/schema';
+import {
+  EventBatchV1,
+  EventV1,
+  hostOfEventSubject,
+  MAX_BATCH_BYTES,
+  MAX_EVENT_BYTES,
+  MAX_JSON_DEPTH,
+} from '@vigil/schema';
 import { scanJson } from './json-scan.js';
 
 /** Why a message, or one event of a batch, goes to the dead-letter stream (its subject's last token). */
-export type RejectReason = 'oversized' | 'too-deep' | 'not-json' | 'wrong-version' | 'schema' | 'host-mismatch' | 'check-error';
+export type RejectReason =
+  | 'oversized'
+  | 'too-deep'
+  | 'not-json'
+  | 'wrong-version'
+  | 'schema'
+  | 'host-mismatch'
+  | 'check-error';
 
 /** What of a message is refused: its reason and the bytes to park, as they were sent. */
 export interface Refused {
@@ -37,7 +51,11 @@ export function checkMessage(subject: string, data: Uint8Array): CheckedMessage 
   }
 }
 
-const refuse = (reason: RejectReason, data: Uint8Array): CheckedMessage => ({ good: false, events: [], bad: [{ reason, data }] });
+const refuse = (reason: RejectReason, data: Uint8Array): CheckedMessage => ({
+  good: false,
+  events: [],
+  bad: [{ reason, data }],
+});
 
 function check(subject: string, data: Uint8Array): CheckedMessage {
   if (data.byteLength > MAX_BATCH_BYTES) return refuse('oversized', data);

@@ -90,15 +90,36 @@ export class EventIngestor {
   private readonly durable: DurableConsumer;
   private readonly storer: StoreStage;
 
-  constructor(private readonly js: JetStreamClient, ch: ClickHouseClient, private readonly opts: IngestOptions) {
+  constructor(
+    private readonly js: JetStreamClient,
+    ch: ClickHouseClient,
+    private readonly opts: IngestOptions,
+  ) {
     this.durable = new DurableConsumer(js, opts.streams, opts.log);
-    this.stats = { stored: 0, batches: 0, rejects: {}, lastInsertError: null, storageHealthy: true, lostInStream: 0, retimed: 0, consumer: this.durable.state };
-    this.storer = new StoreStage(js, ch, { stats: this.stats, log: opts.log, running: () => this.running, stopping: () => this.stopping, notKept: () => opts.notKept?.() ?? null });
+    this.stats = {
+      stored: 0,
+      batches: 0,
+      rejects: {},
+      lastInsertError: null,
+      storageHealthy: true,
+      lostInStream: 0,
+      retimed: 0,
+      consumer: this.durable.state,
+    };
+    this.storer = new StoreStage(js, ch, {
+      stats: this.stats,
+      log: opts.log,
+      running: () => this.running,
+      stopping: () => this.stopping,
+      notKept: () => opts.notKept?.() ?? null,
+    });
   }
 
   start(): void {
     this.running = true;
-    this.stopping = new Promise((r) => { this.signalStop = r; });
+    this.stopping = new Promise((r) => {
+      this.signalStop = r;
+    });
     this.done = this.loop().catch((err: unknown) => {
       // Each stage guards its steps; should one still end, status says so instead of a crash.
       this.stats.consumer.healthy = false;
@@ -128,9 +149,22 @@ export class EventIngestor {
     };
     const { log, batchSize, lingerMs, onEvents } = this.opts;
     const reader = new ReaderStage(this.js, this.durable, q, {
-      ...this.run, log, batchSize, acks: this.storer, lostInStream: (lost) => { this.stats.lostInStream = lost; },
+      ...this.run,
+      log,
+      batchSize,
+      acks: this.storer,
+      lostInStream: (lost) => {
+        this.stats.lostInStream = lost;
+      },
     });
-    const detector = new DetectStage(q.arrived, q.toStore, { ...this.run, log, batchSize, lingerMs, pending: () => reader.pending, onEvents });
+    const detector = new DetectStage(q.arrived, q.toStore, {
+      ...this.run,
+      log,
+      batchSize,
+      lingerMs,
+      pending: () => reader.pending,
+      onEvents,
+    });
     this.stopConsume = () => reader.stop();
     const reading = reader.run();
     const detecting = detector.run();
@@ -172,10 +206,16 @@ export class EventIngestor {
   private async storeSome(q: Queues): Promise<void> {
     const batch = q.toStore.take(this.opts.batchSize).map((d) => d.checked);
     try {
-      q.backoff = await this.storer.store(batch, q.backoff, () => [...q.toStore.all().map((d) => d.checked.msg), ...q.arrived.all()]);
+      q.backoff = await this.storer.store(batch, q.backoff, () => [
+        ...q.toStore.all().map((d) => d.checked.msg),
+        ...q.arrived.all(),
+      ]);
     } catch (err) {
       // Not foreseen (store() guards what it knows): the messages come back after ack_wait.
-      this.opts.log.error({ err, 'ingest.messages': batch.length }, 'storing a batch failed unexpectedly; its messages come back');
+      this.opts.log.error(
+        { err, 'ingest.messages': batch.length },
+        'storing a batch failed unexpectedly; its messages come back',
+      );
       this.storer.letGo(batch.map((c) => c.msg));
     }
     q.drained.fire();

@@ -15,7 +15,10 @@ export interface Detected {
 }
 
 /** What a detected message counts for in the store stage: its events, or one for a refused message. */
-export const detectedSize = (d: Detected): Size => ({ events: d.checked.events.length || 1, bytes: d.checked.msg.data.length });
+export const detectedSize = (d: Detected): Size => ({
+  events: d.checked.events.length || 1,
+  bytes: d.checked.msg.data.length,
+});
 
 /** What the detect stage asks of the ingestor it serves. */
 export interface DetectHost extends RunState {
@@ -33,7 +36,11 @@ export interface DetectHost extends RunState {
  * valid events to the detections, then queues the messages for the store stage.
  */
 export class DetectStage {
-  constructor(private readonly arrived: CountedQueue<JsMsg>, private readonly toStore: CountedQueue<Detected>, private readonly host: DetectHost) {}
+  constructor(
+    private readonly arrived: CountedQueue<JsMsg>,
+    private readonly toStore: CountedQueue<Detected>,
+    private readonly host: DetectHost,
+  ) {}
 
   /** Detects until the ingestor stops, then wakes the store stage. */
   async run(): Promise<void> {
@@ -59,7 +66,12 @@ export class DetectStage {
     const { batchSize, lingerMs } = this.host;
     if (this.toStore.length > 0 || this.arrived.events >= batchSize || lingerMs === 0) return;
     const until = performance.now() + (lingerMs ?? 20);
-    while (this.host.pending() > 0 && this.arrived.events < batchSize && this.host.running() && performance.now() < until) {
+    while (
+      this.host.pending() > 0 &&
+      this.arrived.events < batchSize &&
+      this.host.running() &&
+      performance.now() < until
+    ) {
       await pause(this.host, this.arrived.whenArrived(until - performance.now()));
     }
   }
@@ -75,7 +87,11 @@ export class DetectStage {
     const checked: Checked[] = msgs.map((msg) => ({ msg, ...checkMessage(msg.subject, msg.data) }));
     const events = checked.flatMap((c) => c.events);
     if (events.length > 0 && this.host.onEvents) {
-      try { this.host.onEvents(events); } catch (err) { this.host.log.error({ err }, 'detections failed on a batch'); }
+      try {
+        this.host.onEvents(events);
+      } catch (err) {
+        this.host.log.error({ err }, 'detections failed on a batch');
+      }
     }
     const at = performance.now();
     for (const c of checked) this.toStore.push({ checked: c, at });

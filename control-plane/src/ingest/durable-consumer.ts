@@ -30,7 +30,11 @@ export class DurableConsumer {
   readonly state: ConsumerState = { healthy: true, problem: null, recreated: 0, lastProblem: null };
   private jsm: JetStreamManager | null = null;
 
-  constructor(private readonly js: JetStreamClient, private readonly limits: StreamLimits, private readonly log: Logger) {}
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly limits: StreamLimits,
+    private readonly log: Logger,
+  ) {}
 
   private async manager(): Promise<JetStreamManager> {
     this.jsm ??= await this.js.jetstreamManager();
@@ -52,9 +56,11 @@ export class DurableConsumer {
     } catch (err) {
       const missing = missingResource(err);
       if (missing === null) throw err;
-      this.trouble(missing === 'consumer'
-        ? `the durable consumer ${CONSUMER_NAME} of ${EVENTS_STREAM} is missing (deleted?): nothing is ingested or detected until it is made again`
-        : `the stream ${EVENTS_STREAM} is missing (deleted?): what it held and this control plane had not read is lost`);
+      this.trouble(
+        missing === 'consumer'
+          ? `the durable consumer ${CONSUMER_NAME} of ${EVENTS_STREAM} is missing (deleted?): nothing is ingested or detected until it is made again`
+          : `the stream ${EVENTS_STREAM} is missing (deleted?): what it held and this control plane had not read is lost`,
+      );
       await settle();
       const start = resume();
       if (missing === 'stream') {
@@ -68,7 +74,14 @@ export class DurableConsumer {
         how = 'recreated';
       }
       this.state.recreated++;
-      this.log.warn({ 'ingest.consumer': CONSUMER_NAME, 'ingest.startSeq': how === 'recreated' ? start ?? 1 : 1, 'ingest.how': how }, 'durable consumer made again');
+      this.log.warn(
+        {
+          'ingest.consumer': CONSUMER_NAME,
+          'ingest.startSeq': how === 'recreated' ? (start ?? 1) : 1,
+          'ingest.how': how,
+        },
+        'durable consumer made again',
+      );
     }
     const consumer = await this.js.consumers.get(EVENTS_STREAM, CONSUMER_NAME);
     const info = await consumer.info();

@@ -40,26 +40,42 @@ export class HeartbeatStore {
   private flushing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly writer: ClickHouseClient, private readonly reader: ClickHouseClient, private readonly log: Logger) {}
+  constructor(
+    private readonly writer: ClickHouseClient,
+    private readonly reader: ClickHouseClient,
+    private readonly log: Logger,
+  ) {}
 
   /** Queues a heartbeat for the next insert. */
   add(hb: HeartbeatV1, receivedMs: number): void {
     // ts is derived by the table from ts_ns (migrations 0008-0009).
-    this.pending.push({ host: hb.host, ts_ns: hb.ts, received_at: dateTimeText(receivedMs), heartbeat: wellFormedJson(hb) });
-    if (this.pending.length > PENDING_MAX) this.stats.dropped += this.pending.splice(0, this.pending.length - PENDING_MAX).length;
+    this.pending.push({
+      host: hb.host,
+      ts_ns: hb.ts,
+      received_at: dateTimeText(receivedMs),
+      heartbeat: wellFormedJson(hb),
+    });
+    if (this.pending.length > PENDING_MAX)
+      this.stats.dropped += this.pending.splice(0, this.pending.length - PENDING_MAX).length;
     if (this.pending.length >= INSERT_ROWS) void this.flush();
     else this.schedule();
   }
 
   /** A flush within FLUSH_MS (close() does the last one: the timer keeps no process alive). */
   private schedule(): void {
-    this.timer ??= setTimeout(() => { this.timer = null; void this.flush(); }, FLUSH_MS).unref();
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, FLUSH_MS).unref();
   }
 
   /** Stores what waits (one insert at a time; what fails waits for the next). */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
-    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     const rows = this.pending.splice(0, INSERT_ROWS);
     if (rows.length === 0) return;
     this.flushing = (async () => {
@@ -69,10 +85,12 @@ export class HeartbeatStore {
         this.stats.inserts++;
         this.stats.lastError = null;
       } catch (err) {
-        if (this.stats.lastError !== (err as Error).message) this.log.warn({ err }, 'heartbeats not stored; retrying with the next');
+        if (this.stats.lastError !== (err as Error).message)
+          this.log.warn({ err }, 'heartbeats not stored; retrying with the next');
         this.stats.lastError = (err as Error).message;
         this.pending.unshift(...rows);
-        if (this.pending.length > PENDING_MAX) this.stats.dropped += this.pending.splice(0, this.pending.length - PENDING_MAX).length;
+        if (this.pending.length > PENDING_MAX)
+          this.stats.dropped += this.pending.splice(0, this.pending.length - PENDING_MAX).length;
       }
     })();
     await this.flushing;
@@ -115,11 +133,16 @@ export class HeartbeatStore {
       query_params: { rule: SENSOR_SILENT.id, hours: withinHours },
       format: 'JSONEachRow',
     });
-    return new Map((await rs.json<{ host: string; raised_ms: string | number }>()).map((r) => [r.host, Number(r.raised_ms)]));
+    return new Map(
+      (await rs.json<{ host: string; raised_ms: string | number }>()).map((r) => [r.host, Number(r.raised_ms)]),
+    );
   }
 
   async close(): Promise<void> {
     await this.flush();
-    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
   }
 }

@@ -14,13 +14,31 @@ import { HeartbeatTracker, isNewer, sensorCpuCores } from './heartbeats.js';
 
 const store = testStore('vigil-heartbeats-');
 const log = pino({ level: 'silent' });
-const tracker = (maxHosts?: number) => new HeartbeatTracker(new HeartbeatStore(store().heartbeats, store().reader, log), log, maxHosts !== undefined ? { maxHosts } : {});
+const tracker = (maxHosts?: number) =>
+  new HeartbeatTracker(
+    new HeartbeatStore(store().heartbeats, store().reader, log),
+    log,
+    maxHosts !== undefined ? { maxHosts } : {},
+  );
 const enc = new TextEncoder();
-const send = (t: HeartbeatTracker, hb: HeartbeatV1, receivedMs?: number) => t.take(heartbeatSubject(hb.host), enc.encode(JSON.stringify(hb)), receivedMs);
+const send = (t: HeartbeatTracker, hb: HeartbeatV1, receivedMs?: number) =>
+  t.take(heartbeatSubject(hb.host), enc.encode(JSON.stringify(hb)), receivedMs);
 
 const beat = (host: string, ts: string, eventsPublished: number, run: Partial<HeartbeatV1> = {}): HeartbeatV1 => ({
-  v: 1, host, ts, sensorVersion: 't', startedTs: '1',
-  counters: { recordsRead: 0, eventsPublished, eventsDropped: 0, lostEvents: 0, rejects: {}, queueDepth: 0, processCacheSize: 0 },
+  v: 1,
+  host,
+  ts,
+  sensorVersion: 't',
+  startedTs: '1',
+  counters: {
+    recordsRead: 0,
+    eventsPublished,
+    eventsDropped: 0,
+    lostEvents: 0,
+    rejects: {},
+    queueDepth: 0,
+    processCacheSize: 0,
+  },
   probes: [],
   ...run,
 });
@@ -51,7 +69,8 @@ test('after a restart the newest heartbeat is the last received, not the latest 
 test('heartbeats are stored in batches, not one insert each', async () => {
   const t = tracker();
   const before = { ...t.storage };
-  for (let i = 0; i < 300; i++) assert.equal(send(t, beat(`batch-${i % 30}`, nsOf(Date.now()), i, { startedTs: '5', seq: i })), null);
+  for (let i = 0; i < 300; i++)
+    assert.equal(send(t, beat(`batch-${i % 30}`, nsOf(Date.now()), i, { startedTs: '5', seq: i })), null);
   await t.stop();
   const { stored, inserts } = t.storage;
   assert.equal(stored - before.stored, 300);
@@ -69,20 +88,43 @@ test('a re-published copy of a heartbeat is refused as replayed: the killed sens
   assert.equal(send(t, h2, 60_000), 'replayed');
   assert.equal(send(t, h1, 60_000), 'replayed');
   // An earlier run's stopping heartbeat (captured when it last stopped in order).
-  assert.equal(send(t, beat('victim', nsOf(Date.now() - 120_000), 0, { startedTs: nsOf(Date.now() - 200_000), sensorPid: 99, seq: 70, stopping: true }), 60_000), 'replayed');
+  assert.equal(
+    send(
+      t,
+      beat('victim', nsOf(Date.now() - 120_000), 0, {
+        startedTs: nsOf(Date.now() - 200_000),
+        sensorPid: 99,
+        seq: 70,
+        stopping: true,
+      }),
+      60_000,
+    ),
+    'replayed',
+  );
   // The same run without its numbers (falling back to a forged ts) is no way round it.
   assert.equal(send(t, beat('victim', nsOf(Date.now() + 3_600_000), 3, run), 60_000), 'replayed');
   assert.equal(t.latest.get('victim')?.receivedMs, 2000, 'judged silent from the last real heartbeat');
   assert.equal(t.latest.get('victim')?.heartbeat.stopping, undefined);
   assert.equal(t.rejects.replayed, 4);
   // The sensor started again: a later run is taken.
-  assert.equal(send(t, beat('victim', nsOf(Date.now()), 0, { startedTs: nsOf(Date.now() - 1000), sensorPid: 5000, seq: 0 }), 70_000), null);
+  assert.equal(
+    send(
+      t,
+      beat('victim', nsOf(Date.now()), 0, { startedTs: nsOf(Date.now() - 1000), sensorPid: 5000, seq: 0 }),
+      70_000,
+    ),
+    null,
+  );
   await t.stop();
 });
 
 test('isNewer: by number within a run, by time for a sensor that does not number, by start across runs', () => {
   const run = { startedTs: '100', sensorPid: 7 };
-  assert.equal(isNewer(beat('h', '10', 0, { ...run, seq: 1 }), beat('h', '5', 0, { ...run, seq: 2 })), true, 'the number decides, not a clock stepped back');
+  assert.equal(
+    isNewer(beat('h', '10', 0, { ...run, seq: 1 }), beat('h', '5', 0, { ...run, seq: 2 })),
+    true,
+    'the number decides, not a clock stepped back',
+  );
   assert.equal(isNewer(beat('h', '10', 0, { ...run, seq: 2 }), beat('h', '20', 0, { ...run, seq: 2 })), false);
   assert.equal(isNewer(beat('h', '10', 0, run), beat('h', '11', 0, run)), true);
   assert.equal(isNewer(beat('h', '10', 0, run), beat('h', '10', 0, run)), false);
@@ -111,12 +153,21 @@ test('malformed heartbeats are refused with a reason, whatever their bytes', () 
   const t = tracker();
   const ok = beat('m1', nsOf(Date.now()), 0);
   assert.equal(t.take(heartbeatSubject('m1'), enc.encode('{nope')), 'not-json');
-  assert.equal(t.take(heartbeatSubject('m1'), enc.encode(`{"v":1,"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`)), 'oversized');
-  assert.equal(t.take(heartbeatSubject('m1'), enc.encode(`{"v":1,"x":${'['.repeat(1000)}${']'.repeat(1000)}}`)), 'too-deep');
+  assert.equal(
+    t.take(heartbeatSubject('m1'), enc.encode(`{"v":1,"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`)),
+    'oversized',
+  );
+  assert.equal(
+    t.take(heartbeatSubject('m1'), enc.encode(`{"v":1,"x":${'['.repeat(1000)}${']'.repeat(1000)}}`)),
+    'too-deep',
+  );
   assert.equal(t.take(heartbeatSubject('m1'), enc.encode(JSON.stringify({ ...ok, counters: {} }))), 'schema');
   assert.equal(t.take(heartbeatSubject('intruder'), enc.encode(JSON.stringify(ok))), 'host-mismatch');
   const many = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`reason-${i}`, i]));
-  assert.equal(t.take(heartbeatSubject('m1'), enc.encode(JSON.stringify({ ...ok, counters: { ...ok.counters, rejects: many } }))), 'oversized');
+  assert.equal(
+    t.take(heartbeatSubject('m1'), enc.encode(JSON.stringify({ ...ok, counters: { ...ok.counters, rejects: many } }))),
+    'oversized',
+  );
   assert.equal(t.latest.size, 0);
 });
 
@@ -127,16 +178,38 @@ test('a restart reads back recent hosts only, at most the bound, and not as sile
   // Received after every other heartbeat of this file's store: these are the most recent.
   for (let i = 0; i < 5; i++) t.record(beat(`recent-${i}`, nsOf(now + i), 0), now + i);
   await t.stop();
-  await insertRows(store().writer, 'alerts', [{
-    id: 'a1', host: 'recent-4', ts_ns: nsOf(now + 1000), last_ts_ns: nsOf(now + 1000), rule_id: 'sensor.silent', severity: 'critical',
-    severity_n: 4, source: 'builtin', title: 't', reason: 'r', pid: 0, comm: '', exe: '', count: 1, alert: '{}',
-  }]);
+  await insertRows(store().writer, 'alerts', [
+    {
+      id: 'a1',
+      host: 'recent-4',
+      ts_ns: nsOf(now + 1000),
+      last_ts_ns: nsOf(now + 1000),
+      rule_id: 'sensor.silent',
+      severity: 'critical',
+      severity_n: 4,
+      source: 'builtin',
+      title: 't',
+      reason: 'r',
+      pid: 0,
+      comm: '',
+      exe: '',
+      count: 1,
+      alert: '{}',
+    },
+  ]);
   const restarted = tracker(3);
   await restarted.load();
   assert.deepEqual([...restarted.latest.keys()].sort(), ['recent-2', 'recent-3', 'recent-4'], 'the three most recent');
-  assert.deepEqual([...restarted.forDetections()].map((r) => r.heartbeat.host).sort(), ['recent-2', 'recent-3'], 'recent-4\'s silence was told already');
+  assert.deepEqual(
+    [...restarted.forDetections()].map((r) => r.heartbeat.host).sort(),
+    ['recent-2', 'recent-3'],
+    "recent-4's silence was told already",
+  );
   restarted.record(beat('recent-4', nsOf(Date.now()), 1, { startedTs: '9' }));
-  assert.ok([...restarted.forDetections()].some((r) => r.heartbeat.host === 'recent-4'), 'heard from again: judged again');
+  assert.ok(
+    [...restarted.forDetections()].some((r) => r.heartbeat.host === 'recent-4'),
+    'heard from again: judged again',
+  );
   await restarted.stop();
   const unbounded = tracker();
   await unbounded.load();
@@ -144,15 +217,35 @@ test('a restart reads back recent hosts only, at most the bound, and not as sile
   assert.equal(unbounded.latest.has('old-host'), false, 'unheard of for three days: its silence was told then');
 });
 
-test('a sensor\'s CPU between two heartbeats of one run, in cores, by its own clock', () => {
-  const at = (tsSeconds: number, processCpuSeconds: number, probeCpuSeconds: number, run = { startedTs: '1', sensorPid: 42 }): HeartbeatV1 => ({
-    ...beat('h', (BigInt(tsSeconds) * 1_000_000_000n).toString(), 0), ...run,
-    footprint: { processRssBytes: 1, probeRssBytes: 1, compilerRssReleasedBytes: 0, processCpuSeconds, probeCpuSeconds },
+test("a sensor's CPU between two heartbeats of one run, in cores, by its own clock", () => {
+  const at = (
+    tsSeconds: number,
+    processCpuSeconds: number,
+    probeCpuSeconds: number,
+    run = { startedTs: '1', sensorPid: 42 },
+  ): HeartbeatV1 => ({
+    ...beat('h', (BigInt(tsSeconds) * 1_000_000_000n).toString(), 0),
+    ...run,
+    footprint: {
+      processRssBytes: 1,
+      probeRssBytes: 1,
+      compilerRssReleasedBytes: 0,
+      processCpuSeconds,
+      probeCpuSeconds,
+    },
   });
   assert.equal(sensorCpuCores(at(100, 1, 0.5), at(105, 1.3, 0.7)), 0.1);
   assert.equal(sensorCpuCores(undefined, at(105, 1.3, 0.7)), undefined, 'no earlier heartbeat');
-  assert.equal(sensorCpuCores(at(100, 1, 0.5), at(105, 0.1, 0.1, { startedTs: '2', sensorPid: 42 })), undefined, 'a restarted sensor starts from zero');
-  assert.equal(sensorCpuCores(at(100, 1, 0.5), at(105, 1.3, 0.7, { startedTs: '1', sensorPid: 43 })), undefined, 'another process');
+  assert.equal(
+    sensorCpuCores(at(100, 1, 0.5), at(105, 0.1, 0.1, { startedTs: '2', sensorPid: 42 })),
+    undefined,
+    'a restarted sensor starts from zero',
+  );
+  assert.equal(
+    sensorCpuCores(at(100, 1, 0.5), at(105, 1.3, 0.7, { startedTs: '1', sensorPid: 43 })),
+    undefined,
+    'another process',
+  );
   assert.equal(sensorCpuCores(at(100, 1, 0.5), at(100, 1.3, 0.7)), undefined, 'no time between them');
   assert.equal(sensorCpuCores(at(100, 1, 0.5), at(105, 0.5, 0.5)), undefined, 'counts that fell');
   assert.equal(sensorCpuCores(beat('h', '100000000000', 0), at(105, 1.3, 0.7)), undefined, 'a heartbeat without CPU');

@@ -18,7 +18,14 @@ export interface ReceivedHeartbeat {
 }
 
 /** Why a heartbeat was not taken. */
-export type HeartbeatRejectReason = 'oversized' | 'too-deep' | 'not-json' | 'schema' | 'host-mismatch' | 'too-many-hosts' | 'replayed';
+export type HeartbeatRejectReason =
+  | 'oversized'
+  | 'too-deep'
+  | 'not-json'
+  | 'schema'
+  | 'host-mismatch'
+  | 'too-many-hosts'
+  | 'replayed';
 
 /**
  * The CPU a sensor used between two of its heartbeats, in cores (1 = one core busy throughout): its
@@ -26,7 +33,10 @@ export type HeartbeatRejectReason = 'oversized' | 'too-deep' | 'not-json' | 'sch
  * they come from different runs of the sensor, carry no CPU, or lie less than a second apart.
  */
 export function sensorCpuCores(prev: HeartbeatV1 | undefined, hb: HeartbeatV1): number | undefined {
-  const cpu = (h: HeartbeatV1) => (h.footprint?.processCpuSeconds === undefined || h.footprint.probeCpuSeconds === undefined ? undefined : h.footprint.processCpuSeconds + h.footprint.probeCpuSeconds);
+  const cpu = (h: HeartbeatV1) =>
+    h.footprint?.processCpuSeconds === undefined || h.footprint.probeCpuSeconds === undefined
+      ? undefined
+      : h.footprint.processCpuSeconds + h.footprint.probeCpuSeconds;
   if (!prev || !sameRun(prev, hb)) return undefined;
   const [a, b] = [cpu(prev), cpu(hb)];
   const seconds = Number(BigInt(hb.ts) - BigInt(prev.ts)) / 1e9;
@@ -76,7 +86,11 @@ export class HeartbeatTracker {
   private readonly silenceTold = new Set<string>();
   private sub: Subscription | null = null;
 
-  constructor(private readonly store: HeartbeatStore, private readonly log: Logger, opts: HeartbeatOptions = {}) {
+  constructor(
+    private readonly store: HeartbeatStore,
+    private readonly log: Logger,
+    opts: HeartbeatOptions = {},
+  ) {
     this.maxHosts = opts.maxHosts ?? DEFAULT_MAX_HOSTS;
   }
 

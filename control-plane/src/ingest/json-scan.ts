@@ -51,11 +51,21 @@ export function scanJson(bytes: Uint8Array, maxDepth: number, elementsOf?: strin
     if (b === QUOTE) {
       const close = closingQuote(buf, i);
       if (close < 0) break;
-      if (depth === 1 && current === null) { lastKey = [i, close + 1]; colonSinceKey = false; }
+      if (depth === 1 && current === null) {
+        lastKey = [i, close + 1];
+        colonSinceKey = false;
+      }
       touch(i, close + 1);
       i = close;
     } else if (b === OPEN_ARRAY || b === OPEN_OBJECT) {
-      if (depth === 1 && b === OPEN_ARRAY && key !== null && colonSinceKey && lastKey !== null && Buffer.from(buf.buffer, buf.byteOffset + lastKey[0], lastKey[1] - lastKey[0]).equals(key)) {
+      if (
+        depth === 1 &&
+        b === OPEN_ARRAY &&
+        key !== null &&
+        colonSinceKey &&
+        lastKey !== null &&
+        Buffer.from(buf.buffer, buf.byteOffset + lastKey[0], lastKey[1] - lastKey[0]).equals(key)
+      ) {
         current = [];
         start = -1;
       } else {

@@ -52,7 +52,12 @@ export class ReaderStage {
   // about three times faster.
   private fetchMessages = 4;
 
-  constructor(js: JetStreamClient, private readonly durable: DurableConsumer, private readonly q: ReaderQueues, private readonly host: ReaderHost) {
+  constructor(
+    js: JetStreamClient,
+    private readonly durable: DurableConsumer,
+    private readonly q: ReaderQueues,
+    private readonly host: ReaderHost,
+  ) {
     this.loss = new StreamLoss(js, host.log);
   }
 
@@ -74,17 +79,24 @@ export class ReaderStage {
   /** Back-pressure: the stages together hold twice a batch of events, or twice the bytes of an insert. */
   private full(): boolean {
     const { arrived, toStore } = this.q;
-    return arrived.events + toStore.events >= this.host.batchSize * 2 || arrived.bytes + toStore.bytes >= MAX_INSERT_BYTES * 2;
+    return (
+      arrived.events + toStore.events >= this.host.batchSize * 2 ||
+      arrived.bytes + toStore.bytes >= MAX_INSERT_BYTES * 2
+    );
   }
 
   /** Resolves once the stages hold nothing (stored, or the ingestor stopping). */
   private async settle(): Promise<void> {
-    while (this.host.running() && (this.q.arrived.length > 0 || this.q.toStore.length > 0)) await pause(this.host, this.q.drained.wait(1000));
+    while (this.host.running() && (this.q.arrived.length > 0 || this.q.toStore.length > 0))
+      await pause(this.host, this.q.drained.wait(1000));
   }
 
   private async open(): Promise<void> {
     try {
-      const o = await this.durable.open(() => this.settle(), () => this.host.acks.resumeSeq());
+      const o = await this.durable.open(
+        () => this.settle(),
+        () => this.host.acks.resumeSeq(),
+      );
       this.consumer = o.consumer;
       if (!this.opened || o.how === 'stream-replaced') {
         this.loss.reset(o.info.delivered.stream_seq);
@@ -94,7 +106,8 @@ export class ReaderStage {
       this.lastOpenError = '';
       this.checkedAt = performance.now();
     } catch (err) {
-      if ((err as Error).message !== this.lastOpenError) this.host.log.warn({ err }, 'the event stream\'s consumer is out of reach; retrying');
+      if ((err as Error).message !== this.lastOpenError)
+        this.host.log.warn({ err }, "the event stream's consumer is out of reach; retrying");
       this.lastOpenError = (err as Error).message;
       await pause(this.host, sleep(1000));
     }
@@ -126,7 +139,8 @@ export class ReaderStage {
       if (!m.info.redelivered) this.loss.delivered(m.info.streamSequence);
       this.q.arrived.push(m);
     }
-    if (count > 0) this.fetchMessages = Math.max(1, Math.min(MAX_FETCH_MESSAGES, Math.floor(FETCH_BYTES / (bytes / count))));
+    if (count > 0)
+      this.fetchMessages = Math.max(1, Math.min(MAX_FETCH_MESSAGES, Math.floor(FETCH_BYTES / (bytes / count))));
   }
 
   /**

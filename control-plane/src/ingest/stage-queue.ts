@@ -32,9 +32,16 @@ export class Wake {
 
   wait(ms: number): Promise<void> {
     return new Promise<void>((r) => {
-      const t = setTimeout(() => { this.resolve = null; r(); }, ms);
+      const t = setTimeout(() => {
+        this.resolve = null;
+        r();
+      }, ms);
       t.unref();
-      this.resolve = () => { clearTimeout(t); this.resolve = null; r(); };
+      this.resolve = () => {
+        clearTimeout(t);
+        this.resolve = null;
+        r();
+      };
     });
   }
 

@@ -38,7 +38,11 @@ export class StoreStage {
   /** Inserts failing: one line when they start, every so often while they go on, one when they work again. */
   private readonly outage: OutageLog;
 
-  constructor(private readonly js: JetStreamClient, private readonly ch: ClickHouseClient, private readonly host: StoreStageHost) {
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly ch: ClickHouseClient,
+    private readonly host: StoreStageHost,
+  ) {
     this.outage = new OutageLog(host.log, {
       down: 'storing events failed; not acking: they wait in JetStream, retried with backoff',
       still: 'storing events still fails; not acking',
@@ -113,7 +117,10 @@ export class StoreStage {
         stats.storageHealthy = false;
         stats.lastInsertError = (err as Error).message;
         this.outage.failed(err);
-        log.debug({ err, 'ingest.batch': events.length, 'ingest.backoffMs': backoff }, 'insert failed; not acking, will retry');
+        log.debug(
+          { err, 'ingest.batch': events.length, 'ingest.backoffMs': backoff },
+          'insert failed; not acking, will retry',
+        );
         // Keep the messages ours while we wait, so JetStream does not redeliver them meanwhile.
         for (const m of [...good, ...held()]) tryTo(() => m.working());
         // Stopping: hand them back now, so the next control plane gets them without waiting out ack_wait.
@@ -152,5 +159,9 @@ export class StoreStage {
 
 /** Runs an ack-like call that throws only when the connection is closing (the message comes back then). */
 export const tryTo = (f: () => void): void => {
-  try { f(); } catch { /* the message comes back */ }
+  try {
+    f();
+  } catch {
+    /* the message comes back */
+  }
 };

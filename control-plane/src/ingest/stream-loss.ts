@@ -24,7 +24,10 @@ export class StreamLoss {
   private gaps: [number, number][] = [];
   private jsm: JetStreamManager | null = null;
 
-  constructor(private readonly js: JetStreamClient, private readonly log: Logger) {}
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly log: Logger,
+  ) {}
 
   /** Starts over after `seq` (a consumer first opened, or a new stream): no gap before it is counted. */
   reset(seq: number): void {
@@ -63,7 +66,15 @@ export class StreamLoss {
     }
     if (lost > 0) {
       // One line per check, however many gaps it held.
-      this.log.error({ 'ingest.lostMessages': lost, 'ingest.fromSeq': this.gaps[0]![0], 'ingest.toSeq': this.gaps[this.gaps.length - 1]![1], 'ingest.streamFirstSeq': first }, 'the stream dropped messages before they were consumed (stream limits, a purge or a deletion)');
+      this.log.error(
+        {
+          'ingest.lostMessages': lost,
+          'ingest.fromSeq': this.gaps[0]![0],
+          'ingest.toSeq': this.gaps[this.gaps.length - 1]![1],
+          'ingest.streamFirstSeq': first,
+        },
+        'the stream dropped messages before they were consumed (stream limits, a purge or a deletion)',
+      );
     }
     this.gaps = [];
     this.lost += lost;

@@ -23,11 +23,14 @@ test('a quarter of the free space, at most the default and at least the floor', 
 });
 
 test('a size that fits what nats-server reserves against free space (75% of it) on any disk above the floor', () => {
-  for (const space of [2 * GiB, 10 * GiB, 11 * GiB, 40 * GiB]) assert.ok(sizeEventStream(undefined, '/d', free(space)).maxBytes <= 0.75 * space);
+  for (const space of [2 * GiB, 10 * GiB, 11 * GiB, 40 * GiB])
+    assert.ok(sizeEventStream(undefined, '/d', free(space)).maxBytes <= 0.75 * space);
 });
 
 test('the default when the free space is unknown, saying why', () => {
-  const s = sizeEventStream(undefined, '/nonexistent', () => { throw new Error('ENOENT'); });
+  const s = sizeEventStream(undefined, '/nonexistent', () => {
+    throw new Error('ENOENT');
+  });
   assert.equal(s.maxBytes, DEFAULT_STREAM_LIMITS.maxBytes);
   assert.match(s.why, /unknown \(ENOENT\)/);
   assert.equal(sizeEventStream(undefined, undefined).maxBytes, DEFAULT_STREAM_LIMITS.maxBytes);

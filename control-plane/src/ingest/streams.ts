@@ -1,6 +1,25 @@
 import { statfsSync } from 'node:fs';
-import { AckPolicy, DeliverPolicy, DiscardPolicy, nanos, RetentionPolicy, StorageType, type ConsumerConfig, type JetStreamManager, type StreamConfig } from 'nats';
-import { ALERTS_STREAM, ALERTS_SUBJECTS, DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECTS, EVENTS_STREAM, EVENTS_SUBJECTS, SENSOR_STREAM, SENSOR_SUBJECTS } from '@vigil/schema';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerConfig,
+  type JetStreamManager,
+  type StreamConfig,
+} from 'nats';
+import {
+  ALERTS_STREAM,
+  ALERTS_SUBJECTS,
+  DEAD_LETTER_STREAM,
+  DEAD_LETTER_SUBJECTS,
+  EVENTS_STREAM,
+  EVENTS_SUBJECTS,
+  SENSOR_STREAM,
+  SENSOR_SUBJECTS,
+} from '@vigil/schema';
 
 export const CONSUMER_NAME = 'vigil-control-plane';
 
@@ -34,7 +53,11 @@ const mib = (n: number): string => `${Math.round(n / 1024 / 1024)} MiB`;
  * (where NATS and storage keep their data), at most DEFAULT_STREAM_LIMITS.maxBytes and at least
  * STREAM_MIN_BYTES; the default when `dir` is unknown or unreadable.
  */
-export function sizeEventStream(requested: number | undefined, dir: string | undefined, free: (dir: string) => number = freeBytes): StreamSize {
+export function sizeEventStream(
+  requested: number | undefined,
+  dir: string | undefined,
+  free: (dir: string) => number = freeBytes,
+): StreamSize {
   if (requested !== undefined) return { maxBytes: requested, why: 'as configured (--stream-max-mb)' };
   const cap = DEFAULT_STREAM_LIMITS.maxBytes;
   if (dir === undefined) return { maxBytes: cap, why: 'the default: no local data directory to size it from' };
@@ -45,8 +68,13 @@ export function sizeEventStream(requested: number | undefined, dir: string | und
     return { maxBytes: cap, why: `the default: the free space of ${dir} is unknown (${(err as Error).message})` };
   }
   const share = Math.floor(space * STREAM_FREE_SHARE);
-  if (share >= cap) return { maxBytes: cap, why: `the most kept by default (a quarter of the ${mib(space)} free in ${dir} is more)` };
-  if (share < STREAM_MIN_BYTES) return { maxBytes: STREAM_MIN_BYTES, why: `the least kept (${mib(space)} free in ${dir}; a quarter of it is less)` };
+  if (share >= cap)
+    return { maxBytes: cap, why: `the most kept by default (a quarter of the ${mib(space)} free in ${dir} is more)` };
+  if (share < STREAM_MIN_BYTES)
+    return {
+      maxBytes: STREAM_MIN_BYTES,
+      why: `the least kept (${mib(space)} free in ${dir}; a quarter of it is less)`,
+    };
   return { maxBytes: share, why: `a quarter of the ${mib(space)} free in ${dir}` };
 }
 
@@ -106,7 +134,9 @@ function consumerConfig(startSeq?: number): Partial<ConsumerConfig> {
   return {
     durable_name: CONSUMER_NAME,
     ack_policy: AckPolicy.Explicit,
-    ...(startSeq === undefined ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq }),
+    ...(startSeq === undefined
+      ? { deliver_policy: DeliverPolicy.All }
+      : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq }),
     ack_wait: nanos(60_000),
     max_ack_pending: 50_000,
     max_deliver: -1,
@@ -129,7 +159,8 @@ export async function ensureStreams(jsm: JetStreamManager, limits: StreamLimits,
       continue;
     }
     if (cfg.name !== EVENTS_STREAM) continue;
-    if (resize && existing.max_bytes !== limits.maxBytes) await jsm.streams.update(EVENTS_STREAM, { ...existing, max_bytes: limits.maxBytes });
+    if (resize && existing.max_bytes !== limits.maxBytes)
+      await jsm.streams.update(EVENTS_STREAM, { ...existing, max_bytes: limits.maxBytes });
     else eventsBytes = existing.max_bytes;
   }
   try {

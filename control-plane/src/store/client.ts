@@ -1,5 +1,13 @@
 import { mkdirSync } from 'node:fs';
-import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ErrorLogParams, type Logger as ClientLogger, type LogParams, type WarnLogParams } from '@clickhouse/client';
+import {
+  ClickHouseLogLevel,
+  createClient,
+  type ClickHouseClient,
+  type ErrorLogParams,
+  type Logger as ClientLogger,
+  type LogParams,
+  type WarnLogParams,
+} from '@clickhouse/client';
 import { createChdbConnection, type ChdbExtension } from 'chdb/connection';
 import type { Logger } from 'pino';
 import { DataDirGuard } from './data-dir-guard.js';
@@ -50,13 +58,26 @@ function clientLog(log: Logger | undefined): NonNullable<Parameters<typeof creat
   const l = log.child({ component: 'clickhouse-client' });
   const fields = (p: LogParams, err?: Error) => ({ 'clickhouse.module': p.module, ...(err ? { err } : {}) });
   class PinoClientLog implements ClientLogger {
-    trace(p: LogParams): void { l.trace(fields(p), p.message); }
-    debug(p: LogParams): void { l.debug(fields(p), p.message); }
-    info(p: LogParams): void { l.debug(fields(p), p.message); }
-    warn(p: WarnLogParams): void { l.warn(fields(p, p.err), p.message); }
-    error(p: ErrorLogParams): void { l.debug(fields(p, p.err), p.message); }
+    trace(p: LogParams): void {
+      l.trace(fields(p), p.message);
+    }
+    debug(p: LogParams): void {
+      l.debug(fields(p), p.message);
+    }
+    info(p: LogParams): void {
+      l.debug(fields(p), p.message);
+    }
+    warn(p: WarnLogParams): void {
+      l.warn(fields(p, p.err), p.message);
+    }
+    error(p: ErrorLogParams): void {
+      l.debug(fields(p, p.err), p.message);
+    }
   }
-  return { LoggerClass: PinoClientLog, level: l.isLevelEnabled('debug') ? ClickHouseLogLevel.DEBUG : ClickHouseLogLevel.WARN };
+  return {
+    LoggerClass: PinoClientLog,
+    level: l.isLevelEnabled('debug') ? ClickHouseLogLevel.DEBUG : ClickHouseLogLevel.WARN,
+  };
 }
 
 /**
@@ -82,7 +103,9 @@ export function createStorageClients(target: StorageTarget, log?: Logger): Stora
     try {
       mkdirSync(target.dataDir, { recursive: true });
     } catch (cause) {
-      throw new StorageError(`cannot create the data directory ${target.dataDir}: ${(cause as Error).message}`, { cause });
+      throw new StorageError(`cannot create the data directory ${target.dataDir}: ${(cause as Error).message}`, {
+        cause,
+      });
     }
     guard = new DataDirGuard(target.dataDir);
   }
@@ -105,4 +128,5 @@ export function createStorageClients(target: StorageTarget, log?: Logger): Stora
   };
 }
 
-export const describeTarget = (t: StorageTarget): string => (t.kind === 'server' ? t.url.replace(/\/\/[^@/]*@/, '//***@') : `chdb:${t.dataDir}`);
+export const describeTarget = (t: StorageTarget): string =>
+  t.kind === 'server' ? t.url.replace(/\/\/[^@/]*@/, '//***@') : `chdb:${t.dataDir}`;

@@ -23,8 +23,10 @@ export class DataDirGuard {
     for (const sub of ENGINE_DIRS) if (!this.identities.has(join(this.dir, sub))) this.remember(join(this.dir, sub));
     for (const [path, id] of this.identities) {
       const now = identity(path);
-      if (now === null) return `the data directory ${this.dir} lost ${path} (deleted?): inserts are not kept; nothing is acked, events wait in JetStream until the control plane restarts on a sound directory`;
-      if (now !== id) return `${path} in the data directory ${this.dir} was replaced: the engine writes where no name reaches; nothing is acked, events wait in JetStream until the control plane restarts`;
+      if (now === null)
+        return `the data directory ${this.dir} lost ${path} (deleted?): inserts are not kept; nothing is acked, events wait in JetStream until the control plane restarts on a sound directory`;
+      if (now !== id)
+        return `${path} in the data directory ${this.dir} was replaced: the engine writes where no name reaches; nothing is acked, events wait in JetStream until the control plane restarts`;
     }
     return null;
   }

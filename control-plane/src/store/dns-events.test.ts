@@ -12,20 +12,60 @@ import { EventFilter, queryEvents } from './event-queries.js';
 const store = testStore('vigil-dns-events-');
 const ts = (BigInt(Date.now()) * 1_000_000n).toString();
 const proc: EventV1['proc'] = {
-  pid: 77, ppid: 1, uid: 65534, gid: 65534, comm: 'python3', exe: '/usr/bin/python3.11', argv: ['python3'], argvTruncated: false,
-  cgroupId: 1, cgroup: '/', containerId: null, job: null, startTs: null, ancestry: [], ancestryTruncated: false,
+  pid: 77,
+  ppid: 1,
+  uid: 65534,
+  gid: 65534,
+  comm: 'python3',
+  exe: '/usr/bin/python3.11',
+  argv: ['python3'],
+  argvTruncated: false,
+  cgroupId: 1,
+  cgroup: '/',
+  containerId: null,
+  job: null,
+  startTs: null,
+  ancestry: [],
+  ancestryTruncated: false,
 };
 const answer: EventV1 = {
-  id: 'dns-1', v: 1, host: 'h1', ts, kind: 'dns', proc,
+  id: 'dns-1',
+  v: 1,
+  host: 'h1',
+  ts,
+  kind: 'dns',
+  proc,
   dns: {
-    direction: 'answer', id: 4660, qname: 'db.vigil.test', qtype: 1, qtypeName: 'A', rcode: 0,
+    direction: 'answer',
+    id: 4660,
+    qname: 'db.vigil.test',
+    qtype: 1,
+    qtypeName: 'A',
+    rcode: 0,
     answers: [{ name: 'db.vigil.test', type: 'A', ttl: 120, addr: '127.0.0.77' }],
-    server: { family: 'ipv4', addr: '127.0.0.153', port: 53 }, len: 47, truncated: false, malformed: null,
+    server: { family: 'ipv4', addr: '127.0.0.153', port: 53 },
+    len: 47,
+    truncated: false,
+    malformed: null,
   },
 };
 const conn: EventV1 = {
-  id: 'conn-1', v: 1, host: 'h1', ts, kind: 'connect', proc,
-  connect: { family: 'ipv4', daddr: '127.0.0.77', dport: 443, ret: 0, count: 1, firstTs: ts, lastTs: ts, hostname: 'db.vigil.test' },
+  id: 'conn-1',
+  v: 1,
+  host: 'h1',
+  ts,
+  kind: 'connect',
+  proc,
+  connect: {
+    family: 'ipv4',
+    daddr: '127.0.0.77',
+    dport: 443,
+    ret: 0,
+    count: 1,
+    firstTs: ts,
+    lastTs: ts,
+    hostname: 'db.vigil.test',
+  },
 };
 
 test('a dns event is stored whole and selected by kind; qname and hostname are JSON paths', async () => {

@@ -20,5 +20,10 @@ export async function insertEvents(ch: ClickHouseClient, events: EventV1[]): Pro
   if (events.length === 0) return;
   const body = Buffer.from(events.map(eventLine).join('\n'));
   // TabSeparatedRaw: each line is the value as it is, no escapes to undo.
-  await ch.insert({ table: 'events', columns: ['event'], values: Readable.from([body], { objectMode: false }), format: 'TabSeparatedRaw' });
+  await ch.insert({
+    table: 'events',
+    columns: ['event'],
+    values: Readable.from([body], { objectMode: false }),
+    format: 'TabSeparatedRaw',
+  });
 }

@@ -15,14 +15,22 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
   return readdirSync(dir)
     .filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f))
     .sort()
-    .map((f) => ({ version: Number(f.slice(0, 4)), name: f.replace(/\.sql$/, ''), sql: readFileSync(join(dir, f), 'utf8') }));
+    .map((f) => ({
+      version: Number(f.slice(0, 4)),
+      name: f.replace(/\.sql$/, ''),
+      sql: readFileSync(join(dir, f), 'utf8'),
+    }));
 }
 
 /**
  * Applies, in order, the migrations not yet recorded in schema_migrations. Returns those applied.
  * `signal` ends a wait on a server that does not answer when the process is told to stop.
  */
-export async function migrate(client: ClickHouseClient, migrations = loadMigrations(), signal?: AbortSignal): Promise<string[]> {
+export async function migrate(
+  client: ClickHouseClient,
+  migrations = loadMigrations(),
+  signal?: AbortSignal,
+): Promise<string[]> {
   const abort = signal ? { abort_signal: signal } : {};
   await client.command({
     ...abort,
@@ -35,7 +43,12 @@ export async function migrate(client: ClickHouseClient, migrations = loadMigrati
   for (const m of migrations) {
     if (done.has(m.version)) continue;
     await client.command({ ...abort, query: m.sql });
-    await client.insert({ ...abort, table: 'schema_migrations', values: [{ version: m.version, name: m.name }], format: 'JSONEachRow' });
+    await client.insert({
+      ...abort,
+      table: 'schema_migrations',
+      values: [{ version: m.version, name: m.name }],
+      format: 'JSONEachRow',
+    });
     applied.push(m.name);
   }
   return applied;

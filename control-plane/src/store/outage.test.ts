@@ -7,7 +7,15 @@ import { backoffMs, OutageLog, pause, RETRY_CAP_MS, RETRY_FIRST_MS } from './out
 
 const capture = () => {
   const lines: { msg: string; 'retry.attempts'?: number }[] = [];
-  const log = pino({ level: 'info' }, new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(JSON.parse(chunk.toString())); cb(); } }));
+  const log = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        lines.push(JSON.parse(chunk.toString()));
+        cb();
+      },
+    }),
+  );
   return { log, lines };
 };
 const msgs = { down: 'down', still: 'still down', up: 'back' };
@@ -19,7 +27,10 @@ test('a thousand failures in a row say three lines over three minutes, then one 
   for (let i = 0; i < 1000; i++) o.failed(new Error('refused'), t0 + i * 180);
   o.succeeded(t0 + 180_000);
   await new Promise((r) => setImmediate(r));
-  assert.deepEqual(lines.map((l) => l.msg), ['down', 'still down', 'still down', 'back']);
+  assert.deepEqual(
+    lines.map((l) => l.msg),
+    ['down', 'still down', 'still down', 'back'],
+  );
   assert.equal(lines.at(-1)?.['retry.attempts'], 1000);
   o.succeeded(t0 + 200_000);
   assert.equal(lines.length, 4, 'nothing while it works');

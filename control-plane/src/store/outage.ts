@@ -56,13 +56,24 @@ export class OutageLog {
       this.log.error({ ...this.fields, err }, this.messages.down);
     } else if (now - this.lastSaid >= this.stillEveryMs) {
       this.lastSaid = now;
-      this.log.warn({ ...this.fields, 'retry.attempts': this.failures, 'retry.downMs': now - this.since, 'retry.lastError': (err as Error)?.message ?? String(err) }, this.messages.still);
+      this.log.warn(
+        {
+          ...this.fields,
+          'retry.attempts': this.failures,
+          'retry.downMs': now - this.since,
+          'retry.lastError': (err as Error)?.message ?? String(err),
+        },
+        this.messages.still,
+      );
     }
   }
 
   succeeded(now = Date.now()): void {
     if (this.failures === 0) return;
-    this.log.info({ ...this.fields, 'retry.attempts': this.failures, 'retry.downMs': now - this.since }, this.messages.up);
+    this.log.info(
+      { ...this.fields, 'retry.attempts': this.failures, 'retry.downMs': now - this.since },
+      this.messages.up,
+    );
     this.failures = 0;
   }
 }

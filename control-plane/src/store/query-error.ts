@@ -1,7 +1,11 @@
 /** A user query (`vigil query`, a SQL detection) that did not run or did not finish. */
 export class QueryError extends Error {
   override name = 'QueryError';
-  constructor(message: string, readonly refused: boolean, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly refused: boolean,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -9,7 +13,13 @@ export class QueryError extends Error {
 /** Too many user queries already running or waiting: try again later (HTTP 503). */
 export class QueryBusyError extends QueryError {
   override name = 'QueryBusyError';
-  constructor(readonly pending: number, readonly max: number) {
-    super(`busy: ${pending} user queries are running or waiting, at most ${max} may; try again when one has finished`, false);
+  constructor(
+    readonly pending: number,
+    readonly max: number,
+  ) {
+    super(
+      `busy: ${pending} user queries are running or waiting, at most ${max} may; try again when one has finished`,
+      false,
+    );
   }
 }

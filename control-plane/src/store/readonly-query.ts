@@ -42,7 +42,10 @@ const MAX_ROWS = 10_000;
  * hears "busy" at once instead of waiting behind minutes of heavy queries. SQL detections are the
  * control plane's own schedule (one run of each at a time) and always wait their turn.
  */
-interface Lane { tail: Promise<unknown>; pending: number }
+interface Lane {
+  tail: Promise<unknown>;
+  pending: number;
+}
 const lanes = new WeakMap<ClickHouseClient, Lane>();
 function exclusive<T>(client: ClickHouseClient, bounded: number | null, run: () => Promise<T>): Promise<T> {
   let lane = lanes.get(client);
@@ -53,7 +56,9 @@ function exclusive<T>(client: ClickHouseClient, bounded: number | null, run: () 
   if (bounded === null) return turn;
   const counted = lane;
   counted.pending++;
-  return turn.finally(() => { counted.pending--; });
+  return turn.finally(() => {
+    counted.pending--;
+  });
 }
 
 /**
@@ -66,7 +71,9 @@ function exclusive<T>(client: ClickHouseClient, bounded: number | null, run: () 
 async function drain(client: ClickHouseClient): Promise<void> {
   try {
     const r = await client.exec({ query: 'SELECT 1', clickhouse_settings: { default_format: 'TabSeparated' } });
-    for await (const _ of r.stream) { /* discarded */ }
+    for await (const _ of r.stream) {
+      /* discarded */
+    }
   } catch {
     // The next user query will tell.
   }
@@ -84,7 +91,12 @@ export interface QueryOptions {
  * threads, rows and result bytes. The limits are set before readonly (which forbids changing
  * settings afterwards) and stay with the user session.
  */
-export function readOnlyQuery(client: ClickHouseClient, sql: string, limits: QueryLimits = USER_QUERY_LIMITS, opts: QueryOptions = { source: 'api' }): Promise<QueryResult> {
+export function readOnlyQuery(
+  client: ClickHouseClient,
+  sql: string,
+  limits: QueryLimits = USER_QUERY_LIMITS,
+  opts: QueryOptions = { source: 'api' },
+): Promise<QueryResult> {
   return exclusive(client, opts.source === 'api' ? limits.maxPending : null, () => runReadOnly(client, sql, limits));
 }
 
@@ -108,7 +120,11 @@ function userSettings(limits: QueryLimits): ClickHouseSettings {
  * The query's output, chunk by chunk: from chDB's own stream when embedded (the client's exec would
  * hand it over whole), one whole document (with its header) per block.
  */
-async function* output(client: ClickHouseClient, sql: string, settings: ClickHouseSettings): AsyncGenerator<Uint8Array> {
+async function* output(
+  client: ClickHouseClient,
+  sql: string,
+  settings: ClickHouseSettings,
+): AsyncGenerator<Uint8Array> {
   const chdb = chdbSessionOf(client);
   if (chdb) {
     // The settings are on the session already: the guard's queries just set them.
@@ -123,7 +139,12 @@ async function runReadOnly(client: ClickHouseClient, sql: string, limits: QueryL
   const settings = userSettings(limits);
   try {
     const canonical = await guardUserSql(client, sql, settings);
-    const result = await readBudgeted(output(client, canonical, settings), MAX_ROWS, limits.maxResultBytes, chdbSessionOf(client) !== undefined);
+    const result = await readBudgeted(
+      output(client, canonical, settings),
+      MAX_ROWS,
+      limits.maxResultBytes,
+      chdbSessionOf(client) !== undefined,
+    );
     // A query stopped midway may leave output behind like a failed one (see drain).
     if (result.cut) await drain(client);
     return result;
@@ -136,8 +157,16 @@ async function runReadOnly(client: ClickHouseClient, sql: string, limits: QueryL
     if (/readonly|READONLY|Cannot execute query in readonly mode|ACCESS_DENIED/i.test(msg)) {
       throw new QueryError(`refused: queries are read-only (${first})`, true, { cause });
     }
-    if (/Timeout exceeded/i.test(msg)) throw new QueryError(`query failed: it ran past the ${limits.maxSeconds} s limit of a user query`, false, { cause });
-    if (/memory limit/i.test(msg)) throw new QueryError(`query failed: it needed more than the ${Math.round(limits.maxMemoryBytes / 1024 ** 2)} MiB a user query may use (${first})`, false, { cause });
+    if (/Timeout exceeded/i.test(msg))
+      throw new QueryError(`query failed: it ran past the ${limits.maxSeconds} s limit of a user query`, false, {
+        cause,
+      });
+    if (/memory limit/i.test(msg))
+      throw new QueryError(
+        `query failed: it needed more than the ${Math.round(limits.maxMemoryBytes / 1024 ** 2)} MiB a user query may use (${first})`,
+        false,
+        { cause },
+      );
     throw new QueryError(`query failed: ${first}`, false, { cause });
   }
 }

@@ -11,8 +11,18 @@ const doc = '["n","s"]\n["UInt8","String"]\n[1,"a\\nb"]\n[2,"c"]\n';
 test('lines split anywhere across chunks come back whole', async () => {
   for (let cut = 1; cut < doc.length; cut++) {
     const r = await readBudgeted(chunks(doc.slice(0, cut), doc.slice(cut)), 100, 1024);
-    assert.deepEqual(r.rows, [{ n: 1, s: 'a\nb' }, { n: 2, s: 'c' }], `cut at ${cut}`);
-    assert.deepEqual(r.columns, [{ name: 'n', type: 'UInt8' }, { name: 's', type: 'String' }]);
+    assert.deepEqual(
+      r.rows,
+      [
+        { n: 1, s: 'a\nb' },
+        { n: 2, s: 'c' },
+      ],
+      `cut at ${cut}`,
+    );
+    assert.deepEqual(r.columns, [
+      { name: 'n', type: 'UInt8' },
+      { name: 's', type: 'String' },
+    ]);
     assert.equal(r.cut, null);
   }
 });
@@ -31,7 +41,10 @@ test('a line longer than the budget is not held whole: reading stops while it st
   let pulled = 0;
   async function* endless(): AsyncGenerator<Uint8Array> {
     yield Buffer.from('["s"]\n["String"]\n["');
-    for (;;) { pulled++; yield Buffer.alloc(1024, 'x'); }
+    for (;;) {
+      pulled++;
+      yield Buffer.alloc(1024, 'x');
+    }
   }
   const r = await readBudgeted(endless(), 100, 10 * 1024);
   assert.deepEqual(r.cut, { by: 'bytes', limit: 10 * 1024 });
@@ -39,7 +52,12 @@ test('a line longer than the budget is not held whole: reading stops while it st
 });
 
 test('chunks that each repeat the header (the embedded stream) read it once', async () => {
-  const r = await readBudgeted(chunks('["n"]\n["UInt8"]\n[1]\n', '["n"]\n["UInt8"]\n[2]\n', '["n"]\n["UInt8"]\n'), 100, 1024, true);
+  const r = await readBudgeted(
+    chunks('["n"]\n["UInt8"]\n[1]\n', '["n"]\n["UInt8"]\n[2]\n', '["n"]\n["UInt8"]\n'),
+    100,
+    1024,
+    true,
+  );
   assert.deepEqual(r.rows, [{ n: 1 }, { n: 2 }]);
 });
 

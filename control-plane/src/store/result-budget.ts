@@ -25,7 +25,12 @@ const NEWLINE = 0x0a;
  * ends a line. `headerEachChunk`: each chunk is a whole document with its own header lines (chDB's
  * stream, one per block), which are read once.
  */
-export async function readBudgeted(chunks: AsyncIterable<Uint8Array>, maxRows: number, maxBytes: number, headerEachChunk = false): Promise<BudgetedResult> {
+export async function readBudgeted(
+  chunks: AsyncIterable<Uint8Array>,
+  maxRows: number,
+  maxBytes: number,
+  headerEachChunk = false,
+): Promise<BudgetedResult> {
   const header: unknown[][] = [];
   const data: unknown[][] = [];
   let used = 0;
@@ -37,9 +42,18 @@ export async function readBudgeted(chunks: AsyncIterable<Uint8Array>, maxRows: n
   /** false: stop reading. */
   const take = (line: Buffer): boolean => {
     if (line.length === 0) return true;
-    if (repeatedHeader > 0) { repeatedHeader--; return true; }
-    if (header.length === 2 && data.length >= maxRows) { cut = { by: 'rows', limit: maxRows }; return false; }
-    if (used + line.length > maxBytes) { cut = { by: 'bytes', limit: maxBytes }; return false; }
+    if (repeatedHeader > 0) {
+      repeatedHeader--;
+      return true;
+    }
+    if (header.length === 2 && data.length >= maxRows) {
+      cut = { by: 'rows', limit: maxRows };
+      return false;
+    }
+    if (used + line.length > maxBytes) {
+      cut = { by: 'bytes', limit: maxBytes };
+      return false;
+    }
     used += line.length;
     let parsed: unknown;
     try {
@@ -47,7 +61,8 @@ export async function readBudgeted(chunks: AsyncIterable<Uint8Array>, maxRows: n
     } catch (cause) {
       throw new ResultFormatError('the result is not one JSON array a line (leave FORMAT out of the query)', { cause });
     }
-    if (!Array.isArray(parsed)) throw new ResultFormatError('the result is not one JSON array a line (leave FORMAT out of the query)');
+    if (!Array.isArray(parsed))
+      throw new ResultFormatError('the result is not one JSON array a line (leave FORMAT out of the query)');
     (header.length < 2 ? header : data).push(parsed);
     return true;
   };

@@ -8,7 +8,11 @@ import { wellFormedValue } from './well-formed-json.js';
  * default. All rows have the keys of the first. Strings holding a lone surrogate are stored with
  * U+FFFD: JSONEachRow refuses the whole insert over one (see well-formed-json.ts).
  */
-export async function insertRows(ch: ClickHouseClient, table: string, rows: readonly Record<string, unknown>[]): Promise<void> {
+export async function insertRows(
+  ch: ClickHouseClient,
+  table: string,
+  rows: readonly Record<string, unknown>[],
+): Promise<void> {
   const [first] = rows;
   if (!first) return;
   const [column, ...more] = Object.keys(first);

@@ -28,15 +28,19 @@ const out = () => join(dir, `out-${n++}`);
 
 /** Rejected before it ran: refused (403) for what user SQL may not do, or a syntax error (400). */
 async function rejected(sql: string, refusedToo = true): Promise<void> {
-  await assert.rejects(run(sql), (err: unknown) => {
-    assert.ok(err instanceof QueryError, `${sql}: ${String(err)}`);
-    if (refusedToo) {
-      assert.equal(err.refused, true, `${sql} → ${err.message}`);
-      assert.match(err.message, /read-only/);
-    }
-    assert.ok(!err.message.includes(SECRET), `${sql}: the error carries the file's content`);
-    return true;
-  }, sql);
+  await assert.rejects(
+    run(sql),
+    (err: unknown) => {
+      assert.ok(err instanceof QueryError, `${sql}: ${String(err)}`);
+      if (refusedToo) {
+        assert.equal(err.refused, true, `${sql} → ${err.message}`);
+        assert.match(err.message, /read-only/);
+      }
+      assert.ok(!err.message.includes(SECRET), `${sql}: the error carries the file's content`);
+      return true;
+    },
+    sql,
+  );
 }
 
 test('INTO OUTFILE, in every spelling, is refused and writes nothing', async () => {
@@ -53,14 +57,16 @@ test('INTO OUTFILE, in every spelling, is refused and writes nothing', async () 
     `SELECT 1 EXCEPT SELECT 2 INTO OUTFILE '${out()}'`,
     `WITH a AS (SELECT 'x') SELECT * FROM a INTO OUTFILE '${out()}'`,
     `SELECT * FROM (SELECT 'x') INTO OUTFILE '${out()}' SETTINGS max_threads = 1`,
-  ]) await rejected(q);
+  ])
+    await rejected(q);
   // Not one SELECT at all: the engine's parser rejects these before anything runs.
   for (const q of [
     `SELECT 1; SELECT 'x' INTO OUTFILE '${out()}'`,
     `SELECT 1;\nINSERT INTO FUNCTION file('${out()}', 'TSV') SELECT 'x'`,
     `INSERT INTO FUNCTION file('${out()}', 'TSV') SELECT 'x'`,
     `INSERT INTO schema_migrations SELECT 1, 'x' INTO OUTFILE '${out()}'`,
-  ]) await rejected(q, false);
+  ])
+    await rejected(q, false);
   assert.deepEqual(readdirSync(dir), ['secret'], 'no file written');
 });
 
@@ -97,7 +103,8 @@ test('file() and table functions that reach files, hosts or other tables are ref
     `SELECT * FROM odbc('x', 'y', 'z')`,
     `SELECT * FROM dictionary('d')`,
     `SELECT * FROM loop(numbers(1))`,
-  ]) await rejected(q);
+  ])
+    await rejected(q);
 });
 
 test('statements other than one SELECT, settings changes, and host-reaching functions are refused', async () => {
@@ -128,7 +135,8 @@ test('statements other than one SELECT, settings changes, and host-reaching func
     "SELECT generateSerialID('x')",
     "SELECT getClientHTTPHeader('x')",
     `SELECT catboostEvaluate('${secret}', 1)`,
-  ]) await rejected(q);
+  ])
+    await rejected(q);
 });
 
 test('FORMAT, INTO OUTFILE, several statements and an empty query are each told apart', async () => {
@@ -140,14 +148,31 @@ test('FORMAT, INTO OUTFILE, several statements and an empty query are each told 
       return true;
     });
   };
-  for (const q of ['SELECT 1 FORMAT TSV', 'select 1 as a format JSON', 'SELECT 1 UNION ALL SELECT 2 FORMAT CSV', 'SELECT 1 FORMAT CSV SETTINGS readonly = 0']) {
-    await told(q, true, /^refused: FORMAT is not allowed: the API answers rows as JSON, and `vigil query --format table\|csv\|tsv\|json` renders them$/);
+  for (const q of [
+    'SELECT 1 FORMAT TSV',
+    'select 1 as a format JSON',
+    'SELECT 1 UNION ALL SELECT 2 FORMAT CSV',
+    'SELECT 1 FORMAT CSV SETTINGS readonly = 0',
+  ]) {
+    await told(
+      q,
+      true,
+      /^refused: FORMAT is not allowed: the API answers rows as JSON, and `vigil query --format table\|csv\|tsv\|json` renders them$/,
+    );
   }
-  await told(`SELECT 1 INTO OUTFILE '${out()}' FORMAT CSV`, true, /^refused: queries are read-only: INTO OUTFILE is not allowed/);
-  for (const q of ['SELECT 1; SELECT 2', 'SELECT 1;SELECT 2;', 'SELECT 1; KILL QUERY WHERE 1']) await told(q, false, /^query failed: one statement per query/);
-  for (const q of ['', '   ', '-- only a comment\n', '/* */']) await told(q, false, /^query failed: the query is empty$/);
+  await told(
+    `SELECT 1 INTO OUTFILE '${out()}' FORMAT CSV`,
+    true,
+    /^refused: queries are read-only: INTO OUTFILE is not allowed/,
+  );
+  for (const q of ['SELECT 1; SELECT 2', 'SELECT 1;SELECT 2;', 'SELECT 1; KILL QUERY WHERE 1'])
+    await told(q, false, /^query failed: one statement per query/);
+  for (const q of ['', '   ', '-- only a comment\n', '/* */'])
+    await told(q, false, /^query failed: the query is empty$/);
   // The messages are picked from the canonical text, never instead of the parse: a string holding the words stays a query.
-  assert.deepEqual((await run("SELECT 'x\\nFORMAT CSV\\nINTO OUTFILE ''z''' AS `FORMAT`")).rows, [{ FORMAT: "x\nFORMAT CSV\nINTO OUTFILE 'z'" }]);
+  assert.deepEqual((await run("SELECT 'x\\nFORMAT CSV\\nINTO OUTFILE ''z''' AS `FORMAT`")).rows, [
+    { FORMAT: "x\nFORMAT CSV\nINTO OUTFILE 'z'" },
+  ]);
 });
 
 test("other sessions' queries, logs and settings in system tables are refused, however named", async () => {
@@ -163,7 +188,8 @@ test("other sessions' queries, logs and settings in system tables are refused, h
     'SELECT * FROM events AS e JOIN system.processes AS p ON 1 = 1',
     'WITH p AS (SELECT * FROM system.processes) SELECT * FROM p',
     'SELECT 1 UNION ALL SELECT count() FROM system.text_log',
-  ]) await rejected(q);
+  ])
+    await rejected(q);
 });
 
 test('a name with a line break cannot smuggle a node into the checked tree', async () => {
@@ -171,8 +197,9 @@ test('a name with a line break cannot smuggle a node into the checked tree', asy
     "SELECT `fi\nle`('x')",
     `SELECT 1 AS \`x\nFunction numbers\`, file('${secret}')`,
     `SELECT file('${secret}') AS \`y\n   Literal 'z'\``,
-    "SELECT 1 AS `a\nSelectQuery (children 1)` FROM system.processes",
-  ]) await rejected(q);
+    'SELECT 1 AS `a\nSelectQuery (children 1)` FROM system.processes',
+  ])
+    await rejected(q);
 });
 
 test('everyday queries run: CTEs, unions, joins, windows, lambdas, combinators, any case', async () => {
@@ -187,17 +214,21 @@ test('everyday queries run: CTEs, unions, joins, windows, lambdas, combinators, 
     'SELECT countIf(number > 1), uniqExactIf(number, number > 0), quantile(0.9)(number), sumOrNull(number), count(DISTINCT number), sum(number) FILTER (WHERE number > 1) FROM numbers(10)',
     'SELECT row_number() OVER (PARTITION BY number % 2 ORDER BY number), lagInFrame(number) OVER w FROM numbers(10) WINDOW w AS (ORDER BY number)',
     'SELECT arrayMap(x -> x * 2, [1, 2]), arrayFilter((x, y) -> x > y, [1], [2]), EXISTS (SELECT 1), 1 IN (SELECT 1), number BETWEEN 1 AND 2 FROM numbers(2)',
-    "SELECT a.number, b.number FROM numbers(3) AS a INNER JOIN numbers(3) AS b ON a.number = b.number ARRAY JOIN [1, 2] AS x",
+    'SELECT a.number, b.number FROM numbers(3) AS a INNER JOIN numbers(3) AS b ON a.number = b.number ARRAY JOIN [1, 2] AS x',
     'SELECT number FROM numbers(10) ORDER BY number WITH FILL LIMIT 2 BY number % 2 LIMIT 5',
     "SELECT * FROM values('x UInt8', 1, 2) AS a, generate_series(1, 2) AS b, numbers_mt(1) AS c, primes(2) AS d, view(SELECT 1) AS e",
-    "SELECT e.host, default.events.kind FROM default.events AS e, events WHERE e.id = events.id LIMIT 1",
-    "SELECT name FROM system.tables WHERE database = currentDatabase()",
+    'SELECT e.host, default.events.kind FROM default.events AS e, events WHERE e.id = events.id LIMIT 1',
+    'SELECT name FROM system.tables WHERE database = currentDatabase()',
     "SELECT name, type FROM system.columns WHERE table = 'events'",
     "SELECT format('{} {}', 'a', 'b'), formatReadableSize(1024), toStartOfInterval(now(), INTERVAL 1 MINUTE), lower('A')",
   ]) {
     await assert.doesNotReject(run(q), q);
   }
-  assert.deepEqual((await run('SELECT file AS x FROM (SELECT 7 AS file)')).rows, [{ x: 7 }], 'a column may be named like a function');
+  assert.deepEqual(
+    (await run('SELECT file AS x FROM (SELECT 7 AS file)')).rows,
+    [{ x: 7 }],
+    'a column may be named like a function',
+  );
 });
 
 test('a refused query leaves the session usable', async () => {

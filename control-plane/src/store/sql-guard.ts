@@ -28,18 +28,55 @@ import { QueryError } from './query-error.js';
  * tables); lower-case. `format` is also the string function; as a table function it would parse only
  * its literal argument (readonly=1 refuses it anyway).
  */
-const SAFE_TABLE_FUNCTIONS = new Set(['numbers', 'numbers_mt', 'generate_series', 'generateseries', 'primes', 'values', 'view', 'null', 'format']);
+const SAFE_TABLE_FUNCTIONS = new Set([
+  'numbers',
+  'numbers_mt',
+  'generate_series',
+  'generateseries',
+  'primes',
+  'values',
+  'view',
+  'null',
+  'format',
+]);
 
 /** Tables of the system database a user may read: the engine's catalogue and Vigil's own tables' sizes, not other sessions' queries, logs, users or settings. */
-const SAFE_SYSTEM_TABLES = new Set(['one', 'numbers', 'numbers_mt', 'zeros', 'zeros_mt', 'functions', 'table_functions', 'aggregate_function_combinators', 'data_type_families', 'time_zones', 'databases', 'tables', 'columns', 'parts']);
+const SAFE_SYSTEM_TABLES = new Set([
+  'one',
+  'numbers',
+  'numbers_mt',
+  'zeros',
+  'zeros_mt',
+  'functions',
+  'table_functions',
+  'aggregate_function_combinators',
+  'data_type_families',
+  'time_zones',
+  'databases',
+  'tables',
+  'columns',
+  'parts',
+]);
 
 /** system.functions categories whose functions reach outside the query: AI providers, dictionaries and their sources, the process's own memory, model files. */
 const DENIED_CATEGORIES = new Set(['AI', 'Dictionary', 'Embedded Dictionary', 'Introspection', 'Machine Learning']);
 
 /** Functions that read files, server configuration or other sessions, write to Keeper, or only stall the user session. */
 const DENIED_FUNCTIONS = new Set([
-  'file', 'getServerSetting', 'getClientHTTPHeader', 'showCertificate', 'catboostEvaluate', 'joinGet', 'joinGetOrNull',
-  'getMacro', 'generateSerialID', 'fuzzQuery', 'logTrace', 'sleep', 'sleepEachRow', 'zookeeperSessionUptime',
+  'file',
+  'getServerSetting',
+  'getClientHTTPHeader',
+  'showCertificate',
+  'catboostEvaluate',
+  'joinGet',
+  'joinGetOrNull',
+  'getMacro',
+  'generateSerialID',
+  'fuzzQuery',
+  'logTrace',
+  'sleep',
+  'sleepEachRow',
+  'zookeeperSessionUptime',
 ]);
 
 /** Functions the parser writes that system.functions does not list. */
@@ -47,15 +84,45 @@ const PARSER_FUNCTIONS = new Set(['lambda', 'exists']);
 
 /** The nodes a SELECT's syntax tree is made of. */
 const NODE_KINDS = new Set([
-  'SelectWithUnionQuery', 'SelectIntersectExceptQuery', 'SelectQuery', 'ExpressionList', 'Subquery', 'WithElement',
-  'TablesInSelectQuery', 'TablesInSelectQueryElement', 'TableExpression', 'TableJoin', 'ArrayJoin', 'TableIdentifier',
-  'Identifier', 'Literal', 'Function', 'Asterisk', 'QualifiedAsterisk', 'OrderByElement', 'InterpolateElement',
-  'WindowDefinition', 'WindowListElement', 'SampleRatio', 'ColumnsRegexpMatcher', 'ColumnsListMatcher',
-  'QualifiedColumnsRegexpMatcher', 'QualifiedColumnsListMatcher', 'ColumnsTransformerList', 'ColumnsExceptTransformer',
-  'ColumnsReplaceTransformer', 'ColumnsReplaceTransformer::Replacement', 'ColumnsApplyTransformer',
+  'SelectWithUnionQuery',
+  'SelectIntersectExceptQuery',
+  'SelectQuery',
+  'ExpressionList',
+  'Subquery',
+  'WithElement',
+  'TablesInSelectQuery',
+  'TablesInSelectQueryElement',
+  'TableExpression',
+  'TableJoin',
+  'ArrayJoin',
+  'TableIdentifier',
+  'Identifier',
+  'Literal',
+  'Function',
+  'Asterisk',
+  'QualifiedAsterisk',
+  'OrderByElement',
+  'InterpolateElement',
+  'WindowDefinition',
+  'WindowListElement',
+  'SampleRatio',
+  'ColumnsRegexpMatcher',
+  'ColumnsListMatcher',
+  'QualifiedColumnsRegexpMatcher',
+  'QualifiedColumnsListMatcher',
+  'ColumnsTransformerList',
+  'ColumnsExceptTransformer',
+  'ColumnsReplaceTransformer',
+  'ColumnsReplaceTransformer::Replacement',
+  'ColumnsApplyTransformer',
 ]);
 
-interface FunctionEntry { name: string; canonical: string; aggregate: boolean; categories: string[] }
+interface FunctionEntry {
+  name: string;
+  canonical: string;
+  aggregate: boolean;
+  categories: string[];
+}
 
 /** What the engine knows by name, read once per session from its own system tables. */
 export interface SqlCatalog {
@@ -72,8 +139,17 @@ export interface SqlCatalog {
 
 const catalogs = new WeakMap<ClickHouseClient, Promise<SqlCatalog>>();
 
-async function text(client: ClickHouseClient, query: string, settings: ClickHouseSettings, params?: Record<string, unknown>): Promise<string> {
-  const r = await client.exec({ query, clickhouse_settings: { ...settings, default_format: 'TabSeparatedRaw' }, ...(params ? { query_params: params } : {}) });
+async function text(
+  client: ClickHouseClient,
+  query: string,
+  settings: ClickHouseSettings,
+  params?: Record<string, unknown>,
+): Promise<string> {
+  const r = await client.exec({
+    query,
+    clickhouse_settings: { ...settings, default_format: 'TabSeparatedRaw' },
+    ...(params ? { query_params: params } : {}),
+  });
   const chunks: Buffer[] = [];
   for await (const c of r.stream) chunks.push(Buffer.from(c as Uint8Array));
   return Buffer.concat(chunks).toString('utf8');
@@ -83,25 +159,47 @@ async function rows<T>(client: ClickHouseClient, query: string, settings: ClickH
   const r = await client.exec({ query, clickhouse_settings: { ...settings, default_format: 'JSONEachRow' } });
   const chunks: Buffer[] = [];
   for await (const c of r.stream) chunks.push(Buffer.from(c as Uint8Array));
-  return Buffer.concat(chunks).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as T);
 }
 
 async function loadCatalog(client: ClickHouseClient, settings: ClickHouseSettings): Promise<SqlCatalog> {
-  const fns = await rows<{ name: string; alias_to: string; case_insensitive: number; is_aggregate: number; categories: string }>(
-    client, 'SELECT name, alias_to, case_insensitive, is_aggregate, categories FROM system.functions', settings);
+  const fns = await rows<{
+    name: string;
+    alias_to: string;
+    case_insensitive: number;
+    is_aggregate: number;
+    categories: string;
+  }>(client, 'SELECT name, alias_to, case_insensitive, is_aggregate, categories FROM system.functions', settings);
   const exact = new Map<string, FunctionEntry>();
   const folded = new Map<string, FunctionEntry[]>();
   for (const f of fns) {
-    const e: FunctionEntry = { name: f.name, canonical: f.alias_to || f.name, aggregate: Boolean(f.is_aggregate), categories: f.categories.split(',').map((c) => c.trim()).filter(Boolean) };
+    const e: FunctionEntry = {
+      name: f.name,
+      canonical: f.alias_to || f.name,
+      aggregate: Boolean(f.is_aggregate),
+      categories: f.categories
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean),
+    };
     exact.set(f.name, e);
     if (f.case_insensitive) folded.set(f.name.toLowerCase(), [...(folded.get(f.name.toLowerCase()) ?? []), e]);
   }
   const names = async (q: string) => (await rows<{ name: string }>(client, q, settings)).map((r) => r.name);
   return {
-    exact, folded,
+    exact,
+    folded,
     tableFunctions: new Set((await names('SELECT name FROM system.table_functions')).map((n) => n.toLowerCase())),
-    combinators: (await names('SELECT name FROM system.aggregate_function_combinators')).sort((a, b) => b.length - a.length),
-    otherDatabases: new Set((await names('SELECT name FROM system.databases WHERE name != currentDatabase()')).map((n) => n.toLowerCase())),
+    combinators: (await names('SELECT name FROM system.aggregate_function_combinators')).sort(
+      (a, b) => b.length - a.length,
+    ),
+    otherDatabases: new Set(
+      (await names('SELECT name FROM system.databases WHERE name != currentDatabase()')).map((n) => n.toLowerCase()),
+    ),
   };
 }
 
@@ -117,26 +215,34 @@ function catalogOf(client: ClickHouseClient, settings: ClickHouseSettings): Prom
 
 /** Every entry the engine could mean by `name`: exact, case-folded, or an aggregate with combinators (`countIf`, `sumArrayOrNull`). */
 function resolve(cat: SqlCatalog, name: string): FunctionEntry[] {
-  const direct = [cat.exact.get(name), ...(cat.folded.get(name.toLowerCase()) ?? [])].filter((e): e is FunctionEntry => e !== undefined);
+  const direct = [cat.exact.get(name), ...(cat.folded.get(name.toLowerCase()) ?? [])].filter(
+    (e): e is FunctionEntry => e !== undefined,
+  );
   if (direct.length > 0) return direct;
   for (const c of cat.combinators) {
     if (name.length <= c.length || !name.endsWith(c)) continue;
-    const base = resolve(cat, name.slice(0, -c.length)).filter((e) => e.aggregate || cat.exact.get(e.canonical)?.aggregate);
+    const base = resolve(cat, name.slice(0, -c.length)).filter(
+      (e) => e.aggregate || cat.exact.get(e.canonical)?.aggregate,
+    );
     if (base.length > 0) return base;
   }
   return [];
 }
 
 const denied = (e: FunctionEntry | undefined): boolean =>
-  e !== undefined && (DENIED_FUNCTIONS.has(e.name) || e.name.startsWith('__') || e.categories.some((c) => DENIED_CATEGORIES.has(c)));
+  e !== undefined &&
+  (DENIED_FUNCTIONS.has(e.name) || e.name.startsWith('__') || e.categories.some((c) => DENIED_CATEGORIES.has(c)));
 
 /** Why a function named in the tree may not run, or null. Table functions share the namespace: a name that is both is judged as both. */
 export function functionProblem(cat: SqlCatalog, name: string): string | null {
   const lower = name.toLowerCase();
-  if (cat.tableFunctions.has(lower) && !SAFE_TABLE_FUNCTIONS.has(lower)) return `the table function ${name}() reaches beyond Vigil's tables`;
+  if (cat.tableFunctions.has(lower) && !SAFE_TABLE_FUNCTIONS.has(lower))
+    return `the table function ${name}() reaches beyond Vigil's tables`;
   const found = resolve(cat, name);
-  if (found.some((e) => denied(e) || denied(cat.exact.get(e.canonical)))) return `the function ${name}() reaches the host, the network or the engine's internals`;
-  if (found.length === 0 && !SAFE_TABLE_FUNCTIONS.has(lower) && !PARSER_FUNCTIONS.has(name)) return `unknown function ${name}()`;
+  if (found.some((e) => denied(e) || denied(cat.exact.get(e.canonical))))
+    return `the function ${name}() reaches the host, the network or the engine's internals`;
+  if (found.length === 0 && !SAFE_TABLE_FUNCTIONS.has(lower) && !PARSER_FUNCTIONS.has(name))
+    return `unknown function ${name}()`;
   return null;
 }
 
@@ -148,7 +254,12 @@ export function tableProblem(cat: SqlCatalog, name: string): string | null {
   return `${db}.${table} is not one of the tables user SQL may read`;
 }
 
-interface Node { depth: number; kind: string; rest: string; children: number }
+interface Node {
+  depth: number;
+  kind: string;
+  rest: string;
+  children: number;
+}
 
 function parseLine(line: string): Node | null {
   const m = /^( *)(\S+)(?: (.*))?$/.exec(line);
@@ -178,13 +289,18 @@ export function astProblems(cat: SqlCatalog, dump: string): string[] {
   for (const n of nodes) {
     if (!n) continue;
     if (!NODE_KINDS.has(n.kind)) {
-      problems.push(n.kind === 'Set' ? 'a query may not change settings (SETTINGS)' : `${n.kind} is not part of a SELECT`);
+      problems.push(
+        n.kind === 'Set' ? 'a query may not change settings (SETTINGS)' : `${n.kind} is not part of a SELECT`,
+      );
       continue;
     }
     const name = n.rest.split(' ')[0] ?? '';
-    const problem = n.kind === 'Function' ? functionProblem(cat, name)
-      : n.kind === 'TableIdentifier' || n.kind === 'Identifier' ? tableProblem(cat, name)
-        : null;
+    const problem =
+      n.kind === 'Function'
+        ? functionProblem(cat, name)
+        : n.kind === 'TableIdentifier' || n.kind === 'Identifier'
+          ? tableProblem(cat, name)
+          : null;
     if (problem) problems.push(problem);
   }
   if (problems.length === 0 && !wholeTree(nodes)) problems.push('its syntax tree is too large or too odd to check');
@@ -196,7 +312,8 @@ export function astProblems(cat: SqlCatalog, dump: string): string[] {
  * (Syntax error (Multi-statements are not allowed), Empty query); null for any other.
  */
 export function parseProblem(engineError: string): string | null {
-  if (/Multi-statements are not allowed/.test(engineError)) return 'one statement per query (leave out the ";" and what follows it)';
+  if (/Multi-statements are not allowed/.test(engineError))
+    return 'one statement per query (leave out the ";" and what follows it)';
   if (/Empty query/.test(engineError)) return 'the query is empty';
   return null;
 }
@@ -209,8 +326,10 @@ export function parseProblem(engineError: string): string | null {
  */
 export function outputClauseProblem(canonical: string): string | null {
   const lines = canonical.split('\n');
-  if (lines.some((l) => l.startsWith('INTO OUTFILE '))) return 'queries are read-only: INTO OUTFILE is not allowed (to keep a result, `vigil query --format csv "…" > FILE`)';
-  if (lines.some((l) => l.startsWith('FORMAT '))) return 'FORMAT is not allowed: the API answers rows as JSON, and `vigil query --format table|csv|tsv|json` renders them';
+  if (lines.some((l) => l.startsWith('INTO OUTFILE ')))
+    return 'queries are read-only: INTO OUTFILE is not allowed (to keep a result, `vigil query --format csv "…" > FILE`)';
+  if (lines.some((l) => l.startsWith('FORMAT ')))
+    return 'FORMAT is not allowed: the API answers rows as JSON, and `vigil query --format table|csv|tsv|json` renders them';
   return null;
 }
 
@@ -218,22 +337,34 @@ export function outputClauseProblem(canonical: string): string | null {
  * The canonical text of a user query that may run (see above), or a QueryError: `refused` for what
  * user SQL may not do, not refused for a syntax error. Runs on the user session with its settings.
  */
-export async function guardUserSql(client: ClickHouseClient, sql: string, settings: ClickHouseSettings): Promise<string> {
+export async function guardUserSql(
+  client: ClickHouseClient,
+  sql: string,
+  settings: ClickHouseSettings,
+): Promise<string> {
   const cat = await catalogOf(client, settings);
   let canonical: string;
   try {
     canonical = (await text(client, 'SELECT formatQuery({sql:String})', settings, { sql })).replace(/\n$/, '');
   } catch (cause) {
-    const first = ((cause as Error).message ?? String(cause)).split('\n')[0]!.replace(/ In scope SELECT formatQuery.*$/, '').trim();
+    const first = ((cause as Error).message ?? String(cause))
+      .split('\n')[0]!
+      .replace(/ In scope SELECT formatQuery.*$/, '')
+      .trim();
     throw new QueryError(`query failed: ${parseProblem(first) ?? first}`, false, { cause });
   }
   let dump: string;
   try {
     dump = await text(client, `EXPLAIN AST SELECT * FROM (\n${canonical}\n)`, settings);
   } catch (cause) {
-    throw new QueryError(`refused: ${outputClauseProblem(canonical) ?? 'queries are read-only: one SELECT (WITH, UNION, INTERSECT, EXCEPT) without INTO OUTFILE, FORMAT or SETTINGS'}`, true, { cause });
+    throw new QueryError(
+      `refused: ${outputClauseProblem(canonical) ?? 'queries are read-only: one SELECT (WITH, UNION, INTERSECT, EXCEPT) without INTO OUTFILE, FORMAT or SETTINGS'}`,
+      true,
+      { cause },
+    );
   }
   const problems = astProblems(cat, dump);
-  if (problems.length > 0) throw new QueryError(`refused: queries are read-only and reach only Vigil's tables: ${problems[0]}`, true);
+  if (problems.length > 0)
+    throw new QueryError(`refused: queries are read-only and reach only Vigil's tables: ${problems[0]}`, true);
   return canonical;
 }

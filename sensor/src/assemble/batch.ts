@@ -30,7 +30,10 @@ export class BatchCollector {
     for (const [mapName, data] of this.sets) {
       const name = mapName.replace(/[01]$/, '');
       const seen = out.get(name);
-      if (!seen) { out.set(name, data); continue; }
+      if (!seen) {
+        out.set(name, data);
+        continue;
+      }
       for (const [k, v] of Object.entries(data)) {
         const prev = seen[k];
         seen[k] = typeof prev === 'number' && typeof v === 'number' ? prev + v : v;
@@ -89,7 +92,9 @@ export class BatchMerger<T extends { ns: number }> {
     const mark = this.watermark();
     const at = this.now();
     const out: T[] = [];
-    for (const r of records) if (r.ns < mark) out.push(r); else this.held.push({ r, at });
+    for (const r of records)
+      if (r.ns < mark) out.push(r);
+      else this.held.push({ r, at });
     return out.length > 1 ? out.sort((a, b) => a.ns - b.ns) : out;
   }
 
@@ -108,8 +113,10 @@ export class BatchMerger<T extends { ns: number }> {
     const keep: { r: T; at: number }[] = [];
     for (const h of this.held) {
       if (h.r.ns < mark) out.push(h);
-      else if (h.at <= stale) { out.push(h); this.heldToTimeout++; }
-      else keep.push(h);
+      else if (h.at <= stale) {
+        out.push(h);
+        this.heldToTimeout++;
+      } else keep.push(h);
     }
     this.held = keep;
     return out.map((h) => h.r).sort((a, b) => a.ns - b.ns);

@@ -14,12 +14,25 @@ const MIN_TTL_S = 30;
 const MAX_TTL_S = 86_400;
 
 const QTYPE_NAMES: Record<number, string> = {
-  1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 64: 'SVCB', 65: 'HTTPS', 255: 'ANY',
+  1: 'A',
+  2: 'NS',
+  5: 'CNAME',
+  6: 'SOA',
+  12: 'PTR',
+  15: 'MX',
+  16: 'TXT',
+  28: 'AAAA',
+  33: 'SRV',
+  64: 'SVCB',
+  65: 'HTTPS',
+  255: 'ANY',
 };
 
 /** A Map that forgets its oldest entry past `max`. */
 class Bounded<K, V> extends Map<K, V> {
-  constructor(private readonly max: number) { super(); }
+  constructor(private readonly max: number) {
+    super();
+  }
   override set(k: K, v: V): this {
     this.delete(k);
     super.set(k, v);
@@ -57,8 +70,17 @@ export class DnsNames {
     if (r.bytes === null) {
       this.counters.reject('dns.ambiguous-capture');
       return {
-        direction: r.direction, id: null, qname: null, qtype: null, qtypeName: null, rcode: null, answers: [], server,
-        len: r.len, truncated, malformed: 'ambiguous capture',
+        direction: r.direction,
+        id: null,
+        qname: null,
+        qtype: null,
+        qtypeName: null,
+        rcode: null,
+        answers: [],
+        server,
+        len: r.len,
+        truncated,
+        malformed: 'ambiguous capture',
       };
     }
     const m = parseDnsMessage(r.bytes);
@@ -73,9 +95,17 @@ export class DnsNames {
       }
     }
     return {
-      direction: r.direction, id: m.id, qname: m.qname, qtype: m.qtype,
+      direction: r.direction,
+      id: m.id,
+      qname: m.qname,
+      qtype: m.qtype,
       qtypeName: m.qtype === null ? null : (QTYPE_NAMES[m.qtype] ?? null),
-      rcode: answer ? m.rcode : null, answers: answer ? m.answers : [], server, len: r.len, truncated, malformed: m.malformed,
+      rcode: answer ? m.rcode : null,
+      answers: answer ? m.answers : [],
+      server,
+      len: r.len,
+      truncated,
+      malformed: m.malformed,
     };
   }
 

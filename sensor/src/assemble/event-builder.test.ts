@@ -9,14 +9,30 @@ import { GpuDeviceMap, kdev } from '../gpu/devices.js';
 import { Counters } from '../counters.js';
 import type { ExecDone } from '../decode/exec.js';
 
-const builder = () => new EventBuilder(
-  'test', new ProcessCache(), new GpuDeviceMap({ nvidia: -1, nvidiaUvm: -1, kfd: -1, drm: -1 }, []),
-  new KtimeClock(), new Counters(), 199,
-);
+const builder = () =>
+  new EventBuilder(
+    'test',
+    new ProcessCache(),
+    new GpuDeviceMap({ nvidia: -1, nvidiaUvm: -1, kfd: -1, drm: -1 }, []),
+    new KtimeClock(),
+    new Counters(),
+    199,
+  );
 // This process stands for the exec'd one: it is alive, so /proc shows node's binary as its image.
 const exec = (ns: number, filename: string): ExecDone => ({
-  type: 'exec.done', ns, pid: process.pid, tid: process.pid, ppid: process.ppid, uid: 0, gid: 0,
-  cgroupId: 0, comm: 'x', filename, argv: [filename], argvTruncated: false, ret: 0,
+  type: 'exec.done',
+  ns,
+  pid: process.pid,
+  tid: process.pid,
+  ppid: process.ppid,
+  uid: 0,
+  gid: 0,
+  cgroupId: 0,
+  comm: 'x',
+  filename,
+  argv: [filename],
+  argvTruncated: false,
+  ret: 0,
 });
 
 test('a flushed exec reads its image from /proc only while the process is still in it', () => {
@@ -50,15 +66,25 @@ test('a flushed exec reads its image from /proc only while the process is still 
 test('a GPU window waits in the merger for the exec before it: a process gone by then keeps its image', () => {
   const gone = 4_194_000; // no such pid: /proc cannot fill in what the table lacks
   const b = builder();
-  const merger = new BatchMerger<DecodedRecord>(() => ['exec'], 60_000, () => 0);
+  const merger = new BatchMerger<DecodedRecord>(
+    () => ['exec'],
+    60_000,
+    () => 0,
+  );
   merger.add('exec', [], 50); // the exec probe's last flush covered everything before ns 50
   const execRec: ExecDone = { ...exec(100, '/tmp/.cache/python3'), pid: gone, tid: gone };
   // Printed at the window's tick: the exec above is still in the exec probe's maps, not yet flushed.
-  const window = windowRecord('gpu.window', [{ key: `${gone},${kdev(195, 255)},3224381995,0,52160`, count: 7, firstNs: 120, lastNs: 900 }]);
+  const window = windowRecord('gpu.window', [
+    { key: `${gone},${kdev(195, 255)},3224381995,0,52160`, count: 7, firstNs: 120, lastNs: 900 },
+  ]);
   assert.ok(window);
   assert.deepEqual(merger.hold([window]), [], 'held: the exec probe has not flushed past it');
   const released = merger.add('exec', [execRec], 1000);
-  assert.deepEqual(released.map((r) => r.type), ['exec.done', 'gpu.window'], 'in kernel-time order');
+  assert.deepEqual(
+    released.map((r) => r.type),
+    ['exec.done', 'gpu.window'],
+    'in kernel-time order',
+  );
   const events = b.onRecords(released);
   const gpuEv = events.find((e) => e.kind === 'gpu');
   assert.equal(gpuEv?.proc.exe, '/tmp/.cache/python3');

@@ -32,7 +32,15 @@ export function windowRecord(kind: WindowDecoded['type'], entries: WindowEntry[]
   return { type: kind, ns, entries };
 }
 
-export type DecodedRecord = ExecDecoded | ExecDone | ProcDecoded | FlushDecoded | ConnectDecoded | GpuDecoded | WindowDecoded | DnsDecoded;
+export type DecodedRecord =
+  | ExecDecoded
+  | ExecDone
+  | ProcDecoded
+  | FlushDecoded
+  | ConnectDecoded
+  | GpuDecoded
+  | WindowDecoded
+  | DnsDecoded;
 
 /**
  * Turns decoded probe records into v1 events: keeps the process cache in step with fork/exec/exit and
@@ -102,14 +110,22 @@ export class EventBuilder {
       }
       case 'connect.first': {
         const ts = this.clock.toWall(r.ns);
-        return [{
-          ...this.envelope(r.ns, r.pid, { comm: r.comm, uid: r.uid, cgroupId: r.cgroupId }),
-          kind: 'connect',
-          connect: {
-            family: r.family, daddr: r.daddr, dport: r.dport, ret: r.ret, count: 1, firstTs: ts, lastTs: ts,
-            ...this.hostname(r.pid, r.daddr, r.ns),
+        return [
+          {
+            ...this.envelope(r.ns, r.pid, { comm: r.comm, uid: r.uid, cgroupId: r.cgroupId }),
+            kind: 'connect',
+            connect: {
+              family: r.family,
+              daddr: r.daddr,
+              dport: r.dport,
+              ret: r.ret,
+              count: 1,
+              firstTs: ts,
+              lastTs: ts,
+              ...this.hostname(r.pid, r.daddr, r.ns),
+            },
           },
-        }];
+        ];
       }
       case 'dns.server':
       case 'dns.skipped':
@@ -125,7 +141,14 @@ export class EventBuilder {
         return this.gpuWindow(r.entries);
       case 'gpu.first': {
         const ts = this.clock.toWall(r.ns);
-        return [this.gpuEvent(r, r.ns, { count: 1, firstTs: ts, lastTs: ts }, { comm: r.comm, uid: r.uid, cgroupId: r.cgroupId })];
+        return [
+          this.gpuEvent(
+            r,
+            r.ns,
+            { count: 1, firstTs: ts, lastTs: ts },
+            { comm: r.comm, uid: r.uid, cgroupId: r.cgroupId },
+          ),
+        ];
       }
     }
   }
@@ -140,7 +163,13 @@ export class EventBuilder {
       ts: this.clock.nowWall(),
       proc: this.cache.describe(h.pid),
       kind: 'exe',
-      exe: { path: h.path, sha256: h.sha256, size: h.size, recentlyWritten: h.recentlyWritten, inWritableDir: h.inWritableDir },
+      exe: {
+        path: h.path,
+        sha256: h.sha256,
+        size: h.size,
+        recentlyWritten: h.recentlyWritten,
+        inWritableDir: h.inWritableDir,
+      },
     };
   }
 
@@ -153,13 +182,21 @@ export class EventBuilder {
     const out: EventV1[] = [];
     for (const w of entries) {
       const k = decodeConnectKey(w.key);
-      if (!k) { this.counters.reject('connect.window-key'); continue; }
+      if (!k) {
+        this.counters.reject('connect.window-key');
+        continue;
+      }
       out.push({
         ...this.envelope(w.lastNs, k.pid, {}),
         kind: 'connect',
         connect: {
-          family: k.family, daddr: k.daddr, dport: k.dport, ret: null, count: w.count,
-          firstTs: this.clock.toWall(w.firstNs), lastTs: this.clock.toWall(w.lastNs),
+          family: k.family,
+          daddr: k.daddr,
+          dport: k.dport,
+          ret: null,
+          count: w.count,
+          firstTs: this.clock.toWall(w.firstNs),
+          lastTs: this.clock.toWall(w.lastNs),
           ...this.hostname(k.pid, k.daddr, w.firstNs),
         },
       });
@@ -177,10 +214,22 @@ export class EventBuilder {
     const out: EventV1[] = [];
     for (const w of entries) {
       const k = decodeGpuKey(w.key);
-      if (!k) { this.counters.reject('gpu.window-key'); continue; }
-      out.push(this.gpuEvent(k, w.lastNs, {
-        count: w.count, firstTs: this.clock.toWall(w.firstNs), lastTs: this.clock.toWall(w.lastNs),
-      }, {}));
+      if (!k) {
+        this.counters.reject('gpu.window-key');
+        continue;
+      }
+      out.push(
+        this.gpuEvent(
+          k,
+          w.lastNs,
+          {
+            count: w.count,
+            firstTs: this.clock.toWall(w.firstNs),
+            lastTs: this.clock.toWall(w.lastNs),
+          },
+          {},
+        ),
+      );
     }
     return out;
   }
@@ -188,8 +237,17 @@ export class EventBuilder {
   private execEvent(e: AssembledExec, superseded = false): EventV1 {
     if (e.ret === 0) {
       this.cache.onExec({
-        pid: e.pid, ppid: e.ppid, uid: e.uid, gid: e.gid, comm: e.comm, filename: e.filename,
-        argv: e.argv, argvTruncated: e.argvTruncated, cgroupId: e.cgroupId, ktime: e.ns, superseded,
+        pid: e.pid,
+        ppid: e.ppid,
+        uid: e.uid,
+        gid: e.gid,
+        comm: e.comm,
+        filename: e.filename,
+        argv: e.argv,
+        argvTruncated: e.argvTruncated,
+        cgroupId: e.cgroupId,
+        ktime: e.ns,
+        superseded,
       });
     }
     return {
@@ -213,8 +271,14 @@ export class EventBuilder {
       ...this.envelope(ns, call.pid, hint),
       kind: 'gpu',
       gpu: {
-        device: dev.path, driver: dev.driver, major: dev.major, minor: dev.minor,
-        request: call.request, nr, name, xfer: call.inner !== null,
+        device: dev.path,
+        driver: dev.driver,
+        major: dev.major,
+        minor: dev.minor,
+        request: call.request,
+        nr,
+        name,
+        xfer: call.inner !== null,
         rmClass: isAlloc ? call.obj : null,
         rmClassName: isAlloc ? (NVIDIA_RM_CLASS[call.obj]?.name ?? null) : null,
         rmControl: isControl ? call.obj : null,

@@ -2,7 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ExecAssembler } from './exec-assembler.js';
 
-const header = (pid: number) => ({ type: 'exec.enter' as const, ns: 10, pid, tid: pid, ppid: 1, uid: 0, gid: 0, cgroupId: 7, comm: 'bash', moreArgs: false });
+const header = (pid: number) => ({
+  type: 'exec.enter' as const,
+  ns: 10,
+  pid,
+  tid: pid,
+  ppid: 1,
+  uid: 0,
+  gid: 0,
+  cgroupId: 7,
+  comm: 'bash',
+  moreArgs: false,
+});
 
 test('a return that arrives before its header (another CPU) still completes the exec', () => {
   const a = new ExecAssembler(199);
@@ -10,7 +21,12 @@ test('a return that arrives before its header (another CPU) still completes the 
   assert.equal(a.push({ type: 'exec.return', ns: 3, pid: 5, ret: 0, comm: 'ls' }), null);
   assert.equal(a.push({ type: 'exec.filename', ns: 2, pid: 5, filename: '/bin/ls' }), null);
   const done = a.push(header(5));
-  assert.deepEqual(done && { argv: done.argv, comm: done.comm, ret: done.ret, filename: done.filename }, { argv: ['ls'], comm: 'ls', ret: 0, filename: '/bin/ls' });
+  assert.deepEqual(done && { argv: done.argv, comm: done.comm, ret: done.ret, filename: done.filename }, {
+    argv: ['ls'],
+    comm: 'ls',
+    ret: 0,
+    filename: '/bin/ls',
+  });
   assert.equal(a.size, 0);
 });
 

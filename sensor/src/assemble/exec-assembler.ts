@@ -47,15 +47,24 @@ export class ExecAssembler {
         p.args[r.idx] = r.arg;
         return null;
       case 'exec.filename':
-        if (!p) { p = { args: [], filename: '', since: this.now() }; this.pending.set(r.pid, p); }
+        if (!p) {
+          p = { args: [], filename: '', since: this.now() };
+          this.pending.set(r.pid, p);
+        }
         p.filename = r.filename;
         return null;
       case 'exec.enter':
-        if (!p) { p = { args: [], filename: '', since: this.now() }; this.pending.set(r.pid, p); }
+        if (!p) {
+          p = { args: [], filename: '', since: this.now() };
+          this.pending.set(r.pid, p);
+        }
         p.header = r;
         return p.ret ? this.complete(r.pid, p) : null;
       case 'exec.return':
-        if (!p) { p = { args: [], filename: '', since: this.now() }; this.pending.set(r.pid, p); }
+        if (!p) {
+          p = { args: [], filename: '', since: this.now() };
+          this.pending.set(r.pid, p);
+        }
         p.ret = { ret: r.ret, comm: r.comm };
         return p.header ? this.complete(r.pid, p) : null;
     }

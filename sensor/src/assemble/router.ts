@@ -16,19 +16,28 @@ import type { KtimeClock } from './clock.js';
  * builds no string. `tick` is a batching probe's flip (the time its end-of-flush record carries) to
  * the sensor reading that record.
  */
-const STAGES = Object.fromEntries(PROBE_NAMES.map((n) => [n, { read: `${n}.read`, tick: `${n}.tick`, built: `${n}.built` }])) as Record<ProbeName, { read: string; tick: string; built: string }>;
+const STAGES = Object.fromEntries(
+  PROBE_NAMES.map((n) => [n, { read: `${n}.read`, tick: `${n}.tick`, built: `${n}.built` }]),
+) as Record<ProbeName, { read: string; tick: string; built: string }>;
 /**
  * The records whose latency is observed, by type, with their probe: one per exec, fork, exit, first
  * connect or first GPU call; a failed exec counts by its return record. Window and end-of-flush
  * records are not observed.
  */
 const OBSERVED = new Map<DecodedRecord['type'], ProbeName>([
-  ['exec.done', 'exec'], ['exec.return', 'exec'], ['proc.fork', 'proc'], ['proc.exit', 'proc'],
-  ['connect.first', 'connect'], ['gpu.first', 'gpu'], ['dns.message', 'dns'],
+  ['exec.done', 'exec'],
+  ['exec.return', 'exec'],
+  ['proc.fork', 'proc'],
+  ['proc.exit', 'proc'],
+  ['connect.first', 'connect'],
+  ['gpu.first', 'gpu'],
+  ['dns.message', 'dns'],
 ]);
 
 /** The probe owning each value record type (field 0). */
-const OWNERS = new Map<number, ProbeName>(PROBE_NAMES.flatMap((n) => PROBES[n].recordTypes.map((t) => [t, n] as const)));
+const OWNERS = new Map<number, ProbeName>(
+  PROBE_NAMES.flatMap((n) => PROBES[n].recordTypes.map((t) => [t, n] as const)),
+);
 
 /** The probe whose window or batch maps are named `@<prefix>_…`. */
 function mapOwner(mapName: string): ProbeName | undefined {
@@ -99,14 +108,23 @@ export class RecordRouter {
         return;
       }
       if (out.type === 'value') {
-        if (isReadyRecord(out.data)) { sup().markAttached(); return; }
+        if (isReadyRecord(out.data)) {
+          sup().markAttached();
+          return;
+        }
         if (isWakeRecord(out.data)) return;
         const owner = OWNERS.get((out.data as unknown[])[0] as number);
-        if (!owner || !names.includes(owner)) { counters.reject(`${label}.unknown-record`); return; }
+        if (!owner || !names.includes(owner)) {
+          counters.reject(`${label}.unknown-record`);
+          return;
+        }
         this.guarded(owner, () => this.onValue(owner, out.data as unknown[], sup()));
       } else if (out.type === 'map') {
         const owner = mapOwner(Object.keys(out.data as object)[0] ?? '');
-        if (!owner || !names.includes(owner)) { counters.reject(`${label}.unexpected-map`); return; }
+        if (!owner || !names.includes(owner)) {
+          counters.reject(`${label}.unexpected-map`);
+          return;
+        }
         this.guarded(owner, () => this.onMaps(owner, out.data as Record<string, unknown>));
       } else if (out.type === 'lost_events') {
         const n = (out.data as { events: number }).events;
@@ -139,7 +157,10 @@ export class RecordRouter {
   private onValue(name: ProbeName, data: unknown[], sup: ProbeSupervisor): void {
     const { counters, latency, clock } = this.d;
     const d = PROBES[name].decode(data);
-    if (!d.success) { counters.reject(`${name}.schema`); return; }
+    if (!d.success) {
+      counters.reject(`${name}.schema`);
+      return;
+    }
     if (d.data.type === 'exec.flush' || d.data.type === 'proc.flush') {
       latency.observe(STAGES[name].tick, (clock.nowKtime() - d.data.ns) / 1e6);
       sup.markFlushed(clock.toWall(d.data.ns));
@@ -160,7 +181,10 @@ export class RecordRouter {
       return;
     }
     const w = this.windows.get(name);
-    if (!w) { this.d.counters.reject(`${name}.unexpected-map`); return; }
+    if (!w) {
+      this.d.counters.reject(`${name}.unexpected-map`);
+      return;
+    }
     for (const [mapName, data] of Object.entries(maps as Record<string, Record<string, number>>)) {
       const entries = w.push(mapName, data);
       const r = entries && windowRecord(name === 'connect' ? 'connect.window' : 'gpu.window', entries);
@@ -180,7 +204,10 @@ export class RecordRouter {
     if (res.lost > 0) {
       counters.lostEvents += res.lost;
       sup.state.lostEvents += res.lost;
-      log.warn({ 'probe.name': name, 'probe.lost': res.lost }, 'probe entries lost (a full map, or a writer stalled past its print)');
+      log.warn(
+        { 'probe.name': name, 'probe.lost': res.lost },
+        'probe entries lost (a full map, or a writer stalled past its print)',
+      );
     }
     this.build(this.merger.add(name, res.records, ns));
   }

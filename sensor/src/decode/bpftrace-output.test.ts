@@ -23,8 +23,14 @@ test('quotes, braces and newlines stay inside their field', () => {
 });
 
 test('lines that are not bpftrace JSON raise a named error with a reason', () => {
-  assert.throws(() => parseBpftraceLine('Attaching 3 probes...'), (e: unknown) => e instanceof BpftraceLineError && e.reason === 'json');
-  assert.throws(() => parseBpftraceLine('{"no": "type"}'), (e: unknown) => e instanceof BpftraceLineError && e.reason === 'shape');
+  assert.throws(
+    () => parseBpftraceLine('Attaching 3 probes...'),
+    (e: unknown) => e instanceof BpftraceLineError && e.reason === 'json',
+  );
+  assert.throws(
+    () => parseBpftraceLine('{"no": "type"}'),
+    (e: unknown) => e instanceof BpftraceLineError && e.reason === 'shape',
+  );
   assert.equal(parseBpftraceLine('{"type": "lost_events", "data": {"events": 12}}').type, 'lost_events');
   assert.equal(parseBpftraceLine('{"type": "printf", "data": "hello"}').type, 'printf');
   // A known type with the wrong shape is an error, not an unknown line passed along as if it fitted.
@@ -41,7 +47,17 @@ test('map keys: integers only, exact arity', () => {
   assert.equal(parseNumericMapKey('1,2', 3), null);
   assert.equal(parseNumericMapKey('1,x,3', 3), null);
   assert.deepEqual(parseNumericMapKey('4242, -2, 19087629557595', 3), [4242, -2, 19087629557595]);
-  for (const bad of ['1,,3', ',2,3', '1,2,', '0x10,2,3', '1e3,2,3', '--1,2,3', '1-,2,3', '1,2,3 ', '9007199254740993,1,1']) {
+  for (const bad of [
+    '1,,3',
+    ',2,3',
+    '1,2,',
+    '0x10,2,3',
+    '1e3,2,3',
+    '--1,2,3',
+    '1-,2,3',
+    '1,2,3 ',
+    '9007199254740993,1,1',
+  ]) {
     assert.equal(parseNumericMapKey(bad, 3), null, bad);
   }
   assert.equal(restoreBytes('plain'), 'plain');

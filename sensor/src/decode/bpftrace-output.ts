@@ -102,7 +102,8 @@ export function parseBpftraceLine(line: string): BpftraceLine {
     out.data = out.data.map(restoreValue);
   } else if (out.type === 'map' && repaired !== line) {
     for (const m of Object.values(out.data as Record<string, unknown>)) {
-      if (m && typeof m === 'object') for (const [k, v] of Object.entries(m)) (m as Record<string, unknown>)[k] = restoreValue(v);
+      if (m && typeof m === 'object')
+        for (const [k, v] of Object.entries(m)) (m as Record<string, unknown>)[k] = restoreValue(v);
     }
   }
   return out;
@@ -120,13 +121,17 @@ export function parseNumericMapKey(key: string, arity: number): number[] | null 
   let neg = false;
   for (let i = 0; i <= key.length; i++) {
     const c = i < key.length ? key.charCodeAt(i) : 44;
-    if (c >= 48 && c <= 57) { n = n * 10 + (c - 48); digits++; }
-    else if (c === 44) {
+    if (c >= 48 && c <= 57) {
+      n = n * 10 + (c - 48);
+      digits++;
+    } else if (c === 44) {
       if (digits === 0) return null;
       const v = neg ? -n : n;
       if (!Number.isSafeInteger(v)) return null;
       nums.push(v);
-      n = 0; digits = 0; neg = false;
+      n = 0;
+      digits = 0;
+      neg = false;
     } else if (c === 45 && digits === 0 && !neg) neg = true;
     else if (c === 32 && digits === 0 && !neg) continue;
     else return null;

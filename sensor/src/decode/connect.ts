@@ -5,8 +5,20 @@ import { parseNumericMapKey } from './bpftrace-output.js';
 
 /** Records of probes/connect.bt (see its header). */
 export const ConnectRecord = z.tuple([
-  z.literal(RECORD.connect.first), Ns, U32, U32, U32, U64, Comm, z.union([z.literal(2), z.literal(10)]), z.number().int().min(0).max(65535),
-  U32, U32, U32, U32, I64,
+  z.literal(RECORD.connect.first),
+  Ns,
+  U32,
+  U32,
+  U32,
+  U64,
+  Comm,
+  z.union([z.literal(2), z.literal(10)]),
+  z.number().int().min(0).max(65535),
+  U32,
+  U32,
+  U32,
+  U32,
+  I64,
 ]);
 
 export interface ConnectDest {
@@ -29,7 +41,9 @@ export type ConnectDecoded = {
 /** The words are the address bytes loaded as little-endian u32s (see the probe). */
 function wordBytes(words: number[]): Buffer {
   const b = Buffer.alloc(words.length * 4);
-  words.forEach((w, i) => { b.writeUInt32LE(w >>> 0, i * 4); });
+  words.forEach((w, i) => {
+    b.writeUInt32LE(w >>> 0, i * 4);
+  });
   return b;
 }
 
@@ -45,7 +59,10 @@ export function formatAddress(family: 2 | 10, words: [number, number, number, nu
   // RFC 5952: the longest run (>= 2) of zero groups becomes "::".
   let best = { at: -1, len: 0 };
   for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') { i++; continue; }
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === '0') j++;
     if (j - i > best.len) best = { at: i, len: j - i };
@@ -62,8 +79,16 @@ export function decodeConnect(data: unknown[]): DecodeResult<ConnectDecoded> {
   return {
     success: true,
     data: {
-      type: 'connect.first', ns: t[1], pid: t[2], tid: t[3], uid: t[4], cgroupId: t[5], comm: t[6],
-      family: t[7] === 2 ? 'ipv4' : 'ipv6', dport: t[8], daddr: formatAddress(t[7], [t[9], t[10], t[11], t[12]]),
+      type: 'connect.first',
+      ns: t[1],
+      pid: t[2],
+      tid: t[3],
+      uid: t[4],
+      cgroupId: t[5],
+      comm: t[6],
+      family: t[7] === 2 ? 'ipv4' : 'ipv6',
+      dport: t[8],
+      daddr: formatAddress(t[7], [t[9], t[10], t[11], t[12]]),
       ret: t[13],
     },
   };

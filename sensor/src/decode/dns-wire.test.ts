@@ -7,9 +7,16 @@ import assert from 'node:assert/strict';
 import { parseDnsMessage } from './dns-wire.js';
 import { unescapeBuf } from './dns.js';
 
-const header = (qd = 1, an = 0, flags = 0x0100) => Buffer.from([0x12, 0x34, flags >> 8, flags & 0xff, 0, qd, 0, an, 0, 0, 0, 0]);
+const header = (qd = 1, an = 0, flags = 0x0100) =>
+  Buffer.from([0x12, 0x34, flags >> 8, flags & 0xff, 0, qd, 0, an, 0, 0, 0, 0]);
 const name = (...labels: (string | Buffer)[]) =>
-  Buffer.concat([...labels.map((l) => { const b = Buffer.from(l as string); return Buffer.concat([Buffer.from([b.length]), b]); }), Buffer.from([0])]);
+  Buffer.concat([
+    ...labels.map((l) => {
+      const b = Buffer.from(l as string);
+      return Buffer.concat([Buffer.from([b.length]), b]);
+    }),
+    Buffer.from([0]),
+  ]);
 const q = (n: Buffer, type = 1) => Buffer.concat([n, Buffer.from([type >> 8, type & 0xff, 0, 1])]);
 
 test('a plain query: qname and qtype', () => {
@@ -48,7 +55,8 @@ test('compression pointers: a loop and a forward pointer are refused; a backward
   assert.equal(parseDnsMessage(forward).malformed, 'compression loop');
   // An answer whose owner points at the question, and whose A record names an address.
   const answer = Buffer.concat([
-    header(1, 1, 0x8180), q(name('db', 'vigil', 'test')),
+    header(1, 1, 0x8180),
+    q(name('db', 'vigil', 'test')),
     Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 127, 0, 0, 7]),
   ]);
   const m = parseDnsMessage(answer);
@@ -59,12 +67,18 @@ test('compression pointers: a loop and a forward pointer are refused; a backward
 
 test('an answer cut inside a record keeps the records before it and says so', () => {
   const full = Buffer.concat([
-    header(1, 2, 0x8180), q(name('h'), 28),
-    Buffer.from([0xc0, 12, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16]), Buffer.from([0x20, 0x01, 0x0d, 0xb8, ...Array(11).fill(0), 1]),
-    Buffer.from([0xc0, 12, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16]), Buffer.alloc(16),
+    header(1, 2, 0x8180),
+    q(name('h'), 28),
+    Buffer.from([0xc0, 12, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16]),
+    Buffer.from([0x20, 0x01, 0x0d, 0xb8, ...Array(11).fill(0), 1]),
+    Buffer.from([0xc0, 12, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16]),
+    Buffer.alloc(16),
   ]);
   const m = parseDnsMessage(full.subarray(0, full.length - 5));
-  assert.deepEqual(m.answers.map((a) => a.addr), ['2001:db8::1']);
+  assert.deepEqual(
+    m.answers.map((a) => a.addr),
+    ['2001:db8::1'],
+  );
   assert.equal(m.malformed, 'truncated record');
 });
 
@@ -73,7 +87,10 @@ test('random bytes never throw', () => {
   const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   for (let i = 0; i < 5000; i++) {
     const b = Buffer.from(Array.from({ length: Math.floor(rnd() * 200) }, () => Math.floor(rnd() * 256)));
-    if (b.length >= 6) { b[4] = 0; b[5] = 1; }
+    if (b.length >= 6) {
+      b[4] = 0;
+      b[5] = 1;
+    }
     const m = parseDnsMessage(b);
     assert.ok(m.qname === null || m.qname.length <= 1100);
   }

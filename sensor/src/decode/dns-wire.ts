@@ -33,7 +33,8 @@ const MAX_NAME = 255;
 function labelText(b: Uint8Array): string {
   let s = '';
   for (const c of b) {
-    if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x5f) s += String.fromCharCode(c);
+    if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x5f)
+      s += String.fromCharCode(c);
     else s += `\\${c.toString().padStart(3, '0')}`;
   }
   return s;
@@ -78,7 +79,10 @@ function ipv6(b: Uint8Array): string {
   for (let i = 0; i < 16; i += 2) groups.push(((b[i]! << 8) | b[i + 1]!).toString(16));
   let best = { at: -1, len: 0 };
   for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') { i++; continue; }
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === '0') j++;
     if (j - i > best.len) best = { at: i, len: j - i };
@@ -118,8 +122,10 @@ export function parseDnsMessage(msg: Uint8Array): DnsMessage {
       const rdlen = u16(msg, rr.next + 8);
       const rdata = rr.next + 10;
       if (rdata + rdlen > msg.length) throw new Malformed('truncated record');
-      if (type === 1 && rdlen === 4) out.answers.push({ name: rr.name, type: 'A', ttl, addr: Array.from(msg.subarray(rdata, rdata + 4)).join('.') });
-      else if (type === 28 && rdlen === 16) out.answers.push({ name: rr.name, type: 'AAAA', ttl, addr: ipv6(msg.subarray(rdata, rdata + 16)) });
+      if (type === 1 && rdlen === 4)
+        out.answers.push({ name: rr.name, type: 'A', ttl, addr: Array.from(msg.subarray(rdata, rdata + 4)).join('.') });
+      else if (type === 28 && rdlen === 16)
+        out.answers.push({ name: rr.name, type: 'AAAA', ttl, addr: ipv6(msg.subarray(rdata, rdata + 16)) });
       pos = rdata + rdlen;
     }
   } catch (e) {

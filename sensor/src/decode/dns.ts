@@ -9,9 +9,25 @@ export const DNS_CAPTURE = 192;
 const Fd = z.number().int().nonnegative().max(0x7fff_ffff);
 
 /** Records of probes/dns.bt (see its header). */
-export const DnsMessageRecord = z.tuple([z.union([z.literal(RECORD.dns.query), z.literal(RECORD.dns.answer)]), Ns, U32, Fd, z.number().int().nonnegative(), z.string().max(DNS_CAPTURE * 4)]);
+export const DnsMessageRecord = z.tuple([
+  z.union([z.literal(RECORD.dns.query), z.literal(RECORD.dns.answer)]),
+  Ns,
+  U32,
+  Fd,
+  z.number().int().nonnegative(),
+  z.string().max(DNS_CAPTURE * 4),
+]);
 export const DnsServerRecord = z.tuple([
-  z.literal(RECORD.dns.server), Ns, U32, Fd, z.union([z.literal(2), z.literal(10)]), z.number().int().min(0).max(65535), U32, U32, U32, U32,
+  z.literal(RECORD.dns.server),
+  Ns,
+  U32,
+  Fd,
+  z.union([z.literal(2), z.literal(10)]),
+  z.number().int().min(0).max(65535),
+  U32,
+  U32,
+  U32,
+  U32,
 ]);
 
 /** [43, ns, skipped]: messages past the probe's per-process rate, not printed. */
@@ -46,10 +62,19 @@ export function unescapeBuf(text: string, want: number): Uint8Array | null {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c > 0x7e || c < 0x20) return null;
-    if (c === 0x5c && text[i + 1] === 'x' && i + 3 < text.length && isHex(text.charCodeAt(i + 2)) && isHex(text.charCodeAt(i + 3))) {
+    if (
+      c === 0x5c &&
+      text[i + 1] === 'x' &&
+      i + 3 < text.length &&
+      isHex(text.charCodeAt(i + 2)) &&
+      isHex(text.charCodeAt(i + 3))
+    ) {
       const v = parseInt(text.slice(i + 2, i + 4), 16);
       // A printable byte is never escaped: "\x41" is the four bytes it shows.
-      if (v >= 0x20 && v <= 0x7e) { out.push(c); continue; }
+      if (v >= 0x20 && v <= 0x7e) {
+        out.push(c);
+        continue;
+      }
       out.push(v);
       ambiguous++;
       i += 3;
@@ -78,7 +103,15 @@ export function decodeDns(data: unknown[]): DecodeResult<DnsDecoded> {
     const t = r.data;
     return {
       success: true,
-      data: { type: 'dns.server', ns: t[1], pid: t[2], fd: t[3], family: t[4] === 2 ? 'ipv4' : 'ipv6', port: t[5], addr: formatAddress(t[4], [t[6], t[7], t[8], t[9]]) },
+      data: {
+        type: 'dns.server',
+        ns: t[1],
+        pid: t[2],
+        fd: t[3],
+        family: t[4] === 2 ? 'ipv4' : 'ipv6',
+        port: t[5],
+        addr: formatAddress(t[4], [t[6], t[7], t[8], t[9]]),
+      },
     };
   }
   const r = DnsMessageRecord.safeParse(data);
@@ -87,7 +120,12 @@ export function decodeDns(data: unknown[]): DecodeResult<DnsDecoded> {
   return {
     success: true,
     data: {
-      type: 'dns.message', direction: t[0] === RECORD.dns.query ? 'query' : 'answer', ns: t[1], pid: t[2], fd: t[3], len: t[4],
+      type: 'dns.message',
+      direction: t[0] === RECORD.dns.query ? 'query' : 'answer',
+      ns: t[1],
+      pid: t[2],
+      fd: t[3],
+      len: t[4],
       bytes: unescapeBuf(t[5], Math.min(t[4], DNS_CAPTURE)),
     },
   };

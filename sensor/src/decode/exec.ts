@@ -5,14 +5,31 @@ import { parseNumericMapKey } from './bpftrace-output.js';
 
 /** Records of probes/exec.bt (see its header): failed calls as tuples, successful ones in maps. */
 export const ExecArgRecord = z.tuple([z.literal(RECORD.exec.arg), Ns, U32, U32, z.string()]);
-export const ExecHeaderRecord = z.tuple([z.literal(RECORD.exec.caller), Ns, U32, U32, U32, U32, U32, U64, Comm, z.union([z.literal(0), z.literal(1)])]);
+export const ExecHeaderRecord = z.tuple([
+  z.literal(RECORD.exec.caller),
+  Ns,
+  U32,
+  U32,
+  U32,
+  U32,
+  U32,
+  U64,
+  Comm,
+  z.union([z.literal(0), z.literal(1)]),
+]);
 export const ExecReturnRecord = z.tuple([z.literal(RECORD.exec.error), Ns, U32, I64, Comm]);
 export const ExecFilenameRecord = z.tuple([z.literal(RECORD.exec.filename), Ns, U32, z.string()]);
 
 /** [5, ns]: the end of a flush of the maps. */
 export const ExecFlushRecord = z.tuple([z.literal(RECORD.exec.flush), Ns]);
 
-export const ExecRecord = recordUnion(ExecArgRecord, ExecHeaderRecord, ExecReturnRecord, ExecFilenameRecord, ExecFlushRecord);
+export const ExecRecord = recordUnion(
+  ExecArgRecord,
+  ExecHeaderRecord,
+  ExecReturnRecord,
+  ExecFilenameRecord,
+  ExecFlushRecord,
+);
 
 /** Values of the flushed maps, by map name without its epoch suffix. */
 export const ExecHeadValue = z.tuple([U32, U32, U32, U32, U64, Comm, U64, z.string()]);
@@ -62,12 +79,20 @@ export function sentCounts(sent: Record<string, unknown> | undefined): (kind: st
  * missed it (see exec.bt). `held(key, maps)` says whether a flush holds the write `key` names; a
  * malformed key is a reject.
  */
-export function lateLost(late: Record<string, unknown> | undefined, maps: Maps, prev: Maps | undefined, held: (key: string, maps: Maps) => boolean | null): { lost: number; rejects: number } {
+export function lateLost(
+  late: Record<string, unknown> | undefined,
+  maps: Maps,
+  prev: Maps | undefined,
+  held: (key: string, maps: Maps) => boolean | null,
+): { lost: number; rejects: number } {
   let lost = 0;
   let rejects = 0;
   for (const key of Object.keys(late ?? {})) {
     const inThis = held(key, maps);
-    if (inThis === null) { rejects++; continue; }
+    if (inThis === null) {
+      rejects++;
+      continue;
+    }
     if (!inThis && !(prev && held(key, prev))) lost++;
   }
   return { lost, rejects };
@@ -83,7 +108,11 @@ export function decodeExecBatch(maps: Maps, argLimit: number, prev?: Maps): Batc
   const args = new Map<string, string[]>();
   for (const [key, v] of Object.entries(maps.get('@exec_arg') ?? {})) {
     const k = parseNumericMapKey(key, 3);
-    if (!k || typeof v !== 'string' || k[2]! >= EXEC_MAX_ARGS) { rejects++; badArgs++; continue; }
+    if (!k || typeof v !== 'string' || k[2]! >= EXEC_MAX_ARGS) {
+      rejects++;
+      badArgs++;
+      continue;
+    }
     const id = `${k[0]},${k[1]}`;
     let list = args.get(id);
     if (!list) args.set(id, (list = []));
@@ -96,14 +125,27 @@ export function decodeExecBatch(maps: Maps, argLimit: number, prev?: Maps): Batc
   for (const [key, v] of Object.entries(maps.get('@exec_head') ?? {})) {
     const k = parseNumericMapKey(key, 2);
     const h = ExecHeadValue.safeParse(v);
-    if (!k || !h.success) { rejects++; badHeads++; continue; }
+    if (!k || !h.success) {
+      rejects++;
+      badHeads++;
+      continue;
+    }
     const [tid, ppid, uid, gid, cgroupId, comm, argc, filename] = h.data;
     const list = args.get(`${k[0]},${k[1]}`) ?? [];
     const want = Math.min(argc, EXEC_MAX_ARGS);
     const argv = Array.from({ length: want }, (_, i) => list[i] ?? '');
     for (let i = 0; i < want; i++) if (list[i] === undefined) missingArgs++;
     records.push({
-      type: 'exec.done', ns: k[1]!, pid: k[0]!, tid, ppid, uid, gid, cgroupId, comm, filename,
+      type: 'exec.done',
+      ns: k[1]!,
+      pid: k[0]!,
+      tid,
+      ppid,
+      uid,
+      gid,
+      cgroupId,
+      comm,
+      filename,
       argv,
       argvTruncated: argc > EXEC_MAX_ARGS || argv.some((a) => Buffer.byteLength(a) >= argLimit),
       ret: 0,
@@ -113,9 +155,13 @@ export function decodeExecBatch(maps: Maps, argLimit: number, prev?: Maps): Batc
   // entry was received, so it is not lost: it is counted once, as a reject (a rejected argument may be
   // one a head misses). The arguments of a lost head go with it: its exec is counted once.
   // A late exec bumped no count: it is lost if neither flush holds its head.
-  const late = lateLost(maps.get('@exec_late'), maps, prev, (key, m) => (parseNumericMapKey(key, 2) ? m.get('@exec_head')?.[key] !== undefined : null));
-  const lost = Math.max(0, sentCounts(maps.get('@exec_sent'))('1') - records.length - badHeads)
-    + Math.max(0, missingArgs - badArgs) + late.lost;
+  const late = lateLost(maps.get('@exec_late'), maps, prev, (key, m) =>
+    parseNumericMapKey(key, 2) ? m.get('@exec_head')?.[key] !== undefined : null,
+  );
+  const lost =
+    Math.max(0, sentCounts(maps.get('@exec_sent'))('1') - records.length - badHeads) +
+    Math.max(0, missingArgs - badArgs) +
+    late.lost;
   return { records, rejects: rejects + late.rejects, lost };
 }
 
@@ -137,8 +183,16 @@ export function decodeExec(data: unknown[]): DecodeResult<ExecDecoded> {
       return {
         success: true,
         data: {
-          type: 'exec.enter', ns: t[1], pid: t[2], tid: t[3], ppid: t[4], uid: t[5], gid: t[6],
-          cgroupId: t[7], comm: t[8], moreArgs: t[9] === 1,
+          type: 'exec.enter',
+          ns: t[1],
+          pid: t[2],
+          tid: t[3],
+          ppid: t[4],
+          uid: t[5],
+          gid: t[6],
+          cgroupId: t[7],
+          comm: t[8],
+          moreArgs: t[9] === 1,
         },
       };
     case 3:

@@ -24,7 +24,9 @@ import { DnsNames } from '../assemble/dns-names.js';
 import { Counters } from '../counters.js';
 
 const fixture = (name: string) =>
-  readFileSync(join(DEFAULT_PROBES_DIR, 'fixtures', `${name}.ndjson`), 'utf8').split('\n').filter(Boolean);
+  readFileSync(join(DEFAULT_PROBES_DIR, 'fixtures', `${name}.ndjson`), 'utf8')
+    .split('\n')
+    .filter(Boolean);
 
 type FixtureMaps = Record<string, Record<string, unknown> | number>;
 
@@ -43,14 +45,28 @@ function decodeAll(name: keyof typeof PROBES): { records: DecodedRecord[]; maps:
     const out = parseBpftraceLine(line);
     if (out.type === 'value') {
       const isReady = ReadyRecord.safeParse(out.data).success;
-      assert.equal(isReadyRecord(out.data), isReady, `${name}: the sensor's quick ready test disagrees with the schema on ${line}`);
-      if (isReady) { ready++; continue; }
+      assert.equal(
+        isReadyRecord(out.data),
+        isReady,
+        `${name}: the sensor's quick ready test disagrees with the schema on ${line}`,
+      );
+      if (isReady) {
+        ready++;
+        continue;
+      }
       const isWake = WakeRecord.safeParse(out.data).success;
-      assert.equal(isWakeRecord(out.data), isWake, `${name}: the sensor's quick wake test disagrees with the schema on ${line}`);
+      assert.equal(
+        isWakeRecord(out.data),
+        isWake,
+        `${name}: the sensor's quick wake test disagrees with the schema on ${line}`,
+      );
       if (isWake) continue;
       const d = spec.decode(out.data as unknown[]);
       assert.ok(d.success, `${name}: fixture record does not decode: ${line}`);
-      assert.ok((spec.recordTypes as readonly number[]).includes((out.data as number[])[0]!), `${name}: record type not in the registry's recordTypes (the composed probe routes by it): ${line}`);
+      assert.ok(
+        (spec.recordTypes as readonly number[]).includes((out.data as number[])[0]!),
+        `${name}: record type not in the registry's recordTypes (the composed probe routes by it): ${line}`,
+      );
       if (spec.batch && (out.data as number[])[0] === spec.batch.flushType) {
         const res = spec.batch.decode(batch.end(), batch.before);
         assert.equal(res.rejects, 0, `${name}: a flushed map entry does not decode (flush before ${line})`);
@@ -64,7 +80,10 @@ function decodeAll(name: keyof typeof PROBES): { records: DecodedRecord[]; maps:
       const data = out.data as FixtureMaps;
       if (spec.batch) {
         for (const [mapName, m] of Object.entries(data)) {
-          assert.ok(mapName.startsWith(`@${spec.batch.prefix}_`) && typeof m === 'object', `${name}: unexpected map ${line}`);
+          assert.ok(
+            mapName.startsWith(`@${spec.batch.prefix}_`) && typeof m === 'object',
+            `${name}: unexpected map ${line}`,
+          );
           batch.push(mapName, m);
         }
       } else {
@@ -112,8 +131,15 @@ test('exec fixture: hostile argv comes out byte for byte, nothing forged', () =>
   assert.equal(trues.length, 2, 'the workload execs /bin/true twice');
   const [hostile, many] = trues.sort((x, y) => x.ns - y.ns) as [ExecDone, ExecDone];
   assert.deepEqual(hostile.argv.slice(0, 9), [
-    '/bin/true', 'quote"d', "it's", '{"kind":"connect","forged":true}', 'line1\nline2', 'tab\there',
-    '\x01\x1b[31m', '\\xff\\xfe bad utf8', 'café ☕',
+    '/bin/true',
+    'quote"d',
+    "it's",
+    '{"kind":"connect","forged":true}',
+    'line1\nline2',
+    'tab\there',
+    '\x01\x1b[31m',
+    '\\xff\\xfe bad utf8',
+    'café ☕',
   ]);
   assert.equal(hostile.argv[9], 'A'.repeat(BPFTRACE_STRLEN - 1), 'a 300-byte argument is cut at the probe limit');
   assert.equal(hostile.argv.length, 10);
@@ -143,8 +169,14 @@ test('proc fixture: forks name parent and child; exit status and signal are spli
   const forks = records.filter((r) => r.type === 'proc.fork');
   const exits = records.filter((r) => r.type === 'proc.exit');
   assert.ok(forks.length >= 4);
-  assert.ok(exits.some((e) => e.type === 'proc.exit' && e.code === 3 && e.signal === null), '(exit 3)');
-  assert.ok(exits.some((e) => e.type === 'proc.exit' && e.signal === 9 && e.code === null), 'kill -9');
+  assert.ok(
+    exits.some((e) => e.type === 'proc.exit' && e.code === 3 && e.signal === null),
+    '(exit 3)',
+  );
+  assert.ok(
+    exits.some((e) => e.type === 'proc.exit' && e.signal === 9 && e.code === null),
+    'kill -9',
+  );
   for (const f of forks) {
     if (f.type === 'proc.fork') assert.notEqual(f.pid, f.ppid);
   }
@@ -154,11 +186,16 @@ test('connect fixture: IPv4, IPv6 and v4-mapped destinations; repeats folded int
   const { records, maps } = decodeAll('connect');
   const firsts = records.filter((r) => r.type === 'connect.first');
   const dests = firsts.map((r) => (r.type === 'connect.first' ? `${r.family} ${r.daddr} ${r.dport}` : ''));
-  assert.ok(dests.some((d) => /^ipv4 127\.0\.0\.1 \d+$/.test(d)), dests.join(','));
+  assert.ok(
+    dests.some((d) => /^ipv4 127\.0\.0\.1 \d+$/.test(d)),
+    dests.join(','),
+  );
   assert.ok(dests.includes('ipv6 ::1 9'), dests.join(','));
   assert.ok(dests.includes('ipv6 ::ffff:127.0.0.1 9'), dests.join(','));
   const windows = new WindowCollector('connect');
-  const entries = maps.flatMap((m) => Object.entries(m).flatMap(([n, d]) => windows.push(n, d as Record<string, number>) ?? []));
+  const entries = maps.flatMap((m) =>
+    Object.entries(m).flatMap(([n, d]) => windows.push(n, d as Record<string, number>) ?? []),
+  );
   const workload = firsts[0]!;
   const mine = entries.filter((e) => decodeConnectKey(e.key)?.pid === workload.pid);
   assert.equal(mine.length, 1);
@@ -182,7 +219,9 @@ test('gpu fixture: RM_ALLOC classes, RM_CONTROL command and the XFER-wrapped com
     'NV_ESC_RM_ALLOC (xfer) HOPPER_COMPUTE_A',
   ]);
   const windows = new WindowCollector('gpu');
-  const entries = maps.flatMap((m) => Object.entries(m).flatMap(([n, d]) => windows.push(n, d as Record<string, number>) ?? []));
+  const entries = maps.flatMap((m) =>
+    Object.entries(m).flatMap(([n, d]) => windows.push(n, d as Record<string, number>) ?? []),
+  );
   assert.equal(entries.length, 4);
   for (const e of entries) {
     assert.equal(e.count, 49, '50 repeats of each call: 1 first-seen record + 49 counted');
@@ -192,16 +231,30 @@ test('gpu fixture: RM_ALLOC classes, RM_CONTROL command and the XFER-wrapped com
 
 /** The record types a .bt file prints: field 0 of each `print((N, …))`. */
 const printedTypes = (file: string) =>
-  new Set([...readFileSync(join(DEFAULT_PROBES_DIR, file), 'utf8').matchAll(/print\(\((\d+),/g)].map((m) => Number(m[1])));
+  new Set(
+    [...readFileSync(join(DEFAULT_PROBES_DIR, file), 'utf8').matchAll(/print\(\((\d+),/g)].map((m) => Number(m[1])),
+  );
 
 test('every probe prints exactly the record types records.ts names for it, and the prelude the ready and wake records', () => {
   for (const name of PROBE_NAMES) {
     const spec: ProbeSpec = PROBES[name];
-    assert.deepEqual([...printedTypes(spec.script)].sort((a, b) => a - b), [...Object.values(RECORD[name])].sort((a, b) => a - b), `${spec.script} and RECORD.${name}`);
-    assert.deepEqual([...spec.recordTypes].sort((a, b) => a - b), [...Object.values(RECORD[name])].sort((a, b) => a - b), `the registry's recordTypes of ${name}`);
-    if (spec.batch) assert.ok(printedTypes(spec.script).has(spec.batch.flushType), `${name} prints its end-of-flush record`);
+    assert.deepEqual(
+      [...printedTypes(spec.script)].sort((a, b) => a - b),
+      [...Object.values(RECORD[name])].sort((a, b) => a - b),
+      `${spec.script} and RECORD.${name}`,
+    );
+    assert.deepEqual(
+      [...spec.recordTypes].sort((a, b) => a - b),
+      [...Object.values(RECORD[name])].sort((a, b) => a - b),
+      `the registry's recordTypes of ${name}`,
+    );
+    if (spec.batch)
+      assert.ok(printedTypes(spec.script).has(spec.batch.flushType), `${name} prints its end-of-flush record`);
   }
-  assert.deepEqual([...printedTypes(PRELUDE_SCRIPT)].sort((a, b) => a - b), [RECORD.ready, RECORD.wake]);
+  assert.deepEqual(
+    [...printedTypes(PRELUDE_SCRIPT)].sort((a, b) => a - b),
+    [RECORD.ready, RECORD.wake],
+  );
   const all = PROBE_NAMES.flatMap((n) => Object.values(RECORD[n]) as number[]).concat(RECORD.ready, RECORD.wake);
   assert.equal(new Set(all).size, all.length, 'no record type is used twice (the composed program routes by it)');
 });
@@ -209,23 +262,30 @@ test('every probe prints exactly the record types records.ts names for it, and t
 test('dns fixture: glibc, Python (sendmmsg) and a musl-style sendto; names, answers and a hostile name', () => {
   const { records } = decodeAll('dns');
   const names = new DnsNames(new Counters());
-  const events = records.flatMap((r) => (r.type === 'dns.message' || r.type === 'dns.server' ? [names.onRecord(r)] : [])).filter((d) => d !== null);
+  const events = records
+    .flatMap((r) => (r.type === 'dns.message' || r.type === 'dns.server' ? [names.onRecord(r)] : []))
+    .filter((d) => d !== null);
   const queries = events.filter((d) => d.direction === 'query');
   const answers = events.filter((d) => d.direction === 'answer');
   for (const d of events) {
     assert.equal(d.malformed, null, JSON.stringify(d));
     assert.deepEqual(d.server, { family: 'ipv4', addr: '127.0.0.1', port: 53 });
   }
-  assert.deepEqual(
-    [...new Set(queries.map((d) => `${d.qname} ${d.qtypeName}`))].sort(),
-    ['a\\046b.c\\000d.evil A', 'db.vigil.test A', 'db.vigil.test AAAA'],
-  );
+  assert.deepEqual([...new Set(queries.map((d) => `${d.qname} ${d.qtypeName}`))].sort(), [
+    'a\\046b.c\\000d.evil A',
+    'db.vigil.test A',
+    'db.vigil.test AAAA',
+  ]);
   const addrs = answers.flatMap((d) => d.answers.map((a) => `${d.qname} ${a.type} ${a.addr} ${a.ttl}`));
   assert.ok(addrs.includes('db.vigil.test A 127.0.0.7 300'), addrs.join(','));
   assert.ok(addrs.includes('db.vigil.test AAAA ::7 300'), addrs.join(','));
-  assert.ok(addrs.includes('a\\046b.c\\000d.evil A 127.0.0.7 300'), 'the hostile name is answered under its escaped form');
+  assert.ok(
+    addrs.includes('a\\046b.c\\000d.evil A 127.0.0.7 300'),
+    'the hostile name is answered under its escaped form',
+  );
   // Python's getaddrinfo sends A and AAAA in one sendmmsg: both messages are there, from one pid.
   const byPid = new Map<number, number>();
-  for (const r of records) if (r.type === 'dns.message' && r.direction === 'query') byPid.set(r.pid, (byPid.get(r.pid) ?? 0) + 1);
+  for (const r of records)
+    if (r.type === 'dns.message' && r.direction === 'query') byPid.set(r.pid, (byPid.get(r.pid) ?? 0) + 1);
   assert.ok([...byPid.values()].some((n) => n >= 2));
 });

@@ -16,7 +16,14 @@ export interface GpuCall {
   obj: number;
 }
 
-export type GpuDecoded = { type: 'gpu.first'; ns: number; tid: number; uid: number; cgroupId: number; comm: string } & GpuCall;
+export type GpuDecoded = {
+  type: 'gpu.first';
+  ns: number;
+  tid: number;
+  uid: number;
+  cgroupId: number;
+  comm: string;
+} & GpuCall;
 
 export function decodeGpu(data: unknown[]): DecodeResult<GpuDecoded> {
   const r = GpuRecord.safeParse(data);
@@ -25,8 +32,17 @@ export function decodeGpu(data: unknown[]): DecodeResult<GpuDecoded> {
   return {
     success: true,
     data: {
-      type: 'gpu.first', ns: t[1], pid: t[2], tid: t[3], uid: t[4], cgroupId: t[5], comm: t[6],
-      rdev: t[7], request: t[8], inner: t[9] === 0 ? null : t[9], obj: t[10],
+      type: 'gpu.first',
+      ns: t[1],
+      pid: t[2],
+      tid: t[3],
+      uid: t[4],
+      cgroupId: t[5],
+      comm: t[6],
+      rdev: t[7],
+      request: t[8],
+      inner: t[9] === 0 ? null : t[9],
+      obj: t[10],
     },
   };
 }

@@ -36,14 +36,28 @@ export function decodeProcBatch(maps: Maps, prev?: Maps): BatchDecoded<ProcDecod
   for (const [key, v] of Object.entries(maps.get('@proc_fork') ?? {})) {
     const k = parseNumericMapKey(key, 2);
     const f = ForkValue.safeParse(v);
-    if (!k || !f.success) { rejects++; continue; }
+    if (!k || !f.success) {
+      rejects++;
+      continue;
+    }
     forks++;
-    records.push({ type: 'proc.fork', ns: k[1]!, pid: k[0]!, ppid: f.data[0], uid: f.data[1], cgroupId: f.data[2], comm: f.data[3] });
+    records.push({
+      type: 'proc.fork',
+      ns: k[1]!,
+      pid: k[0]!,
+      ppid: f.data[0],
+      uid: f.data[1],
+      cgroupId: f.data[2],
+      comm: f.data[3],
+    });
   }
   for (const [key, v] of Object.entries(maps.get('@proc_exit') ?? {})) {
     const k = parseNumericMapKey(key, 2);
     const e = ExitValue.safeParse(v);
-    if (!k || !e.success) { rejects++; continue; }
+    if (!k || !e.success) {
+      rejects++;
+      continue;
+    }
     exits++;
     records.push({ type: 'proc.exit', ns: k[1]!, pid: k[0]!, comm: e.data[1], ...splitWaitStatus(e.data[0]) });
   }

@@ -15,8 +15,10 @@ export const ReadyRecord = z.tuple([z.literal(RECORD.ready), Ns]);
  * A test for a `[type, ns]` record without a parse (it runs on every record; a failed safeParse
  * builds an error).
  */
-const isTimeRecord = (type: number) => (data: unknown): boolean =>
-  Array.isArray(data) && data.length === 2 && data[0] === type && typeof data[1] === 'number' && data[1] >= 0;
+const isTimeRecord =
+  (type: number) =>
+  (data: unknown): boolean =>
+    Array.isArray(data) && data.length === 2 && data[0] === type && typeof data[1] === 'number' && data[1] >= 0;
 
 /** ReadyRecord's test without a parse. */
 export const isReadyRecord = isTimeRecord(RECORD.ready);

@@ -31,8 +31,18 @@ export interface RunningExport {
 export function startExport(o: ExportOptions): RunningExport {
   const { log } = o;
   const spool = o.spoolDir ? new DiskSpool({ dir: o.spoolDir, maxBytes: o.spoolMaxBytes }) : undefined;
-  if (spool && !spool.empty) log.info({ 'spool.events': spool.events, 'spool.bytes': spool.bytes }, 'replaying events spooled by an earlier run');
-  const publisher = new EventPublisher(null, { maxQueue: o.maxQueue, log, counters: o.counters, latency: o.latency, ...(spool ? { spool } : {}) });
+  if (spool && !spool.empty)
+    log.info(
+      { 'spool.events': spool.events, 'spool.bytes': spool.bytes },
+      'replaying events spooled by an earlier run',
+    );
+  const publisher = new EventPublisher(null, {
+    maxQueue: o.maxQueue,
+    log,
+    counters: o.counters,
+    latency: o.latency,
+    ...(spool ? { spool } : {}),
+  });
   publisher.start();
   let nc: NatsConnection | null = null;
   let stopped = false;
@@ -40,12 +50,18 @@ export function startExport(o: ExportOptions): RunningExport {
     let attempts = 0;
     while (!stopped) {
       try {
-        nc = await connect({ name: `vigil-sensor-${o.host}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...o.nats });
+        nc = await connect({
+          name: `vigil-sensor-${o.host}`,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 500,
+          ...o.nats,
+        });
         publisher.attach(nc.jetstream());
         log.info({ 'nats.attempts': attempts + 1 }, 'connected to NATS');
         return;
       } catch (err) {
-        if (attempts++ % 30 === 0) log.warn({ err, 'nats.attempts': attempts }, 'NATS unreachable; events are queued and spooled meanwhile');
+        if (attempts++ % 30 === 0)
+          log.warn({ err, 'nats.attempts': attempts }, 'NATS unreachable; events are queued and spooled meanwhile');
         await new Promise((r) => setTimeout(r, 1000));
       }
     }

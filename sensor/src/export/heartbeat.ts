@@ -28,7 +28,10 @@ function probePids(supervisors: ReadonlyMap<ProbeName, ProbeSupervisor>): number
   return [...new Set([...supervisors.values()].map((s) => s.pid))].filter((pid): pid is number => pid !== undefined);
 }
 
-function sumOverProbes(supervisors: ReadonlyMap<ProbeName, ProbeSupervisor>, read: (pid: number) => number | null | undefined): number {
+function sumOverProbes(
+  supervisors: ReadonlyMap<ProbeName, ProbeSupervisor>,
+  read: (pid: number) => number | null | undefined,
+): number {
   return probePids(supervisors).reduce((sum, pid) => sum + (read(pid) ?? 0), 0);
 }
 
@@ -36,7 +39,10 @@ function cpuSeconds(supervisors: ReadonlyMap<ProbeName, ProbeSupervisor>) {
   const { user, system } = process.cpuUsage();
   // Exited bpftraces (restarts) count through the sensor's reaped children; running ones by pid.
   const running = sumOverProbes(supervisors, (pid) => readCpuSeconds(pid)?.self);
-  return { processCpuSeconds: (user + system) / 1e6, probeCpuSeconds: running + (readCpuSeconds('self')?.reapedChildren ?? 0) };
+  return {
+    processCpuSeconds: (user + system) / 1e6,
+    probeCpuSeconds: running + (readCpuSeconds('self')?.reapedChildren ?? 0),
+  };
 }
 
 /** Builds this run's heartbeats: counters, footprint, probe states and latency, numbered by `seq`. */
@@ -81,15 +87,29 @@ export function heartbeatBuilder(src: HeartbeatSources): () => HeartbeatV1 {
 }
 
 /** Publishes a heartbeat now and every `seconds`, and a last one marked `stopping` when stopped. */
-export function startHeartbeats(opts: { host: string; seconds: number; nc: () => NatsConnection | null; beat: () => HeartbeatV1; log: Logger }): () => void {
+export function startHeartbeats(opts: {
+  host: string;
+  seconds: number;
+  nc: () => NatsConnection | null;
+  beat: () => HeartbeatV1;
+  log: Logger;
+}): () => void {
   const send = (stopping = false) => {
     try {
-      opts.nc()?.publish(heartbeatSubject(opts.host), JSON.stringify(stopping ? { ...opts.beat(), stopping: true } : opts.beat()));
+      opts
+        .nc()
+        ?.publish(
+          heartbeatSubject(opts.host),
+          JSON.stringify(stopping ? { ...opts.beat(), stopping: true } : opts.beat()),
+        );
     } catch (err) {
       opts.log.warn({ err }, 'heartbeat not sent');
     }
   };
   send();
   const t = setInterval(send, opts.seconds * 1000);
-  return () => { clearInterval(t); send(true); };
+  return () => {
+    clearInterval(t);
+    send(true);
+  };
 }

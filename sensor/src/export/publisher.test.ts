@@ -17,8 +17,28 @@ import { StageLatency } from '../latency.js';
 import { scratchDir } from '../testing/scratch-dir.js';
 
 const ev = (n: number): EventV1 => ({
-  id: `e${n}`, v: 1, host: 'h', ts: String(n), kind: 'exit',
-  proc: { pid: n, ppid: 0, uid: 0, gid: 0, comm: 'c', exe: '', argv: [], argvTruncated: false, cgroupId: 0, cgroup: '/', containerId: null, job: null, startTs: null, ancestry: [], ancestryTruncated: false },
+  id: `e${n}`,
+  v: 1,
+  host: 'h',
+  ts: String(n),
+  kind: 'exit',
+  proc: {
+    pid: n,
+    ppid: 0,
+    uid: 0,
+    gid: 0,
+    comm: 'c',
+    exe: '',
+    argv: [],
+    argvTruncated: false,
+    cgroupId: 0,
+    cgroup: '/',
+    containerId: null,
+    job: null,
+    startTs: null,
+    ancestry: [],
+    ancestryTruncated: false,
+  },
   exit: { code: 0, signal: null },
 });
 
@@ -60,7 +80,11 @@ test('an outage overflows to disk; everything is published once, in order, and t
     assert.equal(p.depth + spool.events, 1000, 'nothing lost while down');
     state.up = true;
     await until('all sent', () => sent.length >= 1000);
-    assert.deepEqual(sent, Array.from({ length: 1000 }, (_, i) => `e${i}`), 'in order, each once');
+    assert.deepEqual(
+      sent,
+      Array.from({ length: 1000 }, (_, i) => `e${i}`),
+      'in order, each once',
+    );
     await until('spool emptied', () => spool.empty && readdirSync(dir).length === 0);
     assert.equal(counters.eventsDropped, 0);
   } finally {
@@ -118,7 +142,24 @@ test('events are sent in batches of one kind; a burst becomes few messages, none
   const { js, sent, state, messages } = fakeJs();
   state.up = true;
   const p = new EventPublisher(js, { maxQueue: 10_000, log: pino({ level: 'silent' }), counters });
-  const burst = Array.from({ length: 2500 }, (_, i) => (i % 2 ? ev(i) : { ...ev(i), kind: 'connect' as const, exit: undefined, connect: { family: 'ipv4' as const, daddr: '10.0.0.1', dport: 443, ret: 0, count: 1, firstTs: String(i), lastTs: String(i) } } as unknown as EventV1));
+  const burst = Array.from({ length: 2500 }, (_, i) =>
+    i % 2
+      ? ev(i)
+      : ({
+          ...ev(i),
+          kind: 'connect' as const,
+          exit: undefined,
+          connect: {
+            family: 'ipv4' as const,
+            daddr: '10.0.0.1',
+            dport: 443,
+            ret: 0,
+            count: 1,
+            firstTs: String(i),
+            lastTs: String(i),
+          },
+        } as unknown as EventV1),
+  );
   p.enqueue(burst);
   p.start();
   try {
@@ -128,7 +169,11 @@ test('events are sent in batches of one kind; a burst becomes few messages, none
     assert.ok(messages.length <= 4, `2,500 events in ${messages.length} messages`);
     assert.equal(counters.eventsPublished, 2500);
     const exits = sent.filter((id) => Number(id.slice(1)) % 2 === 1);
-    assert.deepEqual(exits, [...exits].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))), 'order kept within a kind');
+    assert.deepEqual(
+      exits,
+      [...exits].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))),
+      'order kept within a kind',
+    );
   } finally {
     await p.stop(100);
   }
@@ -158,7 +203,14 @@ test('a round goes at once unless a large one went out just before; then it wait
   const { js, sent, state, messages } = fakeJs();
   state.up = true;
   // A linger far longer than the gaps below: a round that waited for it carries every event since.
-  const p = new EventPublisher(js, { maxQueue: 10_000, log: pino({ level: 'silent' }), counters, lingerMs: 400, quietMs: 5_000, busyEvents: 2 });
+  const p = new EventPublisher(js, {
+    maxQueue: 10_000,
+    log: pino({ level: 'silent' }),
+    counters,
+    lingerMs: 400,
+    quietMs: 5_000,
+    busyEvents: 2,
+  });
   const gap = () => new Promise((r) => setTimeout(r, 50));
   p.start();
   try {
@@ -172,7 +224,11 @@ test('a round goes at once unless a large one went out just before; then it wait
     await gap();
     p.enqueue([ev(6)]);
     await until('all sent', () => sent.length >= 6);
-    assert.deepEqual(messages, [1, 1, 2, 2], 'small rounds go alone, without waiting; after the round of two, the next two go together');
+    assert.deepEqual(
+      messages,
+      [1, 1, 2, 2],
+      'small rounds go alone, without waiting; after the round of two, the next two go together',
+    );
     assert.deepEqual(sent, ['e1', 'e2', 'e3', 'e4', 'e5', 'e6']);
   } finally {
     await p.stop(100);
@@ -190,7 +246,11 @@ test('the time from queueing to publishing and to the ack is observed once per e
   p.start();
   try {
     await until('spool replayed', () => sent.length >= 2);
-    assert.equal(latency.snapshot().stages['publish.acked'], undefined, 'events from an earlier run have no queueing time here');
+    assert.equal(
+      latency.snapshot().stages['publish.acked'],
+      undefined,
+      'events from an earlier run have no queueing time here',
+    );
     p.enqueue([ev(3), ev(4), ev(5)]);
     await until('all sent', () => sent.length >= 5);
     const { stages } = latency.snapshot();

@@ -1,6 +1,14 @@
 import { headers, type JetStreamClient, type MsgHdrs } from 'nats';
 import type { Logger } from 'pino';
-import { batchId, eventSubject, EVENTS_HEADER, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES, type EventV1 } from '@vigil/schema';
+import {
+  batchId,
+  eventSubject,
+  EVENTS_HEADER,
+  MAX_BATCH_BYTES,
+  MAX_BATCH_EVENTS,
+  MAX_EVENT_BYTES,
+  type EventV1,
+} from '@vigil/schema';
 import type { Counters } from '../counters.js';
 import type { StageLatency } from '../latency.js';
 import type { DiskSpool } from './spool.js';
@@ -74,7 +82,10 @@ export class EventPublisher {
   /** Events of a spool segment still in memory; the segment is deleted when they are out. */
   private segment: { left: number; done: () => void } | null = null;
 
-  constructor(js: JetStreamClient | null, private readonly opts: PublisherOptions) {
+  constructor(
+    js: JetStreamClient | null,
+    private readonly opts: PublisherOptions,
+  ) {
     this.js = js;
   }
 
@@ -210,7 +221,14 @@ export class EventPublisher {
         const body = `{"v":1,"host":${JSON.stringify(host)},"kind":${JSON.stringify(kind)},"events":[${g.parts.join(',')}]}`;
         const h = headers();
         h.set(EVENTS_HEADER, String(g.events.length));
-        out.push({ subject: eventSubject(host, kind), msgID: batchId(g.events), data: encoder.encode(body), events: g.events, queuedAt: g.queuedAt, headers: h });
+        out.push({
+          subject: eventSubject(host, kind),
+          msgID: batchId(g.events),
+          data: encoder.encode(body),
+          events: g.events,
+          queuedAt: g.queuedAt,
+          headers: h,
+        });
       }
     }
     return out;
@@ -219,17 +237,30 @@ export class EventPublisher {
   private async loop(): Promise<void> {
     const perRound = this.opts.eventsPerRound ?? 5000;
     while (this.running) {
-      if (this.queued === 0 && this.pending.length === 0 && !this.segment && this.opts.spool && !this.opts.spool.empty && this.js) {
+      if (
+        this.queued === 0 &&
+        this.pending.length === 0 &&
+        !this.segment &&
+        this.opts.spool &&
+        !this.opts.spool.empty &&
+        this.js
+      ) {
         const seg = this.opts.spool.takeOldest();
         if (seg) {
           this.queue.push(...seg.events);
           for (let i = 0; i < seg.events.length; i++) this.queuedAt.push(NaN);
           this.segment = { left: seg.events.length, done: seg.done };
-          if (seg.events.length === 0) { seg.done(); this.segment = null; }
+          if (seg.events.length === 0) {
+            seg.done();
+            this.segment = null;
+          }
         }
       }
       if ((this.queued === 0 && this.pending.length === 0) || !this.js) {
-        await new Promise<void>((r) => { this.wake = r; if (!this.js) setTimeout(r, 500); });
+        await new Promise<void>((r) => {
+          this.wake = r;
+          if (!this.js) setTimeout(r, 500);
+        });
         this.wake = null;
         continue;
       }
@@ -242,7 +273,8 @@ export class EventPublisher {
         // apart, and the second waited out the linger too (the sensor's `publish.sent` latency).
         const linger = this.opts.lingerMs ?? 20;
         const busy = performance.now() - this.lastBusyRoundAt < (this.opts.quietMs ?? 100);
-        if (busy && linger > 0 && this.queued < perRound && this.running) await new Promise((r) => setTimeout(r, linger));
+        if (busy && linger > 0 && this.queued < perRound && this.running)
+          await new Promise((r) => setTimeout(r, linger));
         else await new Promise((r) => setImmediate(r));
         const taken = this.take(perRound);
         if (taken.events.length >= (this.opts.busyEvents ?? 64)) this.lastBusyRoundAt = performance.now();
@@ -254,17 +286,22 @@ export class EventPublisher {
       const js = this.js;
       const sentAt = performance.now();
       for (const b of round) {
-        if (this.opts.latency && !b.tried) for (const t of b.queuedAt) if (!Number.isNaN(t)) this.opts.latency.observe('publish.sent', sentAt - t);
+        if (this.opts.latency && !b.tried)
+          for (const t of b.queuedAt) if (!Number.isNaN(t)) this.opts.latency.observe('publish.sent', sentAt - t);
         b.tried = true;
       }
-      const results = await Promise.allSettled(round.map((b) => js.publish(b.subject, b.data, { msgID: b.msgID, headers: b.headers, timeout: 5000 })));
+      const results = await Promise.allSettled(
+        round.map((b) => js.publish(b.subject, b.data, { msgID: b.msgID, headers: b.headers, timeout: 5000 })),
+      );
       let failedAt = -1;
       let sent = 0;
       const ackedAt = performance.now();
       results.forEach((r, i) => {
         if (r.status === 'fulfilled') {
           // Events read back from the spool waited out an outage, which is not the publisher's latency.
-          if (this.opts.latency) for (const t of round[i]!.queuedAt) if (!Number.isNaN(t)) this.opts.latency.observe('publish.acked', ackedAt - t);
+          if (this.opts.latency)
+            for (const t of round[i]!.queuedAt)
+              if (!Number.isNaN(t)) this.opts.latency.observe('publish.acked', ackedAt - t);
           this.messagesPublished++;
           this.opts.counters.eventsPublished += round[i]!.events.length;
           sent += round[i]!.events.length;
@@ -274,15 +311,32 @@ export class EventPublisher {
         }
       });
       // Keep the failed batches, in their order, at the head; the sent ones are done.
-      this.setPending([...round.filter((_, i) => results[i]!.status === 'rejected'), ...this.pending.slice(round.length)]);
+      this.setPending([
+        ...round.filter((_, i) => results[i]!.status === 'rejected'),
+        ...this.pending.slice(round.length),
+      ]);
       this.segmentProgress(sent);
       if (failedAt >= 0) {
         this.careful = true;
-        this.opts.log.warn({ 'publish.failedBatches': results.filter((r) => r.status === 'rejected').length, 'publish.error': this.lastError, 'publish.queue': this.depth }, 'publish failed; retrying');
+        this.opts.log.warn(
+          {
+            'publish.failedBatches': results.filter((r) => r.status === 'rejected').length,
+            'publish.error': this.lastError,
+            'publish.queue': this.depth,
+          },
+          'publish failed; retrying',
+        );
         await new Promise((r) => setTimeout(r, 500));
       } else {
         this.lastError = null;
-        if (this.careful && this.queued === 0 && this.pending.length === 0 && !this.segment && (this.opts.spool?.empty ?? true)) this.careful = false;
+        if (
+          this.careful &&
+          this.queued === 0 &&
+          this.pending.length === 0 &&
+          !this.segment &&
+          (this.opts.spool?.empty ?? true)
+        )
+          this.careful = false;
       }
     }
   }
@@ -290,6 +344,9 @@ export class EventPublisher {
   private segmentProgress(events: number): void {
     if (!this.segment || events <= 0) return;
     this.segment.left -= events;
-    if (this.segment.left <= 0) { this.segment.done(); this.segment = null; }
+    if (this.segment.left <= 0) {
+      this.segment.done();
+      this.segment = null;
+    }
   }
 }

@@ -70,7 +70,12 @@ export class DiskSpool {
       if (bytes + size > this.opts.maxBytes) break;
       let seg = this.segments.at(-1);
       if (!seg || seg.sealed || seg.events >= this.perSegment || seg === this.reading) {
-        seg = { path: join(this.opts.dir, `spool-${String(this.seq++).padStart(16, '0')}.ndjson`), bytes: 0, events: 0, sealed: false };
+        seg = {
+          path: join(this.opts.dir, `spool-${String(this.seq++).padStart(16, '0')}.ndjson`),
+          bytes: 0,
+          events: 0,
+          sealed: false,
+        };
         this.segments.push(seg);
       }
       appendFileSync(seg.path, line);
@@ -103,7 +108,11 @@ export class DiskSpool {
     return {
       events,
       done: () => {
-        try { unlinkSync(seg.path); } catch { /* already gone */ }
+        try {
+          unlinkSync(seg.path);
+        } catch {
+          /* already gone */
+        }
         this.segments = this.segments.filter((s) => s !== seg);
         if (this.reading === seg) this.reading = null;
       },

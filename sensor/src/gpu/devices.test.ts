@@ -20,7 +20,12 @@ Block devices:
 
 test('GPU majors come from /proc/devices (character devices only)', () => {
   assert.deepEqual(parseProcDevices(PROC_DEVICES), { nvidia: 195, nvidiaUvm: 508, kfd: 235, drm: 226 });
-  assert.deepEqual(parseProcDevices('Character devices:\n  1 mem\n'), { nvidia: NO_MAJOR, nvidiaUvm: NO_MAJOR, kfd: NO_MAJOR, drm: NO_MAJOR });
+  assert.deepEqual(parseProcDevices('Character devices:\n  1 mem\n'), {
+    nvidia: NO_MAJOR,
+    nvidiaUvm: NO_MAJOR,
+    kfd: NO_MAJOR,
+    drm: NO_MAJOR,
+  });
 });
 
 test('kernel device numbers round-trip', () => {
@@ -63,7 +68,12 @@ test('a device missing from /dev is named as its driver names it; an unknown maj
 
 test('a miss rescans /dev at most once a second: a node absent from this /dev does not cost a scan per call', () => {
   let t = 0;
-  const map = new GpuDeviceMap({ nvidia: 195, nvidiaUvm: 238, kfd: NO_MAJOR, drm: NO_MAJOR }, [], scratchDir('nodev'), () => t);
+  const map = new GpuDeviceMap(
+    { nvidia: 195, nvidiaUvm: 238, kfd: NO_MAJOR, drm: NO_MAJOR },
+    [],
+    scratchDir('nodev'),
+    () => t,
+  );
   assert.equal(map.rescans, 1, 'the scan at start');
   t = 5_000;
   for (let i = 0; i < 1000; i++) map.resolve(kdev(195, 0));

@@ -26,8 +26,14 @@ export function parseProcDevices(text: string): GpuMajors {
   const chars = new Map<string, number>();
   let inChar = false;
   for (const line of text.split('\n')) {
-    if (/^Character devices:/.test(line)) { inChar = true; continue; }
-    if (/^Block devices:/.test(line)) { inChar = false; continue; }
+    if (/^Character devices:/.test(line)) {
+      inChar = true;
+      continue;
+    }
+    if (/^Block devices:/.test(line)) {
+      inChar = false;
+      continue;
+    }
     const m = inChar ? /^\s*(\d+)\s+(\S+)\s*$/.exec(line) : null;
     if (m) chars.set(m[2]!, Number(m[1]));
   }
@@ -46,11 +52,16 @@ export function parseProcDevices(text: string): GpuMajors {
  */
 export function conventionalPath(driver: GpuDriver, minor: number): string | null {
   switch (driver) {
-    case 'nvidia': return minor === 255 ? '/dev/nvidiactl' : minor === 254 ? '/dev/nvidia-modeset' : `/dev/nvidia${minor}`;
-    case 'nvidia-uvm': return minor === 0 ? '/dev/nvidia-uvm' : minor === 1 ? '/dev/nvidia-uvm-tools' : null;
-    case 'amdkfd': return '/dev/kfd';
-    case 'drm': return minor >= 128 ? `/dev/dri/renderD${minor}` : `/dev/dri/card${minor}`;
-    default: return null;
+    case 'nvidia':
+      return minor === 255 ? '/dev/nvidiactl' : minor === 254 ? '/dev/nvidia-modeset' : `/dev/nvidia${minor}`;
+    case 'nvidia-uvm':
+      return minor === 0 ? '/dev/nvidia-uvm' : minor === 1 ? '/dev/nvidia-uvm-tools' : null;
+    case 'amdkfd':
+      return '/dev/kfd';
+    case 'drm':
+      return minor >= 128 ? `/dev/dri/renderD${minor}` : `/dev/dri/card${minor}`;
+    default:
+      return null;
   }
 }
 
@@ -98,7 +109,11 @@ export class GpuDeviceMap {
 
   static fromHost(extra: ExtraGpuDevice[] = []): GpuDeviceMap {
     let text = '';
-    try { text = readFileSync('/proc/devices', 'utf8'); } catch { /* no procfs: no majors */ }
+    try {
+      text = readFileSync('/proc/devices', 'utf8');
+    } catch {
+      /* no procfs: no majors */
+    }
     return new GpuDeviceMap(parseProcDevices(text), extra);
   }
 
@@ -118,7 +133,13 @@ export class GpuDeviceMap {
       const d = this.statDevice(path, driver);
       if (d) map.set(kdev(d.major, d.minor), d);
     };
-    const list = (dir: string): string[] => { try { return readdirSync(dir); } catch { return []; } };
+    const list = (dir: string): string[] => {
+      try {
+        return readdirSync(dir);
+      } catch {
+        return [];
+      }
+    };
     for (const name of list(this.devDir)) {
       if (name.startsWith('nvidia') || name === 'kfd') add(join(this.devDir, name));
     }

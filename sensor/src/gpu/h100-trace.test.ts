@@ -28,7 +28,15 @@ const FIXTURES = join(DEFAULT_PROBES_DIR, 'fixtures');
 const MAJORS = { nvidia: 195, nvidiaUvm: 238, kfd: NO_MAJOR, drm: NO_MAJOR };
 
 /** One row per distinct call of a process: what the detections see, without ids and clocks. */
-interface TraceRow { pid: number; comm: string; device: string; name: string; rmClassName: string | null; rmControl: number | null; calls: number }
+interface TraceRow {
+  pid: number;
+  comm: string;
+  device: string;
+  name: string;
+  rmClassName: string | null;
+  rmControl: number | null;
+  calls: number;
+}
 
 function decodeTrace(): { rows: TraceRow[]; counters: Counters; lines: number } {
   const counters = new Counters();
@@ -84,7 +92,9 @@ test('H100 trace: every line decodes into v1 GPU events, nothing rejected', () =
   for (const line of readFileSync(join(FIXTURES, 'gpu-h100.ndjson'), 'utf8').split('\n').filter(Boolean)) {
     const j = JSON.parse(line) as { type: string; data: unknown };
     if (j.type === 'value' && (j.data as number[])[0] === 30) printed += 1;
-    if (j.type === 'map') for (const [m, v] of Object.entries(j.data as Record<string, Record<string, number>>)) if (/^@gpu_count[01]$/.test(m)) printed += Object.values(v).reduce((a, b) => a + b, 0);
+    if (j.type === 'map')
+      for (const [m, v] of Object.entries(j.data as Record<string, Record<string, number>>))
+        if (/^@gpu_count[01]$/.test(m)) printed += Object.values(v).reduce((a, b) => a + b, 0);
   }
   const calls = rows.reduce((n, r) => n + r.calls, 0);
   assert.equal(calls, printed);
@@ -96,17 +106,33 @@ test('H100 trace: every request and RM class a real CUDA job makes has a name', 
   const unnamed = rows.filter((r) => /0x/.test(r.name) || (r.name === 'NV_ESC_RM_ALLOC' && r.rmClassName === null));
   assert.deepEqual(unnamed, [], 'add these to gpu/ioctl-names.ts (check the numbers in the open modules first)');
   // That host's nodes, named as the drivers name them (this machine has none of them in /dev).
-  assert.deepEqual([...new Set(rows.map((r) => r.device))].sort(), ['/dev/nvidia-uvm', '/dev/nvidia0', '/dev/nvidiactl']);
+  assert.deepEqual([...new Set(rows.map((r) => r.device))].sort(), [
+    '/dev/nvidia-uvm',
+    '/dev/nvidia0',
+    '/dev/nvidiactl',
+  ]);
 });
 
 test('H100 trace: the job starts compute (channel, compute class, UVM channel); the loader-run probes only open the device', () => {
   const { rows } = decodeTrace();
   const kindOf = new Map(Object.values(NVIDIA_RM_CLASS).map((c) => [c.name, c.kind]));
-  const kinds = (pid: number) => new Set(rows.filter((r) => r.pid === pid && r.rmClassName).map((r) => kindOf.get(r.rmClassName!)));
+  const kinds = (pid: number) =>
+    new Set(rows.filter((r) => r.pid === pid && r.rmClassName).map((r) => kindOf.get(r.rmClassName!)));
   const job = rows.find((r) => r.comm === 'python3')!.pid;
   const jobRows = rows.filter((r) => r.pid === job);
-  for (const cls of ['NV01_ROOT', 'NV01_DEVICE_0', 'FERMI_VASPACE_A', 'KEPLER_CHANNEL_GROUP_A', 'HOPPER_CHANNEL_GPFIFO_A', 'HOPPER_COMPUTE_A', 'HOPPER_DMA_COPY_A']) {
-    assert.ok(jobRows.some((r) => r.rmClassName === cls), `the job allocates ${cls}`);
+  for (const cls of [
+    'NV01_ROOT',
+    'NV01_DEVICE_0',
+    'FERMI_VASPACE_A',
+    'KEPLER_CHANNEL_GROUP_A',
+    'HOPPER_CHANNEL_GPFIFO_A',
+    'HOPPER_COMPUTE_A',
+    'HOPPER_DMA_COPY_A',
+  ]) {
+    assert.ok(
+      jobRows.some((r) => r.rmClassName === cls),
+      `the job allocates ${cls}`,
+    );
   }
   assert.ok(jobRows.some((r) => r.name === 'UVM_REGISTER_CHANNEL'));
   // Allocation churn shows as counted repeats, not as one event per call.
@@ -116,7 +142,11 @@ test('H100 trace: the job starts compute (channel, compute class, UVM channel); 
   const probes = [...new Set(rows.filter((r) => r.comm === 'ld-linux-x86-64').map((r) => r.pid))];
   assert.equal(probes.length, 4);
   for (const pid of probes) {
-    assert.deepEqual([...kinds(pid)].sort(), ['client', 'device', 'other'], `pid ${pid} allocates no channel or compute class`);
+    assert.deepEqual(
+      [...kinds(pid)].sort(),
+      ['client', 'device', 'other'],
+      `pid ${pid} allocates no channel or compute class`,
+    );
     assert.ok(!rows.some((r) => r.pid === pid && r.name === 'UVM_REGISTER_CHANNEL'));
   }
 });
@@ -126,5 +156,9 @@ test('H100 trace: the decoded trace the control plane replays is what the decode
   const file = join(FIXTURES, 'gpu-h100.events.json');
   const text = `${JSON.stringify(rows, null, 0).replace(/\},\{/g, '},\n{')}\n`;
   if (process.env.VIGIL_UPDATE_FIXTURES === '1') writeFileSync(file, text);
-  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), rows, 'rerun with VIGIL_UPDATE_FIXTURES=1 after a deliberate decoder change');
+  assert.deepEqual(
+    JSON.parse(readFileSync(file, 'utf8')),
+    rows,
+    'rerun with VIGIL_UPDATE_FIXTURES=1 after a deliberate decoder change',
+  );
 });

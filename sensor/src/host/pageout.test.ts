@@ -21,9 +21,20 @@ test('compilerRanges picks the readable, read-only mappings of libLLVM and libcl
 
 test('compilerRanges knows the other names distributions give LLVM and clang, and leaves look-alikes', () => {
   const line = (path: string) => `7f0000000000-7f0000001000 r-xp 00000000 fe:00 1 ${path}`;
-  for (const path of ['/usr/lib/libLLVM.so.18.1', '/usr/lib64/libLLVM-17.so', '/usr/lib/x86_64-linux-gnu/libclang-cpp.so.16', '/usr/lib/libclang.so.13'])
+  for (const path of [
+    '/usr/lib/libLLVM.so.18.1',
+    '/usr/lib64/libLLVM-17.so',
+    '/usr/lib/x86_64-linux-gnu/libclang-cpp.so.16',
+    '/usr/lib/libclang.so.13',
+  ])
     assert.equal(compilerRanges(line(path)).length, 1, path);
-  for (const path of ['/usr/lib/x86_64-linux-gnu/libz3.so.4', '/usr/bin/bpftrace', '/opt/libLLVM-14.so.1.bak', '[heap]', ''])
+  for (const path of [
+    '/usr/lib/x86_64-linux-gnu/libz3.so.4',
+    '/usr/bin/bpftrace',
+    '/opt/libLLVM-14.so.1.bak',
+    '[heap]',
+    '',
+  ])
     assert.equal(compilerRanges(line(path)).length, 0, path);
 });
 
@@ -37,13 +48,22 @@ function fakeProc(pid: number, maps: string | null): string {
 
 test('releaseCompilerPages says why when the helper is missing or the process is gone', async () => {
   const missing = '/nonexistent/vigil-pageout';
-  await assert.rejects(releaseCompilerPages(4242, missing, fakeProc(4242, MAPS)),
-    (err: Error) => err instanceof PageoutError && /vigil-pageout is missing/.test(err.message) && err.cause !== undefined);
-  await assert.rejects(releaseCompilerPages(4243, missing, fakeProc(4242, null)),
-    (err: Error) => err instanceof PageoutError && /memory map of process 4243/.test(err.message));
+  await assert.rejects(
+    releaseCompilerPages(4242, missing, fakeProc(4242, MAPS)),
+    (err: Error) =>
+      err instanceof PageoutError && /vigil-pageout is missing/.test(err.message) && err.cause !== undefined,
+  );
+  await assert.rejects(
+    releaseCompilerPages(4243, missing, fakeProc(4242, null)),
+    (err: Error) => err instanceof PageoutError && /memory map of process 4243/.test(err.message),
+  );
 });
 
 test('releaseCompilerPages does not run the helper for a process without a compiler', async () => {
-  const r = await releaseCompilerPages(4242, '/nonexistent/vigil-pageout', fakeProc(4242, '00400000-00452000 r-xp 00000000 08:02 173521 /usr/bin/bpftrace\n'));
+  const r = await releaseCompilerPages(
+    4242,
+    '/nonexistent/vigil-pageout',
+    fakeProc(4242, '00400000-00452000 r-xp 00000000 08:02 173521 /usr/bin/bpftrace\n'),
+  );
   assert.deepEqual(r, { ranges: 0, advisedBytes: 0, rssBeforeBytes: 91808 * 1024, rssAfterBytes: 91808 * 1024 });
 });

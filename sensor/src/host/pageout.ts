@@ -41,7 +41,11 @@ export interface PageoutResult {
 const run = promisify(execFile);
 
 /** Asks the kernel to reclaim a bpftrace process's compiler pages (see sensor/native/pageout.c). */
-export async function releaseCompilerPages(pid: number, helper = PAGEOUT_HELPER, procRoot = '/proc'): Promise<PageoutResult> {
+export async function releaseCompilerPages(
+  pid: number,
+  helper = PAGEOUT_HELPER,
+  procRoot = '/proc',
+): Promise<PageoutResult> {
   let maps: string;
   try {
     maps = readFileSync(`${procRoot}/${pid}/maps`, 'utf8');
@@ -56,25 +60,47 @@ export async function releaseCompilerPages(pid: number, helper = PAGEOUT_HELPER,
     ({ stdout } = await run(helper, [String(pid), ...ranges], { timeout: 10_000 }));
   } catch (cause) {
     const err = cause as NodeJS.ErrnoException & { stderr?: string };
-    const why = err.code === 'ENOENT' ? `${helper} is missing (built by scripts/bootstrap.sh with cc)` : (err.stderr?.trim() || err.message);
+    const why =
+      err.code === 'ENOENT'
+        ? `${helper} is missing (built by scripts/bootstrap.sh with cc)`
+        : err.stderr?.trim() || err.message;
     throw new PageoutError(`compiler pages of process ${pid} not released: ${why}`, { cause });
   }
-  return { ranges: ranges.length, advisedBytes: Number(stdout.trim()), rssBeforeBytes, rssAfterBytes: readRssBytes(pid, procRoot) };
+  return {
+    ranges: ranges.length,
+    advisedBytes: Number(stdout.trim()),
+    rssBeforeBytes,
+    rssAfterBytes: readRssBytes(pid, procRoot),
+  };
 }
 
 /**
  * Releases the compiler pages of each bpftrace that attaches (`onAttached`), logging the outcome and
  * keeping the total freed for the heartbeat's footprint.
  */
-export function compilerReleaser(helper: string, log: Logger): { onAttached: (pid: number) => void; releasedBytes: () => number } {
+export function compilerReleaser(
+  helper: string,
+  log: Logger,
+): { onAttached: (pid: number) => void; releasedBytes: () => number } {
   let released = 0;
   const onAttached = (pid: number) => {
-    releaseCompilerPages(pid, helper).then((r) => {
-      released += Math.max(0, (r.rssBeforeBytes ?? 0) - (r.rssAfterBytes ?? 0));
-      log.info({ 'probe.pid': pid, 'pageout.ranges': r.ranges, 'pageout.rssBeforeBytes': r.rssBeforeBytes, 'pageout.rssAfterBytes': r.rssAfterBytes }, 'bpftrace compiler pages released');
-    }, (err: Error) => {
-      log.warn({ 'probe.pid': pid, err }, 'bpftrace compiler pages kept resident');
-    });
+    releaseCompilerPages(pid, helper).then(
+      (r) => {
+        released += Math.max(0, (r.rssBeforeBytes ?? 0) - (r.rssAfterBytes ?? 0));
+        log.info(
+          {
+            'probe.pid': pid,
+            'pageout.ranges': r.ranges,
+            'pageout.rssBeforeBytes': r.rssBeforeBytes,
+            'pageout.rssAfterBytes': r.rssAfterBytes,
+          },
+          'bpftrace compiler pages released',
+        );
+      },
+      (err: Error) => {
+        log.warn({ 'probe.pid': pid, err }, 'bpftrace compiler pages kept resident');
+      },
+    );
   };
   return { onAttached, releasedBytes: () => released };
 }

@@ -14,7 +14,9 @@ test('CPU seconds come from stat fields 14-17 after the last parenthesis, whatev
 test('the running sensor reads its own CPU, growing', () => {
   const before = readCpuSeconds('self');
   const end = performance.now() + 60;
-  while (performance.now() < end) { /* spin: user time */ }
+  while (performance.now() < end) {
+    /* spin: user time */
+  }
   const after = readCpuSeconds('self');
   assert.ok(before && after && after.self > before.self, `${before?.self} → ${after?.self}`);
   assert.equal(readCpuSeconds(2 ** 22 + 7), null, 'a pid that does not exist');

@@ -27,10 +27,18 @@ export function bootTime(procRoot = '/proc'): bigint {
 }
 
 const read = (path: string): Buffer | null => {
-  try { return readFileSync(path); } catch { return null; }
+  try {
+    return readFileSync(path);
+  } catch {
+    return null;
+  }
 };
 const link = (path: string): string | undefined => {
-  try { return bytesToText(readlinkSync(path, { encoding: 'buffer' })); } catch { return undefined; }
+  try {
+    return bytesToText(readlinkSync(path, { encoding: 'buffer' }));
+  } catch {
+    return undefined;
+  }
 };
 
 export function splitCmdline(buf: Buffer): string[] {
@@ -130,7 +138,10 @@ export function parseCpuSeconds(text: string): { self: number; reapedChildren: n
   return { self: (f[0]! + f[1]!) / CLK_TCK, reapedChildren: (f[2]! + f[3]!) / CLK_TCK };
 }
 
-export function readCpuSeconds(pid: number | 'self', procRoot = '/proc'): { self: number; reapedChildren: number } | null {
+export function readCpuSeconds(
+  pid: number | 'self',
+  procRoot = '/proc',
+): { self: number; reapedChildren: number } | null {
   const stat = read(`${procRoot}/${pid}/stat`);
   return stat ? parseCpuSeconds(stat.toString('latin1')) : null;
 }

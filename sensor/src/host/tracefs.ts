@@ -25,7 +25,9 @@ export async function ensureTracefs(root = '/sys/kernel/tracing'): Promise<'pres
     );
   }
   if (!existsSync(`${root}/events/syscalls`)) {
-    throw new TracefsError(`tracefs mounted at ${root} but it has no syscall tracepoints (kernel without CONFIG_FTRACE_SYSCALLS?)`);
+    throw new TracefsError(
+      `tracefs mounted at ${root} but it has no syscall tracepoints (kernel without CONFIG_FTRACE_SYSCALLS?)`,
+    );
   }
   return 'mounted';
 }

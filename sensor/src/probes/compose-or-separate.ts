@@ -33,7 +33,11 @@ export interface ProbeRunOptions {
 export async function startProbes(o: ProbeRunOptions): Promise<() => Promise<void>> {
   const runnable = recordSkipped(o);
   const tmp = makeScriptDir(tmpdir());
-  const scripts: Scripts = { tmp, prelude: readPrelude(o.dir), text: (name) => readFileSync(join(o.dir, PROBES[name].script), 'utf8') };
+  const scripts: Scripts = {
+    tmp,
+    prelude: readPrelude(o.dir),
+    text: (name) => readFileSync(join(o.dir, PROBES[name].script), 'utf8'),
+  };
   if (o.separate || runnable.length < 2) {
     await startSeparately(o, runnable, scripts);
   } else {
@@ -41,7 +45,10 @@ export async function startProbes(o: ProbeRunOptions): Promise<() => Promise<voi
     if (sup.state.state !== 'running') {
       // One probe that does not load (a kernel without a tracepoint, a struct that moved) must not
       // blind the others: run each alone, so only the broken one stays down.
-      o.log.warn({ 'probe.names': runnable, 'probe.error': sup.state.lastError }, 'composed probes did not start; running each probe in its own bpftrace');
+      o.log.warn(
+        { 'probe.names': runnable, 'probe.error': sup.state.lastError },
+        'composed probes did not start; running each probe in its own bpftrace',
+      );
       await sup.stop();
       await startSeparately(o, runnable, scripts);
     }
@@ -52,9 +59,21 @@ export async function startProbes(o: ProbeRunOptions): Promise<() => Promise<voi
   };
 }
 
-function supervisor(o: ProbeRunOptions, label: string, names: ProbeName[], scriptPath: string, args: string[], env: Record<string, string>): ProbeSupervisor {
+function supervisor(
+  o: ProbeRunOptions,
+  label: string,
+  names: ProbeName[],
+  scriptPath: string,
+  args: string[],
+  env: Record<string, string>,
+): ProbeSupervisor {
   const sup: ProbeSupervisor = new ProbeSupervisor({
-    name: label, bpftrace: o.bpftrace, scriptPath, args, env, log: o.log,
+    name: label,
+    bpftrace: o.bpftrace,
+    scriptPath,
+    args,
+    env,
+    log: o.log,
     onLine: o.lineHandler(label, names, () => sup),
     flushes: names.some((n) => 'batch' in PROBES[n]),
     ...(o.stallAfterMs !== undefined ? { stallAfterMs: o.stallAfterMs } : {}),
@@ -70,7 +89,10 @@ function recordSkipped(o: ProbeRunOptions): ProbeName[] {
   for (const name of o.wanted) {
     const p = PROBES[name];
     const skip = 'skipReason' in p ? p.skipReason(o.ctx) : null;
-    if (!skip) { runnable.push(name); continue; }
+    if (!skip) {
+      runnable.push(name);
+      continue;
+    }
     const sup = supervisor(o, name, [name], '', [], {});
     sup.state.state = 'skipped';
     sup.state.lastError = skip;

@@ -5,18 +5,29 @@ import { join } from 'node:path';
 import { composeProbes, ComposeError, standaloneProbe } from './compose.js';
 import { DEFAULT_PROBES_DIR } from '../sensor.js';
 
-const src = (name: string, args: string[] = []) => ({ name, text: readFileSync(join(DEFAULT_PROBES_DIR, `${name}.bt`), 'utf8'), args });
+const src = (name: string, args: string[] = []) => ({
+  name,
+  text: readFileSync(join(DEFAULT_PROBES_DIR, `${name}.bt`), 'utf8'),
+  args,
+});
 
 test('the four probes compose into one program: one BEGIN, one END, parameters filled in, every probe body kept', () => {
-  const out = composeProbes([src('exec', ['50']), src('proc', ['50']), src('connect', ['5']), src('gpu', ['5', '195', '511', '240', '226', '0', '0', '0', '0'])]);
+  const out = composeProbes([
+    src('exec', ['50']),
+    src('proc', ['50']),
+    src('connect', ['5']),
+    src('gpu', ['5', '195', '511', '240', '226', '0', '0', '0', '0']),
+  ]);
   assert.equal(out.match(/^BEGIN\b/gm)?.length, 1);
   assert.equal(out.match(/^END\b/gm)?.length, 1);
   assert.doesNotMatch(out, /\$\d/, 'no positional parameter left');
   assert.match(out, /@connect_ticks \/ 10 >= 5\)/);
   assert.match(out, /\(uint64\)\(50 \* 1000000\)/);
   assert.match(out, /\$maj == 195 \|\| \$maj == 511/);
-  for (const probe of ['sys_exit_execveat', 'task_newtask', 'sys_exit_connect', 'sys_enter_ioctl']) assert.match(out, new RegExp(probe));
-  for (const cleanup of ['clear(@exec_head0)', 'clear(@proc_fork0)', 'clear(@connect_seen)', 'clear(@gpu_seen)']) assert.ok(out.includes(cleanup), cleanup);
+  for (const probe of ['sys_exit_execveat', 'task_newtask', 'sys_exit_connect', 'sys_enter_ioctl'])
+    assert.match(out, new RegExp(probe));
+  for (const cleanup of ['clear(@exec_head0)', 'clear(@proc_fork0)', 'clear(@connect_seen)', 'clear(@gpu_seen)'])
+    assert.ok(out.includes(cleanup), cleanup);
   // Braces balance (the cut blocks took their own braces with them).
   assert.equal(out.split('{').length, out.split('}').length);
 });
@@ -28,7 +39,12 @@ test('a probe whose parameter has no argument, or whose BEGIN does more than the
 });
 
 test('the prelude (ready record, wake on a stop signal) is in a composed program once, and in a probe run alone', () => {
-  const out = composeProbes([src('exec', ['50']), src('proc', ['50']), src('connect', ['5']), src('gpu', ['5', '195', '511', '240', '226', '0', '0', '0', '0'])]);
+  const out = composeProbes([
+    src('exec', ['50']),
+    src('proc', ['50']),
+    src('connect', ['5']),
+    src('gpu', ['5', '195', '511', '240', '226', '0', '0', '0', '0']),
+  ]);
   assert.equal(out.match(/^tracepoint:signal:signal_generate$/gm)?.length, 1);
   assert.equal(out.match(/print\(\(0, nsecs\)\)/g)?.length, 1);
   for (const name of ['exec', 'proc', 'connect', 'gpu']) {

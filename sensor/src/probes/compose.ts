@@ -27,9 +27,23 @@ function findBlock(text: string, label: string): { start: number; bodyStart: num
   let depth = 0;
   for (let i = m.index + m[0].length - 1; i < text.length; i++) {
     const c = text[i];
-    if (c === '/' && text[i + 1] === '*') { i = text.indexOf('*/', i + 2) + 1; if (i === 0) break; continue; }
-    if (c === '/' && text[i + 1] === '/') { i = text.indexOf('\n', i); if (i < 0) break; continue; }
-    if (c === '"') { do { i++; if (text[i] === '\\') i++; } while (i < text.length && text[i] !== '"'); continue; }
+    if (c === '/' && text[i + 1] === '*') {
+      i = text.indexOf('*/', i + 2) + 1;
+      if (i === 0) break;
+      continue;
+    }
+    if (c === '/' && text[i + 1] === '/') {
+      i = text.indexOf('\n', i);
+      if (i < 0) break;
+      continue;
+    }
+    if (c === '"') {
+      do {
+        i++;
+        if (text[i] === '\\') i++;
+      } while (i < text.length && text[i] !== '"');
+      continue;
+    }
     if (c === '{') depth++;
     else if (c === '}' && --depth === 0) return { start: m.index, bodyStart: m.index + m[0].length, end: i + 1 };
   }
@@ -49,7 +63,8 @@ export function readPrelude(dir: string = DEFAULT_PROBES_DIR): string {
 
 /** The prelude owns BEGIN: a probe file with its own would print a second ready record. */
 function refuseBegin(s: Pick<ProbeSource, 'name' | 'text'>): void {
-  if (findBlock(s.text, 'BEGIN')) throw new ComposeError(`${s.name}: BEGIN belongs to probes/${PRELUDE_SCRIPT} (the ready record), not to a probe`);
+  if (findBlock(s.text, 'BEGIN'))
+    throw new ComposeError(`${s.name}: BEGIN belongs to probes/${PRELUDE_SCRIPT} (the ready record), not to a probe`);
 }
 
 /** One probe file as a program of its own: the prelude, then the file (its parameters left to bpftrace). */
@@ -67,7 +82,8 @@ export function composeProbes(sources: ProbeSource[], prelude: string = readPrel
     const end = cut(s.text, 'END');
     const body = end.rest.replace(/\$(\d+)\b/g, (_, n: string) => {
       const v = s.args[Number(n) - 1];
-      if (v === undefined || !/^-?\d+$/.test(v)) throw new ComposeError(`${s.name}: positional parameter $${n} has no numeric argument`);
+      if (v === undefined || !/^-?\d+$/.test(v))
+        throw new ComposeError(`${s.name}: positional parameter $${n} has no numeric argument`);
       return v;
     });
     parts.push(`/* ---- probes/${s.name}.bt ---- */\n${body.trim()}\n`);

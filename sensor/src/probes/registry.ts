@@ -80,7 +80,11 @@ export const PROBES = {
     env: { BPFTRACE_STRLEN: String(BPFTRACE_STRLEN), ...MAP_ENV },
     decode: decodeExec,
     recordTypes: recordTypes('exec'),
-    batch: { prefix: 'exec', flushType: RECORD.exec.flush, decode: (maps: Maps, prev?: Maps) => decodeExecBatch(maps, BPFTRACE_STRLEN - 1, prev) },
+    batch: {
+      prefix: 'exec',
+      flushType: RECORD.exec.flush,
+      decode: (maps: Maps, prev?: Maps) => decodeExecBatch(maps, BPFTRACE_STRLEN - 1, prev),
+    },
   },
   proc: {
     script: 'proc.bt',
@@ -104,7 +108,14 @@ export const PROBES = {
       const m = ctx.devices.majors;
       const extra = ctx.devices.extraRdevs().slice(0, 4);
       while (extra.length < 4) extra.push(0);
-      return [String(ctx.windowSeconds), String(m.nvidia), String(m.nvidiaUvm), String(m.kfd), String(m.drm), ...extra.map(String)];
+      return [
+        String(ctx.windowSeconds),
+        String(m.nvidia),
+        String(m.nvidiaUvm),
+        String(m.kfd),
+        String(m.drm),
+        ...extra.map(String),
+      ];
     },
     env: { ...MAP_ENV },
     decode: decodeGpu,

@@ -16,5 +16,8 @@ test('a new script folder clears those of dead sensors, and keeps live ones and 
   const dir = makeScriptDir(parent, proc);
   assert.match(dir, new RegExp(`vigil-probes-${process.pid}-\\w+$`));
   assert.ok(existsSync(dir));
-  assert.deepEqual(readdirSync(parent).sort(), ['other-300-x', 'vigil-probes-200-bbbbbb', 'vigil-probes-cccccc', dir.split('/').at(-1)!].sort());
+  assert.deepEqual(
+    readdirSync(parent).sort(),
+    ['other-300-x', 'vigil-probes-200-bbbbbb', 'vigil-probes-cccccc', dir.split('/').at(-1)!].sort(),
+  );
 });

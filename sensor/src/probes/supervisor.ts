@@ -39,8 +39,12 @@ export interface SupervisorOptions {
 const WATCH_MS = 500;
 
 const PROCESS_STATES: Record<string, string> = {
-  T: 'stopped by a signal', t: 'stopped by a tracer', R: 'running: busy, or short of CPU', S: 'sleeping: no records from the kernel',
-  D: 'waiting in the kernel', Z: 'exited, not yet reaped',
+  T: 'stopped by a signal',
+  t: 'stopped by a tracer',
+  R: 'running: busy, or short of CPU',
+  S: 'sleeping: no records from the kernel',
+  D: 'waiting in the kernel',
+  Z: 'exited, not yet reaped',
 };
 
 /** stderr lines that bpftrace prints on healthy starts in containers; they are not errors. */
@@ -109,11 +113,15 @@ export class ProbeSupervisor {
   markFlushed(ts: string): void {
     this.aliveAt = performance.now();
     // Probes composed into one process flush apart: the latest record read.
-    if (this.state.lastFlushTs === undefined || BigInt(ts) > BigInt(this.state.lastFlushTs)) this.state.lastFlushTs = ts;
+    if (this.state.lastFlushTs === undefined || BigInt(ts) > BigInt(this.state.lastFlushTs))
+      this.state.lastFlushTs = ts;
     if (this.state.state !== 'stalled') return;
     this.state.state = 'running';
     const stalledMs = Date.now() - Number(BigInt(this.state.blindFromTs ?? nowNs()) / 1_000_000n);
-    this.opts.log.warn({ 'probe.name': this.opts.name, 'probe.blindFromTs': this.state.blindFromTs, 'probe.stalledMs': stalledMs }, 'probe output resumed after a stall');
+    this.opts.log.warn(
+      { 'probe.name': this.opts.name, 'probe.blindFromTs': this.state.blindFromTs, 'probe.stalledMs': stalledMs },
+      'probe output resumed after a stall',
+    );
   }
 
   /** Every WATCH_MS while the process runs: a stall is reported once, then acted on. */
@@ -141,7 +149,16 @@ export class ProbeSupervisor {
       this.stallStep = 0;
       const how = (procState && PROCESS_STATES[procState]) ?? `in state ${procState}`;
       this.state.lastError = `output stalled: nothing read for ${Math.round((now - this.aliveAt) / 1000)} s (bpftrace ${how}); blind since ${new Date(Number(BigInt(this.state.blindFromTs) / 1_000_000n)).toISOString()}`;
-      log.error({ 'probe.name': name, 'probe.pid': child.pid, 'probe.processState': procState, 'probe.blindFromTs': this.state.blindFromTs, 'probe.stalls': this.state.stalls }, 'probe output stalled');
+      log.error(
+        {
+          'probe.name': name,
+          'probe.pid': child.pid,
+          'probe.processState': procState,
+          'probe.blindFromTs': this.state.blindFromTs,
+          'probe.stalls': this.state.stalls,
+        },
+        'probe output stalled',
+      );
       return;
     }
     // One step per `act`, in turn: resume it, kill it, and if no exit comes, restart without it.
@@ -157,12 +174,18 @@ export class ProbeSupervisor {
       log.warn({ 'probe.name': name, 'probe.pid': child.pid }, 'stalled probe stopped by a signal: sending SIGCONT');
       child.kill('SIGCONT');
     } else if (next === 2) {
-      log.error({ 'probe.name': name, 'probe.pid': child.pid, 'probe.processState': procState }, 'stalled probe did not resume: killing it to restart');
+      log.error(
+        { 'probe.name': name, 'probe.pid': child.pid, 'probe.processState': procState },
+        'stalled probe did not resume: killing it to restart',
+      );
       this.killedForStall = true;
       child.kill('SIGKILL');
     } else {
       // A tracer that does not wait for it keeps the killed process a zombie: its exit never comes.
-      log.error({ 'probe.name': name, 'probe.pid': child.pid, 'probe.processState': procState }, 'killed probe not reaped (held by a tracer?): restarting without it');
+      log.error(
+        { 'probe.name': name, 'probe.pid': child.pid, 'probe.processState': procState },
+        'killed probe not reaped (held by a tracer?): restarting without it',
+      );
       this.onExit(null, 'SIGKILL');
     }
   }
@@ -179,11 +202,20 @@ export class ProbeSupervisor {
     }
     await new Promise<void>((resolve) => {
       // Stopped by a signal, it would see the SIGINT only when continued (and END print what it holds).
-      const cont = setTimeout(() => { if (child.pid && readProcState(child.pid) === 'T') child.kill('SIGCONT'); }, 1000);
+      const cont = setTimeout(() => {
+        if (child.pid && readProcState(child.pid) === 'T') child.kill('SIGCONT');
+      }, 1000);
       // Killed, it may still not close: a tracer that does not wait for it keeps it a zombie.
-      const kill = setTimeout(() => { child.kill('SIGKILL'); setTimeout(resolve, 5000).unref(); }, 5000);
+      const kill = setTimeout(() => {
+        child.kill('SIGKILL');
+        setTimeout(resolve, 5000).unref();
+      }, 5000);
       // 'close', not 'exit': END prints what the probes still buffer, and it must be read first.
-      child.once('close', () => { clearTimeout(cont); clearTimeout(kill); resolve(); });
+      child.once('close', () => {
+        clearTimeout(cont);
+        clearTimeout(kill);
+        resolve();
+      });
       child.kill('SIGINT');
     });
     this.state.state = 'stopped';
@@ -214,7 +246,9 @@ export class ProbeSupervisor {
       log.error({ 'probe.name': name, err }, 'probe spawn failed');
     });
     // Only the current process: one given up on (see watch) may still exit later.
-    child.on('exit', (code, signal) => { if (this.child === child) this.onExit(code, signal); });
+    child.on('exit', (code, signal) => {
+      if (this.child === child) this.onExit(code, signal);
+    });
   }
 
   private onExit(code: number | null, signal: string | null): void {
@@ -227,13 +261,25 @@ export class ProbeSupervisor {
     }
     // What it still buffered in the kernel went with it: blind since its last flush (or its stall's).
     if (this.state.state !== 'stalled') this.state.blindFromTs = this.state.lastFlushTs ?? nowNs();
-    const why = this.killedForStall ? `killed by the sensor (${this.state.lastError})` : `bpftrace exited (code ${code}, signal ${signal})`;
+    const why = this.killedForStall
+      ? `killed by the sensor (${this.state.lastError})`
+      : `bpftrace exited (code ${code}, signal ${signal})`;
     this.killedForStall = false;
     this.state.restarts++;
     this.state.state = 'restarting';
     this.state.lastExitTs = nowNs();
     this.state.lastError = `${why}${stderr ? `: ${stderr.slice(-500)}` : ''}`;
-    log.warn({ 'probe.name': name, 'probe.code': code, 'probe.signal': signal, 'probe.stderr': stderr.slice(-2000), 'probe.restarts': this.state.restarts, 'probe.blindFromTs': this.state.blindFromTs }, 'probe exited; restarting');
+    log.warn(
+      {
+        'probe.name': name,
+        'probe.code': code,
+        'probe.signal': signal,
+        'probe.stderr': stderr.slice(-2000),
+        'probe.restarts': this.state.restarts,
+        'probe.blindFromTs': this.state.blindFromTs,
+      },
+      'probe exited; restarting',
+    );
     this.opts.onRestart?.({ restarts: this.state.restarts, code, signal, stderr });
     // A probe that never attached would otherwise keep start() pending forever.
     this.attachedResolve?.();
@@ -241,6 +287,8 @@ export class ProbeSupervisor {
     if (Date.now() - this.startedAt > 60_000) this.backoff = this.opts.minBackoffMs ?? 1000;
     const delay = this.backoff;
     this.backoff = Math.min(this.backoff * 2, this.opts.maxBackoffMs ?? 30_000);
-    this.timer = setTimeout(() => { if (!this.stopping) this.spawnOnce(); }, delay);
+    this.timer = setTimeout(() => {
+      if (!this.stopping) this.spawnOnce();
+    }, delay);
   }
 }

@@ -26,13 +26,28 @@ function fakeProc(procs: { pid: number; ppid: number; comm: string; argv: string
 test('ancestry from a seeded /proc runs to pid 1, nearest first', () => {
   const root = fakeProc([
     { pid: 1, ppid: 0, comm: 'systemd', argv: ['/sbin/init'] },
-    { pid: 100, ppid: 1, comm: 'slurmstepd', argv: ['slurmstepd: [42.0]'], cgroup: '/system.slice/slurmstepd.scope/job_42/step_0' },
-    { pid: 200, ppid: 100, comm: 'python3', argv: ['python3', 'train.py'], cgroup: '/system.slice/slurmstepd.scope/job_42/step_0' },
+    {
+      pid: 100,
+      ppid: 1,
+      comm: 'slurmstepd',
+      argv: ['slurmstepd: [42.0]'],
+      cgroup: '/system.slice/slurmstepd.scope/job_42/step_0',
+    },
+    {
+      pid: 200,
+      ppid: 100,
+      comm: 'python3',
+      argv: ['python3', 'train.py'],
+      cgroup: '/system.slice/slurmstepd.scope/job_42/step_0',
+    },
   ]);
   const cache = new ProcessCache({ procRoot: root });
   cache.seedFromProc([1, 100, 200]);
   const p = cache.describe(200);
-  assert.deepEqual(p.ancestry.map((a) => a.comm), ['slurmstepd', 'systemd']);
+  assert.deepEqual(
+    p.ancestry.map((a) => a.comm),
+    ['slurmstepd', 'systemd'],
+  );
   assert.equal(p.ancestryTruncated, false);
   assert.equal(p.uid, 1000);
   assert.equal(p.job, 'slurm:42');
@@ -42,13 +57,29 @@ test('ancestry from a seeded /proc runs to pid 1, nearest first', () => {
 
 test('fork and exec keep short-lived processes resolvable; exit keeps them for a grace period', () => {
   let now = 0;
-  const root = fakeProc([{ pid: 1, ppid: 0, comm: 'init', argv: ['init'] }, { pid: 10, ppid: 1, comm: 'bash', argv: ['bash'] }]);
+  const root = fakeProc([
+    { pid: 1, ppid: 0, comm: 'init', argv: ['init'] },
+    { pid: 10, ppid: 1, comm: 'bash', argv: ['bash'] },
+  ]);
   const cache = new ProcessCache({ procRoot: root, exitGraceMs: 1000, now: () => now });
   cache.seedFromProc([1, 10]);
   cache.onFork(10, 11, 5n, 7);
-  cache.onExec({ pid: 11, ppid: 10, uid: 0, gid: 0, comm: 'sh', filename: '/bin/sh', argv: ['sh', '-c', 'x'], argvTruncated: false, cgroupId: 7 });
+  cache.onExec({
+    pid: 11,
+    ppid: 10,
+    uid: 0,
+    gid: 0,
+    comm: 'sh',
+    filename: '/bin/sh',
+    argv: ['sh', '-c', 'x'],
+    argvTruncated: false,
+    cgroupId: 7,
+  });
   cache.onFork(11, 12, 6n, 7);
-  assert.deepEqual(cache.describe(12).ancestry.map((a) => `${a.pid}:${a.comm}`), ['11:sh', '10:bash', '1:init']);
+  assert.deepEqual(
+    cache.describe(12).ancestry.map((a) => `${a.pid}:${a.comm}`),
+    ['11:sh', '10:bash', '1:init'],
+  );
   assert.deepEqual(cache.describe(12).argv, ['sh', '-c', 'x'], 'a forked child runs its parent image until it execs');
   cache.onExit(12);
   now = 500;
@@ -79,9 +110,15 @@ test('a configured depth keeps the nearest ancestors and flags the rest; 0 keeps
   ]);
   const one = new ProcessCache({ procRoot: root, maxAncestry: 1 });
   one.seedFromProc([1, 100, 200]);
-  assert.deepEqual(one.describe(200).ancestry.map((a) => a.comm), ['bash']);
+  assert.deepEqual(
+    one.describe(200).ancestry.map((a) => a.comm),
+    ['bash'],
+  );
   assert.equal(one.describe(200).ancestryTruncated, true);
-  assert.deepEqual(one.describe(100).ancestry.map((a) => a.comm), ['systemd']);
+  assert.deepEqual(
+    one.describe(100).ancestry.map((a) => a.comm),
+    ['systemd'],
+  );
   assert.equal(one.describe(100).ancestryTruncated, false, 'the whole chain fits: nothing left out');
   const none = new ProcessCache({ procRoot: root, maxAncestry: 0 });
   none.seedFromProc([1, 100, 200]);
@@ -103,17 +140,41 @@ test('argv read from /proc is bounded and flagged', () => {
 test('containers and jobs are read from cgroup paths', () => {
   const id = 'a'.repeat(64);
   assert.equal(containerIdOf(`/system.slice/docker-${id}.scope`), id);
-  assert.equal(containerIdOf(`/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1234.slice/cri-containerd-${id}.scope`), id);
+  assert.equal(
+    containerIdOf(
+      `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1234.slice/cri-containerd-${id}.scope`,
+    ),
+    id,
+  );
   assert.equal(containerIdOf('/user.slice/user-0.slice/session-1.scope'), null);
   assert.equal(jobOf('/slurm/uid_1000/job_777/step_batch/user/task_0'), 'slurm:777');
-  assert.equal(jobOf('/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod0b4f5c3a_1c1d_4a8e_9e0f_0123456789ab.slice'), 'k8s-pod:0b4f5c3a-1c1d-4a8e-9e0f-0123456789ab');
+  assert.equal(
+    jobOf(
+      '/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod0b4f5c3a_1c1d_4a8e_9e0f_0123456789ab.slice',
+    ),
+    'k8s-pod:0b4f5c3a-1c1d-4a8e-9e0f-0123456789ab',
+  );
 });
 
 test('a fork read after the child exec (probes are separate streams) does not undo the exec', () => {
-  const root = fakeProc([{ pid: 1, ppid: 0, comm: 'init', argv: ['init'] }, { pid: 10, ppid: 1, comm: 'node', argv: ['node', 'x.js'] }]);
+  const root = fakeProc([
+    { pid: 1, ppid: 0, comm: 'init', argv: ['init'] },
+    { pid: 10, ppid: 1, comm: 'node', argv: ['node', 'x.js'] },
+  ]);
   const cache = new ProcessCache({ procRoot: root });
   cache.seedFromProc([1, 10]);
-  cache.onExec({ pid: 11, ppid: 10, uid: 0, gid: 0, comm: 'nv-ioctl', filename: '/tmp/nv-ioctl', argv: ['/tmp/nv-ioctl'], argvTruncated: false, cgroupId: 1, ktime: 2000 });
+  cache.onExec({
+    pid: 11,
+    ppid: 10,
+    uid: 0,
+    gid: 0,
+    comm: 'nv-ioctl',
+    filename: '/tmp/nv-ioctl',
+    argv: ['/tmp/nv-ioctl'],
+    argvTruncated: false,
+    cgroupId: 1,
+    ktime: 2000,
+  });
   cache.onFork(10, 11, 1n, 1, 1000);
   const p = cache.describe(11);
   assert.equal(p.comm, 'nv-ioctl');
@@ -123,7 +184,10 @@ test('a fork read after the child exec (probes are separate streams) does not un
 });
 
 test('siblings share their ancestors as objects; an ancestor that execs later keeps the image their births saw', () => {
-  const root = fakeProc([{ pid: 1, ppid: 0, comm: 'init', argv: ['init'] }, { pid: 10, ppid: 1, comm: 'bash', argv: ['bash'] }]);
+  const root = fakeProc([
+    { pid: 1, ppid: 0, comm: 'init', argv: ['init'] },
+    { pid: 10, ppid: 1, comm: 'bash', argv: ['bash'] },
+  ]);
   const cache = new ProcessCache({ procRoot: root });
   cache.seedFromProc([1, 10]);
   cache.onFork(10, 11, 5n, 7);
@@ -132,50 +196,130 @@ test('siblings share their ancestors as objects; an ancestor that execs later ke
   const b = cache.describe(12);
   assert.equal(a.ancestry[0], b.ancestry[0], 'one object for the shared parent');
   assert.equal(a.ancestry[1], b.ancestry[1]);
-  cache.onExec({ pid: 10, ppid: 1, uid: 0, gid: 0, comm: 'python3', filename: '/opt/vigil-test/python3', argv: ['python3', 'x.py'], argvTruncated: false, cgroupId: 7, ktime: 10, superseded: true });
+  cache.onExec({
+    pid: 10,
+    ppid: 1,
+    uid: 0,
+    gid: 0,
+    comm: 'python3',
+    filename: '/opt/vigil-test/python3',
+    argv: ['python3', 'x.py'],
+    argvTruncated: false,
+    cgroupId: 7,
+    ktime: 10,
+    superseded: true,
+  });
   assert.equal(cache.describe(11).ancestry[0], a.ancestry[0], 'born of bash, still shown as bash');
   cache.onFork(10, 13, 7n, 7, 20);
-  assert.deepEqual(cache.describe(13).ancestry[0], { pid: 10, comm: 'python3', exe: '/opt/vigil-test/python3', argv: ['python3', 'x.py'] }, 'a child born after the exec sees the new image');
+  assert.deepEqual(
+    cache.describe(13).ancestry[0],
+    { pid: 10, comm: 'python3', exe: '/opt/vigil-test/python3', argv: ['python3', 'x.py'] },
+    'a child born after the exec sees the new image',
+  );
 });
 
 /** A parent running /tmp/evil (pid 10, under init) that forks pid 11, then execs /bin/true. */
 function evilParentForks(opts: { forkAfterExec?: boolean } = {}) {
-  const root = fakeProc([{ pid: 1, ppid: 0, comm: 'init', argv: ['init'] }, { pid: 9, ppid: 1, comm: 'bash', argv: ['bash'] }]);
+  const root = fakeProc([
+    { pid: 1, ppid: 0, comm: 'init', argv: ['init'] },
+    { pid: 9, ppid: 1, comm: 'bash', argv: ['bash'] },
+  ]);
   const cache = new ProcessCache({ procRoot: root });
   cache.seedFromProc([1, 9]);
   cache.onFork(9, 10, 1n, 7, 100);
-  cache.onExec({ pid: 10, ppid: 9, uid: 1000, gid: 1000, comm: 'evil', filename: '/tmp/evil', argv: ['/tmp/evil', '--pool'], argvTruncated: false, cgroupId: 7, ktime: 200, superseded: true });
-  const exec = () => cache.onExec({ pid: 10, ppid: 9, uid: 1000, gid: 1000, comm: 'true', filename: '/opt/vigil-test/true', argv: ['true'], argvTruncated: false, cgroupId: 7, ktime: 400, superseded: true });
+  cache.onExec({
+    pid: 10,
+    ppid: 9,
+    uid: 1000,
+    gid: 1000,
+    comm: 'evil',
+    filename: '/tmp/evil',
+    argv: ['/tmp/evil', '--pool'],
+    argvTruncated: false,
+    cgroupId: 7,
+    ktime: 200,
+    superseded: true,
+  });
+  const exec = () =>
+    cache.onExec({
+      pid: 10,
+      ppid: 9,
+      uid: 1000,
+      gid: 1000,
+      comm: 'true',
+      filename: '/opt/vigil-test/true',
+      argv: ['true'],
+      argvTruncated: false,
+      cgroupId: 7,
+      ktime: 400,
+      superseded: true,
+    });
   // Records applied in kernel order, or the fork read after the parent's later exec.
-  if (opts.forkAfterExec) { exec(); cache.onFork(10, 11, 2n, 7, 300); } else { cache.onFork(10, 11, 2n, 7, 300); exec(); }
+  if (opts.forkAfterExec) {
+    exec();
+    cache.onFork(10, 11, 2n, 7, 300);
+  } else {
+    cache.onFork(10, 11, 2n, 7, 300);
+    exec();
+  }
   return cache;
 }
 
-test('a parent that forks a child and then execs something harmless stays what it was in the child\'s ancestry', () => {
+test("a parent that forks a child and then execs something harmless stays what it was in the child's ancestry", () => {
   const cache = evilParentForks();
   // The child execs the miner: its event's ancestry names the parent as it was at the child's birth.
-  cache.onExec({ pid: 11, ppid: 10, uid: 1000, gid: 1000, comm: 'xmrig', filename: '/tmp/xmrig', argv: ['xmrig'], argvTruncated: false, cgroupId: 7, ktime: 500, superseded: true });
+  cache.onExec({
+    pid: 11,
+    ppid: 10,
+    uid: 1000,
+    gid: 1000,
+    comm: 'xmrig',
+    filename: '/tmp/xmrig',
+    argv: ['xmrig'],
+    argvTruncated: false,
+    cgroupId: 7,
+    ktime: 500,
+    superseded: true,
+  });
   const c = cache.describe(11);
   assert.equal(c.ancestry[0]?.exe, '/tmp/evil');
   assert.deepEqual(c.ancestry[0]?.argv, ['/tmp/evil', '--pool']);
-  assert.deepEqual(c.ancestry.map((a) => a.pid), [10, 9, 1]);
+  assert.deepEqual(
+    c.ancestry.map((a) => a.pid),
+    [10, 9, 1],
+  );
   assert.equal(c.ancestryTruncated, false);
   assert.equal(cache.describe(10).exe, '/opt/vigil-test/true', 'the parent itself is shown as it is now');
   // A grandchild born later sees the child as it is, over the child's ancestry at its own birth.
   cache.onFork(11, 12, 3n, 7, 600);
-  assert.deepEqual(cache.describe(12).ancestry.map((a) => a.exe), ['/tmp/xmrig', '/tmp/evil', '/usr/bin/bash', '/usr/bin/init']);
+  assert.deepEqual(
+    cache.describe(12).ancestry.map((a) => a.exe),
+    ['/tmp/xmrig', '/tmp/evil', '/usr/bin/bash', '/usr/bin/init'],
+  );
 });
 
-test('a parent that exits (the child reparented to init) does not launder the child\'s ancestry', () => {
+test("a parent that exits (the child reparented to init) does not launder the child's ancestry", () => {
   const cache = evilParentForks();
   cache.onExit(10);
-  cache.onExec({ pid: 11, ppid: 1, uid: 1000, gid: 1000, comm: 'xmrig', filename: '/tmp/xmrig', argv: ['xmrig'], argvTruncated: false, cgroupId: 7, ktime: 500, superseded: true });
+  cache.onExec({
+    pid: 11,
+    ppid: 1,
+    uid: 1000,
+    gid: 1000,
+    comm: 'xmrig',
+    filename: '/tmp/xmrig',
+    argv: ['xmrig'],
+    argvTruncated: false,
+    cgroupId: 7,
+    ktime: 500,
+    superseded: true,
+  });
   const c = cache.describe(11);
   assert.equal(c.ppid, 1, 'the parent it has now');
   assert.equal(c.ancestry[0]?.exe, '/tmp/evil', 'the parent it was born of');
 });
 
-test('a fork read after its parent\'s later exec still sees the parent as it was at the fork', () => {
+test("a fork read after its parent's later exec still sees the parent as it was at the fork", () => {
   const cache = evilParentForks({ forkAfterExec: true });
   assert.equal(cache.describe(11).ancestry[0]?.exe, '/tmp/evil');
   assert.equal(cache.describe(10).exe, '/opt/vigil-test/true');
@@ -184,9 +328,15 @@ test('a fork read after its parent\'s later exec still sees the parent as it was
 test('a process that forks and exits over and over keeps the nearest ancestors, bounded', () => {
   const root = fakeProc([{ pid: 1, ppid: 0, comm: 'init', argv: ['init'] }]);
   const cache = new ProcessCache({ procRoot: root, maxAncestry: 4 });
-  for (let pid = 2; pid < 5000; pid++) { cache.onFork(pid - 1, pid, 0n, 0, pid); cache.onExit(pid - 1); }
+  for (let pid = 2; pid < 5000; pid++) {
+    cache.onFork(pid - 1, pid, 0n, 0, pid);
+    cache.onExit(pid - 1);
+  }
   const p = cache.describe(4999);
-  assert.deepEqual(p.ancestry.map((a) => a.pid), [4998, 4997, 4996, 4995]);
+  assert.deepEqual(
+    p.ancestry.map((a) => a.pid),
+    [4998, 4997, 4996, 4995],
+  );
   assert.equal(p.ancestryTruncated, true);
 });
 
@@ -200,38 +350,82 @@ test('over the bound, exited processes go before live ones, oldest first', () =>
   cache.onFork(1, 200, 200n, 7);
   const known = (pid: number) => !cache.describe(pid).ancestryTruncated || cache.describe(pid).ppid !== 0;
   assert.equal(cache.size, 15, 'an eighth of 16 went to make room');
-  assert.deepEqual([105, 110, 112].map(known), [false, false, true], 'the first two exited in table order, not the third');
+  assert.deepEqual(
+    [105, 110, 112].map(known),
+    [false, false, true],
+    'the first two exited in table order, not the third',
+  );
   assert.ok([100, 101, 111, 115, 200].every(known), 'live processes stay');
 });
 
 test('a process whose parent exits is marked re-parented and keeps the chain it was born under', () => {
-  const root = fakeProc([{ pid: 1, ppid: 0, comm: 'init', argv: ['init'] }, { pid: 10, ppid: 1, comm: 'bash', argv: ['bash'] }]);
+  const root = fakeProc([
+    { pid: 1, ppid: 0, comm: 'init', argv: ['init'] },
+    { pid: 10, ppid: 1, comm: 'bash', argv: ['bash'] },
+  ]);
   const cache = new ProcessCache({ procRoot: root });
   cache.seedFromProc([1, 10]);
   cache.onFork(10, 11, 5n, 7);
-  cache.onExec({ pid: 11, ppid: 10, uid: 0, gid: 0, comm: 'sleep', filename: '/bin/sleep', argv: ['sleep', '60'], argvTruncated: false, cgroupId: 7, superseded: true });
+  cache.onExec({
+    pid: 11,
+    ppid: 10,
+    uid: 0,
+    gid: 0,
+    comm: 'sleep',
+    filename: '/bin/sleep',
+    argv: ['sleep', '60'],
+    argvTruncated: false,
+    cgroupId: 7,
+    superseded: true,
+  });
   assert.equal(cache.describe(11).reparented, undefined, 'its parent is still there');
   cache.onExit(10);
   const p = cache.describe(11);
   assert.equal(p.reparented, true);
-  assert.deepEqual(p.ancestry.map((a) => `${a.pid}:${a.comm}`), ['10:bash', '1:init']);
+  assert.deepEqual(
+    p.ancestry.map((a) => `${a.pid}:${a.comm}`),
+    ['10:bash', '1:init'],
+  );
   // An exec seen after the re-parenting names the new parent; the mark stays.
   cache.onFork(10, 12, 6n, 7);
-  cache.onExec({ pid: 12, ppid: 1, uid: 0, gid: 0, comm: 'sleep', filename: '/bin/sleep', argv: ['sleep'], argvTruncated: false, cgroupId: 7, ktime: 1, superseded: true });
+  cache.onExec({
+    pid: 12,
+    ppid: 1,
+    uid: 0,
+    gid: 0,
+    comm: 'sleep',
+    filename: '/bin/sleep',
+    argv: ['sleep'],
+    argvTruncated: false,
+    cgroupId: 7,
+    ktime: 1,
+    superseded: true,
+  });
   assert.equal(cache.describe(12).reparented, true);
 });
 
-test('an exec of a descriptor path is named fileless, never resolved through the sensor\'s own /proc/self', () => {
+test("an exec of a descriptor path is named fileless, never resolved through the sensor's own /proc/self", () => {
   const root = fakeProc([{ pid: 1, ppid: 0, comm: 'init', argv: ['init'] }]);
   const cache = new ProcessCache({ procRoot: root });
   cache.seedFromProc([1]);
   cache.onFork(1, 20, 5n, 7);
-  cache.onExec({ pid: 20, ppid: 1, uid: 0, gid: 0, comm: '3', filename: '/proc/self/fd/3', argv: ['x'], argvTruncated: false, cgroupId: 7, superseded: true });
+  cache.onExec({
+    pid: 20,
+    ppid: 1,
+    uid: 0,
+    gid: 0,
+    comm: '3',
+    filename: '/proc/self/fd/3',
+    argv: ['x'],
+    argvTruncated: false,
+    cgroupId: 7,
+    superseded: true,
+  });
   const p = cache.describe(20);
   assert.equal(p.fileless, true);
   assert.equal(p.exe, '/proc/self/fd/3');
   cache.onFork(20, 21, 6n, 7);
-  assert.equal(cache.describe(21).fileless, true, 'a child runs its parent\'s image until it execs');
+  assert.equal(cache.describe(21).fileless, true, "a child runs its parent's image until it execs");
   assert.equal(cache.describe(1).fileless, undefined);
 });
 
@@ -242,16 +436,50 @@ test('a path exec read after a later memfd exec is not named after the memfd; a 
   const cache = new ProcessCache({ procRoot: root });
   cache.seedFromProc([1]);
   cache.onFork(1, 30, 5n, 7);
-  cache.onExec({ pid: 30, ppid: 1, uid: 0, gid: 0, comm: 'sh', filename: '/bin/sh', argv: ['sh'], argvTruncated: false, cgroupId: 7, ktime: 1 });
+  cache.onExec({
+    pid: 30,
+    ppid: 1,
+    uid: 0,
+    gid: 0,
+    comm: 'sh',
+    filename: '/bin/sh',
+    argv: ['sh'],
+    argvTruncated: false,
+    cgroupId: 7,
+    ktime: 1,
+  });
   assert.equal(cache.describe(30).fileless, undefined);
   assert.equal(cache.describe(30).exe, realpathSync('/bin/sh'));
-  cache.onExec({ pid: 30, ppid: 1, uid: 0, gid: 0, comm: '3', filename: '/proc/self/fd/3', argv: ['x'], argvTruncated: false, cgroupId: 7, ktime: 2 });
+  cache.onExec({
+    pid: 30,
+    ppid: 1,
+    uid: 0,
+    gid: 0,
+    comm: '3',
+    filename: '/proc/self/fd/3',
+    argv: ['x'],
+    argvTruncated: false,
+    cgroupId: 7,
+    ktime: 2,
+  });
   assert.equal(cache.describe(30).memfdName, 'payload');
   assert.equal(cache.describe(30).exe, '/memfd:payload (deleted)');
   const link = join(scratchDir('fd-link'), 'run-me');
   symlinkSync('/proc/self/fd/0', link);
   cache.onFork(1, 31, 6n, 7);
-  cache.onExec({ pid: 31, ppid: 1, uid: 0, gid: 0, comm: 'run-me', filename: link, argv: ['run-me'], argvTruncated: false, cgroupId: 7, ktime: 3, superseded: true });
+  cache.onExec({
+    pid: 31,
+    ppid: 1,
+    uid: 0,
+    gid: 0,
+    comm: 'run-me',
+    filename: link,
+    argv: ['run-me'],
+    argvTruncated: false,
+    cgroupId: 7,
+    ktime: 3,
+    superseded: true,
+  });
   assert.equal(cache.describe(31).fileless, true);
-  assert.equal(cache.describe(31).exe, link, 'not the sensor\'s own stdin');
+  assert.equal(cache.describe(31).exe, link, "not the sensor's own stdin");
 });

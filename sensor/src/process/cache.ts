@@ -117,7 +117,9 @@ interface Entry {
   parentLife?: Life;
 }
 
-interface Life { exited: boolean }
+interface Life {
+  exited: boolean;
+}
 
 /** How long a replaced image stays findable by forks from before its exec. */
 const PREVIOUS_MS = 5_000;
@@ -200,7 +202,9 @@ export class ProcessCache {
       life: { exited: false },
       ...(parent ? { born: this.link(parent, this.lineageOf(parent)), parentLife: parent.life } : {}),
       ...(parent?.identity ? { identity: parent.identity } : {}),
-      ...(parent?.fileless ? { fileless: true, ...(parent.memfdName !== undefined ? { memfdName: parent.memfdName } : {}) } : {}),
+      ...(parent?.fileless
+        ? { fileless: true, ...(parent.memfdName !== undefined ? { memfdName: parent.memfdName } : {}) }
+        : {}),
     });
   }
 
@@ -233,10 +237,18 @@ export class ProcessCache {
     const cgroup = (sameCgroup ? prev.cgroup : this.cgroupPath(e.pid, e.cgroupId)) ?? prev?.cgroup ?? '/';
     // The same process, born where it was: its ancestry stays (taken now if it was never taken).
     const born = prev ? this.lineageOf(prev) : undefined;
-    if (prev) { prev.previous = undefined; prev.replacedAt = this.now(); }
+    if (prev) {
+      prev.previous = undefined;
+      prev.replacedAt = this.now();
+    }
     let fileless = filelessExec(e.filename, exe);
-    let image = fileless?.exe ?? (exe && !exe.endsWith(' (deleted)') && !exe.startsWith('/memfd:') ? exe : resolveFilename(e.filename, cwd));
-    if (!fileless && resolvesToDescriptor(image)) { fileless = { fileless: true, exe: e.filename }; image = e.filename; }
+    let image =
+      fileless?.exe ??
+      (exe && !exe.endsWith(' (deleted)') && !exe.startsWith('/memfd:') ? exe : resolveFilename(e.filename, cwd));
+    if (!fileless && resolvesToDescriptor(image)) {
+      fileless = { fileless: true, exe: e.filename };
+      image = e.filename;
+    }
     const identity: ExeIdentity = {};
     // The live process's image is read through /proc only when /proc showed this image at the exec.
     this.hasher?.request(e.pid, image, exe === image || exe === `${image} (deleted)`, identity);
@@ -258,7 +270,9 @@ export class ProcessCache {
       ...(born !== undefined ? { born } : {}),
       ...(prev ? { previous: prev } : {}),
       identity,
-      ...(fileless ? { fileless: true, ...(fileless.memfdName !== undefined ? { memfdName: fileless.memfdName } : {}) } : {}),
+      ...(fileless
+        ? { fileless: true, ...(fileless.memfdName !== undefined ? { memfdName: fileless.memfdName } : {}) }
+        : {}),
       life: prev?.life ?? { exited: false },
       ...(prev?.parentLife ? { parentLife: prev.parentLife } : {}),
     });
@@ -281,7 +295,10 @@ export class ProcessCache {
   /** An exit read before the exec it follows keeps the exec applicable: exits do not move ktime. */
   onExit(pid: number): void {
     const e = this.entries.get(pid);
-    if (e) { e.exitedAt = this.now(); e.life.exited = true; }
+    if (e) {
+      e.exitedAt = this.now();
+      e.life.exited = true;
+    }
   }
 
   /** Drops exited processes past their grace period; call on a timer. */
@@ -337,7 +354,8 @@ export class ProcessCache {
     const out: Partial<ProcessV1> = {};
     const born = this.lineageOf(e);
     const bornUnder = born !== null && born !== CUT ? born.self.pid : undefined;
-    if (e.parentLife?.exited || (bornUnder !== undefined && e.ppid !== 0 && e.ppid !== bornUnder)) out.reparented = true;
+    if (e.parentLife?.exited || (bornUnder !== undefined && e.ppid !== 0 && e.ppid !== bornUnder))
+      out.reparented = true;
     const id = e.identity;
     if (id?.sha256 !== undefined) out.exeHash = id.sha256;
     if (id?.recentlyWritten !== undefined) out.exeRecentlyWritten = id.recentlyWritten;
@@ -363,13 +381,22 @@ export class ProcessCache {
     const path: Entry[] = [];
     const seen = new Set<number>([e.pid]);
     let top: Up = null;
-    for (let cur = e; cur.ppid !== 0;) {
-      if (path.length >= this.maxAncestry || seen.has(cur.ppid)) { top = CUT; break; }
+    for (let cur = e; cur.ppid !== 0; ) {
+      if (path.length >= this.maxAncestry || seen.has(cur.ppid)) {
+        top = CUT;
+        break;
+      }
       const parent = this.lookup(cur.ppid);
-      if (!parent) { top = CUT; break; }
+      if (!parent) {
+        top = CUT;
+        break;
+      }
       path.push(parent);
       seen.add(parent.pid);
-      if (parent.born !== undefined) { top = parent.born; break; }
+      if (parent.born !== undefined) {
+        top = parent.born;
+        break;
+      }
       cur = parent;
     }
     let up = top;
@@ -383,7 +410,7 @@ export class ProcessCache {
    * exits over and over would otherwise keep every generation before it alive.
    */
   private link(parent: Entry, up: Up): Lineage {
-    const self = parent.asAncestor ??= { pid: parent.pid, comm: parent.comm, exe: parent.exe, argv: parent.argv };
+    const self = (parent.asAncestor ??= { pid: parent.pid, comm: parent.comm, exe: parent.exe, argv: parent.argv });
     const length = 1 + (up !== null && up !== CUT ? up.length : 0);
     if (length <= Math.max(1, 2 * this.maxAncestry)) return { self, up, length };
     const kept: AncestorV1[] = [self];

@@ -2,7 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, readlinkSync, realpathSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { Counters } from '../counters.js';
 import { ExeHasher, filelessExec, type ExeHashed, type ExeIdentity } from './exe-identity.js';
@@ -51,7 +62,10 @@ test('a changed file at the same path is hashed again and reported again', async
   await hasher.settled();
   assert.equal(hasher.hashed, 2);
   assert.equal(id.sha256, sha(bin));
-  assert.deepEqual(reported.map((r) => r.sha256), [createHash('sha256').update('one').digest('hex'), sha(bin)]);
+  assert.deepEqual(
+    reported.map((r) => r.sha256),
+    [createHash('sha256').update('one').digest('hex'), sha(bin)],
+  );
 });
 
 test('a live process is hashed through /proc/<pid>/exe: what ran, not what the path holds now', async () => {
@@ -62,7 +76,13 @@ test('a live process is hashed through /proc/<pid>/exe: what ran, not what the p
   chmodSync(bin, 0o755);
   const child = spawn(bin, ['30'], { stdio: 'ignore' });
   try {
-    await waitUntil(() => { try { return readlinkSync(`/proc/${child.pid}/exe`) === bin; } catch { return false; } });
+    await waitUntil(() => {
+      try {
+        return readlinkSync(`/proc/${child.pid}/exe`) === bin;
+      } catch {
+        return false;
+      }
+    });
     // The file that ran is replaced (unlinked, a new one written in its place) before the hash.
     unlinkSync(bin);
     writeFileSync(bin, 'something else put there later');
@@ -114,7 +134,7 @@ test('recently written files and writable directories are marked', async () => {
   const sys: ExeIdentity = {};
   hasher.request(2, realpathSync('/bin/sh'), false, sys);
   await hasher.settled();
-  assert.equal(sys.inWritableDir, false, '/usr/bin is root\'s and not world-writable');
+  assert.equal(sys.inWritableDir, false, "/usr/bin is root's and not world-writable");
   chmodSync(dir, 0o1777);
   const tmp: ExeIdentity = {};
   utimesSync(fresh, new Date(0), new Date(0));
@@ -131,12 +151,16 @@ test('an unreadable image and a fileless one whose process is gone are counted, 
   hasher.request(2, '/proc/self/fd/3', false, b);
   await hasher.settled();
   assert.equal(a.sha256, undefined);
-  assert.equal(b.sha256, undefined, 'never the sensor\'s own descriptor');
+  assert.equal(b.sha256, undefined, "never the sensor's own descriptor");
   assert.deepEqual(counters.rejectsObject(), { 'exe-hash.unreadable': 1, 'exe-hash.no-path': 1 });
 });
 
 test('fileless execs are named as such: memfd by its name, fd paths as given', () => {
-  assert.deepEqual(filelessExec('/proc/self/fd/3', '/memfd:payload (deleted)'), { fileless: true, exe: '/memfd:payload (deleted)', memfdName: 'payload' });
+  assert.deepEqual(filelessExec('/proc/self/fd/3', '/memfd:payload (deleted)'), {
+    fileless: true,
+    exe: '/memfd:payload (deleted)',
+    memfdName: 'payload',
+  });
   assert.deepEqual(filelessExec('/dev/fd/4', undefined), { fileless: true, exe: '/dev/fd/4' });
   assert.deepEqual(filelessExec('/proc/1234/fd/7', undefined), { fileless: true, exe: '/proc/1234/fd/7' });
   assert.deepEqual(filelessExec('/dev/fd/4', '/tmp/x (deleted)'), { fileless: true, exe: '/tmp/x (deleted)' });
@@ -172,6 +196,13 @@ test('a FIFO, a symlink or a file without an execute bit at the path is not read
   hasher.request(2, link, false, ids[1]!);
   hasher.request(3, plain, false, ids[2]!);
   await hasher.settled();
-  assert.deepEqual(ids.map((i) => i.sha256), [undefined, undefined, undefined]);
-  assert.deepEqual(counters.rejectsObject(), { 'exe-hash.not-a-file': 1, 'exe-hash.unreadable': 1, 'exe-hash.not-executable': 1 });
+  assert.deepEqual(
+    ids.map((i) => i.sha256),
+    [undefined, undefined, undefined],
+  );
+  assert.deepEqual(counters.rejectsObject(), {
+    'exe-hash.not-a-file': 1,
+    'exe-hash.unreadable': 1,
+    'exe-hash.not-executable': 1,
+  });
 });

@@ -43,7 +43,11 @@ export class NoPathError extends Error {
   }
 }
 
-export interface Fileless { fileless: true; exe: string; memfdName?: string }
+export interface Fileless {
+  fileless: true;
+  exe: string;
+  memfdName?: string;
+}
 
 /**
  * Whether an exec ran a program that has no path of its own, and the name to show for it: the memfd
@@ -79,7 +83,13 @@ export interface ExeHasherOptions {
   now?: () => number;
 }
 
-interface Job { pid: number; path: string; alive: boolean; into: ExeIdentity; at: number }
+interface Job {
+  pid: number;
+  path: string;
+  alive: boolean;
+  into: ExeIdentity;
+  at: number;
+}
 
 const MAX_CACHE = 8192;
 
@@ -126,7 +136,10 @@ export class ExeHasher {
 
   /** Asks for `into` to be filled for the image `pid` runs from `path`; never waits. */
   request(pid: number, path: string, alive: boolean, into: ExeIdentity): void {
-    if (this.queue.length >= this.maxQueue) { this.opts.counters.reject('exe-hash.queue-full'); return; }
+    if (this.queue.length >= this.maxQueue) {
+      this.opts.counters.reject('exe-hash.queue-full');
+      return;
+    }
     this.queue.push({ pid, path, alive, into, at: this.now() });
     if (!this.running) this.idle = this.drain();
   }
@@ -167,7 +180,8 @@ export class ExeHasher {
       await fh?.close();
     }
     // A fileless image has no path: /proc/self/fd/N here would be the sensor's own descriptor.
-    if (!job.path.startsWith('/') || job.path.startsWith('/memfd:') || FD_PATH.test(job.path)) throw new NoPathError(job.path);
+    if (!job.path.startsWith('/') || job.path.startsWith('/memfd:') || FD_PATH.test(job.path))
+      throw new NoPathError(job.path);
     return open(job.path, PATH_FLAGS);
   }
 
@@ -175,14 +189,23 @@ export class ExeHasher {
     const fh = await this.openImage(job);
     try {
       const st = await fh.stat({ bigint: true });
-      if (!st.isFile()) { this.opts.counters.reject('exe-hash.not-a-file'); return; }
+      if (!st.isFile()) {
+        this.opts.counters.reject('exe-hash.not-a-file');
+        return;
+      }
       // Exec needs an execute bit: a file without one at the path is not what ran.
-      if ((st.mode & 0o111n) === 0n) { this.opts.counters.reject('exe-hash.not-executable'); return; }
+      if ((st.mode & 0o111n) === 0n) {
+        this.opts.counters.reject('exe-hash.not-executable');
+        return;
+      }
       const mtimeMs = Number(st.mtimeNs / 1_000_000n);
       const ctimeMs = Number(st.ctimeNs / 1_000_000n);
       job.into.recentlyWritten = job.at - Math.max(mtimeMs, ctimeMs) < this.recentMs;
       job.into.inWritableDir = await this.inWritableDir(job.path);
-      if (st.size > BigInt(this.maxBytes)) { this.opts.counters.reject('exe-hash.too-large'); return; }
+      if (st.size > BigInt(this.maxBytes)) {
+        this.opts.counters.reject('exe-hash.too-large');
+        return;
+      }
       const key = `${st.dev}:${st.ino}:${st.mtimeNs}:${st.size}`;
       let sha = this.cache.get(key);
       if (sha !== undefined) this.cacheHits++;
@@ -197,8 +220,12 @@ export class ExeHasher {
       if (this.reported.size >= MAX_CACHE) this.reported.clear();
       this.reported.set(job.path, key);
       this.opts.onHashed?.({
-        pid: job.pid, path: job.path, sha256: sha, size: Number(st.size),
-        recentlyWritten: job.into.recentlyWritten, inWritableDir: job.into.inWritableDir,
+        pid: job.pid,
+        path: job.path,
+        sha256: sha,
+        size: Number(st.size),
+        recentlyWritten: job.into.recentlyWritten,
+        inWritableDir: job.into.inWritableDir,
       });
     } finally {
       await fh.close();
@@ -220,7 +247,7 @@ export class ExeHasher {
 async function hashHandle(fh: FileHandle, size: number): Promise<string> {
   const h = createHash('sha256');
   const buf = Buffer.allocUnsafe(1 << 20);
-  for (let pos = 0; pos < size;) {
+  for (let pos = 0; pos < size; ) {
     const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
     if (bytesRead === 0) break;
     h.update(buf.subarray(0, bytesRead));

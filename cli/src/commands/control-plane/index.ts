@@ -6,19 +6,37 @@ import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
 import { apiServeFlags, detectionFlags, storageFlags } from '../../services/flags.js';
 import { controlPlaneConfig } from '../../services/configs.js';
 import { API_TOKEN_FILE, dataDirFromEnv, loadOrCreateApiToken } from '../../services/local-secrets.js';
-import { CONTROL_PLANE_INBOX_PREFIX, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_NATS_URL, DEFAULT_SILENT_AFTER_SECONDS, StepsAbortedError } from '@vigil/schema';
+import {
+  CONTROL_PLANE_INBOX_PREFIX,
+  DEFAULT_API_HOST,
+  DEFAULT_API_PORT,
+  DEFAULT_NATS_URL,
+  DEFAULT_SILENT_AFTER_SECONDS,
+  StepsAbortedError,
+} from '@vigil/schema';
 
 export default class ControlPlane extends Command {
-  static override description = 'Run the control plane alone: JetStream consumer → ClickHouse, and the HTTP API. The API wants a bearer token: VIGIL_API_TOKEN, else the one in --api-token-file (created at the first start, root only, or group vigil where it exists).';
+  static override description =
+    'Run the control plane alone: JetStream consumer → ClickHouse, and the HTTP API. The API wants a bearer token: VIGIL_API_TOKEN, else the one in --api-token-file (created at the first start, root only, or group vigil where it exists).';
   static override flags = {
-    'data-dir': Flags.string({ description: 'embedded ClickHouse data directory', default: join(dataDirFromEnv(), 'clickhouse') }),
+    'data-dir': Flags.string({
+      description: 'embedded ClickHouse data directory',
+      default: join(dataDirFromEnv(), 'clickhouse'),
+    }),
     clickhouse: Flags.string({ description: 'ClickHouse server URL instead of the embedded engine' }),
     nats: Flags.string({ description: 'NATS URL', default: process.env.VIGIL_NATS ?? DEFAULT_NATS_URL }),
     'api-port': Flags.integer({ default: DEFAULT_API_PORT }),
     'api-host': Flags.string({ default: DEFAULT_API_HOST }),
-    'api-token-file': Flags.string({ description: 'where the API token is kept when VIGIL_API_TOKEN is not set (the CLI reads $VIGIL_DATA_DIR/api-token)', default: join(dataDirFromEnv(), API_TOKEN_FILE) }),
+    'api-token-file': Flags.string({
+      description:
+        'where the API token is kept when VIGIL_API_TOKEN is not set (the CLI reads $VIGIL_DATA_DIR/api-token)',
+      default: join(dataDirFromEnv(), API_TOKEN_FILE),
+    }),
     ...apiServeFlags,
-    'silent-after': Flags.integer({ description: 'seconds without heartbeat before a sensor is reported silent', default: DEFAULT_SILENT_AFTER_SECONDS }),
+    'silent-after': Flags.integer({
+      description: 'seconds without heartbeat before a sensor is reported silent',
+      default: DEFAULT_SILENT_AFTER_SECONDS,
+    }),
     ...storageFlags,
     ...detectionFlags,
     ...natsAuthFlags,
@@ -41,13 +59,15 @@ export default class ControlPlane extends Command {
     } catch (err) {
       this.error(`api token: ${(err as Error).message}`, { exit: 1 });
     }
-    const cp = await startControlPlane(controlPlaneConfig(flags, {
-      embeddedDir: flags['data-dir'],
-      nats: natsOptions(flags.nats, flags, CONTROL_PLANE_INBOX_PREFIX),
-      token,
-      log,
-      signal: stopping.signal,
-    })).catch((err: Error) => {
+    const cp = await startControlPlane(
+      controlPlaneConfig(flags, {
+        embeddedDir: flags['data-dir'],
+        nats: natsOptions(flags.nats, flags, CONTROL_PLANE_INBOX_PREFIX),
+        token,
+        log,
+        signal: stopping.signal,
+      }),
+    ).catch((err: Error) => {
       if (err instanceof StepsAbortedError) return null;
       return this.error(err.message, { exit: 1 });
     });

@@ -15,7 +15,10 @@ export default class Sensor extends Command {
   static override description = 'Run the sensor alone (root): bpftrace probes → process tree → NATS JetStream.';
   static override flags = {
     nats: Flags.string({ description: 'NATS URL', default: process.env.VIGIL_NATS ?? DEFAULT_NATS_URL }),
-    'spool-dir': Flags.string({ description: 'where events wait while NATS is unreachable', default: join(dataDirFromEnv(), 'spool') }),
+    'spool-dir': Flags.string({
+      description: 'where events wait while NATS is unreachable',
+      default: join(dataDirFromEnv(), 'spool'),
+    }),
     ...sensorFlags,
     ...natsAuthFlags,
     ...logFlags,
@@ -27,13 +30,21 @@ export default class Sensor extends Command {
     // Listening from the start: a Ctrl-C during startup stops what started, in order, once it has.
     const signalled = untilSignal();
     const host = flags['host-id'] ?? defaultHostId(log);
-    const cfg = sensorConfig(sensorSettings(flags), { nats: natsOptions(flags.nats, flags, sensorInboxPrefix(host)), hostId: host, spoolDir: flags['spool-dir'], log });
+    const cfg = sensorConfig(sensorSettings(flags), {
+      nats: natsOptions(flags.nats, flags, sensorInboxPrefix(host)),
+      hostId: host,
+      spoolDir: flags['spool-dir'],
+      log,
+    });
     const sensor = await startSensor(cfg).catch((err: Error) => this.error(err.message, { exit: 1 }));
     // Under `vigil up` (its own process, see services/sensor-process.ts): say so, and stop when the
     // channel to it ends, its death included.
     if (process.send) {
       process.send(SENSOR_READY_MESSAGE);
-      await Promise.race([signalled, new Promise((resolve) => process.once('disconnect', () => resolve('disconnect')))]);
+      await Promise.race([
+        signalled,
+        new Promise((resolve) => process.once('disconnect', () => resolve('disconnect'))),
+      ]);
     } else {
       await signalled;
     }

@@ -11,10 +11,17 @@ import { apiFlagFor } from '../../services/api-client.js';
 import { sensorNatsAuth } from '../../services/sensor-process.js';
 
 export default class Up extends Command {
-  static override description = 'Run Vigil on this host: nats-server (JetStream), the control plane with embedded storage, and the sensor in its own process; nats-server and the sensor are restarted when they exit (nats-server also when JetStream is disabled) and die with this process. Foreground until SIGINT/SIGTERM. The data directory is closed to other users; NATS credentials are created in <data-dir>/secrets and the API token in <data-dir>/api-token (unless VIGIL_API_TOKEN is set) at the first start, and kept.';
-  static override examples = ['sudo <%= config.bin %> up', 'sudo <%= config.bin %> up --data-dir /var/lib/vigil --clickhouse http://ch:8123'];
+  static override description =
+    'Run Vigil on this host: nats-server (JetStream), the control plane with embedded storage, and the sensor in its own process; nats-server and the sensor are restarted when they exit (nats-server also when JetStream is disabled) and die with this process. Foreground until SIGINT/SIGTERM. The data directory is closed to other users; NATS credentials are created in <data-dir>/secrets and the API token in <data-dir>/api-token (unless VIGIL_API_TOKEN is set) at the first start, and kept.';
+  static override examples = [
+    'sudo <%= config.bin %> up',
+    'sudo <%= config.bin %> up --data-dir /var/lib/vigil --clickhouse http://ch:8123',
+  ];
   static override flags = {
-    'data-dir': Flags.string({ description: 'where NATS and the embedded ClickHouse keep their data, and Vigil its secrets', default: dataDirFromEnv() }),
+    'data-dir': Flags.string({
+      description: 'where NATS and the embedded ClickHouse keep their data, and Vigil its secrets',
+      default: dataDirFromEnv(),
+    }),
     'api-port': Flags.integer({ description: `API port on ${DEFAULT_API_HOST}`, default: DEFAULT_API_PORT }),
     'api-host': Flags.string({ description: 'API listen address', default: DEFAULT_API_HOST }),
     ...apiServeFlags,
@@ -27,7 +34,12 @@ export default class Up extends Command {
     ...natsAuthFlags,
     ...logFlags,
     // For the benchmark that compares it with the sensor's own process (bench/sensor-apart.mjs).
-    'sensor-in-process': Flags.boolean({ description: 'run the sensor inside this process, beside the control plane and embedded database (it then loses events under load)', default: false, hidden: true }),
+    'sensor-in-process': Flags.boolean({
+      description:
+        'run the sensor inside this process, beside the control plane and embedded database (it then loses events under load)',
+      default: false,
+      hidden: true,
+    }),
   };
 
   async run(): Promise<void> {
@@ -40,16 +52,21 @@ export default class Up extends Command {
       controlPlane: flags,
       ...(process.env.VIGIL_API_TOKEN ? { apiToken: process.env.VIGIL_API_TOKEN } : {}),
       natsPort: flags['nats-port'],
-      ...(flags.nats ? { natsUrl: flags.nats, natsOptions: natsOptions(flags.nats, flags), sensorNatsAuth: sensorNatsAuth(flags) } : {}),
+      ...(flags.nats
+        ? { natsUrl: flags.nats, natsOptions: natsOptions(flags.nats, flags), sensorNatsAuth: sensorNatsAuth(flags) }
+        : {}),
       ...(flags['sensor-in-process'] ? { sensorInProcess: true } : {}),
       hostId: flags['host-id'] ?? defaultHostId(log),
       sensor: sensorSettings(flags),
       log,
     }).catch((err: Error) => this.error(err.message, { exit: 1 }));
     // The CLI finds the token file in VIGIL_DATA_DIR (default DEFAULT_DATA_DIR).
-    const elsewhere = flags['data-dir'] === dataDirFromEnv() ? '' : `; the CLI reads it with VIGIL_DATA_DIR=${flags['data-dir']}`;
+    const elsewhere =
+      flags['data-dir'] === dataDirFromEnv() ? '' : `; the CLI reads it with VIGIL_DATA_DIR=${flags['data-dir']}`;
     const token = stack.apiTokenFile ? ` (token: ${stack.apiTokenFile}, for root and group vigil${elsewhere})` : '';
-    this.logToStderr(`vigil is up: API ${stack.apiUrl}${token}, NATS ${stack.natsUrl}. Try \`sudo npx vigil events${apiFlagFor(stack.apiUrl)}\` in another shell; Ctrl-C stops.`);
+    this.logToStderr(
+      `vigil is up: API ${stack.apiUrl}${token}, NATS ${stack.natsUrl}. Try \`sudo npx vigil events${apiFlagFor(stack.apiUrl)}\` in another shell; Ctrl-C stops.`,
+    );
     const sig = await signalled;
     log.info({ signal: sig }, 'stopping');
     await stack.stop();

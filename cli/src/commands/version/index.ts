@@ -17,7 +17,12 @@ export default class Version extends ApiCommand<typeof Version> {
 
   async run(): Promise<VersionReport> {
     const api = this.api();
-    const report: VersionReport = { cli: this.config.version, node: process.version, platform: `${process.platform}-${process.arch}`, controlPlane: null };
+    const report: VersionReport = {
+      cli: this.config.version,
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      controlPlane: null,
+    };
     try {
       report.controlPlane = { version: (await fetchStatus(api)).controlPlane.version, api: api.url };
     } catch (err) {
@@ -26,7 +31,11 @@ export default class Version extends ApiCommand<typeof Version> {
     }
     if (!this.jsonEnabled()) {
       this.log(`vigil CLI ${report.cli}, Node.js ${report.node} (${report.platform})`);
-      this.log(report.controlPlane ? `control plane ${report.controlPlane.version} at ${report.controlPlane.api}` : `control plane: unknown (${report.reason})`);
+      this.log(
+        report.controlPlane
+          ? `control plane ${report.controlPlane.version} at ${report.controlPlane.api}`
+          : `control plane: unknown (${report.reason})`,
+      );
     }
     return report;
   }

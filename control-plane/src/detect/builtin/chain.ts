@@ -17,11 +17,15 @@ export const chainJobShellDownloadRun = defineDetection({
   match(ev, ctx) {
     let action: string | null = null;
     // An expected GPU workload using the GPU ends no chain.
-    if (ev.kind === 'gpu') action = expectedGpuProcess(exeOf(ev), ev.proc.cgroup, ctx.config.expectedGpu) ? null : startsCompute(ev);
+    if (ev.kind === 'gpu')
+      action = expectedGpuProcess(exeOf(ev), ev.proc.cgroup, ctx.config.expectedGpu) ? null : startsCompute(ev);
     else if (ev.kind === 'connect') {
       const flagged = ctx.flagged(ev.host, ev.proc.pid);
-      const tunnel = [...flagged].some((r) => r.startsWith('tunnel.') || r.startsWith('shell.') || r.startsWith('miner.'));
-      if (POOL_PORTS.includes(ev.connect.dport) || tunnel) action = `connected to ${ev.connect.daddr}:${ev.connect.dport}`;
+      const tunnel = [...flagged].some(
+        (r) => r.startsWith('tunnel.') || r.startsWith('shell.') || r.startsWith('miner.'),
+      );
+      if (POOL_PORTS.includes(ev.connect.dport) || tunnel)
+        action = `connected to ${ev.connect.daddr}:${ev.connect.dport}`;
     }
     if (!action) return null;
     const exe = exeOf(ev);
@@ -49,6 +53,9 @@ export const chainJobShellDownloadRun = defineDetection({
 });
 
 function describeTop(ancestors: { comm: string; pid: number; argv: string[] }[]): string {
-  const top = ancestors.find((a) => /python|torchrun|srun|slurmstepd|deepspeed|accelerate|mpirun/.test(a.comm)) ?? ancestors[0];
-  return top ? `the process tree of ${top.comm} (pid ${top.pid}${top.argv.length ? `: ${top.argv.slice(0, 4).join(' ')}` : ''})` : 'an unknown job';
+  const top =
+    ancestors.find((a) => /python|torchrun|srun|slurmstepd|deepspeed|accelerate|mpirun/.test(a.comm)) ?? ancestors[0];
+  return top
+    ? `the process tree of ${top.comm} (pid ${top.pid}${top.argv.length ? `: ${top.argv.slice(0, 4).join(' ')}` : ''})`
+    : 'an unknown job';
 }

@@ -16,14 +16,20 @@ export function gpusUsed(ev: GpuEventV1, devices: ReadonlySet<string>): string[]
 }
 
 export function startsCompute(ev: GpuEventV1): string | null {
-  if (ev.gpu.rmClassName && COMPUTE_CLASS.test(ev.gpu.rmClassName)) return `allocated ${ev.gpu.rmClassName} on ${ev.gpu.device}`;
+  if (ev.gpu.rmClassName && COMPUTE_CLASS.test(ev.gpu.rmClassName))
+    return `allocated ${ev.gpu.rmClassName} on ${ev.gpu.device}`;
   if (COMPUTE_CALLS.has(ev.gpu.name)) return `${ev.gpu.name} on ${ev.gpu.device}`;
   return null;
 }
 
 /** Glob with * (one path segment) and ** (any depth). */
 export function globToRegExp(glob: string): RegExp {
-  const re = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*/g, '\u0000').replace(/\*/g, '[^/]*').replace(/\u0000/g, '.*').replace(/\?/g, '[^/]');
+  const re = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*\*/g, '\u0000')
+    .replace(/\*/g, '[^/]*')
+    .replace(/\u0000/g, '.*')
+    .replace(/\?/g, '[^/]');
   return new RegExp(`^${re}$`);
 }
 
@@ -31,7 +37,17 @@ export function globToRegExp(glob: string): RegExp {
  * Installed software is expected to use GPUs: system prefixes, and python from a venv or conda env.
  * The operator's configuration (exe and cgroup globs) is expected outright, wherever it lives.
  */
-export const INSTALLED_GPU_PATHS = ['/usr/**', '/opt/**', '/bin/**', '/sbin/**', '/lib/**', '/snap/**', '**/bin/python', '**/bin/python3*', '**/envs/*/bin/*'];
+export const INSTALLED_GPU_PATHS = [
+  '/usr/**',
+  '/opt/**',
+  '/bin/**',
+  '/sbin/**',
+  '/lib/**',
+  '/snap/**',
+  '**/bin/python',
+  '**/bin/python3*',
+  '**/envs/*/bin/*',
+];
 
 export const EMPTY_EXPECTED_GPU: ExpectedGpuConfig = { exe: [], cgroup: [] };
 
@@ -48,7 +64,9 @@ const matchesAny = (globs: string[], value: string) => globs.some((g) => globRe(
 const JOB_PROCESS = /^(python[\d.]*|torchrun|deepspeed|accelerate|srun|slurmstepd|mpirun|horovodrun)$/;
 
 /** The nearest shell in the ancestry that was itself started under a job process, if any. */
-export function shellSpawnedByJob(ancestry: { comm: string; pid: number }[]): { comm: string; pid: number } | undefined {
+export function shellSpawnedByJob(
+  ancestry: { comm: string; pid: number }[],
+): { comm: string; pid: number } | undefined {
   const i = ancestry.findIndex((a) => SHELLS.includes(a.comm));
   if (i < 0) return undefined;
   return ancestry.slice(i + 1).some((a) => JOB_PROCESS.test(a.comm)) ? ancestry[i] : undefined;
@@ -66,8 +84,13 @@ export const gpuUnexpectedProcess = defineDetection({
   severity: 'high',
   mitre: ['T1496'],
   on: ['gpu'],
-  description: 'A process that is not an expected training workload starts GPU compute (compute class, channel, KFD queue).',
-  ranks: { min: 'high', max: 'critical', rule: 'critical when it runs from a writable place or under a shell the job spawned' },
+  description:
+    'A process that is not an expected training workload starts GPU compute (compute class, channel, KFD queue).',
+  ranks: {
+    min: 'high',
+    max: 'critical',
+    rule: 'critical when it runs from a writable place or under a shell the job spawned',
+  },
   match(ev, ctx) {
     const what = startsCompute(ev);
     if (!what) return null;
@@ -92,14 +115,17 @@ const EXPECTED_PROFILERS = ['nsys', 'ncu', 'cuda-gdb', 'nv-nsight-cu-cli', 'dcgm
 
 export const gpuForeignMemoryAccess = defineDetection({
   id: 'gpu.foreign-memory-access',
-  title: "GPU memory of another process read or written",
+  title: 'GPU memory of another process read or written',
   severity: 'high',
   mitre: ['T1005', 'T1055'],
   on: ['gpu'],
   description: "UVM tools calls that read or write another process's GPU memory, by anything but a known profiler.",
   match(ev) {
-    if (ev.gpu.name !== 'UVM_TOOLS_READ_PROCESS_MEMORY' && ev.gpu.name !== 'UVM_TOOLS_WRITE_PROCESS_MEMORY') return null;
+    if (ev.gpu.name !== 'UVM_TOOLS_READ_PROCESS_MEMORY' && ev.gpu.name !== 'UVM_TOOLS_WRITE_PROCESS_MEMORY')
+      return null;
     if (EXPECTED_PROFILERS.includes(ev.proc.comm)) return null;
-    return { reason: `${exeOf(ev) || ev.proc.comm} (pid ${ev.proc.pid}) called ${ev.gpu.name} on ${ev.gpu.device}${ev.gpu.count > 1 ? ` ${ev.gpu.count} times` : ''}` };
+    return {
+      reason: `${exeOf(ev) || ev.proc.comm} (pid ${ev.proc.pid}) called ${ev.gpu.name} on ${ev.gpu.device}${ev.gpu.count > 1 ? ` ${ev.gpu.count} times` : ''}`,
+    };
   },
 });

@@ -1,12 +1,33 @@
 import { defineDetection } from '../define.js';
-import { argvOf, base64Payloads, basename, domainMatches, eventCommandLine, eventHosts, exeOf, hostsIn, inWritablePlace, namesOf } from '../argv.js';
-import { MINER_ALGOS, MINER_BASE64_FRAGMENTS, MINER_NAMES, MINER_STRONG_FLAGS, POOL_DOMAINS, POOL_PORTS, STRATUM_URL } from '../indicators.js';
+import {
+  argvOf,
+  base64Payloads,
+  basename,
+  domainMatches,
+  eventCommandLine,
+  eventHosts,
+  exeOf,
+  hostsIn,
+  inWritablePlace,
+  namesOf,
+} from '../argv.js';
+import {
+  MINER_ALGOS,
+  MINER_BASE64_FRAGMENTS,
+  MINER_NAMES,
+  MINER_STRONG_FLAGS,
+  POOL_DOMAINS,
+  POOL_PORTS,
+  STRATUM_URL,
+} from '../indicators.js';
 import type { EventV1 } from '@vigil/schema';
 
 /** What in an argv says "miner"; empty when nothing does. */
 export function minerIndicators(argv: string[], names: ReadonlySet<string>): string[] {
   const found: string[] = [];
-  const name = [...names].find((n) => MINER_NAMES.some((m) => n === m || n.startsWith(`${m}-`) || n.startsWith(`${m}.`)));
+  const name = [...names].find((n) =>
+    MINER_NAMES.some((m) => n === m || n.startsWith(`${m}-`) || n.startsWith(`${m}.`)),
+  );
   if (name) found.push(`miner binary name "${name}"`);
   const texts = [eventCommandLine(argv), ...base64Payloads(argv)];
   const decoded = texts.length > 1;
@@ -21,12 +42,22 @@ export function minerIndicators(argv: string[], names: ReadonlySet<string>): str
   }
   if (!decoded && MINER_BASE64_FRAGMENTS.some((f) => texts[0]!.includes(f))) found.push('base64 of miner arguments');
   // Weak alone, telling together: -a <algo> with -o host:port or -u wallet.
-  const algo = argv.findIndex((a, i) => (a === '-a' || a === '--algo') && MINER_ALGOS.includes((argv[i + 1] ?? '').toLowerCase()));
+  const algo = argv.findIndex(
+    (a, i) => (a === '-a' || a === '--algo') && MINER_ALGOS.includes((argv[i + 1] ?? '').toLowerCase()),
+  );
   const algoEq = argv.find((a) => /^--algo=/.test(a) && MINER_ALGOS.includes(a.slice(7).toLowerCase()));
-  const url = argv.some((a, i) => (a === '-o' || a === '--url' || a === '-P' || a === '--pool' || a === '-s' || a === '--server') && /[\w.-]+:\d{2,5}/.test(argv[i + 1] ?? ''));
-  const user = argv.some((a) => a === '-u' || a === '--user' || a.startsWith('--user=') || a === '-w' || a === '--worker');
-  if ((algo >= 0 || algoEq) && (url || user)) found.push(`mining algorithm ${algoEq?.slice(7) ?? argv[algo + 1]} with pool/user arguments`);
-  if (names.has('modprobe') && argv.includes('msr') && argv.some((a) => a === 'allow_writes=on')) found.push('modprobe msr allow_writes=on (RandomX MSR tuning)');
+  const url = argv.some(
+    (a, i) =>
+      (a === '-o' || a === '--url' || a === '-P' || a === '--pool' || a === '-s' || a === '--server') &&
+      /[\w.-]+:\d{2,5}/.test(argv[i + 1] ?? ''),
+  );
+  const user = argv.some(
+    (a) => a === '-u' || a === '--user' || a.startsWith('--user=') || a === '-w' || a === '--worker',
+  );
+  if ((algo >= 0 || algoEq) && (url || user))
+    found.push(`mining algorithm ${algoEq?.slice(7) ?? argv[algo + 1]} with pool/user arguments`);
+  if (names.has('modprobe') && argv.includes('msr') && argv.some((a) => a === 'allow_writes=on'))
+    found.push('modprobe msr allow_writes=on (RandomX MSR tuning)');
   return found;
 }
 
@@ -36,8 +67,13 @@ export const minerExec = defineDetection({
   severity: 'high',
   mitre: ['T1496'],
   on: ['exec'],
-  description: 'A miner by name, or any binary (renamed too) run with mining pool URLs, pool hosts or miner flags, also base64-coded.',
-  ranks: { min: 'high', max: 'critical', rule: 'critical when the binary is not named like a miner (renamed) or runs from a writable place' },
+  description:
+    'A miner by name, or any binary (renamed too) run with mining pool URLs, pool hosts or miner flags, also base64-coded.',
+  ranks: {
+    min: 'high',
+    max: 'critical',
+    rule: 'critical when the binary is not named like a miner (renamed) or runs from a writable place',
+  },
   match(ev) {
     if (ev.exec.ret !== null && ev.exec.ret !== 0) return null;
     const found = minerIndicators(ev.exec.argv, namesOf(ev));
@@ -86,6 +122,8 @@ export const minerPoolConnect = defineDetection({
     } else if (!named) {
       return null;
     }
-    return { reason: `${basename(exeOf(ev)) || ev.proc.comm} (pid ${ev.proc.pid}) connected to ${daddr}:${dport}: ${why.join('; ')}` };
+    return {
+      reason: `${basename(exeOf(ev)) || ev.proc.comm} (pid ${ev.proc.pid}) connected to ${daddr}:${dport}: ${why.join('; ')}`,
+    };
   },
 });

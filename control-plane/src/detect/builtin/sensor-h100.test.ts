@@ -12,8 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { EventV1 } from '@vigil/schema';
 import { builtinEngine } from '../testing.js';
 
-const EVENTS = readFileSync(fileURLToPath(new URL('../../../../test/fixtures/sensor-h100.events.ndjson', import.meta.url)), 'utf8')
-  .split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown);
+const EVENTS = readFileSync(
+  fileURLToPath(new URL('../../../../test/fixtures/sensor-h100.events.ndjson', import.meta.url)),
+  'utf8',
+)
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => JSON.parse(l) as unknown);
 
 test('H100 sensor trace: every event the sensor published meets the v1 contract', () => {
   assert.ok(EVENTS.length > 100);
@@ -26,14 +31,25 @@ test('H100 sensor trace: the job is quiet; the hijacked interpreter raises gpu.u
   const job = execs.find((e) => e.proc.exe === '/usr/bin/python3.12')!;
   const hijack = execs.find((e) => e.proc.exe === '/tmp/.cache/python3')!;
   assert.ok(job && hijack, 'both interpreters are in the trace');
-  assert.ok(events.some((e) => e.kind === 'gpu' && e.proc.pid === job.proc.pid && e.gpu.rmClassName === 'HOPPER_COMPUTE_A'), 'the job did start compute');
+  assert.ok(
+    events.some((e) => e.kind === 'gpu' && e.proc.pid === job.proc.pid && e.gpu.rmClassName === 'HOPPER_COMPUTE_A'),
+    'the job did start compute',
+  );
 
   const { engine, alerts } = builtinEngine();
   engine.process(events);
-  assert.deepEqual(alerts.map((a) => `${a.ruleId} ${a.proc?.pid}`), [`gpu.unexpected-process ${hijack.proc.pid}`]);
+  assert.deepEqual(
+    alerts.map((a) => `${a.ruleId} ${a.proc?.pid}`),
+    [`gpu.unexpected-process ${hijack.proc.pid}`],
+  );
   const [alert] = alerts;
   assert.equal(alert!.severity, 'critical');
-  assert.match(alert!.reason, new RegExp(`^/tmp/\\.cache/python3 \\(pid ${hijack.proc.pid}\\) allocated \\w+ on /dev/nvidiactl: GPU /dev/nvidia0; it runs from a writable place`));
+  assert.match(
+    alert!.reason,
+    new RegExp(
+      `^/tmp/\\.cache/python3 \\(pid ${hijack.proc.pid}\\) allocated \\w+ on /dev/nvidiactl: GPU /dev/nvidia0; it runs from a writable place`,
+    ),
+  );
   const shell = alert!.proc!.ancestry[0]!;
   assert.equal(shell.comm, 'bash');
   // The shell that planted it, with its command line (each argument is cut at the probe's 200 bytes).

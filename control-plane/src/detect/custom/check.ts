@@ -3,7 +3,10 @@ import { dryRunSqlDetections } from './sql-check.js';
 import { errorsReason, typeCheckDetections } from './typecheck.js';
 
 const problem = (path: string, what: string, errors: string[]): LoadProblem => ({
-  path, reason: errorsReason(errors, what), unsupported: false, details: errors,
+  path,
+  reason: errorsReason(errors, what),
+  unsupported: false,
+  details: errors,
 });
 
 /**
@@ -24,7 +27,7 @@ export async function checkDetections(paths: string[]): Promise<LoadReport> {
   const typeErrors = typeCheckDetections(tsFiles);
   const sqlErrors = await dryRunSqlDetections(report.sql);
   const problems = report.problems.flatMap((p) => {
-    const errors = p.details ? [] : typeErrors.get(p.path) ?? [];
+    const errors = p.details ? [] : (typeErrors.get(p.path) ?? []);
     return errors.length > 0 ? [p, problem(p.path, 'type', errors)] : [p];
   });
   const detections = report.detections.filter((d) => {

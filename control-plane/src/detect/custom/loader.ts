@@ -34,7 +34,10 @@ const DetectionShape = z.object({
   severity: z.enum(SEVERITIES),
   mitre: z.array(z.string()).default([]),
   on: z.array(z.enum(EVENT_KINDS)).min(1),
-  match: z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'a function (event, context) => finding | null'),
+  match: z.custom<(...args: never[]) => unknown>(
+    (v) => typeof v === 'function',
+    'a function (event, context) => finding | null',
+  ),
   author: z.string().optional(),
   description: z.string().optional(),
 });
@@ -49,7 +52,11 @@ async function loadModule(path: string): Promise<AnyDetection> {
   const source = readFileSync(path, 'utf8');
   let js = source;
   if (/\.m?ts$/.test(path)) {
-    const out = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 }, fileName: path, reportDiagnostics: true });
+    const out = ts.transpileModule(source, {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+      fileName: path,
+      reportDiagnostics: true,
+    });
     // The transpiler emits code even for source it could not parse (it repairs what it can): such a
     // file would run as something other than what was written.
     const errors = diagnosticLines(out.diagnostics ?? []);
@@ -62,7 +69,9 @@ async function loadModule(path: string): Promise<AnyDetection> {
   const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
   const shape = DetectionShape.safeParse(mod.default);
   if (!shape.success) {
-    throw new Error(`default export is not a detection: ${shape.error.issues.map((i) => `${i.path.join('.') || 'export'}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `default export is not a detection: ${shape.error.issues.map((i) => `${i.path.join('.') || 'export'}: ${i.message}`).join('; ')}`,
+    );
   }
   return mod.default as AnyDetection;
 }
@@ -74,7 +83,8 @@ function walk(path: string, out: string[] = []): string[] {
     if (name.startsWith('.') || name === 'node_modules') continue;
     const p = join(path, name);
     if (statSync(p).isDirectory()) walk(p, out);
-    else if (/\.(ya?ml|m?ts|m?js|sql)$/.test(name) && !name.endsWith('.d.ts') && !/\.test\.m?[jt]s$/.test(name)) out.push(p);
+    else if (/\.(ya?ml|m?ts|m?js|sql)$/.test(name) && !name.endsWith('.d.ts') && !/\.test\.m?[jt]s$/.test(name))
+      out.push(p);
   }
   return out;
 }
@@ -84,7 +94,10 @@ export async function loadDetections(paths: string[]): Promise<LoadReport> {
   const report: LoadReport = { detections: [], sql: [], problems: [] };
   const ids = new Set<string>();
   const claim = (id: string, path: string): boolean => {
-    if (ids.has(id)) { report.problems.push({ path, reason: `duplicate detection id ${id}`, unsupported: false }); return false; }
+    if (ids.has(id)) {
+      report.problems.push({ path, reason: `duplicate detection id ${id}`, unsupported: false });
+      return false;
+    }
     ids.add(id);
     return true;
   };
@@ -101,17 +114,21 @@ export async function loadDetections(paths: string[]): Promise<LoadReport> {
         const ext = extname(path);
         if (ext === '.yml' || ext === '.yaml') {
           const { detection, rule } = compileSigma(parseSigma(readFileSync(path, 'utf8')));
-          if (claim(detection.id, path)) report.detections.push({ detection, source: 'sigma', author: rule.author ?? null, origin: path });
+          if (claim(detection.id, path))
+            report.detections.push({ detection, source: 'sigma', author: rule.author ?? null, origin: path });
         } else if (ext === '.sql') {
           const d = parseSqlDetection(readFileSync(path, 'utf8'), path);
           if (claim(d.id, path)) report.sql.push(d);
         } else {
           const detection = await loadModule(path);
-          if (claim(detection.id, path)) report.detections.push({ detection, source: 'typescript', author: detection.author ?? null, origin: path });
+          if (claim(detection.id, path))
+            report.detections.push({ detection, source: 'typescript', author: detection.author ?? null, origin: path });
         }
       } catch (err) {
         report.problems.push({
-          path, reason: (err as Error).message, unsupported: err instanceof SigmaError && err.unsupported,
+          path,
+          reason: (err as Error).message,
+          unsupported: err instanceof SigmaError && err.unsupported,
           ...(err instanceof DetectionFileError ? { details: err.details } : {}),
         });
       }

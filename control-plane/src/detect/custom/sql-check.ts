@@ -45,7 +45,10 @@ export function columnErrors(columns: QueryResult['columns']): string[] {
   for (const c of COLUMN_TYPES) {
     const found = columns.find((x) => x.name === c.name);
     if (!found) {
-      if (c.required) errors.push(`no \`${c.name}\` column: each row is an alert for the host it names (columns: ${columns.map((x) => x.name).join(', ') || 'none'})`);
+      if (c.required)
+        errors.push(
+          `no \`${c.name}\` column: each row is an alert for the host it names (columns: ${columns.map((x) => x.name).join(', ') || 'none'})`,
+        );
     } else if (!c.type.test(found.type)) {
       errors.push(`\`${c.name}\` is ${found.type}; it must be ${c.as}`);
     }
@@ -86,7 +89,11 @@ export interface SqlRun {
  * outside what storage keeps is stored at the time of the insert) and runs each SQL detection once
  * over them, its rows raised as alerts through `engine`, as the control plane raises them.
  */
-export async function runSqlDetectionsOver(list: SqlDetection[], events: EventV1[], engine: DetectionEngine): Promise<SqlRun[]> {
+export async function runSqlDetectionsOver(
+  list: SqlDetection[],
+  events: EventV1[],
+  engine: DetectionEngine,
+): Promise<SqlRun[]> {
   if (list.length === 0) return [];
   return withScratchStore(async (ch) => {
     await insertEvents(ch.writer, events);

@@ -43,14 +43,26 @@ export function parseSqlDetection(text: string, origin: string): SqlDetection {
     if (m) header[m[1]!] = m[2]!;
   }
   const h = SqlHeader.safeParse(header);
-  if (!h.success) throw new Error(`header: ${h.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')} (severity one of ${SEVERITIES.join(', ')})`);
-  const sql = text.split('\n').filter((l) => !/^\s*--/.test(l)).join('\n').trim().replace(/;\s*$/, '');
+  if (!h.success)
+    throw new Error(
+      `header: ${h.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')} (severity one of ${SEVERITIES.join(', ')})`,
+    );
+  const sql = text
+    .split('\n')
+    .filter((l) => !/^\s*--/.test(l))
+    .join('\n')
+    .trim()
+    .replace(/;\s*$/, '');
   if (!sql) throw new Error('no query after the header');
   const n = Number(h.data.interval.slice(0, -1));
   return {
-    id: h.data.id, title: h.data.title, severity: h.data.severity,
+    id: h.data.id,
+    title: h.data.title,
+    severity: h.data.severity,
     intervalMs: n * UNIT[h.data.interval.slice(-1) as keyof typeof UNIT],
     mitre: h.data.mitre ? h.data.mitre.split(/[\s,]+/).filter(Boolean) : [],
-    author: h.data.author ?? null, sql, origin,
+    author: h.data.author ?? null,
+    sql,
+    origin,
   };
 }

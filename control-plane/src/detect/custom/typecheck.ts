@@ -6,7 +6,11 @@ import ts from 'typescript';
 /** A detection file TypeScript cannot parse or type-check; `details` holds one line per error. */
 export class DetectionFileError extends Error {
   override name = 'DetectionFileError';
-  constructor(message: string, readonly details: string[], options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly details: string[],
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -31,7 +35,8 @@ export function diagnosticLines(diagnostics: readonly ts.Diagnostic[]): string[]
 const errorCount = (n: number, what: string): string => `${n} ${what} error${n === 1 ? '' : 's'}`;
 
 /** One line for a file's errors: how many, and the first (without the detail lines of its chain). */
-export const errorsReason = (errors: string[], what: string): string => `${errorCount(errors.length, what)}: ${errors[0]?.split('\n')[0] ?? ''}`;
+export const errorsReason = (errors: string[], what: string): string =>
+  `${errorCount(errors.length, what)}: ${errors[0]?.split('\n')[0] ?? ''}`;
 
 /** What a detection module imports, as this package publishes it (its declaration files). */
 const PUBLIC_TYPES = fileURLToPath(new URL('../public.d.ts', import.meta.url));
@@ -68,18 +73,28 @@ export function typeCheckDetections(files: string[]): Map<string, string[]> {
     paths: { '@vigil/control-plane/detect': [PUBLIC_TYPES] },
     ...nodeTypes(),
   };
-  const program = ts.createProgram(files.map((f) => resolve(f)), options);
+  const program = ts.createProgram(
+    files.map((f) => resolve(f)),
+    options,
+  );
   const global = diagnosticLines([...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics()]);
   if (global.length > 0) throw new TypeCheckError(`the type checker cannot run: ${global.join('; ')}`);
   if (!program.getSourceFile(PUBLIC_TYPES)) {
     // Without the published types every import of them is an error: say what is missing instead.
     const uses = files.some((f) => program.getSourceFile(resolve(f))?.text.includes('@vigil/control-plane/detect'));
-    if (uses) throw new TypeCheckError(`the published types are missing (${PUBLIC_TYPES}): build the control plane first`);
+    if (uses)
+      throw new TypeCheckError(`the published types are missing (${PUBLIC_TYPES}): build the control plane first`);
   }
   for (const f of files) {
     const source = program.getSourceFile(resolve(f));
-    if (!source) { out.set(f, ['the type checker could not read this file']); continue; }
-    out.set(f, diagnosticLines([...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)]));
+    if (!source) {
+      out.set(f, ['the type checker could not read this file']);
+      continue;
+    }
+    out.set(
+      f,
+      diagnosticLines([...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)]),
+    );
   }
   return out;
 }

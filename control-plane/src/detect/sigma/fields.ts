@@ -23,7 +23,9 @@ function userName(uid: number): string {
         const [name, , id] = line.split(':');
         if (name && id) users.set(Number(id), name);
       }
-    } catch { /* no passwd: uids only */ }
+    } catch {
+      /* no passwd: uids only */
+    }
   }
   return users.get(uid) ?? String(uid);
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { loadDetections } from '../custom/loader.js';
 import { compileSigma } from './compile.js';
-import { parseSigma, SigmaError } from './rule.js';
+import { parseSigma, type SigmaError } from './rule.js';
 import { connect, exec, TEST_CONFIG } from '../testing.js';
 import { DetectionEngine } from '../engine.js';
 import type { AlertV1 } from '@vigil/schema';
@@ -19,8 +19,13 @@ test('every SigmaHQ Linux process_creation and network_connection rule loads, or
     assert.match(p.reason, /^field (DestinationHostname|LogonId): /);
   }
   assert.equal(r.detections.length, 122);
-  assert.ok(r.detections.every((d) => d.source === 'sigma' && d.author && d.author !== 'unknown'), 'each keeps its author for attribution');
-  console.log(`# sigma coverage: ${r.detections.length}/${total} loaded; unsupported: ${r.problems.map((p) => `${p.path.split('/').pop()} (${p.reason})`).join('; ')}`);
+  assert.ok(
+    r.detections.every((d) => d.source === 'sigma' && d.author && d.author !== 'unknown'),
+    'each keeps its author for attribution',
+  );
+  console.log(
+    `# sigma coverage: ${r.detections.length}/${total} loaded; unsupported: ${r.problems.map((p) => `${p.path.split('/').pop()} (${p.reason})`).join('; ')}`,
+  );
 });
 
 async function engineWith(file: string) {
@@ -48,10 +53,14 @@ test('network_connection rule with "not filter" on DestinationIp', async () => {
   const { engine, alerts } = await engineWith('network_connection/net_connection_lnx_back_connect_shell_dev.yml');
   engine.process([connect('10.1.2.3', 4242, { exe: '/usr/bin/bash', comm: 'bash' })]);
   engine.process([connect('127.0.0.1', 4242, { exe: '/usr/bin/bash', comm: 'bash', pid: 99 })]);
-  assert.deepEqual(alerts.map((a) => a.proc?.pid), [4242]);
+  assert.deepEqual(
+    alerts.map((a) => a.proc?.pid),
+    [4242],
+  );
 });
 
-const rule = (detection: string, category = 'process_creation') => parseSigma(`
+const rule = (detection: string, category = 'process_creation') =>
+  parseSigma(`
 title: t
 id: x-1
 author: someone
@@ -71,12 +80,36 @@ test('modifiers, wildcards, keywords, parentheses, 1 of / all of, cidr, re', () 
   assert.equal(m(`  sel:\n    CommandLine|contains|all: ['-sS', 'nope']\n  condition: sel`, ev), false);
   assert.equal(m(`  sel:\n    CommandLine|re: 'https?://[a-z]+/'\n  condition: sel`, ev), true);
   assert.equal(m(`  sel:\n    - 'evil/x'\n  condition: sel`, ev), true, 'keywords');
-  assert.equal(m(`  a:\n    Image|endswith: /curl\n  b:\n    Image|endswith: /wget\n  f:\n    CommandLine|contains: localhost\n  condition: (a or b) and not f`, ev), true);
-  assert.equal(m(`  s_1:\n    Image|endswith: /wget\n  s_2:\n    Image|endswith: /curl\n  condition: 1 of s_*`, ev), true);
-  assert.equal(m(`  s_1:\n    Image|endswith: /wget\n  s_2:\n    Image|endswith: /curl\n  condition: all of them`, ev), false);
-  assert.equal(m(`  sel:\n    DestinationIp|cidr: 10.0.0.0/8\n  condition: sel`, connect('10.200.1.1', 80), 'network_connection'), true);
-  assert.equal(m(`  sel:\n    DestinationIp|cidr: 10.0.0.0/8\n  condition: sel`, connect('11.0.0.1', 80), 'network_connection'), false);
-  assert.equal(m(`  sel:\n    CommandLine|base64offset|contains: 'http://evil'\n  condition: sel`, exec(['echo', Buffer.from('x http://evil/').toString('base64')])), true);
+  assert.equal(
+    m(
+      `  a:\n    Image|endswith: /curl\n  b:\n    Image|endswith: /wget\n  f:\n    CommandLine|contains: localhost\n  condition: (a or b) and not f`,
+      ev,
+    ),
+    true,
+  );
+  assert.equal(
+    m(`  s_1:\n    Image|endswith: /wget\n  s_2:\n    Image|endswith: /curl\n  condition: 1 of s_*`, ev),
+    true,
+  );
+  assert.equal(
+    m(`  s_1:\n    Image|endswith: /wget\n  s_2:\n    Image|endswith: /curl\n  condition: all of them`, ev),
+    false,
+  );
+  assert.equal(
+    m(`  sel:\n    DestinationIp|cidr: 10.0.0.0/8\n  condition: sel`, connect('10.200.1.1', 80), 'network_connection'),
+    true,
+  );
+  assert.equal(
+    m(`  sel:\n    DestinationIp|cidr: 10.0.0.0/8\n  condition: sel`, connect('11.0.0.1', 80), 'network_connection'),
+    false,
+  );
+  assert.equal(
+    m(
+      `  sel:\n    CommandLine|base64offset|contains: 'http://evil'\n  condition: sel`,
+      exec(['echo', Buffer.from('x http://evil/').toString('base64')]),
+    ),
+    true,
+  );
 });
 
 test('plain values (string compare) and wildcard values (RegExp) agree, case-insensitively; |all needs each value, not each variant', () => {
@@ -104,7 +137,14 @@ test('plain values (string compare) and wildcard values (RegExp) agree, case-ins
 });
 
 test('what cannot run is refused with a reason, never silently', () => {
-  const why = (d: string, cat?: string) => { try { compileSigma(rule(d, cat)); return 'loaded'; } catch (e) { return (e as SigmaError).message; } };
+  const why = (d: string, cat?: string) => {
+    try {
+      compileSigma(rule(d, cat));
+      return 'loaded';
+    } catch (e) {
+      return (e as SigmaError).message;
+    }
+  };
   assert.match(why(`  sel:\n    DestinationHostname: a.b\n  condition: sel`, 'network_connection'), /DNS/);
   assert.match(why(`  sel:\n    Image|fancy: a\n  condition: sel`), /modifier \|fancy/);
   assert.match(why(`  sel:\n    Image: a\n  condition: sel | count() > 5`), /aggregations/);

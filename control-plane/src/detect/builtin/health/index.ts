@@ -32,14 +32,21 @@ export class SensorHealth {
   private readonly stalls: ProbeStallWatch;
 
   constructor(private readonly opts: SensorHealthOptions) {
-    this.silence = new SilenceWatch({ silentAfterMs: opts.silentAfterMs ?? DEFAULT_SILENT_AFTER_MS, startedMs: opts.startedMs });
+    this.silence = new SilenceWatch({
+      silentAfterMs: opts.silentAfterMs ?? DEFAULT_SILENT_AFTER_MS,
+      startedMs: opts.startedMs,
+    });
     this.stalls = new ProbeStallWatch(opts.startedMs);
   }
 
   check(heartbeats: Iterable<ReceivedHeartbeat>, now: number): void {
     const list = [...heartbeats];
     this.silence.check(list, now, this.opts.raise);
-    this.restarts.check(list.map((r) => r.heartbeat), now, this.opts.raise);
+    this.restarts.check(
+      list.map((r) => r.heartbeat),
+      now,
+      this.opts.raise,
+    );
     this.stalls.check(list, this.opts.raise);
   }
 }

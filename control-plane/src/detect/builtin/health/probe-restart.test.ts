@@ -4,19 +4,88 @@ import { DetectionEngine } from '../../engine.js';
 
 test('sensor.probe-restart: probes sharing one bpftrace process raise one alert naming all of them', () => {
   const out: string[] = [];
-  const e = new DetectionEngine({ config: { expectedGpu: { exe: [], cgroup: [] }, sensorPids: () => new Set() }, now: () => 0, onAlert: (a) => out.push(a.reason) });
-  const hb = (probes: object[]) => ({ heartbeat: { v: 1 as const, host: 'h', ts: '0', sensorVersion: 't', startedTs: '0', counters: { recordsRead: 0, eventsPublished: 0, eventsDropped: 0, lostEvents: 0, rejects: {}, queueDepth: 0, processCacheSize: 0 }, probes: probes as never }, receivedMs: 0 });
-  const shared = (name: string, o: object) => ({ name, state: 'running', restarts: 0, lostEvents: 0, lastError: null, pid: 50, ...o });
+  const e = new DetectionEngine({
+    config: { expectedGpu: { exe: [], cgroup: [] }, sensorPids: () => new Set() },
+    now: () => 0,
+    onAlert: (a) => out.push(a.reason),
+  });
+  const hb = (probes: object[]) => ({
+    heartbeat: {
+      v: 1 as const,
+      host: 'h',
+      ts: '0',
+      sensorVersion: 't',
+      startedTs: '0',
+      counters: {
+        recordsRead: 0,
+        eventsPublished: 0,
+        eventsDropped: 0,
+        lostEvents: 0,
+        rejects: {},
+        queueDepth: 0,
+        processCacheSize: 0,
+      },
+      probes: probes as never,
+    },
+    receivedMs: 0,
+  });
+  const shared = (name: string, o: object) => ({
+    name,
+    state: 'running',
+    restarts: 0,
+    lostEvents: 0,
+    lastError: null,
+    pid: 50,
+    ...o,
+  });
   e.tick([hb(['exec', 'proc', 'connect'].map((n) => shared(n, {})))]);
-  e.tick([hb(['exec', 'proc', 'connect'].map((n) => shared(n, { restarts: 1, pid: 51, lastExitTs: '1000000000', lastRestartTs: '2000000000', lastError: 'killed' })))]);
-  assert.deepEqual(out, ['probe exec (with proc, connect: one bpftrace process) on h stopped and was restarted (1 restarts so far); blind for 1.0 s; killed']);
+  e.tick([
+    hb(
+      ['exec', 'proc', 'connect'].map((n) =>
+        shared(n, { restarts: 1, pid: 51, lastExitTs: '1000000000', lastRestartTs: '2000000000', lastError: 'killed' }),
+      ),
+    ),
+  ]);
+  assert.deepEqual(out, [
+    'probe exec (with proc, connect: one bpftrace process) on h stopped and was restarted (1 restarts so far); blind for 1.0 s; killed',
+  ]);
 });
 
 test('sensor.probe-restart forgets the probes a heartbeat stops listing (names a forged heartbeat made up are not kept)', () => {
   const out: string[] = [];
-  const e = new DetectionEngine({ config: { expectedGpu: { exe: [], cgroup: [] }, sensorPids: () => new Set() }, now: () => 0, onAlert: (a) => out.push(a.reason) });
-  const hb = (probes: object[]) => ({ heartbeat: { v: 1 as const, host: 'h', ts: '0', sensorVersion: 't', startedTs: '0', counters: { recordsRead: 0, eventsPublished: 0, eventsDropped: 0, lostEvents: 0, rejects: {}, queueDepth: 0, processCacheSize: 0 }, probes: probes as never }, receivedMs: 0 });
-  const probe = (name: string, o: object = {}) => ({ name, state: 'running', restarts: 0, lostEvents: 0, lastError: null, ...o });
+  const e = new DetectionEngine({
+    config: { expectedGpu: { exe: [], cgroup: [] }, sensorPids: () => new Set() },
+    now: () => 0,
+    onAlert: (a) => out.push(a.reason),
+  });
+  const hb = (probes: object[]) => ({
+    heartbeat: {
+      v: 1 as const,
+      host: 'h',
+      ts: '0',
+      sensorVersion: 't',
+      startedTs: '0',
+      counters: {
+        recordsRead: 0,
+        eventsPublished: 0,
+        eventsDropped: 0,
+        lostEvents: 0,
+        rejects: {},
+        queueDepth: 0,
+        processCacheSize: 0,
+      },
+      probes: probes as never,
+    },
+    receivedMs: 0,
+  });
+  const probe = (name: string, o: object = {}) => ({
+    name,
+    state: 'running',
+    restarts: 0,
+    lostEvents: 0,
+    lastError: null,
+    ...o,
+  });
   const restarted = { restarts: 5, lastExitTs: '1000000000', lastRestartTs: '2000000000', lastError: 'killed' };
   e.tick([hb([probe('exec'), probe('made-up-1')])]);
   e.tick([hb([probe('exec')])]);
@@ -24,24 +93,66 @@ test('sensor.probe-restart forgets the probes a heartbeat stops listing (names a
   e.tick([hb([probe('exec'), probe('made-up-1', restarted)])]);
   assert.deepEqual(out, []);
   e.tick([hb([probe('exec', restarted), probe('made-up-1', restarted)])]);
-  assert.deepEqual(out, ['probe exec on h stopped and was restarted (5 restarts so far); blind for 1.0 s; killed'], 'a probe listed throughout is still told');
+  assert.deepEqual(
+    out,
+    ['probe exec on h stopped and was restarted (5 restarts so far); blind for 1.0 s; killed'],
+    'a probe listed throughout is still told',
+  );
 });
 
 test('sensor.probe-restart waits until the probe is back to tell the blind gap, or 30 s', () => {
   let now = 0;
   const out: string[] = [];
-  const e = new DetectionEngine({ config: { expectedGpu: { exe: [], cgroup: [] }, sensorPids: () => new Set() }, now: () => now, onAlert: (a) => out.push(a.reason) });
-  const hb = (probes: object[]) => ({ heartbeat: { v: 1 as const, host: 'h', ts: String(BigInt(now) * 1_000_000n), sensorVersion: 't', startedTs: '0', counters: { recordsRead: 0, eventsPublished: 0, eventsDropped: 0, lostEvents: 0, rejects: {}, queueDepth: 0, processCacheSize: 0 }, probes: probes as never }, receivedMs: now });
+  const e = new DetectionEngine({
+    config: { expectedGpu: { exe: [], cgroup: [] }, sensorPids: () => new Set() },
+    now: () => now,
+    onAlert: (a) => out.push(a.reason),
+  });
+  const hb = (probes: object[]) => ({
+    heartbeat: {
+      v: 1 as const,
+      host: 'h',
+      ts: String(BigInt(now) * 1_000_000n),
+      sensorVersion: 't',
+      startedTs: '0',
+      counters: {
+        recordsRead: 0,
+        eventsPublished: 0,
+        eventsDropped: 0,
+        lostEvents: 0,
+        rejects: {},
+        queueDepth: 0,
+        processCacheSize: 0,
+      },
+      probes: probes as never,
+    },
+    receivedMs: now,
+  });
   const probe = (o: object) => ({ name: 'exec', state: 'running', restarts: 0, lostEvents: 0, lastError: null, ...o });
   e.tick([hb([probe({}), probe({ name: 'gpu' })])]);
   now = 1000;
-  e.tick([hb([probe({ state: 'restarting', restarts: 1, lastExitTs: '1000000000', lastError: 'killed' }), probe({ name: 'gpu', state: 'restarting', restarts: 1 })])]);
+  e.tick([
+    hb([
+      probe({ state: 'restarting', restarts: 1, lastExitTs: '1000000000', lastError: 'killed' }),
+      probe({ name: 'gpu', state: 'restarting', restarts: 1 }),
+    ]),
+  ]);
   assert.deepEqual(out, [], 'not while it is still down');
   now = 3000;
-  e.tick([hb([probe({ restarts: 1, lastExitTs: '1000000000', lastRestartTs: '3500000000', lastError: 'killed' }), probe({ name: 'gpu', state: 'restarting', restarts: 1 })])]);
+  e.tick([
+    hb([
+      probe({ restarts: 1, lastExitTs: '1000000000', lastRestartTs: '3500000000', lastError: 'killed' }),
+      probe({ name: 'gpu', state: 'restarting', restarts: 1 }),
+    ]),
+  ]);
   assert.deepEqual(out, ['probe exec on h stopped and was restarted (1 restarts so far); blind for 2.5 s; killed']);
   now = 40_000;
-  e.tick([hb([probe({ restarts: 1, lastExitTs: '1000000000', lastRestartTs: '3500000000' }), probe({ name: 'gpu', state: 'failed', restarts: 1 })])]);
+  e.tick([
+    hb([
+      probe({ restarts: 1, lastExitTs: '1000000000', lastRestartTs: '3500000000' }),
+      probe({ name: 'gpu', state: 'failed', restarts: 1 }),
+    ]),
+  ]);
   assert.equal(out.length, 2);
   assert.match(out[1]!, /probe gpu on h stopped \(1 restarts so far\); not running again after 30 s/);
 });

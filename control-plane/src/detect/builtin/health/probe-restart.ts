@@ -46,7 +46,10 @@ export class ProbeRestartWatch {
     const due: Due[] = [];
     for (const p of hb.probes) {
       const seen = told.get(p.name);
-      if (seen === undefined) { told.set(p.name, p.restarts); continue; }
+      if (seen === undefined) {
+        told.set(p.name, p.restarts);
+        continue;
+      }
       if (p.restarts <= seen) continue;
       const back = p.state === 'running' && p.lastExitTs !== undefined && p.lastRestartTs !== undefined;
       const downSince = down.get(p.name) ?? now;
@@ -71,10 +74,13 @@ function tell(hb: HeartbeatV1, due: Due[], raise: RaiseHealth): void {
     const { p, back } = group[0]!;
     const others = group.slice(1).map((d) => d.p.name);
     // Blind from the last flush read before the exit (or the stall before it), not from the exit.
-    const gap = back ? ` blind for ${(Number(BigInt(p.lastRestartTs!) - BigInt(p.blindFromTs ?? p.lastExitTs!)) / 1e9).toFixed(1)} s;` : ' not running again after 30 s;';
+    const gap = back
+      ? ` blind for ${(Number(BigInt(p.lastRestartTs!) - BigInt(p.blindFromTs ?? p.lastExitTs!)) / 1e9).toFixed(1)} s;`
+      : ' not running again after 30 s;';
     const shared = others.length ? ` (with ${others.join(', ')}: one bpftrace process)` : '';
     raise(SENSOR_PROBE_RESTART, hb.host, p.lastExitTs ?? hb.ts, {
-      reason: `probe ${p.name}${shared} on ${hb.host} stopped${back ? ' and was restarted' : ''} (${p.restarts} restarts so far);${gap} ${p.lastError ?? ''}`.trim(),
+      reason:
+        `probe ${p.name}${shared} on ${hb.host} stopped${back ? ' and was restarted' : ''} (${p.restarts} restarts so far);${gap} ${p.lastError ?? ''}`.trim(),
       subject: `probe:${[p.name, ...others].join(',')}`,
     });
   }

@@ -9,7 +9,8 @@ export const SENSOR_PROBE_STALLED: AnyDetection = {
   severity: 'high',
   mitre: ['T1562.001'],
   on: [],
-  description: 'A bpftrace probe stopped printing while its process stayed (stopped by a signal or a tracer, frozen): what it traces is late, or lost if it is then killed. The sensor resumes it or restarts it.',
+  description:
+    'A bpftrace probe stopped printing while its process stayed (stopped by a signal or a tracer, frozen): what it traces is late, or lost if it is then killed. The sensor resumes it or restarts it.',
   match: () => null,
 };
 

@@ -19,7 +19,8 @@ export const SENSOR_STOPPED: AnyDetection = {
   severity: 'medium',
   mitre: ['T1562.001'],
   on: [],
-  description: 'A sensor stopped in order (its process was told to stop, by an operator or by anyone with root there): nothing on that host is traced until it starts again.',
+  description:
+    'A sensor stopped in order (its process was told to stop, by an operator or by anyone with root there): nothing on that host is traced until it starts again.',
   match: () => null,
 };
 
