@@ -146,7 +146,7 @@ export class DetectionEngine {
     this.fired.set(d.id, (this.fired.get(d.id) ?? 0) + 1);
     // Flags live and go with the process's state (its budget, its exit, its age).
     if (state) this.states.flag(state, d.id);
-    // Per process as DESIGN.md identifies one: a pid taken again by another process opens its own window.
+    // Per process, (host, pid, start time): a pid taken again by another process opens its own window.
     const key = `${d.id}|${host}|${proc?.pid ?? 0}|${proc?.startTs ?? ''}|${proc?.exe ?? ''}|${finding.subject ?? ''}`;
     this.throttle.offer(key, ts, evidence, () => ({
       id: randomUUID(),

@@ -45,8 +45,9 @@ export interface IngestOptions {
   /**
    * The longest a validated event waits for company before it is stored, when fewer than `batchSize`
    * arrive meanwhile. Every insert costs the storage engine about 8-15 ms of CPU however few rows it
-   * holds (a new part on disk, merged later): inserting whatever arrived every 20 ms cost the
-   * control plane twice the CPU per event of an exec storm (bench/BENCHMARKS.md).
+   * holds (a new part on disk, merged later): inserting whatever arrives every 20 ms costs the
+   * control plane twice the CPU per event of an exec storm (BENCHMARKS.md, "Inserts that wait for
+   * company").
    */
   storeLingerMs?: number;
   log: Logger;

@@ -69,7 +69,7 @@ export interface ProbeSpec {
 const MAP_ENV = { BPFTRACE_MAP_KEYS_MAX: '16384' };
 /**
  * glibc malloc for bpftrace: compiling a program with LLVM allocates large blocks that stay resident
- * after it is freed; from mmap (not the heap) they go back to the kernel (about 9 MiB here).
+ * after it is freed; from mmap (not the heap) they go back to the kernel.
  */
 export const BPFTRACE_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '65536', MALLOC_ARENA_MAX: '2' };
 
