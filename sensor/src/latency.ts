@@ -15,7 +15,9 @@ export class StageLatency {
         (h = { count: 0, sumMs: 0, maxMs: 0, buckets: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0) }),
       );
     // A clock resync can put a record a little before "now": count it as no wait.
-    const v = Math.max(ms, 0);
+    // A NaN (a clock read gone wrong) counts as 0, which Math.max would not do.
+    // biome-ignore lint/complexity/useMathMinMax: NaN must map to 0
+    const v = ms > 0 ? ms : 0;
     let i = 0;
     while (i < LATENCY_BOUNDS_MS.length && v > LATENCY_BOUNDS_MS[i]!) i++;
     h.buckets[i]!++;
