@@ -26,8 +26,9 @@ import { freePort, REPO, startVigil, subscriptionRefused, tempDir, vigilJson, wa
 const dir = tempDir('deploy');
 const log = pino({ level: 'silent' });
 const HOST = 'gpu-node-1';
-const SENSOR_PASSWORD = randomBytes(32).toString('hex');
-const CONTROL_PLANE_PASSWORD = randomBytes(32).toString('hex');
+// As deploy/nats-server.conf says to make them: a letter first (nats-server reads a leading digit as a number).
+const SENSOR_PASSWORD = `v${randomBytes(32).toString('hex')}`;
+const CONTROL_PLANE_PASSWORD = `v${randomBytes(32).toString('hex')}`;
 let nats: LocalNats;
 let api = '';
 let cp: ReturnType<typeof startVigil>;
