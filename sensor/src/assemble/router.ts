@@ -78,8 +78,10 @@ export class RecordRouter {
   constructor(private readonly d: RouterDeps) {
     for (const name of PROBE_NAMES) {
       const p = PROBES[name];
+      // A probe that prints at once (dns) has neither: its records are held like a connect's, and
+      // the watermark waits only for the probes that flush.
       if ('window' in p) this.windows.set(name, new WindowCollector(p.window));
-      else this.batches.set(name, new BatchCollector());
+      else if ('batch' in p) this.batches.set(name, new BatchCollector());
     }
     this.merger = new BatchMerger<DecodedRecord>(
       () => [...this.batches.keys()].filter((n) => d.supervisors.get(n)?.state.state === 'running'),
