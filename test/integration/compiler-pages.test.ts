@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { pino } from 'pino';
 import { startSensor } from '@vigil/sensor';
 import { freePort, waitFor } from '../support/harness.js';
@@ -24,6 +24,9 @@ function residentKb(pid: number, re: RegExp): number {
 test('after attaching, bpftrace keeps (almost) none of its compiler resident, and still traces', {
   timeout: 120_000,
 }, async () => {
+  // Pages another process maps stay resident (MADV_PAGEOUT leaves shared pages): a bpftrace still
+  // stopping from an earlier test would hold most of the compiler's text. Nothing else may run one.
+  await waitFor('no other bpftrace running', () => spawnSync('pgrep', ['-x', 'bpftrace']).status === 1, 60_000, 250);
   const sensor = await startSensor({
     nats: { servers: `nats://127.0.0.1:${await freePort()}`, reconnect: false },
     probes: ['exec'],
