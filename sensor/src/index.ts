@@ -1,6 +1,6 @@
 export { startSensor, SENSOR_VERSION, DEFAULT_PROBES_DIR, type SensorConfig, type RunningSensor } from './sensor.js';
 export { parseExtraDevice } from './gpu/devices.js';
-export { PROBES, PROBE_NAMES, FLUSH_MS, HOLD_MS, type ProbeName } from './probes/registry.js';
+export { PROBES, PROBE_NAMES, DEFAULT_PROBES, FLUSH_MS, HOLD_MS, type ProbeName } from './probes/registry.js';
 export { composeProbes, standaloneProbe } from './probes/compose.js';
 export { RECORD } from './probes/records.js';
 export { BatchCollector } from './assemble/batch.js';

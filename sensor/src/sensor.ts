@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { ConnectionOptions } from 'nats';
 import type { Logger } from 'pino';
 import { hostIdFrom, runSteps, type EventV1, type HeartbeatV1 } from '@vigil/schema';
-import { DEFAULT_PROBES_DIR, PROBE_NAMES, BPFTRACE_STRLEN, type ProbeName } from './probes/registry.js';
+import { DEFAULT_PROBES_DIR, DEFAULT_PROBES, BPFTRACE_STRLEN, type ProbeName } from './probes/registry.js';
 import type { ProbeSupervisor } from './probes/supervisor.js';
 import { startProbes } from './probes/compose-or-separate.js';
 import { ProcessCache } from './process/cache.js';
@@ -154,7 +154,7 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
         start: async () => {
           const stopProbes = await startProbes({
             dir: cfg.probesDir ?? DEFAULT_PROBES_DIR,
-            wanted: cfg.probes ?? PROBE_NAMES,
+            wanted: cfg.probes ?? DEFAULT_PROBES,
             ctx: { windowSeconds: cfg.windowSeconds ?? 5, devices },
             bpftrace: cfg.bpftrace ?? 'bpftrace',
             separate: cfg.separateProbes ?? false,

@@ -61,6 +61,8 @@ before(async () => {
     `${gpuNode}=nvidia`,
     '--window-seconds',
     '1',
+    // Every probe, dns too (asked for by name): the composed program with all of them.
+    ...['exec', 'proc', 'connect', 'gpu', 'dns'].flatMap((p) => ['--probe', p]),
   ]);
   await waitFor(
     'all probes running',

@@ -19,7 +19,11 @@ export const sensorFlags = {
     min: 1,
     max: 60,
   }),
-  probe: Flags.string({ description: 'run only these probes (repeatable)', multiple: true, options: [...PROBE_NAMES] }),
+  probe: Flags.string({
+    description: 'run only these probes (repeatable; by default all but dns, which is asked for by name)',
+    multiple: true,
+    options: [...PROBE_NAMES],
+  }),
   'separate-probes': Flags.boolean({
     description:
       'one bpftrace process per probe instead of one for all (about 100 MiB more each: the compiler pages they share cannot be released; a failing probe never stops the others)',
