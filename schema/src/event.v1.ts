@@ -2,7 +2,7 @@ import { z } from 'zod/v4';
 import { HostId, NsTimestamp } from './common.js';
 import { ProcessV1, Sha256Hex } from './process.v1.js';
 
-export const EVENT_KINDS = ['exec', 'exit', 'connect', 'gpu', 'exe', 'dns'] as const;
+export const EVENT_KINDS = ['exec', 'exit', 'connect', 'gpu', 'exe', 'dns', 'conn', 'config'] as const;
 export const EventKind = z.enum(EVENT_KINDS);
 export type EventKind = z.infer<typeof EventKind>;
 
@@ -13,12 +13,49 @@ const Window = {
   lastTs: NsTimestamp,
 };
 
+const Endpoint = z.object({ addr: z.string(), port: z.number().int().min(0).max(65535) });
+
+export const STDIO_TYPES = [
+  'none',
+  'tty',
+  'pipe',
+  'fifo',
+  'file',
+  'dir',
+  'char',
+  'block',
+  'unix',
+  'tcp',
+  'udp',
+  'socket',
+  'other',
+] as const;
+
+/**
+ * What one of fds 0, 1, 2 of a program was when it started: read from the task's fd table by the
+ * exec probe. `tty` is a terminal (pts, tty, console); `pipe` an anonymous pipe and `fifo` a named
+ * one; `tcp`/`udp` an inet socket with its endpoints; `socket` any other family (netlink, vsock, …).
+ */
+export const StdioFdV1 = z.object({
+  fd: z.number().int().min(0).max(2),
+  type: z.enum(STDIO_TYPES),
+  /** The inode number: both ends of one pipe share it, so a pipe's writer and reader can be paired. */
+  ino: z.number().int().nonnegative().nullable(),
+  family: z.enum(['ipv4', 'ipv6']).optional(),
+  /** For tcp/udp: this end (the program's) and the peer; the peer is 0.0.0.0:0 when not connected. */
+  local: Endpoint.optional(),
+  remote: Endpoint.optional(),
+});
+export type StdioFdV1 = z.infer<typeof StdioFdV1>;
+
 export const ExecDataV1 = z.object({
   filename: z.string(),
   argv: z.array(z.string()),
   argvTruncated: z.boolean(),
   /** execve's return: 0 on success, a negative errno; null when the return was not seen. */
   ret: z.number().int().nullable(),
+  /** fds 0, 1 and 2 of the new program (absent ones are `none`), for a successful exec the probe read. */
+  stdio: z.array(StdioFdV1).max(3).optional(),
 });
 
 export const ExitDataV1 = z.object({
@@ -67,6 +104,57 @@ export const ExeDataV1 = z.object({
   size: z.number().int().nonnegative(),
   recentlyWritten: z.boolean(),
   inWritableDir: z.boolean(),
+  /**
+   * Hashed by the sensor from the host's own copy of a well-known tool (ssh, socat, nc, …) without
+   * anything running it, so a renamed copy is known by its content; `proc` is then the sensor's.
+   */
+  reference: z.boolean().optional(),
+});
+
+export const CONN_EVENTS = ['listen', 'established', 'close'] as const;
+
+/**
+ * A TCP socket's life from sock:inet_sock_set_state: a socket entering LISTEN, a connection
+ * established (`out` by connect, `in` accepted from a listener), and its close with how long it was
+ * established. Aggregated in the kernel like connect: the first sighting of (process, event, peer) at
+ * once, repeats folded per window into `count`. The process is the one that listened, connected or
+ * accepted; a close the kernel does in softirq keeps the process that owned the socket.
+ */
+export const ConnDataV1 = z.object({
+  event: z.enum(CONN_EVENTS),
+  /** out: this host connected; in: accepted from its listener; null for listen. */
+  direction: z.enum(['out', 'in']).nullable(),
+  family: z.enum(['ipv4', 'ipv6']),
+  local: Endpoint,
+  /** The peer; 0.0.0.0:0 (or :::0) for a listener. */
+  remote: Endpoint,
+  /** For close: how long the connection was established, in ms (the longest of the folded ones); else null. */
+  durationMs: z.number().nonnegative().nullable(),
+  /** For close: the sum of the folded connections' durations (ms); else null. */
+  totalDurationMs: z.number().nonnegative().nullable(),
+  ...Window,
+});
+
+export const CONFIG_REASONS = ['argument', 'ssh-config', 'beside-exe', 'cwd'] as const;
+
+/**
+ * A configuration file a process was started with, read by the sensor within bounds after the exec
+ * (the file named by an argument such as `-F`/`-c`/`--config`, the user's ssh config for ssh, a
+ * config file beside a program started without arguments). Only the lines that can change what a
+ * network tool does are kept (forwards, proxies, servers, pools, tunnels, tokens redacted), never
+ * the whole file. `error` says why a file was not read (not a regular file, not readable by the
+ * process's user, over the size bound).
+ */
+export const ConfigDataV1 = z.object({
+  path: z.string().max(4096),
+  reason: z.enum(CONFIG_REASONS),
+  size: z.number().int().nonnegative().nullable(),
+  sha256: Sha256Hex.nullable(),
+  /** Lines of interest, trimmed, each at most 256 characters, at most 64 of them, in file order. */
+  directives: z.array(z.string().max(256)).max(64),
+  /** The file was larger than the read bound, or had more lines of interest than are kept. */
+  truncated: z.boolean(),
+  error: z.string().max(200).nullable(),
 });
 
 export const DnsAnswerV1 = z.object({
@@ -121,6 +209,8 @@ export const EventV1 = z.discriminatedUnion('kind', [
   z.object({ ...Envelope, kind: z.literal('gpu'), gpu: GpuDataV1 }),
   z.object({ ...Envelope, kind: z.literal('exe'), exe: ExeDataV1 }),
   z.object({ ...Envelope, kind: z.literal('dns'), dns: DnsDataV1 }),
+  z.object({ ...Envelope, kind: z.literal('conn'), conn: ConnDataV1 }),
+  z.object({ ...Envelope, kind: z.literal('config'), config: ConfigDataV1 }),
 ]);
 export type EventV1 = z.infer<typeof EventV1>;
 export type ExecEventV1 = Extract<EventV1, { kind: 'exec' }>;
@@ -129,6 +219,8 @@ export type GpuEventV1 = Extract<EventV1, { kind: 'gpu' }>;
 export type DnsEventV1 = Extract<EventV1, { kind: 'dns' }>;
 export type ExitEventV1 = Extract<EventV1, { kind: 'exit' }>;
 export type ExeEventV1 = Extract<EventV1, { kind: 'exe' }>;
+export type ConnEventV1 = Extract<EventV1, { kind: 'conn' }>;
+export type ConfigEventV1 = Extract<EventV1, { kind: 'config' }>;
 
 /** Largest encoded event the pipeline accepts; bigger messages are rejected, counted and dead-lettered. */
 export const MAX_EVENT_BYTES = 256 * 1024;

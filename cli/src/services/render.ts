@@ -74,7 +74,21 @@ export function eventDetail(ev: EventV1): string {
     case 'gpu':
       return `${ev.gpu.device} ${ev.gpu.name}${ev.gpu.rmClassName ? ` ${ev.gpu.rmClassName}` : ev.gpu.rmClass !== null ? ` class 0x${ev.gpu.rmClass.toString(16)}` : ''}${ev.gpu.rmControl !== null ? ` cmd 0x${ev.gpu.rmControl.toString(16)}` : ''}${ev.gpu.count > 1 ? ` ×${ev.gpu.count}` : ''}`;
     case 'exe':
-      return `${ev.exe.path} sha256:${ev.exe.sha256}${ev.exe.recentlyWritten ? ' (recently written)' : ''}`;
+      return `${ev.exe.path} sha256:${ev.exe.sha256}${ev.exe.recentlyWritten ? ' (recently written)' : ''}${ev.exe.reference ? ' (reference)' : ''}`;
+    case 'conn': {
+      const c = ev.conn;
+      const ep = (e: { addr: string; port: number }) =>
+        c.family === 'ipv6' ? `[${e.addr}]:${e.port}` : `${e.addr}:${e.port}`;
+      const peer =
+        c.event === 'listen'
+          ? `listen ${ep(c.local)}`
+          : `${c.event} ${c.direction ?? ''} ${ep(c.local)} ${c.direction === 'in' ? '<-' : '->'} ${ep(c.remote)}`;
+      return `${peer}${c.durationMs !== null ? ` ${Math.round(c.durationMs)} ms` : ''}${c.count > 1 ? ` ×${c.count}` : ''}`;
+    }
+    case 'config': {
+      const f = ev.config;
+      return `${f.reason} ${f.path}${f.error ? ` (${f.error})` : ''}${f.directives.length ? `: ${f.directives.join(' | ')}` : ''}`;
+    }
   }
 }
 

@@ -47,5 +47,8 @@ export function eventBytes(ev: EventV1): number {
     n += str(ev.connect.daddr) + str(ev.connect.firstTs) + str(ev.connect.lastTs) + str(ev.connect.hostname);
   else if (ev.kind === 'dns')
     n += str(ev.dns.qname) + ev.dns.answers.reduce((m, a) => m + ANCESTOR + str(a.name) + str(a.addr), 0);
+  else if (ev.kind === 'conn')
+    n += str(ev.conn.local.addr) + str(ev.conn.remote.addr) + str(ev.conn.firstTs) + str(ev.conn.lastTs);
+  else if (ev.kind === 'config') n += str(ev.config.path) + strs(ev.config.directives) + str(ev.config.error);
   return n;
 }
