@@ -48,6 +48,12 @@ export interface DetectionContext {
    * path on its host (the sensor's `exe` events, which may come after the process's first events).
    */
   exeHash(host: string, proc: ProcessV1): string | undefined;
+  /**
+   * The well-known tool the process runs by content (`ssh`, `socat`, `bash`, … from KNOWN_TOOLS),
+   * whatever it is called: a copy of the host's ssh under /tmp/x answers "ssh". Undefined until its
+   * hash and the host's reference hash are both known.
+   */
+  toolOf(host: string, proc: ProcessV1): string | undefined;
 }
 
 export interface Detection<K extends EventKind = EventKind> {

@@ -69,6 +69,7 @@ export class DetectionEngine {
       flagged: (host, pid) => this.stateOf(host, pid)?.flags ?? EMPTY,
       hasAncestor: (proc, pred) => proc.ancestry.some(pred),
       exeHash: (host, proc) => this.exeHashes.of(host, proc),
+      toolOf: (host, proc) => this.exeHashes.toolOf(host, proc),
     };
   }
 

@@ -38,3 +38,24 @@ test('paths per host are bounded, the oldest going first', () => {
   assert.equal(hashes.of('h1', proc({ exe: '/a' })), undefined);
   assert.equal(hashes.of('h1', proc({ exe: '/c' })), SSH);
 });
+
+test('toolOf: a renamed copy of the host ssh is ssh, known from the reference report or a run of it', () => {
+  const hashes = new ExeHashes();
+  const copy = exec(['kworker'], { exe: '/tmp/.x/kworker', exeHash: SSH }).proc;
+  assert.equal(hashes.toolOf('h1', copy), undefined);
+  const ref = exec(['ssh'], {}, '/usr/bin/ssh');
+  hashes.observe({
+    ...ref,
+    kind: 'exe',
+    exe: { path: '/usr/bin/ssh', sha256: SSH, size: 1, recentlyWritten: false, inWritableDir: false, reference: true },
+  } as never);
+  assert.equal(hashes.toolOf('h1', copy), 'ssh');
+  // Tool hashes are per host.
+  assert.equal(hashes.toolOf('h2', copy), undefined);
+  // A copy in /tmp does not name a tool: its hash stays unknown as a tool.
+  const h2 = new ExeHashes();
+  h2.observe(exec(['ssh'], { exe: '/tmp/ssh', exeHash: OTHER }));
+  assert.equal(h2.toolOf('h1', { ...copy, exeHash: OTHER }), undefined);
+  h2.observe(exec(['ssh'], { exe: '/usr/bin/ssh', exeHash: OTHER }));
+  assert.equal(h2.toolOf('h1', { ...copy, exeHash: OTHER }), 'ssh');
+});
