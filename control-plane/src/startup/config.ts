@@ -1,0 +1,44 @@
+import type { ConnectionOptions } from 'nats';
+import type { Logger } from 'pino';
+import type { StorageTarget } from '../store/client.js';
+import type { ExpectedGpuConfig } from '../detect/define.js';
+import type { QueryLimits } from '../store/readonly-query.js';
+
+export interface ControlPlaneConfig {
+  storage: StorageTarget;
+  nats: ConnectionOptions;
+  /** The HTTP API: see ApiOptions (a token is optional here, on loopback only; the CLI always sets one). */
+  api: { host: string; port: number; token?: string; allowedHosts?: string[] };
+  /** A sensor whose last heartbeat is older than this is reported silent. */
+  silentAfterSeconds?: number;
+  /** Hosts whose heartbeats are tracked at most (DEFAULT_MAX_HOSTS); more are refused and counted. */
+  maxHosts?: number;
+  /** Events per insert at most (IngestOptions.batchSize). */
+  batchSize?: number;
+  /** The longest an event waits for company before it is stored (see IngestOptions.storeLingerMs). */
+  storeLingerMs?: number;
+  /** The longest a quiet spell's first message waits for those sent with it (IngestOptions.lingerMs). */
+  detectLingerMs?: number;
+  /** Processes expected to use GPUs, beyond installed software (see detect/builtin/gpu.ts). */
+  expectedGpu?: ExpectedGpuConfig;
+  /** Folders (or files) of custom detections: TypeScript/JavaScript modules, Sigma YAML, SQL. */
+  detections?: string[];
+  /** Repeats of (rule, host, process) inside this window update one alert. */
+  alertThrottleSeconds?: number;
+  streamMaxAgeHours?: number;
+  /**
+   * The events stream's size; without it, a quarter of the free space of the embedded data directory,
+   * 64 MiB to 8 GiB (sizeEventStream). Given, it resizes an existing stream too.
+   */
+  streamMaxBytes?: number;
+  /** Bounds on user SQL (`vigil query`, SQL detections) beyond the defaults (USER_QUERY_LIMITS). */
+  queryLimits?: Partial<QueryLimits>;
+  /** The processes run beside it (`vigil up`: nats-server and its JetStream, the sensor), for the status. */
+  supervised?: () => object;
+  log: Logger;
+  /**
+   * Told to stop while starting: startControlPlane stops what it started and throws
+   * StepsAbortedError (from @vigil/schema) instead of waiting on parts that do not answer.
+   */
+  signal?: AbortSignal;
+}

@@ -1,0 +1,73 @@
+import { EventEmitter } from 'node:events';
+import type { NatsConnection } from 'nats';
+import type { FastifyInstance } from 'fastify';
+import type { EventV1 } from '@vigil/schema';
+import type { StorageClients } from '../store/client.js';
+import type { EventIngestor } from '../ingest/consumer.js';
+import type { HeartbeatTracker } from '../ingest/heartbeats.js';
+import type { AlertSink } from '../alerts/sink.js';
+import type { DetectionEngine, LoadedDetection } from '../detect/engine.js';
+import type { CustomDetections } from '../detect/custom/manager.js';
+import { BUILTIN_DETECTIONS, SENSOR_HEALTH_DETECTIONS } from '../detect/builtin/index.js';
+import { type AlertFollowers, EVENT_TOPIC, LiveFollowers } from '../api/alert-stream.js';
+import type { StreamLimits } from '../ingest/streams.js';
+
+/**
+ * The control plane's parts as its startup steps make them: each step fills its own and reads those
+ * of the steps before it; the status report reads whatever has started.
+ */
+export interface Parts {
+  ch: StorageClients | null;
+  nc: NatsConnection | null;
+  ingestor: EventIngestor | null;
+  heartbeats: HeartbeatTracker | null;
+  api: FastifyInstance | null;
+  alerts: AlertSink | null;
+  followers: AlertFollowers | null;
+  engine: DetectionEngine | null;
+  custom: CustomDetections | null;
+  /** Events as they are validated, for `vigil events --follow`: emitted only while someone follows. */
+  liveEvents: EventEmitter;
+  eventFollowers: LiveFollowers<EventV1>;
+  /** Sized when NATS is reached (the data directory exists by then). */
+  streamLimits: StreamLimits;
+  storage: { ready: boolean; error: string | null };
+  /** The connection as its status events tell it: a dead nats-server reads "reconnecting", not "connected". */
+  natsLink: { state: 'connected' | 'reconnecting'; disconnects: number };
+}
+
+export function newParts(streamLimits: StreamLimits): Parts {
+  const liveEvents = new EventEmitter().setMaxListeners(0);
+  return {
+    ch: null,
+    nc: null,
+    ingestor: null,
+    heartbeats: null,
+    api: null,
+    alerts: null,
+    followers: null,
+    engine: null,
+    custom: null,
+    liveEvents,
+    eventFollowers: new LiveFollowers<EventV1>(liveEvents, EVENT_TOPIC),
+    streamLimits,
+    storage: { ready: false, error: null },
+    natsLink: { state: 'connected', disconnects: 0 },
+  };
+}
+
+/** The built-ins matched on events. */
+export const BUILTINS: LoadedDetection[] = Object.values(BUILTIN_DETECTIONS).map((detection) => ({
+  detection,
+  source: 'builtin',
+  author: null,
+  origin: 'builtin',
+}));
+
+/** The built-ins raised from the sensors' heartbeats, not matched on events (listed beside the others). */
+export const HEARTBEAT_DETECTIONS: LoadedDetection[] = Object.values(SENSOR_HEALTH_DETECTIONS).map((detection) => ({
+  detection,
+  source: 'builtin',
+  author: null,
+  origin: 'heartbeat',
+}));

@@ -1,0 +1,133 @@
+import type { Logger } from 'pino';
+import type { Step } from '@vigil/schema';
+import { EventIngestor } from '../ingest/consumer.js';
+import { HeartbeatTracker } from '../ingest/heartbeats.js';
+import { HeartbeatStore } from '../ingest/heartbeat-store.js';
+import { startApi } from '../api/server.js';
+import { AlertSink } from '../alerts/sink.js';
+import { DetectionEngine } from '../detect/engine.js';
+import { CustomDetections } from '../detect/custom/manager.js';
+import type { QueryLimits } from '../store/readonly-query.js';
+import { ControlPlaneMetrics } from '../api/metrics.js';
+import { AlertFollowers, EVENT_TOPIC } from '../api/alert-stream.js';
+import type { ControlPlaneConfig } from './config.js';
+import { BUILTINS, type Parts } from './parts.js';
+import { detectionsReport, statusReport } from './reports.js';
+
+/** The steps after storage and NATS, each using the parts of those before it. */
+
+export function heartbeatsStep(cfg: ControlPlaneConfig, p: Parts, log: Logger): Step {
+  return {
+    name: 'heartbeats',
+    start: async () => {
+      const heartbeats = new HeartbeatTracker(
+        new HeartbeatStore(p.ch!.heartbeats, p.ch!.reader, log),
+        log,
+        cfg.maxHosts !== undefined ? { maxHosts: cfg.maxHosts } : {},
+      );
+      p.heartbeats = heartbeats;
+      await heartbeats.load();
+      heartbeats.subscribe(p.nc!);
+      return () => heartbeats.stop();
+    },
+  };
+}
+
+/** The pids of a host's sensor and its probes, from its last heartbeat (sensor.tamper aims at them). */
+const sensorPidsOf = (p: Parts) => (host: string) => {
+  const hb = p.heartbeats?.latest.get(host)?.heartbeat;
+  return new Set(
+    [hb?.sensorPid, ...(hb?.probes.map((x) => x.pid) ?? [])].filter((x): x is number => typeof x === 'number'),
+  );
+};
+
+export function detectionsStep(
+  cfg: ControlPlaneConfig,
+  p: Parts,
+  log: Logger,
+  o: { silentAfterSeconds: number; queryLimits: QueryLimits },
+): Step {
+  return {
+    name: 'detections',
+    start: async () => {
+      const alerts = new AlertSink(p.ch!.writer, p.nc!.jetstream(), log);
+      p.alerts = alerts;
+      const engine = new DetectionEngine({
+        config: { expectedGpu: cfg.expectedGpu ?? { exe: [], cgroup: [] }, sensorPids: sensorPidsOf(p) },
+        throttleMs: (cfg.alertThrottleSeconds ?? 60) * 1000,
+        silentAfterMs: o.silentAfterSeconds * 1000,
+        onAlert: (a) => alerts.push(a),
+      });
+      p.engine = engine;
+      engine.setDetections(BUILTINS);
+      if (cfg.detections?.length) {
+        p.custom = new CustomDetections(cfg.detections, engine, BUILTINS, p.ch!.user, log, o.queryLimits);
+        await p.custom.load();
+        p.custom.watch();
+      }
+      const t = setInterval(() => engine.tick(p.heartbeats?.forDetections()), 1000);
+      return async () => {
+        clearInterval(t);
+        p.custom?.stop();
+        await alerts.stop();
+      };
+    },
+  };
+}
+
+export function ingestStep(cfg: ControlPlaneConfig, p: Parts, log: Logger): Step {
+  return {
+    name: 'ingest',
+    start: async () => {
+      const ingestor = new EventIngestor(p.nc!.jetstream(), p.ch!.writer, {
+        batchSize: cfg.batchSize ?? 10_000,
+        ...(cfg.storeLingerMs !== undefined ? { storeLingerMs: cfg.storeLingerMs } : {}),
+        ...(cfg.detectLingerMs !== undefined ? { lingerMs: cfg.detectLingerMs } : {}),
+        log,
+        streams: p.streamLimits,
+        notKept: () => p.ch!.notKept(),
+        onEvents: (events) => {
+          p.engine?.process(events);
+          if (p.liveEvents.listenerCount(EVENT_TOPIC.event) > 0)
+            for (const ev of events) p.liveEvents.emit(EVENT_TOPIC.event, ev);
+        },
+      });
+      p.ingestor = ingestor;
+      ingestor.start();
+      return () => ingestor.stop();
+    },
+  };
+}
+
+export function apiStep(
+  cfg: ControlPlaneConfig,
+  p: Parts,
+  log: Logger,
+  o: { silentAfterSeconds: number; queryLimits: QueryLimits },
+): Step {
+  return {
+    name: 'api',
+    start: async () => {
+      const status = () => statusReport(cfg, p, o.silentAfterSeconds);
+      const detections = () => detectionsReport(p);
+      const metrics = new ControlPlaneMetrics(() => ({ ...status(), detections: detections().loaded }));
+      p.followers = new AlertFollowers(p.alerts!.live);
+      const api = await startApi({
+        ...cfg.api,
+        ch: p.ch!.reader,
+        userSql: p.ch!.user,
+        queryLimits: o.queryLimits,
+        status,
+        followers: p.followers,
+        eventFollowers: p.eventFollowers,
+        detections,
+        metrics,
+      });
+      p.api = api;
+      log.info({ 'api.url': `http://${cfg.api.host}:${cfg.api.port}` }, 'API listening');
+      return async () => {
+        await api.close();
+      };
+    },
+  };
+}
