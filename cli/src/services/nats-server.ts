@@ -118,38 +118,12 @@ export async function startLocalNats(opts: {
     String(opts.port),
     ...(opts.configFile ? ['-c', opts.configFile] : []),
   ];
-  let stderr = '';
-  const spawnOne = (): ChildProcess => {
-    const cmd = withParentDeathSignal(opts.binary ?? 'nats-server', args);
-    const child = spawn(cmd.command, cmd.args, {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
-      // Own process group: Ctrl-C reaches `vigil up` only, which stops nats-server last, after the
-      // sensor and control plane have drained their connections.
-      detached: true,
-    });
-    stderr = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-4000);
-    });
-    if (child.pid) writeAtomic(pidFile, `${child.pid}\n`, 0o600, null);
-    return child;
-  };
-  const ready = async (child: ChildProcess) => {
-    const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null || child.signalCode !== null)
-        throw new NatsServerError(`nats-server exited with code ${child.exitCode}: ${stderr.trim().split('\n').pop()}`);
-      if (await portOpen(opts.port)) return;
-      await sleep(50);
-    }
-    throw new NatsServerError(`nats-server did not listen on port ${opts.port} within 15 s`);
-  };
+  const child = natsChild(opts, args, pidFile);
   // SIGKILL after 5 s: with JetStream disabled by a full disk, nats-server has ignored SIGTERM for minutes.
   const server = new SupervisedChild({
     name: 'nats-server',
-    spawn: spawnOne,
-    ready,
+    spawn: child.spawn,
+    ready: child.ready,
     stopSignal: 'SIGTERM',
     stopTimeoutMs: 5000,
     log: opts.log,
@@ -160,9 +134,7 @@ export async function startLocalNats(opts: {
     rmSync(pidFile, { force: true });
     const msg = (err as Error).message;
     throw new NatsServerError(
-      /cannot run/.test(msg)
-        ? `${msg} (apt-get install nats-server)`
-        : `${msg}: ${stderr.trim().split('\n').pop() ?? ''}`,
+      /cannot run/.test(msg) ? `${msg} (apt-get install nats-server)` : `${msg}: ${child.lastError()}`,
       { cause: err },
     );
   }
@@ -188,4 +160,44 @@ export async function startLocalNats(opts: {
       rmSync(pidFile, { force: true });
     },
   };
+}
+
+/**
+ * How one nats-server process is spawned (own process group, dies with this one, its pid recorded)
+ * and when it is ready (its port open), with the last line it wrote to stderr for the errors.
+ */
+function natsChild(
+  opts: { port: number; binary?: string; env?: Record<string, string> },
+  args: string[],
+  pidFile: string,
+): { spawn: () => ChildProcess; ready: (child: ChildProcess) => Promise<void>; lastError: () => string } {
+  let stderr = '';
+  const lastError = () => stderr.trim().split('\n').pop() ?? '';
+  const spawnOne = (): ChildProcess => {
+    const cmd = withParentDeathSignal(opts.binary ?? 'nats-server', args);
+    const child = spawn(cmd.command, cmd.args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
+      // Own process group: Ctrl-C reaches `vigil up` only, which stops nats-server last, after the
+      // sensor and control plane have drained their connections.
+      detached: true,
+    });
+    stderr = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    if (child.pid) writeAtomic(pidFile, `${child.pid}\n`, 0o600, null);
+    return child;
+  };
+  const ready = async (child: ChildProcess) => {
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new NatsServerError(`nats-server exited with code ${child.exitCode}: ${lastError()}`);
+      if (await portOpen(opts.port)) return;
+      await sleep(50);
+    }
+    throw new NatsServerError(`nats-server did not listen on port ${opts.port} within 15 s`);
+  };
+  return { spawn: spawnOne, ready, lastError };
 }
