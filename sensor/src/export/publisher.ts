@@ -234,111 +234,114 @@ export class EventPublisher {
     return out;
   }
 
+  /** Each round: refill from the spool when idle, wait for work, form batches, send them. */
   private async loop(): Promise<void> {
-    const perRound = this.opts.eventsPerRound ?? 5000;
     while (this.running) {
-      if (
-        this.queued === 0 &&
-        this.pending.length === 0 &&
-        !this.segment &&
-        this.opts.spool &&
-        !this.opts.spool.empty &&
-        this.js
-      ) {
-        const seg = this.opts.spool.takeOldest();
-        if (seg) {
-          this.queue.push(...seg.events);
-          for (let i = 0; i < seg.events.length; i++) this.queuedAt.push(NaN);
-          this.segment = { left: seg.events.length, done: seg.done };
-          if (seg.events.length === 0) {
-            seg.done();
-            this.segment = null;
-          }
-        }
-      }
+      this.refillFromSpool();
       if ((this.queued === 0 && this.pending.length === 0) || !this.js) {
-        await new Promise<void>((r) => {
-          this.wake = r;
-          if (!this.js) setTimeout(r, 500);
-        });
-        this.wake = null;
+        await this.idle();
         continue;
       }
-      if (this.pending.length === 0) {
-        // The sensor hands over a flush's events together, so a round waits only for the rest of this
-        // turn of the event loop: an alert's way is the shorter. While busy (an exec storm flushes a
-        // hundred events or more every tick), a round waits a moment for the next flush's events, so
-        // the stream and the control plane see fewer, larger messages. A quiet host's few events a
-        // tick do not count as busy: a process's exec and exit often come in two releases a tick
-        // apart, and the second waited out the linger too (the sensor's `publish.sent` latency).
-        const linger = this.opts.lingerMs ?? 20;
-        const busy = performance.now() - this.lastBusyRoundAt < (this.opts.quietMs ?? 100);
-        if (busy && linger > 0 && this.queued < perRound && this.running)
-          await new Promise((r) => setTimeout(r, linger));
-        else await new Promise((r) => setImmediate(r));
-        const taken = this.take(perRound);
-        if (taken.events.length >= (this.opts.busyEvents ?? 64)) this.lastBusyRoundAt = performance.now();
-        this.setPending(this.form(taken.events, taken.queuedAt));
-        this.segmentProgress(taken.events.length - this.pendingEvents);
-        if (this.pending.length === 0) continue;
-      }
-      const round = this.careful ? this.pending.slice(0, 1) : this.pending.slice();
-      const js = this.js;
-      const sentAt = performance.now();
-      for (const b of round) {
-        if (this.opts.latency && !b.tried)
-          for (const t of b.queuedAt) if (!Number.isNaN(t)) this.opts.latency.observe('publish.sent', sentAt - t);
-        b.tried = true;
-      }
-      const results = await Promise.allSettled(
-        round.map((b) => js.publish(b.subject, b.data, { msgID: b.msgID, headers: b.headers, timeout: 5000 })),
-      );
-      let failedAt = -1;
-      let sent = 0;
-      const ackedAt = performance.now();
-      results.forEach((r, i) => {
-        if (r.status === 'fulfilled') {
-          // Events read back from the spool waited out an outage, which is not the publisher's latency.
-          if (this.opts.latency)
-            for (const t of round[i]!.queuedAt)
-              if (!Number.isNaN(t)) this.opts.latency.observe('publish.acked', ackedAt - t);
-          this.messagesPublished++;
-          this.opts.counters.eventsPublished += round[i]!.events.length;
-          sent += round[i]!.events.length;
-        } else {
-          if (failedAt < 0) failedAt = i;
-          this.lastError = (r.reason as Error)?.message ?? String(r.reason);
-        }
-      });
-      // Keep the failed batches, in their order, at the head; the sent ones are done.
-      this.setPending([
-        ...round.filter((_, i) => results[i]!.status === 'rejected'),
-        ...this.pending.slice(round.length),
-      ]);
-      this.segmentProgress(sent);
-      if (failedAt >= 0) {
-        this.careful = true;
-        this.opts.log.warn(
-          {
-            'publish.failedBatches': results.filter((r) => r.status === 'rejected').length,
-            'publish.error': this.lastError,
-            'publish.queue': this.depth,
-          },
-          'publish failed; retrying',
-        );
-        await new Promise((r) => setTimeout(r, 500));
-      } else {
-        this.lastError = null;
-        if (
-          this.careful &&
-          this.queued === 0 &&
-          this.pending.length === 0 &&
-          !this.segment &&
-          (this.opts.spool?.empty ?? true)
-        )
-          this.careful = false;
-      }
+      if (this.pending.length === 0 && !(await this.formRound())) continue;
+      await this.sendRound(this.js);
     }
+  }
+
+  /** With nothing else to send and NATS there, the oldest spooled segment goes next. */
+  private refillFromSpool(): void {
+    const spool = this.opts.spool;
+    if (this.queued !== 0 || this.pending.length !== 0 || this.segment || !spool || spool.empty || !this.js) return;
+    const seg = spool.takeOldest();
+    if (!seg) return;
+    this.queue.push(...seg.events);
+    for (let i = 0; i < seg.events.length; i++) this.queuedAt.push(NaN);
+    this.segment = { left: seg.events.length, done: seg.done };
+    if (seg.events.length === 0) {
+      seg.done();
+      this.segment = null;
+    }
+  }
+
+  /** Until enqueue() wakes it, or half a second while NATS is away. */
+  private async idle(): Promise<void> {
+    await new Promise<void>((r) => {
+      this.wake = r;
+      if (!this.js) setTimeout(r, 500);
+    });
+    this.wake = null;
+  }
+
+  /**
+   * Takes the next round's events into batches. The sensor hands over a flush's events together, so a
+   * round waits only for the rest of this turn of the event loop: an alert's way is the shorter. While
+   * busy (an exec storm flushes a hundred events or more every tick), a round waits a moment for the
+   * next flush's events, so the stream and the control plane see fewer, larger messages. A quiet
+   * host's few events a tick do not count as busy: a process's exec and exit often come in two
+   * releases a tick apart, and the second waited out the linger too (the sensor's `publish.sent`
+   * latency). False when the events made no batch.
+   */
+  private async formRound(): Promise<boolean> {
+    const perRound = this.opts.eventsPerRound ?? 5000;
+    const linger = this.opts.lingerMs ?? 20;
+    const busy = performance.now() - this.lastBusyRoundAt < (this.opts.quietMs ?? 100);
+    if (busy && linger > 0 && this.queued < perRound && this.running) await new Promise((r) => setTimeout(r, linger));
+    else await new Promise((r) => setImmediate(r));
+    const taken = this.take(perRound);
+    if (taken.events.length >= (this.opts.busyEvents ?? 64)) this.lastBusyRoundAt = performance.now();
+    this.setPending(this.form(taken.events, taken.queuedAt));
+    this.segmentProgress(taken.events.length - this.pendingEvents);
+    return this.pending.length > 0;
+  }
+
+  /**
+   * Publishes the pending batches (only the first while careful after a failure); the failed ones
+   * stay at the head in their order and are retried after a pause.
+   */
+  private async sendRound(js: JetStreamClient): Promise<void> {
+    const round = this.careful ? this.pending.slice(0, 1) : this.pending.slice();
+    const sentAt = performance.now();
+    for (const b of round) {
+      if (this.opts.latency && !b.tried)
+        for (const t of b.queuedAt) if (!Number.isNaN(t)) this.opts.latency.observe('publish.sent', sentAt - t);
+      b.tried = true;
+    }
+    const results = await Promise.allSettled(
+      round.map((b) => js.publish(b.subject, b.data, { msgID: b.msgID, headers: b.headers, timeout: 5000 })),
+    );
+    let failed = 0;
+    let sent = 0;
+    const ackedAt = performance.now();
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') {
+        // Events read back from the spool waited out an outage, which is not the publisher's latency.
+        if (this.opts.latency)
+          for (const t of round[i]!.queuedAt)
+            if (!Number.isNaN(t)) this.opts.latency.observe('publish.acked', ackedAt - t);
+        this.messagesPublished++;
+        this.opts.counters.eventsPublished += round[i]!.events.length;
+        sent += round[i]!.events.length;
+      } else {
+        failed++;
+        this.lastError = (r.reason as Error)?.message ?? String(r.reason);
+      }
+    });
+    this.setPending([
+      ...round.filter((_, i) => results[i]!.status === 'rejected'),
+      ...this.pending.slice(round.length),
+    ]);
+    this.segmentProgress(sent);
+    if (failed > 0) {
+      this.careful = true;
+      this.opts.log.warn(
+        { 'publish.failedBatches': failed, 'publish.error': this.lastError, 'publish.queue': this.depth },
+        'publish failed; retrying',
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      return;
+    }
+    this.lastError = null;
+    const drained = this.queued === 0 && this.pending.length === 0 && !this.segment;
+    if (this.careful && drained && (this.opts.spool?.empty ?? true)) this.careful = false;
   }
 
   private segmentProgress(events: number): void {
