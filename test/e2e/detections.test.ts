@@ -11,7 +11,7 @@ import { createServer as createHttp, type Server as HttpServer } from 'node:http
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { AlertV1 } from '@vigil/schema';
-import { freePort, REPO, startVigil, tempDir, vigilJson, waitFor } from '../support/harness.js';
+import { REPO, startVigil, startVigilUp, tempDir, vigilJson, waitFor } from '../support/harness.js';
 
 const HOST = `det-${process.pid}`;
 const dir = tempDir('det');
@@ -50,36 +50,14 @@ before(async () => {
   httpPort = await new Promise<number>((r) =>
     http.listen(0, '127.0.0.1', () => r((http.address() as { port: number }).port)),
   );
-  const apiPort = await freePort();
-  api = `http://127.0.0.1:${apiPort}`;
-  up = startVigil([
-    'up',
-    '--data-dir',
-    join(dir, 'data'),
-    '--api-port',
-    String(apiPort),
-    '--nats-port',
-    String(await freePort()),
-    '--host-id',
-    HOST,
+  ({ api, up } = await startVigilUp(join(dir, 'data'), HOST, [
     '--gpu-device',
     `${gpuNode}=nvidia`,
     '--window-seconds',
     '1',
     '--gpu-expected',
     join(dir, 'train', '**'),
-  ]);
-  await waitFor(
-    'the sensor running',
-    () => {
-      const s = vigilJson<{ sensors: { host: string; probes: { state: string }[] }[] }>(api, ['status']);
-      return s.sensors.find((x) => x.host === HOST)?.probes.every((p) => p.state === 'running');
-    },
-    90_000,
-    500,
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}\n${up.logs.join('').slice(-3000)}`);
-  });
+  ]));
   follow = startVigil(['alerts', '--follow', '--json', '--api', api, '--host', HOST]);
   await waitFor(
     'the follower connected',

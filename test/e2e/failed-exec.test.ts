@@ -12,7 +12,16 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ExecEventV1 } from '@vigil/schema';
-import { API_TOKEN, CLI, freePort, startVigil, tempDir, vigil, vigilJson, waitFor } from '../support/harness.js';
+import {
+  API_TOKEN,
+  CLI,
+  type startVigil,
+  startVigilUp,
+  tempDir,
+  vigil,
+  vigilJson,
+  waitFor,
+} from '../support/harness.js';
 
 const HOST = `e2e-failed-${process.pid}`;
 const dir = tempDir('e2e-failed');
@@ -20,34 +29,7 @@ let api = '';
 let up: ReturnType<typeof startVigil>;
 
 before(async () => {
-  const apiPort = await freePort();
-  api = `http://127.0.0.1:${apiPort}`;
-  up = startVigil([
-    'up',
-    '--data-dir',
-    join(dir, 'data'),
-    '--api-port',
-    String(apiPort),
-    '--nats-port',
-    String(await freePort()),
-    '--host-id',
-    HOST,
-    '--probe',
-    'exec',
-    '--log-format',
-    'json',
-  ]);
-  await waitFor(
-    'the exec probe running',
-    () => {
-      const s = vigilJson<{ sensors: { host: string; probes: { name: string; state: string }[] }[] }>(api, ['status']);
-      return s.sensors.find((x) => x.host === HOST)?.probes.some((p) => p.name === 'exec' && p.state === 'running');
-    },
-    90_000,
-    500,
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}\n--- vigil up output ---\n${up.logs.join('').slice(-4000)}`);
-  });
+  ({ api, up } = await startVigilUp(join(dir, 'data'), HOST, ['--probe', 'exec', '--log-format', 'json']));
 });
 
 after(async () => {

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { AlertV1, EventV1, ExecEventV1, GpuEventV1, ConnectEventV1 } from '@vigil/schema';
-import { freePort, REPO, startVigil, tempDir, vigil, vigilJson, waitFor } from '../support/harness.js';
+import { REPO, type startVigil, startVigilUp, tempDir, vigil, vigilJson, waitFor } from '../support/harness.js';
 
 interface Status {
   sensors: {
@@ -45,42 +45,14 @@ before(async () => {
   // sensor is told to treat it as an NVIDIA frontend node.
   execFileSync('mknod', [gpuNode, 'c', '1', '7']);
   execFileSync('cc', ['-O2', '-o', nvIoctl, join(REPO, 'test', 'support', 'nv-ioctl.c')]);
-  const apiPort = await freePort();
-  api = `http://127.0.0.1:${apiPort}`;
-  up = startVigil([
-    'up',
-    '--data-dir',
-    join(dir, 'data'),
-    '--api-port',
-    String(apiPort),
-    '--nats-port',
-    String(await freePort()),
-    '--host-id',
-    HOST,
+  ({ api, up } = await startVigilUp(join(dir, 'data'), HOST, [
     '--gpu-device',
     `${gpuNode}=nvidia`,
     '--window-seconds',
     '1',
     // Every probe, dns too (asked for by name): the composed program with all of them.
     ...['exec', 'proc', 'connect', 'gpu', 'dns'].flatMap((p) => ['--probe', p]),
-  ]);
-  await waitFor(
-    'all probes running',
-    () => {
-      const s = vigilJson<Status>(api, ['status']);
-      const mine = s.sensors.find((x) => x.host === HOST);
-      return (
-        mine &&
-        ['exec', 'proc', 'connect', 'gpu', 'dns'].every((p) =>
-          mine.probes.some((q) => q.name === p && q.state === 'running'),
-        )
-      );
-    },
-    90_000,
-    500,
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}\n--- vigil up output ---\n${up.logs.join('').slice(-4000)}`);
-  });
+  ]));
 });
 
 after(async () => {

@@ -136,3 +136,48 @@ export async function subscriptionRefused(nc: NatsConnection, subject: string): 
   await nc.flush();
   return (refused as NatsError | null)?.code === 'PERMISSIONS_VIOLATION';
 }
+
+export interface VigilUp {
+  api: string;
+  up: ReturnType<typeof startVigil>;
+}
+
+/**
+ * `vigil up` on free loopback ports with its data under `dataDir`, as host `host`, waited for until
+ * the sensor reports the probes asked for (`--probe` flags in `args`, else every probe it runs) as
+ * running. A start that does not get there fails with the end of its output.
+ */
+export async function startVigilUp(dataDir: string, host: string, args: string[] = []): Promise<VigilUp> {
+  const apiPort = await freePort();
+  const api = `http://127.0.0.1:${apiPort}`;
+  const up = startVigil([
+    'up',
+    '--data-dir',
+    dataDir,
+    '--api-port',
+    String(apiPort),
+    '--nats-port',
+    String(await freePort()),
+    '--host-id',
+    host,
+    ...args,
+  ]);
+  const wanted = args.flatMap((a, i) => (args[i - 1] === '--probe' ? [a] : []));
+  type Status = { sensors: { host: string; probes: { name: string; state: string }[] }[] };
+  await waitFor(
+    wanted.length ? `probes ${wanted.join(', ')} running` : 'the sensor running',
+    () => {
+      const probes = vigilJson<Status>(api, ['status']).sensors.find((x) => x.host === host)?.probes;
+      if (!probes?.length) return false;
+      return wanted.length
+        ? wanted.every((p) => probes.some((q) => q.name === p && q.state === 'running'))
+        : probes.every((p) => p.state === 'running');
+    },
+    90_000,
+    500,
+  ).catch(async (err: Error) => {
+    await up.stop();
+    throw new Error(`${err.message}\n--- vigil up output ---\n${up.logs.join('').slice(-4000)}`);
+  });
+  return { api, up };
+}
