@@ -5,36 +5,26 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { connect, type NatsConnection } from 'nats';
-import { pino } from 'pino';
-import { startControlPlane, type RunningControlPlane } from '@vigil/control-plane';
+import type { NatsConnection } from 'nats';
+import type { RunningControlPlane } from '@vigil/control-plane';
 import { DetectionsReport, heartbeatSubject, nowNs, QueryResult, StatusReport, type HeartbeatV1 } from '@vigil/schema';
-import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
-import { API_TOKEN, authHeaders, freePort, tempDir, vigilAsync, waitFor } from '../support/harness.js';
+import { API_TOKEN, authHeaders, freePort, vigilAsync, waitFor } from '../support/harness.js';
+import { startIngestStack } from '../support/ingest-stack.js';
 
-const dir = tempDir('api-contract');
-const log = pino({ level: 'silent' });
 const HOST = 'contract-host';
-let nats: LocalNats;
 let nc: NatsConnection;
 let cp: RunningControlPlane;
+let stack: Awaited<ReturnType<typeof startIngestStack>>;
 
 before(async () => {
-  nats = await startLocalNats({ dataDir: dir, port: await freePort(), log });
-  cp = await startControlPlane({
-    storage: { kind: 'embedded', dataDir: join(dir, 'ch') },
-    nats: { servers: nats.url },
+  stack = await startIngestStack('api-contract', {
     api: { host: '127.0.0.1', port: await freePort(), token: API_TOKEN },
-    log,
   });
-  nc = await connect({ servers: nats.url });
+  ({ nc, cp } = stack);
 });
 
 after(async () => {
-  await nc?.close();
-  await cp?.stop();
-  await nats?.stop();
+  await stack?.stop();
 });
 
 const get = async (path: string, init: RequestInit = {}): Promise<unknown> => {

@@ -8,38 +8,27 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { connect, type NatsConnection } from 'nats';
-import { pino } from 'pino';
-import { startControlPlane, type RunningControlPlane } from '@vigil/control-plane';
+import type { NatsConnection } from 'nats';
+import type { RunningControlPlane } from '@vigil/control-plane';
 import { eventSubject, type EventV1 } from '@vigil/schema';
-import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
-import { execEvent } from '../support/ingest-stack.js';
+import { execEvent, startIngestStack } from '../support/ingest-stack.js';
 import { API_TOKEN, authHeaders, CLI, freePort, tempDir, vigil, vigilAsync, waitFor } from '../support/harness.js';
 
 const HOST = 'follow-host';
-const dir = tempDir('events-follow');
-let nats: LocalNats;
 let nc: NatsConnection;
 let cp: RunningControlPlane;
+let stack: Awaited<ReturnType<typeof startIngestStack>>;
 
 before(async () => {
-  const log = pino({ level: 'silent' });
-  nats = await startLocalNats({ dataDir: dir, port: await freePort(), log });
-  nc = await connect({ servers: nats.url });
-  cp = await startControlPlane({
-    storage: { kind: 'embedded', dataDir: join(dir, 'ch') },
-    nats: { servers: nats.url },
+  stack = await startIngestStack('events-follow', {
     api: { host: '127.0.0.1', port: await freePort(), token: API_TOKEN },
-    log,
   });
+  ({ nc, cp } = stack);
 });
 
 after(async () => {
-  await cp?.stop();
-  await nc?.close();
-  await nats?.stop();
+  await stack?.stop();
 });
 
 /** One execvp("python3") as uid 1000 in a Slurm job's container, walking PATH: two ENOENTs, then the exec. */
