@@ -6,7 +6,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
@@ -15,37 +14,14 @@ import { startControlPlane } from '@vigil/control-plane';
 import { EVENTS_STREAM, eventSubject, type EventV1 } from '@vigil/schema';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
 import { authHeaders, freePort, startVigil, tempDir, waitFor } from '../support/harness.js';
+import { exitEvent } from '../support/ingest-stack.js';
 
 const dir = tempDir('accounting');
 const log = pino({ level: 'silent' });
 let nats: LocalNats;
 let nc: NatsConnection;
 
-const event = (host: string, i: number, pad = 0): EventV1 => ({
-  id: randomUUID(),
-  v: 1,
-  host,
-  ts: (BigInt(Date.now()) * 1_000_000n + BigInt(i)).toString(),
-  kind: 'exit',
-  proc: {
-    pid: 100 + i,
-    ppid: 1,
-    uid: 0,
-    gid: 0,
-    comm: 'c',
-    exe: '/bin/c',
-    argv: ['c', 'x'.repeat(pad)],
-    argvTruncated: false,
-    cgroupId: 1,
-    cgroup: '/',
-    containerId: null,
-    job: null,
-    startTs: null,
-    ancestry: [],
-    ancestryTruncated: false,
-  },
-  exit: { code: 0, signal: null },
-});
+const event = (host: string, i: number, pad = 0): EventV1 => exitEvent(host, i, { argv: ['c', 'x'.repeat(pad)] });
 const publishAll = async (events: EventV1[]) => {
   const js = nc.jetstream();
   for (let i = 0; i < events.length; i += 200) {

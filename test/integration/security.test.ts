@@ -14,6 +14,7 @@ import { startControlPlane, type RunningControlPlane } from '@vigil/control-plan
 import { eventSubject, sensorInboxPrefix, type EventV1, type ExecEventV1 } from '@vigil/schema';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
 import { freePort, startVigil, tempDir, vigilAsync, waitFor } from '../support/harness.js';
+import { exitEvent } from '../support/ingest-stack.js';
 
 const dir = tempDir('sec');
 const log = pino({ level: 'silent' });
@@ -21,31 +22,8 @@ const TOKEN = randomUUID();
 let nats: LocalNats;
 let cp: RunningControlPlane;
 
-const event = (host: string): EventV1 => ({
-  id: randomUUID(),
-  v: 1,
-  host,
-  ts: (BigInt(Date.now()) * 1_000_000n).toString(),
-  kind: 'exit',
-  proc: {
-    pid: 1,
-    ppid: 0,
-    uid: 0,
-    gid: 0,
-    comm: 'x',
-    exe: '/x',
-    argv: [],
-    argvTruncated: false,
-    cgroupId: 0,
-    cgroup: '/',
-    containerId: null,
-    job: null,
-    startTs: null,
-    ancestry: [],
-    ancestryTruncated: false,
-  },
-  exit: { code: 0, signal: null },
-});
+const event = (host: string): EventV1 =>
+  exitEvent(host, 0, { pid: 1, ppid: 0, comm: 'x', exe: '/x', argv: [], cgroupId: 0 });
 
 before(async () => {
   const conf = join(dir, 'nats.conf');

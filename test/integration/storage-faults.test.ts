@@ -4,7 +4,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
@@ -14,67 +13,17 @@ import { startControlPlane, type RunningControlPlane } from '@vigil/control-plan
 import { EVENTS_STREAM, eventSubject, type EventV1, type StatusReport } from '@vigil/schema';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
 import { freePort, tempDir, waitFor } from '../support/harness.js';
+import { execEvent, exitEvent } from '../support/ingest-stack.js';
 
 const dir = tempDir('stfault');
 const log = pino({ level: 'silent' });
 let nats: LocalNats;
 let nc: NatsConnection;
 
-const event = (host: string, i: number): EventV1 => ({
-  id: randomUUID(),
-  v: 1,
-  host,
-  ts: (BigInt(Date.now()) * 1_000_000n + BigInt(i)).toString(),
-  kind: 'exit',
-  proc: {
-    pid: i,
-    ppid: 0,
-    uid: 0,
-    gid: 0,
-    comm: 'x',
-    exe: '/x',
-    argv: [],
-    argvTruncated: false,
-    cgroupId: 0,
-    cgroup: '/',
-    containerId: null,
-    job: null,
-    startTs: null,
-    ancestry: [],
-    ancestryTruncated: false,
-  },
-  exit: { code: 0, signal: null },
-});
-const minerExec = (host: string, pid: number): EventV1 => ({
-  id: randomUUID(),
-  v: 1,
-  host,
-  ts: (BigInt(Date.now()) * 1_000_000n).toString(),
-  kind: 'exec',
-  proc: {
-    pid,
-    ppid: 1,
-    uid: 0,
-    gid: 0,
-    comm: 'xmrig',
-    exe: '/tmp/.x/xmrig',
-    argv: ['/tmp/.x/xmrig', '-o', 'stratum+tcp://pool.example:3333'],
-    argvTruncated: false,
-    cgroupId: 0,
-    cgroup: '/',
-    containerId: null,
-    job: null,
-    startTs: null,
-    ancestry: [],
-    ancestryTruncated: false,
-  },
-  exec: {
-    filename: '/tmp/.x/xmrig',
-    argv: ['/tmp/.x/xmrig', '-o', 'stratum+tcp://pool.example:3333'],
-    argvTruncated: false,
-    ret: 0,
-  },
-});
+const event = (host: string, i: number): EventV1 =>
+  exitEvent(host, i, { pid: i, ppid: 0, comm: 'x', exe: '/x', argv: [], cgroupId: 0 });
+const minerExec = (host: string, pid: number): EventV1 =>
+  execEvent(host, pid, ['/tmp/.x/xmrig', '-o', 'stratum+tcp://pool.example:3333']);
 const publishAll = (events: EventV1[]) =>
   Promise.all(
     events.map((e) => nc.jetstream().publish(eventSubject(e.host, 'exit'), JSON.stringify(e), { msgID: e.id })),

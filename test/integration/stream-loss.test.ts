@@ -4,41 +4,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { connect } from 'nats';
 import { pino } from 'pino';
 import { startControlPlane } from '@vigil/control-plane';
 import { EVENTS_STREAM, eventSubject, type EventV1, type StatusReport } from '@vigil/schema';
 import { startLocalNats } from '@vigil/cli/nats-server';
 import { freePort, tempDir, waitFor } from '../support/harness.js';
+import { exitEvent } from '../support/ingest-stack.js';
 
 const log = pino({ level: 'silent' });
 const HOST = 'loss-host';
-const exitEvent = (i: number): EventV1 => ({
-  id: randomUUID(),
-  v: 1,
-  host: HOST,
-  ts: (BigInt(Date.now()) * 1_000_000n + BigInt(i)).toString(),
-  kind: 'exit',
-  proc: {
-    pid: 100 + i,
-    ppid: 1,
-    uid: 0,
-    gid: 0,
-    comm: 'c',
-    exe: '/bin/c',
-    argv: ['c'],
-    argvTruncated: false,
-    cgroupId: 1,
-    cgroup: '/',
-    containerId: null,
-    job: null,
-    startTs: null,
-    ancestry: [],
-    ancestryTruncated: false,
-  },
-  exit: { code: 0, signal: null },
-});
+const exitOf = (i: number): EventV1 => exitEvent(HOST, i);
 
 test('messages dropped by the stream before consumption are counted as lostInStream', async () => {
   const dir = tempDir('loss');
@@ -53,13 +29,13 @@ test('messages dropped by the stream before consumption are counted as lostInStr
     // First run creates the stream and the durable consumer, and consumes one event.
     let cp = await startControlPlane({ ...cfg, api: { host: '127.0.0.1', port: await freePort() } });
     const js = nc.jetstream();
-    await js.publish(eventSubject(HOST, 'exit'), JSON.stringify(exitEvent(0)));
+    await js.publish(eventSubject(HOST, 'exit'), JSON.stringify(exitOf(0)));
     await waitFor('first event stored', async () => cp.ingestor.stats.stored === 1);
     await cp.stop();
     // While no control plane runs: 10 events, of which the stream loses 3 (deleted as limits would).
     const seqs: number[] = [];
     for (let i = 1; i <= 10; i++)
-      seqs.push((await js.publish(eventSubject(HOST, 'exit'), JSON.stringify(exitEvent(i)))).seq);
+      seqs.push((await js.publish(eventSubject(HOST, 'exit'), JSON.stringify(exitOf(i)))).seq);
     const jsm = await nc.jetstreamManager();
     for (const seq of seqs.slice(3, 6)) await jsm.streams.deleteMessage(EVENTS_STREAM, seq);
     cp = await startControlPlane({ ...cfg, api: { host: '127.0.0.1', port: await freePort() } });

@@ -8,7 +8,7 @@ import { connect, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import { startControlPlane, type ControlPlaneConfig, type RunningControlPlane } from '@vigil/control-plane';
 import { startLocalNats } from '@vigil/cli/nats-server';
-import type { EventV1 } from '@vigil/schema';
+import type { EventV1, ProcessV1 } from '@vigil/schema';
 import { freePort, tempDir } from './harness.js';
 
 export const execEvent = (host: string, pid: number, argv: string[]): EventV1 => ({
@@ -35,6 +35,34 @@ export const execEvent = (host: string, pid: number, argv: string[]): EventV1 =>
     ancestryTruncated: false,
   },
   exec: { filename: argv[0]!, argv, argvTruncated: false, ret: 0 },
+});
+
+/** The i-th of a run of exit events (pid 100 + i, a nanosecond apart), for tests that publish many. */
+export const exitEvent = (host: string, i: number, proc: Partial<ProcessV1> = {}): EventV1 => ({
+  id: randomUUID(),
+  v: 1,
+  host,
+  ts: (BigInt(Date.now()) * 1_000_000n + BigInt(i)).toString(),
+  kind: 'exit',
+  proc: {
+    pid: 100 + i,
+    ppid: 1,
+    uid: 0,
+    gid: 0,
+    comm: 'c',
+    exe: '/bin/c',
+    argv: ['c'],
+    argvTruncated: false,
+    cgroupId: 1,
+    cgroup: '/',
+    containerId: null,
+    job: null,
+    startTs: null,
+    ancestry: [],
+    ancestryTruncated: false,
+    ...proc,
+  },
+  exit: { code: 0, signal: null },
 });
 
 export async function startIngestStack(
