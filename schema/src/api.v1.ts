@@ -195,6 +195,11 @@ export const StatusReport = z.object({
     /** Clients following the live alert stream (`vigil alerts --follow`). */
     alertFollowers: z.number(),
     /** The detection engine's per-process state: bytes held of its budget, processes let go by reason. */
+    /** Alert windows open now, and findings folded into a group alert or past a rule's rate cap. */
+    alertThrottle: z
+      .object({ open: z.number(), closedEarly: z.number(), groupedByShape: z.number(), overRateCap: z.number() })
+      .nullable()
+      .optional(),
     detectionState: z
       .object({
         processes: z.number(),

@@ -116,7 +116,7 @@ export function alertsTable(alerts: AlertV1[]): string {
       a.severity.toUpperCase(),
       a.ruleId,
       a.host,
-      a.proc ? `${a.proc.comm}(${a.proc.pid})` : '',
+      a.proc ? `${a.proc.comm}(${a.proc.pid})${a.grouped ? ` +${a.grouped.processes - 1}` : ''}` : '',
       String(a.count),
       a.reason,
     ]),
@@ -141,6 +141,10 @@ export function alertStory(a: AlertV1): string {
       );
     for (const anc of a.proc.ancestry) lines.push(`    ↑ ${anc.pid} ${anc.comm}: ${anc.argv.join(' ').slice(0, 120)}`);
   }
+  if (a.grouped)
+    lines.push(
+      `  ${a.grouped.processes} processes (${a.grouped.by === 'command-shape' ? 'one command shape' : "past the rule's rate cap"}), e.g. pids ${a.grouped.samples.map((x) => x.pid).join(', ')}`,
+    );
   lines.push(`  evidence ${a.evidence.join(' ')}`);
   return lines.map(printable).join('\n');
 }

@@ -18,6 +18,7 @@ export interface MetricsSource {
     | 'alerts'
     | 'alertFollowers'
     | 'detectionState'
+    | 'alertThrottle'
   >;
   sensors: Omit<SensorStatus, 'receivedTs'>[];
   detections: Pick<DetectionsReport['loaded'][number], 'id' | 'source' | 'fired' | 'errors'>[];
@@ -211,6 +212,20 @@ const FAMILIES = [
     help: 'Clients following the live alert stream.',
     type: 'gauge',
     samples: (s) => one(s.controlPlane.alertFollowers),
+  },
+  {
+    name: 'vigil_alerts_grouped_total',
+    help: 'Findings folded into one alert: past the first few processes of a command shape (storms), or past a rule rate cap on a host.',
+    type: 'counter',
+    samples: (s) => {
+      const t = s.controlPlane.alertThrottle;
+      return t
+        ? [
+            { value: t.groupedByShape, labels: { by: 'command-shape' } },
+            { value: t.overRateCap, labels: { by: 'rate-cap' } },
+          ]
+        : [];
+    },
   },
   {
     name: 'vigil_detection_fired_total',

@@ -6,7 +6,8 @@ import { ExeHashes } from './exe-hashes.js';
 import { ImageIndex, type LoadedDetection } from './image-index.js';
 import { byTs } from './ns-order.js';
 import { PROCESS_STATE_LIMITS, ProcessStates, type ProcessState, type ProcessStateStats } from './process-state.js';
-import { AlertThrottle, MAX_EVIDENCE } from './throttle.js';
+import { AlertThrottle, type AlertThrottleStats, type Grouping, MAX_EVIDENCE } from './throttle.js';
+import { commandShape } from './command-shape.js';
 import { SensorHealth } from './builtin/health/index.js';
 
 export type { LoadedDetection } from './image-index.js';
@@ -81,6 +82,11 @@ export class DetectionEngine {
     return this.index.list();
   }
 
+  /** Alert windows open, and findings folded into group alerts (storms) or past a rate cap. */
+  get throttleStats(): AlertThrottleStats {
+    return this.throttle.stats;
+  }
+
   /** What the per-process state holds and what it let go, by reason. */
   get stateStats(): ProcessStateStats {
     return this.states.stats;
@@ -149,23 +155,37 @@ export class DetectionEngine {
     if (state) this.states.flag(state, d.id);
     // Per process, (host, pid, start time): a pid taken again by another process opens its own window.
     const key = `${d.id}|${host}|${proc?.pid ?? 0}|${proc?.startTs ?? ''}|${proc?.exe ?? ''}|${finding.subject ?? ''}`;
-    this.throttle.offer(key, ts, evidence, () => ({
-      id: randomUUID(),
-      v: 1,
-      ruleId: d.id,
-      title: d.title,
-      severity: (finding.severity ?? d.severity) as Severity,
-      mitre: d.mitre,
-      source: loaded.source,
-      author: loaded.author,
+    // Processes of one command shape, and a rule's alerts on a host, are grouped past a few (throttle.ts).
+    const group: Grouping | undefined = proc
+      ? {
+          shape: `${d.id}|${host}|${commandShape(proc)}|${finding.subject ?? ''}`,
+          rate: `${d.id}|${host}`,
+          sample: { pid: proc.pid, startTs: proc.startTs, ts, event: evidence[0] ?? '' },
+        }
+      : undefined;
+    this.throttle.offer(
+      key,
       ts,
-      lastTs: ts,
-      host,
-      proc,
-      evidence: evidence.slice(0, MAX_EVIDENCE),
-      reason: finding.reason,
-      count: 1,
-    }));
+      evidence,
+      () => ({
+        id: randomUUID(),
+        v: 1,
+        ruleId: d.id,
+        title: d.title,
+        severity: (finding.severity ?? d.severity) as Severity,
+        mitre: d.mitre,
+        source: loaded.source,
+        author: loaded.author,
+        ts,
+        lastTs: ts,
+        host,
+        proc,
+        evidence: evidence.slice(0, MAX_EVIDENCE),
+        reason: finding.reason,
+        count: 1,
+      }),
+      group,
+    );
   }
 
   /**

@@ -31,6 +31,7 @@ export function statusReport(cfg: ControlPlaneConfig, p: Parts, silentAfterSecon
       alerts: alerts?.stats ?? null,
       alertFollowers: alerts?.live.listenerCount('alert') ?? 0,
       detectionState: engine?.stateStats ?? null,
+      alertThrottle: engine?.throttleStats ?? null,
       /** What those followers hold unsent, and the slow ones cut off (api/alert-stream.ts). */
       alertStream: followers?.report() ?? null,
       /** The same for followers of the live event stream (`vigil events --follow`). */
