@@ -137,18 +137,18 @@ test('a storm of one command: 10,000 miner-like execs raise a handful of alerts 
   engine.tick();
   const miner = alerts.filter((a) => a.ruleId === 'miner.exec');
   const ids = new Set(miner.map((a) => a.id));
-  assert.ok(ids.size <= 4, `${ids.size} alerts (3 processes of their own, one group)`);
+  assert.ok(ids.size <= 6, `${ids.size} alerts (5 processes of their own, one group)`);
   const last = new Map(miner.map((a) => [a.id, a]));
   const separate = [...last.values()].filter((a) => !a.grouped);
   const group = [...last.values()].find((a) => a.grouped);
   assert.deepEqual(
     separate.map((a) => a.proc?.pid),
-    [10_000, 10_001, 10_002],
+    [10_000, 10_001, 10_002, 10_003, 10_004],
   );
   assert.ok(group, 'the rest fold into a group alert');
   assert.equal(group.grouped!.by, 'command-shape');
-  assert.equal(group.grouped!.processes, 10_000 - 3, 'every process past the first three is counted');
-  assert.equal(group.count, 10_000 - 3);
+  assert.equal(group.grouped!.processes, 10_000 - 5, 'every process past the first five is counted');
+  assert.equal(group.count, 10_000 - 5);
   assert.equal(group.grouped!.samples.length, 5);
   assert.match(group.reason, /command shape/);
 });
@@ -163,18 +163,18 @@ test("processes of different command shapes each raise until the rule's rate cap
   });
   engine.setDetections(builtinEngine().engine.list());
   const letters = (n: number) => n.toString(26).replace(/\d/g, (d) => 'qrstuvwxyz'[Number(d)]!);
-  // 100 distinct binaries (names without digits, so each is its own shape), each a miner by its flags.
-  for (let i = 0; i < 100; i++)
+  // 150 distinct binaries (names without digits, so each is its own shape), each a miner by its flags.
+  for (let i = 0; i < 150; i++)
     engine.process([exec([`/tmp/${letters(i)}`, '-o', 'stratum+tcp://pool.example:3333'], { pid: 1000 + i })]);
   const miner = alerts.filter((a) => a.ruleId === 'miner.exec');
   const own = miner.filter((a) => !a.grouped);
   const capped = miner.filter((a) => a.grouped?.by === 'rate-cap');
-  assert.equal(own.length, 30, 'the first 30 alerts of the rule on the host');
+  assert.equal(own.length, 100, 'the first 100 alerts of the rule on the host');
   assert.equal(capped.length, 1, 'one overflow alert');
   assert.equal(capped[0]!.grouped!.processes, 1, 'as raised; its count grows as the rest fold in');
   assert.equal(
     engine.throttleStats.overRateCap,
-    70,
+    50,
     'every finding past the cap, the one that raised the overflow alert too',
   );
   // Another host is not capped by this one.
@@ -182,17 +182,19 @@ test("processes of different command shapes each raise until the rule's rate cap
   assert.equal(alerts.filter((a) => a.host === 'h2' && !a.grouped).length, 1);
 });
 
-test('three processes of one shape keep their own alerts (each small attack keeps its process)', () => {
+test('five processes of one shape keep their own alerts (each small attack keeps its process)', () => {
   const alerts: AlertV1[] = [];
   const engine = new DetectionEngine({ config: TEST_CONFIG, onAlert: (a) => alerts.push(a), now: () => 0 });
   engine.setDetections(builtinEngine().engine.list());
-  for (const pid of [1, 2, 3]) engine.process([exec(['xmrig', '-o', 'stratum+tcp://p.example:3333'], { pid })]);
+  for (const pid of [1, 2, 3, 4, 5]) engine.process([exec(['xmrig', '-o', 'stratum+tcp://p.example:3333'], { pid })]);
   assert.deepEqual(
     alerts.filter((a) => a.ruleId === 'miner.exec').map((a) => [a.proc?.pid, a.grouped]),
     [
       [1, undefined],
       [2, undefined],
       [3, undefined],
+      [4, undefined],
+      [5, undefined],
     ],
   );
 });

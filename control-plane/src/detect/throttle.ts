@@ -11,9 +11,9 @@ export const DEFAULT_THROTTLE_MS = 60_000;
  */
 export const MAX_OPEN_WINDOWS = 20_000;
 /** Processes of one command shape (per rule and host) that get an alert each within a window. */
-export const SEPARATE_PER_SHAPE = 3;
+export const SEPARATE_PER_SHAPE = 5;
 /** Alerts one rule opens on one host within a window before the rest fold into one. */
-export const RATE_CAP_PER_RULE_HOST = 30;
+export const RATE_CAP_PER_RULE_HOST = 100;
 const MAX_SAMPLES = 5;
 
 /**
