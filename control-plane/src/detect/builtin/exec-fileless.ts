@@ -1,13 +1,15 @@
 import type { EventV1 } from '@vigil/schema';
 import { defineDetection, type DetectionContext } from '../define.js';
-import { endpoint, execOf, isLoopback, outboundPeers } from './behaviour.js';
+import { endpoint, isLoopback, outboundPeers } from './behaviour.js';
 
-/** The process runs a program from a file descriptor (memfd, /proc/self/fd/N): its own exec says so. */
-function fileless(ev: EventV1, ctx: DetectionContext): boolean {
-  if (ev.proc.fileless || ev.proc.exe.startsWith('/memfd:')) return true;
-  const e = execOf(ctx.recent(ev.host, ev.proc.pid));
-  return e?.proc.fileless === true;
-}
+const RULE = 'exec.fileless';
+
+/**
+ * The process runs a program from a file descriptor: its event says so, or its exec did (and raised
+ * this rule: the flag answers without walking its history on every connect and GPU call).
+ */
+const fileless = (ev: EventV1, ctx: DetectionContext): boolean =>
+  ev.proc.fileless === true || ev.proc.exe.startsWith('/memfd:') || ctx.flagged(ev.host, ev.proc.pid).has(RULE);
 
 const named = (ev: EventV1): string =>
   `${ev.proc.memfdName !== undefined ? `memfd:${ev.proc.memfdName}` : ev.proc.exe || ev.proc.comm} (pid ${ev.proc.pid})`;
@@ -18,7 +20,7 @@ const named = (ev: EventV1): string =>
  * same process connects to a peer off this host or uses the GPU.
  */
 export const execFileless = defineDetection({
-  id: 'exec.fileless',
+  id: RULE,
   title: 'Fileless program',
   severity: 'high',
   mitre: ['T1620', 'T1027'],

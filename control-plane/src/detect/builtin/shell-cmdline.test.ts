@@ -40,6 +40,11 @@ test('shell.reverse-cmdline: critical once the process connects to the host it n
     alerts[1]!.reason,
     /^\/dev\/tcp or \/dev\/udp redirection of a shell’s stdio in bash \(pid 9000\): .*; it connected to 10\.0\.0\.1:4242$/,
   );
+  // The connect of the subshell bash forks for the redirection (its argv is its parent's).
+  const forked = run(exec(argv, { pid: 9010 }), connect('10.0.0.1', 4242, { pid: 9011, ppid: 9010, argv }));
+  assert.deepEqual(ranks(forked), ['high', 'critical']);
+  // A connect by a process whose exec raised nothing is not looked at.
+  assert.deepEqual(ranks(run(connect('10.0.0.1', 4242, { pid: 9020, argv }))), []);
   // A loopback connect corroborates nothing.
   const py = ['python3', '-c', 'import socket,pty;s=socket.socket();s.connect(("127.0.0.1",9));pty.spawn("sh")'];
   assert.deepEqual(ranks(run(exec(py, { pid: 9001 }), connect('127.0.0.1', 9, { pid: 9001, argv: py }))), ['high']);

@@ -3,6 +3,8 @@ import { eventCommandLine, exeOf, namesOf } from '../argv.js';
 import { SHELLS } from '../indicators.js';
 import { endpoint, isLoopback, outboundPeers, socketFds } from './behaviour.js';
 
+const RULE = 'shell.reverse-cmdline';
+
 type OneLiner = { what: string; test: (names: ReadonlySet<string>, text: string) => boolean };
 
 const any = (names: ReadonlySet<string>, re: RegExp) => [...names].some((n) => re.test(n));
@@ -50,7 +52,7 @@ export const REVERSE_SHELL_PATTERNS: OneLiner[] = [
  * stdio).
  */
 export const shellReverseCmdline = defineDetection({
-  id: 'shell.reverse-cmdline',
+  id: RULE,
   title: 'Reverse-shell one-liner',
   severity: 'high',
   mitre: ['T1059.004', 'T1071'],
@@ -58,7 +60,14 @@ export const shellReverseCmdline = defineDetection({
   description:
     '/dev/tcp and /dev/udp redirections of stdio toward another host, interpreter one-liners with sockets, mkfifo with netcat.',
   ranks: { min: 'high', max: 'critical', rule: 'critical once the process connects to a peer off this host' },
-  match(ev) {
+  match(ev, ctx) {
+    // A connect counts only from a process whose exec (or whose parent's, for a forked subshell) raised this.
+    if (
+      ev.kind !== 'exec' &&
+      !ctx.flagged(ev.host, ev.proc.pid).has(RULE) &&
+      !ctx.flagged(ev.host, ev.proc.ppid).has(RULE)
+    )
+      return null;
     const argv = ev.kind === 'exec' ? ev.exec.argv : ev.proc.argv;
     const names = namesOf(ev);
     const text = eventCommandLine(argv);

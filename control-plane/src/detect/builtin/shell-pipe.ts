@@ -117,19 +117,19 @@ export const shellPipeFromNetwork = defineDetection({
     rule: 'critical for a raw socket tool or unknown program toward a peer off this host; high on loopback or a downloader to an address or odd port; medium for a downloader from a named web host (installer scripts) or loopback',
   },
   match(ev, ctx) {
-    const found: Finding[] = [];
+    const found: (Finding | null)[] = [];
     if (ev.kind === 'exec') {
       const in0 = pipeIno(ev, 0);
       if (in0 !== undefined && shellOf(ev, ctx))
-        for (const w of writers(ctx, ev.host, in0, ev.proc.pid)) found.push(judge(ev, w, in0, ev, ctx)!);
+        for (const w of writers(ctx, ev.host, in0, ev.proc.pid)) found.push(judge(ev, w, in0, ev, ctx));
       const out1 = pipeIno(ev, 1);
       if (out1 !== undefined)
-        for (const s of readers(ctx, ev.host, out1, ev.proc.pid)) found.push(judge(s, ev, out1, ev, ctx)!);
+        for (const s of readers(ctx, ev.host, out1, ev.proc.pid)) found.push(judge(s, ev, out1, ev, ctx));
     } else if (ev.kind === 'connect' || (ev.conn.event === 'established' && ev.conn.direction === 'out')) {
       const w = execOf(ctx.recent(ev.host, ev.proc.pid));
       const out1 = w && pipeIno(w, 1);
       if (w && out1 !== undefined)
-        for (const s of readers(ctx, ev.host, out1, ev.proc.pid)) found.push(judge(s, w, out1, ev, ctx)!);
+        for (const s of readers(ctx, ev.host, out1, ev.proc.pid)) found.push(judge(s, w, out1, ev, ctx));
     }
     let best: Finding | null = null;
     for (const f of found) if (f && (!best || higher(f.severity!, best.severity!))) best = f;

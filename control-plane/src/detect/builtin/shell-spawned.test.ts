@@ -38,6 +38,20 @@ test('shell.spawned-by-connection: python connects out, then pty.spawn("/bin/sh"
   assert.equal(a!.evidence.length, 2);
 });
 
+test('shell.spawned-by-connection: through a shell between (pty.spawn of sh -c "bash -i")', () => {
+  const py = { pid: 8000, comm: 'python3', exe: '/usr/bin/python3', argv: ['python3', 'x.py'] };
+  const sh = { pid: 8001, comm: 'sh', exe: '/bin/sh', argv: ['sh', '-c', 'bash -i'] };
+  const alerts = run(
+    execWithStdio(py.argv, ttyStdio(), py, py.exe),
+    connect('10.0.0.5', 4444, py),
+    execWithStdio(['bash', '-i'], ttyStdio(), { pid: 8002, ppid: 8001, ancestry: [sh, py, ...job] }, '/bin/bash'),
+  );
+  assert.match(
+    alerts.find((a) => a.ruleId === RULE)?.reason ?? '',
+    /^bash \/bin\/bash \(pid 8002\) .* by the interpreter \/usr\/bin\/python3 \(pid 8000\), which holds a connection to 10\.0\.0\.5:4444$/,
+  );
+});
+
 test('shell.spawned-by-connection: a dropped binary with an established conn; loopback is medium; a closed connection is not held', () => {
   const dropped = run(
     ...spawned(['/tmp/.x/agent'], '/tmp/.x/agent', (p) => [

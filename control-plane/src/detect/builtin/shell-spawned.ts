@@ -1,8 +1,11 @@
 import type { AncestorV1, ProcessV1 } from '@vigil/schema';
 import { defineDetection } from '../define.js';
 import { basename, inWritablePlace } from '../argv.js';
-import { INTERACTIVE_HOST_SCRIPTS, INTERACTIVE_HOSTS, INTERPRETERS, WEB_PORTS } from '../indicators.js';
+import { INTERACTIVE_HOST_SCRIPTS, INTERACTIVE_HOSTS, INTERPRETERS, SHELLS, WEB_PORTS } from '../indicators.js';
 import { endpoint, execOf, isLoopback, outboundPeers, shellOf, stdioFd, worstPeer } from './behaviour.js';
+
+/** Shells looked through between the shell and the program that started it. */
+const MAX_SHELLS_BETWEEN = 2;
 
 /** DNS, and the web: what a script downloading a model or calling an API talks to. */
 const STANDARD_PORTS = [53, ...WEB_PORTS];
@@ -47,7 +50,10 @@ export const shellSpawnedByConnection = defineDetection({
   ranks: { min: 'medium', max: 'high', rule: 'high toward a peer off this host; medium on loopback' },
   match(ev, ctx) {
     if (stdioFd(ev, 0)?.type !== 'tty' || runsCommand(ev.exec.argv)) return null;
-    const parent = ev.proc.ancestry[0];
+    // Through shells between (`pty.spawn('sh -c "bash -i"')`) to the program that started them.
+    const parent = ev.proc.ancestry
+      .slice(0, MAX_SHELLS_BETWEEN + 1)
+      .find((a) => !SHELLS.includes(a.comm.toLowerCase()));
     if (!parent || interactiveHost(parent)) return null;
     const shell = shellOf(ev, ctx);
     if (!shell) return null;
