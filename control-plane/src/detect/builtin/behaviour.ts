@@ -77,23 +77,27 @@ export interface Peer {
   port: number;
   /** The name a DNS answer gave for addr, when the dns probe saw one. */
   hostname?: string;
+  /** The peer connected to this process's listener (conn established in). */
+  accepted?: boolean;
   eventId: string;
 }
 
 /**
- * The peers a process's events show it connected out to (connect, conn established out), in order,
- * less those whose close came after (conn close of the same local and remote).
+ * The peers a process's events show it connected out to (connect, conn established out; with
+ * `accepted`, also conn established in), in order, less those whose close came after (conn close of
+ * the same local and remote).
  */
-export function outboundPeers(events: readonly EventV1[]): Peer[] {
+export function outboundPeers(events: readonly EventV1[], accepted = false): Peer[] {
   const open = new Map<string, Peer>();
   for (const e of events) {
     if (e.kind === 'connect' && (e.connect.ret === null || e.connect.ret === 0 || e.connect.ret === -115)) {
       const p: Peer = { addr: e.connect.daddr, port: e.connect.dport, eventId: e.id };
       if (e.connect.hostname) p.hostname = e.connect.hostname;
       open.set(`c|${endpoint(p)}|${e.id}`, p);
-    } else if (e.kind === 'conn' && e.conn.direction === 'out') {
+    } else if (e.kind === 'conn' && (e.conn.direction === 'out' || (accepted && e.conn.direction === 'in'))) {
       const key = `${endpoint(e.conn.local)}|${endpoint(e.conn.remote)}`;
-      if (e.conn.event === 'established') open.set(key, { ...e.conn.remote, eventId: e.id });
+      if (e.conn.event === 'established')
+        open.set(key, { ...e.conn.remote, eventId: e.id, ...(e.conn.direction === 'in' ? { accepted: true } : {}) });
       else if (e.conn.event === 'close') open.delete(key);
     }
   }

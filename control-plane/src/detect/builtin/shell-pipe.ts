@@ -48,20 +48,31 @@ const argvHosts = (text: string): string[] =>
 const higher = (a: Severity, b: Severity): boolean => SEVERITIES.indexOf(a) > SEVERITIES.indexOf(b);
 
 /**
- * Judges one pipe: shell `s` reads fd 0 from the pipe whose writer `w` has it on fd 1. `current` is
- * the event being evaluated (a connect of the writer is not yet in its history).
+ * One pipe between shell `s` and a network client `n`: `in`, the shell reads fd 0 from the pipe `n`
+ * writes on its fd 1; `out`, the shell writes fd 1 into the pipe `n` reads on its fd 0 while its own
+ * stdin is a pipe too (the mkfifo loop: `cat f | sh -i | nc host port > f`). `current` is the event
+ * being evaluated (a connect of `n` is not yet in its history).
  */
-function judge(s: ExecEventV1, w: ExecEventV1, ino: number, current: EventV1, ctx: DetectionContext): Finding | null {
+function judge(
+  s: ExecEventV1,
+  n: ExecEventV1,
+  ino: number,
+  dir: 'in' | 'out',
+  current: EventV1,
+  ctx: DetectionContext,
+): Finding | null {
   const shell = shellOf(s, ctx);
   if (!shell) return null;
   const history =
-    current.proc.pid === w.proc.pid && current.kind !== 'exec'
-      ? [...ctx.recent(w.host, w.proc.pid), current]
-      : ctx.recent(w.host, w.proc.pid);
-  const peers = outboundPeers(history);
-  const { kind, name } = writerKind(w, ctx);
+    current.proc.pid === n.proc.pid && current.kind !== 'exec'
+      ? [...ctx.recent(n.host, n.proc.pid), current]
+      : ctx.recent(n.host, n.proc.pid);
+  const peers = outboundPeers(history, true);
+  const { kind, name } = writerKind(n, ctx);
   if (kind === 'other' && peers.length === 0) return null;
-  const line = eventCommandLine(w.exec.argv).slice(0, 200);
+  // A shell's output uploaded by a downloader is a report, not a remote shell.
+  if (dir === 'out' && kind === 'downloader') return null;
+  const line = eventCommandLine(n.exec.argv).slice(0, 200);
   const peer: Peer | undefined = worstPeer(peers);
   const url = urlOf(line);
   const hosts = argvHosts(line);
@@ -80,22 +91,47 @@ function judge(s: ExecEventV1, w: ExecEventV1, ino: number, current: EventV1, ct
   const what =
     kind === 'raw' ? `a raw socket tool (${name})` : kind === 'downloader' ? `a downloader (${name})` : 'a program';
   const to = peer
-    ? `, which connected to ${endpoint(peer)}${peer.hostname ? ` (${peer.hostname})` : ''}${isLoopback(peer.addr) ? ' (loopback)' : ''}`
+    ? `, which ${peer.accepted ? 'accepted a connection from' : 'connected to'} ${endpoint(peer)}${peer.hostname ? ` (${peer.hostname})` : ''}${isLoopback(peer.addr) ? ' (loopback)' : ''}`
     : '';
+  const how =
+    dir === 'in'
+      ? `reads its stdin (fd 0) from pipe ${ino}, written by ${what} ${who(n.proc)} on its fd 1`
+      : `writes its stdout (fd 1) into pipe ${ino}, read by ${what} ${who(n.proc)} on its fd 0, while its stdin is pipe ${pipeIno(s, 0)}`;
   return {
-    reason: `${shell.text} reads its stdin (fd 0) from pipe ${ino}, written by ${what} ${who(w.proc)} on its fd 1${to}: \`${line}\``,
+    reason: `${shell.text} ${how}${to}: \`${line}\``,
     severity,
     proc: s.proc,
     subject: `pipe:${ino}:${severity}`,
-    evidence: [s.id, w.id, ...(peer ? [peer.eventId] : [])],
+    evidence: [s.id, n.id, ...(peer ? [peer.eventId] : [])],
   };
 }
 
-/** The shells reading `ino` on fd 0 and the writers writing it on fd 1, besides the process `pid`. */
-const readers = (ctx: DetectionContext, host: string, ino: number, pid: number) =>
-  ctx.stdioPeers(host, ino).filter((e) => e.proc.pid !== pid && pipeIno(e, 0) === ino);
-const writers = (ctx: DetectionContext, host: string, ino: number, pid: number) =>
-  ctx.stdioPeers(host, ino).filter((e) => e.proc.pid !== pid && pipeIno(e, 1) === ino);
+/** Execs with pipe `ino` on fd `fd`, besides the process `pid`. */
+const ends = (ctx: DetectionContext, host: string, ino: number, fd: number, pid: number) =>
+  ctx.stdioPeers(host, ino).filter((e) => e.proc.pid !== pid && pipeIno(e, fd) === ino);
+
+/** A shell whose fd 1 feeds a pipe counts only when its own stdin is a pipe as well (fed back). */
+const fedBack = (s: ExecEventV1): boolean => pipeIno(s, 0) !== undefined;
+
+/** Every pipe between the exec `e` (shell or network client) and the other ends recorded so far. */
+function pairs(e: ExecEventV1, current: EventV1, ctx: DetectionContext): (Finding | null)[] {
+  const found: (Finding | null)[] = [];
+  const { host } = e;
+  const pid = e.proc.pid;
+  const in0 = pipeIno(e, 0);
+  const out1 = pipeIno(e, 1);
+  if (shellOf(e, ctx)) {
+    if (in0 !== undefined)
+      for (const w of ends(ctx, host, in0, 1, pid)) found.push(judge(e, w, in0, 'in', current, ctx));
+    if (out1 !== undefined && fedBack(e))
+      for (const r of ends(ctx, host, out1, 0, pid)) found.push(judge(e, r, out1, 'out', current, ctx));
+  }
+  if (out1 !== undefined)
+    for (const s of ends(ctx, host, out1, 0, pid)) found.push(judge(s, e, out1, 'in', current, ctx));
+  if (in0 !== undefined)
+    for (const s of ends(ctx, host, in0, 1, pid)) if (fedBack(s)) found.push(judge(s, e, in0, 'out', current, ctx));
+  return found;
+}
 
 /**
  * A shell or interpreter whose stdin is a pipe fed by a process that talks to the network: `nc host
@@ -117,19 +153,11 @@ export const shellPipeFromNetwork = defineDetection({
     rule: 'critical for a raw socket tool or unknown program toward a peer off this host; high on loopback or a downloader to an address or odd port; medium for a downloader from a named web host (installer scripts) or loopback',
   },
   match(ev, ctx) {
-    const found: (Finding | null)[] = [];
-    if (ev.kind === 'exec') {
-      const in0 = pipeIno(ev, 0);
-      if (in0 !== undefined && shellOf(ev, ctx))
-        for (const w of writers(ctx, ev.host, in0, ev.proc.pid)) found.push(judge(ev, w, in0, ev, ctx));
-      const out1 = pipeIno(ev, 1);
-      if (out1 !== undefined)
-        for (const s of readers(ctx, ev.host, out1, ev.proc.pid)) found.push(judge(s, ev, out1, ev, ctx));
-    } else if (ev.kind === 'connect' || (ev.conn.event === 'established' && ev.conn.direction === 'out')) {
-      const w = execOf(ctx.recent(ev.host, ev.proc.pid));
-      const out1 = w && pipeIno(w, 1);
-      if (w && out1 !== undefined)
-        for (const s of readers(ctx, ev.host, out1, ev.proc.pid)) found.push(judge(s, w, out1, ev, ctx));
+    let found: (Finding | null)[] = [];
+    if (ev.kind === 'exec') found = pairs(ev, ev, ctx);
+    else if (ev.kind === 'connect' || (ev.conn.event === 'established' && ev.conn.direction !== null)) {
+      const e = execOf(ctx.recent(ev.host, ev.proc.pid));
+      if (e) found = pairs(e, ev, ctx);
     }
     let best: Finding | null = null;
     for (const f of found) if (f && (!best || higher(f.severity!, best.severity!))) best = f;
