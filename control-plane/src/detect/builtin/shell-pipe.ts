@@ -1,6 +1,6 @@
 import { SEVERITIES, type EventV1, type ExecEventV1, type Severity } from '@vigil/schema';
 import { defineDetection, type DetectionContext, type Finding } from '../define.js';
-import { eventCommandLine, namesOf } from '../argv.js';
+import { eventCommandLine, inWritablePlace, namesOf } from '../argv.js';
 import { DOWNLOADERS, RAW_SOCKET_TOOLS, WEB_PORTS } from '../indicators.js';
 import {
   endpoint,
@@ -28,6 +28,13 @@ function writerKind(w: ExecEventV1, ctx: DetectionContext): { kind: 'raw' | 'dow
   if (dl) return { kind: 'downloader', name: dl };
   return { kind: 'other', name: w.proc.comm };
 }
+
+/** A program that was dropped rather than installed: fileless, just written, or in a writable place. */
+const dropped = (e: ExecEventV1): boolean =>
+  e.proc.fileless === true ||
+  e.proc.exeRecentlyWritten === true ||
+  e.proc.exeInWritableDir === true ||
+  inWritablePlace(e.proc.exe);
 
 const IP_LITERAL = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:.]+\])$/i;
 
@@ -83,6 +90,9 @@ function judge(
     const port = peer?.port ?? url?.port;
     const namedWeb = url !== undefined && !IP_LITERAL.test(url.host) && port !== undefined && WEB_PORTS.includes(port);
     severity = far === false || namedWeb ? 'medium' : 'high';
+  } else if (kind === 'other' && !dropped(n)) {
+    // An installed program that talks to the network (a trainer with its peers) piping into a shell.
+    severity = far === false ? 'medium' : 'high';
   } else if (kind === 'other' && peers.every((p) => WEB_PORTS.includes(p.port))) {
     severity = far === false ? 'medium' : 'high';
   } else {
@@ -150,7 +160,7 @@ export const shellPipeFromNetwork = defineDetection({
   ranks: {
     min: 'medium',
     max: 'critical',
-    rule: 'critical for a raw socket tool or unknown program toward a peer off this host; high on loopback or a downloader to an address or odd port; medium for a downloader from a named web host (installer scripts) or loopback',
+    rule: 'critical for a raw socket tool or a dropped program toward a peer off this host; high on loopback, for an installed program seen connecting, or for a downloader to an address or odd port; medium for a downloader from a named web host (installer scripts) or on loopback',
   },
   match(ev, ctx) {
     let found: (Finding | null)[] = [];
