@@ -1,4 +1,4 @@
-import type { AncestorV1, EventKind, EventV1, ProcessV1, Severity } from '@vigil/schema';
+import type { AncestorV1, EventKind, EventV1, ExecEventV1, ProcessV1, Severity } from '@vigil/schema';
 
 export type EventOf<K extends EventKind> = Extract<EventV1, { kind: K }>;
 
@@ -11,6 +11,11 @@ export interface Finding {
   severity?: Severity;
   /** What the alert is about when it is not a process (e.g. a probe): repeats are throttled per it. */
   subject?: string;
+  /**
+   * The process the alert is about when not the event's: the shell of a pipeline, found from its
+   * writer's connect. Its repeats are throttled with its own.
+   */
+  proc?: ProcessV1;
 }
 
 export interface ExpectedGpuConfig {
@@ -54,6 +59,12 @@ export interface DetectionContext {
    * hash and the host's reference hash are both known.
    */
   toolOf(host: string, proc: ProcessV1): string | undefined;
+  /**
+   * Recent execs on this host (oldest first, minutes back) with an anonymous pipe of this inode on
+   * fd 0, 1 or 2 (`exec.stdio`): the other end of a pipeline, e.g. the `curl` whose fd 1 feeds a
+   * shell's fd 0. The evaluated exec itself is among them once recorded, so filter it out by pid.
+   */
+  stdioPeers(host: string, ino: number): readonly ExecEventV1[];
 }
 
 export interface Detection<K extends EventKind = EventKind> {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { DetectionEngine } from './engine.js';
 import { defineDetection, type AnyDetection } from './define.js';
-import { exec, TEST_CONFIG } from './testing.js';
+import type { AlertV1 } from '@vigil/schema';
+import { asLoaded, exec, execWithStdio, pipeFd, TEST_CONFIG } from './testing.js';
 
 test('events that arrived together are evaluated in kernel time order, ties in arrival order, leading zeros or not', () => {
   // NsTimestamp: 1-20 decimal digits, leading zeros allowed by the schema.
@@ -73,4 +74,34 @@ test('a detection can tell a renamed copy by the hash the sensor reported for it
   ]);
   engine.process([exec(['/tmp/other-name', '-V'])]);
   assert.deepEqual(seen, [undefined, SSH]);
+});
+
+test('a finding about another process (Finding.proc) raises its alert, flags it and throttles with its repeats; ctx.stdioPeers pairs pipe ends', () => {
+  const alerts: AlertV1[] = [];
+  const engine = new DetectionEngine({ config: TEST_CONFIG, onAlert: (a) => alerts.push(a) });
+  const other = exec(['sh'], { pid: 20 }).proc;
+  const flagsOf20: string[][] = [];
+  const about = defineDetection({
+    id: 'about-other',
+    title: 'about-other',
+    severity: 'low',
+    mitre: [],
+    on: ['exec'],
+    match: (ev, ctx) => {
+      flagsOf20.push([...ctx.flagged(ev.host, 20)]);
+      const peers = ctx.stdioPeers(ev.host, 5).map((e) => e.proc.pid);
+      return { reason: `peers ${peers.join(',')}`, proc: other };
+    },
+  }) as AnyDetection;
+  engine.setDetections([asLoaded(about)]);
+  engine.process([
+    execWithStdio(['a'], [pipeFd(1, 5)], { pid: 10 }),
+    execWithStdio(['b'], [pipeFd(0, 5)], { pid: 11 }),
+  ]);
+  assert.deepEqual(
+    alerts.map((a) => [a.proc?.pid, a.reason, a.count]),
+    [[20, 'peers 10', 2]],
+    'one alert about pid 20 (each exec sees itself among the pipe ends): the second finding folds into it',
+  );
+  assert.deepEqual(flagsOf20, [[], ['about-other']]);
 });

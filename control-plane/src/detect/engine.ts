@@ -8,6 +8,7 @@ import { byTs } from './ns-order.js';
 import { PROCESS_STATE_LIMITS, ProcessStates, type ProcessState, type ProcessStateStats } from './process-state.js';
 import { AlertThrottle, type AlertThrottleStats, type Grouping, MAX_EVIDENCE } from './throttle.js';
 import { commandShape } from './command-shape.js';
+import { StdioPipes } from './stdio-pipes.js';
 import { SensorHealth } from './builtin/health/index.js';
 
 export type { LoadedDetection } from './image-index.js';
@@ -38,6 +39,7 @@ const EMPTY: ReadonlySet<string> = new Set();
 export class DetectionEngine {
   private readonly index = new ImageIndex();
   private readonly exeHashes = new ExeHashes();
+  private readonly stdioPipes: StdioPipes;
   private readonly states: ProcessStates;
   private readonly throttle: AlertThrottle;
   private readonly health: SensorHealth;
@@ -50,6 +52,7 @@ export class DetectionEngine {
 
   constructor(opts: EngineOptions) {
     this.now = opts.now ?? Date.now;
+    this.stdioPipes = new StdioPipes(this.now);
     this.states = new ProcessStates({
       ...PROCESS_STATE_LIMITS,
       budgetBytes: opts.stateBudgetBytes ?? PROCESS_STATE_LIMITS.budgetBytes,
@@ -71,6 +74,7 @@ export class DetectionEngine {
       hasAncestor: (proc, pred) => proc.ancestry.some(pred),
       exeHash: (host, proc) => this.exeHashes.of(host, proc),
       toolOf: (host, proc) => this.exeHashes.toolOf(host, proc),
+      stdioPeers: (host, ino) => this.stdioPipes.peers(host, ino),
     };
   }
 
@@ -97,6 +101,8 @@ export class DetectionEngine {
     for (const ev of [...events].sort(byTs)) {
       const { host, proc } = ev;
       this.exeHashes.observe(ev);
+      // Before evaluation: the second end of a pipe to exec finds the first, whichever it is.
+      if (ev.kind === 'exec') this.stdioPipes.observe(ev);
       // An exec without a start time is a process the sensor saw no fork of: a new one for its pid.
       const state = this.states.resolve(host, proc.pid, proc.startTs, ev.kind === 'exec' && proc.startTs === null);
       this.evaluating = state;
@@ -123,6 +129,7 @@ export class DetectionEngine {
   tick(heartbeats: Iterable<ReceivedHeartbeat> = []): void {
     this.throttle.tick();
     this.states.sweep();
+    this.stdioPipes.sweep();
     this.health.check(heartbeats, this.now());
   }
 
@@ -136,7 +143,11 @@ export class DetectionEngine {
         this.errors.set(d.id, (this.errors.get(d.id) ?? 0) + 1);
         continue;
       }
-      if (finding) this.raiseFor(loaded, ev.host, ev.proc, state, ev.ts, [ev.id, ...(finding.evidence ?? [])], finding);
+      if (!finding) continue;
+      const evidence = [ev.id, ...(finding.evidence ?? [])];
+      if (finding.proc && finding.proc.pid !== ev.proc.pid)
+        this.raise(loaded, ev.host, finding.proc, ev.ts, evidence, finding);
+      else this.raiseFor(loaded, ev.host, ev.proc, state, ev.ts, evidence, finding);
     }
   }
 
@@ -158,7 +169,7 @@ export class DetectionEngine {
     // Processes of one command shape, and a rule's alerts on a host, are grouped past a few (throttle.ts).
     const group: Grouping | undefined = proc
       ? {
-          shape: `${d.id}|${host}|${commandShape(proc)}|${finding.subject ?? ''}`,
+          shape: `${d.id}|${host}|${finding.severity ?? d.severity}|${commandShape(proc)}|${finding.subject ?? ''}`,
           rate: `${d.id}|${host}`,
           sample: { pid: proc.pid, startTs: proc.startTs, ts, event: evidence[0] ?? '' },
         }

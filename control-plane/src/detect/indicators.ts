@@ -203,3 +203,57 @@ export const KNOWN_TOOLS = [
   'lua',
   'xmrig',
 ];
+
+/** Interpreters that can serve as a shell (a reverse shell's payload): by basename. */
+export const INTERPRETERS = [
+  /^python[\d.]*$/,
+  /^pypy[\d.]*$/,
+  /^perl[\d.]*$/,
+  /^ruby[\d.]*$/,
+  /^irb$/,
+  /^php[\d.]*(?:-cli|-cgi)?$/,
+  /^node(?:js)?$/,
+  /^lua(?:jit|[\d.]*)$/,
+  /^[gmn]?awk$/,
+  /^tclsh[\d.]*$/,
+  /^expect$/,
+  /^pwsh$/,
+];
+
+/** Tools that move raw bytes over a socket: feeding a shell from one is a remote shell. */
+export const RAW_SOCKET_TOOLS = ['nc', 'ncat', 'netcat', 'nc.openbsd', 'nc.traditional', 'socat', 'openssl', 'telnet'];
+
+/**
+ * Programs that give a shell a terminal for a person: a shell on a pty under one of them is a login,
+ * a multiplexer pane, an IDE or notebook terminal. Matched on the parent's basename, or for an
+ * interpreter parent on its script (argv[1]'s basename).
+ */
+export const INTERACTIVE_HOSTS = [
+  /^sshd(?:-session)?$/,
+  /^tmux/,
+  /^screen$/,
+  /^login$/,
+  /^su$/,
+  /^sudo$/,
+  /^script$/,
+  /^(?:gnome-terminal|xfce4-terminal|mate-terminal|konsole|xterm|urxvt|alacritty|kitty|wezterm|tilix|terminator)/,
+  /^code-server$/,
+  /^(?:jupyter|ipykernel|terminado)/,
+  /^mosh-server$/,
+];
+
+/** Script paths of interactive hosts run by an interpreter (VS Code Remote's server, Jupyter). */
+export const INTERACTIVE_HOST_SCRIPTS = [/\/\.vscode-server\//, /\/\.cursor-server\//, /\bjupyter/, /\bipykernel/];
+
+/**
+ * Installed services handed an accepted connection on stdin/stdout (sshd's re-exec and its session
+ * process): socket stdio is how they work. By path, so a copy elsewhere is not one.
+ */
+export const SOCKET_STDIO_SERVICES = [
+  /^\/usr\/s?bin\/sshd$/,
+  /^\/usr\/lib(?:exec)?\/openssh\/sshd-(?:session|auth)$/,
+  /^\/usr\/s?bin\/in\.[a-z]+d$/,
+];
+
+/** Ports of ordinary web traffic: to a named host, a download or an API call, not a remote shell. */
+export const WEB_PORTS = [80, 443];

