@@ -26,6 +26,8 @@ export interface ExeHashed {
   size: number;
   recentlyWritten: boolean;
   inWritableDir: boolean;
+  /** A reference hash of the host's own copy of a well-known tool, reported under the name looked up. */
+  reference?: boolean;
 }
 
 /**
@@ -89,6 +91,8 @@ interface Job {
   alive: boolean;
   into: ExeIdentity;
   at: number;
+  /** A reference job: the file `path` names after its symlinks, opened instead of `path`. */
+  resolved?: string;
 }
 
 const MAX_CACHE = 8192;
@@ -144,6 +148,20 @@ export class ExeHasher {
     if (!this.running) this.idle = this.drain();
   }
 
+  /**
+   * Asks for a reference hash of the file `resolved` (what the installed tool `path` names after its
+   * symlinks), reported under `path` as the sensor's own: `/usr/bin/nc` -> `nc.openbsd` is reported as
+   * /usr/bin/nc, so a copy of nc.openbsd is known as nc. Queued like any exec's image; never waits.
+   */
+  requestReference(path: string, resolved: string): void {
+    if (this.queue.length >= this.maxQueue) {
+      this.opts.counters.reject('exe-hash.queue-full');
+      return;
+    }
+    this.queue.push({ pid: process.pid, path, resolved, alive: false, into: {}, at: this.now() });
+    if (!this.running) this.idle = this.drain();
+  }
+
   /** Resolves once the queue is empty (tests, and the sensor's stop). */
   async settled(): Promise<void> {
     while (this.running || this.queue.length > 0) await this.idle;
@@ -165,6 +183,7 @@ export class ExeHasher {
   }
 
   private async openImage(job: Job): Promise<FileHandle> {
+    if (job.resolved !== undefined) return open(job.resolved, PATH_FLAGS);
     if (job.alive) {
       const link = `${this.procRoot}/${job.pid}/exe`;
       let fh: FileHandle | undefined;
@@ -201,7 +220,7 @@ export class ExeHasher {
       const mtimeMs = Number(st.mtimeNs / 1_000_000n);
       const ctimeMs = Number(st.ctimeNs / 1_000_000n);
       job.into.recentlyWritten = job.at - Math.max(mtimeMs, ctimeMs) < this.recentMs;
-      job.into.inWritableDir = await this.inWritableDir(job.path);
+      job.into.inWritableDir = await this.inWritableDir(job.resolved ?? job.path);
       if (st.size > BigInt(this.maxBytes)) {
         this.opts.counters.reject('exe-hash.too-large');
         return;
@@ -216,9 +235,11 @@ export class ExeHasher {
         this.cache.set(key, sha);
       }
       job.into.sha256 = sha;
-      if (this.reported.get(job.path) === key) return;
+      // A reference and an exec of the same path are separate reports: one names no process.
+      const reportAs = job.resolved !== undefined ? `reference:${job.path}` : job.path;
+      if (this.reported.get(reportAs) === key) return;
       if (this.reported.size >= MAX_CACHE) this.reported.clear();
-      this.reported.set(job.path, key);
+      this.reported.set(reportAs, key);
       this.opts.onHashed?.({
         pid: job.pid,
         path: job.path,
@@ -226,6 +247,7 @@ export class ExeHasher {
         size: Number(st.size),
         recentlyWritten: job.into.recentlyWritten,
         inWritableDir: job.into.inWritableDir,
+        ...(job.resolved !== undefined ? { reference: true } : {}),
       });
     } finally {
       await fh.close();
