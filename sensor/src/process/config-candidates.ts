@@ -33,10 +33,12 @@ export const SSH_SYSTEM_CONFIG = '/etc/ssh/ssh_config';
 const SSH_NAMES = ['ssh', 'autossh'];
 /** ssh options that take a value as the next argument (so that value is not the host). */
 const SSH_VALUE_OPTS = new Set('BbcDEeFIiJLlmOoPpQRSWw'.split(''));
-/** A forward spec as -L/-R/-D take it: [bind:]port[:host:hostport] or a socket path. */
-const FORWARD_SPEC = /^(?:\[[0-9a-fA-F:.]+\]:|[\w.*-]*:)?\d{1,5}(?::|$)|^\//;
+/** A forward spec as -L/-R/-D take it: [bind:]port[:host:hostport] (`ls -R /tmp` is not one). */
+const FORWARD_SPEC = /^(?:\[[0-9a-fA-F:.]+\]:|[\w.*-]*:)?\d{1,5}(?::|$)/;
 
-const hasConfigExtension = (p: string) => CONFIG_EXTENSIONS.some((ext) => p.toLowerCase().endsWith(ext));
+/** A file name with a config extension (no whitespace: `sh -c 'echo > a.conf'` is a command). */
+const hasConfigExtension = (p: string) =>
+  !/\s/.test(p) && CONFIG_EXTENSIONS.some((ext) => p.toLowerCase().endsWith(ext));
 
 /**
  * Whether the argv has ssh's shape whatever the program is called: a forward option (-R/-L/-D, the

@@ -41,6 +41,8 @@ export const CONFIG_KEYS = [
   'coin',
   'cuda',
   'opencl',
+  'pass',
+  'password',
   // cloudflared, ngrok, gost, chisel
   'tunnel',
   'credentials-file',
@@ -67,9 +69,13 @@ export const MAX_DIRECTIVES = 64;
 export const MAX_DIRECTIVE_CHARS = 256;
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
-/** A key at the start of the line or after a JSON/YAML/list delimiter, then its separator. */
+/**
+ * A key where keys are: at the start of the line (after a YAML list's `- ` or a dotted prefix such as
+ * `auth.`), or after a JSON object's or array's delimiter; then its separator. A key's word in prose
+ * (`description = the url of …`) is not one.
+ */
 const KEY_LINE = new RegExp(
-  `(?:^|[\\s{,[-])["']?(?:${CONFIG_KEYS.map(escapeRe).join('|')})["']?\\s*(?:[:=\\s]|$)`,
+  `(?:^(?:-\\s+)?(?:[\\w-]+\\.)*|[{,[]\\s*)["']?(?:${CONFIG_KEYS.map(escapeRe).join('|')})["']?\\s*(?:[:=\\s]|$)`,
   'i',
 );
 /** A TOML/INI section header: `[name]`, `[[proxies]]`. */
