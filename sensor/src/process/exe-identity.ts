@@ -112,6 +112,8 @@ const PATH_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOL
  */
 export class ExeHasher {
   private readonly queue: Job[] = [];
+  /** Reference jobs, taken only when no exec's image waits: they never delay an exec's hash. */
+  private readonly references: Job[] = [];
   private running = false;
   private readonly cache = new Map<string, string>();
   /** The identity key last reported per path. */
@@ -135,7 +137,7 @@ export class ExeHasher {
   }
 
   get depth(): number {
-    return this.queue.length;
+    return this.queue.length + this.references.length;
   }
 
   /** Asks for `into` to be filled for the image `pid` runs from `path`; never waits. */
@@ -151,26 +153,26 @@ export class ExeHasher {
   /**
    * Asks for a reference hash of the file `resolved` (what the installed tool `path` names after its
    * symlinks), reported under `path` as the sensor's own: `/usr/bin/nc` -> `nc.openbsd` is reported as
-   * /usr/bin/nc, so a copy of nc.openbsd is known as nc. Queued like any exec's image; never waits.
+   * /usr/bin/nc, so a copy of nc.openbsd is known as nc. Hashed when no exec's image waits; never waits.
    */
   requestReference(path: string, resolved: string): void {
-    if (this.queue.length >= this.maxQueue) {
+    if (this.references.length >= this.maxQueue) {
       this.opts.counters.reject('exe-hash.queue-full');
       return;
     }
-    this.queue.push({ pid: process.pid, path, resolved, alive: false, into: {}, at: this.now() });
+    this.references.push({ pid: process.pid, path, resolved, alive: false, into: {}, at: this.now() });
     if (!this.running) this.idle = this.drain();
   }
 
   /** Resolves once the queue is empty (tests, and the sensor's stop). */
   async settled(): Promise<void> {
-    while (this.running || this.queue.length > 0) await this.idle;
+    while (this.running || this.depth > 0) await this.idle;
   }
 
   private async drain(): Promise<void> {
     this.running = true;
     try {
-      for (let job = this.queue.shift(); job; job = this.queue.shift()) {
+      for (let job = this.next(); job; job = this.next()) {
         try {
           await this.run(job);
         } catch (err) {
@@ -180,6 +182,10 @@ export class ExeHasher {
     } finally {
       this.running = false;
     }
+  }
+
+  private next(): Job | undefined {
+    return this.queue.shift() ?? this.references.shift();
   }
 
   private async openImage(job: Job): Promise<FileHandle> {

@@ -73,3 +73,18 @@ test('a reference report and an exec of the same path are both reported', async 
     ],
   );
 });
+
+test("reference hashes wait while an exec's image is queued: they never delay an exec's hash", async () => {
+  const { bin } = host();
+  const reported: ExeHashed[] = [];
+  const hasher = new ExeHasher({ counters: new Counters(), onHashed: (h) => reported.push(h) });
+  hasher.requestReference(join(bin, 'nc'), join(bin, 'nc.openbsd'));
+  hasher.requestReference(join(bin, 'ssh'), join(bin, 'ssh'));
+  hasher.request(4242, join(bin, 'nc.openbsd'), false, {});
+  await hasher.settled();
+  // The first reference was already being read; the exec's image comes before the second.
+  assert.deepEqual(
+    reported.map((r) => r.path),
+    [join(bin, 'nc'), join(bin, 'nc.openbsd'), join(bin, 'ssh')],
+  );
+});
