@@ -236,7 +236,8 @@ export class ProcessCache {
     // The new image is read from /proc when the process is still there: the filename given to execve
     // may be relative or a symlink.
     const exe = e.superseded ? undefined : readExe(e.pid, this.procRoot);
-    const cwd = (e.superseded ? undefined : readCwd(e.pid, this.procRoot)) ?? prev?.cwd;
+    const liveCwd = e.superseded ? undefined : readCwd(e.pid, this.procRoot);
+    const cwd = liveCwd ?? prev?.cwd;
     // Still in the cgroup it was forked into (the fork record carried the kernel's cgroup id): no read.
     const sameCgroup = prev !== undefined && e.cgroupId > 0 && prev.cgroupId === e.cgroupId;
     const cgroup = (sameCgroup ? prev.cgroup : this.cgroupPath(e.pid, e.cgroupId)) ?? prev?.cgroup ?? '/';
@@ -257,8 +258,15 @@ export class ProcessCache {
     const identity: ExeIdentity = {};
     // The live process's image is read through /proc only when /proc showed this image at the exec.
     this.hasher?.request(e.pid, image, exe === image || exe === `${image} (deleted)`, identity);
-    // Relative config paths are the process's cwd's, known only while it lives: a superseded exec is skipped.
-    if (!e.superseded) this.configs?.request({ pid: e.pid, uid: e.uid, argv: e.argv, exe: image, cwd });
+    // Relative config paths are resolved only against the cwd read from the live process: one that is
+    // gone already has absolute ones and the files beside its image read, never a guessed cwd.
+    this.configs?.request({
+      pid: e.pid,
+      uid: e.uid,
+      argv: e.argv,
+      exe: image,
+      ...(liveCwd !== undefined ? { cwd: liveCwd } : {}),
+    });
     this.put({
       pid: e.pid,
       ppid: e.ppid,
