@@ -172,15 +172,22 @@ export class ExeHasher {
   private async drain(): Promise<void> {
     this.running = true;
     try {
-      for (let job = this.next(); job; job = this.next()) {
-        try {
-          await this.run(job);
-        } catch (err) {
-          this.opts.counters.reject(err instanceof NoPathError ? 'exe-hash.no-path' : 'exe-hash.unreadable');
-        }
-      }
+      for (let job = this.next(); job; job = this.next()) await this.runCounted(job);
     } finally {
       this.running = false;
+    }
+  }
+
+  /** Runs the execs' jobs waiting now (a reference job calls it between the chunks it reads). */
+  private async runExecs(): Promise<void> {
+    for (let job = this.queue.shift(); job; job = this.queue.shift()) await this.runCounted(job);
+  }
+
+  private async runCounted(job: Job): Promise<void> {
+    try {
+      await this.run(job);
+    } catch (err) {
+      this.opts.counters.reject(err instanceof NoPathError ? 'exe-hash.no-path' : 'exe-hash.unreadable');
     }
   }
 
@@ -235,7 +242,8 @@ export class ExeHasher {
       let sha = this.cache.get(key);
       if (sha !== undefined) this.cacheHits++;
       else {
-        sha = await hashHandle(fh, Number(st.size));
+        // A reference (node is 100 MB) steps aside between chunks for any exec's image that came in.
+        sha = await hashHandle(fh, Number(st.size), job.resolved !== undefined ? () => this.runExecs() : undefined);
         this.hashed++;
         if (this.cache.size >= MAX_CACHE) this.cache.clear();
         this.cache.set(key, sha);
@@ -272,7 +280,7 @@ export class ExeHasher {
 }
 
 /** Hashes the first `size` bytes (the size checked against the bound: a file growing meanwhile stops there). */
-async function hashHandle(fh: FileHandle, size: number): Promise<string> {
+async function hashHandle(fh: FileHandle, size: number, between?: () => Promise<void>): Promise<string> {
   const h = createHash('sha256');
   const buf = Buffer.allocUnsafe(1 << 20);
   for (let pos = 0; pos < size; ) {
@@ -280,6 +288,7 @@ async function hashHandle(fh: FileHandle, size: number): Promise<string> {
     if (bytesRead === 0) break;
     h.update(buf.subarray(0, bytesRead));
     pos += bytesRead;
+    if (pos < size) await between?.();
   }
   return h.digest('hex');
 }

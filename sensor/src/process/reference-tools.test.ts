@@ -88,3 +88,20 @@ test("reference hashes wait while an exec's image is queued: they never delay an
     [join(bin, 'nc'), join(bin, 'nc.openbsd'), join(bin, 'ssh')],
   );
 });
+
+test("a large reference file steps aside between its chunks for an exec's image that came in meanwhile", async () => {
+  const { bin } = host();
+  const big = join(bin, 'node');
+  writeFileSync(big, Buffer.alloc(8 * 1024 * 1024, 7));
+  chmodSync(big, 0o755);
+  const reported: ExeHashed[] = [];
+  const hasher = new ExeHasher({ counters: new Counters(), onHashed: (h) => reported.push(h) });
+  hasher.requestReference(big, big);
+  hasher.request(4242, join(bin, 'ssh'), false, {});
+  await hasher.settled();
+  assert.deepEqual(
+    reported.map((r) => r.path),
+    [join(bin, 'ssh'), big],
+  );
+  assert.equal(reported[1]!.sha256, sha(big));
+});
