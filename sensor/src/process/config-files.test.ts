@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConfigDataV1 } from '@vigil/schema';
 import { Counters } from '../counters.js';
 import { ConfigReader, readableBy, type ConfigData } from './config-files.js';
 import type { ConfigCandidate } from './config-candidates.js';
@@ -52,6 +53,8 @@ test('hostile paths: a FIFO, /dev/zero, a directory, a symlink to /etc/shadow, /
   assert.equal(await error(join(dir, 'missing')), 'no such file');
   assert.equal(await reader.read({ path: join(dir, 'missing'), reason: 'cwd', named: false }, 1234), null);
   assert.ok((counters.rejectsObject()['config.refused'] ?? 0) >= 5);
+  for (const p of [join(dir, 'fifo'), join(dir, 'shadow-link'), join(dir, 'etcdir', 'shadow'), join(dir, 'missing')])
+    ConfigDataV1.parse(await reader.read(arg(p), 1234));
 });
 
 test("only files the process's user could read are read: owner with its read bit, or others' read bit", async () => {
@@ -84,6 +87,8 @@ test('a 10 MB file is read to 64 KiB and marked truncated; NULs and 100k-charact
   const b = await reader.read(arg(bin), 0);
   assert.equal(b?.directives.length, 1);
   assert.equal(b?.directives[0]?.length, 256);
+  ConfigDataV1.parse(r);
+  ConfigDataV1.parse(b);
 });
 
 test("a request reads its candidates off the caller's path: ssh's user config from the passwd home", async () => {
