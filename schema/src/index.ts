@@ -9,3 +9,4 @@ export * from './alert.v1.js';
 export * from './event-batch.v1.js';
 export * from './api.v1.js';
 export * from './defaults.js';
+export * from './tools.js';

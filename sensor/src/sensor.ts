@@ -8,6 +8,8 @@ import type { ProbeSupervisor } from './probes/supervisor.js';
 import { startProbes } from './probes/compose-or-separate.js';
 import { ProcessCache } from './process/cache.js';
 import { ExeHasher } from './process/exe-identity.js';
+import { ConfigReader } from './process/config-files.js';
+import { requestReferenceHashes } from './process/reference-tools.js';
 import { GpuDeviceMap, type ExtraGpuDevice } from './gpu/devices.js';
 import { EventBuilder } from './assemble/event-builder.js';
 import { RecordRouter } from './assemble/router.js';
@@ -82,8 +84,10 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
   const latency = new StageLatency();
   const clock = new KtimeClock();
   const hasher = new ExeHasher({ counters, onHashed: (h) => emit([builder.exeEvent(h)]) });
+  const configs = new ConfigReader({ counters, onConfig: (pid, data) => emit([builder.configEvent(pid, data)]) });
   const cache = new ProcessCache({
     hasher,
+    configs,
     ...(cfg.ancestryDepth !== undefined ? { maxAncestry: cfg.ancestryDepth } : {}),
   });
   const devices = GpuDeviceMap.fromHost(cfg.gpuDevices ?? []);
@@ -165,10 +169,16 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
             supervisors,
             log,
           });
+          // The host's own tools are hashed once the probes run, behind any exec already queued.
+          requestReferenceHashes(hasher).then(
+            (n) => log.info({ 'reference.tools': n }, 'reference hashes of installed tools queued'),
+            (err: unknown) => log.warn({ err }, 'reference tools not found'),
+          );
           return async () => {
             await stopProbes();
             router.drain();
             await hasher.settled();
+            await configs.settled();
           };
         },
       },

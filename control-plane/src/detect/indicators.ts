@@ -158,51 +158,8 @@ export const TUNNEL_DOMAINS = [
 /** The sensor's own processes: killing them is tampering. */
 export const SENSOR_PROCESS_NAMES = ['bpftrace', 'vigil', 'nats-server', 'vigil-sensor'];
 
-/** Directories whose executables name the tool they are (a copy elsewhere is known by its hash). */
-export const TOOL_DIRS = ['/usr/bin', '/usr/sbin', '/bin', '/sbin', '/usr/local/bin', '/usr/local/sbin'];
-
-/**
- * Tools a renamed copy of which matters: network clients and relays, shells and interpreters. The
- * sensor reports reference hashes of the host's own copies (`exe.reference`); the same list lives in
- * the sensor's reference set.
- */
-export const KNOWN_TOOLS = [
-  'ssh',
-  'autossh',
-  'socat',
-  'nc',
-  'ncat',
-  'netcat',
-  'nc.openbsd',
-  'nc.traditional',
-  'telnet',
-  'openssl',
-  'curl',
-  'wget',
-  'chisel',
-  'frpc',
-  'frps',
-  'cloudflared',
-  'ngrok',
-  'gost',
-  'bore',
-  'sshuttle',
-  'bash',
-  'dash',
-  'sh',
-  'zsh',
-  'ksh',
-  'fish',
-  'busybox',
-  'python3',
-  'python',
-  'perl',
-  'ruby',
-  'php',
-  'node',
-  'lua',
-  'xmrig',
-];
+/** Defined in the schema: the sensor hashes the host's own copies of the same tools (`exe.reference`). */
+export { KNOWN_TOOLS, TOOL_DIRS } from '@vigil/schema';
 
 /** Interpreters that can serve as a shell (a reverse shell's payload): by basename. */
 export const INTERPRETERS = [

@@ -14,6 +14,7 @@ import type { KtimeClock } from './clock.js';
 import type { WindowEntry } from './window.js';
 import type { Counters } from '../counters.js';
 import type { ExeHashed } from '../process/exe-identity.js';
+import type { ConfigData } from '../process/config-files.js';
 
 /** End-of-flush records of the probes that buffer in maps (handled by the sensor, never built). */
 type FlushDecoded = { type: 'exec.flush' | 'proc.flush'; ns: number };
@@ -169,7 +170,22 @@ export class EventBuilder {
         size: h.size,
         recentlyWritten: h.recentlyWritten,
         inWritableDir: h.inWritableDir,
+        ...(h.reference ? { reference: true } : {}),
       },
+    };
+  }
+
+  /** A config file a process was started with, read off the event path (the process as the table has it now). */
+  configEvent(pid: number, config: ConfigData): EventV1 {
+    this.counters.eventsBuilt++;
+    return {
+      id: randomUUID(),
+      v: 1,
+      host: this.host,
+      ts: this.clock.nowWall(),
+      proc: this.cache.describe(pid),
+      kind: 'config',
+      config,
     };
   }
 

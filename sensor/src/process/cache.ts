@@ -4,6 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { readCgroup, readCwd, readExe, readProc, type ProcInfo } from '../host/procfs.js';
 import { containerIdOf, jobOf } from './cgroup.js';
 import { filelessExec, resolvesToDescriptor, type ExeHasher, type ExeIdentity } from './exe-identity.js';
+import type { ConfigReader } from './config-files.js';
 
 /**
  * /proc/<pid>/cmdline can hold megabytes; events carry this process and its ancestors, so argv read
@@ -134,6 +135,8 @@ export interface ProcessCacheOptions {
   now?: () => number;
   /** Hashes each new image off the event path (none: events carry no executable hash). */
   hasher?: ExeHasher;
+  /** Reads the config files each new image was started with, off the event path (none: not read). */
+  configs?: ConfigReader;
 }
 
 /**
@@ -148,6 +151,7 @@ export class ProcessCache {
   private readonly maxEntries: number;
   private readonly now: () => number;
   private readonly hasher: ExeHasher | undefined;
+  private readonly configs: ConfigReader | undefined;
   /** Resolved from /proc on a miss; counted for the heartbeat. */
   lazyReads = 0;
 
@@ -158,6 +162,7 @@ export class ProcessCache {
     this.maxEntries = opts.maxEntries ?? 131_072;
     this.now = opts.now ?? (() => performance.now());
     this.hasher = opts.hasher;
+    this.configs = opts.configs;
   }
 
   get size(): number {
@@ -231,7 +236,8 @@ export class ProcessCache {
     // The new image is read from /proc when the process is still there: the filename given to execve
     // may be relative or a symlink.
     const exe = e.superseded ? undefined : readExe(e.pid, this.procRoot);
-    const cwd = (e.superseded ? undefined : readCwd(e.pid, this.procRoot)) ?? prev?.cwd;
+    const liveCwd = e.superseded ? undefined : readCwd(e.pid, this.procRoot);
+    const cwd = liveCwd ?? prev?.cwd;
     // Still in the cgroup it was forked into (the fork record carried the kernel's cgroup id): no read.
     const sameCgroup = prev !== undefined && e.cgroupId > 0 && prev.cgroupId === e.cgroupId;
     const cgroup = (sameCgroup ? prev.cgroup : this.cgroupPath(e.pid, e.cgroupId)) ?? prev?.cgroup ?? '/';
@@ -252,6 +258,15 @@ export class ProcessCache {
     const identity: ExeIdentity = {};
     // The live process's image is read through /proc only when /proc showed this image at the exec.
     this.hasher?.request(e.pid, image, exe === image || exe === `${image} (deleted)`, identity);
+    // Relative config paths are resolved only against the cwd read from the live process: one that is
+    // gone already has absolute ones and the files beside its image read, never a guessed cwd.
+    this.configs?.request({
+      pid: e.pid,
+      uid: e.uid,
+      argv: e.argv,
+      exe: image,
+      ...(liveCwd !== undefined ? { cwd: liveCwd } : {}),
+    });
     this.put({
       pid: e.pid,
       ppid: e.ppid,

@@ -26,6 +26,8 @@ export interface ExeHashed {
   size: number;
   recentlyWritten: boolean;
   inWritableDir: boolean;
+  /** A reference hash of the host's own copy of a well-known tool, reported under the name looked up. */
+  reference?: boolean;
 }
 
 /**
@@ -89,6 +91,8 @@ interface Job {
   alive: boolean;
   into: ExeIdentity;
   at: number;
+  /** A reference job: the file `path` names after its symlinks, opened instead of `path`. */
+  resolved?: string;
 }
 
 const MAX_CACHE = 8192;
@@ -108,6 +112,8 @@ const PATH_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOL
  */
 export class ExeHasher {
   private readonly queue: Job[] = [];
+  /** Reference jobs, taken only when no exec's image waits: they never delay an exec's hash. */
+  private readonly references: Job[] = [];
   private running = false;
   private readonly cache = new Map<string, string>();
   /** The identity key last reported per path. */
@@ -131,7 +137,7 @@ export class ExeHasher {
   }
 
   get depth(): number {
-    return this.queue.length;
+    return this.queue.length + this.references.length;
   }
 
   /** Asks for `into` to be filled for the image `pid` runs from `path`; never waits. */
@@ -144,27 +150,53 @@ export class ExeHasher {
     if (!this.running) this.idle = this.drain();
   }
 
+  /**
+   * Asks for a reference hash of the file `resolved` (what the installed tool `path` names after its
+   * symlinks), reported under `path` as the sensor's own: `/usr/bin/nc` -> `nc.openbsd` is reported as
+   * /usr/bin/nc, so a copy of nc.openbsd is known as nc. Hashed when no exec's image waits; never waits.
+   */
+  requestReference(path: string, resolved: string): void {
+    if (this.references.length >= this.maxQueue) {
+      this.opts.counters.reject('exe-hash.queue-full');
+      return;
+    }
+    this.references.push({ pid: process.pid, path, resolved, alive: false, into: {}, at: this.now() });
+    if (!this.running) this.idle = this.drain();
+  }
+
   /** Resolves once the queue is empty (tests, and the sensor's stop). */
   async settled(): Promise<void> {
-    while (this.running || this.queue.length > 0) await this.idle;
+    while (this.running || this.depth > 0) await this.idle;
   }
 
   private async drain(): Promise<void> {
     this.running = true;
     try {
-      for (let job = this.queue.shift(); job; job = this.queue.shift()) {
-        try {
-          await this.run(job);
-        } catch (err) {
-          this.opts.counters.reject(err instanceof NoPathError ? 'exe-hash.no-path' : 'exe-hash.unreadable');
-        }
-      }
+      for (let job = this.next(); job; job = this.next()) await this.runCounted(job);
     } finally {
       this.running = false;
     }
   }
 
+  /** Runs the execs' jobs waiting now (a reference job calls it between the chunks it reads). */
+  private async runExecs(): Promise<void> {
+    for (let job = this.queue.shift(); job; job = this.queue.shift()) await this.runCounted(job);
+  }
+
+  private async runCounted(job: Job): Promise<void> {
+    try {
+      await this.run(job);
+    } catch (err) {
+      this.opts.counters.reject(err instanceof NoPathError ? 'exe-hash.no-path' : 'exe-hash.unreadable');
+    }
+  }
+
+  private next(): Job | undefined {
+    return this.queue.shift() ?? this.references.shift();
+  }
+
   private async openImage(job: Job): Promise<FileHandle> {
+    if (job.resolved !== undefined) return open(job.resolved, PATH_FLAGS);
     if (job.alive) {
       const link = `${this.procRoot}/${job.pid}/exe`;
       let fh: FileHandle | undefined;
@@ -201,7 +233,7 @@ export class ExeHasher {
       const mtimeMs = Number(st.mtimeNs / 1_000_000n);
       const ctimeMs = Number(st.ctimeNs / 1_000_000n);
       job.into.recentlyWritten = job.at - Math.max(mtimeMs, ctimeMs) < this.recentMs;
-      job.into.inWritableDir = await this.inWritableDir(job.path);
+      job.into.inWritableDir = await this.inWritableDir(job.resolved ?? job.path);
       if (st.size > BigInt(this.maxBytes)) {
         this.opts.counters.reject('exe-hash.too-large');
         return;
@@ -210,15 +242,18 @@ export class ExeHasher {
       let sha = this.cache.get(key);
       if (sha !== undefined) this.cacheHits++;
       else {
-        sha = await hashHandle(fh, Number(st.size));
+        // A reference (node is 100 MB) steps aside between chunks for any exec's image that came in.
+        sha = await hashHandle(fh, Number(st.size), job.resolved !== undefined ? () => this.runExecs() : undefined);
         this.hashed++;
         if (this.cache.size >= MAX_CACHE) this.cache.clear();
         this.cache.set(key, sha);
       }
       job.into.sha256 = sha;
-      if (this.reported.get(job.path) === key) return;
+      // A reference and an exec of the same path are separate reports: one names no process.
+      const reportAs = job.resolved !== undefined ? `reference:${job.path}` : job.path;
+      if (this.reported.get(reportAs) === key) return;
       if (this.reported.size >= MAX_CACHE) this.reported.clear();
-      this.reported.set(job.path, key);
+      this.reported.set(reportAs, key);
       this.opts.onHashed?.({
         pid: job.pid,
         path: job.path,
@@ -226,6 +261,7 @@ export class ExeHasher {
         size: Number(st.size),
         recentlyWritten: job.into.recentlyWritten,
         inWritableDir: job.into.inWritableDir,
+        ...(job.resolved !== undefined ? { reference: true } : {}),
       });
     } finally {
       await fh.close();
@@ -244,7 +280,7 @@ export class ExeHasher {
 }
 
 /** Hashes the first `size` bytes (the size checked against the bound: a file growing meanwhile stops there). */
-async function hashHandle(fh: FileHandle, size: number): Promise<string> {
+async function hashHandle(fh: FileHandle, size: number, between?: () => Promise<void>): Promise<string> {
   const h = createHash('sha256');
   const buf = Buffer.allocUnsafe(1 << 20);
   for (let pos = 0; pos < size; ) {
@@ -252,6 +288,7 @@ async function hashHandle(fh: FileHandle, size: number): Promise<string> {
     if (bytesRead === 0) break;
     h.update(buf.subarray(0, bytesRead));
     pos += bytesRead;
+    if (pos < size) await between?.();
   }
   return h.digest('hex');
 }
