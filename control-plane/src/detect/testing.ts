@@ -59,7 +59,8 @@ export function exited(code: number, p: Partial<ProcessV1> = {}): EventV1 {
   };
 }
 
-export function connect(daddr: string, dport: number, p: Partial<ProcessV1> = {}): EventV1 {
+/** A connect; `hostname` is the name a DNS answer gave daddr. */
+export function connect(daddr: string, dport: number, p: Partial<ProcessV1> = {}, hostname?: string): EventV1 {
   const ts = nextTs();
   return {
     id: randomUUID(),
@@ -68,7 +69,16 @@ export function connect(daddr: string, dport: number, p: Partial<ProcessV1> = {}
     ts,
     kind: 'connect',
     proc: proc(p),
-    connect: { family: daddr.includes(':') ? 'ipv6' : 'ipv4', daddr, dport, ret: 0, count: 1, firstTs: ts, lastTs: ts },
+    connect: {
+      family: daddr.includes(':') ? 'ipv6' : 'ipv4',
+      daddr,
+      dport,
+      ret: 0,
+      count: 1,
+      firstTs: ts,
+      lastTs: ts,
+      ...(hostname ? { hostname } : {}),
+    },
   };
 }
 
@@ -97,6 +107,76 @@ export function gpu(name: string, rmClassName: string | null, p: Partial<Process
       firstTs: ts,
       lastTs: ts,
     },
+  };
+}
+
+/** A DNS query (no answers) or answer (name -> addrs) read by the process. */
+export function dns(qname: string, answers: string[] = [], p: Partial<ProcessV1> = {}): EventV1 {
+  return {
+    id: randomUUID(),
+    v: 1,
+    host: 'h1',
+    ts: nextTs(),
+    kind: 'dns',
+    proc: proc(p),
+    dns: {
+      direction: answers.length ? 'answer' : 'query',
+      id: 1,
+      qname,
+      qtype: 1,
+      qtypeName: 'A',
+      rcode: answers.length ? 0 : null,
+      answers: answers.map((addr) => ({ name: qname, type: 'A' as const, ttl: 60, addr })),
+      server: { family: 'ipv4', addr: '127.0.0.53', port: 53 },
+      len: 40,
+      truncated: false,
+      malformed: null,
+    },
+  };
+}
+
+/** A TCP socket event: `peer` is "addr:port"; durationMs for a close. `ts` (ns) places it in time. */
+export function conn(
+  event: 'listen' | 'established' | 'close',
+  peer: string,
+  p: Partial<ProcessV1> = {},
+  more: { direction?: 'in' | 'out'; durationMs?: number; ts?: string; localPort?: number } = {},
+): EventV1 {
+  const at = peer.lastIndexOf(':');
+  const addr = peer.slice(0, at);
+  const ts = more.ts ?? nextTs();
+  return {
+    id: randomUUID(),
+    v: 1,
+    host: 'h1',
+    ts,
+    kind: 'conn',
+    proc: proc(p),
+    conn: {
+      event,
+      direction: event === 'listen' ? null : (more.direction ?? 'out'),
+      family: addr.includes(':') ? 'ipv6' : 'ipv4',
+      local: { addr: '10.0.0.2', port: more.localPort ?? 40000 },
+      remote: { addr, port: Number(peer.slice(at + 1)) },
+      durationMs: event === 'close' ? (more.durationMs ?? 0) : null,
+      totalDurationMs: event === 'close' ? (more.durationMs ?? 0) : null,
+      count: 1,
+      firstTs: ts,
+      lastTs: ts,
+    },
+  };
+}
+
+/** A config file the process was started with, and its lines of interest. */
+export function config(path: string, directives: string[], p: Partial<ProcessV1> = {}): EventV1 {
+  return {
+    id: randomUUID(),
+    v: 1,
+    host: 'h1',
+    ts: nextTs(),
+    kind: 'config',
+    proc: proc(p),
+    config: { path, reason: 'beside-exe', size: 512, sha256: null, directives, truncated: false, error: null },
   };
 }
 
