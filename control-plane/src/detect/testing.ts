@@ -180,6 +180,30 @@ export function config(path: string, directives: string[], p: Partial<ProcessV1>
   };
 }
 
+/** The sensor's report of an executable's hash (`reference`: the host's own copy of a tool). */
+export function exeReport(
+  path: string,
+  sha256: string,
+  more: { reference?: boolean; p?: Partial<ProcessV1> } = {},
+): EventV1 {
+  return {
+    id: randomUUID(),
+    v: 1,
+    host: 'h1',
+    ts: nextTs(),
+    kind: 'exe',
+    proc: proc(more.p),
+    exe: {
+      path,
+      sha256,
+      size: 1,
+      recentlyWritten: false,
+      inWritableDir: false,
+      ...(more.reference ? { reference: true } : {}),
+    },
+  };
+}
+
 export const TEST_CONFIG: DetectionConfig = { expectedGpu: EMPTY_EXPECTED_GPU, sensorPids: () => new Set([777]) };
 
 export function builtinEngine(

@@ -34,14 +34,24 @@ export function envInterpreter(exe: string): boolean {
 const isPython = (a: AncestorV1) => PYTHON.test(a.comm) || PYTHON.test(basename(a.exe));
 const isLauncher = (a: AncestorV1) => JOB_LAUNCHERS.includes(a.comm) || JOB_LAUNCHERS.includes(basename(a.exe));
 
+/** An ancestor that is a shell by name, or by content: a copy of the host's bash under another name. */
+function isShell(a: AncestorV1, ev: GpuEventV1, ctx: DetectionContext): boolean {
+  if (SHELLS.includes(a.comm) || SHELLS.includes(basename(a.exe))) return true;
+  const tool = ctx.toolOf(ev.host, { ...ev.proc, pid: a.pid, exe: a.exe, exeHash: undefined });
+  return tool !== undefined && SHELLS.includes(tool);
+}
+
 /**
  * An agent's tool call: the nearest shell in the ancestry was spawned by a Python interpreter that is
  * the job's (the process is in a job, or a launcher is above that interpreter). A batch script's shell
  * under slurmstepd is not one: no interpreter sits between it and the launcher.
  */
-export function toolCallShell(ev: GpuEventV1): { shell: AncestorV1; python: AncestorV1 } | undefined {
+export function toolCallShell(
+  ev: GpuEventV1,
+  ctx: DetectionContext,
+): { shell: AncestorV1; python: AncestorV1 } | undefined {
   const anc = ev.proc.ancestry;
-  const at = anc.findIndex((a) => SHELLS.includes(a.comm));
+  const at = anc.findIndex((a) => isShell(a, ev, ctx));
   if (at < 0) return undefined;
   const python = anc[at + 1];
   if (!python || !isPython(python)) return undefined;
@@ -86,7 +96,7 @@ export function judgeGpuCompute(ev: GpuEventV1, ctx: DetectionContext): Unexpect
   // is a package install unless it is /usr/local or /opt (below).
   const writablePlace = ev.proc.exeInWritableDir === true || inWritablePlace(exe);
   const dropped = fileless || (!interpreter && writablePlace) ? droppedHow(exe, ev.proc) : null;
-  const tool = toolCallShell(ev);
+  const tool = toolCallShell(ev, ctx);
   if (tool) {
     const net = networkOf(ev, ctx);
     const also = [dropped, net].filter(Boolean);

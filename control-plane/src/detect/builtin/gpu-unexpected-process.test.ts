@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AncestorV1, EventV1, ProcessV1 } from '@vigil/schema';
-import { builtinEngine, exec, gpu } from '../testing.js';
+import { builtinEngine, exec, exeReport, gpu } from '../testing.js';
 
 function alertsOf(...events: EventV1[]) {
   const { engine, alerts } = builtinEngine();
@@ -146,4 +146,13 @@ test('gpu.unexpected-process: a build by a target-prefixed, versioned compiler (
     raised(build, compute({ exe: '/tmp/t/probe', comm: 'probe', exeRecentlyWritten: true, ...INTERACTIVE })),
     ['gpu.unexpected-process:low'],
   );
+});
+
+test('gpu.unexpected-process: a tool-call shell renamed (a copy of the host bash) is still a shell, by content', () => {
+  const BASH = 'cd'.repeat(32);
+  const reference = exeReport('/usr/bin/bash', BASH, { reference: true });
+  const copy = exeReport('/tmp/.s', BASH);
+  const renamed: AncestorV1 = { pid: 5000, comm: '.s', exe: '/tmp/.s', argv: ['.s', '-c', 'python3 x.py'] };
+  const tool = { pid: 5001, exe: '/usr/bin/python3.11', comm: 'python3', ancestry: [renamed, JOB_PY, SLURMSTEPD] };
+  assert.deepEqual(raised(reference, copy, compute(tool)), ['gpu.unexpected-process:high']);
 });
