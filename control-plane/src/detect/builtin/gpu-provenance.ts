@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import type { EventV1 } from '@vigil/schema';
 import type { DetectionContext } from '../define.js';
 import { basename } from '../argv.js';
-import { COMPILERS } from '../indicators.js';
+import { COMPILERS, DOWNLOADERS } from '../indicators.js';
 
 /** Bounds of what is kept per host: enough for a build tree and a host's binaries, never unbounded. */
 const MAX_BUILDS = 4096;
@@ -21,6 +21,8 @@ interface HostFacts {
   builds: Map<string, Build>;
   /** Output basenames of builds whose cwd was not known. */
   buildNames: Map<string, Build>;
+  /** Paths and basenames a downloader named after any build of them: downloaded, not built. */
+  downloaded: Set<string>;
   /** Executable hash -> the job (or "" outside any) of the first process seen running it. */
   firstSeen: Map<string, string>;
   /** Some process on this host belongs to a job: a host where jobs run. */
@@ -37,7 +39,11 @@ function hostFacts(ctx: DetectionContext, host: string): HostFacts {
   let hosts = facts.get(ctx);
   if (!hosts) facts.set(ctx, (hosts = new Map()));
   let f = hosts.get(host);
-  if (!f) hosts.set(host, (f = { builds: new Map(), buildNames: new Map(), firstSeen: new Map(), runsJobs: false }));
+  if (!f)
+    hosts.set(
+      host,
+      (f = { builds: new Map(), buildNames: new Map(), downloaded: new Set(), firstSeen: new Map(), runsJobs: false }),
+    );
   return f;
 }
 
@@ -73,20 +79,38 @@ export function observe(ctx: DetectionContext, ev: EventV1): void {
   if (hash && !f.firstSeen.has(hash))
     put(f.firstSeen, hash, ev.kind === 'exe' && ev.exe.reference ? '(reference)' : jobOf(ev), MAX_HASHES);
   if (ev.kind !== 'exec' || (ev.exec.ret !== null && ev.exec.ret !== 0)) return;
-  const compiler = compilerName(basename(ev.exec.filename));
+  const tool = basename(ev.exec.filename);
+  if (DOWNLOADERS.includes(tool)) {
+    // A file a downloader names is not what a compiler built, whatever a build said before.
+    for (const arg of ev.exec.argv.slice(1)) {
+      if (arg.startsWith('-') || arg.includes('://')) continue;
+      const path = arg.startsWith('/') ? posix.normalize(arg) : ev.proc.cwd ? posix.resolve(ev.proc.cwd, arg) : null;
+      for (const key of [path, basename(arg)]) {
+        if (key && (f.builds.has(key) || f.buildNames.has(key))) {
+          f.downloaded.add(key);
+          if (f.downloaded.size > MAX_BUILDS) f.downloaded.delete(f.downloaded.values().next().value!);
+        }
+      }
+    }
+    return;
+  }
+  const compiler = compilerName(tool);
   if (!COMPILERS.includes(compiler)) return;
   const out = outputOf(ev.exec.argv);
   if (!out || out === '/dev/null' || /\.(?:o|obj|a|so|ptx|cubin|fatbin|ii|i|s)$/.test(out)) return;
   const build: Build = { compiler, pid: ev.proc.pid, argv: ev.exec.argv, eventId: ev.id };
-  if (out.startsWith('/')) put(f.builds, posix.normalize(out), build, MAX_BUILDS);
-  else if (ev.proc.cwd) put(f.builds, posix.resolve(ev.proc.cwd, out), build, MAX_BUILDS);
-  else put(f.buildNames, basename(out), build, MAX_BUILDS);
+  const path = out.startsWith('/') ? posix.normalize(out) : ev.proc.cwd ? posix.resolve(ev.proc.cwd, out) : null;
+  const key = path ?? basename(out);
+  put(path ? f.builds : f.buildNames, key, build, MAX_BUILDS);
+  f.downloaded.delete(key);
 }
 
 /** The build on this host that wrote `exe`, if one was seen. */
 export function builtHere(ctx: DetectionContext, host: string, exe: string): Build | undefined {
   const f = hostFacts(ctx, host);
-  return f.builds.get(exe) ?? f.buildNames.get(basename(exe));
+  const name = basename(exe);
+  if (f.downloaded.has(exe) || f.downloaded.has(name)) return undefined;
+  return f.builds.get(exe) ?? f.buildNames.get(name);
 }
 
 /**
