@@ -1,7 +1,6 @@
 import { defineDetection } from '../define.js';
-import { exeOf, inWritablePlace, namesOf } from '../argv.js';
+import { domainMatches, exeOf, hostsIn, inWritablePlace, namesOf } from '../argv.js';
 import { POOL_DOMAINS, STRATUM_URL } from '../indicators.js';
-import { hostsIn, domainMatches } from '../argv.js';
 import { isTextTool, minerIndicators, shellOnlySearches } from './miner-signals.js';
 
 /** A piece of a shell command that holds a miner indicator a search could be looking for. */
