@@ -27,7 +27,6 @@ export const MINER_NAMES = [
   'srbminer',
   'srbminer-multi',
   'xmrig-cuda',
-  'miner',
 ];
 
 /** stratum+tcp://, stratum2+ssl://, stratums://, daemon+https:// … */
@@ -59,12 +58,21 @@ export const POOL_DOMAINS = [
   'hashcity.org',
 ];
 
+/**
+ * Ports pools commonly listen on: weak alone. The web and dev-server ports (80, 443, 8000, 8080, 8888,
+ * …) are not here: vLLM, MLflow, Jupyter and every dev server use them, and a pool on them is known by
+ * its name (DNS) or its protocol instead.
+ */
 export const POOL_PORTS = [
-  25, 2020, 3333, 3334, 3335, 3336, 3353, 3357, 4444, 5555, 5556, 5588, 5730, 6099, 6666, 7777, 7778, 8000, 8001, 8008,
-  8080, 8082, 8118, 8333, 8888, 8899, 9332, 9999, 14433, 14444, 20535, 45560, 45700,
+  2020, 3333, 3334, 3335, 3336, 3353, 3357, 4444, 5555, 5556, 5588, 5730, 6099, 6666, 7777, 7778, 8118, 8333, 8899,
+  9332, 9999, 14433, 14444, 20535, 45560, 45700,
 ];
 
-/** Flags that alone say "miner" (xmrig, T-Rex, lolMiner, SRBMiner…). */
+/**
+ * Flags that alone say "miner" (xmrig, T-Rex, lolMiner, SRBMiner…). Generic ones (`--algorithm`,
+ * `--cuda-devices`, `--no-cpu`) are not: RL trainers take `--algorithm grpo`; an algorithm counts
+ * only when it is a mining one (MINER_ALGOS) beside pool or user arguments.
+ */
 export const MINER_STRONG_FLAGS = [
   '--donate-level',
   '--randomx-1gb-pages',
@@ -75,10 +83,76 @@ export const MINER_STRONG_FLAGS = [
   '--cpu-priority',
   '--lock-cclock',
   '--dualmode',
-  '--algorithm',
   '--wallet',
-  '--no-cpu',
-  '--cuda-devices',
+];
+
+/**
+ * Programs that read, search or show text: a miner indicator in their arguments is what is being
+ * looked for, not what is being run (`grep -r stratum+tcp`, `rg xmrig`, `journalctl -g`, `vim pool.json`).
+ */
+export const TEXT_TOOLS = [
+  'grep',
+  'egrep',
+  'fgrep',
+  'zgrep',
+  'rg',
+  'ag',
+  'ack',
+  'find',
+  'fd',
+  'locate',
+  'cat',
+  'less',
+  'more',
+  'head',
+  'tail',
+  'bat',
+  'vi',
+  'vim',
+  'nvim',
+  'nano',
+  'emacs',
+  'code',
+  'git',
+  'journalctl',
+  'sed',
+  'awk',
+  'gawk',
+  'strings',
+  'file',
+  'ls',
+  'man',
+  'diff',
+  'wc',
+  'sort',
+  'jq',
+  'dig',
+  'host',
+  'nslookup',
+  'drill',
+];
+
+/** Dynamic launchers of training jobs: what they start, at any depth, is the job's. */
+export const JOB_LAUNCHERS = ['torchrun', 'deepspeed', 'accelerate', 'srun', 'slurmstepd', 'mpirun', 'horovodrun'];
+
+/** Compilers and linkers whose `-o PATH` is a binary built on this host (make's own -o means something else). */
+export const COMPILERS = [
+  'nvcc',
+  'gcc',
+  'g++',
+  'cc',
+  'c++',
+  'clang',
+  'clang++',
+  'ld',
+  'ld.lld',
+  'ld.gold',
+  'cicc',
+  'ptxas',
+  'nvlink',
+  'collect2',
+  'rustc',
+  'go',
 ];
 
 export const MINER_ALGOS = [

@@ -59,7 +59,7 @@ export function exited(code: number, p: Partial<ProcessV1> = {}): EventV1 {
   };
 }
 
-export function connect(daddr: string, dport: number, p: Partial<ProcessV1> = {}): EventV1 {
+export function connect(daddr: string, dport: number, p: Partial<ProcessV1> = {}, hostname?: string): EventV1 {
   const ts = nextTs();
   return {
     id: randomUUID(),
@@ -68,7 +68,16 @@ export function connect(daddr: string, dport: number, p: Partial<ProcessV1> = {}
     ts,
     kind: 'connect',
     proc: proc(p),
-    connect: { family: daddr.includes(':') ? 'ipv6' : 'ipv4', daddr, dport, ret: 0, count: 1, firstTs: ts, lastTs: ts },
+    connect: {
+      family: daddr.includes(':') ? 'ipv6' : 'ipv4',
+      daddr,
+      dport,
+      ret: 0,
+      count: 1,
+      firstTs: ts,
+      lastTs: ts,
+      ...(hostname ? { hostname } : {}),
+    },
   };
 }
 
@@ -184,6 +193,100 @@ export function exeReference(path: string, sha256: string): EventV1 {
 /** High and critical alerts of a run: what a benign workload must never raise. */
 export const loud = (alerts: readonly AlertV1[]): string[] =>
   alerts.filter((a) => a.severity === 'high' || a.severity === 'critical').map((a) => `${a.ruleId}: ${a.reason}`);
+
+/** A DNS query (no answers) or answer (name -> addrs) read by the process. */
+export function dns(qname: string, answers: string[] = [], p: Partial<ProcessV1> = {}): EventV1 {
+  return {
+    id: randomUUID(),
+    v: 1,
+    host: 'h1',
+    ts: nextTs(),
+    kind: 'dns',
+    proc: proc(p),
+    dns: {
+      direction: answers.length ? 'answer' : 'query',
+      id: 1,
+      qname,
+      qtype: 1,
+      qtypeName: 'A',
+      rcode: answers.length ? 0 : null,
+      answers: answers.map((addr) => ({ name: qname, type: 'A' as const, ttl: 60, addr })),
+      server: { family: 'ipv4', addr: '127.0.0.53', port: 53 },
+      len: 40,
+      truncated: false,
+      malformed: null,
+    },
+  };
+}
+
+/** A TCP socket event (connTo: by peer only): `peer` is "addr:port"; durationMs for a close. `ts` (ns) places it in time. */
+export function connTo(
+  event: 'listen' | 'established' | 'close',
+  peer: string,
+  p: Partial<ProcessV1> = {},
+  more: { direction?: 'in' | 'out'; durationMs?: number; ts?: string; localPort?: number } = {},
+): EventV1 {
+  const at = peer.lastIndexOf(':');
+  const addr = peer.slice(0, at);
+  const ts = more.ts ?? nextTs();
+  return {
+    id: randomUUID(),
+    v: 1,
+    host: 'h1',
+    ts,
+    kind: 'conn',
+    proc: proc(p),
+    conn: {
+      event,
+      direction: event === 'listen' ? null : (more.direction ?? 'out'),
+      family: addr.includes(':') ? 'ipv6' : 'ipv4',
+      local: { addr: '10.0.0.2', port: more.localPort ?? 40000 },
+      remote: { addr, port: Number(peer.slice(at + 1)) },
+      durationMs: event === 'close' ? (more.durationMs ?? 0) : null,
+      totalDurationMs: event === 'close' ? (more.durationMs ?? 0) : null,
+      count: 1,
+      firstTs: ts,
+      lastTs: ts,
+    },
+  };
+}
+
+/** A config file the process was started with, and its lines of interest. */
+export function config(path: string, directives: string[], p: Partial<ProcessV1> = {}): EventV1 {
+  return {
+    id: randomUUID(),
+    v: 1,
+    host: 'h1',
+    ts: nextTs(),
+    kind: 'config',
+    proc: proc(p),
+    config: { path, reason: 'beside-exe', size: 512, sha256: null, directives, truncated: false, error: null },
+  };
+}
+
+/** The sensor's report of an executable's hash (`reference`: the host's own copy of a tool). */
+export function exeReport(
+  path: string,
+  sha256: string,
+  more: { reference?: boolean; p?: Partial<ProcessV1> } = {},
+): EventV1 {
+  return {
+    id: randomUUID(),
+    v: 1,
+    host: 'h1',
+    ts: nextTs(),
+    kind: 'exe',
+    proc: proc(more.p),
+    exe: {
+      path,
+      sha256,
+      size: 1,
+      recentlyWritten: false,
+      inWritableDir: false,
+      ...(more.reference ? { reference: true } : {}),
+    },
+  };
+}
 
 export const TEST_CONFIG: DetectionConfig = { expectedGpu: EMPTY_EXPECTED_GPU, sensorPids: () => new Set([777]) };
 

@@ -219,9 +219,9 @@ test('chain: a shell in the job downloads, runs from /tmp, and the binary starts
     }),
   ]);
   assert.deepEqual(
-    quiet.alerts.map((a) => a.ruleId),
-    [],
-    'download, then training from an installed interpreter',
+    quiet.alerts.map((a) => `${a.ruleId}:${a.severity}`),
+    ['gpu.unexpected-process:high'],
+    'download, then an installed interpreter from a shell the job spawned: a tool call, no chain (nothing dropped)',
   );
   // A download by a sibling subshell, then a configured training binary in /tmp run by the outer shell.
   const outer = { pid: 7000, comm: 'bash', exe: '/usr/bin/bash', argv: ['bash'] };

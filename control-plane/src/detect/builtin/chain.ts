@@ -1,35 +1,46 @@
 import { defineDetection } from '../define.js';
-import { basename, eventCommandLine, exeOf, inWritablePlace } from '../argv.js';
-import { DOWNLOADERS, POOL_PORTS, SHELLS } from '../indicators.js';
-import { expectedGpuProcess, startsCompute } from './gpu.js';
+import { basename, eventCommandLine, exeOf } from '../argv.js';
+import { DOWNLOADERS, SHELLS } from '../indicators.js';
+import { startsCompute } from './gpu.js';
+import { judgeGpuCompute } from './gpu-expectation.js';
+import { builtHere } from './gpu-provenance.js';
+import { droppedHow, poolPort } from './miner-signals.js';
 
 /**
- * The whole story in one alert: inside a job's process tree a shell downloads something, something is
- * run from a writable place, and that process then starts GPU compute or connects to a pool port or
- * through a tunnel. Each step alone is common; the sequence is the incident.
+ * The whole story in one alert: inside a job's process tree a shell downloads something, something
+ * dropped (just written, from a writable place, or fileless) is run, and that process then starts
+ * unexpected GPU compute or connects to a pool port or through a tunnel. Each step alone is common;
+ * the sequence is the incident. A binary a compiler on this host built (llm.c's `make`, then
+ * `./train_gpt2cu`) ends no chain, whatever the shell downloaded before.
  */
 export const chainJobShellDownloadRun = defineDetection({
   id: 'chain.shell-download-run',
   title: 'Shell in a job downloaded and ran a binary that uses the GPU or the network',
   severity: 'critical',
   mitre: ['T1105', 'T1059.004', 'T1496', 'T1572'],
-  on: ['gpu', 'connect'],
+  on: ['gpu', 'connect', 'conn'],
   match(ev, ctx) {
     let action: string | null = null;
-    // An expected GPU workload using the GPU ends no chain.
-    if (ev.kind === 'gpu')
-      action = expectedGpuProcess(exeOf(ev), ev.proc.cgroup, ctx.config.expectedGpu) ? null : startsCompute(ev);
-    else if (ev.kind === 'connect') {
-      const flagged = ctx.flagged(ev.host, ev.proc.pid);
-      const tunnel = [...flagged].some(
+    if (ev.kind === 'gpu') {
+      // An expected GPU workload, or a binary built here, ends no chain.
+      const verdict = startsCompute(ev) ? judgeGpuCompute(ev, ctx) : null;
+      action = verdict && verdict.severity !== 'low' ? startsCompute(ev) : null;
+    } else {
+      const [addr, port] =
+        ev.kind === 'connect'
+          ? [ev.connect.daddr, ev.connect.dport]
+          : ev.conn.event === 'established' && ev.conn.direction === 'out'
+            ? [ev.conn.remote.addr, ev.conn.remote.port]
+            : [null, 0];
+      if (addr === null) return null;
+      const flagged = [...ctx.flagged(ev.host, ev.proc.pid)].some(
         (r) => r.startsWith('tunnel.') || r.startsWith('shell.') || r.startsWith('miner.'),
       );
-      if (POOL_PORTS.includes(ev.connect.dport) || tunnel)
-        action = `connected to ${ev.connect.daddr}:${ev.connect.dport}`;
+      if (poolPort(addr, port) || flagged) action = `connected to ${addr}:${port}`;
     }
     if (!action) return null;
     const exe = exeOf(ev);
-    if (!inWritablePlace(exe)) return null;
+    if (!droppedHow(exe, ev.proc) || builtHere(ctx, ev.host, exe)) return null;
     const shellAt = ev.proc.ancestry.findIndex((a) => SHELLS.includes(a.comm));
     if (shellAt < 0) return null;
     const shell = ev.proc.ancestry[shellAt]!;

@@ -1,6 +1,11 @@
 import type { AnyDetection } from '../define.js';
-import { minerExec, minerPoolConnect } from './miner.js';
-import { gpuForeignMemoryAccess, gpuUnexpectedProcess } from './gpu.js';
+import { minerExec } from './miner-exec.js';
+import { minerPoolConnect } from './miner-pool-connect.js';
+import { minerPoolDns } from './miner-pool-dns.js';
+import { minerConfig } from './miner-config.js';
+import { minerDroppedConn } from './miner-dropped-conn.js';
+import { gpuUnexpectedProcess } from './gpu-unexpected-process.js';
+import { gpuForeignMemoryAccess } from './gpu-foreign-memory.js';
 import { tunnelSshForward, tunnelTool } from './tunnel.js';
 import { shellReverse } from './shell-reverse.js';
 import { shellReverseCmdline } from './shell-cmdline.js';
@@ -15,6 +20,9 @@ import { chainJobShellDownloadRun } from './chain.js';
 export const BUILTIN_DETECTIONS = {
   'miner.exec': minerExec,
   'miner.pool-connect': minerPoolConnect,
+  'miner.pool-dns': minerPoolDns,
+  'miner.config': minerConfig,
+  'miner.dropped-long-conn': minerDroppedConn,
   'gpu.unexpected-process': gpuUnexpectedProcess,
   'gpu.foreign-memory-access': gpuForeignMemoryAccess,
   'tunnel.ssh-forward': tunnelSshForward,

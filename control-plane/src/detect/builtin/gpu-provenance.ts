@@ -1,0 +1,128 @@
+import { posix } from 'node:path';
+import type { EventV1 } from '@vigil/schema';
+import type { DetectionContext } from '../define.js';
+import { basename } from '../argv.js';
+import { COMPILERS, DOWNLOADERS } from '../indicators.js';
+
+/** Bounds of what is kept per host: enough for a build tree and a host's binaries, never unbounded. */
+const MAX_BUILDS = 4096;
+const MAX_HASHES = 65_536;
+
+/** A binary a compiler or linker on this host wrote (`nvcc … -o train_gpt2cu`). */
+export interface Build {
+  compiler: string;
+  pid: number;
+  argv: string[];
+  eventId: string;
+}
+
+interface HostFacts {
+  /** Output path (resolved against the compiler's cwd when known) -> the build that wrote it. */
+  builds: Map<string, Build>;
+  /** Output basenames of builds whose cwd was not known. */
+  buildNames: Map<string, Build>;
+  /** Paths and basenames a downloader named after any build of them: downloaded, not built. */
+  downloaded: Set<string>;
+  /** Executable hash -> the job (or "" outside any) of the first process seen running it. */
+  firstSeen: Map<string, string>;
+  /** Some process on this host belongs to a job: a host where jobs run. */
+  runsJobs: boolean;
+}
+
+/**
+ * What the GPU rule learns about a host from the events it sees: the binaries built here, the job each
+ * executable was first seen in, whether jobs run here. Kept per engine (its context), bounded per host.
+ */
+const facts = new WeakMap<DetectionContext, Map<string, HostFacts>>();
+
+function hostFacts(ctx: DetectionContext, host: string): HostFacts {
+  let hosts = facts.get(ctx);
+  if (!hosts) facts.set(ctx, (hosts = new Map()));
+  let f = hosts.get(host);
+  if (!f)
+    hosts.set(
+      host,
+      (f = { builds: new Map(), buildNames: new Map(), downloaded: new Set(), firstSeen: new Map(), runsJobs: false }),
+    );
+  return f;
+}
+
+const put = <V>(map: Map<string, V>, key: string, value: V, max: number) => {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value!);
+};
+
+/** The output a compiler or linker command line names (`-o X`, `-oX`, `--output-file[=]X`). */
+export function outputOf(argv: readonly string[]): string | undefined {
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-o' || a === '--output-file' || a === '--output') return argv[i + 1];
+    const m = /^(?:-o|--output-file=|--output=)(.+)$/.exec(a);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/** A compiler's name without a target prefix or version suffix: x86_64-linux-gnu-gcc-13 -> gcc. */
+export const compilerName = (name: string): string =>
+  /(?:^|-)(gcc|g\+\+|cc|c\+\+|clang\+\+|clang|ld(?:\.\w+)?|nvcc)(?:-\d+(?:\.\d+)*)?$/.exec(name)?.[1] ?? name;
+
+/** The job a process belongs to: the scheduler's, else "" (outside any). */
+export const jobOf = (ev: EventV1): string => ev.proc.job ?? '';
+
+/** Learns from one event (any kind the GPU rule is handed). */
+export function observe(ctx: DetectionContext, ev: EventV1): void {
+  const f = hostFacts(ctx, ev.host);
+  if (ev.proc.job) f.runsJobs = true;
+  const hash = ev.kind === 'exe' ? ev.exe.sha256 : ev.proc.exeHash;
+  if (hash && !f.firstSeen.has(hash))
+    put(f.firstSeen, hash, ev.kind === 'exe' && ev.exe.reference ? '(reference)' : jobOf(ev), MAX_HASHES);
+  if (ev.kind !== 'exec' || (ev.exec.ret !== null && ev.exec.ret !== 0)) return;
+  const tool = basename(ev.exec.filename);
+  if (DOWNLOADERS.includes(tool)) {
+    // A file a downloader names is not what a compiler built, whatever a build said before.
+    for (const arg of ev.exec.argv.slice(1)) {
+      if (arg.startsWith('-') || arg.includes('://')) continue;
+      const path = arg.startsWith('/') ? posix.normalize(arg) : ev.proc.cwd ? posix.resolve(ev.proc.cwd, arg) : null;
+      for (const key of [path, basename(arg)]) {
+        if (key && (f.builds.has(key) || f.buildNames.has(key))) {
+          f.downloaded.add(key);
+          if (f.downloaded.size > MAX_BUILDS) f.downloaded.delete(f.downloaded.values().next().value!);
+        }
+      }
+    }
+    return;
+  }
+  const compiler = compilerName(tool);
+  if (!COMPILERS.includes(compiler)) return;
+  const out = outputOf(ev.exec.argv);
+  if (!out || out === '/dev/null' || /\.(?:o|obj|a|so|ptx|cubin|fatbin|ii|i|s)$/.test(out)) return;
+  const build: Build = { compiler, pid: ev.proc.pid, argv: ev.exec.argv, eventId: ev.id };
+  const path = out.startsWith('/') ? posix.normalize(out) : ev.proc.cwd ? posix.resolve(ev.proc.cwd, out) : null;
+  const key = path ?? basename(out);
+  put(path ? f.builds : f.buildNames, key, build, MAX_BUILDS);
+  f.downloaded.delete(key);
+}
+
+/** The build on this host that wrote `exe`, if one was seen. */
+export function builtHere(ctx: DetectionContext, host: string, exe: string): Build | undefined {
+  const f = hostFacts(ctx, host);
+  const name = basename(exe);
+  if (f.downloaded.has(exe) || f.downloaded.has(name)) return undefined;
+  return f.builds.get(exe) ?? f.buildNames.get(name);
+}
+
+/**
+ * Whether this executable (by hash) was seen on the host before this job: run outside it or in
+ * another job, or reported as the host's own copy of a tool. Undefined when its hash is unknown.
+ */
+export function seenBeforeJob(ctx: DetectionContext, ev: EventV1): boolean | undefined {
+  const hash = ctx.exeHash(ev.host, ev.proc);
+  if (!hash) return undefined;
+  const first = hostFacts(ctx, ev.host).firstSeen.get(hash);
+  if (first === undefined) return false;
+  return first !== jobOf(ev) || ctx.toolOf(ev.host, ev.proc) !== undefined;
+}
+
+export const hostRunsJobs = (ctx: DetectionContext, host: string): boolean => hostFacts(ctx, host).runsJobs;

@@ -1,0 +1,158 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AncestorV1, EventV1, ProcessV1 } from '@vigil/schema';
+import { builtinEngine, exec, exeReport, gpu } from '../testing.js';
+
+function alertsOf(...events: EventV1[]) {
+  const { engine, alerts } = builtinEngine();
+  engine.process(events);
+  return alerts;
+}
+const raised = (...events: EventV1[]) => alertsOf(...events).map((a) => `${a.ruleId}:${a.severity}`);
+const compute = (p: Partial<ProcessV1>) => gpu('NV_ESC_RM_ALLOC', 'HOPPER_COMPUTE_A', p);
+
+const SLURMSTEPD: AncestorV1 = {
+  pid: 3000,
+  comm: 'slurmstepd',
+  exe: '/usr/sbin/slurmstepd',
+  argv: ['slurmstepd: [42.0]'],
+};
+const JOB_PY: AncestorV1 = { pid: 4000, comm: 'python3', exe: '/usr/bin/python3.11', argv: ['python3', 'agent.py'] };
+const TOOL_SHELL: AncestorV1 = { pid: 5000, comm: 'bash', exe: '/usr/bin/bash', argv: ['bash', '-c', 'python3 x.py'] };
+const LOGIN: AncestorV1[] = [
+  { pid: 900, comm: 'bash', exe: '/usr/bin/bash', argv: ['-bash'] },
+  { pid: 800, comm: 'sshd', exe: '/usr/sbin/sshd', argv: ['sshd: u@pts/0'] },
+  { pid: 1, comm: 'systemd', exe: '/usr/lib/systemd/systemd', argv: ['/sbin/init'] },
+];
+const INTERACTIVE = { job: null, cgroup: '/user.slice/user-1000.slice/session-3.scope', ancestry: LOGIN };
+
+test("gpu.unexpected-process: a shell the job spawned (tool call) running the job's own interpreter", () => {
+  const tool = { pid: 5001, exe: '/usr/bin/python3.11', comm: 'python3', ancestry: [TOOL_SHELL, JOB_PY, SLURMSTEPD] };
+  const [alert] = alertsOf(compute(tool));
+  assert.equal(alert?.severity, 'high');
+  assert.match(
+    alert!.reason,
+    /it runs under bash \(pid 5000\) spawned by the job's python3 \(pid 4000\): an agent's tool call, not the job's launcher \(expectation failed: started by a shell the job spawned\)/,
+  );
+  // A batch script's shell under slurmstepd, then torchrun, then workers: the launcher's, not a tool call.
+  const batch: AncestorV1 = { pid: 3100, comm: 'bash', exe: '/usr/bin/bash', argv: ['/bin/bash', 'job.sh'] };
+  const torchrun: AncestorV1 = {
+    pid: 3200,
+    comm: 'torchrun',
+    exe: '/usr/bin/python3.11',
+    argv: ['torchrun', 'train.py'],
+  };
+  assert.deepEqual(
+    raised(
+      compute({ pid: 3300, exe: '/usr/bin/python3.11', comm: 'python3', ancestry: [torchrun, batch, SLURMSTEPD] }),
+    ),
+    [],
+  );
+});
+
+test('gpu.unexpected-process: dropped, scratch-place and fileless binaries are critical; built here is low', () => {
+  assert.deepEqual(
+    raised(compute({ exe: '/home/u/w/kw', comm: 'kw', exeRecentlyWritten: true, exeInWritableDir: true })),
+    ['gpu.unexpected-process:critical'],
+  );
+  const [fileless] = alertsOf(compute({ exe: '/memfd:x (deleted)', comm: '3', fileless: true, memfdName: 'x' }));
+  assert.equal(fileless?.severity, 'critical');
+  assert.match(fileless!.reason, /it runs fileless \(memfd "x"\) \(expectation failed: fileless binary\)/);
+  // A user-owned directory, not just written, not seen before: high.
+  assert.deepEqual(raised(compute({ exe: '/home/u/bin/tool', comm: 'tool', exeInWritableDir: true })), [
+    'gpu.unexpected-process:high',
+  ]);
+  // The same binary, compiled here by nvcc: low, naming the build.
+  const build = exec(
+    ['nvcc', '-O3', 'tool.cu', '-o', 'tool'],
+    { pid: 7001, cwd: '/home/u/bin', ...INTERACTIVE },
+    '/usr/local/cuda/bin/nvcc',
+  );
+  const [low] = alertsOf(
+    build,
+    compute({ exe: '/home/u/bin/tool', comm: 'tool', exeInWritableDir: true, exeRecentlyWritten: true }),
+  );
+  assert.equal(low?.severity, 'low');
+  assert.match(
+    low!.reason,
+    /but nvcc \(pid 7001\) built it here \(`nvcc -O3 tool\.cu -o tool`\) \(expectation failed: binary built on this host\)/,
+  );
+});
+
+test('gpu.unexpected-process: a non-python binary in a venv bin; python there is expected', () => {
+  const venv = '/home/u/proj/.venv/bin';
+  assert.deepEqual(raised(compute({ exe: `${venv}/nvidia-persistenced`, comm: 'nvidia-persiste' })), [
+    'gpu.unexpected-process:high',
+  ]);
+  assert.deepEqual(raised(compute({ exe: '/home/u/miniconda3/envs/train/bin/xmrig-cuda', comm: 'xmrig-cuda' })), [
+    'gpu.unexpected-process:high',
+  ]);
+  assert.deepEqual(raised(compute({ exe: `${venv}/python3`, comm: 'python3', exeInWritableDir: true })), []);
+});
+
+test('gpu.unexpected-process: a just-written binary in /usr/local/bin', () => {
+  const [a] = alertsOf(
+    compute({ exe: '/usr/local/bin/nvidia-smi-helper', comm: 'nvidia-smi-help', exeRecentlyWritten: true }),
+  );
+  assert.equal(a?.severity, 'high');
+  assert.match(a!.reason, /\(expectation failed: just-written binary in \/usr\/local or \/opt\)/);
+  assert.deepEqual(raised(compute({ exe: '/usr/local/bin/nvidia-smi-helper', comm: 'nvidia-smi-help' })), []);
+});
+
+test('gpu.unexpected-process: a binary first seen in this job, by hash; seen before the job it is expected', () => {
+  const hash = 'ab'.repeat(32);
+  const trainer = { pid: 6000, exe: '/srv/tools/trainer', comm: 'trainer', exeHash: hash };
+  const [a] = alertsOf(exec(['/srv/tools/trainer'], trainer), compute(trainer));
+  assert.equal(a?.severity, 'high');
+  assert.match(
+    a!.reason,
+    /its content \(hash\) was first seen on this host in slurm:42 \(expectation failed: not installed software, not seen before the job\)/,
+  );
+  assert.deepEqual(
+    raised(
+      exec(['/srv/tools/trainer'], { ...trainer, pid: 5900, job: null }),
+      exec(['/srv/tools/trainer'], trainer),
+      compute(trainer),
+    ),
+    [],
+  );
+});
+
+test('gpu.unexpected-process: outside any job on a host that runs jobs ranks medium', () => {
+  const inJob = compute({ pid: 4100, exe: '/usr/bin/python3.11', comm: 'python3' });
+  const outside = compute({ pid: 9100, exe: '/usr/bin/python3.11', comm: 'python3', ...INTERACTIVE });
+  assert.deepEqual(raised(inJob, outside), ['gpu.unexpected-process:medium']);
+  assert.deepEqual(raised(outside), [], "a host with no jobs: an interactive python is its user's work");
+});
+
+test('gpu.unexpected-process: configured expectations win over every rule', () => {
+  const { engine, alerts } = builtinEngine({
+    expectedGpu: { exe: ['/home/u/w/**'], cgroup: [] },
+    sensorPids: () => new Set(),
+  });
+  engine.process([
+    compute({ exe: '/home/u/w/kw', comm: 'kw', exeRecentlyWritten: true, ancestry: [TOOL_SHELL, JOB_PY, SLURMSTEPD] }),
+  ]);
+  assert.deepEqual(alerts, []);
+});
+
+test('gpu.unexpected-process: a build by a target-prefixed, versioned compiler (x86_64-linux-gnu-gcc-13) is known', () => {
+  const build = exec(['/usr/bin/x86_64-linux-gnu-gcc-13', '-O2', '-o', '/tmp/t/probe', 'probe.c'], {
+    pid: 7101,
+    cwd: '/tmp/t',
+    ...INTERACTIVE,
+  });
+  assert.deepEqual(
+    raised(build, compute({ exe: '/tmp/t/probe', comm: 'probe', exeRecentlyWritten: true, ...INTERACTIVE })),
+    ['gpu.unexpected-process:low'],
+  );
+});
+
+test('gpu.unexpected-process: a tool-call shell renamed (a copy of the host bash) is still a shell, by content', () => {
+  const BASH = 'cd'.repeat(32);
+  const reference = exeReport('/usr/bin/bash', BASH, { reference: true });
+  const copy = exeReport('/tmp/.s', BASH);
+  const renamed: AncestorV1 = { pid: 5000, comm: '.s', exe: '/tmp/.s', argv: ['.s', '-c', 'python3 x.py'] };
+  const tool = { pid: 5001, exe: '/usr/bin/python3.11', comm: 'python3', ancestry: [renamed, JOB_PY, SLURMSTEPD] };
+  assert.deepEqual(raised(reference, copy, compute(tool)), ['gpu.unexpected-process:high']);
+});
