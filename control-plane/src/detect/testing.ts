@@ -142,3 +142,95 @@ export function fire(...events: EventV1[]): string[] {
   engine.process(events);
   return alerts.map((a) => a.ruleId);
 }
+
+/** A TCP socket event (conn): `local`/`remote` as "addr:port"; a listener's remote is 0.0.0.0:0. */
+export function conn(
+  event: 'listen' | 'established' | 'close',
+  direction: 'in' | 'out' | null,
+  local: string,
+  remote: string,
+  p: Partial<ProcessV1> = {},
+  durationMs: number | null = null,
+): EventV1 {
+  const ts = nextTs();
+  const ep = (s: string) => {
+    const i = s.lastIndexOf(':');
+    return { addr: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
+  };
+  return {
+    id: randomUUID(),
+    v: 1,
+    host: 'h1',
+    ts,
+    kind: 'conn',
+    proc: proc(p),
+    conn: {
+      event,
+      direction,
+      family: local.includes('[') ? 'ipv6' : 'ipv4',
+      local: ep(local),
+      remote: ep(remote),
+      durationMs,
+      totalDurationMs: durationMs,
+      count: 1,
+      firstTs: ts,
+      lastTs: ts,
+    },
+  };
+}
+
+/** A config file the process was started with, with its lines of interest. */
+export function config(
+  path: string,
+  directives: string[],
+  p: Partial<ProcessV1> = {},
+  reason: 'argument' | 'ssh-config' | 'beside-exe' | 'cwd' = 'argument',
+): EventV1 {
+  return {
+    id: randomUUID(),
+    v: 1,
+    host: 'h1',
+    ts: nextTs(),
+    kind: 'config',
+    proc: proc(p),
+    config: { path, reason, size: 100, sha256: null, directives, truncated: false, error: null },
+  };
+}
+
+/** A DNS query the process sent. */
+export function dnsQuery(qname: string, p: Partial<ProcessV1> = {}): EventV1 {
+  return {
+    id: randomUUID(),
+    v: 1,
+    host: 'h1',
+    ts: nextTs(),
+    kind: 'dns',
+    proc: proc(p),
+    dns: {
+      direction: 'query',
+      id: 1,
+      qname,
+      qtype: 1,
+      qtypeName: 'A',
+      rcode: null,
+      answers: [],
+      server: { family: 'ipv4', addr: '127.0.0.53', port: 53 },
+      len: 40,
+      truncated: false,
+      malformed: null,
+    },
+  };
+}
+
+/** The sensor's reference hash of the host's own copy of a tool (`/usr/bin/ssh`). */
+export function exeReference(path: string, sha256: string): EventV1 {
+  return {
+    id: randomUUID(),
+    v: 1,
+    host: 'h1',
+    ts: nextTs(),
+    kind: 'exe',
+    proc: proc({ pid: 777, comm: 'vigil-sensor', exe: '/usr/bin/node', argv: ['vigil-sensor'] }),
+    exe: { path, sha256, size: 1000, recentlyWritten: false, inWritableDir: false, reference: true },
+  };
+}

@@ -1,7 +1,11 @@
 import type { AnyDetection } from '../define.js';
 import { minerExec, minerPoolConnect } from './miner.js';
 import { gpuForeignMemoryAccess, gpuUnexpectedProcess } from './gpu.js';
-import { tunnelSshForward, tunnelTool } from './tunnel.js';
+import { tunnelSshForward } from './tunnel-ssh.js';
+import { tunnelTool } from './tunnel-tool.js';
+import { tunnelConfig } from './tunnel-config.js';
+import { tunnelRelay } from './tunnel-relay.js';
+import { tunnelDomain } from './tunnel-domain.js';
 import { shellReverse } from './shell.js';
 import { sensorTamper } from './sensor.js';
 import { chainJobShellDownloadRun } from './chain.js';
@@ -14,6 +18,9 @@ export const BUILTIN_DETECTIONS = {
   'gpu.foreign-memory-access': gpuForeignMemoryAccess,
   'tunnel.ssh-forward': tunnelSshForward,
   'tunnel.tool': tunnelTool,
+  'tunnel.config': tunnelConfig,
+  'tunnel.relay': tunnelRelay,
+  'tunnel.domain': tunnelDomain,
   'shell.reverse': shellReverse,
   'sensor.tamper': sensorTamper,
   'chain.shell-download-run': chainJobShellDownloadRun,

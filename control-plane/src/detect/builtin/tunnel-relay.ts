@@ -1,0 +1,109 @@
+import type { EventV1, Severity } from '@vigil/schema';
+import { defineDetection, type Finding } from '../define.js';
+import { exeOf, inWritablePlace, namesOf } from '../argv.js';
+import { SHELLS } from '../indicators.js';
+import { describeTool, isAnyAddress, isExposedService, isLoopback, tunnelToolOf } from './tunnel-grammar.js';
+
+type Conn = Extract<EventV1, { kind: 'conn' }>;
+
+const ep = (e: { addr: string; port: number }) =>
+  e.addr.includes(':') ? `[${e.addr}]:${e.port}` : `${e.addr}:${e.port}`;
+const key = (c: Conn['conn']) => `${ep(c.local)}>${ep(c.remote)}`;
+
+/** The process's connections still established before this event: outbound to non-loopback, and inbound. */
+function openConnections(history: readonly EventV1[]): { carriers: Conn[]; inbound: Conn[]; listeners: Conn[] } {
+  const open = new Map<string, Conn>();
+  const listeners: Conn[] = [];
+  for (const e of history) {
+    if (e.kind !== 'conn') continue;
+    if (e.conn.event === 'listen') listeners.push(e);
+    else if (e.conn.event === 'established') open.set(key(e.conn), e);
+    else open.delete(key(e.conn));
+  }
+  const all = [...open.values()];
+  return {
+    carriers: all.filter((c) => c.conn.direction === 'out' && !isLoopback(c.conn.remote.addr)),
+    inbound: all.filter((c) => c.conn.direction === 'in'),
+    listeners,
+  };
+}
+
+/** The address a connection was accepted on as its listener bound it (0.0.0.0 when it took every interface). */
+function boundAddress(accepted: Conn, listeners: readonly Conn[]): string {
+  const l = [...listeners].reverse().find((x) => x.conn.local.port === accepted.conn.local.port);
+  return l ? l.conn.local.addr : accepted.conn.local.addr;
+}
+
+/**
+ * A relay by what its sockets do, whatever it is called. A reverse tunnel holds a connection out to a
+ * non-loopback peer (its carrier) and, after it, connects to services on loopback for the far end:
+ * ranked by the service reached. A forward relay holds its carrier and accepts connections to send
+ * through it: servers do that too (an API server calling out while it serves), so it counts for a
+ * tunnel tool (by name or hash) or a binary from a writable place. Without a carrier, a socat/netcat
+ * listener that takes every interface and connects to loopback exposes a local service on the network.
+ */
+export const tunnelRelay = defineDetection({
+  id: 'tunnel.relay',
+  title: 'Relay or tunnel by its connections',
+  severity: 'high',
+  mitre: ['T1572', 'T1090'],
+  on: ['conn'],
+  description:
+    'A process holding an established connection to a non-loopback peer that then connects to a local service (reverse tunnel), or, for tunnel tools and binaries from writable places, accepts connections to relay (forward relay); a socat/netcat listener on every interface relaying to loopback.',
+  ranks: {
+    min: 'medium',
+    max: 'critical',
+    rule: 'critical when the local service reached is ssh (22) or the relay is a shell; high for another service that hands out access (Jupyter, TensorBoard, …), any local port for a tunnel tool or a binary from a writable place, and a forward relay; medium while it also serves inbound connections (a server proxying for its clients), or for a socat/netcat listener on every interface relaying to loopback',
+  },
+  match(ev, ctx) {
+    const c = ev.conn;
+    if (c.event !== 'established' || c.direction === null) return null;
+    const toLoopback = c.direction === 'out' && isLoopback(c.remote.addr);
+    if (c.direction === 'out' && !toLoopback) return null;
+    const { carriers, inbound, listeners } = openConnections(ctx.recent(ev.host, ev.proc.pid));
+    const id = tunnelToolOf(ev, ctx);
+    const shellByHash = ctx.toolOf(ev.host, ev.proc);
+    const shell =
+      [...namesOf(ev)].some((n) => SHELLS.includes(n)) || (shellByHash !== undefined && SHELLS.includes(shellByHash));
+    const dropped = inWritablePlace(exeOf(ev));
+    const who = id ? describeTool(id) : `${exeOf(ev)}${dropped ? ' (from a writable place)' : ''}`;
+    const carrier = carriers.at(-1);
+    let finding: Finding | null = null;
+    if (carrier && toLoopback) {
+      const port = c.remote.port;
+      let severity: Severity | null =
+        port === 22 || shell ? 'critical' : isExposedService(port) || id || dropped ? 'high' : null;
+      if (!severity) return null;
+      // A server reaching loopback services for the clients it serves is proxying, not tunnelling.
+      if (inbound.length > 0 && severity === 'high') severity = 'medium';
+      finding = {
+        reason: `${who} holds a connection to ${ep(carrier.conn.remote)} (from ${ep(carrier.conn.local)}) and then connected to the local service ${ep(c.remote)}${port === 22 ? ' (ssh)' : ''}${shell ? ', itself a shell' : ''}: a reverse tunnel${inbound.length ? `, while serving ${inbound.length} inbound connection(s)` : ''}`,
+        evidence: [carrier.id],
+        severity,
+      };
+    } else if (carrier && c.direction === 'in') {
+      // ssh -L/-D and VS Code's SOCKS proxy accept local connections over their ssh: tunnel.ssh-forward ranks those.
+      if (id?.tool === 'ssh' || id?.tool === 'autossh' || !(id || dropped || shell)) return null;
+      finding = {
+        reason: `${who} holds a connection to ${ep(carrier.conn.remote)} and accepted ${ep(c.remote)} on ${ep(c.local)}: a relay`,
+        evidence: [carrier.id],
+        severity: shell ? 'critical' : 'high',
+      };
+    } else if (
+      toLoopback &&
+      id &&
+      ['socat', 'nc', 'ncat', 'netcat', 'nc.openbsd', 'nc.traditional'].includes(id.tool)
+    ) {
+      const accepted = inbound.at(-1);
+      if (!accepted) return null;
+      const bound = boundAddress(accepted, listeners);
+      if (!isAnyAddress(bound) && isLoopback(bound)) return null;
+      finding = {
+        reason: `${who} accepted ${ep(accepted.conn.remote)} on a listener bound to ${bound}:${accepted.conn.local.port} and connected to the local service ${ep(c.remote)}: a local service exposed on the network`,
+        evidence: [accepted.id],
+        severity: 'medium',
+      };
+    }
+    return finding;
+  },
+});
