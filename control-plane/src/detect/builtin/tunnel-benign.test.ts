@@ -32,6 +32,18 @@ test('ordinary ML work raises nothing high or critical', () => {
     argv: ['ssh', '-T', '-D', '50123', '-o', 'ConnectTimeout=15', 'host', 'bash'],
   };
   const torch = { pid: 8400, exe: '/opt/venv/bin/python3', comm: 'python3', argv: ['python3', 'train.py'] };
+  const uv = {
+    pid: 8500,
+    exe: '/home/u/.local/share/uv/python/cpython-3.12.8-linux-x86_64-gnu/bin/python3.12',
+    comm: 'python3',
+    argv: ['python3', 'train.py'],
+  };
+  const editor = {
+    pid: 8600,
+    exe: '/home/u/.vscode-server/cli/servers/Stable-abc/server/node',
+    comm: 'node',
+    argv: ['node', 'extensionHost'],
+  };
   const { engine, alerts } = builtinEngine();
   engine.process([
     exec(['ssh', '-L', '8888:localhost:8888', 'gpu-node']),
@@ -62,6 +74,12 @@ test('ordinary ML work raises nothing high or critical', () => {
     conn('established', 'out', '10.0.0.9:54000', '18.1.2.3:443', torch),
     conn('established', 'out', '127.0.0.1:46000', '127.0.0.1:29500', torch),
     conn('established', 'out', '127.0.0.1:46001', '127.0.0.1:38123', torch),
+    // The same from a uv-managed interpreter (a hidden directory under home).
+    conn('established', 'out', '10.0.0.9:55000', '18.1.2.3:443', uv),
+    conn('established', 'out', '127.0.0.1:47000', '127.0.0.1:29500', uv),
+    // VS Code's extension host keeps its Copilot connection and opens the user's Jupyter on :8888.
+    conn('established', 'out', '10.0.0.9:56000', '140.82.1.2:443', editor),
+    conn('established', 'out', '127.0.0.1:48000', '127.0.0.1:8888', editor),
   ]);
   const loud = alerts.filter((a) => a.severity === 'high' || a.severity === 'critical');
   assert.deepEqual(

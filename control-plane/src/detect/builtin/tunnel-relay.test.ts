@@ -29,7 +29,18 @@ test('a reverse tunnel by its sockets: a held connection out, then a connect to 
   );
   assert.deepEqual(
     jupyter.map((a) => [a.rule, a.severity]),
+    [['tunnel.relay', 'medium']],
+    'Jupyter reached by a process that is no tunnel tool',
+  );
+  const frpc = { pid: 7110, exe: '/usr/local/bin/frpc', comm: 'frpc', argv: ['frpc'] };
+  const tool = alerts(
+    conn('established', 'out', '10.0.0.9:51000', '10.1.2.3:7000', frpc),
+    conn('established', 'out', '127.0.0.1:52000', '127.0.0.1:5432', frpc),
+  );
+  assert.deepEqual(
+    tool.map((a) => [a.rule, a.severity]),
     [['tunnel.relay', 'high']],
+    'any local port by a tunnel tool',
   );
 });
 

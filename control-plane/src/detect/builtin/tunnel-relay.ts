@@ -1,6 +1,6 @@
 import type { EventV1, Severity } from '@vigil/schema';
 import { defineDetection, type Finding } from '../define.js';
-import { exeOf, inWritablePlace, namesOf } from '../argv.js';
+import { exeOf, namesOf } from '../argv.js';
 import { SHELLS } from '../indicators.js';
 import { describeTool, isAnyAddress, isExposedService, isLoopback, tunnelToolOf } from './tunnel-grammar.js';
 
@@ -37,9 +37,9 @@ function boundAddress(accepted: Conn, listeners: readonly Conn[]): string {
 /**
  * A relay by what its sockets do, whatever it is called. A reverse tunnel holds a connection out to a
  * non-loopback peer (its carrier) and, after it, connects to services on loopback for the far end:
- * ranked by the service reached. A forward relay holds its carrier and accepts connections to send
- * through it: servers do that too (an API server calling out while it serves), so it counts for a
- * tunnel tool (by name or hash) or a binary from a writable place. Without a carrier, a socat/netcat
+ * ranked by the service reached and by who does it. A forward relay holds its carrier and accepts
+ * connections to send through it: servers do that too (an API server calling out while it serves), so
+ * it counts for a tunnel tool (by name or hash) or a shell. Without a carrier, a socat/netcat
  * listener that takes every interface and connects to loopback exposes a local service on the network.
  */
 export const tunnelRelay = defineDetection({
@@ -53,7 +53,7 @@ export const tunnelRelay = defineDetection({
   ranks: {
     min: 'medium',
     max: 'critical',
-    rule: 'critical when the local service reached is ssh (22) or the relay is a shell; high for another service that hands out access (Jupyter, TensorBoard, …), any local port for a tunnel tool or a binary from a writable place, and a forward relay; medium while it also serves inbound connections (a server proxying for its clients), or for a socat/netcat listener on every interface relaying to loopback',
+    rule: 'critical when the local service reached is ssh (22) or the relay is a shell; high for a tunnel tool (by name or hash) reaching any local port, and a forward relay; medium for another process reaching a service that hands out access (Jupyter, TensorBoard, …), anything high while the process also serves inbound connections, and a socat/netcat listener on every interface relaying to loopback',
   },
   match(ev, ctx) {
     const c = ev.conn;
@@ -65,14 +65,15 @@ export const tunnelRelay = defineDetection({
     const shellByHash = ctx.toolOf(ev.host, ev.proc);
     const shell =
       [...namesOf(ev)].some((n) => SHELLS.includes(n)) || (shellByHash !== undefined && SHELLS.includes(shellByHash));
-    const dropped = inWritablePlace(exeOf(ev));
-    const who = id ? describeTool(id) : `${exeOf(ev)}${dropped ? ' (from a writable place)' : ''}`;
+    const who = id ? describeTool(id) : exeOf(ev);
     const carrier = carriers.at(-1);
     let finding: Finding | null = null;
     if (carrier && toLoopback) {
       const port = c.remote.port;
+      // Any process may hold a Hub or API connection while it reaches a loopback service (a rendezvous
+      // store, wandb, an editor's Jupyter client): only ssh, a shell or a tunnel tool rank it high alone.
       let severity: Severity | null =
-        port === 22 || shell ? 'critical' : isExposedService(port) || id || dropped ? 'high' : null;
+        port === 22 || shell ? 'critical' : id ? 'high' : isExposedService(port) ? 'medium' : null;
       if (!severity) return null;
       // A server reaching loopback services for the clients it serves is proxying, not tunnelling.
       if (inbound.length > 0 && severity === 'high') severity = 'medium';
@@ -83,7 +84,7 @@ export const tunnelRelay = defineDetection({
       };
     } else if (carrier && c.direction === 'in') {
       // ssh -L/-D and VS Code's SOCKS proxy accept local connections over their ssh: tunnel.ssh-forward ranks those.
-      if (id?.tool === 'ssh' || id?.tool === 'autossh' || !(id || dropped || shell)) return null;
+      if (id?.tool === 'ssh' || id?.tool === 'autossh' || !(id || shell)) return null;
       finding = {
         reason: `${who} holds a connection to ${ep(carrier.conn.remote)} and accepted ${ep(c.remote)} on ${ep(c.local)}: a relay`,
         evidence: [carrier.id],
