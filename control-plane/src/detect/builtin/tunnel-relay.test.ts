@@ -92,3 +92,45 @@ test('a socat listener on every interface relaying to loopback is medium; bound 
     [],
   );
 });
+
+test('socat fork: the forked copy relaying its parent’s accepted connection is judged with the parent’s listener', () => {
+  const parent = {
+    pid: 7400,
+    exe: '/usr/bin/socat',
+    comm: 'socat',
+    argv: ['socat', 'TCP-LISTEN:2222,fork', 'TCP:10.1.2.3:22'],
+  };
+  const child = {
+    ...parent,
+    pid: 7401,
+    ppid: 7400,
+    ancestry: [{ pid: 7400, comm: 'socat', exe: '/usr/bin/socat', argv: parent.argv }],
+  };
+  const got = alerts(
+    conn('listen', null, '0.0.0.0:2222', '0.0.0.0:0', parent),
+    conn('established', 'in', '10.0.0.9:2222', '10.0.0.50:40000', parent),
+    conn('established', 'out', '10.0.0.9:51000', '10.1.2.3:22', child),
+  ).filter((a) => a.rule === 'tunnel.relay');
+  assert.deepEqual(
+    got.map((a) => a.severity),
+    ['high'],
+  );
+  assert.match(
+    got[0]!.reason,
+    /socat accepted 10\.0\.0\.50:40000 on 10\.0\.0\.9:2222 and then connected to 10\.1\.2\.3:22: a relay/,
+  );
+  const exposed = alerts(
+    conn('listen', null, '0.0.0.0:6007', '0.0.0.0:0', { ...parent, pid: 7500 }),
+    conn('established', 'in', '10.0.0.9:6007', '10.0.0.50:40000', { ...parent, pid: 7500 }),
+    conn('established', 'out', '127.0.0.1:51000', '127.0.0.1:6006', {
+      ...child,
+      pid: 7501,
+      ppid: 7500,
+      ancestry: [{ pid: 7500, comm: 'socat', exe: '/usr/bin/socat', argv: parent.argv }],
+    }),
+  );
+  assert.deepEqual(
+    exposed.map((a) => [a.rule, a.severity]),
+    [['tunnel.relay', 'medium']],
+  );
+});

@@ -2,7 +2,14 @@ import type { EventV1, Severity } from '@vigil/schema';
 import { defineDetection, type Finding } from '../define.js';
 import { exeOf, namesOf } from '../argv.js';
 import { SHELLS } from '../indicators.js';
-import { describeTool, isAnyAddress, isExposedService, isLoopback, tunnelToolOf } from './tunnel-grammar.js';
+import {
+  describeTool,
+  isAnyAddress,
+  isExposedService,
+  isLoopback,
+  tunnelToolOf,
+  type ToolIdentity,
+} from './tunnel-grammar.js';
 
 type Conn = Extract<EventV1, { kind: 'conn' }>;
 
@@ -34,6 +41,81 @@ function boundAddress(accepted: Conn, listeners: readonly Conn[]): string {
   return l ? l.conn.local.addr : accepted.conn.local.addr;
 }
 
+/** What the relay cases look at: the event, the process's open connections, who it is. */
+interface Side {
+  ev: Conn;
+  own: ReturnType<typeof openConnections>;
+  /** Accepted connections still open: its own and, for a forked copy, its parent's. */
+  inbound: Conn[];
+  listeners: Conn[];
+  id: ToolIdentity | null;
+  shell: boolean;
+  who: string;
+}
+
+const RELAY_TOOLS = ['socat', 'nc', 'ncat', 'netcat', 'nc.openbsd', 'nc.traditional'];
+
+/** A held carrier, then a connect to a loopback service: a reverse tunnel, ranked by the service and who. */
+function reverseTunnel({ ev, own, inbound, id, shell, who }: Side): Finding | null {
+  const carrier = own.carriers.at(-1);
+  if (!carrier) return null;
+  const port = ev.conn.remote.port;
+  // Any process may hold a Hub or API connection while it reaches a loopback service (a rendezvous
+  // store, wandb, an editor's Jupyter client): only ssh, a shell or a tunnel tool rank it high alone.
+  let severity: Severity | null =
+    port === 22 || shell ? 'critical' : id ? 'high' : isExposedService(port) ? 'medium' : null;
+  if (!severity) return null;
+  // A server reaching loopback services for the clients it serves is proxying, not tunnelling.
+  if (inbound.length > 0 && severity === 'high') severity = 'medium';
+  return {
+    reason: `${who} holds a connection to ${ep(carrier.conn.remote)} (from ${ep(carrier.conn.local)}) and then connected to the local service ${ep(ev.conn.remote)}${port === 22 ? ' (ssh)' : ''}${shell ? ', itself a shell' : ''}: a reverse tunnel${inbound.length ? `, while serving ${inbound.length} inbound connection(s)` : ''}`,
+    evidence: [carrier.id],
+    severity,
+  };
+}
+
+/**
+ * A tunnel tool or a shell that accepts connections while holding a carrier (ssh -R style multiplexers,
+ * gost), or connects out to a non-loopback peer while an accepted connection is open (socat/netcat
+ * relays, one connection out per one in). ssh -L/-D and VS Code's SOCKS proxy accept local
+ * connections over their ssh: tunnel.ssh-forward ranks those.
+ */
+function forwardRelay({ ev, own, inbound, id, shell, who }: Side): Finding | null {
+  if (id?.tool === 'ssh' || id?.tool === 'autossh' || !(id || shell)) return null;
+  const c = ev.conn;
+  const severity: Severity = shell ? 'critical' : 'high';
+  if (c.direction === 'in') {
+    const carrier = own.carriers.at(-1);
+    if (!carrier) return null;
+    return {
+      reason: `${who} holds a connection to ${ep(carrier.conn.remote)} and accepted ${ep(c.remote)} on ${ep(c.local)}: a relay`,
+      evidence: [carrier.id],
+      severity,
+    };
+  }
+  const accepted = inbound.at(-1);
+  if (!accepted) return null;
+  return {
+    reason: `${who} accepted ${ep(accepted.conn.remote)} on ${ep(accepted.conn.local)} and then connected to ${ep(c.remote)}: a relay`,
+    evidence: [accepted.id],
+    severity,
+  };
+}
+
+/** socat/netcat with no carrier: a listener on every interface relaying to loopback exposes that service. */
+function exposedListener({ ev, inbound, listeners, id, who }: Side): Finding | null {
+  if (!id || !RELAY_TOOLS.includes(id.tool)) return null;
+  const accepted = inbound.at(-1);
+  if (!accepted) return null;
+  const bound = boundAddress(accepted, listeners);
+  if (!isAnyAddress(bound) && isLoopback(bound)) return null;
+  return {
+    reason: `${who} accepted ${ep(accepted.conn.remote)} on a listener bound to ${bound}:${accepted.conn.local.port} and connected to the local service ${ep(ev.conn.remote)}: a local service exposed on the network`,
+    evidence: [accepted.id],
+    severity: 'medium',
+  };
+}
+
 /**
  * A relay by what its sockets do, whatever it is called. A reverse tunnel holds a connection out to a
  * non-loopback peer (its carrier) and, after it, connects to services on loopback for the far end:
@@ -58,53 +140,23 @@ export const tunnelRelay = defineDetection({
   match(ev, ctx) {
     const c = ev.conn;
     if (c.event !== 'established' || c.direction === null) return null;
-    const toLoopback = c.direction === 'out' && isLoopback(c.remote.addr);
-    if (c.direction === 'out' && !toLoopback) return null;
-    const { carriers, inbound, listeners } = openConnections(ctx.recent(ev.host, ev.proc.pid));
+    const own = openConnections(ctx.recent(ev.host, ev.proc.pid));
+    // socat fork and ncat --keep-open hand each accepted connection to a forked copy of themselves:
+    // the copy's relay is judged with its parent's listener and accepts.
+    const parent = ev.proc.ancestry[0];
+    const forked = parent && parent.exe === ev.proc.exe ? openConnections(ctx.recent(ev.host, parent.pid)) : null;
     const id = tunnelToolOf(ev, ctx);
-    const shellByHash = ctx.toolOf(ev.host, ev.proc);
-    const shell =
-      [...namesOf(ev)].some((n) => SHELLS.includes(n)) || (shellByHash !== undefined && SHELLS.includes(shellByHash));
-    const who = id ? describeTool(id) : exeOf(ev);
-    const carrier = carriers.at(-1);
-    let finding: Finding | null = null;
-    if (carrier && toLoopback) {
-      const port = c.remote.port;
-      // Any process may hold a Hub or API connection while it reaches a loopback service (a rendezvous
-      // store, wandb, an editor's Jupyter client): only ssh, a shell or a tunnel tool rank it high alone.
-      let severity: Severity | null =
-        port === 22 || shell ? 'critical' : id ? 'high' : isExposedService(port) ? 'medium' : null;
-      if (!severity) return null;
-      // A server reaching loopback services for the clients it serves is proxying, not tunnelling.
-      if (inbound.length > 0 && severity === 'high') severity = 'medium';
-      finding = {
-        reason: `${who} holds a connection to ${ep(carrier.conn.remote)} (from ${ep(carrier.conn.local)}) and then connected to the local service ${ep(c.remote)}${port === 22 ? ' (ssh)' : ''}${shell ? ', itself a shell' : ''}: a reverse tunnel${inbound.length ? `, while serving ${inbound.length} inbound connection(s)` : ''}`,
-        evidence: [carrier.id],
-        severity,
-      };
-    } else if (carrier && c.direction === 'in') {
-      // ssh -L/-D and VS Code's SOCKS proxy accept local connections over their ssh: tunnel.ssh-forward ranks those.
-      if (id?.tool === 'ssh' || id?.tool === 'autossh' || !(id || shell)) return null;
-      finding = {
-        reason: `${who} holds a connection to ${ep(carrier.conn.remote)} and accepted ${ep(c.remote)} on ${ep(c.local)}: a relay`,
-        evidence: [carrier.id],
-        severity: shell ? 'critical' : 'high',
-      };
-    } else if (
-      toLoopback &&
-      id &&
-      ['socat', 'nc', 'ncat', 'netcat', 'nc.openbsd', 'nc.traditional'].includes(id.tool)
-    ) {
-      const accepted = inbound.at(-1);
-      if (!accepted) return null;
-      const bound = boundAddress(accepted, listeners);
-      if (!isAnyAddress(bound) && isLoopback(bound)) return null;
-      finding = {
-        reason: `${who} accepted ${ep(accepted.conn.remote)} on a listener bound to ${bound}:${accepted.conn.local.port} and connected to the local service ${ep(c.remote)}: a local service exposed on the network`,
-        evidence: [accepted.id],
-        severity: 'medium',
-      };
-    }
-    return finding;
+    const byHash = ctx.toolOf(ev.host, ev.proc);
+    const s: Side = {
+      ev,
+      own,
+      inbound: [...own.inbound, ...(forked?.inbound ?? [])],
+      listeners: [...own.listeners, ...(forked?.listeners ?? [])],
+      id,
+      shell: [...namesOf(ev)].some((n) => SHELLS.includes(n)) || (byHash !== undefined && SHELLS.includes(byHash)),
+      who: id ? describeTool(id) : exeOf(ev),
+    };
+    if (c.direction === 'out' && isLoopback(c.remote.addr)) return reverseTunnel(s) ?? exposedListener(s);
+    return forwardRelay(s);
   },
 });

@@ -53,6 +53,23 @@ test('a renamed ssh known by its hash: -R is critical, the reason names the copy
   assert.match(alone.reason, /under another name, with no forward/);
 });
 
+test('a renamed ssh whose hash is reported after its exec is judged when the hash arrives', () => {
+  const p = {
+    pid: 5050,
+    exe: '/tmp/.cache/kworker',
+    comm: 'kworker',
+    argv: ['/tmp/.cache/kworker', '-R', '9000:localhost:22', '10.1.2.3'],
+  };
+  const late = exeReference('/tmp/.cache/kworker', SSH_HASH);
+  if (late.kind === 'exe') {
+    late.exe.reference = false;
+    late.proc = { ...late.proc, ...p };
+  }
+  const a = one('tunnel.ssh-forward', [exeReference('/usr/bin/ssh', SSH_HASH), exec(p.argv, { pid: 5050 }), late]);
+  assert.equal(a.severity, 'critical');
+  assert.match(a.reason, /a copy of the host's ssh .* run as \/tmp\/\.cache\/kworker to 10\.1\.2\.3/);
+});
+
 test('ssh -F file: a RemoteForward in the config event ranks as on the command line, naming file and line', () => {
   const p = { pid: 5100, argv: ['ssh', '-F', '/tmp/cfg', 'host'] };
   const a = one('tunnel.ssh-forward', [
