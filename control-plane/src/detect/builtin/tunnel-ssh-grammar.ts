@@ -173,14 +173,33 @@ function splitDirective(line: string): { n: number | null; key: string; value: s
   return { n: m[1] ? Number(m[1]) : null, key: m[2]!, value: m[3] ?? '' };
 }
 
-const globToRegExp = (glob: string): RegExp =>
-  new RegExp(
-    `^${glob
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-    'i',
-  );
+/**
+ * ssh's `*` and `?` patterns, matched without a regular expression: the patterns and the host are
+ * the workload's, and `*` repeated in a regex backtracks exponentially on a host that does not match.
+ * Greedy with one remembered star: O(pattern × host).
+ */
+export function globMatches(glob: string, text: string): boolean {
+  const g = glob.toLowerCase();
+  const t = text.toLowerCase();
+  let gi = 0;
+  let ti = 0;
+  let star = -1;
+  let mark = 0;
+  while (ti < t.length) {
+    if (gi < g.length && (g[gi] === '?' || g[gi] === t[ti])) {
+      gi++;
+      ti++;
+    } else if (gi < g.length && g[gi] === '*') {
+      star = gi++;
+      mark = ti;
+    } else if (star >= 0) {
+      gi = star + 1;
+      ti = ++mark;
+    } else return false;
+  }
+  while (gi < g.length && g[gi] === '*') gi++;
+  return gi === g.length;
+}
 
 /** Whether a `Host` line's patterns take this host (null: unknown, so every block may apply). */
 function hostMatches(patterns: string, host: string | null): boolean {
@@ -188,7 +207,7 @@ function hostMatches(patterns: string, host: string | null): boolean {
   let hit = false;
   for (const p of patterns.split(/[\s,]+/).filter(Boolean)) {
     const negated = p.startsWith('!');
-    if (globToRegExp(negated ? p.slice(1) : p).test(host)) {
+    if (globMatches(negated ? p.slice(1) : p, host)) {
       if (negated) return false;
       hit = true;
     }
