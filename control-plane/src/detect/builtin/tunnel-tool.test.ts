@@ -83,6 +83,21 @@ test('a renamed socat known by hash: its grammar ranks it; alone it is medium', 
   });
 });
 
+test('a tunnel service domain in argv is high, for a renamed copy too', () => {
+  one(
+    ['curl', '-s', 'https://abc.trycloudflare.com/x'],
+    'high',
+    /tunnel service abc\.trycloudflare\.com in the command line of \/usr\/bin\/curl/,
+  );
+  one(
+    ['/dev/shm/y', '-', 'OPENSSL:x.bore.pub:443'],
+    'high',
+    /tunnel service x\.bore\.pub in the command line of a copy of the host's socat/,
+    [exeReference('/usr/bin/socat', 'b'.repeat(64))],
+    { exeHash: 'b'.repeat(64) },
+  );
+});
+
 test('ordinary commands that share words with tunnel grammars raise nothing', () => {
   assert.deepEqual(
     alerts(

@@ -1,7 +1,7 @@
 import { defineDetection, type DetectionContext, type EventOf, type Finding } from '../define.js';
 import { basename, domainMatches, eventCommandLine, eventHosts, exeOf, namesOf } from '../argv.js';
 import { TUNNEL_DOMAINS } from '../indicators.js';
-import { tunnelToolOf } from './tunnel-grammar.js';
+import { describeTool, tunnelToolOf } from './tunnel-grammar.js';
 import { NAMELESS_GRAMMARS, TOOL_GRAMMARS, type GrammarHit } from './tunnel-tool-grammar.js';
 
 /** Tools known by name alone here: their arguments say little, or they are tunnels whatever they say. */
@@ -61,12 +61,15 @@ function judge(ev: EventOf<'exec'> | EventOf<'exe'>, ctx: DetectionContext): Fin
     const what = t.when(argv);
     if (what) return { reason: `${what}${how}: ${text}`, severity: 'high' };
   }
+  const domain = eventHosts(argv).find((h) => domainMatches(h, TUNNEL_DOMAINS));
+  if (domain)
+    return {
+      reason: `tunnel service ${domain} in the command line of ${id ? describeTool(id) : exeOf(ev)}: ${text}`,
+      severity: 'high',
+    };
   // A renamed copy alone is worth a look, never more: what it does ranks it.
   if (id?.by === 'hash')
     return { reason: `${id.evidence}, with no tunnel in its arguments: ${text}`, severity: 'medium' };
-  const domain = eventHosts(argv).find((h) => domainMatches(h, TUNNEL_DOMAINS));
-  if (domain)
-    return { reason: `tunnel service ${domain} in the command line of ${exeOf(ev)}: ${text}`, severity: 'high' };
   return null;
 }
 
