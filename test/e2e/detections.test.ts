@@ -11,7 +11,7 @@ import { createServer as createHttp, type Server as HttpServer } from 'node:http
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { AlertV1 } from '@vigil/schema';
-import { REPO, startVigil, startVigilUp, tempDir, vigilJson, waitFor } from '../support/harness.js';
+import { freePort, REPO, startVigil, startVigilUp, tempDir, vigilJson, waitFor } from '../support/harness.js';
 
 const HOST = `det-${process.pid}`;
 const dir = tempDir('det');
@@ -135,7 +135,9 @@ test('ssh with a remote forward to a loopback address', async () => {
       'nobody@127.0.0.1',
     ]),
   );
-  assert.equal(a.severity, 'critical');
+  // The far end is loopback here (peers stay on loopback): high; to another host it is critical.
+  assert.equal(a.severity, 'high');
+  assert.match(a.reason, /remote forward \(-R 9000:localhost:22\); the far end 127\.0\.0\.1 is loopback/);
 });
 
 test('autossh', async () => {
@@ -171,6 +173,40 @@ test('ncat -e', async () => {
   await attack('ncat -e', 'tunnel.tool', () =>
     run('timeout', ['3', 'ncat', '127.0.0.1', String(sinkPort), '-e', '/bin/true']),
   );
+});
+
+test('a renamed socat is known by its address grammar, whatever it is called', async () => {
+  const copy = join(dir, 'kworker-s');
+  copyFileSync('/usr/bin/socat', copy);
+  execFileSync('chmod', ['+x', copy]);
+  const a = await attack('renamed socat EXEC', 'tunnel.tool', () =>
+    run('timeout', ['3', copy, `TCP:127.0.0.1:${sinkPort}`, 'EXEC:/bin/true']),
+  );
+  assert.match(a.reason, /running a program for a connection to 127\.0\.0\.1:\d+ \(EXEC\/SYSTEM\)/);
+  assert.match(a.reason, /recognised by its arguments \(run as .*kworker-s\)/);
+  // A loopback peer is one strong signal on loopback: high, not critical.
+  assert.equal(a.severity, 'high');
+});
+
+test('ordinary tunnels rank low: ssh -L, -D as VS Code runs it, -J, and a loopback socat relay raise nothing high', async () => {
+  const lo = ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=1', '-o', 'StrictHostKeyChecking=no'];
+  const relayPort = await freePort();
+  const pids = [
+    run('ssh', [...lo, '-N', '-L', '18888:localhost:8888', 'nobody@127.0.0.1']).pid,
+    run('ssh', [...lo, '-T', '-D', '50123', 'nobody@127.0.0.1', 'bash']).pid,
+    run('ssh', [...lo, '-J', 'nobody@127.0.0.1', 'nobody@127.0.0.1']).pid,
+    run('timeout', ['2', 'socat', `TCP-LISTEN:${relayPort},bind=127.0.0.1,fork`, `TCP:127.0.0.1:${sinkPort}`]).pid,
+  ];
+  await new Promise((r) => setTimeout(r, 6000));
+  const loud = alerts().filter(
+    (a) => pids.some((p) => p !== undefined && mine(a, p)) && (a.severity === 'high' || a.severity === 'critical'),
+  );
+  assert.deepEqual(
+    loud.map((a) => `${a.ruleId} ${a.severity}: ${a.reason}`),
+    [],
+  );
+  // They are still seen: the forwards are context, ranked low.
+  assert.ok(alerts().some((a) => a.ruleId === 'tunnel.ssh-forward' && a.severity === 'low' && mine(a, pids[0]!)));
 });
 
 test('bash /dev/tcp reverse shell', async () => {

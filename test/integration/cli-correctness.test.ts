@@ -193,7 +193,7 @@ test('vigil detections list shows the heartbeat built-ins and the severities a d
     assert.match(r.stdout, new RegExp(`^${id.replace('.', '\\.')} `, 'm'), id);
   assert.match(r.stdout, /^sensor\.silent\s+critical\s+builtin\/heartbeat /m);
   assert.match(r.stdout, /^miner\.exec\s+high\.\.critical\s+builtin /m);
-  assert.match(r.stdout, /^tunnel\.ssh-forward\s+medium\.\.critical /m);
+  assert.match(r.stdout, /^tunnel\.ssh-forward\s+low\.\.critical /m);
   assert.match(r.stdout, /^miner\.exec: high by default; critical when the binary is not named like a miner/m);
 });
 

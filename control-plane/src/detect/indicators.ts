@@ -210,8 +210,40 @@ export const SHELLS = ['sh', 'bash', 'dash', 'zsh', 'ksh', 'ash', 'fish', 'tcsh'
 
 export const DOWNLOADERS = ['curl', 'wget', 'aria2c', 'scp', 'sftp', 'rsync', 'ftp', 'tftp', 'fetch'];
 
-/** ssh ports that suggest hiding in allowed traffic. */
-export const SSH_UNUSUAL_PORTS = [80, 8080, 88, 443, 8443, 53, 4444];
+/**
+ * Local services whose exposure through a tunnel hands out interactive access to the host: ssh,
+ * telnet, remote desktops, Jupyter, TensorBoard, the Ray dashboard, the Docker API.
+ */
+export const EXPOSED_SERVICE_PORTS = [22, 23, 2375, 2376, 3389, 5900, 5901, 6006, 8265, 8888, 8889];
+
+/** What git runs over ssh: an ssh whose remote command is one of these is a fetch or push. */
+export const GIT_SSH_COMMANDS = [
+  'git-upload-pack',
+  'git-receive-pack',
+  'git-upload-archive',
+  'git-lfs-authenticate',
+  'git-lfs-transfer',
+];
+
+/** Well-known tools that relay or tunnel connections: a renamed copy of one (by hash) is worth a look. */
+export const TUNNEL_TOOL_NAMES = [
+  'ssh',
+  'autossh',
+  'socat',
+  'nc',
+  'ncat',
+  'netcat',
+  'nc.openbsd',
+  'nc.traditional',
+  'chisel',
+  'frpc',
+  'frps',
+  'cloudflared',
+  'ngrok',
+  'gost',
+  'bore',
+  'sshuttle',
+];
 
 export const TUNNEL_DOMAINS = [
   'ngrok.io',

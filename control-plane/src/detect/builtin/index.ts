@@ -6,7 +6,11 @@ import { minerConfig } from './miner-config.js';
 import { minerDroppedConn } from './miner-dropped-conn.js';
 import { gpuUnexpectedProcess } from './gpu-unexpected-process.js';
 import { gpuForeignMemoryAccess } from './gpu-foreign-memory.js';
-import { tunnelSshForward, tunnelTool } from './tunnel.js';
+import { tunnelSshForward } from './tunnel-ssh.js';
+import { tunnelTool } from './tunnel-tool.js';
+import { tunnelConfig } from './tunnel-config.js';
+import { tunnelRelay } from './tunnel-relay.js';
+import { tunnelDomain } from './tunnel-domain.js';
 import { shellReverse } from './shell-reverse.js';
 import { shellReverseCmdline } from './shell-cmdline.js';
 import { shellPipeFromNetwork } from './shell-pipe.js';
@@ -27,6 +31,9 @@ export const BUILTIN_DETECTIONS = {
   'gpu.foreign-memory-access': gpuForeignMemoryAccess,
   'tunnel.ssh-forward': tunnelSshForward,
   'tunnel.tool': tunnelTool,
+  'tunnel.config': tunnelConfig,
+  'tunnel.relay': tunnelRelay,
+  'tunnel.domain': tunnelDomain,
   'shell.reverse': shellReverse,
   'shell.reverse-cmdline': shellReverseCmdline,
   'shell.pipe-from-network': shellPipeFromNetwork,

@@ -59,6 +59,7 @@ test('miner.config: ordinary configs raise nothing', () => {
         WORKER,
       ),
     ),
-    [],
+    // The ssh config's LocalForward is context for tunnel.ssh-forward (low), not a miner's.
+    ['tunnel.ssh-forward:low'],
   );
 });
