@@ -8,6 +8,7 @@ import type { ProbeSupervisor } from './probes/supervisor.js';
 import { startProbes } from './probes/compose-or-separate.js';
 import { ProcessCache } from './process/cache.js';
 import { ExeHasher } from './process/exe-identity.js';
+import { recoverBlindExecs } from './process/blind-recovery.js';
 import { GpuDeviceMap, type ExtraGpuDevice } from './gpu/devices.js';
 import { EventBuilder } from './assemble/event-builder.js';
 import { RecordRouter } from './assemble/router.js';
@@ -108,6 +109,8 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
     compilerRssReleasedBytes: compiler.releasedBytes,
   });
 
+  // Set once heartbeats start: a stall or a restart goes out at once.
+  let sendHeartbeat = () => {};
   const stop = await runSteps(
     [
       {
@@ -161,6 +164,17 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
             ...(cfg.probeStallSeconds !== undefined ? { stallAfterMs: cfg.probeStallSeconds * 1000 } : {}),
             ...(cfg.probeStallActSeconds !== undefined ? { stallActAfterMs: cfg.probeStallActSeconds * 1000 } : {}),
             ...(cfg.releaseCompilerPages === false ? {} : { onAttached: compiler.onAttached }),
+            // After an exit, what the exec probe buffered is gone: what still runs from the gap is read from /proc.
+            onBlindClosed: (names, blind) => {
+              if (!names.includes('exec') || blind.cause !== 'exit') return;
+              const { events, over } = recoverBlindExecs(blind, { host, cache, selfPid: process.pid });
+              log.warn(
+                { 'probe.blindFromTs': blind.fromTs, 'probe.blindToTs': blind.toTs, recovered: events.length, over },
+                'processes started while the exec probe was blind, recovered from /proc',
+              );
+              emit(events);
+            },
+            onStateChange: () => sendHeartbeat(),
             lineHandler: (label, names, sup) => router.lineHandler(label, names, sup),
             supervisors,
             log,
@@ -181,6 +195,9 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
             nc: () => exporter?.nc() ?? null,
             beat: heartbeat,
             log,
+            sendNow: (send) => {
+              sendHeartbeat = send;
+            },
           }),
       },
     ],
