@@ -167,7 +167,8 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
             // After an exit, what the exec probe buffered is gone: what still runs from the gap is read from /proc.
             onBlindClosed: (names, blind) => {
               if (!names.includes('exec') || blind.cause !== 'exit') return;
-              const { events, over } = recoverBlindExecs(blind, { host, cache, selfPid: process.pid });
+              const probePids = new Set([...supervisors.values()].flatMap((s) => (s.pid ? [s.pid] : [])));
+              const { events, over } = recoverBlindExecs(blind, { host, cache, probePids });
               log.warn(
                 { 'probe.blindFromTs': blind.fromTs, 'probe.blindToTs': blind.toTs, recovered: events.length, over },
                 'processes started while the exec probe was blind, recovered from /proc',

@@ -9,11 +9,22 @@ const TICK_NS = 10_000_000n;
 /** Processes recovered from one blind interval at most: the rest are counted, not reported. */
 export const MAX_RECOVERED = 5000;
 
+/**
+ * The wall-clock time of boot to within a tick, from the uptime: /proc/stat's btime is whole seconds,
+ * up to a second off, more than a short blind interval.
+ */
+function preciseBoot(procRoot: string): bigint {
+  const up = readFileSync(`${procRoot}/uptime`, 'latin1').split(' ')[0]!;
+  const [whole, frac = '0'] = up.split('.');
+  const upNs = BigInt(whole!) * 1_000_000_000n + BigInt(frac.padEnd(9, '0').slice(0, 9));
+  return BigInt(Date.now()) * 1_000_000n - upNs;
+}
+
 export interface BlindRecoveryOptions {
   host: string;
   cache: ProcessCache;
-  /** Its own children (the bpftrace it starts) are not what the probe missed. */
-  selfPid: number;
+  /** The sensor's own bpftrace processes (started inside the interval) are not what the probe missed. */
+  probePids: ReadonlySet<number>;
   procRoot?: string;
 }
 
@@ -31,9 +42,10 @@ export interface Recovered {
  */
 export function recoverBlindExecs(blind: BlindIntervalV1, o: BlindRecoveryOptions): Recovered {
   const procRoot = o.procRoot ?? '/proc';
-  const from = BigInt(blind.fromTs) - TICK_NS;
+  // Both ends known to a tick or two (the start time and the uptime are counted in ticks).
+  const from = BigInt(blind.fromTs) - 2n * TICK_NS;
   const to = BigInt(blind.toTs);
-  const boot = bootTime(procRoot);
+  const boot = preciseBoot(procRoot);
   const found: { pid: number; startTs: bigint }[] = [];
   for (const name of readdirSync(procRoot)) {
     if (!/^\d+$/.test(name)) continue;
@@ -44,8 +56,8 @@ export function recoverBlindExecs(blind: BlindIntervalV1, o: BlindRecoveryOption
       continue; // exited meanwhile
     }
     const stat = parseStat(text);
-    if (!stat || stat.ppid === o.selfPid) continue;
-    const startTs = boot + (stat.startTicks * 1_000_000_000n) / 100n;
+    if (!stat || o.probePids.has(Number(name))) continue;
+    const startTs = boot + stat.startTicks * TICK_NS;
     if (startTs >= from && startTs <= to) found.push({ pid: Number(name), startTs });
   }
   found.sort((a, b) => (a.startTs < b.startTs ? -1 : a.startTs > b.startTs ? 1 : a.pid - b.pid));
@@ -53,14 +65,17 @@ export function recoverBlindExecs(blind: BlindIntervalV1, o: BlindRecoveryOption
   // Read whole into the process cache (ancestry, identity) as at the sensor's start.
   o.cache.seedFromProc(kept.map((f) => f.pid));
   const events: EventV1[] = [];
+  const btime = bootTime(procRoot);
   for (const { pid, startTs } of kept) {
     const proc = o.cache.describe(pid);
-    // Gone between the two reads, or its start time changed (pid reused): nothing to report.
-    if (proc.startTs !== startTs.toString()) continue;
+    // Gone between the two reads, or another process now has its pid: nothing to report. (Its
+    // startTs, the identity the sensor gives it everywhere, counts from /proc/stat's whole-second btime.)
+    if (proc.startTs !== String(btime + (startTs - boot))) continue;
     events.push({
       id: randomUUID(),
       v: 1,
       host: o.host,
+      // When it started, to a tick (the interval it fell in is told by its probe's alert).
       ts: startTs.toString(),
       kind: 'exec',
       proc,
