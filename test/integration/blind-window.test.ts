@@ -111,7 +111,7 @@ test("bash's builtin kill -STOP, twice, then -9: each blind interval alerts, sho
     assert.ok(blind?.blindFromTs);
     const text = await vigilAsync(api, ['status']);
     assert.match(text.stdout, /exec:stalled/);
-    assert.match(text.stdout, /blind-sensor exec: BLIND since /);
+    assert.match(text.stdout, /blind-sensor exec: output stalled: .* blind since /);
     assert.deepEqual(await alerts('sensor.tamper'), [], 'no program ran: only the stall tells');
 
     builtinKill('CONT', pid);

@@ -85,8 +85,6 @@ export default class Status extends ApiCommand<typeof Status> {
         for (const p of x.probes) {
           if (p.lastError && p.state !== 'running') this.log(printable(`${x.host} ${p.name}: ${p.lastError}`));
           const last = p.recentBlinds?.at(-1);
-          if (p.state === 'stalled' && p.blindFromTs)
-            this.log(printable(`${x.host} ${p.name}: BLIND since ${nsToIso(p.blindFromTs)} (stalled)`));
           if (p.blinds && last)
             this.log(
               printable(
