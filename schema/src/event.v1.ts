@@ -56,6 +56,12 @@ export const ExecDataV1 = z.object({
   ret: z.number().int().nullable(),
   /** fds 0, 1 and 2 of the new program (absent ones are `none`), for a successful exec the probe read. */
   stdio: z.array(StdioFdV1).max(3).optional(),
+  /**
+   * Not seen by the probe: a process found in /proc after a blind interval of the exec probe, started
+   * inside it. Its argv, exe and cwd are what /proc shows when read (the program may have changed
+   * them); ts is its start time (10 ms ticks), not the exec's.
+   */
+  recovered: z.literal(true).optional(),
 });
 
 export const ExitDataV1 = z.object({

@@ -4,6 +4,22 @@ import { HostId, NsTimestamp } from './common.js';
 /** Probe states one heartbeat may carry at most. */
 export const MAX_PROBES = 32;
 
+/** Closed blind intervals one probe state carries at most (the latest). */
+export const MAX_RECENT_BLINDS = 8;
+
+/** A time a probe saw nothing: from its last complete output to when it was live again (ns). */
+export const BlindIntervalV1 = z.object({
+  fromTs: NsTimestamp,
+  toTs: NsTimestamp,
+  /**
+   * `stall`: its process stopped printing and then resumed (what the kernel buffered came out, less
+   * the events counted lost); `exit`: its process exited or was killed and a new one attached (what
+   * the old one buffered is gone; processes started meanwhile are recovered from /proc).
+   */
+  cause: z.enum(['stall', 'exit']),
+});
+export type BlindIntervalV1 = z.infer<typeof BlindIntervalV1>;
+
 export const ProbeStateV1 = z.object({
   name: z.string().min(1).max(64),
   /**
@@ -29,6 +45,10 @@ export const ProbeStateV1 = z.object({
   blindFromTs: NsTimestamp.optional(),
   /** Times its output stalled since the sensor started (a stall that resumed between heartbeats too). */
   stalls: z.number().int().nonnegative().optional(),
+  /** Blind intervals since the sensor started: the closed ones, and a stall still open. */
+  blinds: z.number().int().nonnegative().optional(),
+  /** The latest closed blind intervals, oldest first (each raises its own alert). */
+  recentBlinds: z.array(BlindIntervalV1).max(MAX_RECENT_BLINDS).optional(),
   /** The bpftrace process, so that an attempt to kill it can be recognised. */
   pid: z.number().int().positive().optional(),
 });

@@ -10,6 +10,7 @@ import { ProcessCache } from './process/cache.js';
 import { ExeHasher } from './process/exe-identity.js';
 import { ConfigReader } from './process/config-files.js';
 import { requestReferenceHashes } from './process/reference-tools.js';
+import { recoverBlindExecs } from './process/blind-recovery.js';
 import { GpuDeviceMap, type ExtraGpuDevice } from './gpu/devices.js';
 import { EventBuilder } from './assemble/event-builder.js';
 import { RecordRouter } from './assemble/router.js';
@@ -112,6 +113,8 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
     compilerRssReleasedBytes: compiler.releasedBytes,
   });
 
+  // Set once heartbeats start: a stall or a restart goes out at once.
+  let sendHeartbeat = () => {};
   const stop = await runSteps(
     [
       {
@@ -165,6 +168,18 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
             ...(cfg.probeStallSeconds !== undefined ? { stallAfterMs: cfg.probeStallSeconds * 1000 } : {}),
             ...(cfg.probeStallActSeconds !== undefined ? { stallActAfterMs: cfg.probeStallActSeconds * 1000 } : {}),
             ...(cfg.releaseCompilerPages === false ? {} : { onAttached: compiler.onAttached }),
+            // After an exit, what the exec probe buffered is gone: what still runs from the gap is read from /proc.
+            onBlindClosed: (names, blind) => {
+              if (!names.includes('exec') || blind.cause !== 'exit') return;
+              const probePids = new Set([...supervisors.values()].flatMap((s) => (s.pid ? [s.pid] : [])));
+              const { events, over } = recoverBlindExecs(blind, { host, cache, probePids });
+              log.warn(
+                { 'probe.blindFromTs': blind.fromTs, 'probe.blindToTs': blind.toTs, recovered: events.length, over },
+                'processes started while the exec probe was blind, recovered from /proc',
+              );
+              emit(events);
+            },
+            onStateChange: () => sendHeartbeat(),
             lineHandler: (label, names, sup) => router.lineHandler(label, names, sup),
             supervisors,
             log,
@@ -191,6 +206,9 @@ export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
             nc: () => exporter?.nc() ?? null,
             beat: heartbeat,
             log,
+            sendNow: (send) => {
+              sendHeartbeat = send;
+            },
           }),
       },
     ],

@@ -5,7 +5,13 @@ import type { DetectionConfig, DetectionContext, Finding } from './define.js';
 import { ExeHashes } from './exe-hashes.js';
 import { ImageIndex, type LoadedDetection } from './image-index.js';
 import { byTs } from './ns-order.js';
-import { PROCESS_STATE_LIMITS, ProcessStates, type ProcessState, type ProcessStateStats } from './process-state.js';
+import {
+  PROCESS_STATE_LIMITS,
+  ProcessStates,
+  type ExecWithoutStart,
+  type ProcessState,
+  type ProcessStateStats,
+} from './process-state.js';
 import { AlertThrottle, type AlertThrottleStats, type Grouping, MAX_EVIDENCE } from './throttle.js';
 import { commandShape } from './command-shape.js';
 import { StdioPipes } from './stdio-pipes.js';
@@ -103,8 +109,15 @@ export class DetectionEngine {
       this.exeHashes.observe(ev);
       // Before evaluation: the second end of a pipe to exec finds the first, whichever it is.
       if (ev.kind === 'exec') this.stdioPipes.observe(ev);
-      // An exec without a start time is a process the sensor saw no fork of: a new one for its pid.
-      const state = this.states.resolve(host, proc.pid, proc.startTs, ev.kind === 'exec' && proc.startTs === null);
+      // An exec without a start time is a process the sensor saw no fork of: a new one for its pid
+      // (or, after failed execs, the same one trying the next directory of PATH).
+      const execOutcome: ExecWithoutStart =
+        ev.kind !== 'exec' || proc.startTs !== null
+          ? null
+          : ev.exec.ret !== null && ev.exec.ret !== 0
+            ? 'failed'
+            : 'succeeded';
+      const state = this.states.resolve(host, proc.pid, proc.startTs, execOutcome);
       this.evaluating = state;
       try {
         this.evaluate(ev, state);
@@ -121,7 +134,7 @@ export class DetectionEngine {
    * of that start time, or without one to the live process of that pid (as an event without one would).
    */
   raise(loaded: Raiser, host: string, proc: ProcessV1 | null, ts: string, evidence: string[], finding: Finding): void {
-    const state = proc ? this.states.resolve(host, proc.pid, proc.startTs, false) : null;
+    const state = proc ? this.states.resolve(host, proc.pid, proc.startTs) : null;
     this.raiseFor(loaded, host, proc, state, ts, evidence, finding);
   }
 

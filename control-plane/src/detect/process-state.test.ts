@@ -275,3 +275,22 @@ test('flags raised for processes no event brought (a SQL detection) go with the 
   engine.process([{ ...exec(['look'], { pid: 5 }), host: 'h' }]);
   assert.deepEqual(seen, [false, true], 'the first flag went with the bound; the last is kept');
 });
+
+test('the failed PATH lookups of one execvp and the exec that succeeds are one process, not many', () => {
+  const P = 41_001;
+  const tries = ['/usr/local/sbin/xmrig', '/usr/local/bin/xmrig', '/usr/sbin/xmrig'];
+  const failed = (path: string) => {
+    const ev = exec(['xmrig'], { pid: P, exe: '/usr/bin/bash', comm: 'bash', ancestry: [] }, path);
+    if (ev.kind === 'exec') ev.exec.ret = -2;
+    return ev;
+  };
+  const { engine } = builtinEngine();
+  engine.process([...tries.map(failed), exec(['xmrig'], { pid: P, exe: '/usr/bin/xmrig', ancestry: [] })]);
+  assert.equal(engine.stateStats.processes, 1, 'one entry for the pid');
+  // Another execvp on the same pid after a successful one is a new program: a new entry, as before.
+  engine.process([
+    failed('/usr/local/bin/python3'),
+    exec(['python3'], { pid: P, exe: '/usr/bin/python3', ancestry: [] }),
+  ]);
+  assert.equal(engine.stateStats.processes, 2, 'the next image starts its own entry');
+});

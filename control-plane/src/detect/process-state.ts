@@ -10,6 +10,11 @@ export interface ProcessState {
   start: string | null;
   /** Made for an ancestor named by a descendant's exec; no event of its own yet. */
   placeholder: boolean;
+  /**
+   * Its last event was a failed exec without a start time: an execvp trying the next directory of
+   * PATH (or a retry) comes from the same process, not a new one.
+   */
+  lookup: boolean;
   /** Its own recent events, oldest first, and each one's estimated bytes. */
   history: readonly EventV1[];
   historyBytes: readonly number[];
@@ -25,6 +30,9 @@ export interface ProcessState {
   exitedAt: number | null;
   released: boolean;
 }
+
+/** An exec whose start time the sensor did not know, by its outcome (execve's return). */
+export type ExecWithoutStart = 'succeeded' | 'failed' | null;
 
 /** Processes let go whole: at their exit or when idle (`released`), or over a bound (`evicted`). */
 export const RELEASE_REASONS = ['exited', 'aged'] as const;
@@ -118,10 +126,11 @@ export class ProcessStates {
   }
 
   /**
-   * The process an event (or an alert's process) is about. `execWithoutStart`: an exec whose start
-   * time the sensor did not know, which begins a new entry for that pid.
+   * The process an event (or an alert's process) is about. `exec`: an exec whose start time the
+   * sensor did not know, which begins a new entry for that pid, unless it follows failed execs of the
+   * live entry (one execvp trying each directory of PATH is one process).
    */
-  resolve(host: string, pid: number, start: string | null, execWithoutStart: boolean): ProcessState {
+  resolve(host: string, pid: number, start: string | null, exec: ExecWithoutStart = null): ProcessState {
     this.makeRoom();
     const gens = this.generations(host, pid);
     const cur = gens[gens.length - 1];
@@ -141,10 +150,13 @@ export class ProcessStates {
         }
       }
     } else {
-      // Without a start time an event belongs to the live process of its pid, unless it is an exec.
-      s = !execWithoutStart && cur && cur.exitedAt === null ? cur : undefined;
+      // Without a start time an event belongs to the live process of its pid, unless it is an exec
+      // that does not continue a lookup (failed execs replace no image: the process stays who it was).
+      const live = cur && cur.exitedAt === null ? cur : undefined;
+      s = !exec || live?.lookup ? live : undefined;
       if (!s) this.succeed(gens, cur, (s = this.make(host, pid, null)));
     }
+    s.lookup = start === null && exec === 'failed';
     s.placeholder = false;
     this.touch(s);
     this.fit(s);
@@ -269,6 +281,7 @@ export class ProcessStates {
       pid,
       start,
       placeholder: false,
+      lookup: false,
       history: NO_EVENTS,
       historyBytes: NO_SIZES,
       descendants: NO_EVENTS,

@@ -361,4 +361,3 @@ export function dnsQuery(qname: string, p: Partial<ProcessV1> = {}): EventV1 {
     },
   };
 }
-

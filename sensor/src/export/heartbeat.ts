@@ -93,6 +93,8 @@ export function startHeartbeats(opts: {
   nc: () => NatsConnection | null;
   beat: () => HeartbeatV1;
   log: Logger;
+  /** Given the send: a probe that stalls or restarts is told at once, not at the next beat. */
+  sendNow?: (send: () => void) => void;
 }): () => void {
   const send = (stopping = false) => {
     try {
@@ -107,6 +109,7 @@ export function startHeartbeats(opts: {
     }
   };
   send();
+  opts.sendNow?.(() => send());
   const t = setInterval(send, opts.seconds * 1000);
   return () => {
     clearInterval(t);

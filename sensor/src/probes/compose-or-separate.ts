@@ -2,6 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { BlindIntervalV1 } from '@vigil/schema';
 import { composeProbes, readPrelude, standaloneProbe } from './compose.js';
 import { makeScriptDir } from './script-dir.js';
 import { PROBES, type ProbeContext, type ProbeName } from './registry.js';
@@ -18,6 +19,10 @@ export interface ProbeRunOptions {
   stallActAfterMs?: number;
   /** Called each time a bpftrace process has attached its probes. */
   onAttached?: (pid: number) => void;
+  /** Called when a blind interval of the bpftrace process running `names` ends. */
+  onBlindClosed?: (names: readonly ProbeName[], blind: BlindIntervalV1) => void;
+  /** Called when a probe's state changes unplanned (see ProbeSupervisor). */
+  onStateChange?: () => void;
   /** The stdout handler of the bpftrace process running `names`, labelled `label`. */
   lineHandler: (label: string, names: readonly ProbeName[], sup: () => ProbeSupervisor) => (line: string) => void;
   /** Where each probe's supervisor is recorded as it is made (probes composed into one share it). */
@@ -79,6 +84,8 @@ function supervisor(
     ...(o.stallAfterMs !== undefined ? { stallAfterMs: o.stallAfterMs } : {}),
     ...(o.stallActAfterMs !== undefined ? { stallActAfterMs: o.stallActAfterMs } : {}),
     ...(o.onAttached ? { onAttached: o.onAttached } : {}),
+    ...(o.onStateChange ? { onStateChange: o.onStateChange } : {}),
+    ...(o.onBlindClosed ? { onBlindClosed: (b: BlindIntervalV1) => o.onBlindClosed!(names, b) } : {}),
   });
   return sup;
 }

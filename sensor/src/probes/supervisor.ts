@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
-import { nowNs, type ProbeStateV1 } from '@vigil/schema';
+import { MAX_RECENT_BLINDS, nowNs, type BlindIntervalV1, type ProbeStateV1 } from '@vigil/schema';
 import { readProcState } from '../host/procfs.js';
 import { BPFTRACE_MALLOC_ENV } from './registry.js';
 
@@ -16,6 +16,10 @@ export interface SupervisorOptions {
   onRestart?: (info: { restarts: number; code: number | null; signal: string | null; stderr: string }) => void;
   /** Called each time a bpftrace process has attached its probes (its compile is over). */
   onAttached?: (pid: number) => void;
+  /** Called when a blind interval ends: a stall resumed, or a new bpftrace attached after an exit. */
+  onBlindClosed?: (blind: BlindIntervalV1) => void;
+  /** Called when its state changes unplanned: a stall begins or ends, the process exits, a new one attaches. */
+  onStateChange?: () => void;
   log: Logger;
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -95,13 +99,15 @@ export class ProbeSupervisor {
   /** Called by the line handler on the probe's ready record (printed from BEGIN, after attaching). */
   markAttached(): void {
     const now = nowNs();
-    if (this.state.restarts > 0 && this.state.state === 'restarting') this.state.lastRestartTs = now;
+    const restarted = this.state.restarts > 0 && this.state.state === 'restarting';
+    if (restarted) this.state.lastRestartTs = now;
     this.state.state = 'running';
     // Attached now: nothing it traces from here on has been missed yet.
     this.state.lastFlushTs = now;
     this.aliveAt = this.watchedAt = performance.now();
     this.watchTimer ??= setInterval(() => this.watch(), WATCH_MS).unref();
     if (this.child?.pid) this.opts.onAttached?.(this.child.pid);
+    if (restarted) this.closeBlind('exit', now);
     this.attachedResolve?.();
     this.attachedResolve = null;
   }
@@ -117,11 +123,26 @@ export class ProbeSupervisor {
       this.state.lastFlushTs = ts;
     if (this.state.state !== 'stalled') return;
     this.state.state = 'running';
+    this.closeBlind('stall', nowNs());
     const stalledMs = Date.now() - Number(BigInt(this.state.blindFromTs ?? nowNs()) / 1_000_000n);
     this.opts.log.warn(
       { 'probe.name': this.opts.name, 'probe.blindFromTs': this.state.blindFromTs, 'probe.stalledMs': stalledMs },
       'probe output resumed after a stall',
     );
+  }
+
+  /** A blind interval ended at `toTs`: kept among the latest (each raises its own alert) and told. */
+  private closeBlind(cause: BlindIntervalV1['cause'], toTs: string): void {
+    const fromTs = this.state.blindFromTs;
+    if (fromTs === undefined) return;
+    const blind = { fromTs, toTs, cause };
+    this.state.recentBlinds = [...(this.state.recentBlinds ?? []), blind].slice(-MAX_RECENT_BLINDS);
+    this.opts.log.warn(
+      { 'probe.name': this.opts.name, 'probe.blindFromTs': fromTs, 'probe.blindToTs': toTs, 'probe.blindCause': cause },
+      'probe blind interval closed',
+    );
+    this.opts.onBlindClosed?.(blind);
+    this.opts.onStateChange?.();
   }
 
   /** Every WATCH_MS while the process runs: a stall is reported once, then acted on. */
@@ -144,6 +165,7 @@ export class ProbeSupervisor {
       if (now - this.aliveAt < stallAfter) return;
       this.state.state = 'stalled';
       this.state.stalls = (this.state.stalls ?? 0) + 1;
+      this.state.blinds = (this.state.blinds ?? 0) + 1;
       this.state.blindFromTs = this.state.lastFlushTs ?? nowNs();
       this.stalledAt = now;
       this.stallStep = 0;
@@ -159,6 +181,7 @@ export class ProbeSupervisor {
         },
         'probe output stalled',
       );
+      this.opts.onStateChange?.();
       return;
     }
     // One step per `act`, in turn: resume it, kill it, and if no exit comes, restart without it.
@@ -260,7 +283,10 @@ export class ProbeSupervisor {
       return;
     }
     // What it still buffered in the kernel went with it: blind since its last flush (or its stall's).
-    if (this.state.state !== 'stalled') this.state.blindFromTs = this.state.lastFlushTs ?? nowNs();
+    if (this.state.state !== 'stalled') {
+      this.state.blindFromTs = this.state.lastFlushTs ?? nowNs();
+      this.state.blinds = (this.state.blinds ?? 0) + 1;
+    }
     const why = this.killedForStall
       ? `killed by the sensor (${this.state.lastError})`
       : `bpftrace exited (code ${code}, signal ${signal})`;
@@ -281,6 +307,7 @@ export class ProbeSupervisor {
       'probe exited; restarting',
     );
     this.opts.onRestart?.({ restarts: this.state.restarts, code, signal, stderr });
+    this.opts.onStateChange?.();
     // A probe that never attached would otherwise keep start() pending forever.
     this.attachedResolve?.();
     this.attachedResolve = null;

@@ -62,7 +62,12 @@ export default class Status extends ApiCommand<typeof Status> {
                 x.cpuCores !== undefined
                   ? `${(x.cpuCores * 100).toFixed(1)}%${x.sharesControlPlaneProcess ? '*' : ''}`
                   : '-',
-                x.probes.map((p) => `${p.name}:${p.state}${p.restarts ? `(${p.restarts} restarts)` : ''}`).join(' '),
+                x.probes
+                  .map(
+                    (p) =>
+                      `${p.name}:${p.state}${p.restarts ? `(${p.restarts} restarts)` : ''}${p.blinds ? `(${p.blinds} blind)` : ''}`,
+                  )
+                  .join(' '),
               ]),
               120,
             ),
@@ -77,8 +82,16 @@ export default class Status extends ApiCommand<typeof Status> {
         }
         const rej = Object.entries(x.counters.rejects);
         if (rej.length) this.log(printable(`${x.host} rejects: ${rej.map(([k, v]) => `${k}=${v}`).join(' ')}`));
-        for (const p of x.probes)
+        for (const p of x.probes) {
           if (p.lastError && p.state !== 'running') this.log(printable(`${x.host} ${p.name}: ${p.lastError}`));
+          const last = p.recentBlinds?.at(-1);
+          if (p.blinds && last)
+            this.log(
+              printable(
+                `${x.host} ${p.name}: ${p.blinds} blind interval(s); last ${nsToIso(last.fromTs)} to ${nsToIso(last.toTs)} (${(Number(BigInt(last.toTs) - BigInt(last.fromTs)) / 1e9).toFixed(1)} s, ${last.cause === 'exit' ? 'restarted' : 'stalled, resumed'})`,
+              ),
+            );
+        }
         const skew = x.clockSkewSeconds ?? 0;
         // Past a few seconds (the heartbeat's own transit is milliseconds): its events' times are off too.
         if (Math.abs(skew) >= CLOCK_SKEW_SHOWN_S)

@@ -47,7 +47,7 @@ test('sensor.probe-restart: probes sharing one bpftrace process raise one alert 
     ),
   ]);
   assert.deepEqual(out, [
-    'probe exec (with proc, connect: one bpftrace process) on h stopped and was restarted (1 restarts so far); blind for 1.0 s; killed',
+    'probe exec (with proc, connect: one bpftrace process) on h stopped and was restarted (1 restarts so far); blind for 1.0 s (1970-01-01T00:00:01.000Z to 1970-01-01T00:00:02.000Z, the processes started then and still running recovered from /proc); killed',
   ]);
 });
 
@@ -95,7 +95,9 @@ test('sensor.probe-restart forgets the probes a heartbeat stops listing (names a
   e.tick([hb([probe('exec', restarted), probe('made-up-1', restarted)])]);
   assert.deepEqual(
     out,
-    ['probe exec on h stopped and was restarted (5 restarts so far); blind for 1.0 s; killed'],
+    [
+      'probe exec on h stopped and was restarted (5 restarts so far); blind for 1.0 s (1970-01-01T00:00:01.000Z to 1970-01-01T00:00:02.000Z, the processes started then and still running recovered from /proc); killed',
+    ],
     'a probe listed throughout is still told',
   );
 });
@@ -145,7 +147,9 @@ test('sensor.probe-restart waits until the probe is back to tell the blind gap, 
       probe({ name: 'gpu', state: 'restarting', restarts: 1 }),
     ]),
   ]);
-  assert.deepEqual(out, ['probe exec on h stopped and was restarted (1 restarts so far); blind for 2.5 s; killed']);
+  assert.deepEqual(out, [
+    'probe exec on h stopped and was restarted (1 restarts so far); blind for 2.5 s (1970-01-01T00:00:01.000Z to 1970-01-01T00:00:03.500Z, the processes started then and still running recovered from /proc); killed',
+  ]);
   now = 40_000;
   e.tick([
     hb([
