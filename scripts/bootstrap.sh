@@ -16,6 +16,12 @@ if [ "${1:-}" = "--test" ]; then
   command -v socat >/dev/null 2>&1 || missing+=(socat)
   command -v ncat >/dev/null 2>&1 || missing+=(ncat)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  # The behaviour corpus (test/corpus): interpreters' one-liners, downloads, git over ssh.
+  command -v perl >/dev/null 2>&1 || missing+=(perl)
+  command -v ruby >/dev/null 2>&1 || missing+=(ruby)
+  command -v php >/dev/null 2>&1 || missing+=(php-cli)
+  command -v wget >/dev/null 2>&1 || missing+=(wget)
+  command -v git >/dev/null 2>&1 || missing+=(git)
 fi
 # With --bench: the classic alternative the overhead benchmark compares against.
 if [ "${1:-}" = "--bench" ]; then
