@@ -134,7 +134,15 @@ export function judgeGpuCompute(ev: GpuEventV1, ctx: DetectionContext): Unexpect
     };
   const installed = interpreter || (matchesAny(INSTALLED_GPU_PATHS, exe) && !inWritablePlace(exe));
   const seen = seenBeforeJob(ctx, ev);
-  if (!installed && seen !== true)
+  if (!installed && seen !== true) {
+    // A trainer compiled here (llm.c's `make train_gpt2cu`) is new to the host by construction.
+    const build = builtHere(ctx, ev.host, exe);
+    if (build)
+      return {
+        rule: 'binary built on this host',
+        severity: 'low',
+        why: `its content is new to this host, and ${build.compiler} (pid ${build.pid}) built it here (\`${build.argv.slice(0, 8).join(' ')}\`)`,
+      };
     return {
       rule: 'not installed software, not seen before the job',
       severity: 'high',
@@ -143,6 +151,7 @@ export function judgeGpuCompute(ev: GpuEventV1, ctx: DetectionContext): Unexpect
           ? `its content (hash) was first seen on this host in ${ev.proc.job ?? 'this process tree'}`
           : 'it is not installed software (outside the system prefixes and Python environments) and its hash is not known from before',
     };
+  }
   if (!ev.proc.job && !ev.proc.ancestry.some(isLauncher) && hostRunsJobs(ctx, ev.host))
     return {
       rule: 'outside any job on a job host',

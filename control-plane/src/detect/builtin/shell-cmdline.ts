@@ -25,7 +25,12 @@ export const REVERSE_SHELL_PATTERNS: OneLiner[] = [
   { what: '/dev/tcp or /dev/udp redirection of a shell’s stdio', test: (_n, t) => devTcpStdio(t) },
   {
     what: 'python socket one-liner',
-    test: (n, t) => any(n, /^python/) && /\bsocket\b/.test(t) && /(subprocess|pty\.spawn|os\.dup2|\.connect\()/.test(t),
+    // A socket alone is no shell (`s.connect(('8.8.8.8', 80)); s.getsockname()` finds this host's
+    // address): the one-liner must also hand the socket to a shell or run commands.
+    test: (n, t) =>
+      any(n, /^python/) &&
+      /\bsocket\b/.test(t) &&
+      /(subprocess|pty\.spawn|os\.dup2|os\.system|os\.popen|os\.exec|\bexec\()/.test(t),
   },
   {
     what: 'perl socket one-liner',
