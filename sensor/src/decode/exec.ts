@@ -39,8 +39,7 @@ export const ExecRecord = recordUnion(
  * exec count (task->self_exec_id), the key of its fds in @exec_fd; a head without it (a probe that
  * reads no fds) gives an exec without stdio.
  */
-const HEAD_FIELDS = [U32, U32, U32, U32, U64, Comm, U64, z.string()] as const;
-export const ExecHeadValue = z.union([z.tuple([...HEAD_FIELDS, U64]), z.tuple([...HEAD_FIELDS])]);
+export const ExecHeadValue = z.tuple([U32, U32, U32, U32, U64, Comm, U64, z.string(), U64.optional()]);
 
 /** The most argv elements the probe reads. */
 export const EXEC_MAX_ARGS = 32;
