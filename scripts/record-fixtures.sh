@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Re-records probes/fixtures/*.ndjson from the real probes on this kernel (root, bpftrace).
+# Re-records probes/fixtures/*.ndjson from the real probes on this kernel (root, bpftrace); with probe
+# names as arguments, only theirs (scripts/record-fixtures.sh exec).
 # Each probe runs while a workload does what the fixture should hold; its raw output is kept as is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,6 +8,8 @@ out=probes/fixtures
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out"
+want() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]]; }
+only="$*"
 
 record() { # name, workload function, bpftrace args...
   local name=$1 work=$2; shift 2
@@ -25,20 +28,31 @@ exec_work() {
     $'\xff\xfe bad utf8' 'café ☕' "$(printf 'A%.0s' $(seq 1 300))"
   /bin/true $(seq 1 40)
   /nonexistent/vigil-fixture-binary 2>/dev/null || true
+  # stdio: a pipe (the writer's fd 1 and the reader's fd 0 share an inode), /dev/null and a file,
+  # and fds 0-1 on a loopback TCP connection (argv[0] names the listener's port).
+  /bin/echo vigil-fixture-pipe | /bin/cat >"$tmp/stdio.out" 2>/dev/null
+  /usr/bin/python3 - <<'PY'
+import socket, subprocess
+for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+    l = socket.socket(fam); l.bind((host, 0)); l.listen()
+    port = l.getsockname()[1]
+    c = socket.create_connection((host, port))
+    subprocess.run([f"vigil-peer-{port}", "0"], executable="/bin/sleep", stdin=c, stdout=c, stderr=subprocess.DEVNULL)
+PY
 }
 # Flushes that printed no map are left out (end-of-flush records alone), so the fixture stays reviewable.
 drop_empty_flushes() { # record type of the end-of-flush record
   awk -v t="$1" '/"type": "map"/ { n++ } { if ($0 ~ "\"data\": \\[" t ",") { if (n > 0) print; n = 0 } else print }'
 }
-record exec exec_work 50
-drop_empty_flushes 5 <"$tmp/exec.raw" >"$out/exec.ndjson"
+want exec && record exec exec_work 50
+want exec && python3 scripts/fixture-workload.py $$ <"$tmp/exec.raw" | drop_empty_flushes 5 >"$out/exec.ndjson"
 
 proc_work() { bash -c 'sleep 0.05 & wait; (exit 3); sh -c "kill -9 \$\$"; true'; }
-record proc proc_work 50
-drop_empty_flushes 12 <"$tmp/proc.raw" >"$out/proc.ndjson"
+want proc && record proc proc_work 50
+want proc && drop_empty_flushes 12 <"$tmp/proc.raw" >"$out/proc.ndjson"
 
 connect_work() {
-  python3 - <<'PY'
+  /usr/bin/python3 - <<'PY'
 import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64); port = s.getsockname()[1]
 for _ in range(20):
@@ -49,14 +63,14 @@ for host in ("::1", "::ffff:127.0.0.1"):
     except OSError: pass
 PY
 }
-record connect connect_work 1
-grep -E 'attached_probes|"data": \[0,|"python3"|@connect_' "$tmp/connect.raw" >"$out/connect.ndjson"
+want connect && record connect connect_work 1
+want connect && grep -E 'attached_probes|"data": \[0,|"python3"|@connect_' "$tmp/connect.raw" >"$out/connect.ndjson"
 
-rm -f "$tmp/nvidiactl"; mknod "$tmp/nvidiactl" c 1 7
-cc -O2 -o "$tmp/nv-ioctl" test/support/nv-ioctl.c
+want gpu && { rm -f "$tmp/nvidiactl"; mknod "$tmp/nvidiactl" c 1 7; }
+want gpu && cc -O2 -o "$tmp/nv-ioctl" test/support/nv-ioctl.c
 gpu_work() { "$tmp/nv-ioctl" "$tmp/nvidiactl" 50; }
-record gpu gpu_work 1 4096 4096 4096 4096 $(( (1 << 20) | 7 )) 0 0 0
-grep -E 'attached_probes|"data": \[0,|"nv-ioctl"|@gpu_' "$tmp/gpu.raw" >"$out/gpu.ndjson"
+want gpu && record gpu gpu_work 1 4096 4096 4096 4096 $(( (1 << 20) | 7 )) 0 0 0
+want gpu && grep -E 'attached_probes|"data": \[0,|"nv-ioctl"|@gpu_' "$tmp/gpu.raw" >"$out/gpu.ndjson"
 # DNS: a tiny responder on 127.0.0.1:53 (test/support/dns-responder.py) answers glibc's getent (connect +
 # sendto, and sendmmsg for Python's A+AAAA getaddrinfo, + recvfrom, through a resolv.conf bound over /etc/resolv.conf in a mount namespace),
 # and a musl-style sendto with the address carries a hostile name (a dot and a NUL inside labels).
@@ -68,6 +82,6 @@ dns_work() {
   python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1); s.sendto(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03a.b\x03c\x00d\x04evil\x00\x00\x01\x00\x01", ("127.0.0.1", 53)); s.recv(512)' || true
   kill "$resp" 2>/dev/null || true; wait "$resp" 2>/dev/null || true
 }
-record dns dns_work
-grep -E 'attached_probes|"data": \[(0|4[0-3]),' "$tmp/dns.raw" >"$out/dns.ndjson"
+want dns && record dns dns_work
+want dns && grep -E 'attached_probes|"data": \[(0|4[0-3]),' "$tmp/dns.raw" >"$out/dns.ndjson"
 wc -l "$out"/*.ndjson

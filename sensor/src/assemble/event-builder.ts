@@ -269,7 +269,13 @@ export class EventBuilder {
     return {
       ...this.envelope(e.ns, e.pid, { comm: e.comm, uid: e.uid, cgroupId: e.cgroupId }),
       kind: 'exec',
-      exec: { filename: e.filename, argv: e.argv, argvTruncated: e.argvTruncated, ret: e.ret },
+      exec: {
+        filename: e.filename,
+        argv: e.argv,
+        argvTruncated: e.argvTruncated,
+        ret: e.ret,
+        ...(e.stdio ? { stdio: e.stdio } : {}),
+      },
     };
   }
 

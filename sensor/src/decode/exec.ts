@@ -1,7 +1,10 @@
+import { isIP } from 'node:net';
 import { z } from 'zod/v4';
 import { RECORD } from '../probes/records.js';
 import { Comm, I64, Ns, recordUnion, U32, U64, type DecodeResult } from './records.js';
 import { parseNumericMapKey } from './bpftrace-output.js';
+import type { StdioFdV1 } from '@vigil/schema';
+import { ExecFdValue, ExecSockValue, isInetSocket, stdioFd } from './stdio.js';
 
 /** Records of probes/exec.bt (see its header): failed calls as tuples, successful ones in maps. */
 export const ExecArgRecord = z.tuple([z.literal(RECORD.exec.arg), Ns, U32, U32, z.string()]);
@@ -31,8 +34,12 @@ export const ExecRecord = recordUnion(
   ExecFlushRecord,
 );
 
-/** Values of the flushed maps, by map name without its epoch suffix. */
-export const ExecHeadValue = z.tuple([U32, U32, U32, U32, U64, Comm, U64, z.string()]);
+/**
+ * Values of the flushed maps, by map name without its epoch suffix. A head ends with the process's
+ * exec count (task->self_exec_id), the key of its fds in @exec_fd; a head without it (a probe that
+ * reads no fds) gives an exec without stdio.
+ */
+export const ExecHeadValue = z.tuple([U32, U32, U32, U32, U64, Comm, U64, z.string(), U64.optional()]);
 
 /** The most argv elements the probe reads. */
 export const EXEC_MAX_ARGS = 32;
@@ -50,6 +57,8 @@ export interface ExecFields {
   filename: string;
   argv: string[];
   argvTruncated: boolean;
+  /** fds 0-2 of the new program (a successful exec the probe read them for). */
+  stdio?: StdioFdV1[];
 }
 
 /** One successful exec, whole, from a flush of the maps. */
@@ -122,6 +131,9 @@ export function decodeExecBatch(maps: Maps, argLimit: number, prev?: Maps): Batc
   let badHeads = 0;
   // Arguments a decoded head says it has that the flush does not hold (a full map refuses new keys).
   let missingArgs = 0;
+  // fd entries and inet socket endpoints a decoded head says were written that neither this flush
+  // nor the one before holds.
+  let missingFds = 0;
   for (const [key, v] of Object.entries(maps.get('@exec_head') ?? {})) {
     const k = parseNumericMapKey(key, 2);
     const h = ExecHeadValue.safeParse(v);
@@ -130,8 +142,15 @@ export function decodeExecBatch(maps: Maps, argLimit: number, prev?: Maps): Batc
       badHeads++;
       continue;
     }
-    const [tid, ppid, uid, gid, cgroupId, comm, argc, filename] = h.data;
+    const [tid, ppid, uid, gid, cgroupId, comm, argc, filename, execId] = h.data;
     const list = args.get(`${k[0]},${k[1]}`) ?? [];
+    let stdio: StdioFdV1[] | undefined;
+    if (execId !== undefined) {
+      const fds = execStdio(maps, prev, k[0]!, execId);
+      rejects += fds.rejects;
+      missingFds += fds.missing;
+      stdio = fds.stdio;
+    }
     const want = Math.min(argc, EXEC_MAX_ARGS);
     const argv = Array.from({ length: want }, (_, i) => list[i] ?? '');
     for (let i = 0; i < want; i++) if (list[i] === undefined) missingArgs++;
@@ -149,6 +168,7 @@ export function decodeExecBatch(maps: Maps, argLimit: number, prev?: Maps): Batc
       argv,
       argvTruncated: argc > EXEC_MAX_ARGS || argv.some((a) => Buffer.byteLength(a) >= argLimit),
       ret: 0,
+      ...(stdio ? { stdio } : {}),
     });
   }
   // Heads the probe wrote that are not here, and arguments missing from heads that are. A rejected
@@ -161,8 +181,52 @@ export function decodeExecBatch(maps: Maps, argLimit: number, prev?: Maps): Batc
   const lost =
     Math.max(0, sentCounts(maps.get('@exec_sent'))('1') - records.length - badHeads) +
     Math.max(0, missingArgs - badArgs) +
+    missingFds +
     late.lost;
   return { records, rejects: rejects + late.rejects, lost };
+}
+
+/** The map's entry `key` in this flush or, written just before a flip the head missed, the one before. */
+function entry(maps: Maps, prev: Maps | undefined, map: string, key: string): unknown {
+  return maps.get(map)?.[key] ?? prev?.get(map)?.[key];
+}
+
+/**
+ * fds 0-2 of exec `execId` of process `pid`: its @exec_fd entry, and @exec_sock for each inet
+ * socket among them. The probe writes them just before the head, so a flip in between puts them in
+ * the flush before. An entry that does not decode is a reject and its exec has no stdio; a missing
+ * one is counted missing (the map was full): without the fd entry the exec has no stdio, without
+ * an inet socket's endpoints that fd has none.
+ */
+function execStdio(
+  maps: Maps,
+  prev: Maps | undefined,
+  pid: number,
+  execId: number,
+): { stdio?: StdioFdV1[]; rejects: number; missing: number } {
+  const raw = entry(maps, prev, '@exec_fd', `${pid},${execId}`);
+  if (raw === undefined) return { rejects: 0, missing: 1 };
+  const fds = ExecFdValue.safeParse(raw);
+  if (!fds.success) return { rejects: 1, missing: 0 };
+  let rejects = 0;
+  let missing = 0;
+  const stdio = fds.data.map((e, fd) => {
+    if (!isInetSocket(e)) return stdioFd(fd, e, undefined);
+    const rawSock = entry(maps, prev, '@exec_sock', `${pid},${execId},${fd}`);
+    if (rawSock === undefined) {
+      missing++;
+      return stdioFd(fd, e, undefined);
+    }
+    const sock = ExecSockValue.safeParse(rawSock);
+    const fam = stdioFd(fd, e, undefined).family === 'ipv4' ? 4 : 6;
+    // Endpoints of the other family than the socket's are not this socket's.
+    if (!sock.success || isIP(sock.data[1]) !== fam || isIP(sock.data[3]) !== fam) {
+      rejects++;
+      return stdioFd(fd, e, undefined);
+    }
+    return stdioFd(fd, e, sock.data);
+  });
+  return { stdio, rejects, missing };
 }
 
 export type ExecDecoded =

@@ -164,6 +164,42 @@ test('exec fixture: hostile argv comes out byte for byte, nothing forged', () =>
   assert.equal(missing.argvTruncated, false);
 });
 
+test('exec fixture: fds 0-2 of each new program (pipe ends paired by inode, tcp peers, /dev/null, a file)', () => {
+  const done = decodeAll('exec').records.filter((r): r is ExecDone => r.type === 'exec.done');
+  for (const e of done) assert.equal(e.stdio?.length, 3, `every exec has fds 0-2: ${JSON.stringify(e)}`);
+  const one = (filename: string) => {
+    const found = done.filter((e) => e.filename === filename);
+    assert.equal(found.length, 1, `the workload execs ${filename} once`);
+    return found[0]!.stdio!;
+  };
+  // /bin/echo vigil-fixture-pipe | /bin/cat >"$tmp/stdio.out" 2>/dev/null
+  const echo = one('/bin/echo');
+  const cat = one('/bin/cat');
+  assert.equal(echo[1]!.type, 'pipe');
+  assert.equal(cat[0]!.type, 'pipe');
+  assert.equal(cat[0]!.ino, echo[1]!.ino, "the writer's fd 1 and the reader's fd 0 are one pipe");
+  assert.equal(cat[1]!.type, 'file');
+  assert.equal(cat[2]!.type, 'char', '/dev/null');
+  // /bin/sleep with fds 0 and 1 on a loopback TCP connection, argv[0] vigil-peer-<listener's port>.
+  const peers = done.filter((e) => e.argv[0]?.startsWith('vigil-peer-'));
+  assert.deepEqual(
+    peers.map((e) => e.stdio![0]!.family),
+    ['ipv4', 'ipv6'],
+  );
+  for (const e of peers) {
+    const port = Number(e.argv[0]!.slice('vigil-peer-'.length));
+    const addr = e.stdio![0]!.family === 'ipv4' ? '127.0.0.1' : '::1';
+    for (const fd of [0, 1]) {
+      const s = e.stdio![fd]!;
+      assert.equal(s.type, 'tcp');
+      assert.deepEqual(s.remote, { addr, port }, `fd ${fd}'s peer is the listener`);
+      assert.equal(s.local?.addr, addr);
+      assert.ok(s.local!.port > 0 && s.local!.port !== port);
+    }
+    assert.equal(e.stdio![2]!.type, 'char');
+  }
+});
+
 test('proc fixture: forks name parent and child; exit status and signal are split', () => {
   const { records } = decodeAll('proc');
   const forks = records.filter((r) => r.type === 'proc.fork');
