@@ -1,7 +1,6 @@
 import { z } from 'zod/v4';
 import { RECORD } from '../probes/records.js';
 import { Comm, Ns, U32, U64, type DecodeResult, recordUnion } from './records.js';
-import { parseNumericMapKey } from './bpftrace-output.js';
 import { formatAddress } from './connect.js';
 
 /** Records of probes/tcp.bt (see its header). */
@@ -96,14 +95,26 @@ export function decodeTcp(data: unknown[]): DecodeResult<TcpDecoded> {
 }
 
 /**
- * A window key of @tcp_count / _first / _dmax / _dsum / _last:
- * "pid,ev,family,lport,rport,l0,l1,l2,l3,r0,r1,r2,r3" (the ephemeral port is 0).
+ * A window key of @tcp_count / _first / _dmax / _dsum / _last: five u64 packed as the probe's header
+ * says ("k0,k1,k2,k3,k4"; pid << 32 overruns a double's exact range, so they are read as BigInt).
+ * The ephemeral port, which the key leaves out, is 0.
  */
 export function decodeTcpKey(key: string): ({ pid: number } & TcpSocket) | null {
-  const k = parseNumericMapKey(key, 13);
-  if (!k) return null;
-  const [pid, ev, fam, lport, rport] = k as [number, number, number, number, number];
-  if ((fam !== 2 && fam !== 10) || !(ev in EVENTS) || lport > 65535 || rport > 65535) return null;
-  if (k.slice(5).some((w) => w < 0 || w > 0xffff_ffff)) return null;
-  return { pid, ...socketOf(ev, fam, lport, rport, k.slice(5)) };
+  const parts = key.split(',');
+  if (parts.length !== 5 || !parts.every((p) => /^\s*\d{1,20}$/.test(p))) return null;
+  const k = parts.map((p) => BigInt(p.trim()));
+  if (k.some((x) => x > 0xffff_ffff_ffff_ffffn)) return null;
+  const [k0, k1, k2, k3, k4] = k as [bigint, bigint, bigint, bigint, bigint];
+  const pid = Number(k0 >> 32n);
+  const ev = Number((k0 >> 24n) & 0xffn);
+  const fam = Number((k0 >> 16n) & 0xffn);
+  const port = Number(k0 & 0xffffn);
+  if ((fam !== 2 && fam !== 10) || !(ev in EVENTS)) return null;
+  const lo = (x: bigint) => Number(x & 0xffff_ffffn);
+  const hi = (x: bigint) => Number(x >> 32n);
+  const words =
+    fam === 2 ? [lo(k1), 0, 0, 0, hi(k1), 0, 0, 0] : [lo(k1), hi(k1), lo(k2), hi(k2), lo(k3), hi(k3), lo(k4), hi(k4)];
+  if (fam === 2 && (k2 | k3 | k4) !== 0n) return null;
+  const out = ev === 2 || ev === 4;
+  return { pid, ...socketOf(ev, fam, out ? 0 : port, out ? port : 0, words) };
 }
