@@ -84,4 +84,18 @@ dns_work() {
 }
 want dns && record dns dns_work
 want dns && grep -E 'attached_probes|"data": \[(0|4[0-3]),' "$tmp/dns.raw" >"$out/dns.ndjson"
+# TCP: a listener on 127.0.0.1 and one on ::1, 20 connections to each (accepted, closed by the client),
+# so each event is printed once and its repeats come in a window.
+tcp_work() {
+  python3 - <<'PY'
+import socket, time
+for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+    s = socket.socket(fam); s.bind((host, 0)); s.listen(64); port = s.getsockname()[1]
+    for _ in range(20):
+        c = socket.create_connection((host, port)); a, _ = s.accept(); time.sleep(0.002); c.close(); a.close()
+    s.close()
+PY
+}
+want tcp && record tcp tcp_work 1
+want tcp && grep -E 'attached_probes|"data": \[0,|"python3"|"data": \[51,|@tcp_' "$tmp/tcp.raw" >"$out/tcp.ndjson"
 wc -l "$out"/*.ndjson

@@ -65,6 +65,52 @@ export type AlertFilter = z.infer<typeof AlertFilter>;
 export type EventQuery = Omit<EventFilter, 'limit'> & { limit?: number };
 export type AlertQuery = Omit<AlertFilter, 'limit'> & { limit?: number };
 
+/** Filters of `GET /api/v1/egress`. */
+export const EgressFilter = z.object({
+  host: HostId.optional(),
+  /** Scheduler job, as the process's cgroup names it. */
+  job: z.string().min(1).max(256).optional(),
+  sinceNs: Ns.optional(),
+  untilNs: Ns.optional(),
+  limit: Limit,
+});
+export type EgressFilter = z.infer<typeof EgressFilter>;
+export type EgressQuery = Omit<EgressFilter, 'limit'> & { limit?: number };
+
+/**
+ * One row of `GET /api/v1/egress` (`vigil egress`): the outbound TCP connections one process held to
+ * one destination, from its conn events (established out and their closes).
+ */
+export const EgressRow = z.object({
+  host: z.string(),
+  /** null when the process's cgroup names no job. */
+  job: z.string().nullable(),
+  pid: z.number().int().nonnegative(),
+  comm: z.string(),
+  exe: z.string(),
+  family: z.enum(['ipv4', 'ipv6']),
+  addr: z.string(),
+  port: z.number().int().min(0).max(65535),
+  /** Connections established. */
+  connections: z.number().int().nonnegative(),
+  /** Of these (or of ones established before the range), how many were closed. */
+  closed: z.number().int().nonnegative(),
+  /** The longest a closed one was held, and all closed ones together (ms); null when none closed. */
+  longestMs: z.number().nonnegative().nullable(),
+  totalMs: z.number().nonnegative().nullable(),
+  /** Nanoseconds since the epoch: the first and the last event of the row. */
+  firstTs: z.string(),
+  lastTs: z.string(),
+});
+export type EgressRow = z.infer<typeof EgressRow>;
+
+export const EgressReport = z.object({
+  rows: z.array(EgressRow),
+  /** There were more rows than the limit. */
+  rowsTruncated: z.boolean(),
+});
+export type EgressReport = z.infer<typeof EgressReport>;
+
 /** `POST /api/v1/query`'s answer: the rows of one user query, within the API's bounds. */
 export const QueryResult = z.object({
   columns: z.array(z.object({ name: z.string(), type: z.string() })),

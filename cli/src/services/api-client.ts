@@ -5,6 +5,8 @@ import type {
   AlertQuery,
   AlertV1,
   DetectionsReport,
+  EgressQuery,
+  EgressReport,
   EventQuery,
   EventV1,
   QueryResult,
@@ -143,6 +145,8 @@ export async function fetchEvents(api: ApiTarget, q: EventQuery): Promise<EventV
 
 export const runQuery = (api: ApiTarget, sql: string) =>
   call<QueryResult>(api, '/api/v1/query', { method: 'POST', body: JSON.stringify({ sql }) }, QUERY_TIMEOUT_MS);
+
+export const fetchEgress = (api: ApiTarget, q: EgressQuery) => call<EgressReport>(api, `/api/v1/egress?${params(q)}`);
 
 export const fetchStatus = (api: ApiTarget) => call<StatusReport>(api, '/api/v1/status');
 

@@ -14,7 +14,7 @@ export const sensorFlags = {
     default: [],
   }),
   'window-seconds': Flags.integer({
-    description: 'aggregation window of the connect and GPU probes',
+    description: 'aggregation window of the connect, GPU and tcp probes',
     default: DEFAULT_WINDOW_SECONDS,
     min: 1,
     max: 60,

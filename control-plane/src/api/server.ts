@@ -4,10 +4,11 @@ import { z } from 'zod/v4';
 import { EventFilter, eventMatches, queryEvents } from '../store/event-queries.js';
 import { QueryBusyError, QueryError, readOnlyQuery, type QueryLimits } from '../store/readonly-query.js';
 import { AlertFilter, queryAlerts } from '../alerts/queries.js';
+import { egressSummary } from '../store/egress.js';
 import type { ControlPlaneMetrics } from './metrics.js';
 import type { AlertFollowers, LiveFollowers } from './alert-stream.js';
 import { isLoopback, requestGuard } from './guard.js';
-import { SEVERITIES, type DetectionsReport, type EventV1, type StatusReport } from '@vigil/schema';
+import { EgressFilter, SEVERITIES, type DetectionsReport, type EventV1, type StatusReport } from '@vigil/schema';
 
 export interface ApiOptions {
   host: string;
@@ -100,6 +101,13 @@ export async function startApi(opts: ApiOptions): Promise<FastifyInstance> {
         return reply.code(err instanceof QueryBusyError ? 503 : err.refused ? 403 : 400).send({ error: err.message });
       throw err;
     }
+  });
+  // The firewall view of outbound TCP (`vigil egress`), from the conn events.
+  app.get('/api/v1/egress', async (req, reply) => {
+    const f = EgressFilter.safeParse(req.query);
+    if (!f.success)
+      return reply.code(400).send({ error: f.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    return egressSummary(opts.ch, f.data);
   });
   app.get('/api/v1/status', async () => opts.status());
   // Prometheus' scrape: the status's figures and this process's. Behind the token as the rest is.

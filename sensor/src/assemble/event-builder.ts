@@ -8,6 +8,8 @@ import type { ProcDecoded } from '../decode/proc.js';
 import { decodeConnectKey, type ConnectDecoded } from '../decode/connect.js';
 import { decodeGpuKey, type GpuCall, type GpuDecoded } from '../decode/gpu.js';
 import type { DnsDecoded } from '../decode/dns.js';
+import type { TcpDecoded } from '../decode/tcp.js';
+import { connFromFirst, connFromWindow, type ConnPart } from './conn-events.js';
 import { DnsNames } from './dns-names.js';
 import { ExecAssembler, type AssembledExec } from './exec-assembler.js';
 import type { KtimeClock } from './clock.js';
@@ -20,11 +22,15 @@ import type { ConfigData } from '../process/config-files.js';
 type FlushDecoded = { type: 'exec.flush' | 'proc.flush'; ns: number };
 
 /**
- * One printed window of counted repeats (connect or GPU), placed at its newest call: like a record
+ * One printed window of counted repeats (connect, GPU or TCP), placed at its newest call: like a record
  * printed at once, it must wait for the execs and forks before it, or a process that exec'd just
  * before the tick and is gone by now would be built without its image.
  */
-export type WindowDecoded = { type: 'connect.window' | 'gpu.window'; ns: number; entries: WindowEntry[] };
+export type WindowDecoded = {
+  type: 'connect.window' | 'gpu.window' | 'tcp.window';
+  ns: number;
+  entries: WindowEntry[];
+};
 
 export function windowRecord(kind: WindowDecoded['type'], entries: WindowEntry[]): WindowDecoded | null {
   if (entries.length === 0) return null;
@@ -41,7 +47,8 @@ export type DecodedRecord =
   | ConnectDecoded
   | GpuDecoded
   | WindowDecoded
-  | DnsDecoded;
+  | DnsDecoded
+  | TcpDecoded;
 
 /**
  * Turns decoded probe records into v1 events: keeps the process cache in step with fork/exec/exit and
@@ -140,6 +147,17 @@ export class EventBuilder {
         return this.connectWindow(r.entries);
       case 'gpu.window':
         return this.gpuWindow(r.entries);
+      case 'tcp.first':
+        return [this.connEvent(connFromFirst(r, this.clock))];
+      case 'tcp.refused':
+        return [];
+      case 'tcp.window':
+        return r.entries.flatMap((w) => {
+          const part = connFromWindow(w, this.clock);
+          if (part) return [this.connEvent(part)];
+          this.counters.reject('tcp.window-key');
+          return [];
+        });
       case 'gpu.first': {
         const ts = this.clock.toWall(r.ns);
         return [
@@ -218,6 +236,10 @@ export class EventBuilder {
       });
     }
     return out;
+  }
+
+  private connEvent(p: ConnPart): EventV1 {
+    return { ...this.envelope(p.ns, p.pid, p.hint), kind: 'conn', conn: p.conn };
   }
 
   /** `hostname` for a connect's destination, when a DNS answer named it (spread into the data). */

@@ -32,7 +32,11 @@ const OBSERVED = new Map<DecodedRecord['type'], ProbeName>([
   ['connect.first', 'connect'],
   ['gpu.first', 'gpu'],
   ['dns.message', 'dns'],
+  ['tcp.first', 'tcp'],
 ]);
+
+type WindowedProbe = 'connect' | 'gpu' | 'tcp';
+const WINDOW_TYPES = { connect: 'connect.window', gpu: 'gpu.window', tcp: 'tcp.window' } as const;
 
 /** The probe owning each value record type (field 0). */
 const OWNERS = new Map<number, ProbeName>(
@@ -79,8 +83,10 @@ export class RecordRouter {
     for (const name of PROBE_NAMES) {
       const p = PROBES[name];
       // A probe that prints at once (dns) has neither: its records are held like a connect's, and
-      // the watermark waits only for the probes that flush.
-      if ('window' in p) this.windows.set(name, new WindowCollector(p.window));
+      // the watermark waits only for the probes that flush. A windowed probe (connect, gpu, tcp)
+      // prints its first sightings at once too: its windows are held like them, never awaited.
+      if ('window' in p)
+        this.windows.set(name, new WindowCollector(p.window, 'windowExtras' in p ? p.windowExtras : []));
       else if ('batch' in p) this.batches.set(name, new BatchCollector());
     }
     this.merger = new BatchMerger<DecodedRecord>(
@@ -167,6 +173,13 @@ export class RecordRouter {
       latency.observe(STAGES[name].tick, (clock.nowKtime() - d.data.ns) / 1e6);
       sup.markFlushed(clock.toWall(d.data.ns));
       this.endFlush(name, d.data.ns, sup);
+    } else if (d.data.type === 'tcp.refused') {
+      counters.lostEvents += d.data.n;
+      sup.state.lostEvents += d.data.n;
+      this.d.log.warn(
+        { 'probe.name': name, 'probe.lost': d.data.n },
+        'tcp sockets not followed (the socket map is full)',
+      );
     } else {
       this.observeRead(name, [d.data]);
       this.build(this.merger.hold([d.data]));
@@ -189,7 +202,7 @@ export class RecordRouter {
     }
     for (const [mapName, data] of Object.entries(maps as Record<string, Record<string, number>>)) {
       const entries = w.push(mapName, data);
-      const r = entries && windowRecord(name === 'connect' ? 'connect.window' : 'gpu.window', entries);
+      const r = entries && windowRecord(WINDOW_TYPES[name as WindowedProbe], entries);
       if (r) this.build(this.merger.hold([r]));
     }
   }

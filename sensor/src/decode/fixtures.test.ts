@@ -15,6 +15,7 @@ import { BatchCollector } from '../assemble/batch.js';
 import { DEFAULT_PROBES_DIR } from '../sensor.js';
 import { decodeConnectKey } from './connect.js';
 import { decodeGpuKey } from './gpu.js';
+import { decodeTcpKey } from './tcp.js';
 import { ExecAssembler, type AssembledExec } from '../assemble/exec-assembler.js';
 import type { ExecDone } from './exec.js';
 import { WindowCollector } from '../assemble/window.js';
@@ -324,4 +325,47 @@ test('dns fixture: glibc, Python (sendmmsg) and a musl-style sendto; names, answ
   for (const r of records)
     if (r.type === 'dns.message' && r.direction === 'query') byPid.set(r.pid, (byPid.get(r.pid) ?? 0) + 1);
   assert.ok([...byPid.values()].some((n) => n >= 2));
+});
+
+test('tcp fixture: listen, established out and in, closes with durations, on IPv4 and IPv6; repeats in a window', () => {
+  const { records, maps } = decodeAll('tcp');
+  const firsts = records.flatMap((r) => (r.type === 'tcp.first' ? [r] : []));
+  const pid = firsts[0]!.pid;
+  const seen = firsts
+    .filter((r) => r.pid === pid)
+    .map((r) => `${r.family} ${r.event} ${r.direction ?? '-'} ${r.local.addr} ${r.remote.addr}`);
+  assert.deepEqual(seen, [
+    'ipv4 listen - 127.0.0.1 0.0.0.0',
+    'ipv4 established out 127.0.0.1 127.0.0.1',
+    'ipv4 established in 127.0.0.1 127.0.0.1',
+    'ipv4 close out 127.0.0.1 127.0.0.1',
+    'ipv4 close in 127.0.0.1 127.0.0.1',
+    'ipv6 listen - ::1 ::',
+    'ipv6 established out ::1 ::1',
+    'ipv6 established in ::1 ::1',
+    'ipv6 close out ::1 ::1',
+    'ipv6 close in ::1 ::1',
+  ]);
+  const [listen, out, inbound] = firsts as [(typeof firsts)[0], (typeof firsts)[0], (typeof firsts)[0]];
+  assert.equal(out.remote.port, listen.local.port, 'the client connected to the listener');
+  assert.equal(inbound.local.port, listen.local.port);
+  assert.equal(inbound.remote.port, out.local.port, "the accepted connection is the client's");
+  for (const r of firsts) {
+    if (r.event === 'close') assert.ok(r.durNs >= 2_000_000, 'each connection was held 2 ms before its close');
+    else assert.equal(r.durNs, 0);
+    assert.equal(r.hint.comm, 'python3', "on loopback every record comes in the workload's context");
+  }
+  const windows = new WindowCollector('tcp', ['dmax', 'dsum']);
+  const entries = maps
+    .flatMap((m) => Object.entries(m).flatMap(([n, d]) => windows.push(n, d as Record<string, number>) ?? []))
+    .filter((e) => decodeTcpKey(e.key)?.pid === pid);
+  assert.equal(entries.length, 8, 'listens are not repeated; 4 events x 2 families are');
+  for (const e of entries) {
+    const k = decodeTcpKey(e.key)!;
+    assert.equal(e.count, 19, `20 connections: one first record, 19 counted (${k.event} ${k.direction})`);
+    assert.equal(k.direction === 'out' ? k.local.port : k.remote.port, 0, 'the ephemeral port is folded');
+    if (k.event === 'close') {
+      assert.ok(e.extra!.dmax! >= 2_000_000 && e.extra!.dsum! >= 19 * 2_000_000, JSON.stringify(e));
+    } else assert.equal(e.extra!.dmax, undefined);
+  }
 });

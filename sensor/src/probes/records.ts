@@ -13,6 +13,7 @@ export const RECORD = {
   connect: { first: 20 },
   gpu: { first: 30 },
   dns: { query: 40, answer: 41, server: 42, skipped: 43 },
+  tcp: { first: 50, refused: 51 },
 } as const;
 
 export type ProbeRecords = Omit<typeof RECORD, 'ready' | 'wake'>;

@@ -5,6 +5,7 @@ import { decodeProc, decodeProcBatch } from '../decode/proc.js';
 import { decodeConnect } from '../decode/connect.js';
 import { decodeGpu } from '../decode/gpu.js';
 import { decodeDns } from '../decode/dns.js';
+import { decodeTcp } from '../decode/tcp.js';
 import type { DecodedRecord } from '../assemble/event-builder.js';
 import { RECORD, recordTypes } from './records.js';
 import { NO_MAJOR, type GpuDeviceMap } from '../gpu/devices.js';
@@ -47,7 +48,9 @@ export interface ProbeSpec {
   /** Field 0 of its value records (the record types it prints besides the prelude's, see records.ts). */
   recordTypes: readonly number[];
   /** Prefix of the window maps it prints, if it aggregates in the kernel. */
-  window?: 'connect' | 'gpu';
+  window?: 'connect' | 'gpu' | 'tcp';
+  /** Window maps besides count, first and last (printed between first and last). */
+  windowExtras?: readonly string[];
   /**
    * If it buffers its records in kernel maps: their prefix, the end-of-flush record type, and the
    * decoder of one flush's maps (by name without the epoch suffix), given the flush before it.
@@ -136,6 +139,15 @@ export const PROBES = {
     env: { BPFTRACE_STRLEN: String(BPFTRACE_STRLEN), ...MAP_ENV },
     decode: decodeDns,
     recordTypes: recordTypes('dns'),
+  },
+  tcp: {
+    script: 'tcp.bt',
+    args: (ctx) => [String(ctx.windowSeconds)],
+    env: { ...MAP_ENV },
+    decode: decodeTcp,
+    recordTypes: recordTypes('tcp'),
+    window: 'tcp',
+    windowExtras: ['dmax', 'dsum'],
   },
 } as const satisfies Record<string, ProbeSpec>;
 
