@@ -31,3 +31,18 @@ export async function scenarioEvents(api: string, host: string, r: RunRecord): P
   });
   return eventsOf(parsed, r).sort((a, b) => (BigInt(a.ts) < BigInt(b.ts) ? -1 : BigInt(a.ts) > BigInt(b.ts) ? 1 : 0));
 }
+
+/**
+ * The sensor's reference hashes of the host's own tools (`exe` events with `reference`), published at
+ * its start, before any scenario: the replay hands them to the engine first, as a live engine has them.
+ */
+export async function referenceEvents(api: string, host: string): Promise<EventV1[]> {
+  const q = new URLSearchParams({ host, kind: 'exe', limit: String(MAX_LIST_LIMIT) });
+  const res = await fetch(`${api}/api/v1/events?${q}`, { headers: authHeaders });
+  if (!res.ok) throw new Error(`reference hashes: the API answered ${res.status}: ${await res.text()}`);
+  const { events } = (await res.json()) as { events: unknown[] };
+  return events
+    .map((e) => EventV1.parse(e))
+    .filter((e) => e.kind === 'exe' && e.exe.reference === true)
+    .sort((a, b) => (BigInt(a.ts) < BigInt(b.ts) ? -1 : 1));
+}

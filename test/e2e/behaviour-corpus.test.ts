@@ -16,7 +16,7 @@ import { PROBE_NAMES } from '@vigil/sensor';
 import type { AlertV1 } from '@vigil/schema';
 import { freePort, REPO, startVigil, tempDir, vigilJson, waitFor } from '../support/harness.js';
 import { startPeers, type Peers } from '../corpus/peers.js';
-import { scenarioEvents } from '../corpus/recorder.js';
+import { referenceEvents, scenarioEvents } from '../corpus/recorder.js';
 import { nowNs, type RunRecord, runScenario } from '../corpus/runner.js';
 import { FIXTURES_DIR, loadCorpus } from '../corpus/scenario.js';
 import { alertsOf, classTable, type Verdict, verdictOf } from '../corpus/verdict.js';
@@ -159,6 +159,7 @@ async function recordFixtures() {
       'Written by test/e2e/behaviour-corpus.test.ts with VIGIL_RECORD_CORPUS=1: the sensor pids of the run (sensor.tamper knows them from heartbeats).',
     kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
     sensorPids: [...sensorPids].sort((a, b) => a - b),
+    references: await referenceEvents(api, HOST),
   };
   writeFileSync(join(FIXTURES_DIR, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
 }

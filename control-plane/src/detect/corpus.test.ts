@@ -34,8 +34,10 @@ const scenarios: Scenario[] = ['attacks.json', 'benign.json'].flatMap(
   (f) => z.object({ scenarios: z.array(Scenario) }).parse(JSON.parse(readFileSync(`${CORPUS}${f}`, 'utf8'))).scenarios,
 );
 const index = existsSync(`${FIXTURES}index.json`)
-  ? z.object({ sensorPids: z.array(z.number()) }).parse(JSON.parse(readFileSync(`${FIXTURES}index.json`, 'utf8')))
-  : { sensorPids: [] };
+  ? z
+      .object({ sensorPids: z.array(z.number()), references: z.array(EventV1).default([]) })
+      .parse(JSON.parse(readFileSync(`${FIXTURES}index.json`, 'utf8')))
+  : { sensorPids: [], references: [] };
 const fixtures = readdirSync(FIXTURES)
   .filter((f) => f.endsWith('.ndjson'))
   .map((f) => f.replace(/\.ndjson$/, ''))
@@ -63,6 +65,8 @@ function replay(name: string): { events: EventV1[]; alerts: AlertV1[] } {
     onAlert: (a) => alerts.push(a),
   });
   engine.setDetections([...builtins, ...sigma.detections]);
+  // The sensor reports the host's own tools' hashes at its start, before any scenario.
+  engine.process(index.references);
   engine.process(events);
   return { events, alerts };
 }

@@ -320,3 +320,6 @@ export const SOCKET_STDIO_SERVICES = [
 
 /** Ports of ordinary web traffic: to a named host, a download or an API call, not a remote shell. */
 export const WEB_PORTS = [80, 443];
+
+/** Tools that copy a file into place: a binary run right after one wrote it was dropped, then run. */
+export const PLACERS = ['cp', 'install', 'mv', 'rsync'];

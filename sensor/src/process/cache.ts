@@ -260,11 +260,13 @@ export class ProcessCache {
     this.hasher?.request(e.pid, image, exe === image || exe === `${image} (deleted)`, identity);
     // Relative config paths are resolved only against the cwd read from the live process: one that is
     // gone already has absolute ones and the files beside its image read, never a guessed cwd.
+    const started = fileless ? image : resolveFilename(e.filename, cwd);
     this.configs?.request({
       pid: e.pid,
       uid: e.uid,
       argv: e.argv,
       exe: image,
+      ...(started !== image && started.startsWith('/') ? { script: started } : {}),
       ...(liveCwd !== undefined ? { cwd: liveCwd } : {}),
     });
     this.put({

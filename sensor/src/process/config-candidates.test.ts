@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { configCandidates, sshShaped, SSH_SYSTEM_CONFIG } from './config-candidates.js';
 
-const paths = (argv: string[], exe: string, extra: { cwd?: string; home?: string } = {}) =>
+const paths = (argv: string[], exe: string, extra: { cwd?: string; home?: string; script?: string } = {}) =>
   configCandidates({ argv, exe, cwd: '/work', home: '/home/u', ...extra }).map((c) => `${c.reason} ${c.path}`);
 
 test('ssh -F names its config (relative to the cwd) and then reads no user or system config', () => {
@@ -49,6 +49,18 @@ test('a program outside the tool directories started with no arguments: config.j
   assert.deepEqual(paths(['top'], '/usr/bin/top'), [], "the host's own tools are not asked");
   assert.deepEqual(paths(['m', '--threads', '4'], '/tmp/m/m'), [], 'arguments given: they say where the config is');
   assert.deepEqual(paths(['m'], '/tmp/m/m', { cwd: '/tmp/m' }).length, 2, 'the cwd beside the exe is read once');
+});
+
+test('a script started with no arguments through its #! interpreter: config.json beside the script', () => {
+  assert.deepEqual(
+    paths(['/tmp/m/kdevtmpfsi'], '/usr/bin/python3.11', { script: '/tmp/m/kdevtmpfsi', cwd: '/tmp/m' }),
+    ['beside-exe /tmp/m/config.json', 'beside-exe /tmp/m/config.toml'],
+  );
+  assert.deepEqual(
+    paths(['/usr/bin/python3.11'], '/usr/bin/python3.11'),
+    [],
+    "the interpreter itself is the host's own",
+  );
 });
 
 test('an unknown cwd leaves relative names unresolved, and hostile names are bounded', () => {

@@ -16,6 +16,11 @@ export interface ExecFacts {
   argv: readonly string[];
   /** The image that runs (absolute). */
   exe: string;
+  /**
+   * The file execve was given when it is not the image (a script run through its `#!` interpreter):
+   * the program the user started, so a script miner's config.json is looked for beside it.
+   */
+  script?: string;
   /** Its working directory, read from /proc/<pid>/cwd while it lived; undefined when unknown. */
   cwd?: string;
   /** The user's home from the passwd database (for ssh's ~/.ssh/config); undefined when unknown. */
@@ -128,8 +133,9 @@ export function configCandidates(p: ExecFacts): ConfigCandidate[] {
     if (p.home !== undefined && isAbsolute(p.home)) add(resolve(p.home, '.ssh/config'), 'ssh-config', false);
     add(SSH_SYSTEM_CONFIG, 'ssh-config', false);
   }
-  if (p.argv.length <= 1 && isAbsolute(p.exe) && !inToolDir(p.exe)) {
-    for (const n of IMPLICIT_NAMES) add(resolve(dirname(p.exe), n), 'beside-exe', false);
+  const program = p.script !== undefined && isAbsolute(p.script) ? p.script : p.exe;
+  if (p.argv.length <= 1 && isAbsolute(program) && !inToolDir(program)) {
+    for (const n of IMPLICIT_NAMES) add(resolve(dirname(program), n), 'beside-exe', false);
     if (p.cwd !== undefined) for (const n of IMPLICIT_NAMES) add(resolve(p.cwd, n), 'cwd', false);
   }
   return out;

@@ -3,7 +3,7 @@ import type { DetectionContext } from '../define.js';
 import { basename, exeOf, inWritablePlace } from '../argv.js';
 import { JOB_LAUNCHERS, SHELLS } from '../indicators.js';
 import { INSTALLED_GPU_PATHS, matchesAny } from './gpu.js';
-import { builtHere, hostRunsJobs, seenBeforeJob } from './gpu-provenance.js';
+import { builtHere, hostRunsJobs, placedHere, seenBeforeJob } from './gpu-provenance.js';
 import { droppedHow, isLoopback } from './miner-signals.js';
 
 /** A Python interpreter by name: python, python3, python3.11. */
@@ -49,14 +49,13 @@ function isShell(a: AncestorV1, ev: GpuEventV1, ctx: DetectionContext): boolean 
 export function toolCallShell(
   ev: GpuEventV1,
   ctx: DetectionContext,
-): { shell: AncestorV1; python: AncestorV1 } | undefined {
+): { shell: AncestorV1; python: AncestorV1; inJob: boolean } | undefined {
   const anc = ev.proc.ancestry;
   const at = anc.findIndex((a) => isShell(a, ev, ctx));
   if (at < 0) return undefined;
   const python = anc[at + 1];
   if (!python || !isPython(python)) return undefined;
-  if (!ev.proc.job && !anc.slice(at + 2).some(isLauncher)) return undefined;
-  return { shell: anc[at]!, python };
+  return { shell: anc[at]!, python, inJob: !!ev.proc.job || anc.slice(at + 2).some(isLauncher) };
 }
 
 /** What the process did on the network beyond loopback, or the miner rules already said of it. */
@@ -100,10 +99,12 @@ export function judgeGpuCompute(ev: GpuEventV1, ctx: DetectionContext): Unexpect
   if (tool) {
     const net = networkOf(ev, ctx);
     const also = [dropped, net].filter(Boolean);
+    // Outside a scheduler job a python driving shells is also a research pipeline's stage runner:
+    // medium there unless the process is also dropped or on the network.
     return {
-      rule: 'started by a shell the job spawned',
-      severity: also.length ? 'critical' : 'high',
-      why: `it runs under ${tool.shell.comm} (pid ${tool.shell.pid}) spawned by the job's ${tool.python.comm} (pid ${tool.python.pid}): an agent's tool call, not the job's launcher${also.length ? `; ${also.join('; ')}` : ''}`,
+      rule: tool.inJob ? 'started by a shell the job spawned' : 'started by a shell a python process spawned',
+      severity: also.length ? 'critical' : tool.inJob ? 'high' : 'medium',
+      why: `it runs under ${tool.shell.comm} (pid ${tool.shell.pid}) spawned by ${tool.inJob ? "the job's " : ''}${tool.python.comm} (pid ${tool.python.pid}): ${tool.inJob ? "an agent's tool call, not the job's launcher" : "an agent's tool call or a script's subprocess, not a launcher"}${also.length ? `; ${also.join('; ')}` : ''}`,
     };
   }
   if (fileless) return { rule: 'fileless binary', severity: 'critical', why: dropped! };
@@ -119,6 +120,22 @@ export function judgeGpuCompute(ev: GpuEventV1, ctx: DetectionContext): Unexpect
     const strong = ev.proc.exeRecentlyWritten === true || inWritablePlace(exe);
     if (strong || seenBeforeJob(ctx, ev) !== true)
       return { rule: 'dropped or writable-place binary', severity: strong ? 'critical' : 'high', why: dropped };
+  }
+  const placed = interpreter ? undefined : placedHere(ctx, ev.host, exe);
+  if (placed) {
+    const build = builtHere(ctx, ev.host, placed.source);
+    const how = `${placed.tool} (pid ${placed.pid}) copied it from ${placed.source} before it ran (\`${placed.argv.slice(0, 8).join(' ')}\`)`;
+    if (build)
+      return {
+        rule: 'binary built on this host',
+        severity: 'low',
+        why: `${how}, and ${build.compiler} (pid ${build.pid}) built that here`,
+      };
+    return {
+      rule: 'binary copied into place, then run',
+      severity: inWritablePlace(placed.source) || inWritablePlace(exe) ? 'critical' : 'high',
+      why: how,
+    };
   }
   if (!interpreter && envNonPython(exe))
     return {

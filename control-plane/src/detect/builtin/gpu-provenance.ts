@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import type { EventV1 } from '@vigil/schema';
 import type { DetectionContext } from '../define.js';
 import { basename } from '../argv.js';
-import { COMPILERS, DOWNLOADERS } from '../indicators.js';
+import { COMPILERS, DOWNLOADERS, PLACERS } from '../indicators.js';
 
 /** Bounds of what is kept per host: enough for a build tree and a host's binaries, never unbounded. */
 const MAX_BUILDS = 4096;
@@ -16,7 +16,19 @@ export interface Build {
   eventId: string;
 }
 
+/** A file a copying tool wrote (`cp /tmp/x /usr/local/bin/nvidia-fabricmanagerd`). */
+export interface Placement {
+  tool: string;
+  pid: number;
+  argv: string[];
+  /** The file it was copied from. */
+  source: string;
+  eventId: string;
+}
+
 interface HostFacts {
+  /** Destination path -> the copy that wrote it (the last one). */
+  placed: Map<string, Placement>;
   /** Output path (resolved against the compiler's cwd when known) -> the build that wrote it. */
   builds: Map<string, Build>;
   /** Output basenames of builds whose cwd was not known. */
@@ -42,7 +54,14 @@ function hostFacts(ctx: DetectionContext, host: string): HostFacts {
   if (!f)
     hosts.set(
       host,
-      (f = { builds: new Map(), buildNames: new Map(), downloaded: new Set(), firstSeen: new Map(), runsJobs: false }),
+      (f = {
+        placed: new Map(),
+        builds: new Map(),
+        buildNames: new Map(),
+        downloaded: new Set(),
+        firstSeen: new Map(),
+        runsJobs: false,
+      }),
     );
   return f;
 }
@@ -52,6 +71,45 @@ const put = <V>(map: Map<string, V>, key: string, value: V, max: number) => {
   map.set(key, value);
   if (map.size > max) map.delete(map.keys().next().value!);
 };
+
+/**
+ * Where a cp/install/mv command line writes, with the source of each: `cp A B` writes B (or B/A when
+ * B is a directory: both are kept, the command line cannot tell), `cp A B DIR/` and `-t DIR A B`
+ * write into DIR. Relative paths resolve against the cwd when known.
+ */
+export function placementsOf(argv: readonly string[], cwd: string | undefined): [string, string][] {
+  const abs = (p: string) => (p.startsWith('/') ? posix.normalize(p) : cwd ? posix.resolve(cwd, p) : null);
+  const args: string[] = [];
+  let targetDir: string | undefined;
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-t' || a === '--target-directory') targetDir = argv[++i];
+    else if (a.startsWith('--target-directory=')) targetDir = a.slice(19);
+    else if (a === '-m' || a === '--mode' || a === '-o' || a === '-g' || a === '--owner' || a === '--group') i++;
+    else if (!a.startsWith('-')) args.push(a);
+  }
+  const out: [string, string][] = [];
+  const into = (dir: string, sources: string[]) => {
+    for (const src of sources) {
+      const d = abs(posix.join(dir, basename(src)));
+      const s = abs(src);
+      if (d && s) out.push([d, s]);
+    }
+  };
+  if (targetDir !== undefined) into(targetDir, args);
+  else if (args.length === 2) {
+    const d = abs(args[1]!);
+    const s = abs(args[0]!);
+    if (d && s) out.push([d, s]);
+    into(args[1]!, [args[0]!]);
+  } else if (args.length > 2) into(args.at(-1)!, args.slice(0, -1));
+  return out.slice(0, 64);
+}
+
+/** The copy on this host that last wrote `exe`, if one was seen. */
+export function placedHere(ctx: DetectionContext, host: string, exe: string): Placement | undefined {
+  return hostFacts(ctx, host).placed.get(exe);
+}
 
 /** The output a compiler or linker command line names (`-o X`, `-oX`, `--output-file[=]X`). */
 export function outputOf(argv: readonly string[]): string | undefined {
@@ -80,6 +138,11 @@ export function observe(ctx: DetectionContext, ev: EventV1): void {
     put(f.firstSeen, hash, ev.kind === 'exe' && ev.exe.reference ? '(reference)' : jobOf(ev), MAX_HASHES);
   if (ev.kind !== 'exec' || (ev.exec.ret !== null && ev.exec.ret !== 0)) return;
   const tool = basename(ev.exec.filename);
+  if (PLACERS.includes(tool)) {
+    for (const [dest, source] of placementsOf(ev.exec.argv, ev.proc.cwd))
+      put(f.placed, dest, { tool, pid: ev.proc.pid, argv: ev.exec.argv, source, eventId: ev.id }, MAX_BUILDS);
+    return;
+  }
   if (DOWNLOADERS.includes(tool)) {
     // A file a downloader names is not what a compiler built, whatever a build said before.
     for (const arg of ev.exec.argv.slice(1)) {

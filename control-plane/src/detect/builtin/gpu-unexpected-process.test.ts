@@ -156,3 +156,38 @@ test('gpu.unexpected-process: a tool-call shell renamed (a copy of the host bash
   const tool = { pid: 5001, exe: '/usr/bin/python3.11', comm: 'python3', ancestry: [renamed, JOB_PY, SLURMSTEPD] };
   assert.deepEqual(raised(reference, copy, compute(tool)), ['gpu.unexpected-process:high']);
 });
+
+test('gpu.unexpected-process: a binary a cp put in /usr/local/bin just before, its hash not yet known', () => {
+  const cp = exec(['cp', '/tmp/.x/m', '/usr/local/bin/nvidia-fabricmanagerd'], { pid: 6100, cwd: '/root' });
+  const run = { pid: 6101, exe: '/usr/local/bin/nvidia-fabricmanagerd', comm: 'nvidia-fabricma' };
+  const [a] = alertsOf(cp, compute(run));
+  assert.equal(a?.severity, 'critical', 'copied from a scratch place');
+  assert.match(
+    a!.reason,
+    /cp \(pid 6100\) copied it from \/tmp\/\.x\/m before it ran \(`cp \/tmp\/\.x\/m \/usr\/local\/bin\/nvidia-fabricmanagerd`\) \(expectation failed: binary copied into place, then run\)/,
+  );
+  // Into a directory (`install -m 755 X /usr/local/bin/`), from a user's directory: high.
+  const install = exec(['install', '-m', '755', 'm', '/usr/local/bin/'], { pid: 6200, cwd: '/home/u/src' });
+  const [b] = alertsOf(install, compute({ ...run, exe: '/usr/local/bin/m', comm: 'm', pid: 6201 }));
+  assert.equal(b?.severity, 'high');
+  // A binary built here and installed (`make install`) is the user's own build: low.
+  const cc = exec(['cc', '-o', 'trainer', 'train.c'], { pid: 6300, cwd: '/home/u/src' });
+  const inst = exec(['install', 'trainer', '/usr/local/bin/trainer'], { pid: 6301, cwd: '/home/u/src' });
+  const [c] = alertsOf(cc, inst, compute({ ...run, exe: '/usr/local/bin/trainer', comm: 'trainer', pid: 6302 }));
+  assert.equal(c?.severity, 'low');
+});
+
+test('gpu.unexpected-process: outside a scheduler job, GPU compute under a shell a python spawned ranks medium', () => {
+  const py: AncestorV1 = {
+    pid: 7000,
+    comm: 'python',
+    exe: '/home/u/.venv/bin/python',
+    argv: ['python', 'agent_job.py'],
+  };
+  const sh: AncestorV1 = { pid: 7001, comm: 'sh', exe: '/usr/bin/dash', argv: ['/bin/sh', '-c', 'python gpu.py'] };
+  const [a] = alertsOf(
+    compute({ pid: 7002, exe: '/home/u/.venv/bin/python', comm: 'python', job: null, ancestry: [sh, py, ...LOGIN] }),
+  );
+  assert.equal(a?.severity, 'medium');
+  assert.match(a!.reason, /expectation failed: started by a shell a python process spawned/);
+});

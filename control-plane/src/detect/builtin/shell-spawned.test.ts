@@ -147,3 +147,47 @@ test('shell.spawned-by-connection stays quiet: trainer running bash -c nvidia-sm
     assert.deepEqual(loud(alerts), [], name);
   }
 });
+
+test('shell.spawned-by-connection: node connects out and spawns /bin/sh on a socketpair (child_process) — the shell reads its commands from the parent', () => {
+  const unix = [0, 1, 2].map((fd) => ({ fd, type: 'unix' as const, ino: 500 + fd }));
+  const far = run(
+    ...spawned(
+      ['node', '-e', '…'],
+      '/usr/bin/node',
+      (p) => [conn('established', 'out', '10.0.0.2:40000', '10.0.0.5:4444', p)],
+      ['/bin/sh'],
+      unix,
+    ),
+  );
+  const [a] = far.filter((x) => x.ruleId === RULE);
+  assert.equal(a?.severity, 'high');
+  assert.match(
+    a!.reason,
+    /reading its commands from its parent \(fd 0 a unix, no command given\) by the interpreter \/usr\/bin\/node/,
+  );
+  const local = run(
+    ...spawned(
+      ['node', '-e', '…'],
+      '/usr/bin/node',
+      (p) => [conn('established', 'out', '127.0.0.1:40000', '127.0.0.1:4444', p)],
+      ['/bin/sh'],
+      [pipeFd(0, 9), pipeFd(1, 10), pipeFd(2, 11)],
+    ),
+  );
+  assert.equal(local.find((x) => x.ruleId === RULE)?.severity, 'medium', 'loopback, through a pipe');
+  // A shell given a command through a pipe is a script's subprocess, not one reading commands.
+  const withCommand = run(
+    ...spawned(
+      ['node', '-e', '…'],
+      '/usr/bin/node',
+      (p) => [conn('established', 'out', '10.0.0.2:40000', '10.0.0.5:4444', p)],
+      ['/bin/sh', '-c', 'ls'],
+      unix,
+    ),
+  );
+  assert.deepEqual(
+    withCommand.filter((x) => x.ruleId === RULE),
+    [],
+  );
+  assert.deepEqual(loud(withCommand), []);
+});

@@ -13,6 +13,10 @@ const STANDARD_PORTS = [53, ...WEB_PORTS];
 /** Runs a command and exits (`-c`, also folded as `-ic`), rather than reading a person's commands. */
 const runsCommand = (argv: readonly string[]): boolean => argv.slice(1).some((a) => /^-[a-zA-Z]*c[a-zA-Z]*$/.test(a));
 
+/** Reads its commands from stdin: no -c and no script named (options such as -i, -s only). */
+const readsStdin = (argv: readonly string[]): boolean =>
+  !runsCommand(argv) && argv.slice(1).every((a) => a.startsWith('-') || a.startsWith('+'));
+
 /** A terminal for a person: sshd, tmux, screen, login, terminal emulators, VS Code's server, Jupyter. */
 function interactiveHost(parent: AncestorV1): boolean {
   const names = [basename(parent.exe), parent.comm, basename(parent.argv[0] ?? ''), basename(parent.argv[1] ?? '')];
@@ -46,10 +50,15 @@ export const shellSpawnedByConnection = defineDetection({
   mitre: ['T1059.004', 'T1071'],
   on: ['exec'],
   description:
-    'A shell on a tty (not -c) whose parent, an interpreter or a dropped/fileless binary, has an open outbound connection to a port other than 53/80/443.',
+    'A shell on a tty (not -c), or reading its commands from a pipe or socketpair (no -c, no script), whose parent, an interpreter or a dropped/fileless binary, has an open outbound connection to a port other than 53/80/443.',
   ranks: { min: 'medium', max: 'high', rule: 'high toward a peer off this host; medium on loopback' },
   match(ev, ctx) {
-    if (stdioFd(ev, 0)?.type !== 'tty' || runsCommand(ev.exec.argv)) return null;
+    // On a terminal (pty.spawn), or reading commands from a pipe or socketpair its parent writes
+    // (node's child_process and python's subprocess hand a shell its stdin so).
+    const fd0 = stdioFd(ev, 0)?.type;
+    const onTty = fd0 === 'tty' && !runsCommand(ev.exec.argv);
+    const fedByParent = (fd0 === 'pipe' || fd0 === 'unix') && readsStdin(ev.exec.argv);
+    if (!onTty && !fedByParent) return null;
     // Through shells between (`pty.spawn('sh -c "bash -i"')`) to the program that started them.
     const parent = ev.proc.ancestry
       .slice(0, MAX_SHELLS_BETWEEN + 1)
@@ -64,7 +73,7 @@ export const shellSpawnedByConnection = defineDetection({
     if (!peer) return null;
     const far = !isLoopback(peer.addr);
     return {
-      reason: `${shell.text} started on a terminal (fd 0 a tty) by ${what} (pid ${parent.pid}), which holds a connection to ${endpoint(peer)}${far ? '' : ' (loopback)'}`,
+      reason: `${shell.text} started ${onTty ? 'on a terminal (fd 0 a tty)' : `reading its commands from its parent (fd 0 a ${fd0}, no command given)`} by ${what} (pid ${parent.pid}), which holds a connection to ${endpoint(peer)}${far ? '' : ' (loopback)'}`,
       severity: far ? 'high' : 'medium',
       evidence: [peer.eventId],
     };

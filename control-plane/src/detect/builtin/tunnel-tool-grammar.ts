@@ -150,6 +150,26 @@ const bore: Grammar = (argv) => {
   };
 };
 
+const FRP_PROXY_TYPES = ['tcp', 'udp', 'http', 'https', 'stcp', 'sudp', 'xtcp', 'tcpmux'];
+
+/**
+ * frpc's proxy subcommands: `tcp -s SERVER:PORT -l LOCAL_PORT -r REMOTE_PORT` (and -i local ip);
+ * `--server_addr`/`--local_port`/`--remote_port` long forms. A server and a local port make it.
+ */
+const frpc: Grammar = (argv) => {
+  if (!FRP_PROXY_TYPES.includes(argv[1] ?? '')) return null;
+  const server = flagValue(argv, '-s', '--server_addr', '--server-addr');
+  const local = flagValue(argv, '-l', '--local_port', '--local-port');
+  if (!server || !local || !/^\d+$/.test(local)) return null;
+  const remote = flagValue(argv, '-r', '--remote_port', '--remote-port');
+  const far = parseEndpoint(server)?.host ?? server;
+  return {
+    tool: 'frpc',
+    what: `frp ${argv[1]} proxy publishing local port ${local} through ${server}${remote ? ` as port ${remote}` : ''} (-s/-l${remote ? '/-r' : ''})`,
+    severity: exposure(far, Number(local)),
+  };
+};
+
 /** What one socat address is. */
 function socatAddress(addr: string): {
   kind: 'listen' | 'connect' | 'exec' | 'proxy' | 'stdio' | 'other';
@@ -315,6 +335,7 @@ export const TOOL_GRAMMARS: Record<string, Grammar> = {
   ngrok,
   gost,
   bore,
+  frpc,
   socat,
   nc: netcat,
   ncat: netcat,
@@ -324,4 +345,4 @@ export const TOOL_GRAMMARS: Record<string, Grammar> = {
 };
 
 /** Grammars distinctive enough to name a tool by its arguments alone (a netcat -e needs its name). */
-export const NAMELESS_GRAMMARS: readonly Grammar[] = [chisel, cloudflared, ngrok, gost, bore, socat];
+export const NAMELESS_GRAMMARS: readonly Grammar[] = [chisel, cloudflared, ngrok, gost, bore, frpc, socat];

@@ -114,3 +114,14 @@ test('ordinary commands that share words with tunnel grammars raise nothing', ()
     [],
   );
 });
+
+test("frpc's proxy subcommands are known by their grammar whatever the binary is called", () => {
+  one(
+    ['/tmp/netd', 'tcp', '-s', '10.1.2.3:7000', '-i', '127.0.0.1', '-l', '22', '-r', '6000'],
+    'critical',
+    /frp tcp proxy publishing local port 22 through 10\.1\.2\.3:7000 as port 6000 \(-s\/-l\/-r\), recognised by its arguments \(run as \/tmp\/netd\)/,
+  );
+  one(['/tmp/netd', 'tcp', '-s', '127.0.0.1:7000', '-l', '8080'], 'high', /frp tcp proxy publishing local port 8080/);
+  // The same words without a server and a local port are no proxy.
+  assert.deepEqual(alerts(exec(['/usr/bin/tool', 'tcp', '-l', '22'])), []);
+});
