@@ -108,6 +108,17 @@ function argumentConfigs(argv: readonly string[]): string[] {
 const absolute = (p: string, cwd: string | undefined): string | undefined =>
   isAbsolute(p) ? resolve(p) : cwd !== undefined ? resolve(cwd, p) : undefined;
 
+/**
+ * Started with no arguments of its own: argv is the program alone, or for a `#!` script the kernel's
+ * rewritten argv (`interpreter [its option] script`) ends at the script.
+ */
+function withoutArguments(p: ExecFacts): boolean {
+  if (p.argv.length <= 1) return true;
+  if (p.script === undefined) return false;
+  const at = p.argv.findIndex((a, i) => i > 0 && (a === p.script || basename(a) === basename(p.script!)));
+  return at > 0 && at <= 2 && at === p.argv.length - 1;
+}
+
 /** The installed tools' directories: a program there started without arguments is the host's own. */
 const inToolDir = (exe: string) => TOOL_DIRS.includes(dirname(exe));
 
@@ -134,7 +145,7 @@ export function configCandidates(p: ExecFacts): ConfigCandidate[] {
     add(SSH_SYSTEM_CONFIG, 'ssh-config', false);
   }
   const program = p.script !== undefined && isAbsolute(p.script) ? p.script : p.exe;
-  if (p.argv.length <= 1 && isAbsolute(program) && !inToolDir(program)) {
+  if (withoutArguments(p) && isAbsolute(program) && !inToolDir(program)) {
     for (const n of IMPLICIT_NAMES) add(resolve(dirname(program), n), 'beside-exe', false);
     if (p.cwd !== undefined) for (const n of IMPLICIT_NAMES) add(resolve(p.cwd, n), 'cwd', false);
   }
