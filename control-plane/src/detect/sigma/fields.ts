@@ -50,6 +50,9 @@ export const SIGMA_FIELDS: Record<'process_creation' | 'network_connection', Rec
     ...COMMON,
     DestinationIp: (ev) => (ev.kind === 'connect' ? ev.connect.daddr : null),
     DestinationPort: (ev) => (ev.kind === 'connect' ? ev.connect.dport : null),
+    // The name the process resolved the address from, when the dns probe saw the answer (null: unknown,
+    // so a rule on it does not match).
+    DestinationHostname: (ev) => (ev.kind === 'connect' ? (ev.connect.hostname ?? null) : null),
     // The sensor traces connect(): every connection it sees is initiated by the process.
     Initiated: () => 'true',
   },
@@ -57,7 +60,6 @@ export const SIGMA_FIELDS: Record<'process_creation' | 'network_connection', Rec
 
 /** Why a field cannot be evaluated, for the per-rule report. */
 export const UNSUPPORTED_FIELDS: Record<string, string> = {
-  DestinationHostname: 'needs the name the process resolved; the sensor does not trace DNS yet',
   SourceIp: 'the source address is not captured (connect() is traced before binding)',
   SourcePort: 'the source port is not captured (connect() is traced before binding)',
   LogonId: 'Linux has no logon id; the sensor carries uid and cgroup instead',
