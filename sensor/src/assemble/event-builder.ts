@@ -116,25 +116,8 @@ export class EventBuilder {
         this.cache.onExit(r.pid);
         return [ev];
       }
-      case 'connect.first': {
-        const ts = this.clock.toWall(r.ns);
-        return [
-          {
-            ...this.envelope(r.ns, r.pid, { comm: r.comm, uid: r.uid, cgroupId: r.cgroupId }),
-            kind: 'connect',
-            connect: {
-              family: r.family,
-              daddr: r.daddr,
-              dport: r.dport,
-              ret: r.ret,
-              count: 1,
-              firstTs: ts,
-              lastTs: ts,
-              ...this.hostname(r.pid, r.daddr, r.ns),
-            },
-          },
-        ];
-      }
+      case 'connect.first':
+        return [this.connectFirst(r)];
       case 'dns.server':
       case 'dns.skipped':
         this.dns.onRecord(r);
@@ -152,12 +135,7 @@ export class EventBuilder {
       case 'tcp.refused':
         return [];
       case 'tcp.window':
-        return r.entries.flatMap((w) => {
-          const part = connFromWindow(w, this.clock);
-          if (part) return [this.connEvent(part)];
-          this.counters.reject('tcp.window-key');
-          return [];
-        });
+        return this.tcpWindow(r.entries);
       case 'gpu.first': {
         const ts = this.clock.toWall(r.ns);
         return [
@@ -170,6 +148,35 @@ export class EventBuilder {
         ];
       }
     }
+  }
+
+  /** A connect seen for the first time in its window: an event at once, with the name it was resolved from. */
+  private connectFirst(r: Extract<DecodedRecord, { type: 'connect.first' }>): EventV1 {
+    const ts = this.clock.toWall(r.ns);
+    return {
+      ...this.envelope(r.ns, r.pid, { comm: r.comm, uid: r.uid, cgroupId: r.cgroupId }),
+      kind: 'connect',
+      connect: {
+        family: r.family,
+        daddr: r.daddr,
+        dport: r.dport,
+        ret: r.ret,
+        count: 1,
+        firstTs: ts,
+        lastTs: ts,
+        ...this.hostname(r.pid, r.daddr, r.ns),
+      },
+    };
+  }
+
+  /** A window's TCP state changes, each folded entry an event; a key that does not decode is a reject. */
+  private tcpWindow(entries: WindowEntry[]): EventV1[] {
+    return entries.flatMap((w) => {
+      const part = connFromWindow(w, this.clock);
+      if (part) return [this.connEvent(part)];
+      this.counters.reject('tcp.window-key');
+      return [];
+    });
   }
 
   /** An executable hashed off the event path, as its own event (the process as the table has it now). */

@@ -38,6 +38,24 @@ export function capArgv(argv: string[]): { argv: string[]; truncated: boolean } 
 const resolved = new Map<string, { path: string; until: number }>();
 const RESOLVED_TTL_MS = 10_000;
 
+/**
+ * What a new image is: the path /proc showed (the filename given to execve may be relative or a
+ * symlink), else the filename resolved; a program run from a descriptor (memfd, /proc/self/fd/N) is
+ * fileless and named as such.
+ */
+function imageOf(
+  filename: string,
+  exe: string | undefined,
+  cwd: string | undefined,
+): { image: string; fileless: ReturnType<typeof filelessExec> } {
+  const fileless = filelessExec(filename, exe);
+  const image =
+    fileless?.exe ??
+    (exe && !exe.endsWith(' (deleted)') && !exe.startsWith('/memfd:') ? exe : resolveFilename(filename, cwd));
+  if (!fileless && resolvesToDescriptor(image)) return { image: filename, fileless: { fileless: true, exe: filename } };
+  return { image, fileless };
+}
+
 function resolveFilename(filename: string, cwd: string | undefined): string {
   const path = isAbsolute(filename) || !cwd ? filename : resolve(cwd, filename);
   const now = Date.now();
@@ -247,14 +265,7 @@ export class ProcessCache {
       prev.previous = undefined;
       prev.replacedAt = this.now();
     }
-    let fileless = filelessExec(e.filename, exe);
-    let image =
-      fileless?.exe ??
-      (exe && !exe.endsWith(' (deleted)') && !exe.startsWith('/memfd:') ? exe : resolveFilename(e.filename, cwd));
-    if (!fileless && resolvesToDescriptor(image)) {
-      fileless = { fileless: true, exe: e.filename };
-      image = e.filename;
-    }
+    const { image, fileless } = imageOf(e.filename, exe, cwd);
     const identity: ExeIdentity = {};
     // The live process's image is read through /proc only when /proc showed this image at the exec.
     this.hasher?.request(e.pid, image, exe === image || exe === `${image} (deleted)`, identity);
