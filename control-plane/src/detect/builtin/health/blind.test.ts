@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AlertV1, BlindIntervalV1, HeartbeatV1 } from '@vigil/schema';
+import type { AlertV1, BlindIntervalV1 } from '@vigil/schema';
 import { DetectionEngine } from '../../engine.js';
+import { received } from './testing.js';
 
 const S = 1_000_000_000n;
 const ns = (s: number) => String(BigInt(s) * S);
@@ -15,29 +16,7 @@ function setup() {
     now: () => now,
     onAlert: (a) => alerts.push(a),
   });
-  const beat = (probes: object[]) =>
-    engine.tick([
-      {
-        heartbeat: {
-          v: 1 as const,
-          host: 'h',
-          ts: String(BigInt(now) * 1_000_000n),
-          sensorVersion: 't',
-          startedTs: '0',
-          counters: {
-            recordsRead: 0,
-            eventsPublished: 0,
-            eventsDropped: 0,
-            lostEvents: 0,
-            rejects: {},
-            queueDepth: 0,
-            processCacheSize: 0,
-          },
-          probes: probes as HeartbeatV1['probes'],
-        },
-        receivedMs: now,
-      },
-    ]);
+  const beat = (probes: object[]) => engine.tick([received('h', now, { probes })]);
   const exec = (o: object) => ({
     name: 'exec',
     state: 'running',

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DetectionEngine } from '../../engine.js';
+import { received } from './testing.js';
 
 test('sensor.probe-restart: probes sharing one bpftrace process raise one alert naming all of them', () => {
   const out: string[] = [];
@@ -9,26 +10,7 @@ test('sensor.probe-restart: probes sharing one bpftrace process raise one alert 
     now: () => 0,
     onAlert: (a) => out.push(a.reason),
   });
-  const hb = (probes: object[]) => ({
-    heartbeat: {
-      v: 1 as const,
-      host: 'h',
-      ts: '0',
-      sensorVersion: 't',
-      startedTs: '0',
-      counters: {
-        recordsRead: 0,
-        eventsPublished: 0,
-        eventsDropped: 0,
-        lostEvents: 0,
-        rejects: {},
-        queueDepth: 0,
-        processCacheSize: 0,
-      },
-      probes: probes as never,
-    },
-    receivedMs: 0,
-  });
+  const hb = (probes: object[]) => received('h', 0, { probes });
   const shared = (name: string, o: object) => ({
     name,
     state: 'running',
@@ -58,26 +40,7 @@ test('sensor.probe-restart forgets the probes a heartbeat stops listing (names a
     now: () => 0,
     onAlert: (a) => out.push(a.reason),
   });
-  const hb = (probes: object[]) => ({
-    heartbeat: {
-      v: 1 as const,
-      host: 'h',
-      ts: '0',
-      sensorVersion: 't',
-      startedTs: '0',
-      counters: {
-        recordsRead: 0,
-        eventsPublished: 0,
-        eventsDropped: 0,
-        lostEvents: 0,
-        rejects: {},
-        queueDepth: 0,
-        processCacheSize: 0,
-      },
-      probes: probes as never,
-    },
-    receivedMs: 0,
-  });
+  const hb = (probes: object[]) => received('h', 0, { probes });
   const probe = (name: string, o: object = {}) => ({
     name,
     state: 'running',
@@ -110,26 +73,7 @@ test('sensor.probe-restart waits until the probe is back to tell the blind gap, 
     now: () => now,
     onAlert: (a) => out.push(a.reason),
   });
-  const hb = (probes: object[]) => ({
-    heartbeat: {
-      v: 1 as const,
-      host: 'h',
-      ts: String(BigInt(now) * 1_000_000n),
-      sensorVersion: 't',
-      startedTs: '0',
-      counters: {
-        recordsRead: 0,
-        eventsPublished: 0,
-        eventsDropped: 0,
-        lostEvents: 0,
-        rejects: {},
-        queueDepth: 0,
-        processCacheSize: 0,
-      },
-      probes: probes as never,
-    },
-    receivedMs: now,
-  });
+  const hb = (probes: object[]) => received('h', now, { probes });
   const probe = (o: object) => ({ name: 'exec', state: 'running', restarts: 0, lostEvents: 0, lastError: null, ...o });
   e.tick([hb([probe({}), probe({ name: 'gpu' })])]);
   now = 1000;

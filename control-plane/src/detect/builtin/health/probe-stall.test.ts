@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AlertV1, HeartbeatV1 } from '@vigil/schema';
+import type { AlertV1 } from '@vigil/schema';
 import { DetectionEngine } from '../../engine.js';
+import { received } from './testing.js';
 
 const S = 1_000_000_000n;
 
@@ -14,26 +15,7 @@ function setup() {
     now: () => now,
     onAlert: (a) => alerts.push(a),
   });
-  const hb = (probes: object[], receivedMs = now) => ({
-    heartbeat: {
-      v: 1 as const,
-      host: 'h',
-      ts: String(BigInt(now) * 1_000_000n),
-      sensorVersion: 't',
-      startedTs: '0',
-      counters: {
-        recordsRead: 0,
-        eventsPublished: 0,
-        eventsDropped: 0,
-        lostEvents: 0,
-        rejects: {},
-        queueDepth: 0,
-        processCacheSize: 0,
-      },
-      probes: probes as HeartbeatV1['probes'],
-    },
-    receivedMs,
-  });
+  const hb = (probes: object[], receivedMs = now) => received('h', receivedMs, { probes }, now);
   const probe = (name: string, o: object = {}) => ({
     name,
     state: 'running',

@@ -1,31 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AlertV1, HeartbeatV1 } from '@vigil/schema';
-import type { ReceivedHeartbeat } from '../../../ingest/heartbeats.js';
+import type { AlertV1 } from '@vigil/schema';
 import { DetectionEngine } from '../../engine.js';
+import { received } from './testing.js';
 
-/** A heartbeat received at `ms` (the control plane's clock), claiming `claimedMs` (the sensor's; the same unless given). */
-const heartbeat = (host: string, ms: number, extra: Partial<HeartbeatV1> = {}, claimedMs = ms): ReceivedHeartbeat => ({
-  heartbeat: {
-    v: 1,
-    host,
-    ts: (BigInt(claimedMs) * 1_000_000n).toString(),
-    sensorVersion: 't',
-    startedTs: '7',
-    counters: {
-      recordsRead: 0,
-      eventsPublished: 3,
-      eventsDropped: 0,
-      lostEvents: 0,
-      rejects: {},
-      queueDepth: 0,
-      processCacheSize: 0,
-    },
-    probes: [],
-    ...extra,
-  },
-  receivedMs: ms,
-});
+const heartbeat = received;
 
 test('sensor.silent fires once per silence; a heartbeat from before the start gets the full delay', () => {
   let now = 100_000;
