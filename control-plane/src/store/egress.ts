@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { EgressRow, type EgressFilter, type EgressReport } from '@vigil/schema';
+import { addColumnFilters } from './column-filter.js';
 
 /** A field of the conn event, by JSON path (conn events have no columns of their own). */
 const CONN = (...path: string[]) => path.map((p) => `'${p}'`).join(', ');
@@ -13,22 +14,7 @@ const CONN = (...path: string[]) => path.map((p) => `'${p}'`).join(', ');
 export async function egressSummary(client: ClickHouseClient, f: EgressFilter): Promise<EgressReport> {
   const where = [`kind = 'conn'`, `JSONExtractString(event, ${CONN('conn', 'direction')}) = 'out'`];
   const params: Record<string, unknown> = { limit: f.limit + 1 };
-  if (f.host) {
-    where.push('host = {host:String}');
-    params.host = f.host;
-  }
-  if (f.job) {
-    where.push('job = {job:String}');
-    params.job = f.job;
-  }
-  if (f.sinceNs) {
-    where.push('ts >= fromUnixTimestamp64Nano({since:Int64})');
-    params.since = f.sinceNs;
-  }
-  if (f.untilNs) {
-    where.push('ts < fromUnixTimestamp64Nano({until:Int64})');
-    params.until = f.untilNs;
-  }
+  addColumnFilters({ host: f.host, job: f.job, sinceNs: f.sinceNs, untilNs: f.untilNs }, where, params);
   const rs = await client.query({
     query: `
       SELECT host, job, pid, comm, exe, family, addr, port,

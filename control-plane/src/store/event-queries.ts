@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { EventFilter, EventV1 } from '@vigil/schema';
+import { addColumnFilters } from './column-filter.js';
 
 /** `vigil events`' filters (the API's contract, in @vigil/schema). */
 export { EventFilter } from '@vigil/schema';
@@ -65,48 +66,9 @@ const EXEC_RET = `JSONExtractInt(event, 'exec', 'ret')`;
 async function readEvents(client: ClickHouseClient, f: EventFilter): Promise<EventV1[]> {
   const where: string[] = [];
   const params: Record<string, unknown> = { limit: f.limit };
-  if (f.kind) {
-    where.push('kind = {kind:String}');
-    params.kind = f.kind;
-  }
-  if (f.comm !== undefined) {
-    where.push('comm = {comm:String}');
-    params.comm = f.comm;
-  }
-  if (f.pid !== undefined) {
-    where.push('pid = {pid:UInt32}');
-    params.pid = f.pid;
-  }
-  if (f.host) {
-    where.push('host = {host:String}');
-    params.host = f.host;
-  }
-  if (f.job) {
-    where.push('job = {job:String}');
-    params.job = f.job;
-  }
-  if (f.container) {
-    where.push('startsWith(container_id, {container:String})');
-    params.container = f.container;
-  }
-  if (f.uid !== undefined) {
-    where.push('uid = {uid:UInt32}');
-    params.uid = f.uid;
-  }
-  if (f.exe) {
-    where.push('exe = {exe:String}');
-    params.exe = f.exe;
-  }
+  addColumnFilters(f, where, params);
   if (f.failed === true) where.push(`kind = 'exec' AND ${EXEC_RET} != 0`);
   if (f.failed === false) where.push(`NOT (kind = 'exec' AND ${EXEC_RET} != 0)`);
-  if (f.sinceNs) {
-    where.push('ts >= fromUnixTimestamp64Nano({since:Int64})');
-    params.since = f.sinceNs;
-  }
-  if (f.untilNs) {
-    where.push('ts < fromUnixTimestamp64Nano({until:Int64})');
-    params.until = f.untilNs;
-  }
   const rs = await client.query({
     query: `SELECT event FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
             ORDER BY ts DESC, id LIMIT 1 BY id LIMIT {limit:UInt32}`,
