@@ -135,8 +135,8 @@ test('control plane SIGKILLed mid-stream, then restarted: every event stored exa
   );
 });
 
-test('a SIGKILLed sensor raises sensor.silent within --silent-after', async () => {
-  const host = 'kill-sensor';
+/** `vigil sensor` (exec probe only) as `host`, spooling under `spool`, once its heartbeat arrived. */
+async function sensorHeartbeating(host: string, spool: string) {
   const sensor = startVigil([
     'sensor',
     '--nats',
@@ -146,7 +146,7 @@ test('a SIGKILLed sensor raises sensor.silent within --silent-after', async () =
     '--probe',
     'exec',
     '--spool-dir',
-    join(dir, 'spool'),
+    join(dir, spool),
   ]);
   await waitFor(
     'its heartbeat',
@@ -154,6 +154,12 @@ test('a SIGKILLed sensor raises sensor.silent within --silent-after', async () =
     60_000,
     300,
   );
+  return sensor;
+}
+
+test('a SIGKILLed sensor raises sensor.silent within --silent-after', async () => {
+  const host = 'kill-sensor';
+  const sensor = await sensorHeartbeating(host, 'spool');
   const t0 = Date.now();
   sensor.child.kill('SIGKILL');
   const alert = await waitFor(
@@ -173,23 +179,7 @@ test('a SIGKILLed sensor raises sensor.silent within --silent-after', async () =
 
 test('a sensor stopped with SIGINT raises sensor.stopped, and is not taken for silent', async () => {
   const host = 'stop-sensor';
-  const sensor = startVigil([
-    'sensor',
-    '--nats',
-    nats.url,
-    '--host-id',
-    host,
-    '--probe',
-    'exec',
-    '--spool-dir',
-    join(dir, 'spool-stop'),
-  ]);
-  await waitFor(
-    'its heartbeat',
-    () => vigilJson<StatusReport>(api, ['status']).sensors.some((s) => s.host === host),
-    60_000,
-    300,
-  );
+  const sensor = await sensorHeartbeating(host, 'spool-stop');
   assert.equal(await sensor.stop(), 0);
   const alert = await waitFor(
     'sensor.stopped',
