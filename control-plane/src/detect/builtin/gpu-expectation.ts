@@ -95,7 +95,10 @@ const envNonPython = (exe: string): boolean => {
  * not. What the job's launcher started (its interpreters, its workers, installed software) is.
  */
 export function judgeGpuCompute(ev: GpuEventV1, ctx: DetectionContext): Unexpected | null {
-  const exe = absoluteExe(exeOf(ev), ev.proc.cwd);
+  const named = exeOf(ev);
+  const exe = absoluteExe(named, ev.proc.cwd);
+  // A relative start whose cwd the sensor read late or not at all: the build is found by name too.
+  const built = () => builtHere(ctx, ev.host, exe) ?? builtHere(ctx, ev.host, named);
   const { expectedGpu } = ctx.config;
   if (matchesAny(expectedGpu.exe, exe) || matchesAny(expectedGpu.cgroup, ev.proc.cgroup)) return null;
   const fileless = ev.proc.fileless === true || /^\/memfd:| \(deleted\)$/.test(exe);
@@ -118,7 +121,7 @@ export function judgeGpuCompute(ev: GpuEventV1, ctx: DetectionContext): Unexpect
   }
   if (fileless) return { rule: 'fileless binary', severity: 'critical', why: dropped! };
   if (dropped) {
-    const build = builtHere(ctx, ev.host, exe);
+    const build = built();
     if (build)
       return {
         rule: 'binary built on this host',
@@ -162,7 +165,7 @@ export function judgeGpuCompute(ev: GpuEventV1, ctx: DetectionContext): Unexpect
   const seen = seenBeforeJob(ctx, ev);
   if (!installed && seen !== true) {
     // A trainer compiled here (llm.c's `make train_gpt2cu`) is new to the host by construction.
-    const build = builtHere(ctx, ev.host, exe);
+    const build = built();
     if (build)
       return {
         rule: 'binary built on this host',

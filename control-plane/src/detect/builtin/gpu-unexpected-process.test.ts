@@ -202,6 +202,11 @@ test('gpu.unexpected-process: a trainer make built and started by a relative pat
   );
   const trainer = compute({ exe: './train_gpt2', comm: 'train_gpt2', cwd: '/home/u/llm.c', ...INTERACTIVE });
   assert.deepEqual(raised(build, trainer), ['gpu.unexpected-process:low']);
+  // The sensor could not read its cwd, or read its parent's: the build of that name is found.
+  const noCwd = compute({ exe: './train_gpt2', comm: 'train_gpt2', ...INTERACTIVE });
+  assert.deepEqual(raised(build, noCwd), ['gpu.unexpected-process:low']);
+  const staleCwd = compute({ exe: './train_gpt2', comm: 'train_gpt2', cwd: '/work/repo', ...INTERACTIVE });
+  assert.deepEqual(raised(build, staleCwd), ['gpu.unexpected-process:low']);
   // Not built here, the same relative start stays high; from a scratch folder it is judged by that place.
   assert.deepEqual(raised(trainer), ['gpu.unexpected-process:high']);
   assert.deepEqual(
