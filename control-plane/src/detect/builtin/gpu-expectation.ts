@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import type { AncestorV1, GpuEventV1, Severity } from '@vigil/schema';
 import type { DetectionContext } from '../define.js';
 import { basename, exeOf, inWritablePlace } from '../argv.js';
@@ -15,6 +16,14 @@ const PYTHON = /^python[\d.]*$/;
  */
 const ENV_BIN =
   /\/(?:\.?venv|env|\.virtualenvs\/[^/]+|envs\/[^/]+|(?:mini|ana)conda3?|miniforge3|mambaforge|\.conda|\.pyenv\/versions\/[^/]+|\.local\/share\/uv\/python\/[^/]+|\.rye\/py\/[^/]+)\/bin\/([^/]+)$/;
+/**
+ * The executable as a path: a program started by a relative path (`./train_gpt2` from `make`'s
+ * folder) is reported as it was named; against the process's cwd it is the file a build wrote, and
+ * the file whose place (scratch, a user's folder) the rules judge.
+ */
+export const absoluteExe = (exe: string, cwd: string | null | undefined): string =>
+  exe.startsWith('/') || !exe.includes('/') || !cwd ? exe : posix.resolve(cwd, exe);
+
 /** Scratch places no environment is installed in. */
 const SCRATCH = /^\/(?:tmp|var\/tmp|dev\/shm|run\/user)\//;
 
@@ -86,7 +95,10 @@ const envNonPython = (exe: string): boolean => {
  * not. What the job's launcher started (its interpreters, its workers, installed software) is.
  */
 export function judgeGpuCompute(ev: GpuEventV1, ctx: DetectionContext): Unexpected | null {
-  const exe = exeOf(ev);
+  const named = exeOf(ev);
+  const exe = absoluteExe(named, ev.proc.cwd);
+  // A relative start whose cwd the sensor read late or not at all: the build is found by name too.
+  const built = () => builtHere(ctx, ev.host, exe) ?? builtHere(ctx, ev.host, named);
   const { expectedGpu } = ctx.config;
   if (matchesAny(expectedGpu.exe, exe) || matchesAny(expectedGpu.cgroup, ev.proc.cgroup)) return null;
   const fileless = ev.proc.fileless === true || /^\/memfd:| \(deleted\)$/.test(exe);
@@ -109,7 +121,7 @@ export function judgeGpuCompute(ev: GpuEventV1, ctx: DetectionContext): Unexpect
   }
   if (fileless) return { rule: 'fileless binary', severity: 'critical', why: dropped! };
   if (dropped) {
-    const build = builtHere(ctx, ev.host, exe);
+    const build = built();
     if (build)
       return {
         rule: 'binary built on this host',
@@ -153,7 +165,7 @@ export function judgeGpuCompute(ev: GpuEventV1, ctx: DetectionContext): Unexpect
   const seen = seenBeforeJob(ctx, ev);
   if (!installed && seen !== true) {
     // A trainer compiled here (llm.c's `make train_gpt2cu`) is new to the host by construction.
-    const build = builtHere(ctx, ev.host, exe);
+    const build = built();
     if (build)
       return {
         rule: 'binary built on this host',

@@ -173,7 +173,12 @@ export function builtHere(ctx: DetectionContext, host: string, exe: string): Bui
   const f = hostFacts(ctx, host);
   const name = basename(exe);
   if (f.downloaded.has(exe) || f.downloaded.has(name)) return undefined;
-  return f.builds.get(exe) ?? f.buildNames.get(name);
+  const hit = f.builds.get(exe) ?? f.buildNames.get(name);
+  if (hit || exe.startsWith('/')) return hit;
+  // Started by a relative path (`./train_gpt2`) with no cwd to resolve it: the newest build of that name.
+  let newest: Build | undefined;
+  for (const [path, b] of f.builds) if (basename(path) === name) newest = b;
+  return newest;
 }
 
 /**

@@ -191,3 +191,26 @@ test('gpu.unexpected-process: outside a scheduler job, GPU compute under a shell
   assert.equal(a?.severity, 'medium');
   assert.match(a!.reason, /expectation failed: started by a shell a python process spawned/);
 });
+
+test('gpu.unexpected-process: a trainer make built and started by a relative path (./train_gpt2) is the build', () => {
+  // make runs `cc -O2 -o train_gpt2 …` in ~/llm.c, then the user runs ./train_gpt2 there: the
+  // process's exe reads as it was named, the build's output resolves against the same cwd.
+  const build = exec(
+    ['cc', '-O2', '-o', 'train_gpt2', 'train_gpt2.c'],
+    { pid: 7201, cwd: '/home/u/llm.c', ...INTERACTIVE },
+    '/usr/bin/cc',
+  );
+  const trainer = compute({ exe: './train_gpt2', comm: 'train_gpt2', cwd: '/home/u/llm.c', ...INTERACTIVE });
+  assert.deepEqual(raised(build, trainer), ['gpu.unexpected-process:low']);
+  // The sensor could not read its cwd, or read its parent's: the build of that name is found.
+  const noCwd = compute({ exe: './train_gpt2', comm: 'train_gpt2', ...INTERACTIVE });
+  assert.deepEqual(raised(build, noCwd), ['gpu.unexpected-process:low']);
+  const staleCwd = compute({ exe: './train_gpt2', comm: 'train_gpt2', cwd: '/work/repo', ...INTERACTIVE });
+  assert.deepEqual(raised(build, staleCwd), ['gpu.unexpected-process:low']);
+  // Not built here, the same relative start stays high; from a scratch folder it is judged by that place.
+  assert.deepEqual(raised(trainer), ['gpu.unexpected-process:high']);
+  assert.deepEqual(
+    raised(compute({ exe: './kw', comm: 'kw', cwd: '/tmp/x', exeRecentlyWritten: true, ...INTERACTIVE })),
+    ['gpu.unexpected-process:critical'],
+  );
+});

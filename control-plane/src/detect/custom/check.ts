@@ -40,5 +40,5 @@ export async function checkDetections(paths: string[]): Promise<LoadReport> {
     if (errors.length > 0) problems.push(problem(d.origin, 'SQL', errors));
     return errors.length === 0;
   });
-  return { detections, sql, problems };
+  return { detections, sql, problems, disabled: report.disabled };
 }

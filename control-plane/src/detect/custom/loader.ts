@@ -21,10 +21,44 @@ export interface LoadProblem {
   details?: string[];
 }
 
+/** A detection a folder's disabled list turns off: it loads, and is left out. */
+export interface DisabledDetection {
+  id: string;
+  path: string;
+  /** The comment on its line in the list (why it is off). */
+  why: string;
+  list: string;
+}
+
 export interface LoadReport {
   detections: LoadedDetection[];
   sql: SqlDetection[];
   problems: LoadProblem[];
+  disabled: DisabledDetection[];
+}
+
+/**
+ * A folder's list of detections that are off by default (vendored rules that fire on ordinary work,
+ * whose files stay as their authors wrote them): one detection id a line, `# why` after it. Naming a
+ * rule's file directly loads it regardless.
+ */
+export const DISABLED_LIST = 'disabled.txt';
+
+/** The ids a folder's disabled list names, with the reason on each line. */
+export function readDisabledList(folder: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let text: string;
+  try {
+    text = readFileSync(join(folder, DISABLED_LIST), 'utf8');
+  } catch {
+    return out;
+  }
+  for (const line of text.split('\n')) {
+    const [id, ...why] = line.split('#');
+    const key = id!.trim();
+    if (key) out.set(key, why.join('#').trim());
+  }
+  return out;
 }
 
 /** The shape a module's default export must have. */
@@ -91,9 +125,15 @@ function walk(path: string, out: string[] = []): string[] {
 
 /** Loads every detection under the given files or folders; one broken file never stops the others. */
 export async function loadDetections(paths: string[]): Promise<LoadReport> {
-  const report: LoadReport = { detections: [], sql: [], problems: [] };
+  const report: LoadReport = { detections: [], sql: [], problems: [], disabled: [] };
   const ids = new Set<string>();
+  let off = new Map<string, string>();
+  let list = '';
   const claim = (id: string, path: string): boolean => {
+    if (off.has(id)) {
+      report.disabled.push({ id, path, why: off.get(id)!, list });
+      return false;
+    }
     if (ids.has(id)) {
       report.problems.push({ path, reason: `duplicate detection id ${id}`, unsupported: false });
       return false;
@@ -105,6 +145,9 @@ export async function loadDetections(paths: string[]): Promise<LoadReport> {
     let files: string[];
     try {
       files = walk(resolve(root));
+      const folder = statSync(resolve(root)).isDirectory();
+      off = folder ? readDisabledList(resolve(root)) : new Map();
+      list = folder ? join(resolve(root), DISABLED_LIST) : '';
     } catch (err) {
       report.problems.push({ path: root, reason: `cannot read: ${(err as Error).message}`, unsupported: false });
       continue;

@@ -36,7 +36,7 @@ function rowProcess(row: Record<string, unknown>): ProcessV1 | null {
  * on their own schedules against the read-only session.
  */
 export class CustomDetections {
-  report: LoadReport = { detections: [], sql: [], problems: [] };
+  report: LoadReport = { detections: [], sql: [], problems: [], disabled: [] };
   sqlErrors = new Map<string, string>();
   private timers: NodeJS.Timeout[] = [];
   private watchers: FSWatcher[] = [];
@@ -71,6 +71,7 @@ export class CustomDetections {
         'detections.loaded': this.report.detections.length,
         'detections.sql': this.report.sql.length,
         'detections.problems': this.report.problems.length,
+        'detections.disabled': this.report.disabled.map((d) => d.id),
       },
       'custom detections loaded',
     );
