@@ -9,6 +9,8 @@ export interface ConfigCandidate {
   reason: ConfigReason;
   /** Named by the process itself (an argument): reported even when it is missing. Others only when found. */
   named: boolean;
+  /** An ssh config: the files its `Include` lines name are read too (ssh-include.ts). */
+  ssh?: true;
 }
 
 /** What candidate selection knows of a process at its exec. */
@@ -130,19 +132,19 @@ const inToolDir = (exe: string) => TOOL_DIRS.includes(dirname(exe));
  */
 export function configCandidates(p: ExecFacts): ConfigCandidate[] {
   const out: ConfigCandidate[] = [];
-  const add = (path: string | undefined, reason: ConfigReason, named: boolean) => {
+  const add = (path: string | undefined, reason: ConfigReason, named: boolean, ssh = false) => {
     if (path !== undefined && path.length <= 4096 && !out.some((c) => c.path === path))
-      out.push({ path, reason, named });
+      out.push({ path, reason, named, ...(ssh ? { ssh: true as const } : {}) });
   };
   const name = basename(p.exe);
   const argv0 = basename(p.argv[0] ?? '');
   const isSsh = SSH_NAMES.includes(name) || SSH_NAMES.includes(argv0) || sshShaped(p.argv);
   const sshFile = isSsh ? sshConfigOption(p.argv) : undefined;
-  if (sshFile !== undefined) add(absolute(sshFile, p.cwd), 'argument', true);
+  if (sshFile !== undefined) add(absolute(sshFile, p.cwd), 'argument', true, true);
   for (const a of argumentConfigs(p.argv)) add(absolute(a, p.cwd), 'argument', true);
   if (isSsh && sshFile === undefined) {
-    if (p.home !== undefined && isAbsolute(p.home)) add(resolve(p.home, '.ssh/config'), 'ssh-config', false);
-    add(SSH_SYSTEM_CONFIG, 'ssh-config', false);
+    if (p.home !== undefined && isAbsolute(p.home)) add(resolve(p.home, '.ssh/config'), 'ssh-config', false, true);
+    add(SSH_SYSTEM_CONFIG, 'ssh-config', false, true);
   }
   const program = p.script !== undefined && isAbsolute(p.script) ? p.script : p.exe;
   if (withoutArguments(p) && isAbsolute(program) && !inToolDir(program)) {

@@ -103,6 +103,41 @@ test("a request reads its candidates off the caller's path: ssh's user config fr
   assert.equal(user?.pid, 77);
 });
 
+test("an ssh config's Include lines are followed: a -F file's glob, and a relative path under ~/.ssh", async () => {
+  const { dir, got, reader } = setup();
+  mkdirSync(join(dir, 'conf.d'), { recursive: true });
+  mkdirSync(join(dir, 'home', '.ssh'), { recursive: true });
+  writeFileSync(join(dir, 'main.conf'), `Include ${join(dir, 'conf.d')}/*.conf extra.conf\n`);
+  writeFileSync(join(dir, 'conf.d', '10-a.conf'), 'Host mirror\n  RemoteForward 9002 127.0.0.1:22\n');
+  writeFileSync(join(dir, 'conf.d', 'notes.txt'), 'Host other\n  RemoteForward 1 x:2\n');
+  writeFileSync(join(dir, 'home', '.ssh', 'extra.conf'), 'Host *\n  GatewayPorts yes\n');
+  reader.request({
+    pid: 78,
+    uid: 1234,
+    argv: ['ssh', '-F', join(dir, 'main.conf'), '-N', 'mirror'],
+    exe: '/usr/bin/ssh',
+  });
+  await reader.settled();
+  assert.deepEqual(
+    got.map((g) => [g.data.path.slice(dir.length), g.data.reason, g.data.directives]),
+    [
+      ['/main.conf', 'argument', [`Include ${join(dir, 'conf.d')}/*.conf extra.conf`]],
+      ['/conf.d/10-a.conf', 'ssh-config', ['Host mirror', 'RemoteForward 9002 127.0.0.1:22']],
+      ['/home/.ssh/extra.conf', 'ssh-config', ['Host *', 'GatewayPorts yes']],
+    ],
+  );
+});
+
+test('Include loops and fan-out stay within the per-process bound, the drops counted', async () => {
+  const { dir, got, counters, reader } = setup({ perProcess: 3 });
+  writeFileSync(join(dir, 'loop.conf'), `Include ${join(dir, 'loop.conf')} ${join(dir, 'c')}*\n`);
+  for (let i = 0; i < 5; i++) writeFileSync(join(dir, `c${i}`), `Include ${join(dir, 'loop.conf')}\n`);
+  reader.request({ pid: 79, uid: 1234, argv: ['ssh', '-F', join(dir, 'loop.conf'), 'h'], exe: '/usr/bin/ssh' });
+  await reader.settled();
+  assert.equal(got.length, 3);
+  assert.ok((counters.rejectsObject()['config.per-process'] ?? 0) > 0);
+});
+
 test('bounds: candidates per exec, files per second and queued execs, each drop counted', async () => {
   let now = 1_000_000;
   const { dir, counters, got, reader } = setup({ perProcess: 3, perSecond: 5, maxQueue: 2, now: () => now });

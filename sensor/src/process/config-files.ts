@@ -5,6 +5,7 @@ import type { ConfigEventV1 } from '@vigil/schema';
 import type { Counters } from '../counters.js';
 import { configCandidates, type ConfigCandidate, type ExecFacts } from './config-candidates.js';
 import { extractDirectives } from './config-lines.js';
+import { sshIncludes } from './ssh-include.js';
 
 export type ConfigData = ConfigEventV1['config'];
 
@@ -110,13 +111,25 @@ export class ConfigReader {
       this.opts.counters.reject('config.per-process', candidates.length - this.perProcess);
       candidates = candidates.slice(0, this.perProcess);
     }
-    for (const c of candidates) {
+    // An ssh config's Include lines add the files they name (within the same per-process bound).
+    let budget = this.perProcess - candidates.length;
+    for (let i = 0; i < candidates.length; i++) {
+      const c = candidates[i]!;
       if (!this.allowOpen()) {
         this.opts.counters.reject('config.rate-limited');
         continue;
       }
       const data = await this.read(c, r.uid);
       if (data) this.opts.onConfig(r.pid, data);
+      if (!c.ssh || !data || data.error !== null) continue;
+      for (const path of await sshIncludes(data.directives, c.path, home)) {
+        if (candidates.some((x) => x.path === path)) continue;
+        if (budget-- <= 0) {
+          this.opts.counters.reject('config.per-process');
+          continue;
+        }
+        candidates.push({ path, reason: 'ssh-config', named: false, ssh: true });
+      }
     }
   }
 

@@ -19,6 +19,7 @@ export const CONFIG_KEYS = [
   'Tunnel',
   'LocalCommand',
   'PermitLocalCommand',
+  'Include',
   // frp (TOML camelCase and INI snake_case)
   'serverAddr',
   'server_addr',

@@ -63,3 +63,10 @@ test('miner.config: ordinary configs raise nothing', () => {
     ['tunnel.ssh-forward:low'],
   );
 });
+
+test('miner.config: a config minified onto one line, its pool user a wallet and its url a bare address', () => {
+  const line = `{"pools": [{"url": "127.0.0.1:443", "user": "${WALLET}", "pass": <redacted>}]}`;
+  assert.deepEqual(raised(config('/tmp/x/config.json', [line], WORKER)), ['miner.config:critical']);
+  // Prose naming a user and a wallet-like word is no pool entry.
+  assert.deepEqual(raised(config('/opt/app/c.json', [`"description": "send to user ${WALLET}"`], WORKER)), []);
+});

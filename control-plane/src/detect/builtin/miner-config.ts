@@ -6,8 +6,11 @@ import { isTextTool, poolDomain } from './miner-signals.js';
 /** Wallet addresses as miners take them as the pool user: Monero (95/106 base58), Ethereum, Bitcoin bech32, Ravencoin. */
 const WALLET =
   /\b(?:[48][1-9A-HJ-NP-Za-km-z]{94}(?:[1-9A-HJ-NP-Za-km-z]{11})?|0x[0-9a-fA-F]{40}|bc1[02-9ac-hj-np-z]{38,58}|R[1-9A-HJ-NP-Za-km-z]{33})\b/;
-/** Keys of a pool entry in xmrig-style JSON, ini or toml configs. */
-const POOL_KEY = /^\s*"?(?:url|pool|pools|server|host|stratum|user|wallet|algo|coin)"?\s*[:=]/i;
+/**
+ * Keys of a pool entry in xmrig-style JSON, ini or toml configs: at the start of a line, or after a JSON
+ * object's or array's delimiter (a config minified onto one line holds every key on it).
+ */
+const POOL_KEY = /(?:^|[{,[])\s*"?(?:url|pool|pools|server|host|stratum|user|wallet|algo|coin)"?\s*[:=]/i;
 
 /** What in one config line says "pool": a stratum URL, a pool host, a wallet as the user, a mining algorithm. */
 function lineSays(line: string): string | null {

@@ -142,3 +142,39 @@ test('shell.reverse stays quiet: a listener or no stdio telemetry, terminals, pi
   );
   assert.deepEqual(loud(alerts), []);
 });
+
+test('shell.reverse: a shell on a pty whose parent (script -qc) has its stdio on the socket is a reverse shell through a pty', () => {
+  const script = execWithStdio(['script', '-qc', '/bin/sh', '/dev/null'], socketStdio('10.0.0.5:4444'), { pid: 5300 });
+  const alerts = run(script, execWithStdio(['/bin/sh'], ttyStdio(), { pid: 5301, ppid: 5300 }));
+  const a = only(alerts, 'shell.reverse').find((x) => x.proc?.pid === 5301);
+  assert.equal(a?.severity, 'critical');
+  assert.match(
+    a.reason,
+    /^reverse shell through a pty: sh \/bin\/sh \(pid 5301\) started on a terminal whose parent \/usr\/bin\/script \(pid 5300\) relays it, and the parent's fds 0, 1, 2 are a TCP socket connected to 10\.0\.0\.5:4444$/,
+  );
+  assert.ok(a.evidence.includes(script.id));
+  const [loop] = only(
+    run(
+      execWithStdio(['script', '-qc', 'sh', '/dev/null'], socketStdio('127.0.0.1:4444'), { pid: 5310 }),
+      execWithStdio(['sh'], ttyStdio(), { pid: 5311, ppid: 5310 }),
+    ),
+    'shell.reverse',
+  );
+  assert.equal(loop?.severity, 'high');
+});
+
+test('shell.reverse: a login shell on a pty under sshd (handed its connection on stdio), tmux or script on a terminal raises nothing', () => {
+  const quiet = (parent: EventV1, child: EventV1) => assert.deepEqual(only(run(parent, child), 'shell.reverse'), []);
+  quiet(
+    execWithStdio(['/usr/sbin/sshd', '-R'], socketStdio('10.0.0.9:51000'), { pid: 5400 }, '/usr/sbin/sshd'),
+    execWithStdio(['-bash'], ttyStdio(), { pid: 5401, ppid: 5400 }, '/usr/bin/bash'),
+  );
+  quiet(
+    execWithStdio(['tmux', 'new'], ttyStdio(), { pid: 5410 }),
+    execWithStdio(['bash'], ttyStdio(), { pid: 5411, ppid: 5410 }),
+  );
+  quiet(
+    execWithStdio(['script', '-q', 'log.txt'], ttyStdio(), { pid: 5420 }),
+    execWithStdio(['bash'], ttyStdio(), { pid: 5421, ppid: 5420 }),
+  );
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AncestorV1, EventV1, ProcessV1 } from '@vigil/schema';
+import type { AncestorV1, EventV1, ProcessV1, StdioFdV1 } from '@vigil/schema';
 import { builtinEngine, conn, connect, execWithStdio, loud, pipeFd, ttyStdio } from '../testing.js';
 
 const RULE = 'shell.spawned-by-connection';
@@ -190,4 +190,35 @@ test('shell.spawned-by-connection: node connects out and spawns /bin/sh on a soc
     [],
   );
   assert.deepEqual(loud(withCommand), []);
+});
+
+test('shell.spawned-by-connection: python holding a connection on 443 gives sh -i a pty of its own making (pty.fork relay) — web ports no longer excuse it', () => {
+  const py = { pid: 8100, comm: 'python3', exe: '/usr/bin/python3', argv: ['python3', '/tmp/hf_sync.py'] };
+  const parent: AncestorV1 = { ...py };
+  const devNull: StdioFdV1[] = [0, 1, 2].map((fd) => ({ fd, type: 'char' as const, ino: 6 }));
+  const shell = (ino: number | null) =>
+    execWithStdio(
+      ['sh', '-i'],
+      [0, 1, 2].map((fd) => ({ fd, type: 'tty' as const, ino })),
+      { pid: 8101, ppid: 8100, ancestry: [parent, ...job] },
+      '/bin/sh',
+    );
+  const [a] = run(execWithStdio(py.argv, devNull, py, py.exe), connect('203.0.113.8', 443, py), shell(41)).filter(
+    (x) => x.ruleId === RULE,
+  );
+  assert.equal(a?.severity, 'high');
+  assert.match(a.reason, /on a terminal \(fd 0 a tty its starter is not on: one it made\).*203\.0\.113\.8:443$/);
+  // Started from a terminal, a shell on another pty than the starter's is a new one too.
+  const tty = (ino: number): StdioFdV1[] => [0, 1, 2].map((fd) => ({ fd, type: 'tty' as const, ino }));
+  const [b] = run(execWithStdio(py.argv, tty(40), py, py.exe), connect('127.0.0.1', 443, py), shell(41)).filter(
+    (x) => x.ruleId === RULE,
+  );
+  assert.equal(b?.severity, 'medium');
+  // On the starter's own terminal, 443 is still a download.
+  assert.deepEqual(
+    run(execWithStdio(py.argv, tty(41), py, py.exe), connect('203.0.113.8', 443, py), shell(41)).filter(
+      (x) => x.ruleId === RULE,
+    ),
+    [],
+  );
 });

@@ -40,8 +40,9 @@ function suspiciousParent(parent: AncestorV1, parentProc: ProcessV1 | undefined)
  * `pty.spawn('/bin/sh')` after connecting back to its operator, a dropper giving its remote a pty.
  * The shell's own stdio is the pty, so shell.reverse cannot see it; the parent's open connection can.
  * Ports 53/80/443 are a model download or an API call (a trainer that fetched from the Hub and runs
- * `bash -c nvidia-smi` is no remote shell), and terminals for people (sshd, tmux, IDEs, Jupyter)
- * are left out.
+ * `bash -c nvidia-smi` is no remote shell), unless the shell's terminal is one the starter made (its
+ * own fd 0 is no terminal or another one: pty.fork behind an HTTPS-looking connection); terminals for
+ * people (sshd, tmux, IDEs, Jupyter) are left out.
  */
 export const shellSpawnedByConnection = defineDetection({
   id: 'shell.spawned-by-connection',
@@ -50,7 +51,7 @@ export const shellSpawnedByConnection = defineDetection({
   mitre: ['T1059.004', 'T1071'],
   on: ['exec'],
   description:
-    'A shell on a tty (not -c), or reading its commands from a pipe or socketpair (no -c, no script), whose parent, an interpreter or a dropped/fileless binary, has an open outbound connection to a port other than 53/80/443.',
+    'A shell on a tty (not -c), or reading its commands from a pipe or socketpair (no -c, no script), whose parent, an interpreter or a dropped/fileless binary, has an open outbound connection to a port other than 53/80/443 (any port when the shell’s terminal is one its starter made).',
   ranks: { min: 'medium', max: 'high', rule: 'high toward a peer off this host; medium on loopback' },
   match(ev, ctx) {
     // On a terminal (pty.spawn), or reading commands from a pipe or socketpair its parent writes
@@ -69,11 +70,17 @@ export const shellSpawnedByConnection = defineDetection({
     const history = ctx.recent(ev.host, parent.pid);
     const what = suspiciousParent(parent, execOf(history)?.proc ?? history.at(-1)?.proc);
     if (!what) return null;
-    const peer = worstPeer(outboundPeers(history).filter((p) => !STANDARD_PORTS.includes(p.port)));
+    // A terminal the starter made itself (its own fd 0 is no terminal, or another one) is a remote
+    // terminal whatever port carries it: a web port no longer stands for a download.
+    const starter = execOf(history);
+    const own = starter && stdioFd(starter, 0);
+    const newPty =
+      onTty && own !== undefined && (own.type !== 'tty' || (own.ino !== null && own.ino !== stdioFd(ev, 0)?.ino));
+    const peer = worstPeer(outboundPeers(history).filter((p) => newPty || !STANDARD_PORTS.includes(p.port)));
     if (!peer) return null;
     const far = !isLoopback(peer.addr);
     return {
-      reason: `${shell.text} started ${onTty ? 'on a terminal (fd 0 a tty)' : `reading its commands from its parent (fd 0 a ${fd0}, no command given)`} by ${what} (pid ${parent.pid}), which holds a connection to ${endpoint(peer)}${far ? '' : ' (loopback)'}`,
+      reason: `${shell.text} started ${onTty ? `on a terminal (fd 0 a tty${newPty ? ' its starter is not on: one it made' : ''})` : `reading its commands from its parent (fd 0 a ${fd0}, no command given)`} by ${what} (pid ${parent.pid}), which holds a connection to ${endpoint(peer)}${far ? '' : ' (loopback)'}`,
       severity: far ? 'high' : 'medium',
       evidence: [peer.eventId],
     };
