@@ -30,6 +30,7 @@ let nc: NatsConnection;
 let js: JetStreamClient;
 
 const HOST = 'it-host';
+const HOST2 = 'it-host-2';
 const proc = {
   pid: 4242,
   ppid: 1,
@@ -275,23 +276,29 @@ test('events and alerts claiming times outside what storage keeps (a clock at 19
   const minerArgv = ['/tmp/kworker', '-o', 'stratum+tcp://pool.supportxmr.com:3333'];
   const MONTH = 31n * 86_400_000_000_000n;
   const now = BigInt(Date.now()) * 1_000_000n;
-  // One message of 121 miner execs, each its own process (its own alert): one claiming 1970, the
-  // others a different month each, back 120 months. As claimed, the events spanned more than 100
+  // Two messages of 121 miner execs in all, each its own process (its own alert): one claiming 1970,
+  // the others a different month each, back 120 months. As claimed, the events spanned more than 100
   // daily partitions and the alerts more than 100 monthly ones: both inserts failed and were retried
   // forever; and the 1970 one was dropped by the TTL as it was written.
+  // Each its own binary (alerts group processes of one command shape) and half on a second host (a
+  // rule raises at most 100 alerts per host a minute before the rest fold into one).
+  const letters = (n: number) => n.toString(26).replace(/\d/g, (d) => 'qrstuvwxyz'[Number(d)]!);
   const events: EventV1[] = Array.from({ length: 121 }, (_, i) => ({
     id: randomUUID(),
     v: 1,
-    host: HOST,
+    host: i % 2 ? HOST2 : HOST,
     ts: i === 120 ? '0' : (now - BigInt(i) * MONTH).toString(),
     kind: 'exec',
-    proc: { ...proc, pid: 6000 + i },
-    exec: { filename: '/tmp/kworker', argv: minerArgv, argvTruncated: false, ret: 0 },
+    proc: { ...proc, pid: 6000 + i, exe: `/tmp/kworker-${letters(i)}` },
+    exec: { filename: `/tmp/kworker-${letters(i)}`, argv: minerArgv, argvTruncated: false, ret: 0 },
   }));
   const before = await api<StatusReport>('/api/v1/status');
-  await js.publish(eventSubject(HOST, 'exec'), JSON.stringify({ v: 1, host: HOST, kind: 'exec', events }), {
-    msgID: batchId(events),
-  });
+  for (const host of [HOST, HOST2]) {
+    const batch = events.filter((e) => e.host === host);
+    await js.publish(eventSubject(host, 'exec'), JSON.stringify({ v: 1, host, kind: 'exec', events: batch }), {
+      msgID: batchId(batch),
+    });
+  }
   const ids = events.map((e) => `'${e.id}'`).join(',');
   await waitFor(
     'every event stored',

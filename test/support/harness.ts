@@ -72,7 +72,13 @@ export interface CliResult {
 
 /** Runs `vigil …` as a user would, against the given API. */
 export function vigil(api: string, args: string[], env: Env = {}): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { env: cliEnv(env, api), encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    env: cliEnv(env, api),
+    encoding: 'utf8',
+    timeout: 60_000,
+    // Thousands of alerts with their ancestry as JSON are megabytes.
+    maxBuffer: 256 * 1024 * 1024,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -94,7 +100,8 @@ export function vigilAsync(api: string, args: string[], env: Env = {}): Promise<
 
 export function vigilJson<T>(api: string, args: string[]): T {
   const r = vigil(api, [...args, '--json']);
-  if (r.status !== 0) throw new Error(`vigil ${args.join(' ')} failed (${r.status}): ${r.stderr || r.stdout}`);
+  if (r.status !== 0)
+    throw new Error(`vigil ${args.join(' ')} failed (${r.status}): ${(r.stderr || r.stdout || '').slice(0, 4000)}`);
   return JSON.parse(r.stdout) as T;
 }
 
