@@ -170,7 +170,8 @@ test("bash's builtin kill -STOP, twice, then -9: each blind interval alerts, sho
       'the recovered exec stored',
       async () => {
         const r = await query<{ event: string }>(
-          `SELECT event FROM events WHERE host = '${host}' AND kind = 'exec' AND JSONExtractBool(event, 'exec', 'recovered') AND position(event, '${marker}') > 0`,
+          // bash's own (its child sleep carries the marker too, in its ancestry).
+          `SELECT event FROM events WHERE host = '${host}' AND kind = 'exec' AND pid = ${started!.pid} AND JSONExtractBool(event, 'exec', 'recovered') AND position(event, '${marker}') > 0`,
         );
         return r.length ? r : null;
       },
