@@ -2,6 +2,8 @@ import { z } from 'zod/v4';
 import { Severity } from './alert.v1.js';
 import { EventKind } from './event.v1.js';
 import { HeartbeatV1 } from './heartbeat.v1.js';
+import { IncidentStatus } from './incident.v1.js';
+import { Actor, ResponseAction } from './response.v1.js';
 import { HostId } from './subjects.js';
 
 /**
@@ -57,9 +59,55 @@ export const AlertFilter = z.object({
   severity: Severity.optional(),
   rule: z.string().max(200).optional(),
   host: HostId.optional(),
+  /** true: the alerts suppressions held back (with the suppression's reason), instead of raised ones. */
+  suppressed: z.stringbool().optional(),
   limit: Limit,
 });
 export type AlertFilter = z.infer<typeof AlertFilter>;
+
+/** Filters of `GET /api/v1/incidents` (`vigil incidents`). */
+export const IncidentFilter = z.object({
+  status: IncidentStatus.optional(),
+  /** Minimum severity. */
+  severity: Severity.optional(),
+  host: HostId.optional(),
+  job: z.string().min(1).max(256).optional(),
+  /** Incidents with at least one alert of this rule. */
+  rule: z.string().max(200).optional(),
+  /** Incidents whose last activity is at or after this (ns since epoch). */
+  sinceNs: Ns.optional(),
+  limit: Limit,
+});
+export type IncidentFilter = z.infer<typeof IncidentFilter>;
+export type IncidentQuery = Omit<IncidentFilter, 'limit'> & { limit?: number };
+
+/** `POST /api/v1/incidents/:id/{ack,resolve,reopen}`: who, and an optional note. */
+export const IncidentTransition = z.object({ by: Actor, note: z.string().min(1).max(4000).optional() }).strict();
+export type IncidentTransition = z.infer<typeof IncidentTransition>;
+
+/** `POST /api/v1/incidents/:id/notes`. */
+export const IncidentNoteRequest = z.object({ by: Actor, text: z.string().min(1).max(4000) }).strict();
+export type IncidentNoteRequest = z.infer<typeof IncidentNoteRequest>;
+
+/**
+ * `POST /api/v1/respond` (`vigil respond kill`): a manual order. The control plane fills the target's
+ * start time from its events when `startTs` is absent (the newest process with that pid on the host).
+ */
+export const RespondRequest = z
+  .object({
+    host: HostId,
+    pid: z.number().int().positive(),
+    startTs: Ns.optional(),
+    action: ResponseAction,
+    by: Actor,
+    reason: z.string().max(2000).default(''),
+    incidentId: z.string().max(128).optional(),
+    dryRun: z.boolean().default(false),
+  })
+  .strict();
+export type RespondRequest = z.infer<typeof RespondRequest>;
+
+/** `GET /api/v1/alerts?suppressed=true` lists suppressed alerts instead (see AlertFilter). */
 
 /** What a client sends as a filter: the filter's values, the limit left to its default when absent. */
 export type EventQuery = Omit<EventFilter, 'limit'> & { limit?: number };
@@ -258,6 +306,36 @@ export const StatusReport = z.object({
       .nullable(),
     alertStream: LiveStreamReport.nullable(),
     eventStream: LiveStreamReport,
+    /** The configuration file (vigil.yaml): which, when loaded, and the last reload's problem (the previous version stays). */
+    config: z
+      .object({
+        path: z.string().nullable(),
+        loadedTs: z.string().nullable(),
+        reloads: z.number(),
+        lastError: z.string().nullable(),
+      })
+      .optional(),
+    /** Alerts suppressions held back, by suppression (its rule and reason). */
+    suppressed: z.object({ total: z.number(), byRule: Counts }).optional(),
+    incidents: z
+      .object({ open: z.number(), acknowledged: z.number(), updates: z.number(), lastError: z.string().nullable() })
+      .optional(),
+    /** Each output by name: sent, failed attempts, retrying now, dead-lettered. */
+    outputs: z
+      .array(
+        z.object({
+          name: z.string(),
+          type: z.string(),
+          sent: z.number(),
+          failed: z.number(),
+          retrying: z.number(),
+          deadLettered: z.number(),
+          lastError: z.string().nullable(),
+        }),
+      )
+      .optional(),
+    /** Response orders by outcome (killed, dry-run, refused, failed, no-answer), and those waiting for an answer. */
+    responses: z.object({ outcomes: Counts, pending: z.number() }).optional(),
     /** The processes run beside it (`vigil up`: nats-server and its JetStream, the sensor). */
     supervised: z.custom<object>((v) => typeof v === 'object' && v !== null).optional(),
   }),

@@ -10,3 +10,7 @@ export * from './event-batch.v1.js';
 export * from './api.v1.js';
 export * from './defaults.js';
 export * from './tools.js';
+export * from './response.v1.js';
+export * from './incident.v1.js';
+export * from './config-file.js';
+export * from './enroll.v1.js';
