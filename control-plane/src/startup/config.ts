@@ -3,9 +3,12 @@ import type { Logger } from 'pino';
 import type { StorageTarget } from '../store/client.js';
 import type { ExpectedGpuConfig } from '../detect/define.js';
 import type { QueryLimits } from '../store/readonly-query.js';
+import type { ConfigSource } from '../config/source.js';
 
 export interface ControlPlaneConfig {
   storage: StorageTarget;
+  /** vigil.yaml as loaded (and reloaded): outputs, responses, suppressions, incidents. Absent: its defaults. */
+  config?: ConfigSource;
   nats: ConnectionOptions;
   /** The HTTP API: see ApiOptions (a token is optional here, on loopback only; the CLI always sets one). */
   api: { host: string; port: number; token?: string; allowedHosts?: string[] };
