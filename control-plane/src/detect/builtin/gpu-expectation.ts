@@ -6,6 +6,7 @@ import { JOB_LAUNCHERS, SHELLS } from '../indicators.js';
 import { INSTALLED_GPU_PATHS, matchesAny } from './gpu.js';
 import { builtHere, hostRunsJobs, placedHere, seenBeforeJob } from './gpu-provenance.js';
 import { droppedHow, isLoopback } from './miner-signals.js';
+import { execOf, stdioFd } from './behaviour.js';
 
 /** A Python interpreter by name: python, python3, python3.11. */
 const PYTHON = /^python[\d.]*$/;
@@ -58,13 +59,37 @@ function isShell(a: AncestorV1, ev: GpuEventV1, ctx: DetectionContext): boolean 
 export function toolCallShell(
   ev: GpuEventV1,
   ctx: DetectionContext,
-): { shell: AncestorV1; python: AncestorV1; inJob: boolean } | undefined {
+): { shell: AncestorV1; python: AncestorV1; inJob: boolean; launcher: AncestorV1 | undefined } | undefined {
   const anc = ev.proc.ancestry;
   const at = anc.findIndex((a) => isShell(a, ev, ctx));
   if (at < 0) return undefined;
   const python = anc[at + 1];
   if (!python || !isPython(python)) return undefined;
-  return { shell: anc[at]!, python, inJob: !!ev.proc.job || anc.slice(at + 2).some(isLauncher) };
+  return {
+    shell: anc[at]!,
+    python,
+    inJob: !!ev.proc.job || anc.slice(at + 2).some(isLauncher),
+    // A launcher between the shell and the process: the shell started the job's launcher (`sh -c torchrun …`).
+    launcher: anc.slice(0, at).find(isLauncher),
+  };
+}
+
+/**
+ * What makes a tool-call shell ordinary work rather than an agent's step: it started a launcher that
+ * started the process, or it is a person's terminal (its stdin a tty: a notebook's terminal, not a
+ * subprocess pipe). Null when neither; only for a process that is the environment's own interpreter.
+ */
+function ordinaryShellStart(
+  ev: GpuEventV1,
+  ctx: DetectionContext,
+  tool: NonNullable<ReturnType<typeof toolCallShell>>,
+): string | null {
+  if (tool.launcher)
+    return `the shell started the launcher ${tool.launcher.comm} (pid ${tool.launcher.pid}) that started it`;
+  const shellExec = execOf(ctx.recent(ev.host, tool.shell.pid));
+  if (shellExec && stdioFd(shellExec, 0)?.type === 'tty')
+    return `the shell reads a terminal (fd 0 is a tty): a person's session`;
+  return null;
 }
 
 /** What the process did on the network beyond loopback, or the miner rules already said of it. */
@@ -111,12 +136,22 @@ export function judgeGpuCompute(ev: GpuEventV1, ctx: DetectionContext): Unexpect
   if (tool) {
     const net = networkOf(ev, ctx);
     const also = [dropped, net].filter(Boolean);
+    // The environment's own interpreter under a launcher or a terminal is how people start training
+    // from a notebook or a wrapper: still reported, as context, unless something else corroborates.
+    const ordinary = !also.length && interpreter ? ordinaryShellStart(ev, ctx, tool) : null;
+    const under = `it runs under ${tool.shell.comm} (pid ${tool.shell.pid}) spawned by ${tool.inJob ? "the job's " : ''}${tool.python.comm} (pid ${tool.python.pid})`;
+    if (ordinary)
+      return {
+        rule: tool.inJob ? 'started by a shell the job spawned' : 'started by a shell a python process spawned',
+        severity: 'medium',
+        why: `${under}, but ${ordinary}, and it is the environment's own interpreter`,
+      };
     // Outside a scheduler job a python driving shells is also a research pipeline's stage runner:
     // medium there unless the process is also dropped or on the network.
     return {
       rule: tool.inJob ? 'started by a shell the job spawned' : 'started by a shell a python process spawned',
       severity: also.length ? 'critical' : tool.inJob ? 'high' : 'medium',
-      why: `it runs under ${tool.shell.comm} (pid ${tool.shell.pid}) spawned by ${tool.inJob ? "the job's " : ''}${tool.python.comm} (pid ${tool.python.pid}): ${tool.inJob ? "an agent's tool call, not the job's launcher" : "an agent's tool call or a script's subprocess, not a launcher"}${also.length ? `; ${also.join('; ')}` : ''}`,
+      why: `${under}: ${tool.inJob ? "an agent's tool call, not the job's launcher" : "an agent's tool call or a script's subprocess, not a launcher"}${also.length ? `; ${also.join('; ')}` : ''}`,
     };
   }
   if (fileless) return { rule: 'fileless binary', severity: 'critical', why: dropped! };

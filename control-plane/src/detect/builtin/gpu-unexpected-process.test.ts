@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AncestorV1, EventV1, ProcessV1 } from '@vigil/schema';
-import { builtinEngine, exec, exeReport, gpu } from '../testing.js';
+import { builtinEngine, exec, execWithStdio, exeReport, gpu, pipeFd, ttyStdio } from '../testing.js';
 
 function alertsOf(...events: EventV1[]) {
   const { engine, alerts } = builtinEngine();
@@ -213,4 +213,50 @@ test('gpu.unexpected-process: a trainer make built and started by a relative pat
     raised(compute({ exe: './kw', comm: 'kw', cwd: '/tmp/x', exeRecentlyWritten: true, ...INTERACTIVE })),
     ['gpu.unexpected-process:critical'],
   );
+});
+
+test("gpu.unexpected-process: the job's interpreter under `sh -c torchrun` or a notebook terminal ranks medium, a piped tool call stays high", () => {
+  const torchrun: AncestorV1 = {
+    pid: 5100,
+    comm: 'torchrun',
+    exe: '/usr/bin/python3.11',
+    argv: ['torchrun', 'train.py'],
+  };
+  const viaLauncher = {
+    pid: 5200,
+    exe: '/usr/bin/python3.11',
+    comm: 'python3',
+    ancestry: [torchrun, TOOL_SHELL, JOB_PY, SLURMSTEPD],
+  };
+  const [launched] = alertsOf(compute(viaLauncher));
+  assert.equal(launched?.severity, 'medium');
+  assert.match(launched!.reason, /but the shell started the launcher torchrun \(pid 5100\) that started it/);
+
+  // A Jupyter terminal: the shell the server spawned reads a pty.
+  const terminal = execWithStdio(['bash', '-l'], ttyStdio(), {
+    pid: 5000,
+    exe: '/usr/bin/bash',
+    comm: 'bash',
+    ancestry: [JOB_PY, SLURMSTEPD],
+  });
+  const trainer = {
+    pid: 5300,
+    exe: '/usr/bin/python3.11',
+    comm: 'python3',
+    ancestry: [TOOL_SHELL, JOB_PY, SLURMSTEPD],
+  };
+  const [fromTerminal] = alertsOf(terminal, compute(trainer));
+  assert.equal(fromTerminal?.severity, 'medium');
+  assert.match(fromTerminal!.reason, /fd 0 is a tty/);
+
+  // The same shell on a pipe (subprocess.run), or a launcher under it running a copied binary: high or worse.
+  const piped = execWithStdio(['bash', '-c', 'python3 x.py'], [pipeFd(0, 77), pipeFd(1, 78), pipeFd(2, 78)], {
+    pid: 5000,
+    exe: '/usr/bin/bash',
+    comm: 'bash',
+    ancestry: [JOB_PY, SLURMSTEPD],
+  });
+  assert.equal(alertsOf(piped, compute(trainer))[0]?.severity, 'high');
+  const dropped = { ...viaLauncher, exe: '/tmp/.x/kw', comm: 'kw', exeRecentlyWritten: true, exeInWritableDir: true };
+  assert.equal(alertsOf(compute(dropped))[0]?.severity, 'critical');
 });
