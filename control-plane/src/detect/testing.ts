@@ -220,36 +220,25 @@ export function dns(qname: string, answers: string[] = [], p: Partial<ProcessV1>
   };
 }
 
-/** A TCP socket event (connTo: by peer only): `peer` is "addr:port"; durationMs for a close. `ts` (ns) places it in time. */
+/** A TCP socket event by its peer only ("addr:port"), from 10.0.0.2; `ts` (ns) places it in time. */
 export function connTo(
   event: 'listen' | 'established' | 'close',
   peer: string,
   p: Partial<ProcessV1> = {},
   more: { direction?: 'in' | 'out'; durationMs?: number; ts?: string; localPort?: number } = {},
 ): EventV1 {
-  const at = peer.lastIndexOf(':');
-  const addr = peer.slice(0, at);
-  const ts = more.ts ?? nextTs();
-  return {
-    id: randomUUID(),
-    v: 1,
-    host: 'h1',
-    ts,
-    kind: 'conn',
-    proc: proc(p),
-    conn: {
-      event,
-      direction: event === 'listen' ? null : (more.direction ?? 'out'),
-      family: addr.includes(':') ? 'ipv6' : 'ipv4',
-      local: { addr: '10.0.0.2', port: more.localPort ?? 40000 },
-      remote: { addr, port: Number(peer.slice(at + 1)) },
-      durationMs: event === 'close' ? (more.durationMs ?? 0) : null,
-      totalDurationMs: event === 'close' ? (more.durationMs ?? 0) : null,
-      count: 1,
-      firstTs: ts,
-      lastTs: ts,
-    },
-  };
+  const direction = event === 'listen' ? null : (more.direction ?? 'out');
+  const ev = conn(
+    event,
+    direction,
+    `10.0.0.2:${more.localPort ?? 40000}`,
+    peer,
+    p,
+    event === 'close' ? (more.durationMs ?? 0) : null,
+  );
+  return more.ts && ev.kind === 'conn'
+    ? { ...ev, ts: more.ts, conn: { ...ev.conn, firstTs: more.ts, lastTs: more.ts } }
+    : ev;
 }
 
 /** A config file the process was started with, and its lines of interest. */
@@ -335,29 +324,4 @@ export function fire(...events: EventV1[]): string[] {
   const { engine, alerts } = builtinEngine();
   engine.process(events);
   return alerts.map((a) => a.ruleId);
-}
-
-/** A DNS query the process sent. */
-export function dnsQuery(qname: string, p: Partial<ProcessV1> = {}): EventV1 {
-  return {
-    id: randomUUID(),
-    v: 1,
-    host: 'h1',
-    ts: nextTs(),
-    kind: 'dns',
-    proc: proc(p),
-    dns: {
-      direction: 'query',
-      id: 1,
-      qname,
-      qtype: 1,
-      qtypeName: 'A',
-      rcode: null,
-      answers: [],
-      server: { family: 'ipv4', addr: '127.0.0.53', port: 53 },
-      len: 40,
-      truncated: false,
-      malformed: null,
-    },
-  };
 }

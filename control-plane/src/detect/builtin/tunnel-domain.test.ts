@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EventV1 } from '@vigil/schema';
-import { builtinEngine, connect, dnsQuery } from '../testing.js';
+import { builtinEngine, connect, dns } from '../testing.js';
 
 function alerts(...events: EventV1[]) {
   const { engine, alerts } = builtinEngine();
@@ -10,7 +10,7 @@ function alerts(...events: EventV1[]) {
 }
 
 test('a DNS query for a tunnel service, or a connect to the address it resolved to, is high', () => {
-  const q = alerts(dnsQuery('region1.v2.argotunnel.com', { exe: '/tmp/x', comm: 'x' }));
+  const q = alerts(dns('region1.v2.argotunnel.com', [], { exe: '/tmp/x', comm: 'x' }));
   assert.deepEqual(
     q.map((a) => [a.rule, a.severity]),
     [['tunnel.domain', 'high']],
@@ -29,5 +29,5 @@ test('a DNS query for a tunnel service, or a connect to the address it resolved 
 test('other names raise nothing', () => {
   const c = connect('3.1.2.3', 443);
   if (c.kind === 'connect') c.connect.hostname = 'huggingface.co';
-  assert.deepEqual(alerts(dnsQuery('huggingface.co'), dnsQuery('notngrok.io.example.com'), c), []);
+  assert.deepEqual(alerts(dns('huggingface.co'), dns('notngrok.io.example.com'), c), []);
 });
