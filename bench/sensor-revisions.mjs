@@ -1,8 +1,11 @@
-// The exec storm alone, under no sensor, the whole sensor (code and probes, default probes) of
-// another built checkout, and this checkout's: what a round of sensor changes costs a fork+exec loop.
-// Each sensor publishes to a local nats-server with the stream. Interleaved repetitions in rotated
-// order; per condition the storm's rate and user share (see overhead.mjs).
-// Usage: node bench/sensor-revisions.mjs REPS EXECS BEFORE_CHECKOUT (a worktree built with tsc -b)
+// The exec storm alone, under no sensor, an earlier sensor and this checkout's: what a change to the
+// sensor costs a fork+exec loop. BEFORE is either another built checkout (a worktree built with
+// `tsc -b`: its whole sensor, code and default probes) or a git revision (its probes, run by this
+// checkout's code: what a change to the probes alone costs; the earlier probes leave the newer code's
+// work undone). Each sensor publishes to a local nats-server with the stream. Interleaved repetitions
+// in rotated order; per condition the storm's rate and user share (see overhead.mjs).
+// Usage: node bench/sensor-revisions.mjs REPS EXECS BEFORE
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { median, rotated, scratchDir, SENSOR_ENV, sleep, spread, startNats, startProcess, waitFor } from './lib.mjs';
@@ -10,12 +13,24 @@ import { median, rotated, scratchDir, SENSOR_ENV, sleep, spread, startNats, star
 const REPS = Number(process.argv[2] ?? 5);
 const EXECS = Number(process.argv[3] ?? 5000);
 const BEFORE = process.argv[4];
-if (!BEFORE) throw new Error('usage: node bench/sensor-revisions.mjs REPS EXECS BEFORE_CHECKOUT');
+if (!BEFORE) throw new Error('usage: node bench/sensor-revisions.mjs REPS EXECS BEFORE (a built checkout, or a git revision)');
 const root = new URL('..', import.meta.url).pathname;
 const dir = scratchDir('vigil-bench-revisions-');
 const storm = join(dir, 'storm');
 execFileSync('cc', ['-O2', '-o', storm, new URL('./storm.c', import.meta.url).pathname]);
-const CONDITIONS = { none: null, before: BEFORE, after: root };
+
+/** A sensor to run: whose code, and whose probes. */
+const here = { code: root, probes: join(root, 'probes') };
+function before() {
+  if (existsSync(join(BEFORE, 'sensor', 'dist', 'index.js'))) return { code: BEFORE, probes: join(BEFORE, 'probes') };
+  // A revision: its probes, file by file, as git holds them.
+  const probes = join(dir, 'probes-before');
+  mkdirSync(probes);
+  for (const f of readdirSync(join(root, 'probes')).filter((f) => f.endsWith('.bt')))
+    writeFileSync(join(probes, f), execFileSync('git', ['-C', root, 'show', `${BEFORE}:probes/${f}`]));
+  return { code: root, probes };
+}
+const CONDITIONS = { none: null, before: before(), after: here };
 
 const runStorm = (n) => {
   const [rate, userPerOp] = execFileSync(storm, ['exec', String(n)], { encoding: 'utf8' })
@@ -25,17 +40,17 @@ const runStorm = (n) => {
   return { rate, userShare: rate * userPerOp };
 };
 
-/** A checkout's sensor with its default probes, in a process of its own, as `vigil sensor` runs. */
+/** A checkout's sensor with the default probes from a folder, in a process of its own, as `vigil sensor` runs. */
 const SENSOR = `
 const { startSensor } = await import(process.env.CHECKOUT + '/sensor/dist/index.js');
 const { pino } = await import('pino');
-const s = await startSensor({ nats: { servers: process.env.NATS }, probesDir: process.env.CHECKOUT + '/probes', log: pino({ level: 'warn' }) });
+const s = await startSensor({ nats: { servers: process.env.NATS }, probesDir: process.env.PROBES, log: pino({ level: 'warn' }) });
 setInterval(() => { if (s.heartbeat().probes.every((p) => p.state === 'running' || p.state === 'skipped')) console.error('READY'); }, 200);
 process.once('SIGINT', async () => { await s.stop(); process.exit(0); });
 `;
 
-async function run(checkout) {
-  if (checkout === null) {
+async function run(sensorOf) {
+  if (sensorOf === null) {
     runStorm(1000);
     await sleep(2000);
     return runStorm(EXECS);
@@ -44,7 +59,8 @@ async function run(checkout) {
   const sensor = startProcess(process.execPath, ['--input-type=module', '-e', SENSOR], {
     ...SENSOR_ENV,
     NATS: nats.url,
-    CHECKOUT: checkout,
+    CHECKOUT: sensorOf.code,
+    PROBES: sensorOf.probes,
   });
   try {
     await waitFor('sensor probes', () => sensor.stderr().includes('READY'), 90_000, 200);
@@ -61,7 +77,7 @@ async function run(checkout) {
 const runs = await rotated(REPS, CONDITIONS, run);
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const base = median(runs.none.map((r) => r.rate));
-console.log(`exec storm (${EXECS} fork+exec of /bin/true), ${REPS} reps, rotated; before = the sensor of ${BEFORE}`);
+console.log(`exec storm (${EXECS} fork+exec of /bin/true), ${REPS} reps, rotated; before = ${CONDITIONS.before.code === root ? 'the probes' : 'the sensor'} of ${BEFORE}`);
 console.log('| condition | rate | overhead | user share |');
 console.log('|---|---|---|---|');
 for (const [name, rs] of Object.entries(runs)) {
