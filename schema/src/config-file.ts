@@ -150,7 +150,12 @@ export const Suppression = z
      * A regular expression the command line (argv joined by spaces, its first CMDLINE_MATCH_CHARS
      * characters) must match; one that does not compile is refused at load.
      */
-    cmdline: z.string().min(1).max(1000).refine(compiles, 'not a valid regular expression').optional(),
+    cmdline: z
+      .string()
+      .min(1)
+      .max(1000)
+      .refine(compiles, { error: 'not a valid regular expression', abort: true })
+      .optional(),
     /** The peer of the connection the alert is about: addresses or CIDRs, and ports. */
     destination: z
       .object({
