@@ -7,7 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, renameSync } from 'node:fs';
+import { existsSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { pino } from 'pino';
@@ -102,6 +102,12 @@ test('a file invalid at start: an error naming the file, the path and the line; 
   });
   assert.equal(env.status, 1);
   assert.match(oneLine(env.stderr), /bad\.yaml: line 4/);
+  // vigil up refuses it before its nats-server, storage or sensor start: its data directory stays empty.
+  const upDir = join(dir, 'up');
+  const up = vigil(api, ['up', '--config', bad, '--data-dir', upDir, '--nats-port', '1']);
+  assert.equal(up.status, 1);
+  assert.match(oneLine(up.stderr), /bad\.yaml: line 4: suppressions\[0\]\.cmdline/);
+  assert.equal(existsSync(upDir), false);
 });
 
 test('suppressed, listed with its reason; an invalid change keeps it; a valid change without it raises', async () => {
