@@ -12,3 +12,6 @@ export { BUILTIN_DETECTIONS } from './detect/builtin/index.js';
 export { checkDetections } from './detect/custom/check.js';
 export { runSqlDetectionsOver, type SqlRun } from './detect/custom/sql-check.js';
 export { CONSUMER_NAME } from './ingest/streams.js';
+export { FileConfig } from './config/file-config.js';
+export { ConfigFileError } from './config/parse.js';
+export { StaticConfig, type ConfigSource } from './config/source.js';

@@ -52,6 +52,11 @@ export const AlertV1 = z.object({
       samples: z.array(AlertSampleV1).max(5),
     })
     .optional(),
+  /**
+   * Set only on an alert a suppression of vigil.yaml held back (listed by `vigil alerts --suppressed`,
+   * never raised): the suppression's place in the file's list, its rule and its reason.
+   */
+  suppressed: z.object({ index: z.number().int().nonnegative(), rule: z.string(), reason: z.string() }).optional(),
 });
 export type AlertV1 = z.infer<typeof AlertV1>;
 export type AlertSampleV1 = z.infer<typeof AlertSampleV1>;

@@ -316,7 +316,16 @@ export const StatusReport = z.object({
       })
       .optional(),
     /** Alerts suppressions held back, by suppression (its rule and reason). */
-    suppressed: z.object({ total: z.number(), byRule: Counts }).optional(),
+    suppressed: z
+      .object({
+        total: z.number(),
+        byRule: Counts,
+        /** Suppressions past their expiry (they no longer apply): time to remove them from the file. */
+        expired: z
+          .array(z.object({ index: z.number(), rule: z.string(), reason: z.string(), expires: z.string() }))
+          .optional(),
+      })
+      .optional(),
     incidents: z
       .object({ open: z.number(), acknowledged: z.number(), updates: z.number(), lastError: z.string().nullable() })
       .optional(),

@@ -8,6 +8,18 @@ import { ResponseAction } from './response.v1.js';
  * file's folder. Flags given on the command line win over the file.
  */
 
+/** The part of a command line a suppression's pattern is tried on: the watched workload writes argv. */
+export const CMDLINE_MATCH_CHARS = 4096;
+
+function compiles(pattern: string): boolean {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A span of time as people write it: "90s", "15m", "12h", "7d". */
 export const DurationText = z
   .string()
@@ -134,8 +146,16 @@ export const Suppression = z
     cgroup: z.array(z.string().min(1)).optional(),
     /** Uids, or user names resolved on the control plane's host. */
     user: z.array(z.union([z.number().int().nonnegative(), z.string().min(1)])).optional(),
-    /** A regular expression the command line (argv joined by spaces) must match. */
-    cmdline: z.string().min(1).optional(),
+    /**
+     * A regular expression the command line (argv joined by spaces, its first CMDLINE_MATCH_CHARS
+     * characters) must match; one that does not compile is refused at load.
+     */
+    cmdline: z
+      .string()
+      .min(1)
+      .max(1000)
+      .refine(compiles, { error: 'not a valid regular expression', abort: true })
+      .optional(),
     /** The peer of the connection the alert is about: addresses or CIDRs, and ports. */
     destination: z
       .object({

@@ -8,6 +8,8 @@ import Sensor from '../commands/sensor/index.js';
 import ControlPlane from '../commands/control-plane/index.js';
 import { controlPlaneConfig, sensorConfig, sensorSettings, type ControlPlanePlace } from './configs.js';
 import { sensorArgs } from './sensor-process.js';
+import { configPath } from './config-file.js';
+import { StaticConfig } from '@vigil/control-plane';
 
 const log = pino({ level: 'silent' });
 /** A command's flags as oclif parses them from `argv`. */
@@ -91,4 +93,30 @@ test('vigil control-plane and vigil up make the same control-plane configuration
   assert.deepEqual(up.api, { host: '127.0.0.2', port: 9999, token: place.token, allowedHosts: ['vigil.example'] });
   assert.deepEqual(up.expectedGpu, { exe: ['/opt/train/*'], cgroup: ['/slurm/*'] });
   assert.deepEqual(up.queryLimits, { maxThreads: 2, maxMemoryBytes: 100 * 1024 * 1024 });
+});
+
+test('vigil.yaml: --config, else VIGIL_CONFIG; the file reaches the control plane, and --gpu-expected given wins', async () => {
+  const saved = process.env.VIGIL_CONFIG;
+  try {
+    process.env.VIGIL_CONFIG = '/etc/vigil/from-env.yaml';
+    assert.equal(
+      configPath((await parse(['--config', '/etc/vigil/flag.yaml'], Up.flags)).config),
+      '/etc/vigil/flag.yaml',
+    );
+    assert.equal(configPath((await parse([], ControlPlane.flags)).config), '/etc/vigil/from-env.yaml');
+    delete process.env.VIGIL_CONFIG;
+    assert.equal(configPath((await parse([], ControlPlane.flags)).config), undefined);
+  } finally {
+    if (saved === undefined) delete process.env.VIGIL_CONFIG;
+    else process.env.VIGIL_CONFIG = saved;
+  }
+  const config = new StaticConfig({ gpu: { expected: { exe: ['/from/file/**'] } } });
+  const place: ControlPlanePlace = { embeddedDir: '/tmp/ch', nats: {}, token: 't'.repeat(32), log, config };
+  const withoutFlag = controlPlaneConfig(await parse([], ControlPlane.flags), place);
+  assert.equal(withoutFlag.config, config);
+  // No flag: nothing set over the file's gpu.expected and detections.
+  assert.equal(withoutFlag.expectedGpu, undefined);
+  assert.equal(withoutFlag.detections, undefined);
+  const withFlag = controlPlaneConfig(await parse(['--gpu-expected', '/flag/**'], Up.flags), place);
+  assert.deepEqual(withFlag.expectedGpu, { exe: ['/flag/**'], cgroup: [] });
 });

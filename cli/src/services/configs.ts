@@ -2,7 +2,7 @@ import type { ConnectionOptions } from 'nats';
 import type { Logger } from 'pino';
 import { parseExtraDevice, type ProbeName, type SensorConfig } from '@vigil/sensor';
 // Types only: chDB stays out of `vigil sensor` (see services/detections.ts).
-import type { ControlPlaneConfig } from '@vigil/control-plane';
+import type { ConfigSource, ControlPlaneConfig } from '@vigil/control-plane';
 import { expectedGpu, queryLimits } from './flags.js';
 
 /**
@@ -95,6 +95,8 @@ export interface ControlPlanePlace {
   log: Logger;
   supervised?: ControlPlaneConfig['supervised'];
   signal?: AbortSignal;
+  /** vigil.yaml, loaded (see services/config-file.ts). */
+  config?: ConfigSource;
 }
 
 export function controlPlaneConfig(flags: ControlPlaneFlagValues, place: ControlPlanePlace): ControlPlaneConfig {
@@ -114,7 +116,9 @@ export function controlPlaneConfig(flags: ControlPlaneFlagValues, place: Control
     ...(flags['stream-max-mb'] !== undefined ? { streamMaxBytes: flags['stream-max-mb'] * 1024 * 1024 } : {}),
     queryLimits: queryLimits(flags),
     ...(flags.detections ? { detections: flags.detections } : {}),
-    expectedGpu: expectedGpu(flags['gpu-expected']),
+    // Given, the flags win over vigil.yaml's gpu.expected and detections.
+    ...(flags['gpu-expected'] ? { expectedGpu: expectedGpu(flags['gpu-expected']) } : {}),
+    ...(place.config ? { config: place.config } : {}),
     ...(place.supervised ? { supervised: place.supervised } : {}),
     log: place.log,
     ...(place.signal ? { signal: place.signal } : {}),

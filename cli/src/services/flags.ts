@@ -1,5 +1,11 @@
 import { Flags } from '@oclif/core';
-import { DEFAULT_ANCESTRY_DEPTH, DEFAULT_API_URL, DEFAULT_SPOOL_MAX_MB, DEFAULT_WINDOW_SECONDS } from '@vigil/schema';
+import {
+  CONFIG_ENV,
+  DEFAULT_ANCESTRY_DEPTH,
+  DEFAULT_API_URL,
+  DEFAULT_SPOOL_MAX_MB,
+  DEFAULT_WINDOW_SECONDS,
+} from '@vigil/schema';
 import { PROBE_NAMES } from '@vigil/sensor';
 import type { QueryLimits } from '@vigil/control-plane';
 import { hostIdFlag } from './host-id.js';
@@ -106,6 +112,12 @@ export function expectedGpu(values: string[] | undefined): { exe: string[]; cgro
     cgroup: v.filter((x) => x.startsWith('cgroup:')).map((x) => x.slice(7)),
   };
 }
+
+export const configFileFlags = {
+  config: Flags.string({
+    description: `vigil.yaml: outputs, responses, suppressions, expected GPU users, detections (default $${CONFIG_ENV}); reloaded on change and on SIGHUP; flags win over it`,
+  }),
+};
 
 export const apiServeFlags = {
   'api-allowed-host': Flags.string({

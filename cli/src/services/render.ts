@@ -109,8 +109,10 @@ export function eventsTable(events: EventV1[]): string {
 }
 
 export function alertsTable(alerts: AlertV1[]): string {
+  // Alerts a suppression held back (`vigil alerts --suppressed`) say which one, and why.
+  const held = alerts.some((a) => a.suppressed);
   return table(
-    ['TIME', 'SEVERITY', 'RULE', 'HOST', 'PROCESS', 'COUNT', 'REASON'],
+    ['TIME', 'SEVERITY', 'RULE', 'HOST', 'PROCESS', 'COUNT', 'REASON', ...(held ? ['SUPPRESSED BY'] : [])],
     alerts.map((a) => [
       nsToIso(a.ts),
       a.severity.toUpperCase(),
@@ -119,10 +121,13 @@ export function alertsTable(alerts: AlertV1[]): string {
       a.proc ? `${a.proc.comm}(${a.proc.pid})${a.grouped ? ` +${a.grouped.processes - 1}` : ''}` : '',
       String(a.count),
       a.reason,
+      ...(held ? [a.suppressed ? suppressedBy(a.suppressed) : ''] : []),
     ]),
     100,
   );
 }
+
+const suppressedBy = (s: NonNullable<AlertV1['suppressed']>) => `suppressions[${s.index}] (${s.rule}): ${s.reason}`;
 
 /** One alert told in full: what, why, the process and its ancestry, the evidence (each line escaped as a whole). */
 export function alertStory(a: AlertV1): string {
@@ -146,6 +151,7 @@ export function alertStory(a: AlertV1): string {
       `  ${a.grouped.processes} processes (${a.grouped.by === 'command-shape' ? 'one command shape' : "past the rule's rate cap"}), e.g. pids ${a.grouped.samples.map((x) => x.pid).join(', ')}`,
     );
   lines.push(`  evidence ${a.evidence.join(' ')}`);
+  if (a.suppressed) lines.push(`  not raised: held back by ${suppressedBy(a.suppressed)}`);
   return lines.map(printable).join('\n');
 }
 

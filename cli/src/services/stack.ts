@@ -14,6 +14,7 @@ import {
 import { startLocalNats, type LocalNats, type NatsServerReport } from './nats-server.js';
 import { startSensorProcess, type SensorNatsAuth, type SensorProcess } from './sensor-process.js';
 import type { ChildReport } from './child-supervisor.js';
+import type { ConfigSource } from '@vigil/control-plane';
 import { localNatsAuth } from './local-nats-auth.js';
 import { API_TOKEN_FILE, loadOrCreateApiToken, readerGroupId, secureDir } from './local-secrets.js';
 
@@ -34,6 +35,8 @@ export interface StackOptions {
   /** Runs the sensor inside this process, beside the control plane (the benchmark's comparison). */
   sensorInProcess?: boolean;
   hostId?: string;
+  /** vigil.yaml, loaded (see config-file.ts). */
+  config?: ConfigSource;
   /** The sensor's settings from its flags (see configs.ts). */
   sensor: SensorSettings;
   log: Logger;
@@ -127,6 +130,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
               token: o.apiToken ?? loadOrCreateApiToken(apiTokenFile!, o.log),
               supervised,
               log: o.log,
+              ...(o.config ? { config: o.config } : {}),
             }),
           );
           apiUrl = cp.apiUrl;

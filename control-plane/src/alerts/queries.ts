@@ -25,7 +25,7 @@ export async function queryAlerts(client: ClickHouseClient, f: AlertFilter): Pro
   }
   const rs = await client.query({
     query: `SELECT alert FROM (
-              SELECT id, ts, alert FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+              SELECT id, ts, alert FROM ${f.suppressed ? 'suppressed_alerts' : 'alerts'} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
               ORDER BY count DESC LIMIT 1 BY id)
             ORDER BY ts DESC LIMIT {limit:UInt32}`,
     query_params: params,

@@ -26,7 +26,21 @@ const alertRow = (a: AlertV1) => ({
   exe: a.proc?.exe ?? '',
   count: a.count,
   alert: wellFormedJson(a),
+  // suppressed_alerts only (migration 0017): which suppression held it back.
+  ...(a.suppressed
+    ? {
+        suppression_index: a.suppressed.index,
+        suppression_rule: a.suppressed.rule,
+        suppression_reason: a.suppressed.reason,
+      }
+    : {}),
 });
+
+/** Where a sink keeps its alerts: raised ones (stored and published), or those suppressions held back (stored only). */
+export interface AlertSinkTarget {
+  table: 'alerts' | 'suppressed_alerts';
+  publish: boolean;
+}
 
 /**
  * Where alerts go: live listeners at once (`vigil alerts --follow`), then ClickHouse and JetStream
@@ -47,6 +61,7 @@ export class AlertSink {
     private readonly js: JetStreamClient,
     private readonly log: Logger,
     private readonly maxQueue = 50_000,
+    private readonly target: AlertSinkTarget = { table: 'alerts', publish: true },
   ) {
     this.live.setMaxListeners(1000);
     this.outage = new OutageLog(log, {
@@ -78,11 +93,11 @@ export class AlertSink {
         const batch = this.queue.slice(0, 500);
         // On NATS while the insert runs (it may wait behind an events insert): subscribers hear of an
         // alert first, and once, however often the insert is retried.
-        const published = this.publish(batch);
+        const published = this.target.publish ? this.publish(batch) : Promise.resolve();
         let stored = false;
         do {
           try {
-            await insertRows(this.ch, 'alerts', batch.map(alertRow));
+            await insertRows(this.ch, this.target.table, batch.map(alertRow));
             stored = true;
             this.outage.succeeded();
           } catch (err) {

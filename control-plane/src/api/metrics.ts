@@ -19,6 +19,8 @@ export interface MetricsSource {
     | 'alertFollowers'
     | 'detectionState'
     | 'alertThrottle'
+    | 'suppressed'
+    | 'config'
   >;
   sensors: Omit<SensorStatus, 'receivedTs'>[];
   detections: Pick<DetectionsReport['loaded'][number], 'id' | 'source' | 'fired' | 'errors'>[];
@@ -200,6 +202,30 @@ const FAMILIES = [
     help: 'Alerts published on NATS.',
     type: 'counter',
     samples: (s) => one(s.controlPlane.alerts?.published ?? 0),
+  },
+  {
+    name: 'vigil_alerts_suppressed_total',
+    help: "Alerts a suppression of vigil.yaml held back (stored in suppressed_alerts, not raised), by the alert's rule.",
+    type: 'counter',
+    samples: (s) => keysOf(s.controlPlane.suppressed?.byRule).map(([rule, value]) => ({ value, labels: { rule } })),
+  },
+  {
+    name: 'vigil_suppressions_expired',
+    help: 'Suppressions of vigil.yaml past their expiry (no longer applied).',
+    type: 'gauge',
+    samples: (s) => one(s.controlPlane.suppressed?.expired?.length ?? 0),
+  },
+  {
+    name: 'vigil_config_reloads_total',
+    help: 'Reloads of vigil.yaml that applied a new version.',
+    type: 'counter',
+    samples: (s) => one(s.controlPlane.config?.reloads ?? 0),
+  },
+  {
+    name: 'vigil_config_error',
+    help: '1 while the last reload of vigil.yaml failed (the previous version stays in force).',
+    type: 'gauge',
+    samples: (s) => one(s.controlPlane.config?.lastError ? 1 : 0),
   },
   {
     name: 'vigil_alerts_dropped_total',

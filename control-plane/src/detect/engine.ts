@@ -51,6 +51,8 @@ export class DetectionEngine {
   private readonly health: SensorHealth;
   /** The process of the event being evaluated: a detection asking about its own pid means this one. */
   private evaluating: ProcessState | null = null;
+  /** The event being evaluated (not yet in its process's history): an alert raised now names it first. */
+  private evaluatingEvent: EventV1 | null = null;
   private readonly ctx: DetectionContext;
   readonly errors = new Map<string, number>();
   readonly fired = new Map<string, number>();
@@ -119,10 +121,12 @@ export class DetectionEngine {
             : 'succeeded';
       const state = this.states.resolve(host, proc.pid, proc.startTs, execOutcome);
       this.evaluating = state;
+      this.evaluatingEvent = ev;
       try {
         this.evaluate(ev, state);
       } finally {
         this.evaluating = null;
+        this.evaluatingEvent = null;
       }
       this.states.record(state, ev);
       if (ev.kind === 'exit') this.states.exit(state);
@@ -136,6 +140,13 @@ export class DetectionEngine {
   raise(loaded: Raiser, host: string, proc: ProcessV1 | null, ts: string, evidence: string[], finding: Finding): void {
     const state = proc ? this.states.resolve(host, proc.pid, proc.startTs) : null;
     this.raiseFor(loaded, host, proc, state, ts, evidence, finding);
+  }
+
+  /** The events an alert names as evidence that are still held: the one under evaluation, its process's history. */
+  evidenceOf(alert: AlertV1): EventV1[] {
+    const ids = new Set(alert.evidence);
+    const held = alert.proc ? (this.stateOf(alert.host, alert.proc.pid)?.history ?? []) : [];
+    return [this.evaluatingEvent, ...held].filter((ev): ev is EventV1 => ev !== null && ids.has(ev.id));
   }
 
   /** Call every second or so: closes throttle windows (emitting repeat counts), ages state, checks sensors. */

@@ -11,6 +11,8 @@ import type { CustomDetections } from '../detect/custom/manager.js';
 import { BUILTIN_DETECTIONS, SENSOR_HEALTH_DETECTIONS } from '../detect/builtin/index.js';
 import { type AlertFollowers, EVENT_TOPIC, LiveFollowers } from '../api/alert-stream.js';
 import type { StreamLimits } from '../ingest/streams.js';
+import type { ConfigSource } from '../config/source.js';
+import type { Suppressor } from '../alerts/suppress.js';
 
 /**
  * The control plane's parts as its startup steps make them: each step fills its own and reads those
@@ -26,6 +28,9 @@ export interface Parts {
   followers: AlertFollowers | null;
   engine: DetectionEngine | null;
   custom: CustomDetections | null;
+  /** vigil.yaml as loaded (StaticConfig defaults without one), and the suppressions it holds. */
+  config: ConfigSource | null;
+  suppressor: Suppressor | null;
   /** Events as they are validated, for `vigil events --follow`: emitted only while someone follows. */
   liveEvents: EventEmitter;
   eventFollowers: LiveFollowers<EventV1>;
@@ -48,6 +53,8 @@ export function newParts(streamLimits: StreamLimits): Parts {
     followers: null,
     engine: null,
     custom: null,
+    config: null,
+    suppressor: null,
     liveEvents,
     eventFollowers: new LiveFollowers<EventV1>(liveEvents, EVENT_TOPIC),
     streamLimits,

@@ -6,12 +6,12 @@ import { HeartbeatStore } from '../ingest/heartbeat-store.js';
 import { startApi } from '../api/server.js';
 import { AlertSink } from '../alerts/sink.js';
 import { DetectionEngine } from '../detect/engine.js';
-import { CustomDetections } from '../detect/custom/manager.js';
 import type { QueryLimits } from '../store/readonly-query.js';
 import { ControlPlaneMetrics } from '../api/metrics.js';
 import { AlertFollowers, EVENT_TOPIC } from '../api/alert-stream.js';
 import type { ControlPlaneConfig } from './config.js';
-import { BUILTINS, type Parts } from './parts.js';
+import type { Parts } from './parts.js';
+import { expectedGpuOf, followDetectionDirs } from './config-step.js';
 import { detectionsReport, statusReport } from './reports.js';
 
 /** The steps after storage and NATS, each using the parts of those before it. */
@@ -53,22 +53,26 @@ export function detectionsStep(
       const alerts = new AlertSink(p.ch!.writer, p.nc!.jetstream(), log);
       p.alerts = alerts;
       const engine = new DetectionEngine({
-        config: { expectedGpu: cfg.expectedGpu ?? { exe: [], cgroup: [] }, sensorPids: sensorPidsOf(p) },
+        config: {
+          // Read on each use: a reloaded vigil.yaml applies to the next event.
+          get expectedGpu() {
+            return expectedGpuOf(cfg, p);
+          },
+          sensorPids: sensorPidsOf(p),
+        },
         throttleMs: (cfg.alertThrottleSeconds ?? 60) * 1000,
         silentAfterMs: o.silentAfterSeconds * 1000,
-        onAlert: (a) => alerts.push(a),
+        // An alert a suppression matches is stored apart, not raised.
+        onAlert: (a) => {
+          if (!p.suppressor?.divert(a)) alerts.push(a);
+        },
       });
       p.engine = engine;
-      engine.setDetections(BUILTINS);
-      if (cfg.detections?.length) {
-        p.custom = new CustomDetections(cfg.detections, engine, BUILTINS, p.ch!.user, log, o.queryLimits);
-        await p.custom.load();
-        p.custom.watch();
-      }
+      const stopCustom = await followDetectionDirs(cfg, p, engine, log, o.queryLimits);
       const t = setInterval(() => engine.tick(p.heartbeats?.forDetections()), 1000);
       return async () => {
         clearInterval(t);
-        p.custom?.stop();
+        stopCustom();
         await alerts.stop();
       };
     },

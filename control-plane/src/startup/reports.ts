@@ -36,6 +36,8 @@ export function statusReport(cfg: ControlPlaneConfig, p: Parts, silentAfterSecon
       alertStream: followers?.report() ?? null,
       /** The same for followers of the live event stream (`vigil events --follow`). */
       eventStream: p.eventFollowers.report(),
+      ...(p.config?.status ? { config: p.config.status() } : {}),
+      ...(p.suppressor ? { suppressed: p.suppressor.report() } : {}),
       ...(cfg.supervised ? { supervised: cfg.supervised() } : {}),
     },
     sensors: [...(heartbeats?.latest.values() ?? [])].map(({ heartbeat: hb, receivedMs, cpuCores }) => {

@@ -12,6 +12,7 @@ export default class Alerts extends ApiCommand<typeof Alerts> {
     '<%= config.bin %> alerts --since 1h --severity high',
     '<%= config.bin %> alerts --follow',
     '<%= config.bin %> alerts --rule miner.exec --json',
+    '<%= config.bin %> alerts --suppressed --since 7d',
   ];
   static override flags = {
     since: Flags.string({ description: 'only alerts newer than this (30s, 10m, 1h, 2d)', default: '24h' }),
@@ -22,6 +23,11 @@ export default class Alerts extends ApiCommand<typeof Alerts> {
     follow: Flags.boolean({
       char: 'f',
       description: 'stream new alerts as they are raised (with --json: one object per line)',
+    }),
+    suppressed: Flags.boolean({
+      description:
+        "the alerts vigil.yaml's suppressions held back (stored, not raised), with the suppression and its reason",
+      exclusive: ['follow'],
     }),
     verbose: Flags.boolean({ char: 'v', description: 'tell each alert in full: reason, process, ancestry, evidence' }),
   };
@@ -48,10 +54,21 @@ export default class Alerts extends ApiCommand<typeof Alerts> {
       );
       return;
     }
-    const alerts = await fetchAlerts(api, { ...q, limit: flags.limit, sinceNs: sinceToNs(flags.since) });
+    const alerts = await fetchAlerts(api, {
+      ...q,
+      limit: flags.limit,
+      sinceNs: sinceToNs(flags.since),
+      ...(flags.suppressed ? { suppressed: true } : {}),
+    });
     if (!this.jsonEnabled())
       this.log(
-        alerts.length === 0 ? 'no alerts' : flags.verbose ? alerts.map(alertStory).join('\n\n') : alertsTable(alerts),
+        alerts.length === 0
+          ? flags.suppressed
+            ? 'no suppressed alerts'
+            : 'no alerts'
+          : flags.verbose
+            ? alerts.map(alertStory).join('\n\n')
+            : alertsTable(alerts),
       );
     return alerts;
   }

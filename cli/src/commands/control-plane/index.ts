@@ -3,7 +3,8 @@ import { Command, Flags } from '@oclif/core';
 import { untilSignal } from '../../services/signals.js';
 import { createLogger, logFlags, logFormat } from '../../services/logger.js';
 import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
-import { apiServeFlags, detectionFlags, storageFlags } from '../../services/flags.js';
+import { apiServeFlags, configFileFlags, detectionFlags, storageFlags } from '../../services/flags.js';
+import { configPath, loadConfigFile } from '../../services/config-file.js';
 import { controlPlaneConfig } from '../../services/configs.js';
 import { API_TOKEN_FILE, dataDirFromEnv, loadOrCreateApiToken } from '../../services/local-secrets.js';
 import {
@@ -38,6 +39,7 @@ export default class ControlPlane extends Command {
       default: DEFAULT_SILENT_AFTER_SECONDS,
     }),
     ...storageFlags,
+    ...configFileFlags,
     ...detectionFlags,
     ...natsAuthFlags,
     ...logFlags,
@@ -53,6 +55,10 @@ export default class ControlPlane extends Command {
     void signalled.then(() => stopping.abort());
     // Imported on use: oclif loads every command module, and this one brings chDB.
     const { startControlPlane } = await import('@vigil/control-plane');
+    // Before anything starts: an invalid file is an error, not a half-started control plane.
+    const config = await loadConfigFile(configPath(flags.config), log).catch((err: Error) =>
+      this.error(err.message, { exit: 1 }),
+    );
     let token: string;
     try {
       token = process.env.VIGIL_API_TOKEN || loadOrCreateApiToken(flags['api-token-file'], log);
@@ -66,6 +72,7 @@ export default class ControlPlane extends Command {
         token,
         log,
         signal: stopping.signal,
+        ...(config ? { config } : {}),
       }),
     ).catch((err: Error) => {
       if (err instanceof StepsAbortedError) return null;

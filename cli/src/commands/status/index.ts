@@ -22,6 +22,18 @@ export default class Status extends ApiCommand<typeof Status> {
         ),
       );
       if (cp.consumer && !cp.consumer.healthy) this.log(printable(`INGESTION STOPPED: ${cp.consumer.problem}`));
+      if (cp.config)
+        this.log(
+          printable(
+            `config ${cp.config.path} (loaded ${cp.config.loadedTs}, ${cp.config.reloads} reloads)${cp.config.lastError ? `; RELOAD REFUSED, previous version in force: ${cp.config.lastError}` : ''}`,
+          ),
+        );
+      if (cp.suppressed?.total || cp.suppressed?.expired?.length)
+        this.log(
+          printable(
+            `suppressed alerts: ${cp.suppressed.total} (vigil alerts --suppressed)${cp.suppressed.expired?.length ? `; EXPIRED suppressions: ${cp.suppressed.expired.map((e) => `suppressions[${e.index}] (${e.rule}, ${e.expires})`).join(', ')}` : ''}`,
+          ),
+        );
       const hbRejects = Object.entries(cp.heartbeatRejects ?? {});
       if (hbRejects.length)
         this.log(printable(`heartbeats refused: ${hbRejects.map(([k, v]) => `${k}=${v}`).join(' ')}`));

@@ -3,7 +3,8 @@ import { DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_NATS_PORT } from '@vigil/sc
 import { startStack, untilSignal } from '../../services/stack.js';
 import { createLogger, logFlags, logFormat } from '../../services/logger.js';
 import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
-import { apiServeFlags, detectionFlags, sensorFlags, storageFlags } from '../../services/flags.js';
+import { apiServeFlags, configFileFlags, detectionFlags, sensorFlags, storageFlags } from '../../services/flags.js';
+import { configPath, loadConfigFile } from '../../services/config-file.js';
 import { sensorSettings } from '../../services/configs.js';
 import { dataDirFromEnv } from '../../services/local-secrets.js';
 import { defaultHostId } from '../../services/host-id.js';
@@ -30,6 +31,7 @@ export default class Up extends Command {
     clickhouse: Flags.string({ description: 'store in this ClickHouse server (URL) instead of the embedded engine' }),
     ...sensorFlags,
     ...storageFlags,
+    ...configFileFlags,
     ...detectionFlags,
     ...natsAuthFlags,
     ...logFlags,
@@ -47,7 +49,12 @@ export default class Up extends Command {
     const log = createLogger(logFormat(flags['log-format']));
     // Listening from the start: a Ctrl-C during startup stops what started, in order, once it has.
     const signalled = untilSignal();
+    // Before anything starts: an invalid file is an error, not a half-started stack.
+    const config = await loadConfigFile(configPath(flags.config), log).catch((err: Error) =>
+      this.error(err.message, { exit: 1 }),
+    );
     const stack = await startStack({
+      ...(config ? { config } : {}),
       dataDir: flags['data-dir'],
       controlPlane: flags,
       ...(process.env.VIGIL_API_TOKEN ? { apiToken: process.env.VIGIL_API_TOKEN } : {}),
