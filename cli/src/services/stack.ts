@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { parse as parseYaml } from 'yaml';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ConnectionOptions } from 'nats';
@@ -16,6 +18,7 @@ import { startSensorProcess, type SensorNatsAuth, type SensorProcess } from './s
 import type { ChildReport } from './child-supervisor.js';
 import { localNatsAuth } from './local-nats-auth.js';
 import { API_TOKEN_FILE, loadOrCreateApiToken, readerGroupId, secureDir } from './local-secrets.js';
+import { loadOrCreateResponseKeys, type ResponseKeys } from './response-keys.js';
 
 export { untilSignal } from './signals.js';
 
@@ -34,6 +37,8 @@ export interface StackOptions {
   /** Runs the sensor inside this process, beside the control plane (the benchmark's comparison). */
   sensorInProcess?: boolean;
   hostId?: string;
+  /** vigil.yaml (VIGIL_CONFIG), read once at the start. */
+  configFile?: string;
   /** The sensor's settings from its flags (see configs.ts). */
   sensor: SensorSettings;
   log: Logger;
@@ -79,6 +84,9 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
   let sensorAuth: SensorNatsAuth = { inboxPrefix: sensorInboxPrefix(host), ...o.sensorNatsAuth };
   let localNats: LocalNats | null = null;
   let sensorProcess: SensorProcess | null = null;
+  let responseKeys: ResponseKeys | null = null;
+  // The sensor never kills `vigil up` (the control plane runs in it) nor nats-server, whatever its pid now.
+  const protectedPids = () => [process.pid, ...(localNats?.report().pid ? [localNats.report().pid!] : [])];
   const supervised = (): SupervisedReport => ({
     natsServer: localNats?.report() ?? null,
     sensor: o.sensorInProcess
@@ -93,6 +101,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
         name: 'data-dir',
         start: async () => {
           secureDir(o.dataDir, readerGroupId());
+          responseKeys = loadOrCreateResponseKeys(o.dataDir, o.log);
         },
       },
       {
@@ -119,16 +128,18 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
         name: 'control-plane',
         start: async () => {
           // Imported here, not at the top: see services/detections.ts (chDB stays out of `vigil sensor`).
-          const { startControlPlane } = await import('@vigil/control-plane');
-          const cp = await startControlPlane(
-            controlPlaneConfig(o.controlPlane, {
+          const { startControlPlane, StaticConfig } = await import('@vigil/control-plane');
+          const cp = await startControlPlane({
+            ...controlPlaneConfig(o.controlPlane, {
               embeddedDir: `${o.dataDir}/clickhouse`,
               nats: cpNats,
               token: o.apiToken ?? loadOrCreateApiToken(apiTokenFile!, o.log),
               supervised,
               log: o.log,
             }),
-          );
+            responseKey: responseKeys!.privateKey,
+            ...(o.configFile ? { config: new StaticConfig(parseYaml(readFileSync(o.configFile, 'utf8'))) } : {}),
+          });
           apiUrl = cp.apiUrl;
           return cp.stop;
         },
@@ -143,11 +154,17 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
               auth: sensorAuth,
               hostId: host,
               spoolDir: `${o.dataDir}/spool`,
+              responseKeyFile: responseKeys!.publicKeyFile,
+              protectedPids,
               log: o.log,
             });
             return sensorProcess.stop;
           }
-          const s = await startSensor(sensorConfig(o.sensor, sensorPlace()));
+          const s = await startSensor({
+            ...sensorConfig(o.sensor, sensorPlace()),
+            responseKeyFile: responseKeys!.publicKeyFile,
+            protectedPids: protectedPids(),
+          });
           return s.stop;
         },
       },

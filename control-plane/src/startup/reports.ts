@@ -37,6 +37,16 @@ export function statusReport(cfg: ControlPlaneConfig, p: Parts, silentAfterSecon
       /** The same for followers of the live event stream (`vigil events --follow`). */
       eventStream: p.eventFollowers.report(),
       ...(cfg.supervised ? { supervised: cfg.supervised() } : {}),
+      ...(p.response?.responder
+        ? {
+            responses: {
+              outcomes: { ...p.response.responder.stats.outcomes },
+              pending: p.response.responder.waiting,
+              rejectedResults: { ...p.response.responder.stats.rejectedResults },
+              policySkipped: { ...p.response.policies?.skipped },
+            },
+          }
+        : {}),
     },
     sensors: [...(heartbeats?.latest.values() ?? [])].map(({ heartbeat: hb, receivedMs, cpuCores }) => {
       // By this control plane's clock: the sensor host's may be off (see ReceivedHeartbeat).

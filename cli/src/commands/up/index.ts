@@ -1,5 +1,5 @@
 import { Command, Flags } from '@oclif/core';
-import { DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_NATS_PORT } from '@vigil/schema';
+import { CONFIG_ENV, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_NATS_PORT } from '@vigil/schema';
 import { startStack, untilSignal } from '../../services/stack.js';
 import { createLogger, logFlags, logFormat } from '../../services/logger.js';
 import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
@@ -57,6 +57,7 @@ export default class Up extends Command {
         : {}),
       ...(flags['sensor-in-process'] ? { sensorInProcess: true } : {}),
       hostId: flags['host-id'] ?? defaultHostId(log),
+      ...(process.env[CONFIG_ENV] ? { configFile: process.env[CONFIG_ENV] } : {}),
       sensor: sensorSettings(flags),
       log,
     }).catch((err: Error) => this.error(err.message, { exit: 1 }));
