@@ -47,3 +47,16 @@ export function loadOrCreateResponseKeys(dataDir: string, log: Logger): Response
   );
   return { privateKey, publicKeyFile };
 }
+
+/** A signing key an operator keeps elsewhere (`vigil control-plane --response-key`): Ed25519, PEM. */
+export function loadResponseSigningKey(path: string): KeyObject {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(readFileSync(path));
+  } catch (err) {
+    throw new LocalSecretsError(`cannot read the response key ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new LocalSecretsError(`the response key ${path} is ${key.asymmetricKeyType}, not ed25519`);
+  return key;
+}
