@@ -182,6 +182,7 @@ test('a dry run kills nothing and records the pids it would have killed', async 
   assert.equal(record.result?.outcome, 'dry-run');
   assert.equal(record.result.pids.length, 3);
   assert.ok(record.result.pids.every(alive), 'nothing was killed');
+  for (const p of record.result.pids) process.kill(p, 'SIGKILL');
   const row = audit(record.order.id);
   assert.equal(row?.outcome, 'dry-run');
   assert.equal(Number(row?.dry_run), 1);
