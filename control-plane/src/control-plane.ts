@@ -10,6 +10,7 @@ import { newParts } from './startup/parts.js';
 import { storageStep } from './startup/storage-step.js';
 import { natsStep } from './startup/nats-step.js';
 import { configStep } from './startup/config-step.js';
+import { responseStep } from './startup/response-step.js';
 import { apiStep, detectionsStep, heartbeatsStep, ingestStep } from './startup/pipeline-steps.js';
 
 export type { ControlPlaneConfig } from './startup/config.js';
@@ -47,6 +48,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       configStep(cfg, p, log),
       heartbeatsStep(cfg, p, log),
       detectionsStep(cfg, p, log, o),
+      responseStep(cfg, p, log),
       ingestStep(cfg, p, log),
       apiStep(cfg, p, log, o),
     ],

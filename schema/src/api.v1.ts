@@ -343,8 +343,20 @@ export const StatusReport = z.object({
         }),
       )
       .optional(),
-    /** Response orders by outcome (killed, dry-run, refused, failed, no-answer), and those waiting for an answer. */
-    responses: z.object({ outcomes: Counts, pending: z.number() }).optional(),
+    /**
+     * Response orders by outcome (killed, dry-run, refused, failed, no-answer), and those waiting for an
+     * answer; answers refused by reason (`host-mismatch`: a host answering for another host's order,
+     * `unknown-order`, `schema`, `json`); alerts a policy took but ordered nothing for, by reason
+     * (`notify`, `no-start-time`, `no-process`, `not-sent`).
+     */
+    responses: z
+      .object({
+        outcomes: Counts,
+        pending: z.number(),
+        rejectedResults: Counts.optional(),
+        policySkipped: Counts.optional(),
+      })
+      .optional(),
     /** The processes run beside it (`vigil up`: nats-server and its JetStream, the sensor). */
     supervised: z.custom<object>((v) => typeof v === 'object' && v !== null).optional(),
   }),

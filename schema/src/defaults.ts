@@ -24,3 +24,9 @@ export const DEFAULT_SILENT_AFTER_SECONDS = 30;
 export const DEFAULT_WINDOW_SECONDS = 5;
 export const DEFAULT_SPOOL_MAX_MB = 1024;
 export const DEFAULT_ANCESTRY_DEPTH = 16;
+
+/**
+ * How long the control plane waits for a sensor's answer to a response order before it records
+ * `no-answer`; the order expires then too, so a sensor never acts on one already reported unanswered.
+ */
+export const DEFAULT_RESPONSE_ANSWER_SECONDS = 5;

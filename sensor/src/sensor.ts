@@ -8,6 +8,7 @@ import type { Counters } from './counters.js';
 import type { StageLatency } from './latency.js';
 import { makeParts } from './startup/parts.js';
 import { heartbeatStep, natsStep, probesStep, processCacheStep, tracefsStep } from './startup/steps.js';
+import { responseStep } from './startup/response-step.js';
 
 export { SENSOR_VERSION } from './startup/parts.js';
 
@@ -47,6 +48,13 @@ export interface SensorConfig {
    * stopped by a signal, and as long again later, a kill and restart if it is still silent.
    */
   probeStallActSeconds?: number;
+  /**
+   * The control plane's public response key (Ed25519, PEM file): with it the sensor carries out the
+   * kill orders it signs (response/); without it, it takes no orders.
+   */
+  responseKeyFile?: string;
+  /** Processes never to kill, nor their descendants (`vigil up`: itself, with the control plane, and nats-server). */
+  protectedPids?: number[];
   log: Logger;
 }
 
@@ -68,7 +76,14 @@ export interface RunningSensor {
 export async function startSensor(cfg: SensorConfig): Promise<RunningSensor> {
   const p = makeParts(cfg);
   const stop = await runSteps(
-    [tracefsStep(p), processCacheStep(p), natsStep(cfg, p), probesStep(cfg, p), heartbeatStep(cfg, p)],
+    [
+      tracefsStep(p),
+      processCacheStep(p),
+      natsStep(cfg, p),
+      probesStep(cfg, p),
+      responseStep(cfg, p),
+      heartbeatStep(cfg, p),
+    ],
     p.log,
   );
   return {

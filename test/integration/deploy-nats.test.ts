@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { connect } from 'nats';
 import { pino } from 'pino';
 import {
+  responseOrderSubject,
   CONTROL_PLANE_INBOX_PREFIX,
   EVENTS_STREAM,
   eventSubject,
@@ -156,6 +157,8 @@ test("a host reads no one else's replies (the control plane's pull deliveries), 
       "another sensor's replies",
     );
     assert.equal(await subscriptionRefused(nc, `${sensorInboxPrefix(HOST)}.x`), false, 'its own');
+    assert.equal(await subscriptionRefused(nc, responseOrderSubject(HOST)), false, 'its own response orders');
+    assert.equal(await subscriptionRefused(nc, responseOrderSubject('gpu-node-2')), true, "another host's orders");
     await assert.rejects(
       nc.request(`$JS.API.CONSUMER.DELETE.${EVENTS_STREAM}.vigil-control-plane`, ''),
       /Permissions Violation for Publish/,

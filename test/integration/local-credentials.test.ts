@@ -102,6 +102,8 @@ test('the data directory, the NATS credentials and the API token are root only; 
     'nats-control-plane.password',
     'nats-sensor.password',
     'nats-server.conf',
+    'response-ed25519.key',
+    'response-ed25519.pub',
   ]);
   for (const f of readdirSync(join(data, 'secrets'))) assert.equal(mode(join(data, 'secrets', f)), 0o600, f);
   assert.equal(mode(join(data, 'api-token')), hasReaderGroup ? 0o640 : 0o600);
@@ -111,6 +113,7 @@ test('the data directory, the NATS credentials and the API token are root only; 
     'secrets/nats-server.conf',
     'secrets/nats-sensor.password',
     'secrets/nats-control-plane.password',
+    'secrets/response-ed25519.key',
   ]) {
     const r = asNobody('cat', [join(data, f)]);
     assert.notEqual(r.status, 0, `nobody read ${f}`);
@@ -246,6 +249,7 @@ test('a restart keeps the API token and the NATS credentials, and the CLI still 
     'secrets/nats-control-plane.password',
     'secrets/nats-sensor.password',
     'secrets/nats-server.conf',
+    'secrets/response-ed25519.key',
   ].map(secret);
   assert.equal(await up.stop(), 0, up.logs.join('').slice(-2000));
   await startUp();
@@ -255,6 +259,7 @@ test('a restart keeps the API token and the NATS credentials, and the CLI still 
       'secrets/nats-control-plane.password',
       'secrets/nats-sensor.password',
       'secrets/nats-server.conf',
+      'secrets/response-ed25519.key',
     ].map(secret),
     before,
   );

@@ -154,21 +154,29 @@ export interface VigilUp {
  * the sensor reports the probes asked for (`--probe` flags in `args`, else every probe it runs) as
  * running. A start that does not get there fails with the end of its output.
  */
-export async function startVigilUp(dataDir: string, host: string, args: string[] = []): Promise<VigilUp> {
+export async function startVigilUp(
+  dataDir: string,
+  host: string,
+  args: string[] = [],
+  env: Env = {},
+): Promise<VigilUp> {
   const apiPort = await freePort();
   const api = `http://127.0.0.1:${apiPort}`;
-  const up = startVigil([
-    'up',
-    '--data-dir',
-    dataDir,
-    '--api-port',
-    String(apiPort),
-    '--nats-port',
-    String(await freePort()),
-    '--host-id',
-    host,
-    ...args,
-  ]);
+  const up = startVigil(
+    [
+      'up',
+      '--data-dir',
+      dataDir,
+      '--api-port',
+      String(apiPort),
+      '--nats-port',
+      String(await freePort()),
+      '--host-id',
+      host,
+      ...args,
+    ],
+    env,
+  );
   const wanted = args.flatMap((a, i) => (args[i - 1] === '--probe' ? [a] : []));
   type Status = { sensors: { host: string; probes: { name: string; state: string }[] }[] };
   await waitFor(

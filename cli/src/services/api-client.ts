@@ -10,6 +10,8 @@ import type {
   EventQuery,
   EventV1,
   QueryResult,
+  RespondRequest,
+  ResponseRecordV1,
   StatusReport,
 } from '@vigil/schema';
 import { API_TOKEN_FILE, dataDirFromEnv } from './local-secrets.js';
@@ -147,6 +149,10 @@ export const runQuery = (api: ApiTarget, sql: string) =>
   call<QueryResult>(api, '/api/v1/query', { method: 'POST', body: JSON.stringify({ sql }) }, QUERY_TIMEOUT_MS);
 
 export const fetchEgress = (api: ApiTarget, q: EgressQuery) => call<EgressReport>(api, `/api/v1/egress?${params(q)}`);
+
+/** Waits for the sensor's answer: the control plane gives up on it well before this. */
+export const postRespond = (api: ApiTarget, req: RespondRequest) =>
+  call<ResponseRecordV1>(api, '/api/v1/respond', { method: 'POST', body: JSON.stringify(req) });
 
 export const fetchStatus = (api: ApiTarget) => call<StatusReport>(api, '/api/v1/status');
 

@@ -1,7 +1,13 @@
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'nats';
 import type { Logger } from 'pino';
-import { CONTROL_PLANE_INBOX_PREFIX, HostId, hostPublishSubjects, sensorInboxPrefix } from '@vigil/schema';
+import {
+  CONTROL_PLANE_INBOX_PREFIX,
+  HostId,
+  hostPublishSubjects,
+  responseOrderSubject,
+  sensorInboxPrefix,
+} from '@vigil/schema';
 import { LocalSecretsError, loadOrCreateSecret, secureDir, writeAtomic } from './local-secrets.js';
 
 /** Where `vigil up` keeps what only root may read: NATS passwords and the nats-server configuration. */
@@ -21,7 +27,7 @@ export interface LocalNatsAuth {
 /**
  * The nats-server configuration of `vigil up`: every connection authenticates. The sensor user may
  * publish its host's events and heartbeats (a JetStream publish is a plain publish whose ack comes
- * back on the reply inbox) and subscribe to its own inbox prefix only: no JetStream API (it cannot
+ * back on the reply inbox) and subscribe to its own inbox prefix and its host's response orders only: no JetStream API (it cannot
  * delete the consumer or purge a stream), no other host's subjects, no other user's replies.
  */
 export function natsServerConfig(host: string, passwords: { controlPlane: string; sensor: string }): string {
@@ -32,7 +38,7 @@ authorization {
     { user: ${JSON.stringify(CONTROL_PLANE_NATS_USER)}, password: ${JSON.stringify(passwords.controlPlane)}, permissions: { publish: ">", subscribe: ">" } }
     { user: ${JSON.stringify(sensorNatsUser(host))}, password: ${JSON.stringify(passwords.sensor)}, permissions: {
         publish: { allow: ${list(hostPublishSubjects(host))} }
-        subscribe: { allow: ${list([`${sensorInboxPrefix(host)}.>`])} }
+        subscribe: { allow: ${list([`${sensorInboxPrefix(host)}.>`, responseOrderSubject(host)])} }
     } }
   ]
 }

@@ -53,6 +53,9 @@ export interface SensorProcessOptions extends SensorSettings {
   auth: SensorNatsAuth;
   hostId: string;
   spoolDir: string;
+  /** The control plane's public response key file (response orders), and the processes never to kill. */
+  responseKeyFile?: string;
+  protectedPids?: () => number[];
   log: Logger;
 }
 
@@ -78,6 +81,8 @@ export function sensorArgs(o: SensorProcessOptions): string[] {
     ...(o.probes ?? []).flatMap((p) => ['--probe', p]),
     ...(o.separateProbes ? ['--separate-probes'] : []),
     ...(o.ancestryDepth !== undefined ? ['--ancestry-depth', String(o.ancestryDepth)] : []),
+    ...(o.responseKeyFile ? ['--response-key', o.responseKeyFile] : []),
+    ...(o.protectedPids?.() ?? []).flatMap((pid) => ['--protect-pid', String(pid)]),
     ...(o.auth.tlsCa ? ['--nats-tls-ca', o.auth.tlsCa] : []),
     ...(o.auth.tlsCert ? ['--nats-tls-cert', o.auth.tlsCert] : []),
     ...(o.auth.tlsKey ? ['--nats-tls-key', o.auth.tlsKey] : []),

@@ -17,6 +17,7 @@ import type { ChildReport } from './child-supervisor.js';
 import type { ConfigSource } from '@vigil/control-plane';
 import { localNatsAuth } from './local-nats-auth.js';
 import { API_TOKEN_FILE, loadOrCreateApiToken, readerGroupId, secureDir } from './local-secrets.js';
+import { loadOrCreateResponseKeys, type ResponseKeys } from './response-keys.js';
 
 export { untilSignal } from './signals.js';
 
@@ -82,6 +83,9 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
   let sensorAuth: SensorNatsAuth = { inboxPrefix: sensorInboxPrefix(host), ...o.sensorNatsAuth };
   let localNats: LocalNats | null = null;
   let sensorProcess: SensorProcess | null = null;
+  let responseKeys: ResponseKeys | null = null;
+  // The sensor never kills `vigil up` (the control plane runs in it) nor nats-server, whatever its pid now.
+  const protectedPids = () => [process.pid, ...(localNats?.report().pid ? [localNats.report().pid!] : [])];
   const supervised = (): SupervisedReport => ({
     natsServer: localNats?.report() ?? null,
     sensor: o.sensorInProcess
@@ -96,6 +100,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
         name: 'data-dir',
         start: async () => {
           secureDir(o.dataDir, readerGroupId());
+          responseKeys = loadOrCreateResponseKeys(o.dataDir, o.log);
         },
       },
       {
@@ -123,8 +128,8 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
         start: async () => {
           // Imported here, not at the top: see services/detections.ts (chDB stays out of `vigil sensor`).
           const { startControlPlane } = await import('@vigil/control-plane');
-          const cp = await startControlPlane(
-            controlPlaneConfig(o.controlPlane, {
+          const cp = await startControlPlane({
+            ...controlPlaneConfig(o.controlPlane, {
               embeddedDir: `${o.dataDir}/clickhouse`,
               nats: cpNats,
               token: o.apiToken ?? loadOrCreateApiToken(apiTokenFile!, o.log),
@@ -132,7 +137,8 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
               log: o.log,
               ...(o.config ? { config: o.config } : {}),
             }),
-          );
+            responseKey: responseKeys!.privateKey,
+          });
           apiUrl = cp.apiUrl;
           return cp.stop;
         },
@@ -147,11 +153,17 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
               auth: sensorAuth,
               hostId: host,
               spoolDir: `${o.dataDir}/spool`,
+              responseKeyFile: responseKeys!.publicKeyFile,
+              protectedPids,
               log: o.log,
             });
             return sensorProcess.stop;
           }
-          const s = await startSensor(sensorConfig(o.sensor, sensorPlace()));
+          const s = await startSensor({
+            ...sensorConfig(o.sensor, sensorPlace()),
+            responseKeyFile: responseKeys!.publicKeyFile,
+            protectedPids: protectedPids(),
+          });
           return s.stop;
         },
       },

@@ -8,7 +8,16 @@ import { egressSummary } from '../store/egress.js';
 import type { ControlPlaneMetrics } from './metrics.js';
 import type { AlertFollowers, LiveFollowers } from './alert-stream.js';
 import { isLoopback, requestGuard } from './guard.js';
-import { EgressFilter, SEVERITIES, type DetectionsReport, type EventV1, type StatusReport } from '@vigil/schema';
+import { respondRoute } from './respond-route.js';
+import {
+  EgressFilter,
+  SEVERITIES,
+  type DetectionsReport,
+  type EventV1,
+  type RespondRequest,
+  type ResponseRecordV1,
+  type StatusReport,
+} from '@vigil/schema';
 
 export interface ApiOptions {
   host: string;
@@ -31,6 +40,8 @@ export interface ApiOptions {
   eventFollowers: LiveFollowers<EventV1>;
   detections: () => DetectionsReport;
   metrics: ControlPlaneMetrics;
+  /** Manual response orders (`POST /api/v1/respond`), when the response part runs. */
+  respond?: (req: RespondRequest) => Promise<ResponseRecordV1>;
 }
 
 export class ApiConfigError extends Error {
@@ -137,6 +148,7 @@ export async function startApi(opts: ApiOptions): Promise<FastifyInstance> {
     );
   });
   app.get('/api/v1/detections', async () => opts.detections());
+  if (opts.respond) respondRoute(app, opts.respond);
   app.setErrorHandler(async (err: Error, _req, reply) => {
     await reply.code(500).send({ error: err.message });
   });

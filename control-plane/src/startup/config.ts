@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { ConnectionOptions } from 'nats';
 import type { Logger } from 'pino';
 import type { StorageTarget } from '../store/client.js';
@@ -10,6 +11,11 @@ export interface ControlPlaneConfig {
   /** vigil.yaml as loaded (and reloaded): outputs, responses, suppressions, incidents. Absent: its defaults. */
   config?: ConfigSource;
   nats: ConnectionOptions;
+  /**
+   * The Ed25519 key response orders are signed with (response/); the sensors check them with its
+   * public half. Absent: no orders are sent, and `POST /api/v1/respond` says so.
+   */
+  responseKey?: KeyObject;
   /** The HTTP API: see ApiOptions (a token is optional here, on loopback only; the CLI always sets one). */
   api: { host: string; port: number; token?: string; allowedHosts?: string[] };
   /** A sensor whose last heartbeat is older than this is reported silent. */

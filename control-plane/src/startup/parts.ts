@@ -13,6 +13,7 @@ import { type AlertFollowers, EVENT_TOPIC, LiveFollowers } from '../api/alert-st
 import type { StreamLimits } from '../ingest/streams.js';
 import type { ConfigSource } from '../config/source.js';
 import type { Suppressor } from '../alerts/suppress.js';
+import type { ResponsePart } from './response-step.js';
 
 /**
  * The control plane's parts as its startup steps make them: each step fills its own and reads those
@@ -39,6 +40,8 @@ export interface Parts {
   storage: { ready: boolean; error: string | null };
   /** The connection as its status events tell it: a dead nats-server reads "reconnecting", not "connected". */
   natsLink: { state: 'connected' | 'reconnecting'; disconnects: number };
+  /** Response orders (response-step.ts), once that step ran. */
+  response?: ResponsePart;
 }
 
 export function newParts(streamLimits: StreamLimits): Parts {

@@ -126,6 +126,7 @@ export function apiStep(
         eventFollowers: p.eventFollowers,
         detections,
         metrics,
+        ...(p.response ? { respond: p.response.respond } : {}),
       });
       p.api = api;
       log.info({ 'api.url': `http://${cfg.api.host}:${cfg.api.port}` }, 'API listening');

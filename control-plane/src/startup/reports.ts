@@ -39,6 +39,16 @@ export function statusReport(cfg: ControlPlaneConfig, p: Parts, silentAfterSecon
       ...(p.config?.status ? { config: p.config.status() } : {}),
       ...(p.suppressor ? { suppressed: p.suppressor.report() } : {}),
       ...(cfg.supervised ? { supervised: cfg.supervised() } : {}),
+      ...(p.response?.responder
+        ? {
+            responses: {
+              outcomes: { ...p.response.responder.stats.outcomes },
+              pending: p.response.responder.waiting,
+              rejectedResults: { ...p.response.responder.stats.rejectedResults },
+              policySkipped: { ...p.response.policies?.skipped },
+            },
+          }
+        : {}),
     },
     sensors: [...(heartbeats?.latest.values() ?? [])].map(({ heartbeat: hb, receivedMs, cpuCores }) => {
       // By this control plane's clock: the sensor host's may be off (see ReceivedHeartbeat).

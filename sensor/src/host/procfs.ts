@@ -14,7 +14,8 @@ export interface ProcInfo {
   startTs: bigint | null;
 }
 
-const CLK_TCK = 100;
+/** The kernel's USER_HZ: the unit of /proc/<pid>/stat's start time. */
+export const CLK_TCK = 100;
 let bootTimeNs: bigint | null = null;
 
 /** Wall-clock boot time in ns, from /proc/stat's btime. */
@@ -24,6 +25,11 @@ export function bootTime(procRoot = '/proc'): bigint {
     bootTimeNs = m ? BigInt(m[1]!) * 1_000_000_000n : 0n;
   }
   return bootTimeNs;
+}
+
+/** A process's start time on the wall clock, from /proc/<pid>/stat's start ticks (as seeded processes carry it). */
+export function procStartTs(startTicks: bigint, procRoot = '/proc'): bigint {
+  return bootTime(procRoot) + (startTicks * 1_000_000_000n) / BigInt(CLK_TCK);
 }
 
 const read = (path: string): Buffer | null => {
@@ -107,7 +113,7 @@ export function readProc(pid: number, procRoot = '/proc'): ProcInfo | null {
     exe,
     argv: cmdline ? splitCmdline(cmdline) : [],
     cgroup: parseCgroupFile(cgroupText),
-    startTs: bootTime(procRoot) + (stat.startTicks * 1_000_000_000n) / BigInt(CLK_TCK),
+    startTs: procStartTs(stat.startTicks, procRoot),
   };
   const cwd = link(`${dir}/cwd`);
   if (cwd !== undefined) info.cwd = cwd;

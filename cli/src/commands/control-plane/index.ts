@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { Command, Flags } from '@oclif/core';
 import { untilSignal } from '../../services/signals.js';
@@ -7,6 +8,7 @@ import { apiServeFlags, configFileFlags, detectionFlags, storageFlags } from '..
 import { configPath, loadConfigFile } from '../../services/config-file.js';
 import { controlPlaneConfig } from '../../services/configs.js';
 import { API_TOKEN_FILE, dataDirFromEnv, loadOrCreateApiToken } from '../../services/local-secrets.js';
+import { loadResponseSigningKey } from '../../services/response-keys.js';
 import {
   CONTROL_PLANE_INBOX_PREFIX,
   DEFAULT_API_HOST,
@@ -38,6 +40,11 @@ export default class ControlPlane extends Command {
       description: 'seconds without heartbeat before a sensor is reported silent',
       default: DEFAULT_SILENT_AFTER_SECONDS,
     }),
+    'response-key': Flags.string({
+      description:
+        'Ed25519 private key (PEM) to sign response orders with; sensors check them with its public half (--response-key there). Without it, no orders are sent',
+      env: 'VIGIL_RESPONSE_SIGNING_KEY',
+    }),
     ...storageFlags,
     ...configFileFlags,
     ...detectionFlags,
@@ -65,8 +72,14 @@ export default class ControlPlane extends Command {
     } catch (err) {
       this.error(`api token: ${(err as Error).message}`, { exit: 1 });
     }
-    const cp = await startControlPlane(
-      controlPlaneConfig(flags, {
+    let responseKey: KeyObject | undefined;
+    try {
+      responseKey = flags['response-key'] ? loadResponseSigningKey(flags['response-key']) : undefined;
+    } catch (err) {
+      this.error((err as Error).message, { exit: 1 });
+    }
+    const cp = await startControlPlane({
+      ...controlPlaneConfig(flags, {
         embeddedDir: flags['data-dir'],
         nats: natsOptions(flags.nats, flags, CONTROL_PLANE_INBOX_PREFIX),
         token,
@@ -74,7 +87,8 @@ export default class ControlPlane extends Command {
         signal: stopping.signal,
         ...(config ? { config } : {}),
       }),
-    ).catch((err: Error) => {
+      ...(responseKey ? { responseKey } : {}),
+    }).catch((err: Error) => {
       if (err instanceof StepsAbortedError) return null;
       return this.error(err.message, { exit: 1 });
     });

@@ -19,6 +19,17 @@ export default class Sensor extends Command {
       description: 'where events wait while NATS is unreachable',
       default: join(dataDirFromEnv(), 'spool'),
     }),
+    'response-key': Flags.string({
+      description:
+        "the control plane's public response key (Ed25519, PEM): the sensor carries out the kill orders it signs; without it, it takes no orders",
+      env: 'VIGIL_RESPONSE_KEY',
+    }),
+    'protect-pid': Flags.integer({
+      description: 'a process never to kill, nor its descendants (repeatable; `vigil up` names itself and nats-server)',
+      multiple: true,
+      min: 1,
+      default: [],
+    }),
     ...sensorFlags,
     ...natsAuthFlags,
     ...logFlags,
@@ -36,6 +47,8 @@ export default class Sensor extends Command {
       spoolDir: flags['spool-dir'],
       log,
     });
+    if (flags['response-key']) cfg.responseKeyFile = flags['response-key'];
+    cfg.protectedPids = flags['protect-pid'];
     const sensor = await startSensor(cfg).catch((err: Error) => this.error(err.message, { exit: 1 }));
     // Under `vigil up` (its own process, see services/sensor-process.ts): say so, and stop when the
     // channel to it ends, its death included.
