@@ -9,6 +9,7 @@ import type { ControlPlaneConfig } from './startup/config.js';
 import { newParts } from './startup/parts.js';
 import { storageStep } from './startup/storage-step.js';
 import { natsStep } from './startup/nats-step.js';
+import { outputsStep } from './startup/outputs-step.js';
 import { apiStep, detectionsStep, heartbeatsStep, ingestStep } from './startup/pipeline-steps.js';
 
 export type { ControlPlaneConfig } from './startup/config.js';
@@ -44,6 +45,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       storageStep(cfg, p, log),
       natsStep(cfg, p, log),
       heartbeatsStep(cfg, p, log),
+      outputsStep(cfg, p, log),
       detectionsStep(cfg, p, log, o),
       ingestStep(cfg, p, log),
       apiStep(cfg, p, log, o),

@@ -12,3 +12,4 @@ export { BUILTIN_DETECTIONS } from './detect/builtin/index.js';
 export { checkDetections } from './detect/custom/check.js';
 export { runSqlDetectionsOver, type SqlRun } from './detect/custom/sql-check.js';
 export { CONSUMER_NAME } from './ingest/streams.js';
+export { StaticConfig, type ConfigSource } from './config/source.js';

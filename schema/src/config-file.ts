@@ -13,6 +13,14 @@ export const DurationText = z
   .string()
   .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as "500ms", "90s", "15m", "12h" or "7d"');
 
+const DURATION_UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A DurationText in milliseconds. */
+export function durationToMs(text: string): number {
+  const [, n, unit] = DurationText.parse(text).match(/^(\d+)(ms|s|m|h|d)$/)!;
+  return Number(n) * DURATION_UNIT_MS[unit as keyof typeof DURATION_UNIT_MS];
+}
+
 /** Which alerts an output or a policy takes: at least this severity, and (when given) only these rules (globs, "tunnel.*"). */
 const AlertSelector = {
   minSeverity: Severity.default('high'),
@@ -108,6 +116,11 @@ export const FileOutput = z
     keep: z.number().int().min(0).max(100).default(5),
   })
   .strict();
+
+export type WebhookOutput = z.infer<typeof WebhookOutput>;
+export type SlackOutput = z.infer<typeof SlackOutput>;
+export type SyslogOutput = z.infer<typeof SyslogOutput>;
+export type FileOutput = z.infer<typeof FileOutput>;
 
 export const OutputConfig = z.discriminatedUnion('type', [WebhookOutput, SlackOutput, SyslogOutput, FileOutput]);
 export type OutputConfig = z.infer<typeof OutputConfig>;

@@ -24,3 +24,12 @@ export const DEFAULT_SILENT_AFTER_SECONDS = 30;
 export const DEFAULT_WINDOW_SECONDS = 5;
 export const DEFAULT_SPOOL_MAX_MB = 1024;
 export const DEFAULT_ANCESTRY_DEPTH = 16;
+
+/**
+ * Outputs (vigil.yaml `outputs:`): a failed delivery is retried after this, doubling at each attempt
+ * up to the cap; an output without its own maxAttempts (file) tries this many times before it
+ * dead-letters the message.
+ */
+export const OUTPUT_RETRY_BASE_MS = 1000;
+export const OUTPUT_RETRY_CAP_MS = 5 * 60_000;
+export const OUTPUT_MAX_ATTEMPTS = 8;

@@ -36,6 +36,7 @@ export function statusReport(cfg: ControlPlaneConfig, p: Parts, silentAfterSecon
       alertStream: followers?.report() ?? null,
       /** The same for followers of the live event stream (`vigil events --follow`). */
       eventStream: p.eventFollowers.report(),
+      ...(p.outputs ? { outputs: p.outputs.report() } : {}),
       ...(cfg.supervised ? { supervised: cfg.supervised() } : {}),
     },
     sensors: [...(heartbeats?.latest.values() ?? [])].map(({ heartbeat: hb, receivedMs, cpuCores }) => {

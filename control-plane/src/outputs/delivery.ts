@@ -1,0 +1,190 @@
+import { headers, type Consumer, type JetStreamClient, type JsMsg } from 'nats';
+import type { Logger } from 'pino';
+import {
+  deadLetterSubject,
+  OUTPUT_MAX_ATTEMPTS,
+  OUTPUT_RETRY_BASE_MS,
+  OUTPUT_RETRY_CAP_MS,
+  type OutputConfig,
+} from '@vigil/schema';
+import { backoffMs, pause } from '../store/outage.js';
+import { tryTo } from '../ingest/store-stage.js';
+import { readMessage, selected, type OutputMessage, type Sender } from './message.js';
+
+/** One output's figures, as the status and /metrics report them. */
+export interface OutputStats {
+  sent: number;
+  /** Attempts that failed (each retry that fails counts again). */
+  failed: number;
+  /** Messages failed and waiting for their next attempt. */
+  retrying: number;
+  deadLettered: number;
+  /** Acked unsent: below minSeverity or outside the rules. */
+  skipped: number;
+  /** Acked unsent: this delivery id (or a newer version of the incident) went out already. */
+  duplicates: number;
+  lastError: string | null;
+}
+
+/** The delay before attempt `attempt + 1`: doubling from the base, capped. */
+export const retryDelayMs = (attempt: number): number => backoffMs(attempt, OUTPUT_RETRY_BASE_MS, OUTPUT_RETRY_CAP_MS);
+
+/** Delivery ids remembered per output, for redeliveries this process can tell apart. */
+const REMEMBERED = 10_000;
+
+/**
+ * One output's delivery loop over its durable consumer: one message at a time, in stream order.
+ * Success acks; a failure naks with a growing delay, and after maxAttempts the message is published
+ * to vigil.deadletter.output.<name> with the last error, then acked. At-least-once: a message whose
+ * send succeeded but whose ack was lost (a crash in between) is sent again by the next control
+ * plane, under the same X-Vigil-Delivery id.
+ */
+export class OutputDelivery {
+  readonly stats: OutputStats = {
+    sent: 0,
+    failed: 0,
+    retrying: 0,
+    deadLettered: 0,
+    skipped: 0,
+    duplicates: 0,
+    lastError: null,
+  };
+  private readonly sentIds = new Set<string>();
+  /** Per incident, the highest version sent: an older one redelivered after a newer went out is stale. */
+  private readonly sentVersions = new Map<string, number>();
+  private readonly waiting = new Set<number>();
+  private readonly stopping = new AbortController();
+  private loop: Promise<void> | null = null;
+  private batch: { stop(): void } | null = null;
+  private readonly maxAttempts: number;
+
+  constructor(
+    readonly cfg: OutputConfig,
+    private readonly consumer: Consumer,
+    private readonly sender: Sender,
+    private readonly js: JetStreamClient,
+    private readonly log: Logger,
+  ) {
+    this.maxAttempts = 'maxAttempts' in cfg ? cfg.maxAttempts : OUTPUT_MAX_ATTEMPTS;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping.signal.aborted) {
+      try {
+        const batch = await this.consumer.fetch({ max_messages: 64, expires: 5000 });
+        this.batch = batch;
+        for await (const m of batch) {
+          // Stopping: hand the rest back now, so the next control plane has them without waiting out ack_wait.
+          if (this.stopping.signal.aborted) tryTo(() => m.nak());
+          else await this.handle(m);
+        }
+        failures = 0;
+      } catch (err) {
+        failures++;
+        this.log.warn({ err, output: this.cfg.name }, "output's consumer is out of reach; retrying");
+        await pause(Math.min(30_000, 500 * 2 ** failures), this.stopping.signal);
+      } finally {
+        this.batch = null;
+      }
+    }
+  }
+
+  private async handle(m: JsMsg): Promise<void> {
+    let msg: OutputMessage;
+    try {
+      msg = readMessage(this.cfg.send, m.data);
+    } catch (err) {
+      await this.deadLetter(m, err as Error);
+      return;
+    }
+    if (!selected(this.cfg, msg)) {
+      this.stats.skipped++;
+      tryTo(() => m.ack());
+      return;
+    }
+    if (this.alreadySent(msg)) {
+      this.stats.duplicates++;
+      this.settled(m);
+      tryTo(() => m.ack());
+      return;
+    }
+    try {
+      await this.sender.send(msg);
+    } catch (err) {
+      this.stats.failed++;
+      this.stats.lastError = (err as Error).message;
+      const attempt = m.info.deliveryCount;
+      if (attempt >= this.maxAttempts) await this.deadLetter(m, err as Error);
+      else {
+        this.waiting.add(m.info.streamSequence);
+        this.stats.retrying = this.waiting.size;
+        this.log.debug({ err, output: this.cfg.name, attempt }, 'output delivery failed; retrying');
+        tryTo(() => m.nak(retryDelayMs(attempt)));
+      }
+      return;
+    }
+    this.remember(msg);
+    this.stats.sent++;
+    this.stats.lastError = null;
+    this.settled(m);
+    try {
+      await m.ackAck();
+    } catch {
+      /* redelivered later: the id is remembered, so this process does not send it twice */
+    }
+  }
+
+  private alreadySent(msg: OutputMessage): boolean {
+    if (this.sentIds.has(msg.deliveryId)) return true;
+    return msg.kind === 'incident' && (this.sentVersions.get(msg.data.id) ?? 0) >= msg.data.version;
+  }
+
+  private remember(msg: OutputMessage): void {
+    this.sentIds.add(msg.deliveryId);
+    if (this.sentIds.size > REMEMBERED) this.sentIds.delete(this.sentIds.values().next().value!);
+    if (msg.kind !== 'incident') return;
+    this.sentVersions.delete(msg.data.id);
+    this.sentVersions.set(msg.data.id, msg.data.version);
+    if (this.sentVersions.size > REMEMBERED) this.sentVersions.delete(this.sentVersions.keys().next().value!);
+  }
+
+  private settled(m: JsMsg): void {
+    this.waiting.delete(m.info.streamSequence);
+    this.stats.retrying = this.waiting.size;
+  }
+
+  /** Parks the message as it was sent, with the last error; acked once parked, else it comes back. */
+  private async deadLetter(m: JsMsg, err: Error): Promise<void> {
+    try {
+      const h = headers();
+      h.set('Vigil-Reason', `output.${this.cfg.name}`);
+      h.set('Vigil-Error', err.message.replace(/[\r\n]+/g, ' ').slice(0, 1000));
+      h.set('Vigil-Attempts', String(m.info.deliveryCount));
+      h.set('Vigil-Subject', m.subject);
+      h.set('Vigil-Stream-Seq', String(m.info.streamSequence));
+      await this.js.publish(deadLetterSubject(`output.${this.cfg.name}`), m.data, { headers: h });
+    } catch (pubErr) {
+      this.log.error({ err: pubErr, output: this.cfg.name }, 'dead-letter publish failed; retrying the message');
+      tryTo(() => m.nak(retryDelayMs(m.info.deliveryCount)));
+      return;
+    }
+    this.stats.deadLettered++;
+    this.stats.lastError = err.message;
+    this.settled(m);
+    this.log.warn({ output: this.cfg.name, err, attempts: m.info.deliveryCount }, 'output message dead-lettered');
+    tryTo(() => m.ack());
+  }
+
+  /** Finishes the message under way (its send is bounded by the output's timeout), then closes the sender. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    this.batch?.stop();
+    await this.loop;
+    await this.sender.close();
+  }
+}
