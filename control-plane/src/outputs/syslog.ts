@@ -58,10 +58,18 @@ export function formatSyslog(
   ];
   const sd = `[${SD_ID} ${params.map(([k, v]) => `${k}="${sdEscape(oneLine(v))}"`).join(' ')}]`;
   const head = `<${pri}>1 ${now.toISOString()} ${m.data.host} ${cfg.appName} - ${m.kind} ${sd} `;
-  let msg = oneLine(storyOf(m));
-  const room = MAX_BYTES - Buffer.byteLength(head);
-  while (Buffer.byteLength(msg) > room) msg = msg.slice(0, Math.max(0, msg.length - (Buffer.byteLength(msg) - room)));
-  return head + msg;
+  const msg = Buffer.from(oneLine(storyOf(m)));
+  const room = Math.max(0, MAX_BYTES - Buffer.byteLength(head));
+  // Cut on bytes; a character split by the cut is dropped (it decodes as U+FFFD).
+  return (
+    head +
+    (msg.length > room
+      ? msg
+          .subarray(0, room)
+          .toString('utf8')
+          .replace(/\uFFFD+$/, '')
+      : msg.toString())
+  );
 }
 
 /** host:port, with [::1]:514 for IPv6. */
