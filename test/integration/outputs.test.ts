@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { pino } from 'pino';
@@ -27,9 +28,11 @@ import {
   eventSubject,
   incidentSubject,
   SEVERITIES,
+  VigilConfigV1,
   type AlertV1,
   type IncidentV1,
   type StatusReport,
+  type VigilConfigInput,
 } from '@vigil/schema';
 import { execEvent } from '../support/ingest-stack.js';
 import { freePort, tempDir, waitFor } from '../support/harness.js';
@@ -41,6 +44,23 @@ const SECRET = join(dir, 'webhook.key');
 writeFileSync(SECRET, `${KEY}\n`);
 const FILE = join(dir, 'alerts.jsonl');
 const PUBLIC_URL = 'https://vigil.example.org';
+
+/** vigil.yaml as a reload changes it: each `set` is a new valid version. */
+class ChangingConfig extends EventEmitter {
+  private value: VigilConfigV1;
+  constructor(input: VigilConfigInput) {
+    super();
+    this.value = VigilConfigV1.parse(input);
+  }
+  current(): VigilConfigV1 {
+    return this.value;
+  }
+  set(input: VigilConfigInput): void {
+    const previous = this.value;
+    this.value = VigilConfigV1.parse(input);
+    this.emit('change', this.value, previous);
+  }
+}
 
 interface Received {
   path: string;
@@ -93,7 +113,7 @@ before(async () => {
     nats: { servers: nats.url },
     api: { host: '127.0.0.1', port: 0 },
     log,
-    config: new StaticConfig({
+    config: new ChangingConfig({
       publicUrl: PUBLIC_URL,
       outputs: [
         { type: 'webhook', name: 'hook', url: `${receiver}/hook`, send: 'alerts', secretFile: SECRET, timeout: '5s' },
@@ -294,4 +314,27 @@ test('file: JSON lines, rotated by size, keep files kept', async () => {
       assert.equal(rec.deliveryId, `alert-${rec.data.id}-${rec.data.count}`);
     }
   }
+});
+
+test('a reload starts the outputs added and stops those removed', async () => {
+  const config = cfg.config as ChangingConfig;
+  const outputs = config.current().outputs;
+  const late = { type: 'webhook', name: 'late', url: `${receiver}/late`, send: 'alerts' } as const;
+  answer = () => 200;
+  config.set({ publicUrl: PUBLIC_URL, outputs: [...outputs, late] });
+  await waitFor('the added output running', async () => (await status()).some((o) => o.name === 'late'));
+  await raise(['late-a1']);
+  await waitFor('the added output delivering', () =>
+    received.some((r) => r.path === '/late' && owed(['late-a1']).has(r.delivery)),
+  );
+  config.set({ publicUrl: PUBLIC_URL, outputs });
+  await waitFor('the removed output gone', async () => !(await status()).some((o) => o.name === 'late'));
+  await raise(['late-b1']);
+  await waitFor('the others delivering', () =>
+    received.some((r) => r.path === '/hook' && owed(['late-b1']).has(r.delivery)),
+  );
+  assert.ok(
+    !received.some((r) => r.path === '/late' && r.body.data.host === 'late-b1'),
+    'the removed output sent nothing more',
+  );
 });
