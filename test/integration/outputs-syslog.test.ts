@@ -6,6 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { createSocket } from 'node:dgram';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +30,7 @@ let nats: LocalNats;
 let nc: NatsConnection;
 let cp: RunningControlPlane;
 let udpPort = 0;
+let conf = '';
 const alerts: AlertV1[] = [];
 
 const lines = (): Record<string, string>[] =>
@@ -39,10 +41,25 @@ const lines = (): Record<string, string>[] =>
         .map((l) => Object.fromEntries(l.split(SEP).map((v, i) => [FIELDS[i]!, v])))
     : [];
 
+/** Starts rsyslog; ready once a datagram sent to it is written (UDP tells no sender whether anyone listens). */
+async function startRsyslog(conf: string): Promise<void> {
+  rsyslog = spawn('rsyslogd', ['-n', '-f', conf, '-i', join(dir, 'rsyslog.pid')], { stdio: 'ignore' });
+  const probe = createSocket('udp4');
+  const token = `probe-${Date.now()}`;
+  try {
+    await waitFor('rsyslog listening', () => {
+      probe.send(`<14>1 - ${token} - - - - ready`, udpPort, '127.0.0.1');
+      return lines().some((l) => l.hostname === token) && existsSync(SOCK);
+    });
+  } finally {
+    probe.close();
+  }
+}
+
 before(async () => {
   udpPort = await freePort();
   const tcpPort = await freePort();
-  const conf = join(dir, 'rsyslog.conf');
+  conf = join(dir, 'rsyslog.conf');
   writeFileSync(
     conf,
     `global(workDirectory="${dir}")
@@ -56,14 +73,7 @@ input(type="imtcp" address="127.0.0.1" port="${tcpPort}" name="tcp" ruleset="vig
 input(type="imptcp" path="${SOCK}" unlink="on" name="unix" ruleset="vigil")
 `,
   );
-  rsyslog = spawn('rsyslogd', ['-n', '-f', conf, '-i', join(dir, 'rsyslog.pid')], { stdio: 'ignore' });
-  // Ready once a datagram sent to it is written (UDP tells no sender whether anyone listens).
-  const probe = createSocket('udp4');
-  await waitFor('rsyslog listening', () => {
-    probe.send('<14>1 - probe - - - - ready', udpPort, '127.0.0.1');
-    return lines().some((l) => l.hostname === 'probe') && existsSync(SOCK);
-  });
-  probe.close();
+  await startRsyslog(conf);
   nats = await startLocalNats({ dataDir: dir, port: await freePort(), log });
   nc = await connect({ servers: nats.url });
   nc.subscribe('vigil.alerts.>', { callback: (_e, m) => alerts.push(m.json<AlertV1>()) });
@@ -118,4 +128,36 @@ test('rsyslog receives one parsable RFC 5424 line per alert over UDP, TCP and a 
   }
   const status = (await (await fetch(`${cp.apiUrl}/api/v1/status`)).json()) as StatusReport;
   for (const o of status.controlPlane.outputs!) assert.ok(o.sent >= 1, `${o.name} counts what it sent`);
+});
+
+test('TCP and unix outputs reconnect to a restarted rsyslog; what failed meanwhile is retried, not lost', async () => {
+  const exited = once(rsyslog, 'exit');
+  rsyslog.kill();
+  await exited;
+  const host = 'gpu-node-4';
+  await nc
+    .jetstream()
+    .publish(
+      eventSubject(host, 'exec'),
+      JSON.stringify(execEvent(host, 4343, ['/tmp/.y/xmrig', '-o', 'stratum+tcp://p:3333'])),
+    );
+  const alert = await waitFor('the miner alert', () =>
+    alerts.find((a) => a.ruleId === 'miner.exec' && a.host === host),
+  );
+  const outputs = async () =>
+    ((await (await fetch(`${cp.apiUrl}/api/v1/status`)).json()) as StatusReport).controlPlane.outputs!;
+  await waitFor('tcp and unix failing while rsyslog is down', async () =>
+    (await outputs()).filter((o) => o.name !== 'udp').every((o) => o.retrying > 0),
+  );
+  await startRsyslog(conf);
+  await waitFor(
+    'the alert over tcp and unix once rsyslog is back',
+    () => {
+      const mine = lines().filter((l) => l['structured-data']?.includes(alert.id));
+      return ['tcp', 'unix'].every((t) => mine.filter((l) => l.inputname === t).length === 1);
+    },
+    60_000,
+  );
+  for (const o of await outputs())
+    if (o.name !== 'udp') assert.equal(o.retrying, 0, `${o.name}: nothing left to retry`);
 });

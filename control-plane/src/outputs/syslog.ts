@@ -72,6 +72,18 @@ export function formatSyslog(
   );
 }
 
+/**
+ * Node has no unix datagram sockets: one such as /dev/log refuses a stream connection with
+ * EPROTOTYPE, and the error says what to configure instead.
+ */
+const explain = (err: Error | null): Error | null =>
+  (err as NodeJS.ErrnoException | null)?.code === 'EPROTOTYPE'
+    ? new Error(
+        'a datagram socket: the unix transport takes a stream socket (rsyslog imptcp path=…, syslog-ng unix-stream()); for a local daemon listening on /dev/log only, use its udp input',
+        { cause: err },
+      )
+    : err;
+
 /** host:port, with [::1]:514 for IPv6. */
 export function parseAddress(address: string): { host: string; port: number } {
   const m = address.match(/^\[?([^\]]+?)\]?:(\d{1,5})$/);
@@ -134,7 +146,7 @@ export class SyslogSender implements Sender {
     s.on('data', () => {});
     await new Promise<void>((resolve, reject) => {
       s.once('connect', resolve);
-      s.once('close', () => reject(failure ?? new Error('closed before it opened')));
+      s.once('close', () => reject(explain(failure) ?? new Error('closed before it opened')));
     });
     s.setTimeout(0);
     this.stream = s;
