@@ -15,12 +15,7 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { pino } from 'pino';
-import {
-  StaticConfig,
-  startControlPlane,
-  type ControlPlaneConfig,
-  type RunningControlPlane,
-} from '@vigil/control-plane';
+import { startControlPlane, type ControlPlaneConfig, type RunningControlPlane } from '@vigil/control-plane';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
 import {
   DEAD_LETTER_STREAM,
