@@ -30,6 +30,13 @@ const AlertSelector = {
 /** What an output sends: each incident as it is opened and updated, or each alert. */
 const OutputStream = z.enum(['incidents', 'alerts']).default('incidents');
 
+/**
+ * `send: incidents`: a version waits until it is this old, and is not sent when a newer one came
+ * meanwhile, so one attack's burst of updates makes one notification; an incident that keeps
+ * changing is sent at least every six of these. "0s" sends every version at once.
+ */
+const IncidentSettle = { settle: DurationText.default('5s') };
+
 const OutputName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'letters, digits, "_" and "-", at most 64 (one NATS consumer name)');
@@ -40,6 +47,7 @@ export const WebhookOutput = z
     name: OutputName,
     url: z.url({ protocol: /^https?$/ }),
     send: OutputStream,
+    ...IncidentSettle,
     ...AlertSelector,
     /** A file holding the HMAC-SHA256 key; each request carries `X-Vigil-Signature: sha256=<hex>` over its body. */
     secretFile: z.string().min(1).optional(),
@@ -57,6 +65,7 @@ export const SlackOutput = z
     name: OutputName,
     url: z.url({ protocol: /^https?$/ }),
     send: OutputStream,
+    ...IncidentSettle,
     ...AlertSelector,
     maxAttempts: z.number().int().min(1).max(100).default(8),
     timeout: DurationText.default('10s'),
@@ -94,6 +103,7 @@ export const SyslogOutput = z
       .regex(/^[!-~]{1,48}$/)
       .default('vigil'),
     send: OutputStream,
+    ...IncidentSettle,
     ...AlertSelector,
     maxAttempts: z.number().int().min(1).max(100).default(8),
   })
@@ -106,6 +116,7 @@ export const FileOutput = z
     name: OutputName,
     path: z.string().min(1),
     send: OutputStream,
+    ...IncidentSettle,
     ...AlertSelector,
     maxBytes: z
       .number()

@@ -114,6 +114,14 @@ before(async () => {
         { type: 'webhook', name: 'hook', url: `${receiver}/hook`, send: 'alerts', secretFile: SECRET, timeout: '5s' },
         { type: 'webhook', name: 'dead', url: `${receiver}/dead`, send: 'alerts', maxAttempts: 2, rules: ['miner.*'] },
         { type: 'slack', name: 'slack', url: `${receiver}/slack`, send: 'incidents', minSeverity: 'medium' },
+        {
+          type: 'webhook',
+          name: 'each',
+          url: `${receiver}/each`,
+          send: 'incidents',
+          minSeverity: 'medium',
+          settle: '0s',
+        },
         { type: 'file', name: 'file', path: FILE, send: 'alerts', minSeverity: 'info', maxBytes: 4096, keep: 2 },
       ],
     }),
@@ -261,20 +269,30 @@ const incident = (version: number): IncidentV1 => ({
   responses: [],
 });
 
-test('slack: each new incident version, readable, escaped, linked; a redelivered version is not sent twice', async () => {
+test('incidents: a burst of versions makes one Slack message (readable, escaped, linked); settle 0s sends each version once', async () => {
   const js = nc.jetstream();
   await js.publish(incidentSubject('gpu-node-7'), JSON.stringify(incident(1)));
   await js.publish(incidentSubject('gpu-node-7'), JSON.stringify(incident(2)));
   // The same version again (a republish): delivered once.
   await js.publish(incidentSubject('gpu-node-7'), JSON.stringify(incident(2)));
   await js.publish(incidentSubject('gpu-node-7'), JSON.stringify({ ...incident(3), severity: 'low' }));
-  await waitFor('the duplicate and the low one acked', async () => {
+  await waitFor('the superseded, the duplicate and the low one acked by the Slack output', async () => {
     const o = await output('slack');
-    return o.duplicates === 1 && o.skipped === 1;
+    return o.sent === 1 && o.duplicates === 2 && o.skipped === 1;
   });
+  const each = received.filter((r) => r.path === '/each');
+  assert.deepEqual(
+    each.map((r) => [r.body.kind, r.delivery, r.body.data.version]),
+    [
+      ['incident', 'incident-inc-rome-1-v1', 1],
+      ['incident', 'incident-inc-rome-1-v2', 2],
+    ],
+    'settle 0s: versions 1 and 2, once each; the low-severity one not at all',
+  );
+  assert.equal((await output('each')).duplicates, 1);
   const slack = received.filter((r) => r.path === '/slack');
-  assert.equal(slack.length, 2, 'versions 1 and 2, once each; the low-severity one not at all');
-  const body = slack[1]!.body as unknown as {
+  assert.equal(slack.length, 1, 'the burst settled into its newest version');
+  const body = slack[0]!.body as unknown as {
     text: string;
     blocks: { type: string; text?: { text: string }; fields?: { text: string }[]; elements?: { text: string }[] }[];
   };

@@ -2,6 +2,7 @@ import { headers, type Consumer, type JetStreamClient, type JsMsg } from 'nats';
 import type { Logger } from 'pino';
 import {
   deadLetterSubject,
+  durationToMs,
   OUTPUT_MAX_ATTEMPTS,
   OUTPUT_RETRY_BASE_MS,
   OUTPUT_RETRY_CAP_MS,
@@ -53,6 +54,13 @@ export class OutputDelivery {
   /** Per incident, the highest version sent: an older one redelivered after a newer went out is stale. */
   private readonly sentVersions = new Map<string, number>();
   private readonly waiting = new Set<number>();
+  /** Per incident, the newest version seen, sent or not. */
+  private readonly newestSeen = new Map<string, number>();
+  /** Per incident, since when a version of it waits unsent (the bound on settling). */
+  private readonly unsentSince = new Map<string, number>();
+  /** Per message (stream sequence), the deliveries it spent settling. */
+  private readonly holds = new Map<number, number>();
+  private readonly settleMs: number;
   private readonly stopping = new AbortController();
   private loop: Promise<void> | null = null;
   private batch: { stop(): void } | null = null;
@@ -66,6 +74,7 @@ export class OutputDelivery {
     private readonly log: Logger,
   ) {
     this.maxAttempts = 'maxAttempts' in cfg ? cfg.maxAttempts : OUTPUT_MAX_ATTEMPTS;
+    this.settleMs = cfg.send === 'incidents' ? durationToMs(cfg.settle) : 0;
   }
 
   start(): void {
@@ -107,10 +116,16 @@ export class OutputDelivery {
       tryTo(() => m.ack());
       return;
     }
-    if (this.alreadySent(msg)) {
+    if (this.alreadySent(msg) || this.superseded(msg)) {
       this.stats.duplicates++;
       this.settled(m);
       tryTo(() => m.ack());
+      return;
+    }
+    const waitMs = msg.kind === 'incident' ? this.settleWait(m, msg.data.id) : 0;
+    if (waitMs > 0) {
+      this.holds.set(m.info.streamSequence, (this.holds.get(m.info.streamSequence) ?? 0) + 1);
+      tryTo(() => m.nak(waitMs));
       return;
     }
     try {
@@ -118,7 +133,7 @@ export class OutputDelivery {
     } catch (err) {
       this.stats.failed++;
       this.stats.lastError = (err as Error).message;
-      const attempt = m.info.deliveryCount;
+      const attempt = this.attempts(m);
       if (attempt >= this.maxAttempts) await this.deadLetter(m, err as Error);
       else {
         this.waiting.add(m.info.streamSequence);
@@ -139,6 +154,40 @@ export class OutputDelivery {
     }
   }
 
+  /**
+   * An incident version is superseded by a newer one seen since (it waited to settle, or failed and
+   * waited to retry): the newer one is what goes out.
+   */
+  private superseded(msg: OutputMessage): boolean {
+    if (msg.kind !== 'incident') return false;
+    const newest = this.newestSeen.get(msg.data.id) ?? 0;
+    if (msg.data.version > newest) {
+      this.newestSeen.set(msg.data.id, msg.data.version);
+      if (this.newestSeen.size > REMEMBERED) this.newestSeen.delete(this.newestSeen.keys().next().value!);
+    }
+    return msg.data.version < newest;
+  }
+
+  /**
+   * How much longer an incident version waits before it goes out: until it is `settle` old, and no
+   * later than six settles after this incident's first unsent version was seen (one that keeps
+   * changing still goes out).
+   */
+  private settleWait(m: JsMsg, id: string): number {
+    if (this.settleMs === 0) return 0;
+    const now = Date.now();
+    let first = this.unsentSince.get(id);
+    if (first === undefined) {
+      first = now;
+      this.unsentSince.set(id, now);
+      if (this.unsentSince.size > REMEMBERED) this.unsentSince.delete(this.unsentSince.keys().next().value!);
+    }
+    const publishedMs = Number(m.info.timestampNanos / 1_000_000);
+    // The stream's clock may differ from this host's: a version never waits more than one settle from now.
+    const due = Math.min(publishedMs + this.settleMs, first + 6 * this.settleMs, now + this.settleMs);
+    return Math.max(0, Math.ceil(due - now));
+  }
+
   private alreadySent(msg: OutputMessage): boolean {
     if (this.sentIds.has(msg.deliveryId)) return true;
     return msg.kind === 'incident' && (this.sentVersions.get(msg.data.id) ?? 0) >= msg.data.version;
@@ -148,12 +197,19 @@ export class OutputDelivery {
     this.sentIds.add(msg.deliveryId);
     if (this.sentIds.size > REMEMBERED) this.sentIds.delete(this.sentIds.values().next().value!);
     if (msg.kind !== 'incident') return;
+    this.unsentSince.delete(msg.data.id);
     this.sentVersions.delete(msg.data.id);
     this.sentVersions.set(msg.data.id, msg.data.version);
     if (this.sentVersions.size > REMEMBERED) this.sentVersions.delete(this.sentVersions.keys().next().value!);
   }
 
+  /** Deliveries of the message that tried to send it: those spent settling are no attempts. */
+  private attempts(m: JsMsg): number {
+    return m.info.deliveryCount - (this.holds.get(m.info.streamSequence) ?? 0);
+  }
+
   private settled(m: JsMsg): void {
+    this.holds.delete(m.info.streamSequence);
     this.waiting.delete(m.info.streamSequence);
     this.stats.retrying = this.waiting.size;
   }
@@ -164,19 +220,19 @@ export class OutputDelivery {
       const h = headers();
       h.set('Vigil-Reason', `output.${this.cfg.name}`);
       h.set('Vigil-Error', err.message.replace(/[\r\n]+/g, ' ').slice(0, 1000));
-      h.set('Vigil-Attempts', String(m.info.deliveryCount));
+      h.set('Vigil-Attempts', String(this.attempts(m)));
       h.set('Vigil-Subject', m.subject);
       h.set('Vigil-Stream-Seq', String(m.info.streamSequence));
       await this.js.publish(deadLetterSubject(`output.${this.cfg.name}`), m.data, { headers: h });
     } catch (pubErr) {
       this.log.error({ err: pubErr, output: this.cfg.name }, 'dead-letter publish failed; retrying the message');
-      tryTo(() => m.nak(retryDelayMs(m.info.deliveryCount)));
+      tryTo(() => m.nak(retryDelayMs(this.attempts(m))));
       return;
     }
     this.stats.deadLettered++;
     this.stats.lastError = err.message;
     this.settled(m);
-    this.log.warn({ output: this.cfg.name, err, attempts: m.info.deliveryCount }, 'output message dead-lettered');
+    this.log.warn({ output: this.cfg.name, err, attempts: this.attempts(m) }, 'output message dead-lettered');
     tryTo(() => m.ack());
   }
 
