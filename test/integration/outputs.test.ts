@@ -18,6 +18,7 @@ import { pino } from 'pino';
 import { startControlPlane, type ControlPlaneConfig, type RunningControlPlane } from '@vigil/control-plane';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
 import {
+  ALERTS_STREAM,
   DEAD_LETTER_STREAM,
   deadLetterSubject,
   eventSubject,
@@ -350,4 +351,23 @@ test('a reload starts the outputs added and stops those removed', async () => {
     !received.some((r) => r.path === '/late' && r.body.data.host === 'late-b1'),
     'the removed output sent nothing more',
   );
+});
+
+test("an output's consumer deleted under it is made again where it stopped: nothing published meanwhile is lost", async () => {
+  answer = () => 200;
+  const jsm = await nc.jetstreamManager();
+  await jsm.consumers.delete(ALERTS_STREAM, 'vigil-output-hook');
+  const hosts = ['gone-a1', 'gone-a2'];
+  await raise(hosts);
+  await waitFor(
+    'the alerts raised while the consumer was missing delivered',
+    () => {
+      const want = owed(hosts);
+      const ok = new Set(received.filter((r) => r.path === '/hook' && r.status === 200).map((r) => r.delivery));
+      return want.size >= hosts.length && [...want].every((d) => ok.has(d));
+    },
+    60_000,
+  );
+  const delivered = received.filter((r) => r.path === '/hook' && r.status === 200).map((r) => r.delivery);
+  assert.equal(new Set(delivered).size, delivered.length, 'nothing sent twice');
 });

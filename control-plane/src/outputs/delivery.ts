@@ -30,6 +30,9 @@ export interface OutputStats {
 /** The delay before attempt `attempt + 1`: doubling from the base, capped. */
 export const retryDelayMs = (attempt: number): number => backoffMs(attempt, OUTPUT_RETRY_BASE_MS, OUTPUT_RETRY_CAP_MS);
 
+/** Empty fetches (5 s each) after which the consumer is looked for again. */
+const IDLE_FETCHES_BEFORE_CHECK = 2;
+
 /** Delivery ids remembered per output, for redeliveries this process can tell apart. */
 const REMEMBERED = 10_000;
 
@@ -65,10 +68,13 @@ export class OutputDelivery {
   private loop: Promise<void> | null = null;
   private batch: { stop(): void } | null = null;
   private readonly maxAttempts: number;
+  /** The highest stream sequence handled. */
+  private lastSeq = 0;
 
   constructor(
     readonly cfg: OutputConfig,
-    private readonly consumer: Consumer,
+    /** The output's consumer, made when missing; from `resumeSeq` on when given (one deleted under us). */
+    private readonly open: (resumeSeq?: number) => Promise<Consumer>,
     private readonly sender: Sender,
     private readonly js: JetStreamClient,
     private readonly log: Logger,
@@ -81,20 +87,42 @@ export class OutputDelivery {
     this.loop ??= this.run();
   }
 
+  /**
+   * Where a consumer made again resumes: at the first message still waiting for a retry, else after
+   * the last one handled (what this run sent before is remembered and not sent twice).
+   */
+  private resumeSeq(): number | undefined {
+    if (this.waiting.size > 0) return Math.min(...this.waiting);
+    return this.lastSeq > 0 ? this.lastSeq + 1 : undefined;
+  }
+
   private async run(): Promise<void> {
     let failures = 0;
+    let consumer: Consumer | null = null;
+    let idle = 0;
     while (!this.stopping.signal.aborted) {
       try {
-        const batch = await this.consumer.fetch({ max_messages: 64, expires: 5000 });
+        // Anyone allowed to manage JetStream can delete the consumer: fetches then fail or come back
+        // empty, so it is looked for again after a failure and after a while of empty fetches.
+        consumer ??= await this.open(this.resumeSeq());
+        const batch = await consumer.fetch({ max_messages: 64, expires: 5000 });
         this.batch = batch;
+        let got = 0;
         for await (const m of batch) {
+          got++;
           // Stopping: hand the rest back now, so the next control plane has them without waiting out ack_wait.
           if (this.stopping.signal.aborted) tryTo(() => m.nak());
           else await this.handle(m);
         }
+        idle = got > 0 ? 0 : idle + 1;
+        if (idle >= IDLE_FETCHES_BEFORE_CHECK) {
+          idle = 0;
+          consumer = null;
+        }
         failures = 0;
       } catch (err) {
         failures++;
+        consumer = null;
         this.log.warn({ err, output: this.cfg.name }, "output's consumer is out of reach; retrying");
         await pause(Math.min(30_000, 500 * 2 ** failures), this.stopping.signal);
       } finally {
@@ -104,6 +132,7 @@ export class OutputDelivery {
   }
 
   private async handle(m: JsMsg): Promise<void> {
+    this.lastSeq = Math.max(this.lastSeq, m.info.streamSequence);
     let msg: OutputMessage;
     try {
       msg = readMessage(this.cfg.send, m.data);

@@ -87,14 +87,15 @@ export class Outputs {
       try {
         const sender = senderOf(cfg, config);
         const jsm = await this.js.jetstreamManager();
-        const { stream, consumer } = await ensureOutputConsumer(jsm, cfg, attemptMs(cfg));
-        const delivery = new OutputDelivery(
-          cfg,
-          await this.js.consumers.get(stream, consumer),
-          sender,
-          this.js,
-          this.log,
-        );
+        const open = async (resumeSeq?: number) => {
+          const c = await ensureOutputConsumer(jsm, cfg, attemptMs(cfg), resumeSeq);
+          if (c.made && resumeSeq !== undefined)
+            this.log.warn({ output: name, resumeSeq }, "output's consumer was missing (deleted?); made again");
+          return this.js.consumers.get(c.stream, c.consumer);
+        };
+        // Made now, so that what is published from here on is the output's.
+        await open();
+        const delivery = new OutputDelivery(cfg, open, sender, this.js, this.log);
         this.running.set(name, delivery);
         delivery.start();
         this.log.info({ output: name, type: cfg.type, send: cfg.send }, 'output started');

@@ -32,14 +32,16 @@ export const outputConsumerName = (output: string): string => `vigil-output-${ou
 
 /**
  * The durable pull consumer of one output. A new one starts at what arrives from now on (an output
- * added to a running Vigil does not replay a month of alerts); an existing one resumes where it
- * stopped. Redeliveries are the output's own (nak with a delay); ack_wait outlasts one attempt.
+ * added to a running Vigil does not replay a month of alerts), or at `resumeSeq` when it is made
+ * again after it went missing; an existing one resumes where it stopped. Redeliveries are the
+ * output's own (nak with a delay); ack_wait outlasts one attempt.
  */
 export async function ensureOutputConsumer(
   jsm: JetStreamManager,
   cfg: OutputConfig,
   attemptMs: number,
-): Promise<{ stream: string; consumer: string }> {
+  resumeSeq?: number,
+): Promise<{ stream: string; consumer: string; made: boolean }> {
   const { stream, subjects } = streamOf(cfg.send);
   if (cfg.send === 'incidents') {
     try {
@@ -53,7 +55,9 @@ export async function ensureOutputConsumer(
   const config: Partial<ConsumerConfig> = {
     durable_name: name,
     ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.New,
+    ...(resumeSeq === undefined
+      ? { deliver_policy: DeliverPolicy.New }
+      : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: resumeSeq }),
     filter_subject: subjects,
     ack_wait: nanos(Math.max(60_000, attemptMs * 2)),
     max_deliver: -1,
@@ -61,9 +65,10 @@ export async function ensureOutputConsumer(
   };
   try {
     await jsm.consumers.info(stream, name);
+    return { stream, consumer: name, made: false };
   } catch (err) {
     if (missingResource(err) !== 'consumer') throw err;
     await jsm.consumers.add(stream, config);
+    return { stream, consumer: name, made: true };
   }
-  return { stream, consumer: name };
 }
