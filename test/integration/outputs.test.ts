@@ -31,7 +31,7 @@ import {
   type VigilConfigInput,
 } from '@vigil/schema';
 import { execEvent } from '../support/ingest-stack.js';
-import { freePort, tempDir, waitFor } from '../support/harness.js';
+import { freePort, tempDir, vigilAsync, waitFor } from '../support/harness.js';
 
 const dir = tempDir('outputs');
 const log = pino({ level: 'silent' });
@@ -210,6 +210,9 @@ test('webhook: signed, retried after a 500, and across a restart nothing is lost
   const metrics = await (await fetch(`${cp.apiUrl}/metrics`)).text();
   assert.match(metrics, /vigil_output_sent_total\{output="hook",type="webhook"\} \d+/);
   assert.ok((await output('hook')).sent > 0, 'the restarted control plane counts what it sent');
+  // Not spawnSync: the control plane answering it runs in this process.
+  const shown = await vigilAsync(cp.apiUrl, ['status']);
+  assert.match(shown.stdout, /^output hook \(webhook\): sent [1-9]\d*, failed \d+, retrying \d+, dead-lettered 0/m);
 });
 
 test('a receiver that always fails: dead-lettered after maxAttempts with the last error, counted', async () => {
