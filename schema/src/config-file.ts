@@ -193,7 +193,11 @@ export const VigilConfigV1 = z
   .object({
     /** The URL people open the control plane at; notifications link incidents under it. */
     publicUrl: z.url().optional(),
-    outputs: z.array(OutputConfig).default([]),
+    outputs: z
+      .array(OutputConfig)
+      // The name is the output's durable consumer: two outputs of one name would share it.
+      .refine((os) => new Set(os.map((o) => o.name)).size === os.length, 'each output needs a name of its own')
+      .default([]),
     responses: z
       .object({
         /** `dry-run` records what each policy would do and kills nothing. */
