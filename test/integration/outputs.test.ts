@@ -333,7 +333,7 @@ test('file: JSON lines, rotated by size, keep files kept', async () => {
   }
 });
 
-test('a reload starts the outputs added and stops those removed', async () => {
+test('a reload starts the outputs added, stops those removed, and retries one that could not start', async () => {
   const config = cfg.config as ChangingConfig;
   const outputs = config.current().outputs;
   const late = { type: 'webhook', name: 'late', url: `${receiver}/late`, send: 'alerts' } as const;
@@ -353,6 +353,26 @@ test('a reload starts the outputs added and stops those removed', async () => {
   assert.ok(
     !received.some((r) => r.path === '/late' && r.body.data.host === 'late-b1'),
     'the removed output sent nothing more',
+  );
+  // One whose secret file is missing is listed with the reason, and starts at a reload once it is there.
+  const keyFile = join(dir, 'later.key');
+  const keyed = {
+    type: 'webhook',
+    name: 'keyed',
+    url: `${receiver}/keyed`,
+    send: 'alerts',
+    secretFile: keyFile,
+  } as const;
+  config.set({ publicUrl: PUBLIC_URL, outputs: [...outputs, keyed] });
+  const failed = await waitFor('the keyed output listed as failed', async () =>
+    (await status()).find((o) => o.name === 'keyed' && o.lastError),
+  );
+  assert.match(failed.lastError!, /secretFile .*later\.key/);
+  writeFileSync(keyFile, 'k');
+  config.set({ publicUrl: PUBLIC_URL, outputs: [...outputs, keyed] });
+  await raise(['keyed-a1']);
+  await waitFor('the keyed output delivering', () =>
+    received.some((r) => r.path === '/keyed' && owed(['keyed-a1']).has(r.delivery)),
   );
 });
 

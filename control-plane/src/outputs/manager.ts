@@ -74,7 +74,8 @@ export class Outputs {
     const wanted = new Map(config.outputs.map((o) => [o.name, o]));
     for (const [name, seen] of this.applied) {
       const next = wanted.get(name);
-      if (next && JSON.stringify(next) === seen) continue;
+      // One that failed to start is tried again at each reload (its secret file may be there now).
+      if (next && JSON.stringify(next) === seen && !this.failed.has(name)) continue;
       await this.running.get(name)?.stop();
       this.running.delete(name);
       this.failed.delete(name);
