@@ -13,7 +13,8 @@ import { median, rotated, scratchDir, SENSOR_ENV, sleep, spread, startNats, star
 const REPS = Number(process.argv[2] ?? 5);
 const EXECS = Number(process.argv[3] ?? 5000);
 const BEFORE = process.argv[4];
-if (!BEFORE) throw new Error('usage: node bench/sensor-revisions.mjs REPS EXECS BEFORE (a built checkout, or a git revision)');
+if (!BEFORE)
+  throw new Error('usage: node bench/sensor-revisions.mjs REPS EXECS BEFORE (a built checkout, or a git revision)');
 const root = new URL('..', import.meta.url).pathname;
 const dir = scratchDir('vigil-bench-revisions-');
 const storm = join(dir, 'storm');
@@ -77,7 +78,9 @@ async function run(sensorOf) {
 const runs = await rotated(REPS, CONDITIONS, run);
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const base = median(runs.none.map((r) => r.rate));
-console.log(`exec storm (${EXECS} fork+exec of /bin/true), ${REPS} reps, rotated; before = ${CONDITIONS.before.code === root ? 'the probes' : 'the sensor'} of ${BEFORE}`);
+console.log(
+  `exec storm (${EXECS} fork+exec of /bin/true), ${REPS} reps, rotated; before = ${CONDITIONS.before.code === root ? 'the probes' : 'the sensor'} of ${BEFORE}`,
+);
 console.log('| condition | rate | overhead | user share |');
 console.log('|---|---|---|---|');
 for (const [name, rs] of Object.entries(runs)) {

@@ -22,6 +22,8 @@ if [ "${1:-}" = "--test" ]; then
   command -v php >/dev/null 2>&1 || missing+=(php-cli)
   command -v wget >/dev/null 2>&1 || missing+=(wget)
   command -v git >/dev/null 2>&1 || missing+=(git)
+  # The syslog output's receiver (test/integration/outputs-syslog.test.ts).
+  command -v rsyslogd >/dev/null 2>&1 || missing+=(rsyslog)
 fi
 # With --bench: the classic alternative the overhead benchmark compares against.
 if [ "${1:-}" = "--bench" ]; then

@@ -11,6 +11,7 @@ import { storageStep } from './startup/storage-step.js';
 import { natsStep } from './startup/nats-step.js';
 import { configStep } from './startup/config-step.js';
 import { responseStep } from './startup/response-step.js';
+import { outputsStep } from './startup/outputs-step.js';
 import { apiStep, detectionsStep, heartbeatsStep, ingestStep } from './startup/pipeline-steps.js';
 
 export type { ControlPlaneConfig } from './startup/config.js';
@@ -47,6 +48,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       natsStep(cfg, p, log),
       configStep(cfg, p, log),
       heartbeatsStep(cfg, p, log),
+      outputsStep(cfg, p, log),
       detectionsStep(cfg, p, log, o),
       responseStep(cfg, p, log),
       ingestStep(cfg, p, log),

@@ -339,6 +339,10 @@ export const StatusReport = z.object({
           failed: z.number(),
           retrying: z.number(),
           deadLettered: z.number(),
+          /** Acked unsent: below the output's minSeverity or outside its rules. */
+          skipped: z.number().optional(),
+          /** Acked unsent: redeliveries of what it sent already (or of an incident's older version). */
+          duplicates: z.number().optional(),
           lastError: z.string().nullable(),
         }),
       )

@@ -25,6 +25,14 @@ export const DurationText = z
   .string()
   .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as "500ms", "90s", "15m", "12h" or "7d"');
 
+const DURATION_UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A DurationText in milliseconds. */
+export function durationToMs(text: string): number {
+  const [, n, unit] = DurationText.parse(text).match(/^(\d+)(ms|s|m|h|d)$/)!;
+  return Number(n) * DURATION_UNIT_MS[unit as keyof typeof DURATION_UNIT_MS];
+}
+
 /** Which alerts an output or a policy takes: at least this severity, and (when given) only these rules (globs, "tunnel.*"). */
 const AlertSelector = {
   minSeverity: Severity.default('high'),
@@ -33,6 +41,13 @@ const AlertSelector = {
 
 /** What an output sends: each incident as it is opened and updated, or each alert. */
 const OutputStream = z.enum(['incidents', 'alerts']).default('incidents');
+
+/**
+ * `send: incidents`: a version waits until it is this old, and is not sent when a newer one came
+ * meanwhile, so one attack's burst of updates makes one notification; an incident that keeps
+ * changing is sent at least every six of these. "0s" sends every version at once.
+ */
+const IncidentSettle = { settle: DurationText.default('5s') };
 
 const OutputName = z
   .string()
@@ -44,6 +59,7 @@ export const WebhookOutput = z
     name: OutputName,
     url: z.url({ protocol: /^https?$/ }),
     send: OutputStream,
+    ...IncidentSettle,
     ...AlertSelector,
     /** A file holding the HMAC-SHA256 key; each request carries `X-Vigil-Signature: sha256=<hex>` over its body. */
     secretFile: z.string().min(1).optional(),
@@ -61,6 +77,7 @@ export const SlackOutput = z
     name: OutputName,
     url: z.url({ protocol: /^https?$/ }),
     send: OutputStream,
+    ...IncidentSettle,
     ...AlertSelector,
     maxAttempts: z.number().int().min(1).max(100).default(8),
     timeout: DurationText.default('10s'),
@@ -98,6 +115,7 @@ export const SyslogOutput = z
       .regex(/^[!-~]{1,48}$/)
       .default('vigil'),
     send: OutputStream,
+    ...IncidentSettle,
     ...AlertSelector,
     maxAttempts: z.number().int().min(1).max(100).default(8),
   })
@@ -110,6 +128,7 @@ export const FileOutput = z
     name: OutputName,
     path: z.string().min(1),
     send: OutputStream,
+    ...IncidentSettle,
     ...AlertSelector,
     maxBytes: z
       .number()
@@ -120,6 +139,11 @@ export const FileOutput = z
     keep: z.number().int().min(0).max(100).default(5),
   })
   .strict();
+
+export type WebhookOutput = z.infer<typeof WebhookOutput>;
+export type SlackOutput = z.infer<typeof SlackOutput>;
+export type SyslogOutput = z.infer<typeof SyslogOutput>;
+export type FileOutput = z.infer<typeof FileOutput>;
 
 export const OutputConfig = z.discriminatedUnion('type', [WebhookOutput, SlackOutput, SyslogOutput, FileOutput]);
 export type OutputConfig = z.infer<typeof OutputConfig>;
@@ -189,7 +213,11 @@ export const VigilConfigV1 = z
   .object({
     /** The URL people open the control plane at; notifications link incidents under it. */
     publicUrl: z.url().optional(),
-    outputs: z.array(OutputConfig).default([]),
+    outputs: z
+      .array(OutputConfig)
+      // The name is the output's durable consumer: two outputs of one name would share it.
+      .refine((os) => new Set(os.map((o) => o.name)).size === os.length, 'each output needs a name of its own')
+      .default([]),
     responses: z
       .object({
         /** `dry-run` records what each policy would do and kills nothing. */

@@ -30,3 +30,12 @@ export const DEFAULT_ANCESTRY_DEPTH = 16;
  * `no-answer`; the order expires then too, so a sensor never acts on one already reported unanswered.
  */
 export const DEFAULT_RESPONSE_ANSWER_SECONDS = 5;
+
+/**
+ * Outputs (vigil.yaml `outputs:`): a failed delivery is retried after this, doubling at each attempt
+ * up to the cap; an output without its own maxAttempts (file) tries this many times before it
+ * dead-letters the message.
+ */
+export const OUTPUT_RETRY_BASE_MS = 1000;
+export const OUTPUT_RETRY_CAP_MS = 5 * 60_000;
+export const OUTPUT_MAX_ATTEMPTS = 8;

@@ -162,3 +162,25 @@ test('names a heartbeat makes up are escaped label values, at most 64 per host a
     'quote and newlines escaped',
   );
 });
+
+test("each output's counts come out labelled with its name and type", async () => {
+  const s = source([]);
+  s.controlPlane.outputs = [
+    {
+      name: 'soar',
+      type: 'webhook',
+      sent: 7,
+      failed: 3,
+      retrying: 1,
+      deadLettered: 2,
+      skipped: 4,
+      lastError: 'HTTP 500',
+    },
+  ];
+  const text = await new ControlPlaneMetrics(() => s).text();
+  assert.equal(sample(text, 'vigil_output_sent_total{output="soar",type="webhook"}'), 7);
+  assert.equal(sample(text, 'vigil_output_failed_total{output="soar",type="webhook"}'), 3);
+  assert.equal(sample(text, 'vigil_output_retrying{output="soar",type="webhook"}'), 1);
+  assert.equal(sample(text, 'vigil_output_dead_lettered_total{output="soar",type="webhook"}'), 2);
+  assert.equal(sample(text, 'vigil_output_skipped_total{output="soar",type="webhook"}'), 4);
+});

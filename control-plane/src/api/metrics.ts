@@ -21,6 +21,7 @@ export interface MetricsSource {
     | 'alertThrottle'
     | 'suppressed'
     | 'config'
+    | 'outputs'
   >;
   sensors: Omit<SensorStatus, 'receivedTs'>[];
   detections: Pick<DetectionsReport['loaded'][number], 'id' | 'source' | 'fired' | 'errors'>[];
@@ -253,6 +254,36 @@ const FAMILIES = [
         : [];
     },
   },
+  ...(
+    [
+      ['sent', 'vigil_output_sent_total', 'counter', 'Messages an output delivered (its receiver took them).'],
+      [
+        'failed',
+        'vigil_output_failed_total',
+        'counter',
+        'Delivery attempts of an output that failed (each retry counts).',
+      ],
+      ['retrying', 'vigil_output_retrying', 'gauge', 'Messages of an output waiting for their next attempt.'],
+      [
+        'deadLettered',
+        'vigil_output_dead_lettered_total',
+        'counter',
+        'Messages an output gave up on after maxAttempts (on vigil.deadletter.output.<name>).',
+      ],
+      [
+        'skipped',
+        'vigil_output_skipped_total',
+        'counter',
+        'Messages an output did not send: below its minSeverity or outside its rules.',
+      ],
+    ] as const
+  ).map(([key, name, type, help]) => ({
+    name,
+    help,
+    type,
+    samples: (s: MetricsSource) =>
+      (s.controlPlane.outputs ?? []).map((o) => ({ value: o[key] ?? 0, labels: { output: o.name, type: o.type } })),
+  })),
   {
     name: 'vigil_detection_fired_total',
     help: 'Alerts raised, by detection.',

@@ -14,6 +14,7 @@ import type { StreamLimits } from '../ingest/streams.js';
 import type { ConfigSource } from '../config/source.js';
 import type { Suppressor } from '../alerts/suppress.js';
 import type { ResponsePart } from './response-step.js';
+import type { Outputs } from '../outputs/manager.js';
 
 /**
  * The control plane's parts as its startup steps make them: each step fills its own and reads those
@@ -42,6 +43,8 @@ export interface Parts {
   natsLink: { state: 'connected' | 'reconnecting'; disconnects: number };
   /** Response orders (response-step.ts), once that step ran. */
   response?: ResponsePart;
+  /** The outputs of vigil.yaml (absent before their step). */
+  outputs?: Outputs;
 }
 
 export function newParts(streamLimits: StreamLimits): Parts {

@@ -38,6 +38,7 @@ export function statusReport(cfg: ControlPlaneConfig, p: Parts, silentAfterSecon
       eventStream: p.eventFollowers.report(),
       ...(p.config?.status ? { config: p.config.status() } : {}),
       ...(p.suppressor ? { suppressed: p.suppressor.report() } : {}),
+      ...(p.outputs ? { outputs: p.outputs.report() } : {}),
       ...(cfg.supervised ? { supervised: cfg.supervised() } : {}),
       ...(p.response?.responder
         ? {

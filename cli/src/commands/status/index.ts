@@ -37,6 +37,12 @@ export default class Status extends ApiCommand<typeof Status> {
       const hbRejects = Object.entries(cp.heartbeatRejects ?? {});
       if (hbRejects.length)
         this.log(printable(`heartbeats refused: ${hbRejects.map(([k, v]) => `${k}=${v}`).join(' ')}`));
+      for (const o of cp.outputs ?? [])
+        this.log(
+          printable(
+            `output ${o.name} (${o.type}): sent ${o.sent}, failed ${o.failed}, retrying ${o.retrying}, dead-lettered ${o.deadLettered}${o.lastError ? `; last error: ${o.lastError}` : ''}`,
+          ),
+        );
       this.log('');
       this.log(
         s.sensors.length === 0
