@@ -9,6 +9,7 @@ import type { ControlPlaneConfig } from './startup/config.js';
 import { newParts } from './startup/parts.js';
 import { storageStep } from './startup/storage-step.js';
 import { natsStep } from './startup/nats-step.js';
+import { incidentsStep } from './startup/incidents-step.js';
 import { apiStep, detectionsStep, heartbeatsStep, ingestStep } from './startup/pipeline-steps.js';
 
 export type { ControlPlaneConfig } from './startup/config.js';
@@ -45,6 +46,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       natsStep(cfg, p, log),
       heartbeatsStep(cfg, p, log),
       detectionsStep(cfg, p, log, o),
+      incidentsStep(cfg, p, log),
       ingestStep(cfg, p, log),
       apiStep(cfg, p, log, o),
     ],

@@ -11,6 +11,8 @@ import type { CustomDetections } from '../detect/custom/manager.js';
 import { BUILTIN_DETECTIONS, SENSOR_HEALTH_DETECTIONS } from '../detect/builtin/index.js';
 import { type AlertFollowers, EVENT_TOPIC, LiveFollowers } from '../api/alert-stream.js';
 import type { StreamLimits } from '../ingest/streams.js';
+import type { IncidentManager } from '../incidents/manager.js';
+import type { IncidentStore } from '../incidents/store.js';
 
 /**
  * The control plane's parts as its startup steps make them: each step fills its own and reads those
@@ -34,6 +36,11 @@ export interface Parts {
   storage: { ready: boolean; error: string | null };
   /** The connection as its status events tell it: a dead nats-server reads "reconnecting", not "connected". */
   natsLink: { state: 'connected' | 'reconnecting'; disconnects: number };
+  /** Incidents (startup/incidents-step.ts): the response step calls incidentOfAlert and recordResponse. */
+  incidents?: IncidentManager;
+  incidentStore?: IncidentStore;
+  /** API routes the steps before the API add (each registers its own under /api/v1). */
+  routes: ((app: FastifyInstance) => void)[];
 }
 
 export function newParts(streamLimits: StreamLimits): Parts {
@@ -53,6 +60,7 @@ export function newParts(streamLimits: StreamLimits): Parts {
     streamLimits,
     storage: { ready: false, error: null },
     natsLink: { state: 'connected', disconnects: 0 },
+    routes: [],
   };
 }
 

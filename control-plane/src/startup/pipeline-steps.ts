@@ -122,6 +122,7 @@ export function apiStep(
         eventFollowers: p.eventFollowers,
         detections,
         metrics,
+        routes: p.routes,
       });
       p.api = api;
       log.info({ 'api.url': `http://${cfg.api.host}:${cfg.api.port}` }, 'API listening');

@@ -29,13 +29,23 @@ export function statusReport(cfg: ControlPlaneConfig, p: Parts, silentAfterSecon
         : null,
       consumer: ingestor?.stats.consumer ?? null,
       alerts: alerts?.stats ?? null,
-      alertFollowers: alerts?.live.listenerCount('alert') ?? 0,
+      alertFollowers: followers?.report().followers ?? 0,
       detectionState: engine?.stateStats ?? null,
       alertThrottle: engine?.throttleStats ?? null,
       /** What those followers hold unsent, and the slow ones cut off (api/alert-stream.ts). */
       alertStream: followers?.report() ?? null,
       /** The same for followers of the live event stream (`vigil events --follow`). */
       eventStream: p.eventFollowers.report(),
+      ...(p.incidents
+        ? {
+            incidents: {
+              open: p.incidents.stats.open,
+              acknowledged: p.incidents.stats.acknowledged,
+              updates: p.incidents.stats.updates,
+              lastError: p.incidentStore?.stats.lastError ?? null,
+            },
+          }
+        : {}),
       ...(cfg.supervised ? { supervised: cfg.supervised() } : {}),
     },
     sensors: [...(heartbeats?.latest.values() ?? [])].map(({ heartbeat: hb, receivedMs, cpuCores }) => {
