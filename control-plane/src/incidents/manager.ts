@@ -284,7 +284,10 @@ export class IncidentManager {
   recordResponse(record: ResponseRecordV1): void {
     const id = record.order.incidentId ?? (record.order.alertId ? this.incidentOfAlert(record.order.alertId) : null);
     const t = id ? this.tracked.get(id) : undefined;
-    if (t) return this.putResponse(t, record);
+    if (t) {
+      this.putResponse(t, record);
+      return;
+    }
     if (id)
       void this.find(id)
         .then((found) => this.putResponse(found, record))
