@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { NatsConnection } from 'nats';
 import {
   eventSubject,
+  IncidentDetail,
   IncidentV1,
   INCIDENTS_STREAM,
   incidentSubject,
@@ -94,7 +95,19 @@ test('hostile input gets a clear error: bad filters and bodies 400, unknown ids 
   assert.match(String(twice.body.error), /is resolved: ack applies to open incidents only/);
   const noted = await call(`/api/v1/incidents/${id}/notes`, { by: 'bob', text: 'reimaged' });
   assert.equal(noted.status, 200);
-  const detail = (await call(`/api/v1/incidents/${id}`)).body as { incident: IncidentV1 };
+  const detail = (await call(`/api/v1/incidents/${id}`)).body as IncidentDetail;
+  // The answer is the contract's shape, field for field.
+  assert.deepEqual(IncidentDetail.parse(detail), detail);
+  assert.deepEqual(
+    detail.tree.map((n) => [n.pid, n.ppid, n.involved]),
+    [
+      [500, 1, true],
+      [600, 500, true],
+      [601, 600, true],
+      [610, 500, true],
+      [611, 610, true],
+    ],
+  );
   assert.equal(detail.incident.status, 'resolved');
   assert.deepEqual(
     detail.incident.notes.map((n) => n.text),

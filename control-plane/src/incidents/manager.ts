@@ -35,6 +35,8 @@ export const DEFAULT_MAX_TRACKED = 10_000;
 const MAX_ALERT_INDEX = 200_000;
 /** Lines kept per incident to place its root as alerts join. */
 const MAX_LINES = 64;
+/** Pids an incident ties alerts by, at most (a host inventing processes cannot grow it without end). */
+const MAX_TIES = 4096;
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86_400e3 };
 /** vigil.yaml's durations ("30m"), already validated by DurationText. */
@@ -170,7 +172,7 @@ export class IncidentManager {
 
   private addLine(t: Tracked, alert: AlertV1): void {
     if (!alert.proc) return;
-    for (const pid of tiesOf(alert.proc)) t.ties.add(pid);
+    if (t.ties.size < MAX_TIES) for (const pid of tiesOf(alert.proc)) t.ties.add(pid);
     if (t.lines.length < MAX_LINES) t.lines.push(lineOf(alert.proc));
   }
 
