@@ -62,7 +62,7 @@ export function treeText(tree: TreeNodeV1[]): string[] {
     const d = depth.has(n.ppid) ? depth.get(n.ppid)! + 1 : 0;
     depth.set(n.pid, d);
     const extra = [
-      n.uid !== undefined ? `uid ${n.uid}` : '',
+      `uid ${n.uid}`,
       n.cwd ? `cwd ${n.cwd}` : '',
       n.stdio.length ? `stdio ${n.stdio.join(', ')}` : '',
       n.exeHash ? `sha256 ${n.exeHash.slice(0, 12)}` : '',
