@@ -12,6 +12,7 @@ import { natsStep } from './startup/nats-step.js';
 import { configStep } from './startup/config-step.js';
 import { responseStep } from './startup/response-step.js';
 import { outputsStep } from './startup/outputs-step.js';
+import { incidentsStep } from './startup/incidents-step.js';
 import { apiStep, detectionsStep, heartbeatsStep, ingestStep } from './startup/pipeline-steps.js';
 
 export type { ControlPlaneConfig } from './startup/config.js';
@@ -50,6 +51,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       heartbeatsStep(cfg, p, log),
       outputsStep(cfg, p, log),
       detectionsStep(cfg, p, log, o),
+      incidentsStep(cfg, p, log),
       responseStep(cfg, p, log),
       ingestStep(cfg, p, log),
       apiStep(cfg, p, log, o),

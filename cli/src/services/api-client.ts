@@ -105,7 +105,12 @@ function refused(api: ApiTarget): ApiError {
 const CALL_TIMEOUT_MS = 30_000;
 const QUERY_TIMEOUT_MS = 45_000;
 
-async function call<T>(api: ApiTarget, path: string, init: RequestInit = {}, timeoutMs = CALL_TIMEOUT_MS): Promise<T> {
+export async function call<T>(
+  api: ApiTarget,
+  path: string,
+  init: RequestInit = {},
+  timeoutMs = CALL_TIMEOUT_MS,
+): Promise<T> {
   let res: Response;
   try {
     res = await fetch(`${api.url}${path}`, {

@@ -42,6 +42,8 @@ export interface ApiOptions {
   metrics: ControlPlaneMetrics;
   /** Manual response orders (`POST /api/v1/respond`), when the response part runs. */
   respond?: (req: RespondRequest) => Promise<ResponseRecordV1>;
+  /** More routes, each registering its own (incidents, …). */
+  routes?: ((app: FastifyInstance) => void)[];
 }
 
 export class ApiConfigError extends Error {
@@ -149,6 +151,7 @@ export async function startApi(opts: ApiOptions): Promise<FastifyInstance> {
   });
   app.get('/api/v1/detections', async () => opts.detections());
   if (opts.respond) respondRoute(app, opts.respond);
+  for (const add of opts.routes ?? []) add(app);
   app.setErrorHandler(async (err: Error, _req, reply) => {
     await reply.code(500).send({ error: err.message });
   });

@@ -15,6 +15,8 @@ import {
   ALERTS_SUBJECTS,
   DEAD_LETTER_STREAM,
   DEAD_LETTER_SUBJECTS,
+  INCIDENTS_STREAM,
+  INCIDENTS_SUBJECTS,
   EVENTS_STREAM,
   EVENTS_SUBJECTS,
   SENSOR_STREAM,
@@ -112,6 +114,14 @@ function streamConfigs(limits: StreamLimits): Partial<StreamConfig>[] {
     {
       name: ALERTS_STREAM,
       subjects: [ALERTS_SUBJECTS],
+      storage: StorageType.File,
+      max_age: nanos(30 * DAY * 1000),
+      duplicate_window: nanos(120_000),
+    },
+    {
+      // Each version of an incident; a retried publish (same `<id>-<version>`) is dropped.
+      name: INCIDENTS_STREAM,
+      subjects: [INCIDENTS_SUBJECTS],
       storage: StorageType.File,
       max_age: nanos(30 * DAY * 1000),
       duplicate_window: nanos(120_000),

@@ -1,25 +1,6 @@
-import {
-  AckPolicy,
-  DeliverPolicy,
-  nanos,
-  StorageType,
-  type ConsumerConfig,
-  type JetStreamManager,
-  type StreamConfig,
-} from 'nats';
+import { AckPolicy, DeliverPolicy, nanos, type ConsumerConfig, type JetStreamManager } from 'nats';
 import { ALERTS_STREAM, ALERTS_SUBJECTS, INCIDENTS_STREAM, INCIDENTS_SUBJECTS, type OutputConfig } from '@vigil/schema';
 import { missingResource } from '../ingest/streams.js';
-
-const DAY_MS = 24 * 3600 * 1000;
-
-/** The incidents stream as the alerts stream is kept: on disk, a month, deduplicated by message id. */
-export const INCIDENTS_STREAM_CONFIG: Partial<StreamConfig> = {
-  name: INCIDENTS_STREAM,
-  subjects: [INCIDENTS_SUBJECTS],
-  storage: StorageType.File,
-  max_age: nanos(30 * DAY_MS),
-  duplicate_window: nanos(120_000),
-};
 
 /** The stream an output reads. */
 export const streamOf = (send: OutputConfig['send']): { stream: string; subjects: string } =>
@@ -43,14 +24,6 @@ export async function ensureOutputConsumer(
   resumeSeq?: number,
 ): Promise<{ stream: string; consumer: string; made: boolean }> {
   const { stream, subjects } = streamOf(cfg.send);
-  if (cfg.send === 'incidents') {
-    try {
-      await jsm.streams.info(INCIDENTS_STREAM);
-    } catch (err) {
-      if (missingResource(err) !== 'stream') throw err;
-      await jsm.streams.add(INCIDENTS_STREAM_CONFIG);
-    }
-  }
   const name = outputConsumerName(cfg.name);
   const config: Partial<ConsumerConfig> = {
     durable_name: name,

@@ -15,6 +15,8 @@ import type { ConfigSource } from '../config/source.js';
 import type { Suppressor } from '../alerts/suppress.js';
 import type { ResponsePart } from './response-step.js';
 import type { Outputs } from '../outputs/manager.js';
+import type { IncidentManager } from '../incidents/manager.js';
+import type { IncidentStore } from '../incidents/store.js';
 
 /**
  * The control plane's parts as its startup steps make them: each step fills its own and reads those
@@ -45,6 +47,11 @@ export interface Parts {
   response?: ResponsePart;
   /** The outputs of vigil.yaml (absent before their step). */
   outputs?: Outputs;
+  /** Incidents (startup/incidents-step.ts): the response step calls incidentOfAlert and recordResponse. */
+  incidents?: IncidentManager;
+  incidentStore?: IncidentStore;
+  /** API routes the steps before the API add (each registers its own under /api/v1). */
+  routes: ((app: FastifyInstance) => void)[];
 }
 
 export function newParts(streamLimits: StreamLimits): Parts {
@@ -66,6 +73,7 @@ export function newParts(streamLimits: StreamLimits): Parts {
     streamLimits,
     storage: { ready: false, error: null },
     natsLink: { state: 'connected', disconnects: 0 },
+    routes: [],
   };
 }
 

@@ -29,7 +29,7 @@ export function statusReport(cfg: ControlPlaneConfig, p: Parts, silentAfterSecon
         : null,
       consumer: ingestor?.stats.consumer ?? null,
       alerts: alerts?.stats ?? null,
-      alertFollowers: alerts?.live.listenerCount('alert') ?? 0,
+      alertFollowers: followers?.report().followers ?? 0,
       detectionState: engine?.stateStats ?? null,
       alertThrottle: engine?.throttleStats ?? null,
       /** What those followers hold unsent, and the slow ones cut off (api/alert-stream.ts). */
@@ -39,6 +39,16 @@ export function statusReport(cfg: ControlPlaneConfig, p: Parts, silentAfterSecon
       ...(p.config?.status ? { config: p.config.status() } : {}),
       ...(p.suppressor ? { suppressed: p.suppressor.report() } : {}),
       ...(p.outputs ? { outputs: p.outputs.report() } : {}),
+      ...(p.incidents
+        ? {
+            incidents: {
+              open: p.incidents.stats.open,
+              acknowledged: p.incidents.stats.acknowledged,
+              updates: p.incidents.stats.updates,
+              lastError: p.incidentStore?.stats.lastError ?? null,
+            },
+          }
+        : {}),
       ...(cfg.supervised ? { supervised: cfg.supervised() } : {}),
       ...(p.response?.responder
         ? {
