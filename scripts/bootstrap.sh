@@ -22,6 +22,9 @@ if [ "${1:-}" = "--test" ]; then
   command -v php >/dev/null 2>&1 || missing+=(php-cli)
   command -v wget >/dev/null 2>&1 || missing+=(wget)
   command -v git >/dev/null 2>&1 || missing+=(git)
+  # Test hosts for `vigil deploy` (test/support/nspawn-host.ts): a debootstrapped root booted by nspawn.
+  command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+  command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container)
 fi
 # With --bench: the classic alternative the overhead benchmark compares against.
 if [ "${1:-}" = "--bench" ]; then
