@@ -4,13 +4,16 @@
  * docs/operations.md "Deploy to N hosts"): bpftrace needs CAP_BPF/CAP_PERFMON and, for kprobes on
  * the kernels in use, CAP_SYS_ADMIN; /proc of every process needs CAP_SYS_PTRACE and
  * CAP_DAC_READ_SEARCH; the pageout helper's process_madvise needs CAP_SYS_NICE; locked BPF maps need
- * CAP_SYS_RESOURCE; responses need CAP_KILL.
+ * CAP_SYS_RESOURCE; responses need CAP_KILL. Each Protect* setting here was tried one at a time
+ * with the probes starting under it (docs/operations.md); a SystemCallFilter of @system-service plus
+ * bpf and perf_event_open kept them from starting, so there is none. The spool lives in the
+ * StateDirectory, writable under ProtectSystem=strict.
  */
-import { ENROLL_TOKEN_ENV, ENROLL_URL_ENV } from '@vigil/schema';
+import { DEFAULT_CREDS_DIR, ENROLL_TOKEN_ENV, ENROLL_URL_ENV } from '@vigil/schema';
 
 export const SENSOR_UNIT = 'vigil-sensor.service';
 export const INSTALL_ROOT = '/opt/vigil';
-export const SENSOR_ENV_FILE = '/etc/vigil/sensor.env';
+export const SENSOR_ENV_FILE = `${DEFAULT_CREDS_DIR}/sensor.env`;
 
 export const CAPABILITIES = [
   'CAP_BPF',
@@ -47,7 +50,11 @@ CapabilityBoundingSet=${CAPABILITIES.join(' ')}
 AmbientCapabilities=${CAPABILITIES.join(' ')}
 NoNewPrivileges=yes
 ProtectHome=read-only
-ProtectSystem=full
+ProtectSystem=strict
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
 PrivateTmp=yes
 ProtectClock=yes
 ProtectHostname=yes
