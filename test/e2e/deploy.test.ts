@@ -140,9 +140,12 @@ test('deploy to two hosts: each heartbeats under its own host id, from its own u
     assert.equal(h.ssh('readlink /opt/vigil/current').trim(), '0.1.0');
     assert.match(h.ssh('grep VIGIL_NATS_USER /etc/vigil/sensor.env'), new RegExp(`"${name}"`));
     // The unit's limits hold, and the sensor did its work under them (the pageout helper included).
-    const unit = h.ssh('systemctl show -p CapabilityBoundingSet -p NoNewPrivileges -p ProtectSystem vigil-sensor');
+    const unit = h.ssh(
+      'systemctl show -p CapabilityBoundingSet -p NoNewPrivileges -p ProtectSystem -p ProtectKernelTunables vigil-sensor',
+    );
     assert.match(unit, /NoNewPrivileges=yes/);
-    assert.match(unit, /ProtectSystem=full/);
+    assert.match(unit, /ProtectSystem=strict/);
+    assert.match(unit, /ProtectKernelTunables=yes/);
     assert.match(unit, /cap_bpf/);
     assert.doesNotMatch(unit, /cap_net_admin|cap_sys_module/);
     assert.equal(h.ssh('journalctl -u vigil-sensor --no-pager | grep -c PageoutError; true').trim(), '0');
@@ -207,4 +210,19 @@ test('--uninstall removes the unit, /opt/vigil and /etc/vigil', { timeout: 300_0
   assert.notEqual(h.sshStatus('systemctl cat vigil-sensor.service').status, 0);
   assert.equal(h.sshStatus('test -e /opt/vigil || test -e /etc/vigil || test -e /var/lib/vigil').status, 1);
   assert.equal(h.sshStatus('pgrep -f /opt/vigil').status, 1);
+});
+
+test('a host without bpftrace fails at deps, saying so, with nothing installed', { timeout: 300_000 }, () => {
+  const h = hostNamed('deploy-b');
+  h.ssh('mv /usr/bin/bpftrace /usr/bin/bpftrace.hidden');
+  try {
+    const r = vigil(api, [...deployArgs(bundles['0.1.0']!), 'deploy-b', '--json'], deployEnv);
+    assert.equal(r.status, 1, `${r.stdout}\n${r.stderr}`);
+    const [outcome] = (JSON.parse(r.stdout) as { hosts: Outcome[] }).hosts;
+    assert.equal(outcome?.step, 'deps');
+    assert.match(outcome?.error ?? '', /bpftrace is missing \(--install-deps installs it/);
+    assert.equal(h.sshStatus('test -e /opt/vigil').status, 1);
+  } finally {
+    h.ssh('mv /usr/bin/bpftrace.hidden /usr/bin/bpftrace');
+  }
 });

@@ -2,6 +2,7 @@
  * The shell each deploy step runs on a target (POSIX sh, as root). Values in them are checked
  * (versions) or base64-encoded (the environment file), never pasted raw.
  */
+import { DEFAULT_CREDS_DIR, SENSOR_CREDS_FILE } from '@vigil/schema';
 import { INSTALL_ROOT, SENSOR_ENV_FILE, SENSOR_UNIT } from '../bundle/unit.js';
 
 const UNIT_PATH = `/etc/systemd/system/${SENSOR_UNIT}`;
@@ -55,7 +56,7 @@ done
 /** Writes the environment file root-only (its content base64-encoded, so no byte of it is shell). */
 export const envScript = (content: string): string => `set -eu
 umask 077
-mkdir -p ${SENSOR_ENV_FILE.replace(/\/[^/]+$/, '')}
+mkdir -p ${DEFAULT_CREDS_DIR}
 printf '%s' '${Buffer.from(content).toString('base64')}' | base64 -d > ${SENSOR_ENV_FILE}.tmp
 chmod 600 ${SENSOR_ENV_FILE}.tmp
 mv ${SENSOR_ENV_FILE}.tmp ${SENSOR_ENV_FILE}
@@ -74,7 +75,7 @@ systemctl disable --now ${SENSOR_UNIT} >/dev/null 2>&1 || true
 rm -f ${UNIT_PATH}
 systemctl daemon-reload
 rm -rf ${INSTALL_ROOT} /var/lib/vigil
-rm -f ${SENSOR_ENV_FILE} ${SENSOR_ENV_FILE}.tmp /etc/vigil/sensor.creds
-rmdir /etc/vigil 2>/dev/null || true
+rm -f ${SENSOR_ENV_FILE} ${SENSOR_ENV_FILE}.tmp ${DEFAULT_CREDS_DIR}/${SENSOR_CREDS_FILE}
+rmdir ${DEFAULT_CREDS_DIR} 2>/dev/null || true
 echo removed
 `;

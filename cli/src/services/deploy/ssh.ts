@@ -64,7 +64,13 @@ export function remote(
       }
     });
     child.stdin.on('error', () => {});
-    if (opts.stdinFile) createReadStream(opts.stdinFile).pipe(child.stdin);
+    if (opts.stdinFile)
+      createReadStream(opts.stdinFile)
+        .once('error', (cause) => {
+          child.kill('SIGKILL');
+          reject(new RemoteError(`cannot read ${opts.stdinFile}: ${cause.message}`, { cause }));
+        })
+        .pipe(child.stdin);
     else child.stdin.end(script);
   });
 }
