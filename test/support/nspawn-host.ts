@@ -9,7 +9,8 @@
  * resolved are masked, so they leave this machine's interfaces alone. bpftrace runs inside with all
  * capabilities, the bpf and perf_event_open system calls allowed, and the host's tracefs, debugfs,
  * bpffs and BTF bound in; it traces the whole kernel (every host's processes, with their pids in
- * this machine's namespace).
+ * this machine's namespace). The system calls are what it cannot do without: nspawn's own seccomp
+ * filter refuses bpf(2) (bpftrace then reports a missing 'linux/types.h').
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -8,6 +8,7 @@ test('the unit restarts the sensor always and bounds its capabilities to what BP
   assert.match(unit, /^Restart=always$/m);
   assert.match(unit, /^NoNewPrivileges=yes$/m);
   assert.match(unit, /^ProtectSystem=strict$/m);
+  assert.match(unit, /^ReadWritePaths=-\/etc\/vigil$/m);
   assert.match(unit, /^ExecStart=\/opt\/vigil\/current\/bin\/vigil sensor$/m);
   const caps = /^CapabilityBoundingSet=(.*)$/m.exec(unit)?.[1]?.split(' ') ?? [];
   for (const cap of ['CAP_BPF', 'CAP_PERFMON', 'CAP_SYS_ADMIN', 'CAP_SYS_PTRACE', 'CAP_SYS_NICE'])

@@ -7,7 +7,8 @@
  * CAP_SYS_RESOURCE; responses need CAP_KILL. Each Protect* setting here was tried one at a time
  * with the probes starting under it (docs/operations.md); a SystemCallFilter of @system-service plus
  * bpf and perf_event_open kept them from starting, so there is none. The spool lives in the
- * StateDirectory, writable under ProtectSystem=strict.
+ * StateDirectory, writable under ProtectSystem=strict; an enrolled sensor keeps its credential in
+ * DEFAULT_CREDS_DIR, left writable.
  */
 import { DEFAULT_CREDS_DIR, ENROLL_TOKEN_ENV, ENROLL_URL_ENV } from '@vigil/schema';
 
@@ -51,6 +52,7 @@ AmbientCapabilities=${CAPABILITIES.join(' ')}
 NoNewPrivileges=yes
 ProtectHome=read-only
 ProtectSystem=strict
+ReadWritePaths=-${DEFAULT_CREDS_DIR}
 ProtectKernelTunables=yes
 ProtectKernelModules=yes
 ProtectKernelLogs=yes
