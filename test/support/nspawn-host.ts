@@ -86,6 +86,11 @@ export function ensureRoot(): string {
     symlinkSync('/dev/null', link);
   }
   writeFileSync(join(building, COMPLETE), `${ROOT_PACKAGES.join(' ')}\n`);
+  // Another test process may have finished one meanwhile, and booted hosts on it: keep that one.
+  if (existsSync(join(root, COMPLETE))) {
+    rmSync(building, { recursive: true, force: true });
+    return root;
+  }
   rmSync(root, { recursive: true, force: true });
   renameSync(building, root);
   return root;
