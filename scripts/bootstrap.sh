@@ -24,6 +24,9 @@ if [ "${1:-}" = "--test" ]; then
   command -v git >/dev/null 2>&1 || missing+=(git)
   # The syslog output's receiver (test/integration/outputs-syslog.test.ts).
   command -v rsyslogd >/dev/null 2>&1 || missing+=(rsyslog)
+  # Test hosts for `vigil deploy` (test/support/nspawn-host.ts): a debootstrapped root booted by nspawn.
+  command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+  command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container)
 fi
 # With --bench: the classic alternative the overhead benchmark compares against.
 if [ "${1:-}" = "--bench" ]; then
