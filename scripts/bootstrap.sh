@@ -22,6 +22,8 @@ if [ "${1:-}" = "--test" ]; then
   command -v php >/dev/null 2>&1 || missing+=(php-cli)
   command -v wget >/dev/null 2>&1 || missing+=(wget)
   command -v git >/dev/null 2>&1 || missing+=(git)
+  # The web console's browser tests (test/e2e/console.test.ts) drive Debian's chromium.
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 fi
 # With --bench: the classic alternative the overhead benchmark compares against.
 if [ "${1:-}" = "--bench" ]; then
@@ -45,7 +47,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 echo "vigil: building" >&2
-npx --no-install tsc -b
+npm run build --silent
 
 # The sensor's one native helper (see sensor/native/pageout.c), rebuilt when its source changes.
 helper=sensor/build/vigil-pageout

@@ -2,8 +2,10 @@ import type { EventV1, QueryResult } from '@vigil/schema';
 import { post } from './api.js';
 import type { TreeNode } from './tree.js';
 
-/** Execs read to find descendants: the query API's row bound. */
+/** Descendants read at most: the query API's row bound. */
 const MAX_EXECS = 10_000;
+/** Generations of descendants read. */
+const MAX_DEPTH = 16;
 
 const sqlString = (s: string) => `'${s.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 
@@ -21,26 +23,44 @@ const stdioText = (ev: EventV1): string[] =>
 export async function treeAround(ev: EventV1): Promise<{ nodes: TreeNode[]; truncated: boolean }> {
   const p = ev.proc;
   const from = p.startTs ?? ev.ts;
-  const sql = `SELECT pid, ppid, uid, exe, argv, toString(toUnixTimestamp64Nano(ts)) AS ts,
-  JSONExtractString(event, 'proc', 'cwd') AS cwd
-FROM events WHERE host = ${sqlString(ev.host)} AND kind = 'exec' AND ts >= fromUnixTimestamp64Nano(toInt64(${sqlString(from)}))
-ORDER BY ts LIMIT ${MAX_EXECS}`;
-  const res = await post<QueryResult>('/api/v1/query', { sql });
   interface Row {
     pid: number;
     ppid: number;
     uid: number;
     exe: string;
     argv: string[];
-    ts: string;
+    born: string;
     cwd: string;
   }
-  // One node per pid: the image it runs last.
+  // Level by level (children of the pids found so far), so other processes on a busy host do not
+  // use up the row bound; one node per pid, the image it runs last.
   const byPid = new Map<number, Row>();
-  for (const r of res.rows as unknown as Row[]) byPid.set(Number(r.pid), r);
   const children = new Map<number, number[]>();
-  for (const r of byPid.values())
-    children.set(Number(r.ppid), [...(children.get(Number(r.ppid)) ?? []), Number(r.pid)]);
+  let truncated = false;
+  let level = [p.pid];
+  for (let depth = 0; depth < MAX_DEPTH && level.length > 0 && byPid.size < MAX_EXECS; depth++) {
+    const sql = `SELECT pid, ppid, uid, exe, argv, toString(toUnixTimestamp64Nano(ts)) AS born,
+  JSONExtractString(event, 'proc', 'cwd') AS cwd
+FROM events WHERE host = ${sqlString(ev.host)} AND kind = 'exec' AND ppid IN (${level.join(',')})
+  AND ts >= fromUnixTimestamp64Nano(toInt64(${sqlString(from)}))
+ORDER BY ts LIMIT ${MAX_EXECS - byPid.size}`;
+    const res = await post<QueryResult>('/api/v1/query', { sql });
+    truncated ||= res.rowsTruncated;
+    const next: number[] = [];
+    for (const r of res.rows as unknown as Row[]) {
+      const pid = Number(r.pid);
+      if (pid === p.pid || (byPid.has(pid) && Number(byPid.get(pid)?.ppid) !== Number(r.ppid))) continue;
+      if (!byPid.has(pid)) {
+        next.push(pid);
+        const siblings = children.get(Number(r.ppid));
+        if (siblings) siblings.push(pid);
+        else children.set(Number(r.ppid), [pid]);
+      }
+      byPid.set(pid, r);
+    }
+    level = next;
+  }
+  truncated ||= level.length > 0;
   const nodes: TreeNode[] = [];
   const chain = [p.pid, ...p.ancestry.map((a) => a.pid)];
   p.ancestry.forEach((a, i) => {
@@ -84,7 +104,7 @@ ORDER BY ts LIMIT ${MAX_EXECS}`;
       nodes.push({
         pid: c,
         ppid: pid,
-        startTs: r.ts,
+        startTs: r.born,
         exe: r.exe,
         argv: r.argv,
         uid: Number(r.uid),
@@ -96,5 +116,5 @@ ORDER BY ts LIMIT ${MAX_EXECS}`;
       });
     }
   }
-  return { nodes, truncated: res.rowsTruncated };
+  return { nodes, truncated };
 }

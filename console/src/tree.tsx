@@ -29,7 +29,11 @@ const key = (n: { pid: number; startTs: string | null }) => `${n.pid}@${n.startT
 /** Parent-child branches from a flat list (a parent is the newest earlier process with its pid). */
 export function branches(nodes: TreeNode[]): Branch[] {
   const byPid = new Map<number, TreeNode[]>();
-  for (const n of nodes) byPid.set(n.pid, [...(byPid.get(n.pid) ?? []), n]);
+  for (const n of nodes) {
+    const same = byPid.get(n.pid);
+    if (same) same.push(n);
+    else byPid.set(n.pid, [n]);
+  }
   const made = new Map<string, Branch>(nodes.map((n) => [key(n), { node: n, children: [], leadsIn: false, size: 1 }]));
   const roots: Branch[] = [];
   for (const n of nodes) {

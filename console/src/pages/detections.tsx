@@ -45,7 +45,7 @@ export function Detections() {
                 <td>
                   {r.origin} <span class="muted">{r.source}</span>
                 </td>
-                <td>{r.fired}</td>
+                <td data-testid="fired">{r.fired}</td>
                 <td class={r.errors ? 'sev-high' : ''}>{r.errors}</td>
               </tr>
             ))}
