@@ -1,9 +1,11 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { get } from './api.js';
+import { ApiError, get } from './api.js';
 
 export interface Loaded<T> {
   data: T | null;
   error: string | null;
+  /** The HTTP status of the failure (0: no answer), null when it did not fail. */
+  status: number | null;
   loading: boolean;
   reload: () => void;
 }
@@ -12,6 +14,7 @@ export interface Loaded<T> {
 export function useApi<T>(path: string | null, deps: unknown[] = []): Loaded<T> {
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [status, setStatus] = useState<number | null>(null);
   const [loading, setLoading] = useState(false);
   const [n, setN] = useState(0);
   const reload = useCallback(() => setN((x) => x + 1), []);
@@ -24,9 +27,12 @@ export function useApi<T>(path: string | null, deps: unknown[] = []): Loaded<T> 
         if (!live) return;
         setData(d);
         setError(null);
+        setStatus(null);
       })
       .catch((err: unknown) => {
-        if (live) setError(err instanceof Error ? err.message : String(err));
+        if (!live) return;
+        setError(err instanceof Error ? err.message : String(err));
+        setStatus(err instanceof ApiError ? err.status : 0);
       })
       .finally(() => {
         if (live) setLoading(false);
@@ -35,5 +41,5 @@ export function useApi<T>(path: string | null, deps: unknown[] = []): Loaded<T> 
       live = false;
     };
   }, [path, n, ...deps]);
-  return { data, error, loading, reload };
+  return { data, error, status, loading, reload };
 }

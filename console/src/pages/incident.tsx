@@ -174,9 +174,7 @@ export function IncidentPage({ id }: { id: string }) {
       <>
         <h1>Incident {id}</h1>
         <p class="error" role="alert">
-          {detail.error.includes('404') || /not found|no incident/i.test(detail.error)
-            ? `No incident with id ${JSON.stringify(id)}: ${detail.error}`
-            : detail.error}
+          {detail.status === 404 ? `No incident with id ${JSON.stringify(id)} (${detail.error}).` : detail.error}
         </p>
         <a {...linkProps('/incidents')}>All incidents</a>
       </>
