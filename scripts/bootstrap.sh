@@ -27,6 +27,8 @@ if [ "${1:-}" = "--test" ]; then
   # Test hosts for `vigil deploy` (test/support/nspawn-host.ts): a debootstrapped root booted by nspawn.
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
   command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container)
+  # The web console's browser tests (test/e2e/console.test.ts) drive Debian's chromium.
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 fi
 # With --bench: the classic alternative the overhead benchmark compares against.
 if [ "${1:-}" = "--bench" ]; then
@@ -50,7 +52,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 echo "vigil: building" >&2
-npx --no-install tsc -b
+npm run build --silent
 
 # The sensor's one native helper (see sensor/native/pageout.c), rebuilt when its source changes.
 helper=sensor/build/vigil-pageout

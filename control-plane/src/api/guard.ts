@@ -2,10 +2,11 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { API_TOKEN_FILE, DEFAULT_DATA_DIR } from '@vigil/schema';
+import { isConsoleRoute } from './console-static.js';
 
 export const isLoopback = (h: string): boolean => h === '127.0.0.1' || h === '::1' || h === 'localhost';
 
-/** Paths that answer without the token: liveness only, and they say nothing else. */
+/** Paths that answer without the token: liveness only, and they say nothing else (and the console's page: console-static.ts). */
 export const OPEN_PATHS = new Set(['/healthz']);
 
 export interface GuardOptions {
@@ -70,7 +71,7 @@ export function requestGuard(opts: GuardOptions): (req: FastifyRequest, reply: F
       if (name === null || !allowed(name))
         return reply.code(403).send({ error: `requests from web pages of ${JSON.stringify(origin)} are refused` });
     }
-    if (expected === null || OPEN_PATHS.has(req.url)) return;
+    if (expected === null || OPEN_PATHS.has(req.url) || isConsoleRoute(req)) return;
     const given = req.headers.authorization;
     if (given === undefined || !timingSafeEqual(digest(given), expected)) {
       return reply.code(401).send({

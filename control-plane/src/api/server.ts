@@ -8,6 +8,7 @@ import { egressSummary } from '../store/egress.js';
 import type { ControlPlaneMetrics } from './metrics.js';
 import type { AlertFollowers, LiveFollowers } from './alert-stream.js';
 import { isLoopback, requestGuard } from './guard.js';
+import { registerConsole } from './console-static.js';
 import { respondRoute } from './respond-route.js';
 import {
   EgressFilter,
@@ -152,6 +153,8 @@ export async function startApi(opts: ApiOptions): Promise<FastifyInstance> {
   app.get('/api/v1/detections', async () => opts.detections());
   if (opts.respond) respondRoute(app, opts.respond);
   for (const add of opts.routes ?? []) add(app);
+  // The web console (/ui): the page without the token, its data through the routes above.
+  await registerConsole(app);
   app.setErrorHandler(async (err: Error, _req, reply) => {
     await reply.code(500).send({ error: err.message });
   });
