@@ -1,79 +1,32 @@
 /**
  * The syslog output against Debian's rsyslog, started by this test with its own configuration on
  * loopback: UDP (imudp), TCP with octet-counting framing (imtcp) and a unix stream socket (imptcp).
- * rsyslog parses each message as RFC 5424 and writes what it parsed, field by field, to a file.
+ * rsyslog parses each message as RFC 5424 (test/support/rsyslog.ts).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createSocket } from 'node:dgram';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { StaticConfig, startControlPlane, type RunningControlPlane } from '@vigil/control-plane';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
 import { eventSubject, type AlertV1, type StatusReport } from '@vigil/schema';
 import { execEvent } from '../support/ingest-stack.js';
 import { freePort, tempDir, waitFor } from '../support/harness.js';
+import { startRsyslog, type Rsyslog } from '../support/rsyslog.js';
 
 const dir = tempDir('syslog');
 const log = pino({ level: 'silent' });
-const OUT = join(dir, 'received.log');
-const SOCK = join(dir, 'syslog.sock');
-const SEP = ' ||| ';
-const FIELDS = ['inputname', 'protocol-version', 'pri', 'hostname', 'app-name', 'msgid', 'structured-data', 'msg'];
 
-let rsyslog: ChildProcess;
+let rsyslog: Rsyslog;
 let nats: LocalNats;
 let nc: NatsConnection;
 let cp: RunningControlPlane;
-let udpPort = 0;
-let conf = '';
 const alerts: AlertV1[] = [];
-
-const lines = (): Record<string, string>[] =>
-  existsSync(OUT)
-    ? readFileSync(OUT, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => Object.fromEntries(l.split(SEP).map((v, i) => [FIELDS[i]!, v])))
-    : [];
-
-/** Starts rsyslog; ready once a datagram sent to it is written (UDP tells no sender whether anyone listens). */
-async function startRsyslog(conf: string): Promise<void> {
-  rsyslog = spawn('rsyslogd', ['-n', '-f', conf, '-i', join(dir, 'rsyslog.pid')], { stdio: 'ignore' });
-  const probe = createSocket('udp4');
-  const token = `probe-${Date.now()}`;
-  try {
-    await waitFor('rsyslog listening', () => {
-      probe.send(`<14>1 - ${token} - - - - ready`, udpPort, '127.0.0.1');
-      return lines().some((l) => l.hostname === token) && existsSync(SOCK);
-    });
-  } finally {
-    probe.close();
-  }
-}
+const lines = () => rsyslog.lines();
 
 before(async () => {
-  udpPort = await freePort();
-  const tcpPort = await freePort();
-  conf = join(dir, 'rsyslog.conf');
-  writeFileSync(
-    conf,
-    `global(workDirectory="${dir}")
-module(load="imudp")
-module(load="imtcp")
-module(load="imptcp")
-template(name="fields" type="string" string="${FIELDS.map((f) => `%${f}%`).join(SEP)}\\n")
-ruleset(name="vigil") { action(type="omfile" file="${OUT}" template="fields") }
-input(type="imudp" address="127.0.0.1" port="${udpPort}" name="udp" ruleset="vigil")
-input(type="imtcp" address="127.0.0.1" port="${tcpPort}" name="tcp" ruleset="vigil")
-input(type="imptcp" path="${SOCK}" unlink="on" name="unix" ruleset="vigil")
-`,
-  );
-  await startRsyslog(conf);
+  rsyslog = await startRsyslog(dir);
   nats = await startLocalNats({ dataDir: dir, port: await freePort(), log });
   nc = await connect({ servers: nats.url });
   nc.subscribe('vigil.alerts.>', { callback: (_e, m) => alerts.push(m.json<AlertV1>()) });
@@ -85,9 +38,9 @@ input(type="imptcp" path="${SOCK}" unlink="on" name="unix" ruleset="vigil")
     log,
     config: new StaticConfig({
       outputs: [
-        { ...common, name: 'udp', transport: 'udp', address: `127.0.0.1:${udpPort}` },
-        { ...common, name: 'tcp', transport: 'tcp', address: `127.0.0.1:${tcpPort}` },
-        { ...common, name: 'unix', transport: 'unix', address: SOCK },
+        { ...common, name: 'udp', transport: 'udp', address: `127.0.0.1:${rsyslog.udpPort}` },
+        { ...common, name: 'tcp', transport: 'tcp', address: `127.0.0.1:${rsyslog.tcpPort}` },
+        { ...common, name: 'unix', transport: 'unix', address: rsyslog.sock },
       ],
     }),
   });
@@ -97,7 +50,7 @@ after(async () => {
   await cp?.stop();
   await nc?.close();
   await nats?.stop();
-  rsyslog?.kill();
+  await rsyslog?.stop();
 });
 
 test('rsyslog receives one parsable RFC 5424 line per alert over UDP, TCP and a unix socket', async () => {
@@ -131,9 +84,7 @@ test('rsyslog receives one parsable RFC 5424 line per alert over UDP, TCP and a 
 });
 
 test('TCP and unix outputs reconnect to a restarted rsyslog; what failed meanwhile is retried, not lost', async () => {
-  const exited = once(rsyslog, 'exit');
-  rsyslog.kill();
-  await exited;
+  await rsyslog.stop();
   const host = 'gpu-node-4';
   await nc
     .jetstream()
@@ -149,7 +100,7 @@ test('TCP and unix outputs reconnect to a restarted rsyslog; what failed meanwhi
   await waitFor('tcp and unix failing while rsyslog is down', async () =>
     (await outputs()).filter((o) => o.name !== 'udp').every((o) => o.retrying > 0),
   );
-  await startRsyslog(conf);
+  await rsyslog.start();
   await waitFor(
     'the alert over tcp and unix once rsyslog is back',
     () => {
