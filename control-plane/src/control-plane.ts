@@ -9,6 +9,7 @@ import type { ControlPlaneConfig } from './startup/config.js';
 import { newParts } from './startup/parts.js';
 import { storageStep } from './startup/storage-step.js';
 import { natsStep } from './startup/nats-step.js';
+import { enrollStep } from './startup/enroll-step.js';
 import { apiStep, detectionsStep, heartbeatsStep, ingestStep } from './startup/pipeline-steps.js';
 
 export type { ControlPlaneConfig } from './startup/config.js';
@@ -46,6 +47,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       heartbeatsStep(cfg, p, log),
       detectionsStep(cfg, p, log, o),
       ingestStep(cfg, p, log),
+      enrollStep(cfg, p, log, o),
       apiStep(cfg, p, log, o),
     ],
     log,

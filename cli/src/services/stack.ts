@@ -14,6 +14,7 @@ import {
 import { startLocalNats, type LocalNats, type NatsServerReport } from './nats-server.js';
 import { startSensorProcess, type SensorNatsAuth, type SensorProcess } from './sensor-process.js';
 import type { ChildReport } from './child-supervisor.js';
+import type { ControlPlaneConfig } from '@vigil/control-plane';
 import { localNatsAuth } from './local-nats-auth.js';
 import { API_TOKEN_FILE, loadOrCreateApiToken, readerGroupId, secureDir } from './local-secrets.js';
 
@@ -78,6 +79,8 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
   sensorConfig(o.sensor, sensorPlace());
   let sensorAuth: SensorNatsAuth = { inboxPrefix: sensorInboxPrefix(host), ...o.sensorNatsAuth };
   let localNats: LocalNats | null = null;
+  // Enrollment needs the account signing key: only with the nats-server started here.
+  let enroll: ControlPlaneConfig['enroll'];
   let sensorProcess: SensorProcess | null = null;
   const supervised = (): SupervisedReport => ({
     natsServer: localNats?.report() ?? null,
@@ -99,7 +102,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
         name: 'nats-server',
         start: async () => {
           if (o.natsUrl) return;
-          const auth = localNatsAuth(o.dataDir, host, o.log);
+          const auth = await localNatsAuth(o.dataDir, host, o.log);
           const nats = await startLocalNats({
             dataDir: o.dataDir,
             port: o.natsPort,
@@ -111,7 +114,13 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
           natsUrl = nats.url;
           cpNats = { servers: natsUrl, ...auth.controlPlane };
           sensorNats = { servers: natsUrl, ...auth.sensor };
-          sensorAuth = { user: auth.sensor.user!, pass: auth.sensor.pass!, inboxPrefix: auth.sensor.inboxPrefix! };
+          sensorAuth = { creds: auth.sensorCredsFile, inboxPrefix: auth.sensor.inboxPrefix! };
+          enroll = {
+            authority: auth.authority,
+            stateDir: auth.stateDir,
+            natsUrls: [natsUrl],
+            push: { servers: natsUrl },
+          };
           return nats.stop;
         },
       },
@@ -120,15 +129,16 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
         start: async () => {
           // Imported here, not at the top: see services/detections.ts (chDB stays out of `vigil sensor`).
           const { startControlPlane } = await import('@vigil/control-plane');
-          const cp = await startControlPlane(
-            controlPlaneConfig(o.controlPlane, {
+          const cp = await startControlPlane({
+            ...controlPlaneConfig(o.controlPlane, {
               embeddedDir: `${o.dataDir}/clickhouse`,
               nats: cpNats,
               token: o.apiToken ?? loadOrCreateApiToken(apiTokenFile!, o.log),
               supervised,
               log: o.log,
             }),
-          );
+            ...(enroll ? { enroll } : {}),
+          });
           apiUrl = cp.apiUrl;
           return cp.stop;
         },

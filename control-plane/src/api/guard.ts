@@ -5,8 +5,9 @@ import { API_TOKEN_FILE, DEFAULT_DATA_DIR } from '@vigil/schema';
 
 export const isLoopback = (h: string): boolean => h === '127.0.0.1' || h === '::1' || h === 'localhost';
 
-/** Paths that answer without the token: liveness only, and they say nothing else. */
-export const OPEN_PATHS = new Set(['/healthz']);
+/** Paths that answer without the token: liveness, which says nothing else, and enrollment. */
+/** Enrollment and renewal carry their own credential (a token, a key's signature): see enroll/service.ts. */
+export const OPEN_PATHS = new Set(['/healthz', '/api/v1/enroll', '/api/v1/hosts/renew']);
 
 export interface GuardOptions {
   /** The address the API listens on: a name there is one clients may use. */

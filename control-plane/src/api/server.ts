@@ -31,6 +31,8 @@ export interface ApiOptions {
   eventFollowers: LiveFollowers<EventV1>;
   detections: () => DetectionsReport;
   metrics: ControlPlaneMetrics;
+  /** More routes, from parts started beside the API (enrollment). */
+  routes?: ((app: FastifyInstance) => void)[];
 }
 
 export class ApiConfigError extends Error {
@@ -137,6 +139,7 @@ export async function startApi(opts: ApiOptions): Promise<FastifyInstance> {
     );
   });
   app.get('/api/v1/detections', async () => opts.detections());
+  for (const add of opts.routes ?? []) add(app);
   app.setErrorHandler(async (err: Error, _req, reply) => {
     await reply.code(500).send({ error: err.message });
   });

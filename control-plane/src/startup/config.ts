@@ -4,12 +4,15 @@ import type { StorageTarget } from '../store/client.js';
 import type { ExpectedGpuConfig } from '../detect/define.js';
 import type { QueryLimits } from '../store/readonly-query.js';
 import type { ConfigSource } from '../config/source.js';
+import type { EnrollOptions } from '../enroll/service.js';
 
 export interface ControlPlaneConfig {
   storage: StorageTarget;
   /** vigil.yaml as loaded (and reloaded): outputs, responses, suppressions, incidents. Absent: its defaults. */
   config?: ConfigSource;
   nats: ConnectionOptions;
+  /** The NATS account signing key and where hosts are kept: enables enrollment (`vigil up` sets it). */
+  enroll?: EnrollOptions;
   /** The HTTP API: see ApiOptions (a token is optional here, on loopback only; the CLI always sets one). */
   api: { host: string; port: number; token?: string; allowedHosts?: string[] };
   /** A sensor whose last heartbeat is older than this is reported silent. */

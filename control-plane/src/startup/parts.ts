@@ -11,6 +11,7 @@ import type { CustomDetections } from '../detect/custom/manager.js';
 import { BUILTIN_DETECTIONS, SENSOR_HEALTH_DETECTIONS } from '../detect/builtin/index.js';
 import { type AlertFollowers, EVENT_TOPIC, LiveFollowers } from '../api/alert-stream.js';
 import type { StreamLimits } from '../ingest/streams.js';
+import type { EnrollService } from '../enroll/service.js';
 
 /**
  * The control plane's parts as its startup steps make them: each step fills its own and reads those
@@ -26,6 +27,8 @@ export interface Parts {
   followers: AlertFollowers | null;
   engine: DetectionEngine | null;
   custom: CustomDetections | null;
+  /** Enrollment and host credentials (startup/enroll-step.ts), when given an account signing key. */
+  enroll?: EnrollService;
   /** Events as they are validated, for `vigil events --follow`: emitted only while someone follows. */
   liveEvents: EventEmitter;
   eventFollowers: LiveFollowers<EventV1>;

@@ -122,6 +122,7 @@ export function apiStep(
         eventFollowers: p.eventFollowers,
         detections,
         metrics,
+        ...(p.enroll ? { routes: [(app) => p.enroll!.routes(app)] } : {}),
       });
       p.api = api;
       log.info({ 'api.url': `http://${cfg.api.host}:${cfg.api.port}` }, 'API listening');
