@@ -10,13 +10,15 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { connect, credsAuthenticator, type NatsConnection } from 'nats';
+import { connect, credsAuthenticator, jwtAuthenticator, type NatsConnection } from 'nats';
+import { createUser, fromSeed } from '@nats-io/nkeys';
 import { NatsAuthority } from '@vigil/control-plane/enroll';
 import {
   EVENTS_STREAM,
   type EnrollToken,
   type HostsReport,
   heartbeatSubject,
+  renewProof,
   SENSOR_CREDS_FILE,
   sensorInboxPrefix,
 } from '@vigil/schema';
@@ -203,6 +205,38 @@ test('a host id enrolled with another key is refused until it is revoked', async
   });
   assert.equal(r.status, 409);
   assert.match(((await r.json()) as { error: string }).error, new RegExp(`host ${A} is enrolled with another key`));
+});
+
+test('a host renews its credential with a signature of its key; a forged or stale signature is refused', async () => {
+  const seed = /^SU[A-Z2-7]{56}$/m.exec(credsOf(B).toString())![0];
+  const kp = fromSeed(new TextEncoder().encode(seed));
+  const renew = (ts: number, signer = kp) =>
+    fetch(`${stack.api}/api/v1/hosts/renew`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        host: B,
+        publicKey: kp.getPublicKey(),
+        ts,
+        signature: Buffer.from(signer.sign(new TextEncoder().encode(renewProof(B, ts)))).toString('base64url'),
+      }),
+    });
+  const ok = await renew(Date.now());
+  assert.equal(ok.status, 200);
+  const { jwt } = (await ok.json()) as { jwt: string };
+  const nc = await connect({
+    servers: natsUrl,
+    authenticator: jwtAuthenticator(jwt, new TextEncoder().encode(seed)),
+    inboxPrefix: sensorInboxPrefix(B),
+  });
+  await nc.flush();
+  await nc.close();
+  const forged = await renew(Date.now(), createUser());
+  assert.equal(forged.status, 403);
+  assert.match(((await forged.json()) as { error: string }).error, /not signed by the host key/);
+  const stale = await renew(Date.now() - 3600_000);
+  assert.equal(stale.status, 403);
+  assert.match(((await stale.json()) as { error: string }).error, /more than 300 s from the control plane's clock/);
 });
 
 test('revoking host A closes its connection and refuses its reconnects; host B goes on', async () => {
