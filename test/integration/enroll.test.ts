@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { connect, credsAuthenticator, jwtAuthenticator, type NatsConnection } from 'nats';
@@ -237,6 +237,33 @@ test('a host renews its credential with a signature of its key; a forged or stal
   const stale = await renew(Date.now() - 3600_000);
   assert.equal(stale.status, 403);
   assert.match(((await stale.json()) as { error: string }).error, /more than 300 s from the control plane's clock/);
+});
+
+test('a sensor whose credential is in the last third of its life renews it before it connects, keeping its key', async () => {
+  const before = rowOf(B)!;
+  const oldCreds = credsOf(B).toString();
+  await sensors[B]!.stop();
+  // The enrollment record is what the sensor reads its credential's age from: 21 of 30 days gone.
+  const file = join(credsDir(B), 'enrollment.json');
+  const state = JSON.parse(readFileSync(file, 'utf8')) as { issuedTs: string; expiresTs: string };
+  state.expiresTs = new Date(Date.now() + 9 * 24 * 3600_000).toISOString();
+  state.issuedTs = new Date(Date.parse(state.expiresTs) - 30 * 24 * 3600_000).toISOString();
+  writeFileSync(file, JSON.stringify(state));
+  startHostSensor(B, 'not-used-once-enrolled-000000');
+  await waitFor('the .creds file rewritten', () => credsOf(B).toString() !== oldCreds, 90_000, 500).catch(
+    (err: Error) => {
+      throw new Error(`${err.message}\n${sensors[B]!.logs.join('').slice(-3000)}`);
+    },
+  );
+  assert.ok(received.some((r) => r.path === '/api/v1/hosts/renew' && JSON.parse(r.body).host === B));
+  // The old process's last heartbeat came before the renewal; this one comes from the renewed credential.
+  const renewedMs = Date.now();
+  await waitFor('B heartbeating again', () => Date.parse(rowOf(B)!.lastHeartbeatTs!) > renewedMs, 90_000, 500);
+  const after = rowOf(B)!;
+  assert.equal(after.publicKey, before.publicKey);
+  assert.ok(after.credentialExpiresTs! > before.credentialExpiresTs!, 'a later expiry');
+  const seed = /^SU[A-Z2-7]{56}$/m.exec(oldCreds)![0];
+  assert.ok(credsOf(B).toString().includes(seed), 'the same key');
 });
 
 test('revoking host A closes its connection and refuses its reconnects; host B goes on', async () => {

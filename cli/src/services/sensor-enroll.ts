@@ -27,8 +27,8 @@ export interface SensorCredential {
   natsUrls: string[];
   /** Reads the .creds file at each (re)connect, so a renewed credential is used from the next one on. */
   authenticator: ReturnType<typeof credsAuthenticator>;
-  /** Renews the credential in the last third of its life; stop() ends the checks. */
-  renewals: (log: Logger) => { stop: () => void };
+  /** Checks hourly whether the credential is in the last third of its life and renews it then; stop() ends the checks. */
+  renewals: () => { stop: () => void };
 }
 
 const te = new TextEncoder();
@@ -101,18 +101,25 @@ export async function sensorCredential(o: {
     writeAtomic(stateFile, `${JSON.stringify(state)}\n`, 0o600, null);
     o.log.info({ host: o.host, publicKey: user.getPublicKey(), expiresTs: res.expiresTs }, 'sensor enrolled');
   }
-  const enrolled = state;
+  const renewer = renewal({ credsFile, stateFile, host: o.host, state, log: o.log });
+  // Before connecting: a credential near its end is replaced before it is used.
+  await renewer.check();
   return {
     credsFile,
-    natsUrls: enrolled.natsUrls,
+    natsUrls: renewer.natsUrls(),
     authenticator: credsAuthenticator(() => readFileSync(credsFile)),
-    renewals: (log) => renewals({ credsFile, stateFile, host: o.host, state: enrolled, log }),
+    renewals: () => {
+      const timer = setInterval(() => void renewer.check(), 3600_000);
+      timer.unref();
+      return { stop: () => clearInterval(timer) };
+    },
   };
 }
 
-/** Checks hourly (and at once) whether the credential is in the last third of its life, and renews it then. */
-function renewals(o: { credsFile: string; stateFile: string; host: string; state: Enrollment; log: Logger }): {
-  stop: () => void;
+/** Renews the credential when it is in the last third of its life (check() says nothing otherwise). */
+function renewal(o: { credsFile: string; stateFile: string; host: string; state: Enrollment; log: Logger }): {
+  check: () => Promise<void>;
+  natsUrls: () => string[];
 } {
   let state = o.state;
   const check = async () => {
@@ -139,8 +146,5 @@ function renewals(o: { credsFile: string; stateFile: string; host: string; state
       o.log.warn({ err }, 'sensor credential not renewed; trying again within the hour');
     }
   };
-  void check();
-  const timer = setInterval(() => void check(), 3600_000);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return { check, natsUrls: () => state.natsUrls };
 }

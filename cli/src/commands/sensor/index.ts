@@ -62,7 +62,7 @@ export default class Sensor extends Command {
       log,
     });
     const sensor = await startSensor(cfg).catch((err: Error) => this.error(err.message, { exit: 1 }));
-    const renewing = cred?.renewals(log);
+    const renewing = cred?.renewals();
     // Under `vigil up` (its own process, see services/sensor-process.ts): say so, and stop when the
     // channel to it ends, its death included.
     if (process.send) {
