@@ -13,6 +13,7 @@ import { configStep } from './startup/config-step.js';
 import { responseStep } from './startup/response-step.js';
 import { outputsStep } from './startup/outputs-step.js';
 import { incidentsStep } from './startup/incidents-step.js';
+import { enrollStep } from './startup/enroll-step.js';
 import { apiStep, detectionsStep, heartbeatsStep, ingestStep } from './startup/pipeline-steps.js';
 
 export type { ControlPlaneConfig } from './startup/config.js';
@@ -54,6 +55,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       incidentsStep(cfg, p, log),
       responseStep(cfg, p, log),
       ingestStep(cfg, p, log),
+      enrollStep(cfg, p, log, o),
       apiStep(cfg, p, log, o),
     ],
     log,

@@ -90,3 +90,20 @@ export const ENROLL_TOKEN_ENV = 'VIGIL_ENROLL_TOKEN';
 /** Where an enrolled sensor keeps its credential (root only). */
 export const DEFAULT_CREDS_DIR = '/etc/vigil';
 export const SENSOR_CREDS_FILE = 'sensor.creds';
+
+/** A host credential's life when the control plane is not told otherwise; the sensor renews it in its last third. */
+export const DEFAULT_CREDENTIAL_DAYS = 30;
+/** The largest enrollment or renewal request the API reads. */
+export const MAX_ENROLL_BODY_BYTES = 4096;
+/** How far a renewal's time may be from the control plane's clock. */
+export const RENEW_MAX_SKEW_SECONDS = 300;
+/** What a RenewRequest's signature signs: the host id and the time, so a captured one expires. */
+export const renewProof = (host: string, ts: number): string => `vigil-renew\n${host}\n${ts}`;
+
+/** `POST /api/v1/hosts/<host>/revoke` answers the host's row. `GET /api/v1/hosts`: */
+export const HostsReport = z.object({
+  hosts: z.array(HostRow),
+  /** Enrollment and renewal requests refused, by reason. */
+  rejects: z.record(z.string(), z.number()),
+});
+export type HostsReport = z.infer<typeof HostsReport>;

@@ -11,7 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { connect } from 'nats';
+import { connect, credsAuthenticator } from 'nats';
+import { NatsAuthority } from '@vigil/control-plane/enroll';
 import {
   CONTROL_PLANE_INBOX_PREFIX,
   EVENTS_STREAM,
@@ -99,8 +100,8 @@ test('the data directory, the NATS credentials and the API token are root only; 
   assert.equal(mode(data), hasReaderGroup ? 0o750 : 0o700);
   assert.equal(mode(join(data, 'secrets')), 0o700);
   assert.deepEqual(readdirSync(join(data, 'secrets')).sort(), [
-    'nats-control-plane.password',
-    'nats-sensor.password',
+    'nats-operator.json',
+    'nats-sensor.creds',
     'nats-server.conf',
     'response-ed25519.key',
     'response-ed25519.pub',
@@ -111,8 +112,8 @@ test('the data directory, the NATS credentials and the API token are root only; 
   for (const f of [
     'api-token',
     'secrets/nats-server.conf',
-    'secrets/nats-sensor.password',
-    'secrets/nats-control-plane.password',
+    'secrets/nats-sensor.creds',
+    'secrets/nats-operator.json',
     'secrets/response-ed25519.key',
   ]) {
     const r = asNobody('cat', [join(data, f)]);
@@ -142,10 +143,10 @@ test('nobody cannot use NATS without credentials (nor delete the consumer on the
   assert.match(r.stdout, /"auth_required":true/);
   assert.match(r.stdout, /-ERR 'Authorization Violation'/);
   assert.doesNotMatch(r.stdout, /PONG/);
+  // Full rights, signed as the control plane's are, with the operator keys root reads.
   const nc = await connect({
     servers: `nats://127.0.0.1:${natsPort}`,
-    user: 'vigil-control-plane',
-    pass: secret('secrets/nats-control-plane.password'),
+    ...(await new NatsAuthority(join(data, 'secrets')).controlPlaneCreds()).options,
   });
   try {
     const info = await (await nc.jetstreamManager()).consumers.info(EVENTS_STREAM, 'vigil-control-plane');
@@ -209,8 +210,7 @@ test("a forged Host header (DNS rebinding) is refused, even with the token; so i
 test("the sensor's NATS user publishes its own host's subjects only: no other host, no JetStream API, no one else's replies", async () => {
   const nc = await connect({
     servers: `nats://127.0.0.1:${natsPort}`,
-    user: `vigil-sensor-${HOST}`,
-    pass: secret('secrets/nats-sensor.password'),
+    authenticator: credsAuthenticator(readFileSync(join(data, 'secrets', 'nats-sensor.creds'))),
     inboxPrefix: sensorInboxPrefix(HOST),
   });
   try {
@@ -244,25 +244,10 @@ test("the sensor's NATS user publishes its own host's subjects only: no other ho
 });
 
 test('a restart keeps the API token and the NATS credentials, and the CLI still finds its token', async () => {
-  const before = [
-    'api-token',
-    'secrets/nats-control-plane.password',
-    'secrets/nats-sensor.password',
-    'secrets/nats-server.conf',
-    'secrets/response-ed25519.key',
-  ].map(secret);
+  const before = ['api-token', 'secrets/nats-operator.json', 'secrets/response-ed25519.key'].map(secret);
   assert.equal(await up.stop(), 0, up.logs.join('').slice(-2000));
   await startUp();
-  assert.deepEqual(
-    [
-      'api-token',
-      'secrets/nats-control-plane.password',
-      'secrets/nats-sensor.password',
-      'secrets/nats-server.conf',
-      'secrets/response-ed25519.key',
-    ].map(secret),
-    before,
-  );
+  assert.deepEqual(['api-token', 'secrets/nats-operator.json', 'secrets/response-ed25519.key'].map(secret), before);
   const r = vigil(api, ['status'], env);
   assert.equal(r.status, 0, r.stderr);
 });

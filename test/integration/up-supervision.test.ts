@@ -148,7 +148,7 @@ after(async () => {
   if (up) assert.equal(await up.stop(), 0, up.logs.join('').slice(-2000));
 });
 
-test('the sensor runs in its own process, with its NATS password in no argv', () => {
+test('the sensor runs in its own process, with its NATS key seed in no argv', () => {
   const s = status();
   const sensorPid = sensorOf(s)!.sensorPid!;
   assert.notEqual(sensorPid, up!.child.pid, 'the sensor is not vigil up');
@@ -156,12 +156,9 @@ test('the sensor runs in its own process, with its NATS password in no argv', ()
   assert.equal(s.controlPlane.supervised?.sensor.pid, sensorPid);
   const argv = readFileSync(`/proc/${sensorPid}/cmdline`, 'utf8').split('\0');
   assert.ok(argv.includes('sensor'), argv.join(' '));
-  const password = readFileSync(join(data, 'secrets', 'nats-sensor.password'), 'utf8').trim();
+  const seed = /^SU[A-Z2-7]{56}$/m.exec(readFileSync(join(data, 'secrets', 'nats-sensor.creds'), 'utf8'))![0];
   for (const pid of [sensorPid, up!.child.pid!, ...natsServers()]) {
-    assert.ok(
-      !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(password),
-      `the password is in the argv of ${pid}`,
-    );
+    assert.ok(!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(seed), `the seed is in the argv of ${pid}`);
   }
 });
 

@@ -9,6 +9,10 @@ import type {
   EgressReport,
   EventQuery,
   EventV1,
+  EnrollToken,
+  EnrollTokenRequest,
+  HostRow,
+  HostsReport,
   QueryResult,
   RespondRequest,
   ResponseRecordV1,
@@ -234,3 +238,11 @@ async function followStream<T>(
       closing ? `the ${noun} stream closed: ${closing}` : `the ${noun} stream closed (control plane stopped?)`,
     );
 }
+
+export const createEnrollToken = (api: ApiTarget, req: EnrollTokenRequest) =>
+  call<EnrollToken>(api, '/api/v1/hosts/tokens', { method: 'POST', body: JSON.stringify(req) });
+
+export const fetchHosts = (api: ApiTarget) => call<HostsReport>(api, '/api/v1/hosts');
+
+export const revokeHost = (api: ApiTarget, host: string) =>
+  call<HostRow>(api, `/api/v1/hosts/${encodeURIComponent(host)}/revoke`, { method: 'POST', body: '{}' });

@@ -1,56 +1,40 @@
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'nats';
 import type { Logger } from 'pino';
-import {
-  CONTROL_PLANE_INBOX_PREFIX,
-  HostId,
-  hostPublishSubjects,
-  responseOrderSubject,
-  sensorInboxPrefix,
-} from '@vigil/schema';
-import { LocalSecretsError, loadOrCreateSecret, secureDir, writeAtomic } from './local-secrets.js';
+import { HostId, sensorInboxPrefix } from '@vigil/schema';
+import { EnrollStore, NatsAuthority, hostPermissions } from '@vigil/control-plane/enroll';
+import { LocalSecretsError, secureDir, writeAtomic } from './local-secrets.js';
 
-/** Where `vigil up` keeps what only root may read: NATS passwords and the nats-server configuration. */
+/** Where `vigil up` keeps what only root may read: the NATS operator keys, its configuration, the sensor's credential. */
 export const SECRETS_DIR = 'secrets';
-export const CONTROL_PLANE_NATS_USER = 'vigil-control-plane';
-export const sensorNatsUser = (host: string): string => `vigil-sensor-${host}`;
+/** The local sensor's NATS credential (user JWT and nkey seed), written at each start. */
+export const LOCAL_SENSOR_CREDS = 'nats-sensor.creds';
+/** Account JWTs nats-server's resolver keeps (public: they hold no key). */
+export const RESOLVER_DIR = 'nats-accounts';
 
 export interface LocalNatsAuth {
-  /** The nats-server configuration (mode 0600): its users and what each may do. */
+  /** The nats-server configuration (mode 0600): the trusted operator and its accounts. */
   configFile: string;
   /** How the control plane connects: full rights. */
   controlPlane: ConnectionOptions;
-  /** How this host's sensor connects: its own subjects, its own replies, nothing else. */
+  /** How this host's sensor connects (in this process): its own subjects, its own replies, nothing else. */
   sensor: ConnectionOptions;
+  /** The same credential as a .creds file, for the sensor's own process. */
+  sensorCredsFile: string;
+  /** Signs enrolled hosts' credentials and pushes revocations (the control plane's enrollment). */
+  authority: NatsAuthority;
+  /** Where the enrollment tokens and hosts are kept. */
+  stateDir: string;
 }
 
 /**
- * The nats-server configuration of `vigil up`: every connection authenticates. The sensor user may
- * publish its host's events and heartbeats (a JetStream publish is a plain publish whose ack comes
- * back on the reply inbox) and subscribe to its own inbox prefix and its host's response orders only: no JetStream API (it cannot
- * delete the consumer or purge a stream), no other host's subjects, no other user's replies.
+ * `vigil up`'s nats-server in operator mode (NATS decentralised auth): an operator, a system account
+ * and the VIGIL account with a signing key, made at the first start and kept in `<dataDir>/secrets/`
+ * (0700, files 0600). Every start writes the configuration again with the account's current
+ * revocations, and gives the control plane (full rights) and this host's sensor (its host's subjects,
+ * as an enrolled host gets) fresh user credentials. Every connection authenticates with a user JWT.
  */
-export function natsServerConfig(host: string, passwords: { controlPlane: string; sensor: string }): string {
-  const list = (xs: string[]) => `[${xs.map((x) => JSON.stringify(x)).join(', ')}]`;
-  return `# Written by \`vigil up\` at each start from the passwords beside it; root only.
-authorization {
-  users: [
-    { user: ${JSON.stringify(CONTROL_PLANE_NATS_USER)}, password: ${JSON.stringify(passwords.controlPlane)}, permissions: { publish: ">", subscribe: ">" } }
-    { user: ${JSON.stringify(sensorNatsUser(host))}, password: ${JSON.stringify(passwords.sensor)}, permissions: {
-        publish: { allow: ${list(hostPublishSubjects(host))} }
-        subscribe: { allow: ${list([`${sensorInboxPrefix(host)}.>`, responseOrderSubject(host)])} }
-    } }
-  ]
-}
-`;
-}
-
-/**
- * The credentials of `vigil up`'s nats-server, created at the first start and kept in
- * `<dataDir>/secrets/` (0700, files 0600), reused at every later one. The configuration is written
- * again each start, so a new host id gets its sensor user.
- */
-export function localNatsAuth(dataDir: string, host: string, log: Logger): LocalNatsAuth {
+export async function localNatsAuth(dataDir: string, host: string, log: Logger): Promise<LocalNatsAuth> {
   if (!HostId.safeParse(host).success)
     throw new LocalSecretsError(
       `host id ${JSON.stringify(host)} is not one NATS subject token (letters, digits, "_" and "-")`,
@@ -58,20 +42,14 @@ export function localNatsAuth(dataDir: string, host: string, log: Logger): Local
   const dir = join(dataDir, SECRETS_DIR);
   // Never the reader group: a member may use the API, not publish as the sensor.
   secureDir(dir, null);
-  const secret = (name: string, what: string) => loadOrCreateSecret(join(dir, name), { gid: null, log, what });
-  const passwords = {
-    controlPlane: secret('nats-control-plane.password', 'NATS password of the control plane'),
-    sensor: secret('nats-sensor.password', 'NATS password of the sensor'),
-  };
+  const authority = new NatsAuthority(dir);
+  const { config } = await authority.serverConfig(join(dataDir, RESOLVER_DIR), EnrollStore.revocationsIn(dir));
   const configFile = join(dir, 'nats-server.conf');
-  writeAtomic(configFile, natsServerConfig(host, passwords), 0o600, null);
-  return {
-    configFile,
-    controlPlane: {
-      user: CONTROL_PLANE_NATS_USER,
-      pass: passwords.controlPlane,
-      inboxPrefix: CONTROL_PLANE_INBOX_PREFIX,
-    },
-    sensor: { user: sensorNatsUser(host), pass: passwords.sensor, inboxPrefix: sensorInboxPrefix(host) },
-  };
+  writeAtomic(configFile, config, 0o600, null);
+  const cp = await authority.controlPlaneCreds();
+  const sensor = await authority.localUserCreds(`vigil-sensor-${host}`, hostPermissions(host), sensorInboxPrefix(host));
+  const sensorCredsFile = join(dir, LOCAL_SENSOR_CREDS);
+  writeAtomic(sensorCredsFile, sensor.creds, 0o600, null);
+  log.debug({ 'nats.account': authority.accountPublicKey }, 'nats-server runs in operator mode');
+  return { configFile, controlPlane: cp.options, sensor: sensor.options, sensorCredsFile, authority, stateDir: dir };
 }

@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { isValidSecret, loadOrCreateSecret } from './local-secrets.js';
-import { natsServerConfig } from './local-nats-auth.js';
 
 const log = pino({ level: 'silent' });
 const dir = () => {
@@ -43,12 +42,4 @@ test('a token the user wrote (base64, 0600) is kept as it is', () => {
   const path = join(dir(), 't');
   writeFileSync(path, 'dXNlci1jaG9zZW4tdG9rZW4rLz0=\n', { mode: 0o600 });
   assert.equal(loadOrCreateSecret(path, { gid: null, log, what: 'test' }), 'dXNlci1jaG9zZW4tdG9rZW4rLz0=');
-});
-
-test("the nats-server configuration: full rights for the control plane, the sensor its host's subjects, inbox and response orders only", () => {
-  const conf = natsServerConfig('gpu-1', { controlPlane: 'a'.repeat(64), sensor: 'b'.repeat(64) });
-  assert.match(conf, /user: "vigil-control-plane", password: "a{64}", permissions: \{ publish: ">", subscribe: ">" \}/);
-  assert.match(conf, /user: "vigil-sensor-gpu-1", password: "b{64}"/);
-  assert.match(conf, /publish: \{ allow: \["vigil\.events\.gpu-1\.>", "vigil\.sensor\.gpu-1\.>"\] \}/);
-  assert.match(conf, /subscribe: \{ allow: \["_INBOX_sensor\.gpu-1\.>", "vigil\.control\.gpu-1\.response"\] \}/);
 });

@@ -14,7 +14,7 @@ import {
 import { startLocalNats, type LocalNats, type NatsServerReport } from './nats-server.js';
 import { startSensorProcess, type SensorNatsAuth, type SensorProcess } from './sensor-process.js';
 import type { ChildReport } from './child-supervisor.js';
-import type { ConfigSource } from '@vigil/control-plane';
+import type { ConfigSource, ControlPlaneConfig } from '@vigil/control-plane';
 import { localNatsAuth } from './local-nats-auth.js';
 import { API_TOKEN_FILE, loadOrCreateApiToken, readerGroupId, secureDir } from './local-secrets.js';
 import { loadOrCreateResponseKeys, type ResponseKeys } from './response-keys.js';
@@ -82,6 +82,8 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
   sensorConfig(o.sensor, sensorPlace());
   let sensorAuth: SensorNatsAuth = { inboxPrefix: sensorInboxPrefix(host), ...o.sensorNatsAuth };
   let localNats: LocalNats | null = null;
+  // Enrollment needs the account signing key: only with the nats-server started here.
+  let enroll: ControlPlaneConfig['enroll'];
   let sensorProcess: SensorProcess | null = null;
   let responseKeys: ResponseKeys | null = null;
   // The sensor never kills `vigil up` (the control plane runs in it) nor nats-server, whatever its pid now.
@@ -107,7 +109,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
         name: 'nats-server',
         start: async () => {
           if (o.natsUrl) return;
-          const auth = localNatsAuth(o.dataDir, host, o.log);
+          const auth = await localNatsAuth(o.dataDir, host, o.log);
           const nats = await startLocalNats({
             dataDir: o.dataDir,
             port: o.natsPort,
@@ -119,7 +121,13 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
           natsUrl = nats.url;
           cpNats = { servers: natsUrl, ...auth.controlPlane };
           sensorNats = { servers: natsUrl, ...auth.sensor };
-          sensorAuth = { user: auth.sensor.user!, pass: auth.sensor.pass!, inboxPrefix: auth.sensor.inboxPrefix! };
+          sensorAuth = { creds: auth.sensorCredsFile, inboxPrefix: auth.sensor.inboxPrefix! };
+          enroll = {
+            authority: auth.authority,
+            stateDir: auth.stateDir,
+            natsUrls: [natsUrl],
+            push: { servers: natsUrl },
+          };
           return nats.stop;
         },
       },
@@ -138,6 +146,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
               ...(o.config ? { config: o.config } : {}),
             }),
             responseKey: responseKeys!.privateKey,
+            ...(enroll ? { enroll } : {}),
           });
           apiUrl = cp.apiUrl;
           return cp.stop;

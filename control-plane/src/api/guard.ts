@@ -6,8 +6,12 @@ import { isConsoleRoute } from './console-static.js';
 
 export const isLoopback = (h: string): boolean => h === '127.0.0.1' || h === '::1' || h === 'localhost';
 
-/** Paths that answer without the token: liveness only, and they say nothing else (and the console's page: console-static.ts). */
-export const OPEN_PATHS = new Set(['/healthz']);
+/**
+ * Paths that answer without the token: liveness, which says nothing else, and enrollment and renewal,
+ * which carry their own credential (a token, a key's signature: enroll/service.ts). The console's page
+ * is open too (console-static.ts), never its data.
+ */
+export const OPEN_PATHS = new Set(['/healthz', '/api/v1/enroll', '/api/v1/hosts/renew']);
 
 export interface GuardOptions {
   /** The address the API listens on: a name there is one clients may use. */

@@ -5,6 +5,7 @@ import type { StorageTarget } from '../store/client.js';
 import type { ExpectedGpuConfig } from '../detect/define.js';
 import type { QueryLimits } from '../store/readonly-query.js';
 import type { ConfigSource } from '../config/source.js';
+import type { EnrollOptions } from '../enroll/service.js';
 
 export interface ControlPlaneConfig {
   storage: StorageTarget;
@@ -16,6 +17,8 @@ export interface ControlPlaneConfig {
    * public half. Absent: no orders are sent, and `POST /api/v1/respond` says so.
    */
   responseKey?: KeyObject;
+  /** The NATS account signing key and where hosts are kept: enables enrollment (`vigil up` sets it). */
+  enroll?: EnrollOptions;
   /** The HTTP API: see ApiOptions (a token is optional here, on loopback only; the CLI always sets one). */
   api: { host: string; port: number; token?: string; allowedHosts?: string[] };
   /** A sensor whose last heartbeat is older than this is reported silent. */

@@ -17,6 +17,7 @@ import type { ResponsePart } from './response-step.js';
 import type { Outputs } from '../outputs/manager.js';
 import type { IncidentManager } from '../incidents/manager.js';
 import type { IncidentStore } from '../incidents/store.js';
+import type { EnrollService } from '../enroll/service.js';
 
 /**
  * The control plane's parts as its startup steps make them: each step fills its own and reads those
@@ -35,6 +36,8 @@ export interface Parts {
   /** vigil.yaml as loaded (StaticConfig defaults without one), and the suppressions it holds. */
   config: ConfigSource | null;
   suppressor: Suppressor | null;
+  /** Enrollment and host credentials (startup/enroll-step.ts), when given an account signing key. */
+  enroll?: EnrollService;
   /** Events as they are validated, for `vigil events --follow`: emitted only while someone follows. */
   liveEvents: EventEmitter;
   eventFollowers: LiveFollowers<EventV1>;

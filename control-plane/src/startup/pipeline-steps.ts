@@ -127,7 +127,7 @@ export function apiStep(
         detections,
         metrics,
         ...(p.response ? { respond: p.response.respond } : {}),
-        routes: p.routes,
+        routes: p.enroll ? [...p.routes, (app) => p.enroll!.routes(app)] : p.routes,
       });
       p.api = api;
       log.info({ 'api.url': `http://${cfg.api.host}:${cfg.api.port}` }, 'API listening');

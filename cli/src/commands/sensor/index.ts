@@ -1,7 +1,14 @@
 import { join } from 'node:path';
 import { Command, Flags } from '@oclif/core';
-import { DEFAULT_NATS_URL, sensorInboxPrefix } from '@vigil/schema';
-import { startSensor } from '@vigil/sensor';
+import {
+  DEFAULT_CREDS_DIR,
+  DEFAULT_NATS_URL,
+  ENROLL_TOKEN_ENV,
+  ENROLL_URL_ENV,
+  sensorInboxPrefix,
+} from '@vigil/schema';
+import { SENSOR_VERSION, startSensor } from '@vigil/sensor';
+import { sensorCredential } from '../../services/sensor-enroll.js';
 import { sensorConfig, sensorSettings } from '../../services/configs.js';
 import { untilSignal } from '../../services/signals.js';
 import { SENSOR_READY_MESSAGE } from '../../services/sensor-process.js';
@@ -30,6 +37,15 @@ export default class Sensor extends Command {
       min: 1,
       default: [],
     }),
+    enroll: Flags.string({
+      description: `control plane URL to enroll at when the credentials dir holds no credential (then --nats is not used)`,
+      env: ENROLL_URL_ENV,
+    }),
+    token: Flags.string({ description: 'enrollment token (`vigil hosts token create`)', env: ENROLL_TOKEN_ENV }),
+    'creds-dir': Flags.string({
+      description: `where the enrolled sensor keeps its NATS credential (root only)`,
+      default: DEFAULT_CREDS_DIR,
+    }),
     ...sensorFlags,
     ...natsAuthFlags,
     ...logFlags,
@@ -41,8 +57,17 @@ export default class Sensor extends Command {
     // Listening from the start: a Ctrl-C during startup stops what started, in order, once it has.
     const signalled = untilSignal();
     const host = flags['host-id'] ?? defaultHostId(log);
+    const cred = await sensorCredential({
+      credsDir: flags['creds-dir'],
+      host,
+      version: SENSOR_VERSION,
+      enrollUrl: flags.enroll,
+      token: flags.token,
+      log,
+    }).catch((err: Error) => this.error(err.message, { exit: 1 }));
+    const nats = natsOptions(flags.nats, flags, sensorInboxPrefix(host));
     const cfg = sensorConfig(sensorSettings(flags), {
-      nats: natsOptions(flags.nats, flags, sensorInboxPrefix(host)),
+      nats: cred ? { ...nats, servers: cred.natsUrls, authenticator: cred.authenticator } : nats,
       hostId: host,
       spoolDir: flags['spool-dir'],
       log,
@@ -50,6 +75,7 @@ export default class Sensor extends Command {
     if (flags['response-key']) cfg.responseKeyFile = flags['response-key'];
     cfg.protectedPids = flags['protect-pid'];
     const sensor = await startSensor(cfg).catch((err: Error) => this.error(err.message, { exit: 1 }));
+    const renewing = cred?.renewals();
     // Under `vigil up` (its own process, see services/sensor-process.ts): say so, and stop when the
     // channel to it ends, its death included.
     if (process.send) {
@@ -61,6 +87,7 @@ export default class Sensor extends Command {
     } else {
       await signalled;
     }
+    renewing?.stop();
     await sensor.stop();
     if (process.connected) process.disconnect();
   }
