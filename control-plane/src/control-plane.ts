@@ -9,6 +9,7 @@ import type { ControlPlaneConfig } from './startup/config.js';
 import { newParts } from './startup/parts.js';
 import { storageStep } from './startup/storage-step.js';
 import { natsStep } from './startup/nats-step.js';
+import { leaseStep } from './startup/lease-step.js';
 import { apiStep, detectionsStep, heartbeatsStep, ingestStep } from './startup/pipeline-steps.js';
 
 export type { ControlPlaneConfig } from './startup/config.js';
@@ -43,6 +44,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       { name: 'config', start: async () => checkApiBinding(cfg.api.host, cfg.api.token) },
       storageStep(cfg, p, log),
       natsStep(cfg, p, log),
+      leaseStep(cfg, p, log),
       heartbeatsStep(cfg, p, log),
       detectionsStep(cfg, p, log, o),
       ingestStep(cfg, p, log),

@@ -11,6 +11,7 @@ import type { CustomDetections } from '../detect/custom/manager.js';
 import { BUILTIN_DETECTIONS, SENSOR_HEALTH_DETECTIONS } from '../detect/builtin/index.js';
 import { type AlertFollowers, EVENT_TOPIC, LiveFollowers } from '../api/alert-stream.js';
 import type { StreamLimits } from '../ingest/streams.js';
+import type { IngestLease } from '../ingest/ingest-lease.js';
 
 /**
  * The control plane's parts as its startup steps make them: each step fills its own and reads those
@@ -34,6 +35,8 @@ export interface Parts {
   storage: { ready: boolean; error: string | null };
   /** The connection as its status events tell it: a dead nats-server reads "reconnecting", not "connected". */
   natsLink: { state: 'connected' | 'reconnecting'; disconnects: number };
+  /** The events stream's ingest lease, once taken (startup/lease-step.ts). */
+  lease?: IngestLease;
 }
 
 export function newParts(streamLimits: StreamLimits): Parts {
