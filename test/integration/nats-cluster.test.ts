@@ -37,7 +37,10 @@ test('R3 streams on a 3-node cluster; the stream leader killed mid-stream: every
     log,
   });
   const counters = new Counters();
-  const publisher = new EventPublisher(sensorNc.jetstream(), { maxQueue: 100_000, log, counters });
+  // The publisher's own account of the leader change: a publish whose ack never came, retried.
+  const retries: string[] = [];
+  const sensorLog = pino({ level: 'warn' }, { write: (line: string) => void retries.push(line) });
+  const publisher = new EventPublisher(sensorNc.jetstream(), { maxQueue: 100_000, log: sensorLog, counters });
   publisher.start();
   try {
     for (const stream of [EVENTS_STREAM, SENSOR_STREAM, ALERTS_STREAM])
@@ -62,6 +65,10 @@ test('R3 streams on a 3-node cluster; the stream leader killed mid-stream: every
       return l && l !== killed ? l : null;
     });
     assert.notEqual(leader, killed);
+    assert.ok(
+      retries.some((l) => l.includes('publish failed; retrying')),
+      'the publisher retried across the leader change (what the dedup window is there for)',
+    );
 
     const query = async (sql: string) => {
       const res = await fetch(`${cp.apiUrl}/api/v1/query`, {
