@@ -14,6 +14,7 @@ import { responseStep } from './startup/response-step.js';
 import { outputsStep } from './startup/outputs-step.js';
 import { incidentsStep } from './startup/incidents-step.js';
 import { enrollStep } from './startup/enroll-step.js';
+import { leaseStep } from './startup/lease-step.js';
 import { apiStep, detectionsStep, heartbeatsStep, ingestStep } from './startup/pipeline-steps.js';
 
 export type { ControlPlaneConfig } from './startup/config.js';
@@ -48,6 +49,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       { name: 'config', start: async () => checkApiBinding(cfg.api.host, cfg.api.token) },
       storageStep(cfg, p, log),
       natsStep(cfg, p, log),
+      leaseStep(cfg, p, log),
       configStep(cfg, p, log),
       heartbeatsStep(cfg, p, log),
       outputsStep(cfg, p, log),

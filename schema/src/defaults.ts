@@ -17,6 +17,9 @@ export const DEFAULT_API_URL = `http://${DEFAULT_API_HOST}:${DEFAULT_API_PORT}`;
 export const DEFAULT_NATS_PORT = 4222;
 export const DEFAULT_NATS_URL = `nats://127.0.0.1:${DEFAULT_NATS_PORT}`;
 
+/** The ingest lease's life without renewal: how long a crashed control plane's lease holds off the next. */
+export const DEFAULT_INGEST_LEASE_SECONDS = 15;
+
 /** A sensor whose last heartbeat is older than this is reported silent. */
 export const DEFAULT_SILENT_AFTER_SECONDS = 30;
 

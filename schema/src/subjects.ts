@@ -32,6 +32,9 @@ export const DEAD_LETTER_STREAM = 'VIGIL_DEAD_LETTER';
 export const EVENTS_SUBJECTS = 'vigil.events.>';
 export const SENSOR_SUBJECTS = 'vigil.sensor.>';
 export const DEAD_LETTER_SUBJECTS = 'vigil.deadletter.>';
+/** The JetStream key-value bucket of the control plane's own coordination, and its ingest lease's key. */
+export const CONTROL_PLANE_BUCKET = 'VIGIL_CONTROL_PLANE';
+export const INGEST_LEASE_KEY = 'ingest';
 
 export const eventSubject = (host: string, kind: string): string => `vigil.events.${host}.${kind}`;
 export const heartbeatSubject = (host: string): string => `vigil.sensor.${host}.heartbeat`;

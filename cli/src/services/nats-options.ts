@@ -37,11 +37,16 @@ const read = (path: string, what: string): string => {
 };
 
 /**
- * Connection options from the flags. `inboxPrefix`: this part's default inbox prefix (see
+ * Connection options from the flags. `servers`: one URL, or a cluster's URLs separated by commas (a
+ * client whose server goes away reconnects to another). `inboxPrefix`: this part's default inbox prefix (see
  * sensorInboxPrefix in the schema), so a server can keep each user's replies to that user.
  */
 export function natsOptions(servers: string, f: AuthFlags, inboxPrefix?: string): ConnectionOptions {
-  const o: ConnectionOptions = { servers };
+  const urls = servers
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  const o: ConnectionOptions = { servers: urls.length === 1 ? urls[0]! : urls };
   const prefix = f['nats-inbox-prefix'] ?? inboxPrefix;
   if (prefix) o.inboxPrefix = prefix;
   if (f['nats-user']) {

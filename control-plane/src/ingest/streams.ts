@@ -29,6 +29,8 @@ export interface StreamLimits {
   /** How long unconsumed events stay in NATS (the buffer while storage is away). */
   maxAgeHours: number;
   maxBytes: number;
+  /** Each stream's replicas: 3 on a JetStream cluster of three servers or more (see streamReplicas), else 1. */
+  replicas?: number;
 }
 
 /** What the control plane keeps unconsumed when not told otherwise: three days, 8 GiB at most. */
@@ -88,11 +90,13 @@ const freeBytes = (dir: string): number => {
 const DAY = 24 * 3600;
 
 function streamConfigs(limits: StreamLimits): Partial<StreamConfig>[] {
+  const num_replicas = limits.replicas ?? 1;
   return [
     {
       name: EVENTS_STREAM,
       subjects: [EVENTS_SUBJECTS],
       storage: StorageType.File,
+      num_replicas,
       retention: RetentionPolicy.Limits,
       discard: DiscardPolicy.Old,
       max_age: nanos(limits.maxAgeHours * 3600 * 1000),
@@ -106,6 +110,7 @@ function streamConfigs(limits: StreamLimits): Partial<StreamConfig>[] {
       name: SENSOR_STREAM,
       subjects: [SENSOR_SUBJECTS],
       storage: StorageType.File,
+      num_replicas,
       discard: DiscardPolicy.Old,
       max_msgs_per_subject: 100,
       max_age: nanos(DAY * 1000),
@@ -115,6 +120,7 @@ function streamConfigs(limits: StreamLimits): Partial<StreamConfig>[] {
       name: ALERTS_STREAM,
       subjects: [ALERTS_SUBJECTS],
       storage: StorageType.File,
+      num_replicas,
       max_age: nanos(30 * DAY * 1000),
       duplicate_window: nanos(120_000),
     },
@@ -130,6 +136,7 @@ function streamConfigs(limits: StreamLimits): Partial<StreamConfig>[] {
       name: DEAD_LETTER_STREAM,
       subjects: [DEAD_LETTER_SUBJECTS],
       storage: StorageType.File,
+      num_replicas,
       max_age: nanos(7 * DAY * 1000),
       max_bytes: 256 * 1024 * 1024,
     },
@@ -153,13 +160,29 @@ function consumerConfig(startSeq?: number): Partial<ConsumerConfig> {
   };
 }
 
+/** A stream's replicas could not be raised (the cluster refused): it keeps those it has. */
+export interface ReplicaShortfall {
+  stream: string;
+  has: number;
+  wanted: number;
+  error: string;
+}
+
 /**
  * Creates the streams and the durable consumer when missing; leaves existing ones as they are, except
  * the events stream's max bytes when `resize` (told explicitly: a size chosen from free space would
- * shrink the stream as it fills). Returns the events stream's max bytes as it now is.
+ * shrink the stream as it fills), and a stream's replicas when fewer than `limits.replicas` (raised
+ * where the cluster can: a stream made while it was forming; never lowered, a cluster that looks
+ * smaller for a moment must not shed copies). Returns the events stream's max bytes as it now is, and
+ * the streams whose replicas could not be raised.
  */
-export async function ensureStreams(jsm: JetStreamManager, limits: StreamLimits, resize = false): Promise<number> {
+export async function ensureStreams(
+  jsm: JetStreamManager,
+  limits: StreamLimits,
+  resize = false,
+): Promise<{ eventsBytes: number; shortfalls: ReplicaShortfall[] }> {
   let eventsBytes = limits.maxBytes;
+  const shortfalls: ReplicaShortfall[] = [];
   for (const cfg of streamConfigs(limits)) {
     let existing: StreamConfig;
     try {
@@ -167,6 +190,14 @@ export async function ensureStreams(jsm: JetStreamManager, limits: StreamLimits,
     } catch {
       await jsm.streams.add(cfg);
       continue;
+    }
+    const wanted = cfg.num_replicas ?? 1;
+    if (existing.num_replicas < wanted) {
+      try {
+        existing = (await jsm.streams.update(cfg.name!, { ...existing, num_replicas: wanted })).config;
+      } catch (err) {
+        shortfalls.push({ stream: cfg.name!, has: existing.num_replicas, wanted, error: (err as Error).message });
+      }
     }
     if (cfg.name !== EVENTS_STREAM) continue;
     if (resize && existing.max_bytes !== limits.maxBytes)
@@ -178,7 +209,7 @@ export async function ensureStreams(jsm: JetStreamManager, limits: StreamLimits,
   } catch {
     await jsm.consumers.add(EVENTS_STREAM, consumerConfig());
   }
-  return eventsBytes;
+  return { eventsBytes, shortfalls };
 }
 
 /** Creates the durable consumer again, delivering from `startSeq` on (from the stream's start without it). */

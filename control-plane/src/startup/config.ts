@@ -38,6 +38,8 @@ export interface ControlPlaneConfig {
   /** Repeats of (rule, host, process) inside this window update one alert. */
   alertThrottleSeconds?: number;
   streamMaxAgeHours?: number;
+  /** The ingest lease's life without renewal (DEFAULT_INGEST_LEASE_SECONDS; see IngestLease). */
+  ingestLeaseSeconds?: number;
   /**
    * The events stream's size; without it, a quarter of the free space of the embedded data directory,
    * 64 MiB to 8 GiB (sizeEventStream). Given, it resizes an existing stream too.

@@ -2,6 +2,7 @@ import { connect } from 'nats';
 import type { Logger } from 'pino';
 import { closeNats, type Step } from '@vigil/schema';
 import { ensureStreams, sizeEventStream } from '../ingest/streams.js';
+import { streamReplicas } from '../ingest/replicas.js';
 import type { ControlPlaneConfig } from './config.js';
 import type { Parts } from './parts.js';
 
@@ -32,7 +33,19 @@ export function natsStep(cfg: ControlPlaneConfig, p: Parts, log: Logger): Step {
       );
       const limits = p.streamLimits;
       limits.maxBytes = size.maxBytes;
-      const bytes = await ensureStreams(await nc.jetstreamManager(), limits, cfg.streamMaxBytes !== undefined);
+      const replicas = streamReplicas(nc.info);
+      limits.replicas = replicas.replicas;
+      const { eventsBytes: bytes, shortfalls } = await ensureStreams(
+        await nc.jetstreamManager(),
+        limits,
+        cfg.streamMaxBytes !== undefined,
+      );
+      log.info({ 'stream.replicas': replicas.replicas }, `streams replicated ${replicas.replicas}x: ${replicas.why}`);
+      for (const s of shortfalls)
+        log.warn(
+          { 'stream.name': s.stream, 'stream.replicas': s.has, 'stream.wanted': s.wanted, err: s.error },
+          `stream ${s.stream} keeps ${s.has} replica(s): the cluster refused ${s.wanted}`,
+        );
       const mib = (n: number) => Math.round(n / 1024 / 1024);
       log.info(
         { 'stream.maxBytes': bytes, 'stream.maxAgeHours': limits.maxAgeHours, 'stream.sized': size.maxBytes },

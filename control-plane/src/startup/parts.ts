@@ -18,6 +18,7 @@ import type { Outputs } from '../outputs/manager.js';
 import type { IncidentManager } from '../incidents/manager.js';
 import type { IncidentStore } from '../incidents/store.js';
 import type { EnrollService } from '../enroll/service.js';
+import type { IngestLease } from '../ingest/ingest-lease.js';
 
 /**
  * The control plane's parts as its startup steps make them: each step fills its own and reads those
@@ -55,6 +56,8 @@ export interface Parts {
   incidentStore?: IncidentStore;
   /** API routes the steps before the API add (each registers its own under /api/v1). */
   routes: ((app: FastifyInstance) => void)[];
+  /** The events stream's ingest lease, once taken (startup/lease-step.ts). */
+  lease?: IngestLease;
 }
 
 export function newParts(streamLimits: StreamLimits): Parts {

@@ -93,7 +93,16 @@ export function createStorageClients(target: StorageTarget, log?: Logger): Stora
     }
     // chdb implements @clickhouse/client-common's Connection; @clickhouse/client bundles its own copy
     // of those types, identical in shape but distinct to TypeScript.
-    const chdb = createChdbConnection({ path: target.dataDir });
+    let chdb: ReturnType<typeof createChdbConnection>;
+    try {
+      chdb = createChdbConnection({ path: target.dataDir });
+    } catch (cause) {
+      // The engine locks its directory (its `status` file): a second process on it fails here.
+      throw new StorageError(
+        `cannot open the embedded storage in ${target.dataDir}: another control plane has it open (one process per data directory: stop it, or give this one its own --data-dir), or it is unreadable (${(cause as Error).message})`,
+        { cause },
+      );
+    }
     const client = createClient({ connection: chdb as unknown as ClientConnection, log: clientLog(log) });
     chdbSessions.set(client, chdb.chdb);
     return client;
