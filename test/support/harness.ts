@@ -186,7 +186,7 @@ export async function startVigilUp(
       if (!probes?.length) return false;
       return wanted.length
         ? wanted.every((p) => probes.some((q) => q.name === p && q.state === 'running'))
-        : probes.every((p) => p.state === 'running');
+        : probes.every((p) => p.state === 'running' || p.state === 'skipped');
     },
     90_000,
     500,

@@ -10,6 +10,7 @@ import type {
   TimelineEntryV1,
   TreeNodeV1,
 } from '@vigil/schema';
+import { lineOf } from './correlate.js';
 import { alertsByIds } from './store.js';
 
 /** Lines of a timeline and processes of a tree, at most (the rest is said truncated). */
@@ -113,6 +114,8 @@ function buildTree(
   const rootNode = nodes.get(root.pid);
   if (!rootNode) return { tree: [], truncated: false };
   rootNode.involved = true;
+  const context = contextAbove(root.pid, execs, alerts);
+  if (context.length) rootNode.ppid = context[context.length - 1]!.pid;
   const children = new Map<number, TreeNodeV1[]>();
   for (const n of nodes.values()) if (n !== rootNode) children.set(n.ppid, [...(children.get(n.ppid) ?? []), n]);
   const tree: TreeNodeV1[] = [];
@@ -122,8 +125,44 @@ function buildTree(
     tree.push(n);
     for (const c of (children.get(n.pid) ?? []).sort(order)) visit(c);
   };
+  tree.push(...context);
   visit(rootNode);
-  return { tree, truncated: tree.length < nodes.size };
+  return { tree, truncated: tree.length - context.length < nodes.size };
+}
+
+/** How many of the root's ancestors the tree shows above it, as context (not involved). */
+const CONTEXT_DEPTH = 3;
+
+/**
+ * The root's own ancestors below the session root (the job's interpreter above the shell it spawned),
+ * outermost first: the story starts where the processes did, not at the first alerted one.
+ */
+function contextAbove(rootPid: number, execs: ExecEventV1[], alerts: AlertV1[]): TreeNodeV1[] {
+  const rootProc =
+    execs.find((e) => e.proc.pid === rootPid)?.proc ??
+    alerts.map((a) => a.proc).find((p) => p?.pid === rootPid) ??
+    (() => {
+      for (const a of alerts) {
+        const at = a.proc?.ancestry.findIndex((x) => x.pid === rootPid) ?? -1;
+        if (at >= 0) return { ...a.proc!, pid: rootPid, ancestry: a.proc!.ancestry.slice(at + 1) };
+      }
+      return undefined;
+    })();
+  if (!rootProc) return [];
+  const line = lineOf(rootProc, CONTEXT_DEPTH).slice(1);
+  return line
+    .map((x, i) => {
+      const anc = rootProc.ancestry[i]!;
+      return {
+        ...nodeOf(
+          { ...rootProc, pid: x.pid, exe: x.exe, comm: x.comm, argv: anc.argv, startTs: null, cwd: undefined },
+          null,
+        ),
+        ppid: rootProc.ancestry[i + 1]?.pid ?? 0,
+        exeHash: null,
+      };
+    })
+    .reverse();
 }
 
 /** `GET /api/v1/incidents/:id`: the incident, its alerts, its timeline and its tree. */
