@@ -21,6 +21,7 @@ import {
   type ResponseResultV1,
   type StatusReport,
 } from '@vigil/schema';
+import { NatsAuthority } from '@vigil/control-plane/enroll';
 import { startVigilUp, tempDir, vigil, vigilJson, waitFor, type VigilUp } from '../support/harness.js';
 
 const HOST = `resp-${process.pid}`;
@@ -100,18 +101,16 @@ before(async () => {
     ].join('\n'),
   );
   ({ api, up } = await startVigilUp(data, HOST, ['--probe', 'exec', '--probe', 'proc'], { VIGIL_CONFIG: config }));
-  // As the control plane connects (its password, root only): allowed to publish orders, as an intruder on it would be.
+  // With full rights, as the control plane (a user the operator keys in secrets/ sign, root only): allowed
+  // to publish orders, as an intruder on it would be.
   const natsUrl = await waitFor(
     'vigil up says its NATS URL',
     () => /NATS (nats:\/\/[\d.]+:\d+)/.exec(up.logs.join(''))?.[1],
     10_000,
     100,
   );
-  nc = await connect({
-    servers: natsUrl,
-    user: 'vigil-control-plane',
-    pass: readFileSync(join(data, 'secrets', 'nats-control-plane.password'), 'utf8').trim(),
-  });
+  const { options } = await new NatsAuthority(join(data, 'secrets')).controlPlaneCreds();
+  nc = await connect({ servers: natsUrl, ...options });
 });
 
 after(async () => {
