@@ -94,8 +94,17 @@ test('vigil incidents show prints the tree with the chain in parent-child order,
   const shell = d.tree.find((n) => n.pid === kworker.ppid);
   assert.ok(shell && shell.argv[0] === 'bash', 'its parent is the shell');
   assert.equal(shell.ppid, chain.pid, "the shell's parent is python");
-  assert.ok(kworker.involved && shell.involved && d.tree[0]?.involved);
-  assert.equal(d.tree[0]?.pid, chain.pid);
+  // Above the root the tree shows its own ancestors as context (not involved): the root is the first involved.
+  assert.ok(kworker.involved && shell.involved);
+  assert.equal(d.tree.find((n) => n.involved)?.pid, chain.pid);
+  assert.ok(
+    d.tree
+      .slice(
+        0,
+        d.tree.findIndex((n) => n.involved),
+      )
+      .every((n) => !n.involved),
+  );
   assert.ok(d.timeline.some((e) => e.kind === 'alert'));
   assert.ok(d.timeline.some((e) => e.kind === 'exec' && e.pid === kworker.pid));
 
@@ -103,7 +112,7 @@ test('vigil incidents show prints the tree with the chain in parent-child order,
   assert.equal(text.status, 0, text.stderr);
   const lines = text.stdout.split('\n');
   const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
-  const py = at(new RegExp(`^\\* ${chain.pid} .*python`));
+  const py = at(new RegExp(`^\\*\\s+(└─ )?${chain.pid} .*python`));
   const sh = at(new RegExp(`^\\*\\s+└─ ${shell.pid} .*bash -c .*kworkerd`));
   const kw = at(new RegExp(`^\\*\\s+└─ ${kworker.pid} .*kworkerd`));
   assert.ok(py >= 0 && py < sh && sh < kw, `python, then its shell, then the miner:\n${text.stdout}`);
