@@ -9,6 +9,8 @@ import type { Parts } from './parts.js';
 
 /** How often incidents quiet for longer than the window are let go. */
 const SWEEP_MS = 60_000;
+/** How often taking open incidents back is tried again while storage does not answer. */
+const RESTORE_RETRY_MS = 5_000;
 
 /**
  * Incidents: every raised alert (suppressed ones never reach the sink) joins or opens one; each
@@ -26,13 +28,27 @@ export function incidentsStep(cfg: ControlPlaneConfig, p: Parts, log: Logger): S
         onChange: (inc) => store.save(inc),
         lookup: (id) => store.get(id),
       });
-      const back = await store.restorable(
-        BigInt(Date.now()) * 1_000_000n,
-        durationNs(config.current().incidents.window),
-      );
-      manager.restore(back.incidents, back.alerts);
-      if (back.incidents.length > 0)
-        log.info({ 'incidents.restored': back.incidents.length }, 'open incidents taken back');
+      const restore = async () => {
+        const back = await store.restorable(
+          BigInt(Date.now()) * 1_000_000n,
+          durationNs(config.current().incidents.window),
+        );
+        manager.restore(back.incidents, back.alerts);
+        if (back.incidents.length > 0)
+          log.info({ 'incidents.restored': back.incidents.length }, 'open incidents taken back');
+      };
+      // The control plane starts without its storage (events wait in JetStream): open incidents are
+      // then taken back once it answers; alerts before that open incidents of their own.
+      let retry: NodeJS.Timeout | undefined;
+      await restore().catch((err: Error) => {
+        log.warn({ err }, 'open incidents not taken back yet (storage unreachable); retrying in the background');
+        retry = setInterval(() => {
+          restore().then(
+            () => clearInterval(retry),
+            () => undefined,
+          );
+        }, RESTORE_RETRY_MS);
+      });
       const onAlert = (a: AlertV1) => {
         try {
           manager.add(a);
@@ -48,6 +64,7 @@ export function incidentsStep(cfg: ControlPlaneConfig, p: Parts, log: Logger): S
       const t = setInterval(() => manager.sweep(), SWEEP_MS);
       return async () => {
         clearInterval(t);
+        clearInterval(retry);
         p.alerts?.live.off('alert', onAlert);
         await store.stop();
       };
