@@ -280,11 +280,15 @@ test('incidents: a burst of versions makes one Slack message (readable, escaped,
   // The same version again (a republish): delivered once.
   await js.publish(incidentSubject('gpu-node-7'), JSON.stringify(incident(2)));
   await js.publish(incidentSubject('gpu-node-7'), JSON.stringify({ ...incident(3), severity: 'low' }));
+  // The control plane's own incidents (from the alerts the tests before raised) reach these outputs
+  // too: this test reads what was sent for its incident, and counts at least its own.
+  const ours = (path: string) =>
+    received.filter((r) => r.path === path && JSON.stringify(r.body).includes('inc-rome-1'));
   await waitFor('the superseded, the duplicate and the low one acked by the Slack output', async () => {
     const o = await output('slack');
-    return o.sent === 1 && o.duplicates === 2 && o.skipped === 1;
+    return ours('/slack').length === 1 && (o.duplicates ?? 0) >= 2 && (o.skipped ?? 0) >= 1;
   });
-  const each = received.filter((r) => r.path === '/each');
+  const each = ours('/each');
   assert.deepEqual(
     each.map((r) => [r.body.kind, r.delivery, r.body.data.version]),
     [
@@ -294,7 +298,7 @@ test('incidents: a burst of versions makes one Slack message (readable, escaped,
     'settle 0s: versions 1 and 2, once each; the low-severity one not at all',
   );
   assert.equal((await output('each')).duplicates, 1);
-  const slack = received.filter((r) => r.path === '/slack');
+  const slack = ours('/slack');
   assert.equal(slack.length, 1, 'the burst settled into its newest version');
   const body = slack[0]!.body as unknown as {
     text: string;
@@ -370,6 +374,10 @@ test('a reload starts the outputs added, stops those removed, and retries one th
   assert.match(failed.lastError!, /secretFile .*later\.key/);
   writeFileSync(keyFile, 'k');
   config.set({ publicUrl: PUBLIC_URL, outputs: [...outputs, keyed] });
+  // A new output starts at what arrives once its consumer exists: raise after it runs.
+  await waitFor('the keyed output running', async () =>
+    (await status()).some((o) => o.name === 'keyed' && o.lastError === null),
+  );
   await raise(['keyed-a1']);
   await waitFor('the keyed output delivering', () =>
     received.some((r) => r.path === '/keyed' && owed(['keyed-a1']).has(r.delivery)),
