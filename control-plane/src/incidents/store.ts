@@ -1,7 +1,15 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { JetStreamClient } from 'nats';
 import type { Logger } from 'pino';
-import { incidentSubject, SEVERITIES, type AlertV1, type IncidentQuery, type IncidentV1 } from '@vigil/schema';
+import {
+  incidentSubject,
+  SEVERITIES,
+  type AlertV1,
+  type IncidentQuery,
+  type IncidentV1,
+  type Severity,
+} from '@vigil/schema';
+import { clauseBuilder } from '../store/column-filter.js';
 import { insertRows } from '../store/row-insert.js';
 import { wellFormedJson } from '../store/well-formed-json.js';
 import { backoffMs, OutageLog, pause } from '../store/outage.js';
@@ -119,30 +127,7 @@ export class IncidentStore {
   async list(f: IncidentQuery & { limit: number }): Promise<IncidentV1[]> {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: f.limit };
-    if (f.status) {
-      where.push('status = {status:String}');
-      params.status = f.status;
-    }
-    if (f.severity) {
-      where.push('severity_n >= {sev:UInt8}');
-      params.sev = SEVERITIES.indexOf(f.severity);
-    }
-    if (f.host) {
-      where.push('host = {host:String}');
-      params.host = f.host;
-    }
-    if (f.job) {
-      where.push('job = {job:String}');
-      params.job = f.job;
-    }
-    if (f.rule) {
-      where.push('has(rules, {rule:String})');
-      params.rule = f.rule;
-    }
-    if (f.sinceNs) {
-      where.push('last_ts_ns >= {since:UInt64}');
-      params.since = f.sinceNs;
-    }
+    addIncidentFilters(f, where, params);
     const rs = await this.reader.query({
       query: `SELECT incident FROM incidents FINAL ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
               ORDER BY last_ts_ns DESC LIMIT {limit:UInt32}`,
@@ -166,6 +151,21 @@ export class IncidentStore {
     return { incidents, alerts: await alertsByIds(this.reader, ids) };
   }
 }
+
+/** The incidents table's clause for each filter of the list. */
+const addIncidentFilters = clauseBuilder<IncidentQuery>({
+  status: { sql: 'status = {status:String}', emptyIsAny: true },
+  severity: {
+    sql: 'severity_n >= {sev:UInt8}',
+    emptyIsAny: true,
+    param: 'sev',
+    value: (s: Severity) => SEVERITIES.indexOf(s),
+  },
+  host: { sql: 'host = {host:String}', emptyIsAny: true },
+  job: { sql: 'job = {job:String}', emptyIsAny: true },
+  rule: { sql: 'has(rules, {rule:String})', emptyIsAny: true },
+  sinceNs: { sql: 'last_ts_ns >= {since:UInt64}', emptyIsAny: true, param: 'since' },
+});
 
 /** The alerts with these ids, newest count of each. */
 export async function alertsByIds(ch: ClickHouseClient, ids: string[]): Promise<AlertV1[]> {

@@ -1,6 +1,6 @@
 /**
- * The WHERE clauses and query parameters of the filters `vigil events` and `vigil egress` share,
- * over the events table's columns. Values travel as ClickHouse query parameters, never in the SQL
+ * The WHERE clauses and query parameters of the API's filters: those `vigil events` and `vigil egress`
+ * share over the events table's columns, and a builder for other tables' filters. Values travel as ClickHouse query parameters, never in the SQL
  * text. A filter left out (undefined, or an empty string / zero time where none means "any") adds
  * nothing.
  */
@@ -17,8 +17,35 @@ export interface ColumnFilter {
   untilNs?: string | undefined;
 }
 
+/** How one filter becomes a clause: its SQL, whether an empty value means "any", and its parameter. */
+export interface ClauseSpec {
+  sql: string;
+  emptyIsAny: boolean;
+  /** The query parameter's name, when it is not the filter's own. */
+  param?: string;
+  /** The parameter's value from the filter's, when they differ. */
+  value?: (v: never) => unknown;
+}
+
+/**
+ * A function that adds the clauses of the filters an object sets to `where`, and their values to
+ * `params`, from one table of clauses; filters with no clause are ignored.
+ */
+export function clauseBuilder<F extends object>(
+  clauses: { [K in keyof F]?: ClauseSpec },
+): (f: F, where: string[], params: Record<string, unknown>) => void {
+  return (f, where, params) => {
+    for (const [name, spec] of Object.entries(clauses) as [keyof F & string, ClauseSpec][]) {
+      const v = f[name];
+      if (v === undefined || (spec.emptyIsAny && !v)) continue;
+      where.push(spec.sql);
+      params[spec.param ?? name] = spec.value ? spec.value(v as never) : v;
+    }
+  };
+}
+
 /** Each filter's clause; `emptyIsAny`: an empty value ("", 0) is no filter, as the API has always read it. */
-const CLAUSES: { [K in keyof ColumnFilter]-?: { sql: string; emptyIsAny: boolean } } = {
+const CLAUSES: { [K in keyof ColumnFilter]-?: ClauseSpec } = {
   kind: { sql: 'kind = {kind:String}', emptyIsAny: true },
   comm: { sql: 'comm = {comm:String}', emptyIsAny: false },
   pid: { sql: 'pid = {pid:UInt32}', emptyIsAny: false },
@@ -31,12 +58,5 @@ const CLAUSES: { [K in keyof ColumnFilter]-?: { sql: string; emptyIsAny: boolean
   untilNs: { sql: 'ts < fromUnixTimestamp64Nano({untilNs:Int64})', emptyIsAny: true },
 };
 
-/** Adds the clauses of the filters `f` sets to `where`, and their values to `params`. */
-export function addColumnFilters(f: ColumnFilter, where: string[], params: Record<string, unknown>): void {
-  for (const [name, { sql, emptyIsAny }] of Object.entries(CLAUSES)) {
-    const v = f[name as keyof ColumnFilter];
-    if (v === undefined || (emptyIsAny && !v)) continue;
-    where.push(sql);
-    params[name] = v;
-  }
-}
+/** Adds the clauses of the event filters `f` sets to `where`, and their values to `params`. */
+export const addColumnFilters = clauseBuilder<ColumnFilter>(CLAUSES);
