@@ -20,17 +20,19 @@ function compiles(pattern: string): boolean {
   }
 }
 
-/** A span of time as people write it: "90s", "15m", "12h", "7d". */
+/** The units of a duration as people write it ("500ms", "90s", "15m", "12h", "7d", "2w"), in milliseconds; the CLI's flags read the same units. */
+export const DURATION_UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+export type DurationUnit = keyof typeof DURATION_UNIT_MS;
+
+/** A span of time in vigil.yaml: a whole number and a unit. */
 export const DurationText = z
   .string()
-  .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as "500ms", "90s", "15m", "12h" or "7d"');
-
-const DURATION_UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+  .regex(/^\d+(ms|s|m|h|d|w)$/, 'a duration such as "500ms", "90s", "15m", "12h", "7d" or "2w"');
 
 /** A DurationText in milliseconds. */
 export function durationToMs(text: string): number {
-  const [, n, unit] = DurationText.parse(text).match(/^(\d+)(ms|s|m|h|d)$/)!;
-  return Number(n) * DURATION_UNIT_MS[unit as keyof typeof DURATION_UNIT_MS];
+  const [, n, unit] = DurationText.parse(text).match(/^(\d+)(ms|s|m|h|d|w)$/)!;
+  return Number(n) * DURATION_UNIT_MS[unit as DurationUnit];
 }
 
 /** Which alerts an output or a policy takes: at least this severity, and (when given) only these rules (globs, "tunnel.*"). */

@@ -1,4 +1,6 @@
-const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+import { DURATION_UNIT_MS, type DurationUnit } from '@vigil/schema';
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$/;
 
 export class DurationError extends Error {
   override name = 'DurationError';
@@ -6,9 +8,9 @@ export class DurationError extends Error {
 
 /** "90s", "10m", "1h", "2d" → seconds. */
 export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([smhdw])$/.exec(text.trim());
+  const m = DURATION.exec(text.trim());
   if (!m) throw new DurationError(`"${text}" is not a duration (use e.g. 30s, 10m, 1h, 2d)`);
-  return Number(m[1]) * UNITS[m[2]!]!;
+  return (Number(m[1]) * DURATION_UNIT_MS[m[2] as DurationUnit]) / 1000;
 }
 
 /** The ns-since-epoch bound for "--since 10m". */
@@ -21,7 +23,7 @@ export function sinceToNs(text: string, nowMs = Date.now()): string {
  * date-time with its zone (ISO 8601) → ns since the epoch.
  */
 export function timeToNs(text: string, nowMs = Date.now()): string {
-  if (/^\d+(?:\.\d+)?\s*[smhdw]$/.test(text.trim())) return sinceToNs(text, nowMs);
+  if (DURATION.test(text.trim())) return sinceToNs(text, nowMs);
   const ms = /^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/i.test(text.trim()) ? Date.parse(text) : NaN;
   if (Number.isNaN(ms))
     throw new DurationError(
