@@ -16,7 +16,15 @@ const now = BigInt(Date.now()) * 1_000_000n;
 const rows = [
   { id: 'a', host: 'h1', job: 'j1', status: 'open', severity: 'critical', rules: ['miner.exec'], last: now },
   { id: 'b', host: 'h1', job: '', status: 'resolved', severity: 'medium', rules: ['shell.reverse'], last: now - 1n },
-  { id: 'c', host: 'h2', job: 'j2', status: 'acknowledged', severity: 'high', rules: ['miner.exec', 'x'], last: now - 2n },
+  {
+    id: 'c',
+    host: 'h2',
+    job: 'j2',
+    status: 'acknowledged',
+    severity: 'high',
+    rules: ['miner.exec', 'x'],
+    last: now - 2n,
+  },
 ] as const;
 
 test('the incident list filters on status, least severity, host, job, rule and activity, newest first', async () => {
