@@ -483,3 +483,30 @@ test('a path exec read after a later memfd exec is not named after the memfd; a 
   assert.equal(cache.describe(31).fileless, true);
   assert.equal(cache.describe(31).exe, link, "not the sensor's own stdin");
 });
+
+test('bornUnder finds what was born under a process after its start, re-parented or not, and alive', () => {
+  const root = fakeProc([
+    { pid: 1, ppid: 0, comm: 'init', argv: ['init'] },
+    { pid: 10, ppid: 1, comm: 'bash', argv: ['bash'] },
+  ]);
+  const cache = new ProcessCache({ procRoot: root });
+  cache.seedFromProc([1, 10]);
+  // An earlier holder of pid 20 left a child (30), born before the present pid 20 started.
+  cache.onFork(10, 20, 100n, 7);
+  cache.onFork(20, 30, 110n, 7);
+  cache.onExit(20);
+  cache.onFork(10, 20, 200n, 7);
+  // The present 20 double-forks: 21 forks 22 and exits, so 22 is re-parented to init.
+  cache.onFork(20, 21, 210n, 7);
+  cache.onFork(21, 22, 220n, 7);
+  cache.onExit(21);
+  cache.onFork(22, 23, 230n, 7);
+  cache.onFork(10, 40, 240n, 7);
+  const under = (pid: number, since: bigint) =>
+    cache
+      .bornUnder(pid, since)
+      .map((p) => p.pid)
+      .sort((a, b) => a - b);
+  assert.deepEqual(under(20, 200n), [22, 23], 'not 21 (exited), 30 (born under the earlier 20), nor 40');
+  assert.deepEqual(under(10, 0n), [20, 22, 23, 30, 40]);
+});

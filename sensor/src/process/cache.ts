@@ -345,6 +345,25 @@ export class ProcessCache {
   }
 
   /**
+   * Live processes born under `pid` (anywhere up their ancestry at birth) since `sinceTs`, that
+   * process's start: a response's tree includes those re-parented away from it (a double fork,
+   * `setsid`, a parent that exited). One born before `sinceTs` was under an earlier process with the
+   * same pid. Those with no start time known are left out: their pid could not be checked.
+   */
+  bornUnder(pid: number, sinceTs: bigint): { pid: number; startTs: bigint }[] {
+    const out: { pid: number; startTs: bigint }[] = [];
+    for (const e of this.entries.values()) {
+      if (e.life.exited || e.pid === pid || e.startTs === null || e.startTs < sinceTs) continue;
+      for (let up = this.lineageOf(e); up !== null && up !== CUT; up = up.up) {
+        if (up.self.pid !== pid) continue;
+        out.push({ pid: e.pid, startTs: e.startTs });
+        break;
+      }
+    }
+    return out;
+  }
+
+  /**
    * The process as events carry it, with its ancestry; a stub when nothing at all is known. `hint`
    * holds what the probe read in the kernel with the event itself.
    */

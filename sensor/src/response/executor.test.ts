@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ResponseOrderV1 } from '@vigil/schema';
 import { readProc, readProcState } from '../host/procfs.js';
 import { KtimeClock } from '../assemble/clock.js';
-import { ResponseExecutor } from './executor.js';
+import { type ExecutorOptions, ResponseExecutor } from './executor.js';
 import { descendants } from './target.js';
 
 const clock = new KtimeClock();
@@ -54,7 +54,7 @@ function order(pid: number, over: Partial<ResponseOrderV1> = {}): ResponseOrderV
 }
 
 /** A stand-in sensor (with a child, as its probes are) and a stand-in nats-server, apart from this test's process. */
-async function executorBeside(): Promise<{
+async function executorBeside(extra: Partial<ExecutorOptions> = {}): Promise<{
   x: ResponseExecutor;
   sensor: ChildProcess;
   nats: ChildProcess;
@@ -69,7 +69,7 @@ async function executorBeside(): Promise<{
   )
     await sleep(20);
   const nats = await started('sleep', ['30']);
-  const x = new ResponseExecutor({ selfPid: sensor.pid!, protectedPids: () => [nats.pid!], ktimeToWall });
+  const x = new ResponseExecutor({ selfPid: sensor.pid!, protectedPids: () => [nats.pid!], ktimeToWall, ...extra });
   return {
     x,
     sensor,
@@ -168,6 +168,56 @@ test('a tree kill stops and kills bash -> sh -> sleep; a dry run lists the tree 
     for (const p of [shell.pid!, ...tree]) assert.ok(await dead(p), `pid ${p}`);
   } finally {
     shell.kill('SIGKILL');
+    stop();
+  }
+});
+
+/** The pid of the process whose argv is exactly `argv`, once it runs. */
+async function pidRunning(argv: string[]): Promise<number> {
+  const want = `${argv.join('\0')}\0`;
+  for (let i = 0; i < 250; i++) {
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        if (readFileSync(`/proc/${d}/cmdline`, 'latin1') === want) return Number(d);
+      } catch {}
+    }
+    await sleep(20);
+  }
+  throw new Error(`${argv.join(' ')} never ran`);
+}
+
+test('a tree kill reaches a process double-forked out of the tree, by the ancestry the sensor saw at its birth', async () => {
+  // What the sensor's process cache answers: the test sets it once the escaped process runs.
+  let seen: { pid: number; startTs: bigint }[] = [];
+  let shellPid = 0;
+  const { x, stop } = await executorBeside({ bornUnder: (pid) => (pid === shellPid ? seen : []) });
+  // A unique argument tells this test's escaped sleep from any other.
+  const tag = `${30 + (process.pid % 1000) / 1000}`;
+  const shell = await started('bash', ['-c', `(sleep ${tag} &); sleep 30`]);
+  shellPid = shell.pid!;
+  const escaped = await pidRunning(['sleep', tag]);
+  try {
+    assert.notEqual(readProc(escaped)!.ppid, shell.pid, 're-parented away from the shell');
+    assert.ok(!descendants(shell.pid!).includes(escaped), '/proc no longer leads from the shell to it');
+    const seenBorn = { pid: escaped, startTs: readProc(escaped)!.startTs! };
+    const dryRun = () => x.execute(order(shell.pid!, { action: 'kill-tree', dryRun: true })).pids;
+    assert.ok(!dryRun().includes(escaped), 'unknown to the sensor, it is not in the tree');
+    // A record whose pid now holds another process (another start time) is left alone.
+    seen = [{ pid: escaped, startTs: seenBorn.startTs - 10_000_000_000n }];
+    assert.ok(!dryRun().includes(escaped), 'a record of another start time is left alone');
+    seen = [seenBorn];
+    assert.ok(dryRun().includes(escaped), 'the dry run lists it');
+    const r = x.execute(order(shell.pid!, { action: 'kill-tree' }));
+    assert.equal(r.outcome, 'killed', r.reason);
+    assert.ok(r.pids.includes(escaped), `killed ${r.pids.join(' ')}`);
+    assert.ok(await dead(escaped), 'the escaped sleep is dead');
+    assert.ok(await dead(shell.pid!), 'the shell is dead');
+  } finally {
+    shell.kill('SIGKILL');
+    try {
+      process.kill(escaped, 'SIGKILL');
+    } catch {}
     stop();
   }
 });

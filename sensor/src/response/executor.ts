@@ -9,6 +9,12 @@ export interface ExecutorOptions {
   /** A kernel time (ns) on the wall clock, as the sensor converts a fork record's time. */
   ktimeToWall: (ns: bigint) => bigint;
   procRoot?: string;
+  /**
+   * Live processes born under `pid` since `startTs`, by the sensor's record of each one's ancestry at
+   * birth: those a double fork or an exiting parent moved out from under it, where /proc's parent links
+   * no longer lead (the process cache's bornUnder).
+   */
+  bornUnder?: (pid: number, startTs: bigint) => { pid: number; startTs: bigint | null }[];
   /** process.kill, unless a test watches the signals. */
   kill?: (pid: number, signal: NodeJS.Signals) => void;
 }
@@ -26,7 +32,8 @@ const refused = (reason: string): Execution => ({ outcome: 'refused', reason, pi
  * still be the process the order names (same start time: a recycled pid is refused), and must not be
  * pid 1, a kernel thread, the sensor, one of its ancestors or descendants, or a protected process or
  * one of theirs. A tree is stopped (SIGSTOP) as it is walked, so nothing in it can fork away, then
- * killed leaves first.
+ * killed leaves first. The tree is what /proc shows under the process and under each process born
+ * under it that was re-parented away (a double fork, `setsid`, `nohup … &` then exit).
  */
 export class ResponseExecutor {
   private readonly kill: (pid: number, signal: NodeJS.Signals) => void;
@@ -64,11 +71,25 @@ export class ResponseExecutor {
       if (order.dryRun) return { outcome: 'dry-run', reason: 'dry run: would send SIGKILL', pids: [order.pid] };
       return this.signalAll([order.pid], 'SIGKILL');
     }
-    return order.dryRun ? this.dryRunTree(order.pid) : this.killTree(order);
+    return order.dryRun ? this.dryRunTree(order) : this.killTree(order);
   }
 
-  private dryRunTree(pid: number): Execution {
-    const tree = [pid, ...descendants(pid, this.procRoot)];
+  /**
+   * The pids below the order's process now. One the sensor saw born under it counts only while its pid
+   * still holds that process (same start time): a pid freed and reused since is someone else's.
+   */
+  private treeNow(order: ResponseOrderV1): number[] {
+    const away = (this.o.bornUnder?.(order.pid, BigInt(order.startTs)) ?? []).filter((a) => {
+      const live = liveProc(a.pid, this.procRoot);
+      return live !== null && a.startTs !== null && startMatches(a.startTs, live.startTicks, this.o.ktimeToWall);
+    });
+    const roots = away.map((a) => a.pid);
+    return descendants(order.pid, this.procRoot, roots);
+  }
+
+  private dryRunTree(order: ResponseOrderV1): Execution {
+    const pid = order.pid;
+    const tree = [pid, ...this.treeNow(order)];
     const bad = tree.map((p) => (p === pid || !liveProc(p, this.procRoot) ? null : this.guard(p, null))).find((w) => w);
     if (bad) return refused(`the tree holds a process that is never a target: ${bad}`);
     return { outcome: 'dry-run', reason: 'dry run: would stop and kill the tree, leaves first', pids: tree };
@@ -91,7 +112,7 @@ export class ResponseExecutor {
     const tried = new Set([order.pid]);
     for (let grew = true; grew; ) {
       grew = false;
-      for (const p of descendants(order.pid, this.procRoot)) {
+      for (const p of this.treeNow(order)) {
         if (tried.has(p)) continue;
         tried.add(p);
         grew = true;

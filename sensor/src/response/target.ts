@@ -77,12 +77,15 @@ export function parentsNow(procRoot = '/proc'): Map<number, number[]> {
   return children;
 }
 
-/** The descendants of `pid` in breadth-first order (children before grandchildren). */
-export function descendants(pid: number, procRoot = '/proc'): number[] {
+/**
+ * The descendants of `pid` (and of the further `roots`, which are listed too) in breadth-first order
+ * (children before grandchildren), from one read of /proc.
+ */
+export function descendants(pid: number, procRoot = '/proc', roots: readonly number[] = []): number[] {
   const children = parentsNow(procRoot);
-  const out: number[] = [];
-  const queue = [pid];
-  const seen = new Set([pid]);
+  const out = roots.filter((r) => r !== pid);
+  const queue = [pid, ...out];
+  const seen = new Set(queue);
   while (queue.length > 0) {
     for (const c of children.get(queue.shift()!) ?? []) {
       if (seen.has(c)) continue;

@@ -19,6 +19,7 @@ export const responseStep = (cfg: SensorConfig, p: SensorParts): Step => ({
       selfPid: process.pid,
       protectedPids: () => cfg.protectedPids ?? [],
       ktimeToWall: (ns) => BigInt(p.clock.toWall(Number(ns))),
+      bornUnder: (pid, startTs) => p.cache.bornUnder(pid, startTs),
       counters: p.counters,
       log: p.log,
     });
