@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import {
@@ -170,6 +170,43 @@ test('respond kill --tree kills a reverse-shell chain (bash -> sh -> sleep), all
   assert.equal((await exited(shell)).signal, 'SIGKILL');
   await waitFor('the chain gone', () => record.result!.pids.every((p) => !alive(p)), 5_000, 100);
   assert.equal(audit(record.order.id)?.outcome, 'killed');
+});
+
+/** The pid of the process whose argv is exactly `argv`, once it runs. */
+const pidRunning = (argv: string[]) =>
+  waitFor(
+    `${argv.join(' ')} running`,
+    () =>
+      readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .find((d) => {
+          try {
+            return readFileSync(`/proc/${d}/cmdline`, 'latin1') === `${argv.join('\0')}\0`;
+          } catch {
+            return false;
+          }
+        }),
+    10_000,
+    50,
+  ).then(Number);
+
+test('respond kill --tree also kills what double-forked out of the tree (re-parented, no longer a descendant)', async () => {
+  // A unique argument tells this test's escaped sleep from any other.
+  const tag = `${300 + (process.pid % 1000) / 1000}`;
+  const shell = run('bash', ['-c', `(setsid sleep ${tag} &); sleep 300`]);
+  await new Promise((r) => shell.once('spawn', r));
+  const escaped = await pidRunning(['sleep', tag]);
+  try {
+    await stored(shell.pid!);
+    await stored(escaped);
+    const { status, record } = respond(['--pid', String(shell.pid), '--tree', '--reason', 'escaped miner']);
+    assert.equal(status, 0, JSON.stringify(record));
+    assert.equal(record.result?.outcome, 'killed', record.result?.reason);
+    assert.ok(record.result.pids.includes(escaped), `the escaped process is in the tree: ${record.result.pids}`);
+    await waitFor('the escaped process gone', () => !alive(escaped), 5_000, 100);
+  } finally {
+    if (alive(escaped)) process.kill(escaped, 'SIGKILL');
+  }
 });
 
 test('a dry run kills nothing and records the pids it would have killed', async () => {
