@@ -9,6 +9,7 @@ import type { ControlPlaneConfig } from './startup/config.js';
 import { newParts } from './startup/parts.js';
 import { storageStep } from './startup/storage-step.js';
 import { natsStep } from './startup/nats-step.js';
+import { retentionStep } from './startup/retention-step.js';
 import { configStep } from './startup/config-step.js';
 import { responseStep } from './startup/response-step.js';
 import { outputsStep } from './startup/outputs-step.js';
@@ -51,6 +52,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       natsStep(cfg, p, log),
       leaseStep(cfg, p, log),
       configStep(cfg, p, log),
+      retentionStep(p, log),
       heartbeatsStep(cfg, p, log),
       outputsStep(cfg, p, log),
       detectionsStep(cfg, p, log, o),

@@ -238,6 +238,10 @@ export const SensorStatus = HeartbeatV1.extend({
 export type SensorStatus = z.infer<typeof SensorStatus>;
 
 /** `GET /api/v1/status` (and what `/metrics` reads). */
+/** A table's TTL, and how far back the times rows claim are stored as claimed (older: at the insert's time). */
+export const TableRetention = z.object({ ttlSeconds: z.number(), claimSeconds: z.number() });
+export type TableRetention = z.infer<typeof TableRetention>;
+
 export const StatusReport = z.object({
   controlPlane: z.object({
     version: z.string(),
@@ -312,6 +316,14 @@ export const StatusReport = z.object({
         path: z.string().nullable(),
         loadedTs: z.string().nullable(),
         reloads: z.number(),
+        lastError: z.string().nullable(),
+      })
+      .optional(),
+    /** What the tables keep (vigil.yaml `retention:`, defaults where it says nothing), and why applying it last failed. */
+    retention: z
+      .object({
+        events: TableRetention,
+        alerts: TableRetention,
         lastError: z.string().nullable(),
       })
       .optional(),

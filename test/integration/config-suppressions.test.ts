@@ -131,12 +131,19 @@ test('suppressed, listed with its reason; an invalid change keeps it; a valid ch
   await waitFor('the second suppressed alert', () => alertsOf(['--suppressed']).find((a) => a.proc?.pid === 5002));
   assert.deepEqual(alertsOf([]), []);
 
-  // Valid without it: the next alert is raised.
-  rewrite('incidents:\n  window: 10m\n');
+  // Valid without it: the next alert is raised. Its retention applies to the tables.
+  assert.deepEqual(status().retention, {
+    events: { ttlSeconds: 30 * 86_400, claimSeconds: 29 * 86_400 },
+    alerts: { ttlSeconds: 180 * 86_400, claimSeconds: 179 * 86_400 },
+    lastError: null,
+  });
+  rewrite('incidents:\n  window: 10m\nretention:\n  events: 7d\n');
   await waitFor('the reload', () => {
     const c = status().config;
     return c?.reloads === 1 && c.lastError === null;
   });
+  await waitFor('the retention applied', () => status().retention?.events.ttlSeconds === 7 * 86_400);
+  assert.equal(status().retention?.lastError, null);
   await minerExec(5003);
   const raised = await waitFor('the raised alert', () => alertsOf([]).find((a) => a.proc?.pid === 5003));
   assert.equal(raised.suppressed, undefined);

@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { JetStreamClient, JsMsg } from 'nats';
 import type { Logger } from 'pino';
 import type { EventV1 } from '@vigil/schema';
+import { EVENTS_KEPT_DAYS } from '../store/claimed-time.js';
 import type { StreamLimits } from './streams.js';
 import { DetectStage, detectedSize, type Detected } from './detect-stage.js';
 import { DurableConsumer, type ConsumerState } from './durable-consumer.js';
@@ -51,6 +52,8 @@ export interface IngestOptions {
    */
   storeLingerMs?: number;
   log: Logger;
+  /** Days back whose claimed times the events table stores as claimed (retention.ts); 29 by default. */
+  claimDays?: () => number;
   /** The streams' limits, should the events stream itself have to be made again (it went missing). */
   streams: StreamLimits;
   /**
@@ -113,6 +116,7 @@ export class EventIngestor {
       running: () => this.running,
       stopping: () => this.stopping,
       notKept: () => opts.notKept?.() ?? null,
+      claimDays: () => opts.claimDays?.() ?? EVENTS_KEPT_DAYS,
     });
   }
 

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { deadLetterSubject } from '@vigil/schema';
 import { insertEvents, StoredNotKeptError } from '../store/event-insert.js';
 import { OutageLog } from '../store/outage.js';
-import { EVENTS_KEPT_DAYS, storedAtClaimedTime } from '../store/claimed-time.js';
+import { storedAtClaimedTime } from '../store/claimed-time.js';
 import type { CheckedMessage, Refused } from './check.js';
 import type { IngestStats } from './consumer.js';
 import { sleep } from './stage-queue.js';
@@ -23,6 +23,8 @@ export interface StoreStageHost {
   stopping(): Promise<void>;
   /** Why an insert that succeeded is not kept (see StorageClients.notKept); null when it is. */
   notKept(): string | null;
+  /** Days back whose claimed times the events table stores as claimed. */
+  claimDays(): number;
 }
 
 /**
@@ -108,7 +110,8 @@ export class StoreStage {
         for (const m of good) this.ack(m);
         stats.stored += events.length;
         const now = Date.now();
-        for (const ev of events) if (!storedAtClaimedTime(ev.ts, EVENTS_KEPT_DAYS, now)) stats.retimed++;
+        const claimDays = this.host.claimDays();
+        for (const ev of events) if (!storedAtClaimedTime(ev.ts, claimDays, now)) stats.retimed++;
         stats.batches++;
         stats.storageHealthy = true;
         stats.lastInsertError = null;

@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { NatsConnection } from 'nats';
 import type { FastifyInstance } from 'fastify';
-import type { EventV1 } from '@vigil/schema';
+import type { EventV1, TableRetention } from '@vigil/schema';
 import type { StorageClients } from '../store/client.js';
+import type { RetainedTable } from '../store/retention.js';
 import type { EventIngestor } from '../ingest/consumer.js';
 import type { HeartbeatTracker } from '../ingest/heartbeats.js';
 import type { AlertSink } from '../alerts/sink.js';
@@ -56,6 +57,9 @@ export interface Parts {
   incidentStore?: IncidentStore;
   /** API routes the steps before the API add (each registers its own under /api/v1). */
   routes: ((app: FastifyInstance) => void)[];
+  /** What each table keeps (startup/retention-step.ts), and why the last try to apply it failed. */
+  retention?: Record<RetainedTable, TableRetention>;
+  retentionError?: string | null;
   /** The events stream's ingest lease, once taken (startup/lease-step.ts). */
   lease?: IngestLease;
 }

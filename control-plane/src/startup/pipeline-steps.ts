@@ -1,3 +1,4 @@
+import { EVENTS_KEPT_DAYS } from '../store/claimed-time.js';
 import type { Logger } from 'pino';
 import type { Step } from '@vigil/schema';
 import { EventIngestor } from '../ingest/consumer.js';
@@ -90,6 +91,7 @@ export function ingestStep(cfg: ControlPlaneConfig, p: Parts, log: Logger): Step
         log,
         streams: p.streamLimits,
         notKept: () => p.ch!.notKept(),
+        claimDays: () => (p.retention ? p.retention.events.claimSeconds / 86_400 : EVENTS_KEPT_DAYS),
         onEvents: (events) => {
           p.engine?.process(events);
           if (p.liveEvents.listenerCount(EVENT_TOPIC.event) > 0)

@@ -37,6 +37,7 @@ export function statusReport(cfg: ControlPlaneConfig, p: Parts, silentAfterSecon
       /** The same for followers of the live event stream (`vigil events --follow`). */
       eventStream: p.eventFollowers.report(),
       ...(p.config?.status ? { config: p.config.status() } : {}),
+      ...(p.retention ? { retention: { ...p.retention, lastError: p.retentionError ?? null } } : {}),
       ...(p.suppressor ? { suppressed: p.suppressor.report() } : {}),
       ...(p.outputs ? { outputs: p.outputs.report() } : {}),
       ...(p.incidents
