@@ -8,7 +8,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
@@ -32,6 +32,29 @@ const clientEnv = {
   VIGIL_CLIENT_KEY: join(certs, 'client-ops-key.pem'),
 };
 const oneLine = (s: string) => s.replace(/\s*›\s*|\s+/g, ' ');
+
+/** The first line a NATS server sends (INFO), and whether it then closes on a client that never starts TLS. */
+function plainTextClient(port: number): Promise<{ info: string; text: string; closedByServer: boolean }> {
+  return new Promise((resolve) => {
+    const s = tcpConnect(port, '127.0.0.1');
+    let text = '';
+    let sent = false;
+    let ours = false;
+    s.on('data', (d) => {
+      text += d.toString();
+      if (!sent && text.includes('\r\n')) {
+        sent = true;
+        s.write('CONNECT {"verbose":false,"pedantic":false,"protocol":1}\r\nPING\r\n');
+      }
+    });
+    s.on('close', () => resolve({ info: text.split('\r\n')[0]!, text, closedByServer: !ours }));
+    s.on('error', () => {});
+    setTimeout(() => {
+      ours = true;
+      s.destroy();
+    }, 10_000).unref();
+  });
+}
 
 before(async () => {
   const made = spawnSync(process.execPath, [CLI, 'certs', '--dir', certs, '--client', 'ops'], { encoding: 'utf8' });
@@ -98,26 +121,8 @@ test("the sensor's events arrive over TLS", async () => {
 
 test('a plain-text NATS client is refused: the server requires TLS', async () => {
   // The protocol by hand, as a client that never starts TLS: the server closes on it without a PONG.
-  const got = await new Promise<{ text: string; closedByServer: boolean }>((resolve) => {
-    const s = tcpConnect(natsPort, '127.0.0.1');
-    let text = '';
-    let sent = false;
-    let ours = false;
-    s.on('data', (d) => {
-      text += d.toString();
-      if (!sent && text.includes('\r\n')) {
-        sent = true;
-        s.write('CONNECT {"verbose":false,"pedantic":false,"protocol":1}\r\nPING\r\n');
-      }
-    });
-    s.on('close', () => resolve({ text, closedByServer: !ours }));
-    s.on('error', () => {});
-    setTimeout(() => {
-      ours = true;
-      s.destroy();
-    }, 10_000).unref();
-  });
-  assert.match(got.text.split('\r\n')[0]!, /"tls_required":true/);
+  const got = await plainTextClient(natsPort);
+  assert.match(got.info, /"tls_required":true/);
   assert.doesNotMatch(got.text, /PONG/);
   assert.ok(got.closedByServer, `the server kept a plain-text client: ${got.text}`);
 });
@@ -177,5 +182,47 @@ test('off loopback without TLS vigil up refuses to start, naming vigil certs', a
       oneLine(r.stderr),
       /0\.0\.0\.0 would be off loopback without TLS: create certificates with `vigil certs`/,
     );
+  }
+});
+
+test('--print-nats-config prints the configuration vigil up runs: a nats-server started with it wants TLS and client certificates', async () => {
+  const port = await freePort();
+  const printed = spawnSync(
+    process.execPath,
+    [
+      CLI,
+      'up',
+      '--print-nats-config',
+      '--data-dir',
+      join(dir, 'printed'),
+      '--tls-dir',
+      certs,
+      '--tls-client-auth',
+      '--nats-port',
+      String(port),
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  assert.equal(printed.status, 0, printed.stderr);
+  assert.match(printed.stdout, /^operator: /m);
+  const conf = join(dir, 'printed.conf');
+  writeFileSync(conf, printed.stdout);
+  const server = spawn('nats-server', ['-c', conf], { stdio: 'ignore' });
+  try {
+    await waitFor(
+      'the printed nats-server listening',
+      async () => (await plainTextClient(port)).info.startsWith('INFO'),
+      15_000,
+      200,
+    );
+    const got = await plainTextClient(port);
+    assert.match(got.info, /"auth_required":true/);
+    assert.match(got.info, /"tls_required":true/);
+    assert.match(got.info, /"tls_verify":true/);
+    assert.ok(got.closedByServer);
+  } finally {
+    const exited = new Promise((r) => server.once('exit', r));
+    server.kill('SIGTERM');
+    await exited;
   }
 });

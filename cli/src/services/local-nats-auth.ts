@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'nats';
 import type { Logger } from 'pino';
@@ -71,5 +72,27 @@ export function natsTlsBlock(tls: TlsConfig): string {
     '  timeout: 2',
     '}',
     '',
+  ].join('\n');
+}
+
+/**
+ * The whole configuration of the nats-server `vigil up` runs, as one file a nats-server started by
+ * other means can use: its listen address and store (flags there), then what localNatsAuth writes.
+ */
+export async function printableNatsConfig(o: {
+  dataDir: string;
+  host: string;
+  listen: string;
+  port: number;
+  tls: TlsConfig | null;
+  log: Logger;
+}): Promise<string> {
+  secureDir(o.dataDir, null);
+  const auth = await localNatsAuth(o.dataDir, o.host, o.log, o.tls);
+  const listen = o.listen.includes(':') ? `[${o.listen}]` : o.listen;
+  return [
+    `listen: ${JSON.stringify(`${listen}:${o.port}`)}`,
+    `jetstream { store_dir: ${JSON.stringify(join(o.dataDir, 'nats'))} }`,
+    readFileSync(auth.configFile, 'utf8'),
   ].join('\n');
 }

@@ -10,6 +10,7 @@ import { dataDirFromEnv } from '../../services/local-secrets.js';
 import { defaultHostId } from '../../services/host-id.js';
 import { apiFlagFor } from '../../services/api-client.js';
 import { sensorNatsAuth } from '../../services/sensor-process.js';
+import { printableNatsConfig } from '../../services/local-nats-auth.js';
 import { checkListen, serveTls, tlsServeFlags, type ServeTls } from '../../services/tls-settings.js';
 
 export default class Up extends Command {
@@ -40,6 +41,11 @@ export default class Up extends Command {
     ...detectionFlags,
     ...natsAuthFlags,
     ...logFlags,
+    'print-nats-config': Flags.boolean({
+      description:
+        'print the nats-server configuration vigil up runs (operator mode, its listen address, TLS) and exit; the keys are made in <data-dir>/secrets when absent',
+      default: false,
+    }),
     // For the benchmark that compares it with the sensor's own process (bench/sensor-apart.mjs).
     'sensor-in-process': Flags.boolean({
       description:
@@ -67,6 +73,18 @@ export default class Up extends Command {
       checkListen([...(flags.nats ? [] : [{ what: 'NATS', addr: listen }]), { what: 'the API', addr: apiHost }], tls);
     } catch (err) {
       this.error((err as Error).message, { exit: 1 });
+    }
+    if (flags['print-nats-config']) {
+      const conf = await printableNatsConfig({
+        dataDir: flags['data-dir'],
+        host: flags['host-id'] ?? defaultHostId(log),
+        listen,
+        port: flags['nats-port'],
+        tls,
+        log,
+      }).catch((err: Error) => this.error(err.message, { exit: 1 }));
+      process.stdout.write(conf);
+      return;
     }
     const stack = await startStack({
       ...(config ? { config } : {}),
