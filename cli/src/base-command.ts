@@ -1,6 +1,6 @@
 import { Command, Errors, type Interfaces } from '@oclif/core';
 import { apiTarget, type ApiTarget } from './services/api-client.js';
-import { apiFlag } from './services/flags.js';
+import { apiFlag, apiTlsFlags } from './services/flags.js';
 
 /** The exit code an error asks for: oclif's (2 for a usage error), else 1. */
 function exitCodeOf(err: unknown): number {
@@ -45,7 +45,7 @@ export type ApiArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args'
  * once (`this.flags`, `this.args`), and `this.api()`, the API they name.
  */
 export abstract class ApiCommand<T extends typeof Command> extends VigilCommand {
-  static override baseFlags = { api: apiFlag };
+  static override baseFlags = { api: apiFlag, ...apiTlsFlags };
 
   protected flags!: ApiFlags<T>;
   protected args!: ApiArgs<T>;
@@ -65,6 +65,10 @@ export abstract class ApiCommand<T extends typeof Command> extends VigilCommand 
 
   /** The API this command reads (--api, else VIGIL_API, else the default) and its token. */
   protected api(): ApiTarget {
-    return apiTarget(this.flags.api);
+    return apiTarget(this.flags.api, {
+      ca: this.flags.ca,
+      cert: this.flags['client-cert'],
+      key: this.flags['client-key'],
+    });
   }
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_SILENT_AFTER_SECONDS, runSteps } from '@vigil/schema';
+import { DEFAULT_SILENT_AFTER_SECONDS, runSteps, urlHost } from '@vigil/schema';
 import { checkApiBinding } from './api/server.js';
 import type { EventIngestor } from './ingest/consumer.js';
 import type { DetectionEngine } from './detect/engine.js';
@@ -67,5 +67,11 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
   );
   const addr = p.api!.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.api.port;
-  return { apiUrl: `http://${cfg.api.host}:${port}`, ingestor: p.ingestor!, engine: p.engine!, custom: p.custom, stop };
+  return {
+    apiUrl: `${cfg.api.tls ? 'https' : 'http'}://${urlHost(cfg.api.host)}:${port}`,
+    ingestor: p.ingestor!,
+    engine: p.engine!,
+    custom: p.custom,
+    stop,
+  };
 }

@@ -211,8 +211,29 @@ export const ResponsePolicy = z
   .strict();
 export type ResponsePolicy = z.infer<typeof ResponsePolicy>;
 
+/**
+ * TLS for what `vigil up` serves (nats-server and the API; `vigil control-plane`: the API): PEM files,
+ * read at start. `clientAuth` requires a client certificate the CA signed (mutual TLS), so needs `ca`.
+ */
+export const TlsConfig = z
+  .object({
+    ca: z.string().min(1).optional(),
+    cert: z.string().min(1),
+    key: z.string().min(1),
+    clientAuth: z.boolean().default(false),
+  })
+  .strict()
+  .refine((t) => !t.clientAuth || t.ca !== undefined, {
+    error: 'clientAuth needs ca: the CA that signs client certificates',
+    path: ['ca'],
+  });
+export type TlsConfig = z.infer<typeof TlsConfig>;
+
 export const VigilConfigV1 = z
   .object({
+    /** The address nats-server and the API listen on (`vigil up --listen`); off loopback only with `tls`. */
+    listen: z.string().min(1).optional(),
+    tls: TlsConfig.optional(),
     /** The URL people open the control plane at; notifications link incidents under it. */
     publicUrl: z.url().optional(),
     outputs: z

@@ -42,3 +42,11 @@ export const DEFAULT_RESPONSE_ANSWER_SECONDS = 5;
 export const OUTPUT_RETRY_BASE_MS = 1000;
 export const OUTPUT_RETRY_CAP_MS = 5 * 60_000;
 export const OUTPUT_MAX_ATTEMPTS = 8;
+
+/**
+ * TLS (`vigil certs`): where it writes in a data directory, and how long what it makes stays valid;
+ * rotation is a new certificate and a restart (docs/operations.md "TLS").
+ */
+export const TLS_DIR = 'tls';
+export const DEFAULT_CA_DAYS = 3650;
+export const DEFAULT_CERT_DAYS = 825;

@@ -14,3 +14,4 @@ export * from './response.v1.js';
 export * from './incident.v1.js';
 export * from './config-file.js';
 export * from './enroll.v1.js';
+export * from './address.js';

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_API_URL } from '@vigil/schema';
+// undici's fetch: the global one takes no connection options (a CA to trust, a client certificate).
+import { Agent, fetch, type Dispatcher, type RequestInit, type Response } from 'undici';
 import type {
   AlertQuery,
   AlertV1,
@@ -32,6 +34,10 @@ export interface ApiTarget {
   token?: string;
   /** Where the token came from, or why there is none: what a refusal (401) tells the user. */
   tokenSource: string;
+  /** HTTPS beyond the system's CAs: the CA to trust, a client certificate (see apiTls). */
+  dispatcher?: Dispatcher;
+  /** The client certificate presented, if any: what a closed TLS connection suggests. */
+  clientCert?: string;
 }
 
 /**
@@ -71,11 +77,43 @@ const LOOPBACK_URL = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$
  * The API and its token: VIGIL_API_TOKEN, else (for an API on this host) the file the control plane
  * keeps it in, $VIGIL_DATA_DIR/api-token (default DEFAULT_DATA_DIR), readable by root and group vigil.
  */
-export function apiTarget(flag: string | undefined): ApiTarget {
+export function apiTarget(flag: string | undefined, tls: ApiTlsFiles = {}): ApiTarget {
   const url = apiBaseUrl(
     flag ?? process.env.VIGIL_API ?? DEFAULT_API,
     flag !== undefined ? '--api' : process.env.VIGIL_API !== undefined ? 'VIGIL_API' : 'the default API',
   );
+  const dispatcher = apiTls(tls);
+  return { ...apiToken(url), ...(dispatcher ? { dispatcher } : {}), ...(tls.cert ? { clientCert: tls.cert } : {}) };
+}
+
+/** Files for HTTPS: the CA that signed the API's certificate (--ca, VIGIL_CA), a client certificate for mutual TLS. */
+export interface ApiTlsFiles {
+  ca?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
+}
+
+/** A connection pool that trusts `ca` beside nothing else and presents the client certificate; none without files. */
+export function apiTls(files: ApiTlsFiles): Dispatcher | undefined {
+  if (!files.ca && !files.cert) return undefined;
+  if (files.cert && !files.key) throw new ApiError('--client-cert needs its key: --client-key (or VIGIL_CLIENT_KEY)');
+  const read = (path: string, what: string) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (cause) {
+      throw new ApiError(`cannot read the ${what} ${path}: ${(cause as Error).message}`, { cause });
+    }
+  };
+  return new Agent({
+    connect: {
+      ...(files.ca ? { ca: read(files.ca, 'CA certificate (--ca, VIGIL_CA)') } : {}),
+      ...(files.cert ? { cert: read(files.cert, 'client certificate'), key: read(files.key!, 'client key') } : {}),
+    },
+  });
+}
+
+/** The token for the API at `url`. */
+function apiToken(url: string): ApiTarget {
   const env = process.env.VIGIL_API_TOKEN;
   if (env) return { url, token: env, tokenSource: 'VIGIL_API_TOKEN' };
   const file = join(dataDirFromEnv(), API_TOKEN_FILE);
@@ -105,6 +143,41 @@ function refused(api: ApiTarget): ApiError {
   );
 }
 
+/** The TLS errors a user can fix, by the code Node gives them. */
+const UNTRUSTED = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+/** Why a request never got an answer, in words that name the fix. */
+function unreachable(api: ApiTarget, err: unknown): ApiError {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const code = cause?.code ?? '';
+  if (UNTRUSTED.has(code))
+    return new ApiError(
+      `the API at ${api.url} presented a certificate this CLI does not trust (${code}): pass --ca FILE or set VIGIL_CA to the CA that signed it (\`vigil certs\` writes it as ca.pem)`,
+      { cause: err },
+    );
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return new ApiError(
+      `the API's certificate does not name the host in ${api.url}: use a name or address it has, or make one that does (\`vigil certs --host/--ip\`)`,
+      { cause: err },
+    );
+  // TLS 1.3 tells a client without a certificate only by closing the connection after the handshake.
+  if (code === 'UND_ERR_SOCKET' && api.url.startsWith('https:') && !api.clientCert)
+    return new ApiError(
+      `the API at ${api.url} closed the connection, as one that requires a client certificate (mutual TLS) does to a client without one: pass --client-cert and --client-key (or VIGIL_CLIENT_CERT, VIGIL_CLIENT_KEY)`,
+      { cause: err },
+    );
+  return new ApiError(
+    `cannot reach the Vigil API at ${api.url} (is \`vigil up\` running? set --api or VIGIL_API)${code ? ` (${code})` : ''}`,
+    { cause: err },
+  );
+}
+
 /** How long a call waits for the API's answer; a user query may run 30 s there, so it waits longer. */
 const CALL_TIMEOUT_MS = 30_000;
 const QUERY_TIMEOUT_MS = 45_000;
@@ -124,13 +197,12 @@ export async function call<T>(
         ...(api.token ? { authorization: `Bearer ${api.token}` } : {}),
       },
       signal: AbortSignal.timeout(timeoutMs),
+      ...(api.dispatcher ? { dispatcher: api.dispatcher } : {}),
     });
   } catch (cause) {
     if ((cause as Error).name === 'TimeoutError')
       throw new ApiError(`the Vigil API at ${api.url} did not answer within ${timeoutMs / 1000} s`, { cause });
-    throw new ApiError(`cannot reach the Vigil API at ${api.url} (is \`vigil up\` running? set --api or VIGIL_API)`, {
-      cause,
-    });
+    throw unreachable(api, cause);
   }
   const text = await res.text();
   let body: unknown;
@@ -200,12 +272,11 @@ async function followStream<T>(
     res = await fetch(`${api.url}${path}`, {
       headers: api.token ? { authorization: `Bearer ${api.token}` } : {},
       signal,
+      ...(api.dispatcher ? { dispatcher: api.dispatcher } : {}),
     });
   } catch (cause) {
     if (signal.aborted) return;
-    throw new ApiError(`cannot reach the Vigil API at ${api.url} (is \`vigil up\` running? set --api or VIGIL_API)`, {
-      cause,
-    });
+    throw unreachable(api, cause);
   }
   if (res.status === 401) throw refused(api);
   if (!res.ok || !res.body)

@@ -1,9 +1,11 @@
 import type { ConnectionOptions } from 'nats';
 import type { Logger } from 'pino';
+import { DEFAULT_API_HOST } from '@vigil/schema';
 import { parseExtraDevice, type ProbeName, type SensorConfig } from '@vigil/sensor';
 // Types only: chDB stays out of `vigil sensor` (see services/detections.ts).
 import type { ConfigSource, ControlPlaneConfig } from '@vigil/control-plane';
 import { expectedGpu, queryLimits } from './flags.js';
+import type { ServeTls } from './tls-settings.js';
 
 /**
  * From flags to the sensor's and the control plane's configuration, once for every command that
@@ -73,7 +75,8 @@ export function sensorConfig(s: SensorSettings, place: SensorPlace): SensorConfi
 /** What the control plane's flags (storageFlags, detectionFlags, apiServeFlags and the API's address) hold once parsed. */
 export interface ControlPlaneFlagValues {
   clickhouse?: string | undefined;
-  'api-host': string;
+  /** Absent: DEFAULT_API_HOST (vigil up's --listen decides it when given). */
+  'api-host'?: string | undefined;
   'api-port': number;
   'api-allowed-host'?: string[] | undefined;
   'silent-after'?: number | undefined;
@@ -97,6 +100,8 @@ export interface ControlPlanePlace {
   signal?: AbortSignal;
   /** vigil.yaml, loaded (see services/config-file.ts). */
   config?: ConfigSource;
+  /** HTTPS for the API (tls-settings.ts); null or absent: plain HTTP. */
+  tls?: ServeTls | null;
 }
 
 export function controlPlaneConfig(flags: ControlPlaneFlagValues, place: ControlPlanePlace): ControlPlaneConfig {
@@ -106,10 +111,11 @@ export function controlPlaneConfig(flags: ControlPlaneFlagValues, place: Control
       : { kind: 'embedded', dataDir: place.embeddedDir },
     nats: place.nats,
     api: {
-      host: flags['api-host'],
+      host: flags['api-host'] ?? DEFAULT_API_HOST,
       port: flags['api-port'],
       token: place.token,
       ...(flags['api-allowed-host'] ? { allowedHosts: flags['api-allowed-host'] } : {}),
+      ...(place.tls ? { tls: { ...place.tls.pem, clientAuth: place.tls.clientAuth } } : {}),
     },
     ...(flags['silent-after'] !== undefined ? { silentAfterSeconds: flags['silent-after'] } : {}),
     storeLingerMs: flags['store-linger-ms'],

@@ -12,6 +12,16 @@ import { hostIdFlag } from './host-id.js';
 
 export const apiFlag = Flags.string({ description: `Vigil API URL (default $VIGIL_API or ${DEFAULT_API_URL})` });
 
+/** HTTPS to the API: the CA to trust (`vigil certs`' ca.pem), and a client certificate where it requires one. */
+export const apiTlsFlags = {
+  ca: Flags.string({ description: "CA certificate (PEM) that signed the API's certificate", env: 'VIGIL_CA' }),
+  'client-cert': Flags.string({
+    description: 'client certificate (PEM) for an API that requires one (mutual TLS)',
+    env: 'VIGIL_CLIENT_CERT',
+  }),
+  'client-key': Flags.string({ description: "the client certificate's key (PEM)", env: 'VIGIL_CLIENT_KEY' }),
+};
+
 export const sensorFlags = {
   'host-id': hostIdFlag,
   'gpu-device': Flags.string({

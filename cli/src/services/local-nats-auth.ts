@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'nats';
 import type { Logger } from 'pino';
-import { HostId, sensorInboxPrefix } from '@vigil/schema';
+import { HostId, sensorInboxPrefix, type TlsConfig } from '@vigil/schema';
 import { EnrollStore, NatsAuthority, hostPermissions } from '@vigil/control-plane/enroll';
 import { LocalSecretsError, secureDir, writeAtomic } from './local-secrets.js';
 
@@ -33,8 +34,14 @@ export interface LocalNatsAuth {
  * (0700, files 0600). Every start writes the configuration again with the account's current
  * revocations, and gives the control plane (full rights) and this host's sensor (its host's subjects,
  * as an enrolled host gets) fresh user credentials. Every connection authenticates with a user JWT.
+ * With `tls`, every client connects over TLS (and presents a certificate the CA signed, with clientAuth).
  */
-export async function localNatsAuth(dataDir: string, host: string, log: Logger): Promise<LocalNatsAuth> {
+export async function localNatsAuth(
+  dataDir: string,
+  host: string,
+  log: Logger,
+  tls?: TlsConfig | null,
+): Promise<LocalNatsAuth> {
   if (!HostId.safeParse(host).success)
     throw new LocalSecretsError(
       `host id ${JSON.stringify(host)} is not one NATS subject token (letters, digits, "_" and "-")`,
@@ -45,11 +52,47 @@ export async function localNatsAuth(dataDir: string, host: string, log: Logger):
   const authority = new NatsAuthority(dir);
   const { config } = await authority.serverConfig(join(dataDir, RESOLVER_DIR), EnrollStore.revocationsIn(dir));
   const configFile = join(dir, 'nats-server.conf');
-  writeAtomic(configFile, config, 0o600, null);
+  writeAtomic(configFile, tls ? `${config}\n${natsTlsBlock(tls)}` : config, 0o600, null);
   const cp = await authority.controlPlaneCreds();
   const sensor = await authority.localUserCreds(`vigil-sensor-${host}`, hostPermissions(host), sensorInboxPrefix(host));
   const sensorCredsFile = join(dir, LOCAL_SENSOR_CREDS);
   writeAtomic(sensorCredsFile, sensor.creds, 0o600, null);
   log.debug({ 'nats.account': authority.accountPublicKey }, 'nats-server runs in operator mode');
   return { configFile, controlPlane: cp.options, sensor: sensor.options, sensorCredsFile, authority, stateDir: dir };
+}
+
+/** nats-server's tls {} block: TLS for every client; `verify` requires their certificates (mutual TLS). */
+export function natsTlsBlock(tls: TlsConfig): string {
+  return [
+    'tls {',
+    `  cert_file: ${JSON.stringify(tls.cert)}`,
+    `  key_file: ${JSON.stringify(tls.key)}`,
+    ...(tls.ca ? [`  ca_file: ${JSON.stringify(tls.ca)}`] : []),
+    `  verify: ${tls.clientAuth}`,
+    '  timeout: 2',
+    '}',
+    '',
+  ].join('\n');
+}
+
+/**
+ * The whole configuration of the nats-server `vigil up` runs, as one file a nats-server started by
+ * other means can use: its listen address and store (flags there), then what localNatsAuth writes.
+ */
+export async function printableNatsConfig(o: {
+  dataDir: string;
+  host: string;
+  listen: string;
+  port: number;
+  tls: TlsConfig | null;
+  log: Logger;
+}): Promise<string> {
+  secureDir(o.dataDir, null);
+  const auth = await localNatsAuth(o.dataDir, o.host, o.log, o.tls);
+  const listen = o.listen.includes(':') ? `[${o.listen}]` : o.listen;
+  return [
+    `listen: ${JSON.stringify(`${listen}:${o.port}`)}`,
+    `jetstream { store_dir: ${JSON.stringify(join(o.dataDir, 'nats'))} }`,
+    readFileSync(auth.configFile, 'utf8'),
+  ].join('\n');
 }

@@ -8,6 +8,7 @@ import { SupervisedChild, type ChildReport } from './child-supervisor.js';
 import { JetStreamWatch, type JetStreamReport } from './jetstream-watch.js';
 import { withParentDeathSignal } from './signals.js';
 import { writeAtomic } from './local-secrets.js';
+import { urlHost } from '@vigil/schema';
 
 export class NatsServerError extends Error {
   override name = 'NatsServerError';
@@ -25,9 +26,9 @@ export interface LocalNats {
   stop: () => Promise<void>;
 }
 
-const portOpen = (port: number) =>
+const portOpen = (port: number, host = '127.0.0.1') =>
   new Promise<boolean>((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port });
+    const s = createConnection({ host, port });
     s.once('connect', () => {
       s.destroy();
       resolve(true);
@@ -93,6 +94,10 @@ async function stopLeftover(pidFile: string, storeDir: string, log: Logger): Pro
 export async function startLocalNats(opts: {
   dataDir: string;
   port: number;
+  /** The address it listens on (default 127.0.0.1). */
+  host?: string;
+  /** How this host's parts connect when it serves TLS (see tls-settings.ts). */
+  tls?: ConnectionOptions['tls'];
   binary?: string;
   configFile?: string;
   env?: Record<string, string>;
@@ -103,7 +108,9 @@ export async function startLocalNats(opts: {
   mkdirSync(storeDir, { recursive: true });
   const pidFile = join(opts.dataDir, NATS_PID_FILE);
   await stopLeftover(pidFile, storeDir, opts.log);
-  if (await portOpen(opts.port)) {
+  const listen = opts.host ?? '127.0.0.1';
+  const connectHost = urlHost(listen).replace(/^\[|\]$/g, '');
+  if (await portOpen(opts.port, connectHost)) {
     throw new NatsServerError(
       `port ${opts.port} is already in use (another nats-server? pass --nats URL to use it, or --nats-port)`,
     );
@@ -113,12 +120,12 @@ export async function startLocalNats(opts: {
     '-sd',
     storeDir,
     '-a',
-    '127.0.0.1',
+    listen,
     '-p',
     String(opts.port),
     ...(opts.configFile ? ['-c', opts.configFile] : []),
   ];
-  const child = natsChild(opts, args, pidFile);
+  const child = natsChild({ ...opts, connectHost }, args, pidFile);
   // SIGKILL after 5 s: with JetStream disabled by a full disk, nats-server has ignored SIGTERM for minutes.
   const server = new SupervisedChild({
     name: 'nats-server',
@@ -138,11 +145,11 @@ export async function startLocalNats(opts: {
       { cause: err },
     );
   }
-  const url = `nats://127.0.0.1:${opts.port}`;
+  const url = `nats://${urlHost(listen)}:${opts.port}`;
   opts.log.info({ 'nats.port': opts.port, 'nats.pid': server.pid, 'nats.store': storeDir }, 'nats-server started');
   const watch = opts.health
     ? new JetStreamWatch({
-        nats: { servers: url, ...opts.health },
+        nats: { servers: url, ...opts.health, ...(opts.tls ? { tls: opts.tls } : {}) },
         log: opts.log,
         onDisabled: () => server.restart('JetStream is disabled (a full disk turns it off)'),
       })
@@ -167,7 +174,7 @@ export async function startLocalNats(opts: {
  * and when it is ready (its port open), with the last line it wrote to stderr for the errors.
  */
 function natsChild(
-  opts: { port: number; binary?: string; env?: Record<string, string> },
+  opts: { port: number; connectHost: string; binary?: string; env?: Record<string, string> },
   args: string[],
   pidFile: string,
 ): { spawn: () => ChildProcess; ready: (child: ChildProcess) => Promise<void>; lastError: () => string } {
@@ -194,7 +201,7 @@ function natsChild(
     while (Date.now() < deadline) {
       if (child.exitCode !== null || child.signalCode !== null)
         throw new NatsServerError(`nats-server exited with code ${child.exitCode}: ${lastError()}`);
-      if (await portOpen(opts.port)) return;
+      if (await portOpen(opts.port, opts.connectHost)) return;
       await sleep(50);
     }
     throw new NatsServerError(`nats-server did not listen on port ${opts.port} within 15 s`);

@@ -16,6 +16,7 @@ import { startSensorProcess, type SensorNatsAuth, type SensorProcess } from './s
 import type { ChildReport } from './child-supervisor.js';
 import type { ConfigSource, ControlPlaneConfig } from '@vigil/control-plane';
 import { localNatsAuth } from './local-nats-auth.js';
+import { localNatsTls, type ServeTls } from './tls-settings.js';
 import { API_TOKEN_FILE, loadOrCreateApiToken, readerGroupId, secureDir } from './local-secrets.js';
 import { loadOrCreateResponseKeys, type ResponseKeys } from './response-keys.js';
 
@@ -28,6 +29,10 @@ export interface StackOptions {
   /** The API's bearer token; without it, the one in <dataDir>/api-token (created at the first start). */
   apiToken?: string;
   natsPort: number;
+  /** The address the nats-server started here listens on (default 127.0.0.1); the API's is in controlPlane. */
+  listen?: string;
+  /** TLS for the nats-server started here and the API (tls-settings.ts); null or absent: none. */
+  tls?: ServeTls | null;
   natsUrl?: string;
   /** Authentication and TLS for an external NATS (--nats). */
   natsOptions?: ConnectionOptions;
@@ -109,24 +114,32 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
         name: 'nats-server',
         start: async () => {
           if (o.natsUrl) return;
-          const auth = await localNatsAuth(o.dataDir, host, o.log);
+          const auth = await localNatsAuth(o.dataDir, host, o.log, o.tls);
+          const tls = o.tls ? localNatsTls(o.tls) : undefined;
           const nats = await startLocalNats({
             dataDir: o.dataDir,
             port: o.natsPort,
+            ...(o.listen ? { host: o.listen } : {}),
+            ...(tls ? { tls } : {}),
             configFile: auth.configFile,
             health: auth.controlPlane,
             log: o.log,
           });
           localNats = nats;
           natsUrl = nats.url;
-          cpNats = { servers: natsUrl, ...auth.controlPlane };
-          sensorNats = { servers: natsUrl, ...auth.sensor };
-          sensorAuth = { creds: auth.sensorCredsFile, inboxPrefix: auth.sensor.inboxPrefix! };
+          cpNats = { servers: natsUrl, ...auth.controlPlane, ...(tls ? { tls } : {}) };
+          sensorNats = { servers: natsUrl, ...auth.sensor, ...(tls ? { tls } : {}) };
+          sensorAuth = {
+            creds: auth.sensorCredsFile,
+            inboxPrefix: auth.sensor.inboxPrefix!,
+            ...(tls?.caFile ? { tlsCa: tls.caFile } : {}),
+            ...(tls?.certFile ? { tlsCert: tls.certFile, tlsKey: tls.keyFile! } : {}),
+          };
           enroll = {
             authority: auth.authority,
             stateDir: auth.stateDir,
             natsUrls: [natsUrl],
-            push: { servers: natsUrl },
+            push: { servers: natsUrl, ...(tls ? { tls } : {}) },
           };
           return nats.stop;
         },
@@ -144,6 +157,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
               supervised,
               log: o.log,
               ...(o.config ? { config: o.config } : {}),
+              ...(o.tls ? { tls: o.tls } : {}),
             }),
             responseKey: responseKeys!.privateKey,
             ...(enroll ? { enroll } : {}),

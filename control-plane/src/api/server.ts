@@ -30,6 +30,8 @@ export interface ApiOptions {
   token?: string;
   /** Host names clients may reach the API by, beyond loopback names and IP literals (see guard.ts). */
   allowedHosts?: string[];
+  /** HTTPS (PEM contents); `clientAuth`: clients must present a certificate `ca` signed (mutual TLS). */
+  tls?: ApiTls;
   /** The read-only session (see store/client.ts). */
   ch: ClickHouseClient;
   /** For user SQL (StorageClients.user). */
@@ -45,6 +47,13 @@ export interface ApiOptions {
   respond?: (req: RespondRequest) => Promise<ResponseRecordV1>;
   /** More routes, each registering its own (incidents, …). */
   routes?: ((app: FastifyInstance) => void)[];
+}
+
+export interface ApiTls {
+  cert: string;
+  key: string;
+  ca?: string;
+  clientAuth: boolean;
 }
 
 export class ApiConfigError extends Error {
@@ -73,7 +82,24 @@ export function checkApiBinding(host: string, token: string | undefined): void {
 export async function startApi(opts: ApiOptions): Promise<FastifyInstance> {
   checkApiBinding(opts.host, opts.token);
   // Closing destroys every connection left, kept-alive or half-sent: a client must not hold the stop.
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: true });
+  const https = opts.tls
+    ? {
+        https: {
+          cert: opts.tls.cert,
+          key: opts.tls.key,
+          ...(opts.tls.ca ? { ca: opts.tls.ca } : {}),
+          requestCert: opts.tls.clientAuth,
+          rejectUnauthorized: opts.tls.clientAuth,
+        },
+      }
+    : {};
+  // One instance type either way: the routes never see whether the socket is TLS.
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 1024 * 1024,
+    forceCloseConnections: true,
+    ...https,
+  }) as unknown as FastifyInstance;
   // Live streams never end by themselves: they are told why and ended before the server closes.
   app.addHook('preClose', async () => {
     await Promise.all([opts.followers.close(), opts.eventFollowers.close()]);

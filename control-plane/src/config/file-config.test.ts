@@ -143,3 +143,22 @@ test('watch: a change on disk is reloaded, a file replaced by rename included', 
     stop();
   }
 });
+
+test('tls: its files are read beside the file; clientAuth needs the CA', () => {
+  const cfg = parseConfigText(
+    'listen: 0.0.0.0\ntls:\n  cert: tls/server.pem\n  key: /etc/vigil/tls/server-key.pem\n  ca: tls/ca.pem\n',
+    '/etc/vigil/vigil.yaml',
+  );
+  assert.equal(cfg.listen, '0.0.0.0');
+  assert.deepEqual(cfg.tls, {
+    cert: '/etc/vigil/tls/server.pem',
+    key: '/etc/vigil/tls/server-key.pem',
+    ca: '/etc/vigil/tls/ca.pem',
+    clientAuth: false,
+  });
+  assert.match(
+    problem('tls:\n  cert: a.pem\n  key: b.pem\n  clientAuth: true\n').message,
+    /tls\.ca: clientAuth needs ca/,
+  );
+  assert.match(problem('tls:\n  cert: a.pem\n').message, /tls\.key/);
+});

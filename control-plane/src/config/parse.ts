@@ -48,6 +48,16 @@ function resolvePaths(cfg: VigilConfigV1, file: string): VigilConfigV1 {
   return {
     ...cfg,
     detections: cfg.detections.map(at),
+    ...(cfg.tls
+      ? {
+          tls: {
+            ...cfg.tls,
+            cert: at(cfg.tls.cert),
+            key: at(cfg.tls.key),
+            ...(cfg.tls.ca ? { ca: at(cfg.tls.ca) } : {}),
+          },
+        }
+      : {}),
     outputs: cfg.outputs.map((o) => {
       if (o.type === 'file') return { ...o, path: at(o.path) };
       if (o.type === 'webhook' && o.secretFile) return { ...o, secretFile: at(o.secretFile) };

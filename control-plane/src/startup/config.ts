@@ -6,6 +6,7 @@ import type { ExpectedGpuConfig } from '../detect/define.js';
 import type { QueryLimits } from '../store/readonly-query.js';
 import type { ConfigSource } from '../config/source.js';
 import type { EnrollOptions } from '../enroll/service.js';
+import type { ApiTls } from '../api/server.js';
 
 export interface ControlPlaneConfig {
   storage: StorageTarget;
@@ -20,7 +21,7 @@ export interface ControlPlaneConfig {
   /** The NATS account signing key and where hosts are kept: enables enrollment (`vigil up` sets it). */
   enroll?: EnrollOptions;
   /** The HTTP API: see ApiOptions (a token is optional here, on loopback only; the CLI always sets one). */
-  api: { host: string; port: number; token?: string; allowedHosts?: string[] };
+  api: { host: string; port: number; token?: string; allowedHosts?: string[]; tls?: ApiTls };
   /** A sensor whose last heartbeat is older than this is reported silent. */
   silentAfterSeconds?: number;
   /** Hosts whose heartbeats are tracked at most (DEFAULT_MAX_HOSTS); more are refused and counted. */

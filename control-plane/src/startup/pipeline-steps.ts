@@ -132,7 +132,7 @@ export function apiStep(
         routes: p.enroll ? [...p.routes, (app) => p.enroll!.routes(app)] : p.routes,
       });
       p.api = api;
-      log.info({ 'api.url': `http://${cfg.api.host}:${cfg.api.port}` }, 'API listening');
+      log.info({ 'api.url': `${cfg.api.tls ? 'https' : 'http'}://${cfg.api.host}:${cfg.api.port}` }, 'API listening');
       return async () => {
         await api.close();
       };

@@ -7,6 +7,7 @@ import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
 import { apiServeFlags, configFileFlags, detectionFlags, storageFlags } from '../../services/flags.js';
 import { configPath, loadConfigFile } from '../../services/config-file.js';
 import { controlPlaneConfig } from '../../services/configs.js';
+import { serveTls, tlsServeFlags, type ServeTls } from '../../services/tls-settings.js';
 import { API_TOKEN_FILE, dataDirFromEnv, loadOrCreateApiToken } from '../../services/local-secrets.js';
 import { loadResponseSigningKey } from '../../services/response-keys.js';
 import {
@@ -36,6 +37,7 @@ export default class ControlPlane extends Command {
       default: join(dataDirFromEnv(), API_TOKEN_FILE),
     }),
     ...apiServeFlags,
+    ...tlsServeFlags,
     'silent-after': Flags.integer({
       description: 'seconds without heartbeat before a sensor is reported silent',
       default: DEFAULT_SILENT_AFTER_SECONDS,
@@ -66,6 +68,12 @@ export default class ControlPlane extends Command {
     const config = await loadConfigFile(configPath(flags.config), log).catch((err: Error) =>
       this.error(err.message, { exit: 1 }),
     );
+    let tls: ServeTls | null;
+    try {
+      tls = serveTls(flags, config?.current());
+    } catch (err) {
+      this.error((err as Error).message, { exit: 1 });
+    }
     let token: string;
     try {
       token = process.env.VIGIL_API_TOKEN || loadOrCreateApiToken(flags['api-token-file'], log);
@@ -86,6 +94,7 @@ export default class ControlPlane extends Command {
         log,
         signal: stopping.signal,
         ...(config ? { config } : {}),
+        ...(tls ? { tls } : {}),
       }),
       ...(responseKey ? { responseKey } : {}),
     }).catch((err: Error) => {

@@ -10,6 +10,8 @@ import { dataDirFromEnv } from '../../services/local-secrets.js';
 import { defaultHostId } from '../../services/host-id.js';
 import { apiFlagFor } from '../../services/api-client.js';
 import { sensorNatsAuth } from '../../services/sensor-process.js';
+import { printableNatsConfig } from '../../services/local-nats-auth.js';
+import { checkListen, serveTls, tlsServeFlags, type ServeTls } from '../../services/tls-settings.js';
 
 export default class Up extends Command {
   static override description =
@@ -23,8 +25,12 @@ export default class Up extends Command {
       description: 'where NATS and the embedded ClickHouse keep their data, and Vigil its secrets',
       default: dataDirFromEnv(),
     }),
-    'api-port': Flags.integer({ description: `API port on ${DEFAULT_API_HOST}`, default: DEFAULT_API_PORT }),
-    'api-host': Flags.string({ description: 'API listen address', default: DEFAULT_API_HOST }),
+    'api-port': Flags.integer({ description: 'API port', default: DEFAULT_API_PORT }),
+    'api-host': Flags.string({ description: `API listen address [default: --listen, else ${DEFAULT_API_HOST}]` }),
+    listen: Flags.string({
+      description: `address nats-server and the API listen on (listen: in vigil.yaml) [default: ${DEFAULT_API_HOST}]; off loopback only with TLS (vigil certs, --tls-dir)`,
+    }),
+    ...tlsServeFlags,
     ...apiServeFlags,
     'nats-port': Flags.integer({ description: 'port of the nats-server started here', default: DEFAULT_NATS_PORT }),
     nats: Flags.string({ description: 'use this NATS server instead of starting one (URL)' }),
@@ -35,6 +41,11 @@ export default class Up extends Command {
     ...detectionFlags,
     ...natsAuthFlags,
     ...logFlags,
+    'print-nats-config': Flags.boolean({
+      description:
+        'print the nats-server configuration vigil up runs (operator mode, its listen address, TLS) and exit; the keys are made in <data-dir>/secrets when absent',
+      default: false,
+    }),
     // For the benchmark that compares it with the sensor's own process (bench/sensor-apart.mjs).
     'sensor-in-process': Flags.boolean({
       description:
@@ -53,10 +64,34 @@ export default class Up extends Command {
     const config = await loadConfigFile(configPath(flags.config), log).catch((err: Error) =>
       this.error(err.message, { exit: 1 }),
     );
+    // What serves beyond this host is encrypted: checked before anything starts.
+    const listen = flags.listen ?? config?.current().listen ?? DEFAULT_API_HOST;
+    const apiHost = flags['api-host'] ?? listen;
+    let tls: ServeTls | null;
+    try {
+      tls = serveTls(flags, config?.current());
+      checkListen([...(flags.nats ? [] : [{ what: 'NATS', addr: listen }]), { what: 'the API', addr: apiHost }], tls);
+    } catch (err) {
+      this.error((err as Error).message, { exit: 1 });
+    }
+    if (flags['print-nats-config']) {
+      const conf = await printableNatsConfig({
+        dataDir: flags['data-dir'],
+        host: flags['host-id'] ?? defaultHostId(log),
+        listen,
+        port: flags['nats-port'],
+        tls,
+        log,
+      }).catch((err: Error) => this.error(err.message, { exit: 1 }));
+      process.stdout.write(conf);
+      return;
+    }
     const stack = await startStack({
       ...(config ? { config } : {}),
       dataDir: flags['data-dir'],
-      controlPlane: flags,
+      controlPlane: { ...flags, 'api-host': apiHost },
+      listen,
+      tls,
       ...(process.env.VIGIL_API_TOKEN ? { apiToken: process.env.VIGIL_API_TOKEN } : {}),
       natsPort: flags['nats-port'],
       ...(flags.nats
@@ -71,8 +106,9 @@ export default class Up extends Command {
     const elsewhere =
       flags['data-dir'] === dataDirFromEnv() ? '' : `; the CLI reads it with VIGIL_DATA_DIR=${flags['data-dir']}`;
     const token = stack.apiTokenFile ? ` (token: ${stack.apiTokenFile}, for root and group vigil${elsewhere})` : '';
+    const ca = tls?.ca ? ` --ca ${tls.ca}` : '';
     this.logToStderr(
-      `vigil is up: API ${stack.apiUrl}${token}, NATS ${stack.natsUrl}. Try \`sudo npx vigil events${apiFlagFor(stack.apiUrl)}\` in another shell; Ctrl-C stops.`,
+      `vigil is up: API ${stack.apiUrl}${token}, NATS ${stack.natsUrl}${tls ? ' (TLS)' : ''}. Try \`sudo npx vigil events${apiFlagFor(stack.apiUrl)}${ca}\` in another shell; Ctrl-C stops.`,
     );
     const sig = await signalled;
     log.info({ signal: sig }, 'stopping');
