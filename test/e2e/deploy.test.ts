@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { connect, credsAuthenticator } from 'nats';
 import { fromSeed } from '@nats-io/nkeys';
 import { type AlertV1, type HostRow, type HostsReport, heartbeatSubject, sensorInboxPrefix } from '@vigil/schema';
-import { freePort, startVigil, tempDir, vigil, vigilJson, waitFor } from '../support/harness.js';
+import { freePort, startVigil, tempDir, vigil, vigilAsync, vigilJson, waitFor } from '../support/harness.js';
 import { startHost, testKey, type TestHost } from '../support/nspawn-host.js';
 
 const dir = tempDir('deploy-e2e');
@@ -109,8 +109,8 @@ after(async () => {
 
 test('deploy enrolls two hosts with no NATS password: each heartbeats under its own id and key, from its own unit', {
   timeout: 600_000,
-}, () => {
-  const r = vigil(api, [...deployArgs(bundles['0.1.0']!), ...HOSTS, '--json']);
+}, async () => {
+  const r = await vigilAsync(api, [...deployArgs(bundles['0.1.0']!), ...HOSTS, '--json']);
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}\n${up.logs.join('').slice(-3000)}`);
   const { hosts: outcomes } = JSON.parse(r.stdout) as { hosts: Outcome[] };
   assert.deepEqual(
@@ -183,11 +183,11 @@ test("host A's credential, read from its /etc/vigil, cannot publish as host B", 
   }
 });
 
-test('--dry-run prints the plan and changes nothing', { timeout: 120_000 }, () => {
+test('--dry-run prints the plan and changes nothing', { timeout: 120_000 }, async () => {
   const h = hostNamed('deploy-a');
   const state = 'ls -la --full-time /opt/vigil /etc/vigil; systemctl show -p ActiveEnterTimestamp vigil-sensor.service';
   const before = h.ssh(state);
-  const r = vigil(api, [...deployArgs(bundles[UPGRADE]!), 'deploy-a', '--dry-run']);
+  const r = await vigilAsync(api, [...deployArgs(bundles[UPGRADE]!), 'deploy-a', '--dry-run']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /dry run: nothing changes/);
   assert.match(r.stdout, new RegExp(`deploy-a: install vigil-sensor ${UPGRADE.replaceAll('.', '\\.')}`));
@@ -199,7 +199,7 @@ test('a re-deploy upgrades in place, keeping the credential and the version befo
 }, async () => {
   const key = rowOf('deploy-a')!.publicKey;
   const closed = await freePort();
-  const r = vigil(api, [...deployArgs(bundles[UPGRADE]!), 'deploy-a', `127.0.0.1:${closed}`, '--json']);
+  const r = await vigilAsync(api, [...deployArgs(bundles[UPGRADE]!), 'deploy-a', `127.0.0.1:${closed}`, '--json']);
   assert.equal(r.status, 1, `${r.stdout}\n${r.stderr}`);
   const { hosts: outcomes } = JSON.parse(r.stdout) as { hosts: Outcome[] };
   assert.deepEqual(
@@ -247,8 +247,8 @@ test('revoking host B disconnects it and refuses its reconnects; host A keeps he
 
 test('--uninstall removes the unit, /opt/vigil and /etc/vigil: the host is gone from systemd', {
   timeout: 300_000,
-}, () => {
-  const r = vigil(api, ['deploy', '--ssh-config', sshConfig, 'deploy-b', '--uninstall', '--json']);
+}, async () => {
+  const r = await vigilAsync(api, ['deploy', '--ssh-config', sshConfig, 'deploy-b', '--uninstall', '--json']);
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
   const h = hostNamed('deploy-b');
   assert.notEqual(h.sshStatus('systemctl cat vigil-sensor.service').status, 0);
@@ -256,17 +256,17 @@ test('--uninstall removes the unit, /opt/vigil and /etc/vigil: the host is gone 
     h.ssh('systemctl show -p LoadState -p ActiveState vigil-sensor.service'),
     'LoadState=not-found\nActiveState=inactive\n',
   );
-  assert.equal(h.ssh('systemctl list-unit-files --no-legend "vigil*"').trim(), '');
+  assert.equal(h.sshStatus('systemctl list-unit-files --no-legend "vigil*"').stdout.trim(), '');
   assert.equal(h.sshStatus('test -e /opt/vigil || test -e /etc/vigil || test -e /var/lib/vigil').status, 1);
   assert.equal(h.sshStatus('pgrep -f /opt/vigil').status, 1);
 });
 
 test('a host without bpftrace fails at deps, saying so; --install-deps installs it, and the host enrolls again', {
   timeout: 600_000,
-}, () => {
+}, async () => {
   const h = hostNamed('deploy-b');
   h.ssh('dpkg -r bpftrace >/dev/null');
-  const r = vigil(api, [...deployArgs(bundles['0.1.0']!), 'deploy-b', '--json']);
+  const r = await vigilAsync(api, [...deployArgs(bundles['0.1.0']!), 'deploy-b', '--json']);
   assert.equal(r.status, 1, `${r.stdout}\n${r.stderr}`);
   const [failed] = (JSON.parse(r.stdout) as { hosts: Outcome[] }).hosts;
   assert.equal(failed?.step, 'deps');
@@ -274,7 +274,7 @@ test('a host without bpftrace fails at deps, saying so; --install-deps installs 
   assert.equal(h.sshStatus('test -e /opt/vigil').status, 1);
 
   // From the Debian mirror the host's apt is set to, as on a real host.
-  const again = vigil(api, [...deployArgs(bundles['0.1.0']!), 'deploy-b', '--install-deps', '--json']);
+  const again = await vigilAsync(api, [...deployArgs(bundles['0.1.0']!), 'deploy-b', '--install-deps', '--json']);
   assert.equal(again.status, 0, `${again.stdout}\n${again.stderr}`);
   assert.deepEqual(
     (JSON.parse(again.stdout) as { hosts: Outcome[] }).hosts.map((o) => [o.ok, o.step]),
