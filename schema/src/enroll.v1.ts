@@ -100,9 +100,24 @@ export const RENEW_MAX_SKEW_SECONDS = 300;
 /** What a RenewRequest's signature signs: the host id and the time, so a captured one expires. */
 export const renewProof = (host: string, ts: number): string => `vigil-renew\n${host}\n${ts}`;
 
+/**
+ * A host heard from whose NATS credential no enrollment issued (`vigil up`'s own sensor, a static NATS
+ * user): what its latest heartbeat says.
+ */
+export const UnenrolledHostRow = HostRow.pick({
+  host: true,
+  version: true,
+  lastHeartbeatTs: true,
+  silent: true,
+  probes: true,
+});
+export type UnenrolledHostRow = z.infer<typeof UnenrolledHostRow>;
+
 /** `POST /api/v1/hosts/<host>/revoke` answers the host's row. `GET /api/v1/hosts`: */
 export const HostsReport = z.object({
   hosts: z.array(HostRow),
+  /** Hosts heard from that never enrolled; absent from control planes that predate it. */
+  notEnrolled: z.array(UnenrolledHostRow).optional(),
   /** Enrollment and renewal requests refused, by reason. */
   rejects: z.record(z.string(), z.number()),
 });

@@ -16,6 +16,8 @@ export { DEFAULT_PROBES_DIR };
 
 export interface SensorConfig {
   hostId?: string;
+  /** The version its heartbeats report: the installed CLI's (a bundle's own); default SENSOR_VERSION. */
+  version?: string;
   nats: ConnectionOptions;
   probesDir?: string;
   bpftrace?: string;

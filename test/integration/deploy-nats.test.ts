@@ -19,6 +19,7 @@ import {
   eventSubject,
   sensorInboxPrefix,
   type ExecEventV1,
+  type HostsReport,
   type StatusReport,
 } from '@vigil/schema';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
@@ -135,6 +136,13 @@ test("a real sensor publishes with the shipped permissions and gets JetStream's 
       500,
     );
     assert.ok(published.counters.eventsPublished > 0);
+    // No enrollment on this control plane: `vigil hosts` lists the host from its heartbeats.
+    const listed = vigilJson<HostsReport>(api, ['hosts']);
+    assert.deepEqual(listed.hosts, []);
+    assert.deepEqual(
+      listed.notEnrolled?.map((h) => [h.host, h.version, h.probes.exec]),
+      [[HOST, published.sensorVersion, 'running']],
+    );
   } finally {
     assert.equal(await sensor.stop(), 0);
   }

@@ -22,7 +22,16 @@ import {
   SENSOR_CREDS_FILE,
   sensorInboxPrefix,
 } from '@vigil/schema';
-import { startVigil, startVigilUp, tempDir, vigil, vigilJson, waitFor, type VigilUp } from '../support/harness.js';
+import {
+  REPO,
+  startVigil,
+  startVigilUp,
+  tempDir,
+  vigil,
+  vigilJson,
+  waitFor,
+  type VigilUp,
+} from '../support/harness.js';
 
 const dir = tempDir('enroll');
 const data = join(dir, 'data');
@@ -285,4 +294,25 @@ test('revoking host A closes its connection and refuses its reconnects; host B g
   const b = await connectAs(B);
   await b.flush();
   await b.close();
+});
+
+test("vigil hosts lists the host that never enrolled (vigil up's own sensor) with its version; vigil status shows it too", () => {
+  const { version } = JSON.parse(readFileSync(join(REPO, 'cli', 'package.json'), 'utf8')) as { version: string };
+  const report = hosts();
+  assert.deepEqual(
+    report.notEnrolled?.map((h) => [h.host, h.version, typeof h.lastHeartbeatTs]),
+    [[LOCAL, version, 'string']],
+    'the enrolled hosts are not listed again',
+  );
+  for (const h of [A, B]) assert.equal(report.hosts.find((x) => x.host === h)?.version, version);
+  const text = vigil(stack.api, ['hosts']);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(
+    text.stdout,
+    new RegExp(`^${LOCAL}\\s+not-enrolled\\s+${version.replaceAll('.', '\\.')}\\s+\\d{4}-`, 'm'),
+  );
+  const status = vigil(stack.api, ['status']);
+  assert.match(status.stdout, /^HOST\s+VERSION\s+LAST HEARTBEAT/m);
+  for (const h of [LOCAL, B])
+    assert.match(status.stdout, new RegExp(`^${h}\\s+${version.replaceAll('.', '\\.')}\\s`, 'm'));
 });

@@ -1,29 +1,31 @@
 import type { HostsReport } from '@vigil/schema';
+import { table } from './render.js';
 
-/** `vigil hosts` as a table: one line per host. */
+const probesText = (probes: Record<string, string>) =>
+  Object.entries(probes)
+    .map(([p, s]) => (s === 'running' ? p : `${p}:${s}`))
+    .join(',') || '-';
+const heartbeatText = (h: { lastHeartbeatTs: string | null; silent: boolean | null }) =>
+  h.lastHeartbeatTs ? `${h.lastHeartbeatTs}${h.silent ? ' (silent)' : ''}` : 'never';
+
+/** `vigil hosts` as a table: one line per host, enrolled or only heard from (its credential not enrollment's). */
 export function hostsText(r: HostsReport): string {
-  if (!r.hosts.length) return 'no enrolled hosts (vigil hosts token create, then vigil sensor --enroll URL --token T)';
-  const rows = r.hosts.map((h) => [
-    h.host,
-    h.state,
-    h.version ?? '-',
-    h.lastHeartbeatTs ? `${h.lastHeartbeatTs}${h.silent ? ' (silent)' : ''}` : 'never',
-    Object.entries(h.probes)
-      .map(([p, s]) => (s === 'running' ? p : `${p}:${s}`))
-      .join(',') || '-',
-    h.credentialExpiresTs ?? '-',
-  ]);
+  const notEnrolled = r.notEnrolled ?? [];
+  if (!r.hosts.length && !notEnrolled.length)
+    return 'no hosts (vigil hosts token create, then vigil sensor --enroll URL --token T; or vigil deploy)';
+  const rows = [
+    ...r.hosts.map((h) => [
+      h.host,
+      h.state,
+      h.version ?? '-',
+      heartbeatText(h),
+      probesText(h.probes),
+      h.credentialExpiresTs ?? '-',
+    ]),
+    ...notEnrolled.map((h) => [h.host, 'not-enrolled', h.version ?? '-', heartbeatText(h), probesText(h.probes), '-']),
+  ];
+  // table() escapes what the hosts sent (versions, probe names): a heartbeat is the host's word.
   const head = ['HOST', 'STATE', 'VERSION', 'LAST HEARTBEAT', 'PROBES', 'CREDENTIAL EXPIRES'];
-  const widths = head.map((_, i) => Math.max(...[head, ...rows].map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
   const rejects = Object.entries(r.rejects).map(([k, n]) => `${k}: ${n}`);
-  return [
-    line(head),
-    ...rows.map(line),
-    ...(rejects.length ? [`refused enrollments: ${rejects.join(', ')}`] : []),
-  ].join('\n');
+  return [table(head, rows, 80), ...(rejects.length ? [`refused enrollments: ${rejects.join(', ')}`] : [])].join('\n');
 }

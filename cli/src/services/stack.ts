@@ -40,6 +40,8 @@ export interface StackOptions {
   sensorNatsAuth?: SensorNatsAuth;
   /** Runs the sensor inside this process, beside the control plane (the benchmark's comparison). */
   sensorInProcess?: boolean;
+  /** Runs no sensor here: the central side alone, for sensors deployed to other hosts (`--no-sensor`). */
+  noSensor?: boolean;
   hostId?: string;
   /** vigil.yaml, loaded (see config-file.ts). */
   config?: ConfigSource;
@@ -169,6 +171,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
       {
         name: 'sensor',
         start: async () => {
+          if (o.noSensor) return;
           if (!o.sensorInProcess) {
             sensorProcess = await startSensorProcess({
               ...o.sensor,

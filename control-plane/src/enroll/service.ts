@@ -10,6 +10,7 @@ import {
   HostId,
   type HostRow,
   type HostsReport,
+  type UnenrolledHostRow,
   MAX_ENROLL_BODY_BYTES,
   RENEW_MAX_SKEW_SECONDS,
   RenewRequest,
@@ -138,6 +139,15 @@ export class EnrollService {
     return this.store.hosts().map((h) => row(h, latest?.get(h.host), now, this.silentAfterSeconds));
   }
 
+  report(): HostsReport {
+    const enrolled = new Set(this.store.hosts().map((h) => h.host));
+    return {
+      hosts: this.hostRows(),
+      rejects: this.rejects,
+      notEnrolled: unenrolledRows(this.heartbeats(), this.silentAfterSeconds, enrolled),
+    };
+  }
+
   /** Revokes the host's key, then has nats-server apply it: the connection closes, reconnects are refused. */
   async revoke(host: string): Promise<StoredHost | null> {
     const h = this.store.revoke(host);
@@ -156,7 +166,7 @@ export class EnrollService {
       if (!r.success) return reply.code(400).send({ error: issues(r.error) });
       return this.store.createToken(r.data);
     });
-    app.get('/api/v1/hosts', async (): Promise<HostsReport> => ({ hosts: this.hostRows(), rejects: this.rejects }));
+    app.get('/api/v1/hosts', async (): Promise<HostsReport> => this.report());
     app.post<{ Params: { host: string } }>('/api/v1/hosts/:host/revoke', async (req, reply) => {
       const host = HostId.safeParse(req.params.host);
       if (!host.success) return reply.code(400).send({ error: `bad host id: ${issues(host.error)}` });
@@ -167,21 +177,41 @@ export class EnrollService {
   }
 }
 
-function row(
-  h: StoredHost,
-  hb: ReturnType<HeartbeatTracker['latest']['get']>,
-  now: number,
+type Received = ReturnType<HeartbeatTracker['latest']['get']>;
+
+/** What a host's latest heartbeat says: its version, when it was received, whether it is silent, its probes. */
+function heard(hb: Received, now: number, silentAfterSeconds: number): Omit<UnenrolledHostRow, 'host'> {
+  return {
+    version: hb?.heartbeat.sensorVersion ?? null,
+    lastHeartbeatTs: hb ? new Date(hb.receivedMs).toISOString() : null,
+    silent: hb ? !hb.heartbeat.stopping && (now - hb.receivedMs) / 1000 > silentAfterSeconds : null,
+    probes: Object.fromEntries((hb?.heartbeat.probes ?? []).map((p) => [p.name, p.state])),
+  };
+}
+
+/** Every host heard from that is not in `enrolled`, by host id (a control plane without enrollment: all of them). */
+export function unenrolledRows(
+  heartbeats: HeartbeatTracker | null,
   silentAfterSeconds: number,
-): HostRow {
+  enrolled: ReadonlySet<string> = new Set(),
+): UnenrolledHostRow[] {
+  const now = Date.now();
+  return [...(heartbeats?.latest ?? new Map<string, NonNullable<Received>>())]
+    .filter(([host]) => !enrolled.has(host))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([host, hb]) => ({ ...heard(hb, now, silentAfterSeconds), host }));
+}
+
+function row(h: StoredHost, hb: Received, now: number, silentAfterSeconds: number): HostRow {
+  const seen = heard(hb, now, silentAfterSeconds);
   return {
     host: h.host,
     state: h.state,
     publicKey: h.publicKey,
     enrolledTs: h.enrolledTs,
     credentialExpiresTs: h.credentialExpiresTs,
-    version: hb?.heartbeat.sensorVersion ?? h.version,
-    lastHeartbeatTs: hb ? new Date(hb.receivedMs).toISOString() : null,
-    silent: hb ? !hb.heartbeat.stopping && (now - hb.receivedMs) / 1000 > silentAfterSeconds : null,
-    probes: Object.fromEntries((hb?.heartbeat.probes ?? []).map((p) => [p.name, p.state])),
+    ...seen,
+    // Before its first heartbeat, the version it enrolled with.
+    version: seen.version ?? h.version,
   };
 }

@@ -78,7 +78,7 @@ export function makeParts(cfg: SensorConfig): SensorParts {
   });
   p.heartbeat = heartbeatBuilder({
     host: p.host,
-    sensorVersion: SENSOR_VERSION,
+    sensorVersion: cfg.version ?? SENSOR_VERSION,
     clock,
     counters,
     latency,

@@ -16,14 +16,16 @@ export default class Deploy extends ApiCommand<typeof Deploy> {
   static override enableJsonFlag = true;
   static override args = { host: Args.string({ description: 'HOST, USER@HOST or HOST:PORT (more may follow)' }) };
   static override examples = [
-    '<%= config.bin %> deploy gpu-01 gpu-02:2222 --nats-url nats://10.0.0.5:4222',
-    '<%= config.bin %> deploy --hosts-file hosts.txt --parallel 20 --nats-url nats://10.0.0.5:4222 --install-deps',
+    '<%= config.bin %> deploy gpu-01 gpu-02:2222 --api https://vigil.example:8080',
+    '<%= config.bin %> deploy --hosts-file hosts.txt --parallel 20 --install-deps',
     '<%= config.bin %> deploy gpu-01 --uninstall',
   ];
   static override flags = {
     'hosts-file': Flags.string({ description: 'file of hosts, one a line (# comments)' }),
     bundle: Flags.string({ description: 'a bundle from `vigil bundle` (default: build one now)' }),
-    'nats-url': Flags.string({ description: "the NATS URL the hosts' sensors connect to" }),
+    'nats-url': Flags.string({
+      description: "the NATS URL the hosts' sensors connect to (static credentials; enrollment answers its own)",
+    }),
     'enroll-url': Flags.string({ description: 'the control plane URL sensors enrol at (default: --api)' }),
     'nats-user': Flags.string({
       description: 'static NATS credentials instead of enrollment: the user ("{host}" is the host id)',
@@ -45,7 +47,8 @@ export default class Deploy extends ApiCommand<typeof Deploy> {
     const f = this.flags;
     const { argv } = await this.parse(Deploy);
     const targets = targetsFrom(argv as string[], f['hosts-file']);
-    if (!f.uninstall && !f['nats-url']) this.error('--nats-url is needed to install (where the sensors send events)');
+    if (!f.uninstall && f['nats-user'] && !f['nats-url'])
+      this.error('--nats-url is needed with --nats-user (an enrolled sensor is told its NATS URLs when it enrolls)');
     const version = f.bundle ? bundleVersion(basename(f.bundle)) : this.config.version;
     if (!version) this.error(`--bundle: ${f.bundle} is not named vigil-sensor-<version>-linux-x64.tar.gz`);
     if (f['dry-run']) {

@@ -7,7 +7,7 @@ import {
   ENROLL_URL_ENV,
   sensorInboxPrefix,
 } from '@vigil/schema';
-import { SENSOR_VERSION, startSensor } from '@vigil/sensor';
+import { startSensor } from '@vigil/sensor';
 import { sensorCredential } from '../../services/sensor-enroll.js';
 import { sensorConfig, sensorSettings } from '../../services/configs.js';
 import { untilSignal } from '../../services/signals.js';
@@ -60,7 +60,8 @@ export default class Sensor extends Command {
     const cred = await sensorCredential({
       credsDir: flags['creds-dir'],
       host,
-      version: SENSOR_VERSION,
+      // The installed CLI's version: a bundle's own, what `vigil hosts` shows after an upgrade.
+      version: this.config.version,
       enrollUrl: flags.enroll,
       token: flags.token,
       log,
@@ -72,6 +73,7 @@ export default class Sensor extends Command {
       spoolDir: flags['spool-dir'],
       log,
     });
+    cfg.version = this.config.version;
     if (flags['response-key']) cfg.responseKeyFile = flags['response-key'];
     cfg.protectedPids = flags['protect-pid'];
     const sensor = await startSensor(cfg).catch((err: Error) => this.error(err.message, { exit: 1 }));

@@ -50,6 +50,7 @@ export default class Status extends ApiCommand<typeof Status> {
           : table(
               [
                 'HOST',
+                'VERSION',
                 'LAST HEARTBEAT',
                 'AGE',
                 'READ',
@@ -64,6 +65,7 @@ export default class Status extends ApiCommand<typeof Status> {
               ],
               s.sensors.map((x) => [
                 x.host,
+                x.sensorVersion,
                 nsToIso(x.ts),
                 `${x.ageSeconds.toFixed(0)}s${x.silent ? ' SILENT' : x.stopped ? ' STOPPED' : ''}`,
                 String(x.counters.recordsRead),

@@ -46,6 +46,11 @@ export default class Up extends Command {
         'print the nats-server configuration vigil up runs (operator mode, its listen address, TLS) and exit; the keys are made in <data-dir>/secrets when absent',
       default: false,
     }),
+    'no-sensor': Flags.boolean({
+      description:
+        'run no sensor on this host: nats-server, the control plane and enrollment for sensors deployed elsewhere (vigil deploy)',
+      default: false,
+    }),
     // For the benchmark that compares it with the sensor's own process (bench/sensor-apart.mjs).
     'sensor-in-process': Flags.boolean({
       description:
@@ -98,6 +103,7 @@ export default class Up extends Command {
         ? { natsUrl: flags.nats, natsOptions: natsOptions(flags.nats, flags), sensorNatsAuth: sensorNatsAuth(flags) }
         : {}),
       ...(flags['sensor-in-process'] ? { sensorInProcess: true } : {}),
+      ...(flags['no-sensor'] ? { noSensor: true } : {}),
       hostId: flags['host-id'] ?? defaultHostId(log),
       sensor: sensorSettings(flags),
       log,

@@ -72,12 +72,12 @@ WantedBy=multi-user.target
 /** /etc/vigil/sensor.env.example: every variable the sensor reads from the unit's environment. */
 export function sensorEnvExample(): string {
   return `# /etc/vigil/sensor.env: the sensor's settings (root-only: chmod 600). \`vigil deploy\` writes it.
-# Where the control plane's NATS listens.
-VIGIL_NATS=nats://nats.example:4222
-# Either enrol at the first start (the sensor keeps its credentials in /etc/vigil/sensor.creds) ...
+# Either enrol at the first start (the sensor keeps its credentials in /etc/vigil/sensor.creds, and
+# connects to the NATS URLs the enrollment answers) ...
 #${ENROLL_URL_ENV}=https://vigil.example:8080
 #${ENROLL_TOKEN_ENV}=
-# ... or static NATS credentials (small installs).
+# ... or static NATS credentials (small installs), with where the control plane's NATS listens.
+#VIGIL_NATS=nats://nats.example:4222
 #VIGIL_NATS_USER=sensor
 #VIGIL_NATS_PASSWORD=
 #VIGIL_NATS_CREDS=/etc/vigil/sensor.creds

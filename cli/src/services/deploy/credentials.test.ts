@@ -17,3 +17,10 @@ test('static credentials name each host its own user', async () => {
   assert.match(env, /^VIGIL_NATS_USER="sensor-gpu-7"$/m);
   assert.match(env, /^VIGIL_NATS_PASSWORD="pw"$/m);
 });
+
+test('static credentials without a NATS URL are refused, saying what is missing', async () => {
+  await assert.rejects(
+    sensorEnv('gpu-7', undefined, { kind: 'static', user: '{host}', password: 'pw' }),
+    (err: Error) => err instanceof CredentialsError && /--nats-url/.test(err.message),
+  );
+});

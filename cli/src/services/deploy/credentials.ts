@@ -42,10 +42,14 @@ export function envLine(key: string, value: string): string {
   return `${key}="${value.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`;
 }
 
-/** sensor.env for host `hostId`; an enrollment token is made now, one per host. */
-export async function sensorEnv(hostId: string, natsUrl: string, creds: Credentials): Promise<string> {
-  const lines = [envLine('VIGIL_NATS', natsUrl)];
+/**
+ * sensor.env for host `hostId`; an enrollment token is made now, one per host. An enrolled sensor
+ * connects to the NATS URLs its enrollment answered, so `natsUrl` is needed for static credentials only.
+ */
+export async function sensorEnv(hostId: string, natsUrl: string | undefined, creds: Credentials): Promise<string> {
+  const lines = natsUrl ? [envLine('VIGIL_NATS', natsUrl)] : [];
   if (creds.kind === 'static') {
+    if (!natsUrl) throw new CredentialsError('static NATS credentials need the NATS URL (--nats-url)');
     lines.push(envLine('VIGIL_NATS_USER', creds.user.replaceAll('{host}', hostId)));
     lines.push(envLine('VIGIL_NATS_PASSWORD', creds.password));
   } else {

@@ -35,8 +35,9 @@ const STEP_SAYS: Record<Step, string> = {
   unpack: 'unpack to /opt/vigil/<version>; /opt/vigil/current -> it; keep the version before as previous',
   env: 'write /etc/vigil/sensor.env (0600)',
   service: 'install, enable and restart vigil-sensor.service',
-  heartbeat: "wait for the host's heartbeat at the control plane",
-  uninstall: 'stop and disable vigil-sensor.service; remove it, /opt/vigil, /etc/vigil/sensor.*, /var/lib/vigil',
+  heartbeat: "wait for the host's heartbeat, of this version, at the control plane",
+  uninstall:
+    'stop and disable vigil-sensor.service; remove it, /opt/vigil, /etc/vigil (what deploy and enrollment wrote), /var/lib/vigil',
 };
 
 export interface DeploySettings {
@@ -70,15 +71,26 @@ export function plan(targets: Target[], uninstall: boolean, version?: string): s
   ]);
 }
 
-async function heartbeatSince(api: ApiTarget, host: string, sinceNs: bigint, timeoutMs: number): Promise<void> {
+/** Waits for a heartbeat of the deployed version received since `sinceNs` (not the old sensor's last one). */
+async function heartbeatSince(
+  api: ApiTarget,
+  host: string,
+  version: string,
+  sinceNs: bigint,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
     try {
       const s: StatusReport = await fetchStatus(api);
       const hb = s.sensors.find((x) => x.host === host);
-      if (hb && BigInt(hb.receivedTs) > sinceNs) return;
-      last = hb ? 'its last heartbeat is from before this deploy' : 'no heartbeat from it yet';
+      if (hb && BigInt(hb.receivedTs) > sinceNs && hb.sensorVersion === version) return;
+      last = !hb
+        ? 'no heartbeat from it yet'
+        : BigInt(hb.receivedTs) > sinceNs
+          ? `its heartbeats say version ${hb.sensorVersion}`
+          : 'its last heartbeat is from before this deploy';
     } catch (err) {
       last = (err as Error).message;
     }
@@ -118,12 +130,12 @@ async function deployOne(t: Target, s: DeploySettings): Promise<HostOutcome> {
     at('unpack');
     await remote(t, s.ssh, unpackScript(bundle.version));
     at('env');
-    await remote(t, s.ssh, envScript(await sensorEnv(host, s.natsUrl!, s.credentials!)));
+    await remote(t, s.ssh, envScript(await sensorEnv(host, s.natsUrl, s.credentials!)));
     at('service');
     const since = BigInt(Date.now()) * 1_000_000n;
     await remote(t, s.ssh, serviceScript);
     at('heartbeat');
-    await heartbeatSince(s.api, host, since, s.heartbeatTimeoutMs);
+    await heartbeatSince(s.api, host, bundle.version, since, s.heartbeatTimeoutMs);
     s.progress(t, 'ok');
     return { target: t.spec, host, ok: true, step };
   } catch (err) {

@@ -4,6 +4,7 @@
  */
 import { DEFAULT_CREDS_DIR, SENSOR_CREDS_FILE } from '@vigil/schema';
 import { INSTALL_ROOT, SENSOR_ENV_FILE, SENSOR_UNIT } from '../bundle/unit.js';
+import { ENROLLMENT_FILE } from '../sensor-enroll.js';
 
 const UNIT_PATH = `/etc/systemd/system/${SENSOR_UNIT}`;
 export const DEPS_MISSING_EXIT = 3;
@@ -74,8 +75,9 @@ export const uninstallScript = `set -eu
 systemctl disable --now ${SENSOR_UNIT} >/dev/null 2>&1 || true
 rm -f ${UNIT_PATH}
 systemctl daemon-reload
+systemctl reset-failed ${SENSOR_UNIT} >/dev/null 2>&1 || true
 rm -rf ${INSTALL_ROOT} /var/lib/vigil
-rm -f ${SENSOR_ENV_FILE} ${SENSOR_ENV_FILE}.tmp ${DEFAULT_CREDS_DIR}/${SENSOR_CREDS_FILE}
+rm -f ${SENSOR_ENV_FILE} ${SENSOR_ENV_FILE}.tmp ${DEFAULT_CREDS_DIR}/${SENSOR_CREDS_FILE} ${DEFAULT_CREDS_DIR}/${ENROLLMENT_FILE}
 rmdir ${DEFAULT_CREDS_DIR} 2>/dev/null || true
 echo removed
 `;
