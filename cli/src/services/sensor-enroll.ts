@@ -6,6 +6,7 @@ import { credsAuthenticator } from 'nats';
 import type { Logger } from 'pino';
 import { z } from 'zod/v4';
 import { EnrollResponse, renewProof, SENSOR_CREDS_FILE, type EnrollRequest, type RenewRequest } from '@vigil/schema';
+import { apiBaseUrl, apiTls, call, type ApiTarget, type ApiTlsFiles } from './api-client.js';
 import { secureDir, writeAtomic } from './local-secrets.js';
 
 export class SensorEnrollError extends Error {
@@ -33,31 +34,29 @@ export interface SensorCredential {
 
 const te = new TextEncoder();
 
-async function post<T>(url: string, body: unknown, schema: z.ZodType<T>): Promise<T> {
-  let res: Response;
+/** POST to the control plane's enrollment API (HTTPS with the CA and client certificate `tls` names). */
+async function post<T>(target: ApiTarget, path: string, body: unknown, schema: z.ZodType<T>): Promise<T> {
+  let answer: unknown;
   try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+    answer = await call<unknown>(target, path, { method: 'POST', body: JSON.stringify(body) });
   } catch (cause) {
-    throw new SensorEnrollError(`cannot reach the control plane at ${url}: ${(cause as Error).message}`, { cause });
+    throw new SensorEnrollError(`enrollment at ${target.url}: ${(cause as Error).message}`, { cause });
   }
-  const text = await res.text();
-  if (!res.ok) {
-    let msg = text;
-    try {
-      msg = (JSON.parse(text) as { error?: string }).error ?? text;
-    } catch {
-      /* not JSON: the text as it came */
-    }
-    throw new SensorEnrollError(`${url} refused (${res.status}): ${msg.slice(0, 500)}`);
-  }
-  return schema.parse(JSON.parse(text));
+  const parsed = schema.safeParse(answer);
+  if (!parsed.success) throw new SensorEnrollError(`${target.url}${path} answered something that is not an enrollment`);
+  return parsed.data;
 }
 
-const apiUrl = (base: string, path: string) => new URL(path, base.endsWith('/') ? base : `${base}/`).toString();
+/** The enrollment API at `url`, over HTTPS with these files where given; enrollment needs no API token. */
+const enrollTarget = (url: string, tls: ApiTlsFiles): ApiTarget => {
+  const dispatcher = apiTls(tls);
+  return {
+    url: apiBaseUrl(url, '--enroll'),
+    tokenSource: 'enrollment takes a token of its own (--token)',
+    ...(dispatcher ? { dispatcher } : {}),
+    ...(tls.cert ? { clientCert: tls.cert } : {}),
+  };
+};
 
 /**
  * The sensor's own NATS credential in `credsDir` (root only): the one enrolled earlier, or, when
@@ -71,6 +70,8 @@ export async function sensorCredential(o: {
   version: string;
   enrollUrl?: string | undefined;
   token?: string | undefined;
+  /** HTTPS to the control plane: the CA that signed its certificate, a client certificate where it asks for one. */
+  tls?: ApiTlsFiles;
   log: Logger;
 }): Promise<SensorCredential | null> {
   const credsFile = join(o.credsDir, SENSOR_CREDS_FILE);
@@ -90,7 +91,7 @@ export async function sensorCredential(o: {
     secureDir(o.credsDir, null);
     const user = createUser();
     const req: EnrollRequest = { token: o.token, host: o.host, publicKey: user.getPublicKey(), version: o.version };
-    const res = await post(apiUrl(o.enrollUrl, 'api/v1/enroll'), req, EnrollResponse);
+    const res = await post(enrollTarget(o.enrollUrl, o.tls ?? {}), '/api/v1/enroll', req, EnrollResponse);
     writeAtomic(credsFile, new TextDecoder().decode(fmtCreds(res.jwt, user)), 0o600, null);
     state = {
       enrollUrl: o.enrollUrl,
@@ -101,7 +102,7 @@ export async function sensorCredential(o: {
     writeAtomic(stateFile, `${JSON.stringify(state)}\n`, 0o600, null);
     o.log.info({ host: o.host, publicKey: user.getPublicKey(), expiresTs: res.expiresTs }, 'sensor enrolled');
   }
-  const renewer = renewal({ credsFile, stateFile, host: o.host, state, log: o.log });
+  const renewer = renewal({ credsFile, stateFile, host: o.host, state, tls: o.tls ?? {}, log: o.log });
   // Before connecting: a credential near its end is replaced before it is used.
   await renewer.check();
   return {
@@ -117,7 +118,14 @@ export async function sensorCredential(o: {
 }
 
 /** Renews the credential when it is in the last third of its life (check() says nothing otherwise). */
-function renewal(o: { credsFile: string; stateFile: string; host: string; state: Enrollment; log: Logger }): {
+function renewal(o: {
+  credsFile: string;
+  stateFile: string;
+  host: string;
+  state: Enrollment;
+  tls: ApiTlsFiles;
+  log: Logger;
+}): {
   check: () => Promise<void>;
   natsUrls: () => string[];
 } {
@@ -137,7 +145,7 @@ function renewal(o: { credsFile: string; stateFile: string; host: string; state:
         ts,
         signature: Buffer.from(kp.sign(te.encode(renewProof(o.host, ts)))).toString('base64url'),
       };
-      const res = await post(apiUrl(state.enrollUrl, 'api/v1/hosts/renew'), req, EnrollResponse);
+      const res = await post(enrollTarget(state.enrollUrl, o.tls), '/api/v1/hosts/renew', req, EnrollResponse);
       writeAtomic(o.credsFile, new TextDecoder().decode(fmtCreds(res.jwt, kp)), 0o600, null);
       state = { ...state, natsUrls: res.natsUrls, issuedTs: new Date(ts).toISOString(), expiresTs: res.expiresTs };
       writeAtomic(o.stateFile, `${JSON.stringify(state)}\n`, 0o600, null);

@@ -31,6 +31,12 @@ export interface StackOptions {
   natsPort: number;
   /** The address the nats-server started here listens on (default 127.0.0.1); the API's is in controlPlane. */
   listen?: string;
+  /**
+   * The NATS URLs enrolling sensors are told to connect to (`--advertise-nats`). Default: the URL
+   * started here, or, when it listens on every address, this machine's hostname (a name the server
+   * certificate `vigil certs` makes carries).
+   */
+  advertiseNats?: string[];
   /** TLS for the nats-server started here and the API (tls-settings.ts); null or absent: none. */
   tls?: ServeTls | null;
   natsUrl?: string;
@@ -140,7 +146,7 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
           enroll = {
             authority: auth.authority,
             stateDir: auth.stateDir,
-            natsUrls: [natsUrl],
+            natsUrls: o.advertiseNats?.length ? o.advertiseNats : [advertisedNatsUrl(natsUrl, o.listen)],
             push: { servers: natsUrl, ...(tls ? { tls } : {}) },
           };
           return nats.stop;
@@ -197,4 +203,11 @@ export async function startStack(o: StackOptions): Promise<RunningStack> {
     o.log,
   );
   return { apiUrl, natsUrl, apiTokenFile, stop };
+}
+
+/** The URL of the nats-server started here as other hosts reach it: a wildcard listener by this machine's name. */
+export function advertisedNatsUrl(localUrl: string, listen: string | undefined): string {
+  if (listen !== '0.0.0.0' && listen !== '::') return localUrl;
+  const u = new URL(localUrl);
+  return `nats://${hostname()}:${u.port}`;
 }

@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { ApiCommand } from '../../base-command.js';
 import { buildBundle, bundleVersion } from '../../services/bundle/build.js';
-import type { Credentials } from '../../services/deploy/credentials.js';
+import { readCa, type Credentials } from '../../services/deploy/credentials.js';
 import { deploy, plan, type HostOutcome } from '../../services/deploy/deploy.js';
 import { targetsFrom } from '../../services/deploy/targets.js';
 import { printable, table } from '../../services/render.js';
@@ -59,7 +59,7 @@ export default class Deploy extends ApiCommand<typeof Deploy> {
     const api = this.api();
     const credentials: Credentials = f['nats-user']
       ? { kind: 'static', user: f['nats-user'], password: f['nats-password'] ?? '' }
-      : { kind: 'enroll', api, enrollUrl: f['enroll-url'] ?? api.url };
+      : { kind: 'enroll', api, enrollUrl: f['enroll-url'] ?? api.url, ...(f.ca ? { ca: readCa(f.ca) } : {}) };
     let built: string | undefined;
     try {
       let bundle: { path: string; version: string } | undefined;

@@ -14,7 +14,7 @@ import { untilSignal } from '../../services/signals.js';
 import { SENSOR_READY_MESSAGE } from '../../services/sensor-process.js';
 import { createLogger, logFlags, logFormat } from '../../services/logger.js';
 import { natsAuthFlags, natsOptions } from '../../services/nats-options.js';
-import { sensorFlags } from '../../services/flags.js';
+import { apiTlsFlags, sensorFlags } from '../../services/flags.js';
 import { defaultHostId } from '../../services/host-id.js';
 import { dataDirFromEnv } from '../../services/local-secrets.js';
 
@@ -46,6 +46,7 @@ export default class Sensor extends Command {
       description: `where the enrolled sensor keeps its NATS credential (root only)`,
       default: DEFAULT_CREDS_DIR,
     }),
+    ...apiTlsFlags,
     ...sensorFlags,
     ...natsAuthFlags,
     ...logFlags,
@@ -64,9 +65,16 @@ export default class Sensor extends Command {
       version: this.config.version,
       enrollUrl: flags.enroll,
       token: flags.token,
+      tls: { ca: flags.ca, cert: flags['client-cert'], key: flags['client-key'] },
       log,
     }).catch((err: Error) => this.error(err.message, { exit: 1 }));
     const nats = natsOptions(flags.nats, flags, sensorInboxPrefix(host));
+    // One PKI (`vigil certs`): an enrolled sensor reaches NATS with the files it enrolled over HTTPS with.
+    if (cred && flags.ca && !nats.tls)
+      nats.tls = {
+        caFile: flags.ca,
+        ...(flags['client-cert'] ? { certFile: flags['client-cert'], keyFile: flags['client-key'] } : {}),
+      };
     const cfg = sensorConfig(sensorSettings(flags), {
       nats: cred ? { ...nats, servers: cred.natsUrls, authenticator: cred.authenticator } : nats,
       hostId: host,

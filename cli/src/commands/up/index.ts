@@ -46,6 +46,11 @@ export default class Up extends Command {
         'print the nats-server configuration vigil up runs (operator mode, its listen address, TLS) and exit; the keys are made in <data-dir>/secrets when absent',
       default: false,
     }),
+    'advertise-nats': Flags.string({
+      description:
+        'NATS URL enrolling sensors are told to connect to (repeatable) [default: the one started here; with --listen 0.0.0.0 or ::, nats://<hostname>:<port>]',
+      multiple: true,
+    }),
     'no-sensor': Flags.boolean({
       description:
         'run no sensor on this host: nats-server, the control plane and enrollment for sensors deployed elsewhere (vigil deploy)',
@@ -104,6 +109,7 @@ export default class Up extends Command {
         : {}),
       ...(flags['sensor-in-process'] ? { sensorInProcess: true } : {}),
       ...(flags['no-sensor'] ? { noSensor: true } : {}),
+      ...(flags['advertise-nats'] ? { advertiseNats: flags['advertise-nats'] } : {}),
       hostId: flags['host-id'] ?? defaultHostId(log),
       sensor: sensorSettings(flags),
       log,

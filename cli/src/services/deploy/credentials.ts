@@ -4,34 +4,51 @@
  * credential at its first start), or static NATS credentials (small installs: `{host}` in the user
  * name is the host id, so each host has its own user and subjects).
  */
-import { ENROLL_TOKEN_ENV, ENROLL_URL_ENV, EnrollToken, type EnrollTokenRequest } from '@vigil/schema';
-import type { ApiTarget } from '../api-client.js';
+import { readFileSync } from 'node:fs';
+import {
+  DEFAULT_CREDS_DIR,
+  ENROLL_TOKEN_ENV,
+  ENROLL_URL_ENV,
+  EnrollToken,
+  type EnrollTokenRequest,
+} from '@vigil/schema';
+import { createEnrollToken, type ApiTarget } from '../api-client.js';
+
+/** Where deploy installs the control plane's CA on a host. */
+export const SENSOR_CA_FILE = `${DEFAULT_CREDS_DIR}/ca.pem`;
 
 export class CredentialsError extends Error {
   override name = 'CredentialsError';
 }
 
 export type Credentials =
-  | { kind: 'enroll'; api: ApiTarget; enrollUrl: string }
+  /** `ca`: the CA (PEM) the control plane's certificates are signed by, installed on each host for HTTPS and TLS to NATS. */
+  | { kind: 'enroll'; api: ApiTarget; enrollUrl: string; ca?: string }
   | { kind: 'static'; user: string; password: string };
+
+/** The CA (--ca) as deploy installs it on each host: read now, so a bad file stops before any host is touched. */
+export function readCa(path: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new CredentialsError(`--ca: cannot read ${path}: ${(cause as Error).message}`, { cause });
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new CredentialsError(`--ca: ${path} holds no PEM certificate`);
+  return pem;
+}
 
 /** A one-use token from `POST /api/v1/hosts/tokens`, valid long enough for a deploy. */
 export async function enrollToken(api: ApiTarget): Promise<string> {
   const body: EnrollTokenRequest = { expiresSeconds: 3600, uses: 1 };
-  let res: Response;
+  let answer: unknown;
   try {
-    res = await fetch(`${api.url}/api/v1/hosts/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(api.token ? { authorization: `Bearer ${api.token}` } : {}) },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
+    answer = await createEnrollToken(api, body);
   } catch (cause) {
-    throw new CredentialsError(`cannot reach the Vigil API at ${api.url} for an enrollment token`, { cause });
+    throw new CredentialsError(`no enrollment token: ${(cause as Error).message}`, { cause });
   }
-  const text = await res.text();
-  if (!res.ok) throw new CredentialsError(`the API refused an enrollment token (${res.status}): ${text.slice(0, 300)}`);
-  const parsed = EnrollToken.safeParse(JSON.parse(text));
+  const parsed = EnrollToken.safeParse(answer);
   if (!parsed.success) throw new CredentialsError('the API answered an enrollment token that is not one');
   return parsed.data.token;
 }
@@ -55,6 +72,7 @@ export async function sensorEnv(hostId: string, natsUrl: string | undefined, cre
   } else {
     lines.push(envLine(ENROLL_URL_ENV, creds.enrollUrl));
     lines.push(envLine(ENROLL_TOKEN_ENV, await enrollToken(creds.api)));
+    if (creds.ca) lines.push(envLine('VIGIL_CA', SENSOR_CA_FILE));
   }
   return `# Written by vigil deploy.\n${lines.join('\n')}\n`;
 }

@@ -130,7 +130,12 @@ async function deployOne(t: Target, s: DeploySettings): Promise<HostOutcome> {
     at('unpack');
     await remote(t, s.ssh, unpackScript(bundle.version));
     at('env');
-    await remote(t, s.ssh, envScript(await sensorEnv(host, s.natsUrl, s.credentials!)));
+    const creds = s.credentials!;
+    await remote(
+      t,
+      s.ssh,
+      envScript(await sensorEnv(host, s.natsUrl, creds), creds.kind === 'enroll' ? creds.ca : undefined),
+    );
     at('service');
     const since = BigInt(Date.now()) * 1_000_000n;
     await remote(t, s.ssh, serviceScript);
