@@ -6,14 +6,14 @@
 // until its tree and its timeline are drawn, with the API calls each page made; then the incident
 // detail call on its own. Usage (root): node bench/console.mjs [rows] [loads]
 import { chromium } from 'playwright-core';
-import { authHeaders, quantile, scratchDir, seedStore, startControlPlane } from './lib.mjs';
+import { authHeaders, quantile, report, scratchDir, seedStore, startControlPlane } from './lib.mjs';
 import { raiseIncident } from './incident-chain.mjs';
 
 const ROWS = Number(process.argv[2] ?? 10_000_000);
 const RUNS = Number(process.argv[3] ?? 15);
 const HOST = 'node-7';
 const dir = scratchDir('vigil-console-');
-const seedSecs = seedStore(dir, ROWS);
+const seeded = seedStore(dir, ROWS);
 const stack = await startControlPlane(dir);
 const { base } = stack;
 const incidentId = await raiseIncident(stack.nats, base, HOST);
@@ -83,22 +83,14 @@ for (let i = 0; i < RUNS; i++) {
 results[`GET ${detailPath.replace(incidentId, ':id')} (alone)`] = stats(direct);
 await browser.close();
 await stack.stop();
-console.log(
-  JSON.stringify(
-    {
-      rows: ROWS,
-      alerts: Math.max(1, Math.floor(ROWS / 100)),
-      seedSecs,
-      runs: RUNS,
-      incident: {
-        host: HOST,
-        tree: detail.tree.length,
-        timeline: detail.timeline.length,
-        alerts: detail.alerts.length,
-      },
-      results,
-    },
-    null,
-    2,
-  ),
-);
+report({
+  ...seeded,
+  runs: RUNS,
+  incident: {
+    host: HOST,
+    tree: detail.tree.length,
+    timeline: detail.timeline.length,
+    alerts: detail.alerts.length,
+  },
+  results,
+});

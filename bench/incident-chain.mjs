@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { Counters, EventPublisher } from '@vigil/sensor';
-import { api, waitFor } from './lib.mjs';
+import { api, BENCH_PROC, waitFor } from './lib.mjs';
 
 const SLURMSTEPD = { pid: 3_099_990, comm: 'slurmstepd', exe: '/usr/sbin/slurmstepd', argv: ['slurmstepd: [4242.0]'] };
 const SYSTEMD = { pid: 1, comm: 'systemd', exe: '/usr/lib/systemd/systemd', argv: ['/sbin/init'] };
@@ -28,24 +28,7 @@ export function chainEvents(host, startMs, commands = 300) {
     t += 1_000_000n;
     return t.toString();
   };
-  const proc = (p, ancestry, startTs) => ({
-    pid: p.pid,
-    ppid: ancestry[0].pid,
-    uid: 1000,
-    gid: 1000,
-    comm: p.comm,
-    exe: p.exe,
-    argv: p.argv,
-    argvTruncated: false,
-    cwd: '/home/train',
-    cgroupId: 3716,
-    cgroup: '/system.slice/slurmstepd.scope/job_4242/step_0',
-    containerId: null,
-    job: 'slurm:4242',
-    startTs,
-    ancestry,
-    ancestryTruncated: false,
-  });
+  const proc = (p, ancestry, startTs) => ({ ...BENCH_PROC, ...p, ppid: ancestry[0].pid, startTs, ancestry });
   const envelope = (kind, p) => ({ id: randomUUID(), v: 1, host, ts: ts(), kind, proc: p });
   const exec = (p, ancestry) => {
     const e = envelope('exec', null);

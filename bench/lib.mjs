@@ -169,7 +169,7 @@ export async function startNats(dir, { stream = false, bin = 'nats-server' } = {
 
 /**
  * A store of `rows` synthetic events (and one alert per 100) under `dir`/ch, seeded by bench/seed.mjs
- * in its own process; the seconds it took.
+ * in its own process; what it holds and the seconds it took.
  */
 export function seedStore(dir, rows) {
   const t0 = performance.now();
@@ -177,8 +177,11 @@ export function seedStore(dir, rows) {
     stdio: 'inherit',
     cwd: new URL('../control-plane/', import.meta.url).pathname,
   });
-  return (performance.now() - t0) / 1000;
+  return { rows, alerts: Math.max(1, Math.floor(rows / 100)), seedSecs: (performance.now() - t0) / 1000 };
 }
+
+/** Prints a benchmark's results, the one thing it writes to stdout. */
+export const report = (results) => console.log(JSON.stringify(results, null, 2));
 
 /** nats-server and the control plane on the store under `dir`/ch, each on a free loopback port. */
 export async function startControlPlane(dir) {
@@ -228,7 +231,7 @@ export async function waitFor(what, f, ms = 60000, every = 200) {
 export const sh = (cmd, args) => execFileSync(cmd, args, { encoding: 'utf8' });
 
 // An exec event as the sensor builds it (ancestry four deep), a fresh id and time for each.
-const BENCH_PROC = {
+export const BENCH_PROC = {
   pid: 1,
   ppid: 4100,
   uid: 1000,

@@ -2,11 +2,11 @@
 // (the engine itself generates the rows), starts the control plane on it, and times `vigil events`-style filters
 // and `vigil alerts` through the API (and once through the CLI). Usage (root): node bench/query.mjs [rows]
 import { execFileSync } from 'node:child_process';
-import { api, CLI, median, quantile, scratchDir, seedStore, startControlPlane } from './lib.mjs';
+import { api, CLI, median, quantile, report, scratchDir, seedStore, startControlPlane } from './lib.mjs';
 
 const ROWS = Number(process.argv[2] ?? 10_000_000);
 const dir = scratchDir('vigil-query-');
-const seedSecs = seedStore(dir, ROWS);
+const seeded = seedStore(dir, ROWS);
 const stack = await startControlPlane(dir);
 const { base } = stack;
 
@@ -41,16 +41,8 @@ for (let i = 0; i < 5; i++) {
   cliTimes.push(performance.now() - s);
 }
 await stack.stop();
-console.log(
-  JSON.stringify(
-    {
-      rows: ROWS,
-      alerts: Math.max(1, Math.floor(ROWS / 100)),
-      seedSecs,
-      api: results,
-      cli: { 'vigil events --kind exec --comm curl --json': { p50: median(cliTimes) } },
-    },
-    null,
-    2,
-  ),
-);
+report({
+  ...seeded,
+  api: results,
+  cli: { 'vigil events --kind exec --comm curl --json': { p50: median(cliTimes) } },
+});
