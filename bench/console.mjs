@@ -1,97 +1,96 @@
 // The web console's load times over a large store: seeds the events table (and one alert per 100
-// events) in chDB, starts the control plane on it, and times in Debian's chromium (headless, a fresh
-// browser context each time, so nothing is cached): the console's first load (the page, its bundle,
-// and the overview drawn with its data), the Events page's first rows, and an incident page (when the
-// control plane has the incidents API; with no incident stored, the page's answer for an unknown id).
-// Usage (root): node bench/console.mjs [rows]
-import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+// events) in chDB, starts the control plane on it, raises a real incident among them (an attack chain
+// published as a sensor does: bench/incident-chain.mjs), and times in Debian's chromium (headless, a
+// fresh browser context each time, so nothing is cached): the console's first load (the page, its
+// bundle, and the overview drawn with its data), the Events page's first rows, and the incident's page
+// until its tree and its timeline are drawn, with the API calls each page made; then the incident
+// detail call on its own. Usage (root): node bench/console.mjs [rows] [loads]
 import { chromium } from 'playwright-core';
-import { api, authHeaders, CLI, freePort, median, scratchDir, sleep, startProcess, waitFor } from './lib.mjs';
+import { authHeaders, quantile, report, scratchDir, seedStore, startControlPlane } from './lib.mjs';
+import { raiseIncident } from './incident-chain.mjs';
 
 const ROWS = Number(process.argv[2] ?? 10_000_000);
-const RUNS = 7;
+const RUNS = Number(process.argv[3] ?? 15);
+const HOST = 'node-7';
 const dir = scratchDir('vigil-console-');
-const t0 = performance.now();
-execFileSync(process.execPath, [new URL('./seed.mjs', import.meta.url).pathname, join(dir, 'ch'), String(ROWS)], {
-  stdio: 'inherit',
-  cwd: new URL('../control-plane/', import.meta.url).pathname,
-});
-const seedSecs = (performance.now() - t0) / 1000;
-const natsPort = await freePort();
-const apiPort = await freePort();
-const base = `http://127.0.0.1:${apiPort}`;
-const nats = startProcess('nats-server', ['-js', '-sd', join(dir, 'nats'), '-a', '127.0.0.1', '-p', String(natsPort)]);
-await sleep(500);
-const cp = startProcess(
-  process.execPath,
-  [
-    CLI,
-    'control-plane',
-    '--data-dir',
-    join(dir, 'ch'),
-    '--nats',
-    `nats://127.0.0.1:${natsPort}`,
-    '--api-port',
-    String(apiPort),
-  ],
-  { VIGIL_LOG_LEVEL: 'warn' },
-);
-await waitFor(
-  'control plane',
-  async () => (await api(base, '/api/v1/status')).controlPlane.nats === 'connected',
-  120_000,
-);
+const seeded = seedStore(dir, ROWS);
+const stack = await startControlPlane(dir);
+const { base } = stack;
+const incidentId = await raiseIncident(stack.nats, base, HOST);
 
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
 const token = process.env.VIGIL_API_TOKEN;
 
-/** ms from navigation to `ready` being visible, in a new context that already holds the token. */
+/** ms from navigation to every `ready` selector visible, in a new context that already holds the token. */
 async function timeLoad(path, ready) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   await context.addInitScript((t) => sessionStorage.setItem('vigil.apiToken', t), token);
   const page = await context.newPage();
+  const calls = {};
+  page.on('requestfinished', (req) => {
+    const url = new URL(req.url());
+    if (!url.pathname.startsWith('/api/')) return;
+    const t = req.timing();
+    // Playwright gives each phase in ms after startTime.
+    calls[url.pathname.replace(/[^/]{30,}$/, ':id')] = t.responseEnd;
+  });
   const s = performance.now();
   await page.goto(`${base}/ui${path}`);
-  await page.locator(ready).first().waitFor({ timeout: 120_000 });
+  for (const r of ready) await page.locator(r).first().waitFor({ timeout: 120_000 });
   const ms = performance.now() - s;
-  const bytes = await page.evaluate(
-    () =>
-      performance.getEntriesByType('resource').reduce((n, e) => n + e.transferSize, 0) +
-      performance.getEntriesByType('navigation')[0].transferSize,
-  );
+  const transfer = await page.evaluate(() => {
+    const all = [...performance.getEntriesByType('resource'), ...performance.getEntriesByType('navigation')];
+    return { bytes: all.reduce((n, e) => n + e.transferSize, 0), requests: all.length };
+  });
   await context.close();
-  return { ms, bytes };
+  return { ms, calls, ...transfer };
 }
+
+const stats = (xs) => ({ p50: quantile(xs, 0.5), p95: quantile(xs, 0.95) });
 
 async function series(path, ready) {
   const runs = [];
   for (let i = 0; i < RUNS; i++) runs.push(await timeLoad(path, ready));
-  return { p50: median(runs.map((r) => r.ms)), first: runs[0].ms, bytes: runs[0].bytes };
+  const apiCalls = {};
+  for (const name of new Set(runs.flatMap((r) => Object.keys(r.calls))))
+    apiCalls[name] = stats(runs.map((r) => r.calls[name]).filter((x) => x !== undefined));
+  return {
+    ...stats(runs.map((r) => r.ms)),
+    first: runs[0].ms,
+    bytes: runs[0].bytes,
+    requests: runs[0].requests,
+    apiCalls,
+  };
 }
 
+const detailPath = `/api/v1/incidents/${encodeURIComponent(incidentId)}`;
+const detail = await (await fetch(`${base}${detailPath}`, { headers: authHeaders })).json();
 const results = {
   // The overview with its data: the host cards, the chart and the loudest rules' first row.
-  'first load (overview drawn with data)': await series('/', 'main table tbody tr'),
-  'events page (first rows)': await series('/events', '[data-testid=events] tbody tr'),
+  'first load (overview drawn with data)': await series('/', ['main table tbody tr']),
+  'events page (first rows)': await series('/events', ['[data-testid=events] tbody tr']),
+  'incident page (tree and timeline drawn)': await series(`/incidents/${encodeURIComponent(incidentId)}`, [
+    '.tree',
+    '[data-testid=timeline] tbody tr',
+  ]),
 };
-const incidents = await fetch(`${base}/api/v1/incidents?limit=1`, { headers: authHeaders });
-let incidentNote;
-if (incidents.status === 200) {
-  const [first] = (await incidents.json()).incidents;
-  const id = first?.id ?? 'no-such-incident';
-  results[first ? 'incident page (tree drawn)' : 'incident page (unknown id answered)'] = await series(
-    `/incidents/${encodeURIComponent(id)}`,
-    first ? '.tree' : '[role=alert]',
-  );
-} else incidentNote = `GET /api/v1/incidents answers ${incidents.status}: no incidents API on this control plane`;
+const direct = [];
+for (let i = 0; i < RUNS; i++) {
+  const s = performance.now();
+  await (await fetch(`${base}${detailPath}`, { headers: authHeaders })).arrayBuffer();
+  direct.push(performance.now() - s);
+}
+results[`GET ${detailPath.replace(incidentId, ':id')} (alone)`] = stats(direct);
 await browser.close();
-await cp.stop();
-await nats.stop();
-console.log(
-  JSON.stringify(
-    { rows: ROWS, alerts: Math.max(1, Math.floor(ROWS / 100)), seedSecs, runs: RUNS, results, incidentNote },
-    null,
-    2,
-  ),
-);
+await stack.stop();
+report({
+  ...seeded,
+  runs: RUNS,
+  incident: {
+    host: HOST,
+    tree: detail.tree.length,
+    timeline: detail.timeline.length,
+    alerts: detail.alerts.length,
+  },
+  results,
+});

@@ -167,6 +167,48 @@ export async function startNats(dir, { stream = false, bin = 'nats-server' } = {
   };
 }
 
+/**
+ * A store of `rows` synthetic events (and one alert per 100) under `dir`/ch, seeded by bench/seed.mjs
+ * in its own process; what it holds and the seconds it took.
+ */
+export function seedStore(dir, rows) {
+  const t0 = performance.now();
+  execFileSync(process.execPath, [new URL('./seed.mjs', import.meta.url).pathname, join(dir, 'ch'), String(rows)], {
+    stdio: 'inherit',
+    cwd: new URL('../control-plane/', import.meta.url).pathname,
+  });
+  return { rows, alerts: Math.max(1, Math.floor(rows / 100)), seedSecs: (performance.now() - t0) / 1000 };
+}
+
+/** Prints a benchmark's results, the one thing it writes to stdout. */
+export const report = (results) => console.log(JSON.stringify(results, null, 2));
+
+/** nats-server and the control plane on the store under `dir`/ch, each on a free loopback port. */
+export async function startControlPlane(dir) {
+  const nats = await startNats(dir);
+  const apiPort = await freePort();
+  const base = `http://127.0.0.1:${apiPort}`;
+  const cp = startProcess(
+    process.execPath,
+    [CLI, 'control-plane', '--data-dir', join(dir, 'ch'), '--nats', nats.url, '--api-port', String(apiPort)],
+    { VIGIL_LOG_LEVEL: 'warn' },
+  );
+  await waitFor(
+    'control plane',
+    async () => (await api(base, '/api/v1/status')).controlPlane.nats === 'connected',
+    120_000,
+  );
+  return {
+    base,
+    nats,
+    cp,
+    stop: async () => {
+      await cp.stop();
+      await nats.stop();
+    },
+  };
+}
+
 export async function api(base, path, init) {
   const r = await fetch(`${base}${path}`, { ...init, headers: { ...init?.headers, ...authHeaders } });
   return r.json();
@@ -189,7 +231,7 @@ export async function waitFor(what, f, ms = 60000, every = 200) {
 export const sh = (cmd, args) => execFileSync(cmd, args, { encoding: 'utf8' });
 
 // An exec event as the sensor builds it (ancestry four deep), a fresh id and time for each.
-const BENCH_PROC = {
+export const BENCH_PROC = {
   pid: 1,
   ppid: 4100,
   uid: 1000,

@@ -5,13 +5,26 @@ export const nsDate = (ns: string | number): Date => new Date(Number(BigInt(ns) 
 export const nsNow = (): string => (BigInt(Date.now()) * 1_000_000n).toString();
 export const nsAgo = (seconds: number): string => (BigInt(Date.now() - seconds * 1000) * 1_000_000n).toString();
 
+/**
+ * The browser's zone and date-time format, as Date.toLocaleString writes it; made once, since each
+ * toLocaleString call builds a formatter anew, and an incident's timeline holds a thousand times.
+ */
+const LOCAL = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric',
+  month: 'numeric',
+  day: 'numeric',
+  hour: 'numeric',
+  minute: 'numeric',
+  second: 'numeric',
+});
+
 /** A time in the browser's zone, with UTC on hover. */
 export function Time({ ns }: { ns: string | null | undefined }) {
   if (!ns) return <span>—</span>;
   const d = nsDate(ns);
   return (
     <time dateTime={d.toISOString()} title={`${d.toISOString().replace('T', ' ').replace('Z', '')} UTC`}>
-      {d.toLocaleString()}
+      {LOCAL.format(d)}
     </time>
   );
 }

@@ -2,12 +2,13 @@
  * The web console in a real browser (Debian's chromium through playwright-core) against a real
  * `vigil up` (bpftrace, NATS, chDB): each page's main path, live alerts without a reload, an attack
  * chain followed from the incident list to its tree and acknowledged, and bad input (a wrong token,
- * an unknown incident, a SQL error, a 10,000-process tree). Screenshots go to test/artifacts/console.
+ * an unknown incident, a SQL error, a 10,000-process tree). Each page's screenshot goes to
+ * test-artifacts/console/ in the checkout (git-ignored), made anew by every run.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -25,7 +26,9 @@ import {
 
 const HOST = `console-${process.pid}`;
 const dir = tempDir('console');
-const SHOTS = join(REPO, 'test', 'artifacts', 'console');
+const SHOTS = join(REPO, 'test-artifacts', 'console');
+/** The screenshot of each page's main path, by file name. */
+const PAGE_SHOTS = ['overview', 'incidents', 'incident', 'events-sql', 'hosts', 'detections'];
 let vigil: VigilUp;
 let browser: Browser;
 let sink: Server;
@@ -40,6 +43,7 @@ const run = (cmd: string, args: string[]) =>
   });
 
 before(async () => {
+  rmSync(SHOTS, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
   sink = createServer((s) => {
     s.on('error', () => undefined);
@@ -124,7 +128,9 @@ test('incidents: an attack chain is in the list, its tree shows shell, renamed t
     500,
   );
   const page = await open('/incidents');
-  await page.click(`tr[data-incident="${incident.id}"]`, { timeout: 15_000 });
+  await page.locator(`tr[data-incident="${incident.id}"]`).waitFor({ timeout: 15_000 });
+  await shot(page, 'incidents');
+  await page.click(`tr[data-incident="${incident.id}"]`);
   await page.locator('.tree').waitFor({ timeout: 15_000 });
   // Parent-child order: the renamed tool's box sits inside the shell's.
   const toolNode = page.locator(`.tree li[data-pid="${shell}"] li[data-exe="${tool}"]`);
@@ -242,4 +248,13 @@ test('detections: loaded rules with fired and error counts', async () => {
   await page.keyboard.press('5');
   await page.locator('h1', { hasText: 'Detections' }).waitFor();
   await shot(page, 'detections');
+});
+
+test('each page left its screenshot under test-artifacts/console', () => {
+  for (const name of PAGE_SHOTS) {
+    const file = join(SHOTS, `${name}.png`);
+    assert.ok(statSync(file, { throwIfNoEntry: false })?.size, `${file} was not written by this run`);
+    // A PNG, not an empty or half-written file.
+    assert.deepEqual([...readFileSync(file).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+  }
 });

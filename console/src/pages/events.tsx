@@ -1,15 +1,32 @@
 import type { EventV1 } from '@vigil/schema';
 import { useState } from 'preact/hooks';
-import { queryString } from '../api.js';
-import { useApi } from '../hooks.js';
+import { type Column, type FilterField, FilteredTable } from '../filtered-table.js';
 import { SqlBox } from '../sql-box.js';
 import { ProcessTree, type TreeNode } from '../tree.js';
 import { treeAround } from '../tree-around.js';
-import { ErrorBox, nsAgo, Section, Time } from '../ui.js';
+import { ErrorBox, Section, Time } from '../ui.js';
 
 const KINDS = ['', 'exec', 'exit', 'connect', 'gpu', 'exe', 'dns', 'conn', 'config'] as const;
-const FIELDS = ['kind', 'host', 'job', 'pid', 'exe', 'uid', 'since'] as const;
-type Form = Record<(typeof FIELDS)[number], string>;
+type Field = 'kind' | 'host' | 'job' | 'pid' | 'exe' | 'uid' | 'since';
+
+const FILTERS: FilterField<Field>[] = [
+  { name: 'kind', label: 'kind', choices: KINDS.map((k) => [k, k || 'any'] as const) },
+  { name: 'host', label: 'host' },
+  { name: 'job', label: 'job' },
+  { name: 'pid', label: 'pid', numeric: true, size: 8 },
+  { name: 'exe', label: 'exe' },
+  { name: 'uid', label: 'uid', numeric: true, size: 6 },
+  {
+    name: 'since',
+    label: 'since',
+    choices: [
+      ['600', '10 minutes'],
+      ['3600', '1 hour'],
+      ['86400', '1 day'],
+      ['', 'any time'],
+    ],
+  },
+];
 
 /** One line for a person: what the event says beyond its process. */
 export function summary(ev: EventV1): string {
@@ -34,19 +51,8 @@ export function summary(ev: EventV1): string {
 }
 
 export function Events() {
-  const [form, setForm] = useState<Form>({ kind: '', host: '', job: '', pid: '', exe: '', uid: '', since: '3600' });
-  const [applied, setApplied] = useState<Form>(form);
-  const { since, ...rest } = applied;
-  const list = useApi<{ events: EventV1[] }>(
-    `/api/v1/events${queryString({ ...rest, sinceNs: since ? nsAgo(Number(since)) : undefined, limit: 500 })}`,
-  );
   const [tree, setTree] = useState<{ of: EventV1; nodes: TreeNode[]; truncated: boolean } | null>(null);
   const [treeError, setTreeError] = useState<string | null>(null);
-  const field = (name: keyof Form) => ({
-    name,
-    value: form[name],
-    onInput: (e: Event) => setForm({ ...form, [name]: (e.currentTarget as HTMLInputElement).value }),
-  });
   const showTree = async (ev: EventV1) => {
     try {
       setTree({ of: ev, ...(await treeAround(ev)) });
@@ -56,91 +62,36 @@ export function Events() {
       setTreeError(err instanceof Error ? err.message : String(err));
     }
   };
+  const columns: Column<EventV1>[] = [
+    { head: 'time', cell: (ev) => <Time ns={ev.ts} /> },
+    { head: 'kind', cell: (ev) => ev.kind },
+    { head: 'host', cell: (ev) => ev.host },
+    { head: 'pid', cell: (ev) => ev.proc.pid },
+    { head: 'uid', cell: (ev) => ev.proc.uid },
+    { head: 'exe', cell: (ev) => ev.proc.exe, mono: true },
+    { head: 'what', cell: (ev) => summary(ev).slice(0, 200), mono: true },
+    {
+      head: '',
+      cell: (ev) => (
+        <button type="button" onClick={() => showTree(ev)} title="show the tree around this process">
+          tree
+        </button>
+      ),
+    },
+  ];
   return (
     <>
       <h1>Events</h1>
-      <form
-        class="filters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setApplied(form);
-        }}
-      >
-        <label>
-          kind
-          <select {...field('kind')}>
-            {KINDS.map((k) => (
-              <option value={k}>{k || 'any'}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          host
-          <input {...field('host')} />
-        </label>
-        <label>
-          job
-          <input {...field('job')} />
-        </label>
-        <label>
-          pid
-          <input {...field('pid')} inputMode="numeric" size={8} />
-        </label>
-        <label>
-          exe
-          <input {...field('exe')} />
-        </label>
-        <label>
-          uid
-          <input {...field('uid')} inputMode="numeric" size={6} />
-        </label>
-        <label>
-          since
-          <select {...field('since')}>
-            <option value="600">10 minutes</option>
-            <option value="3600">1 hour</option>
-            <option value="86400">1 day</option>
-            <option value="">any time</option>
-          </select>
-        </label>
-        <button type="submit">Filter</button>
-      </form>
-      <ErrorBox error={list.error} />
-      <table data-testid="events">
-        <thead>
-          <tr>
-            <th>time</th>
-            <th>kind</th>
-            <th>host</th>
-            <th>pid</th>
-            <th>uid</th>
-            <th>exe</th>
-            <th>what</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {(list.data?.events ?? []).map((ev) => (
-            <tr data-pid={ev.proc.pid}>
-              <td>
-                <Time ns={ev.ts} />
-              </td>
-              <td>{ev.kind}</td>
-              <td>{ev.host}</td>
-              <td>{ev.proc.pid}</td>
-              <td>{ev.proc.uid}</td>
-              <td class="mono">{ev.proc.exe}</td>
-              <td class="mono">{summary(ev).slice(0, 200)}</td>
-              <td>
-                <button type="button" onClick={() => showTree(ev)} title="show the tree around this process">
-                  tree
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {list.data && list.data.events.length === 0 ? <p class="muted">No events match.</p> : null}
+      <FilteredTable
+        path="/api/v1/events"
+        fields={FILTERS}
+        initial={{ kind: '', host: '', job: '', pid: '', exe: '', uid: '', since: '3600' }}
+        rows={(d) => (d as { events: EventV1[] }).events}
+        columns={columns}
+        rowProps={(ev) => ({ 'data-pid': ev.proc.pid })}
+        empty="No events match."
+        testId="events"
+      />
       <div id="tree-around">
         <ErrorBox error={treeError} />
         {tree ? (

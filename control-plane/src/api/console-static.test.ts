@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import Fastify from 'fastify';
 import { requestGuard } from './guard.js';
 import { registerConsole } from './console-static.js';
@@ -36,6 +37,35 @@ test('/ui serves the page and its assets without the token; its routes fall back
   assert.equal(js.statusCode, 200);
   assert.match(String(js.headers['content-type']), /javascript/);
   assert.match(String(js.headers['cache-control']), /immutable/);
+});
+
+test('the page and its assets go compressed to a client that accepts it; hashed assets are immutable, the page is not', async () => {
+  const dir = built();
+  const bundle = `export const rows = [${Array.from({ length: 2000 }, (_, i) => `{id:${i},kind:'exec'}`).join(',')}];`;
+  writeFileSync(join(dir, 'assets', 'index-big.js'), bundle);
+  const a = await app(dir);
+  const get = (url: string, encoding?: string) =>
+    a.inject({ url, headers: { host: '127.0.0.1', ...(encoding ? { 'accept-encoding': encoding } : {}) } });
+  const br = await get('/ui/assets/index-big.js', 'gzip, deflate, br');
+  assert.equal(br.headers['content-encoding'], 'br');
+  assert.equal(brotliDecompressSync(br.rawPayload).toString(), bundle);
+  assert.ok(br.rawPayload.length < bundle.length / 4, `${br.rawPayload.length} bytes of ${bundle.length}`);
+  assert.match(String(br.headers['cache-control']), /max-age=31536000, immutable/);
+  const gz = await get('/ui/assets/index-big.js', 'gzip');
+  assert.equal(gz.headers['content-encoding'], 'gzip');
+  assert.equal(gunzipSync(gz.rawPayload).toString(), bundle);
+  const plain = await get('/ui/assets/index-big.js');
+  assert.equal(plain.headers['content-encoding'], undefined);
+  assert.equal(plain.body, bundle);
+  const page = await get('/ui/incidents', 'br');
+  assert.equal(page.headers['cache-control'], 'no-cache');
+  assert.doesNotMatch(String(page.headers['cache-control']), /immutable/);
+  // The API is left as it is: its server-sent events go out as they happen.
+  const status = await a.inject({
+    url: '/api/v1/status',
+    headers: { host: '127.0.0.1', authorization: `Bearer ${TOKEN}`, 'accept-encoding': 'br' },
+  });
+  assert.equal(status.headers['content-encoding'], undefined);
 });
 
 test('the data still wants the token, however the path is spelled under /ui', async () => {

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import fastifyCompress from '@fastify/compress';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
@@ -32,17 +33,22 @@ export async function registerConsole(app: FastifyInstance, dir = CONSOLE_DIR): 
     app.get(`${CONSOLE_PREFIX}/*`, async (_req, reply) => reply.code(503).send(await missing()));
     return;
   }
-  await app.register(fastifyStatic, {
-    root: dir,
-    prefix: `${CONSOLE_PREFIX}/`,
-    wildcard: false,
-    index: false,
-    // Hashed asset names change with their content; the page itself is read again each time.
-    setHeaders: (reply, path) => {
-      reply.header('cache-control', path.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable');
-    },
+  // Its own scope, so that compression applies to the page and its assets, not to the API (whose
+  // server-sent events go out as they happen).
+  await app.register(async (scope) => {
+    await scope.register(fastifyCompress, { encodings: ['br', 'gzip'] });
+    await scope.register(fastifyStatic, {
+      root: dir,
+      prefix: `${CONSOLE_PREFIX}/`,
+      wildcard: false,
+      index: false,
+      // Hashed asset names change with their content; the page itself is read again each time.
+      setHeaders: (reply, path) => {
+        reply.header('cache-control', path.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable');
+      },
+    });
+    const page = (_req: FastifyRequest, reply: FastifyReply) => reply.sendFile('index.html');
+    scope.get(CONSOLE_PREFIX, page);
+    scope.get(`${CONSOLE_PREFIX}/*`, page);
   });
-  const page = (_req: FastifyRequest, reply: FastifyReply) => reply.sendFile('index.html');
-  app.get(CONSOLE_PREFIX, page);
-  app.get(`${CONSOLE_PREFIX}/*`, page);
 }
