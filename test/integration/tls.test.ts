@@ -9,11 +9,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { connect, credsAuthenticator } from 'nats';
-import { sensorInboxPrefix, type EventV1, type StatusReport } from '@vigil/schema';
+import { sensorInboxPrefix, type EnrollToken, type EventV1, type HostsReport, type StatusReport } from '@vigil/schema';
 import { CLI, freePort, startVigil, tempDir, vigil, waitFor } from '../support/harness.js';
 
 const dir = tempDir('tls');
@@ -117,6 +117,58 @@ test("the sensor's events arrive over TLS", async () => {
     60_000,
     1000,
   );
+});
+
+test('a sensor elsewhere enrolls over HTTPS with the CA and its client certificate, then sends over TLS to NATS', async () => {
+  const remote = `tls-remote-${process.pid}`;
+  const { token } = JSON.parse(
+    vigil(api, ['hosts', 'token', 'create', '--uses', '2', '--json'], clientEnv).stdout,
+  ) as EnrollToken;
+  const enroll = (env: Record<string, string>, creds: string): [string[], Record<string, string>] => [
+    ['sensor', '--enroll', api, '--token', token, '--creds-dir', creds, '--host-id', remote, '--probe', 'exec'],
+    env,
+  ];
+  // Without the CA the enrollment is refused before anything is sent, and says what to pass.
+  const [args, noCa] = enroll({ VIGIL_CA: '', VIGIL_CLIENT_CERT: '', VIGIL_CLIENT_KEY: '' }, join(dir, 'creds-no-ca'));
+  const refused = spawnSync(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...noCa },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.notEqual(refused.status, 0);
+  assert.match(oneLine(refused.stderr), /enrollment at https:\/\/127\.0\.0\.1:\d+: .*--ca/);
+
+  const creds = join(dir, 'creds-remote');
+  const sensor = startVigil(...enroll(clientEnv, creds));
+  try {
+    await waitFor(
+      "the enrolled sensor's heartbeat",
+      () =>
+        (JSON.parse(vigil(api, ['hosts', '--json'], clientEnv).stdout) as HostsReport).hosts.some(
+          (h) => h.host === remote && h.lastHeartbeatTs !== null,
+        ),
+      90_000,
+      1000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n--- sensor ---\n${sensor.logs.join('').slice(-3000)}`);
+    });
+    assert.equal(statSync(join(creds, 'sensor.creds')).mode & 0o777, 0o600);
+    const marker = join(dir, `tls-remote-marker-${process.pid}`);
+    copyFileSync('/bin/true', marker);
+    spawnSync('chmod', ['755', marker]);
+    await waitFor(
+      "the enrolled sensor's exec of the marker stored",
+      () => {
+        spawnSync(marker);
+        const r = vigil(api, ['events', '--exe', marker, '--host', remote, '--kind', 'exec', '--json'], clientEnv);
+        return r.status === 0 && (JSON.parse(r.stdout) as EventV1[]).length > 0;
+      },
+      60_000,
+      1000,
+    );
+  } finally {
+    assert.equal(await sensor.stop(), 0, sensor.logs.join('').slice(-2000));
+  }
 });
 
 test('a plain-text NATS client is refused: the server requires TLS', async () => {

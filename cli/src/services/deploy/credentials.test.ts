@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CredentialsError, envLine, sensorEnv } from './credentials.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CredentialsError, envLine, readCa, SENSOR_CA_FILE, sensorEnv } from './credentials.js';
 
 test("sensor.env's values are quoted so that systemd reads them back as they are", () => {
   assert.equal(envLine('P', 'a"b\\c$d`e'), 'P="a\\"b\\\\c\\$d\\`e"');
@@ -23,4 +25,31 @@ test('static credentials without a NATS URL are refused, saying what is missing'
     sensorEnv('gpu-7', undefined, { kind: 'static', user: '{host}', password: 'pw' }),
     (err: Error) => err instanceof CredentialsError && /--nats-url/.test(err.message),
   );
+});
+
+test('enrollment with the CA: a fresh token from the API, and VIGIL_CA naming the CA deploy installs', async () => {
+  const server = createServer((req, res) => {
+    assert.equal(req.url, '/api/v1/hosts/tokens');
+    assert.equal(req.headers.authorization, 'Bearer t0k');
+    res.setHeader('content-type', 'application/json');
+    res.end(
+      JSON.stringify({ token: 'vet_abc', id: 't1', expiresTs: new Date(Date.now() + 3600_000).toISOString(), uses: 1 }),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const env = await sensorEnv('gpu-7', undefined, {
+      kind: 'enroll',
+      api: { url, token: 't0k', tokenSource: 'test' },
+      enrollUrl: 'https://cp.example:8787',
+      ca: '-----BEGIN CERTIFICATE-----\n',
+    });
+    assert.match(env, /^VIGIL_ENROLL_URL="https:\/\/cp\.example:8787"$/m);
+    assert.match(env, /^VIGIL_ENROLL_TOKEN="vet_abc"$/m);
+    assert.match(env, new RegExp(`^VIGIL_CA="${SENSOR_CA_FILE}"$`, 'm'));
+  } finally {
+    server.close();
+  }
+  assert.throws(() => readCa('/etc/hostname'), /holds no PEM certificate/);
 });
