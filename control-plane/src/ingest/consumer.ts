@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { JetStreamClient, JsMsg } from 'nats';
 import type { Logger } from 'pino';
 import type { EventV1 } from '@vigil/schema';
-import type { StreamLimits } from './streams.js';
+import type { ConsumerSpec, StreamLimits } from './streams.js';
 import { DetectStage, detectedSize, type Detected } from './detect-stage.js';
 import { DurableConsumer, type ConsumerState } from './durable-consumer.js';
 import { eventsIn, ReaderStage } from './reader-stage.js';
@@ -60,6 +60,8 @@ export interface IngestOptions {
   onEvents?: (events: EventV1[]) => void;
   /** Why an insert that succeeded is not kept (StorageClients.notKept): checked before acking. */
   notKept?: () => string | null;
+  /** The durable consumer read: the whole stream unless told (a partition's, see PartitionedIngest). */
+  consumer?: ConsumerSpec;
 }
 
 /**
@@ -96,7 +98,7 @@ export class EventIngestor {
     ch: ClickHouseClient,
     private readonly opts: IngestOptions,
   ) {
-    this.durable = new DurableConsumer(js, opts.streams, opts.log);
+    this.durable = new DurableConsumer(js, opts.streams, opts.log, opts.consumer);
     this.stats = {
       stored: 0,
       batches: 0,

@@ -1,0 +1,137 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { JetStreamClient } from 'nats';
+import { DEFAULT_PARTITIONS, partitionEventsFilter, partitionOfHost } from '@vigil/schema';
+import { EventIngestor, type IngestOptions, type IngestStats } from './consumer.js';
+import { PartitionLeases } from './partition-leases.js';
+import { CONSUMER_NAME, ensureConsumer, type ConsumerSpec } from './streams.js';
+
+export interface PartitionedIngestOptions extends IngestOptions {
+  /** Partitions of the host space: the `partition(n, 1)` of the server's mapping (partitionedEventsMapping). */
+  partitions?: number;
+  /** The partition leases' life without renewal (DEFAULT_INGEST_LEASE_SECONDS). */
+  ttlSeconds?: number;
+  /** The control-plane bucket's replicas. */
+  kvReplicas: number;
+  /** The storage, as said to the user. */
+  describe: string;
+  /** How long a delivered message waits for its ack before another reader gets it (60 s unless told). */
+  ackWaitMs?: number;
+  /**
+   * A partition was given up or lost: the per-host detection state of its hosts goes (`isIn` says which),
+   * since the events that follow reach another replica.
+   */
+  onDropped?: (partition: number, isIn: (host: string) => boolean) => void;
+}
+
+type Counts = Pick<IngestStats, 'stored' | 'batches' | 'lostInStream' | 'retimed' | 'rejects'>;
+
+/** One partition's durable consumer. */
+export const partitionConsumer = (partition: number, ackWaitMs?: number): ConsumerSpec => ({
+  name: `${CONSUMER_NAME}-p${partition}`,
+  filter: partitionEventsFilter(partition),
+  ...(ackWaitMs !== undefined ? { ackWaitMs } : {}),
+});
+
+/**
+ * The events stream read by one of several control-plane replicas that share a ClickHouse server: an
+ * EventIngestor per partition this replica leases (PartitionLeases), each on its partition's durable
+ * consumer. A host's events all land in one partition (the server maps its subject), so each host's
+ * detection state lives in the one replica that reads it. A partition given up is stopped first: what
+ * its detections saw is stored and acked, what they had not seen goes back, and the next holder
+ * opens the durable consumer where it stands, so its stream-loss accounting starts there (nothing
+ * delivered before is a gap). What a dead replica read and had not acked comes to the next holder
+ * after the ack wait, as redeliveries: counted neither as first deliveries nor as loss.
+ */
+export class PartitionedIngest {
+  readonly leases: PartitionLeases;
+  private readonly readers = new Map<number, EventIngestor>();
+  /** What the stopped readers counted, so the totals survive hand-overs. */
+  private readonly past: Counts = { stored: 0, batches: 0, lostInStream: 0, retimed: 0, rejects: {} };
+  readonly partitions: number;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly ch: ClickHouseClient,
+    private readonly opts: PartitionedIngestOptions,
+  ) {
+    this.partitions = opts.partitions ?? DEFAULT_PARTITIONS;
+    this.leases = new PartitionLeases(
+      js,
+      { take: (p) => this.take(p), give: (p) => this.give(p) },
+      {
+        partitions: this.partitions,
+        replicas: opts.kvReplicas,
+        describe: opts.describe,
+        log: opts.log,
+        ...(opts.ttlSeconds !== undefined ? { ttlSeconds: opts.ttlSeconds } : {}),
+      },
+    );
+  }
+
+  /** Joins the replicas (refused while a single control plane holds the stream) and reads its share. */
+  start(): Promise<void> {
+    return this.leases.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.leases.stop();
+  }
+
+  /** The partitions this replica reads now. */
+  held(): number[] {
+    return this.leases.partitions();
+  }
+
+  /** Whether `host`'s events reach this replica now. */
+  reads(host: string): boolean {
+    return this.readers.has(partitionOfHost(host, this.partitions));
+  }
+
+  /** The readers' counts summed, the stopped ones' included; the consumer state of the first unhealthy one. */
+  get stats(): IngestStats {
+    const all: Counts[] = [this.past, ...[...this.readers.values()].map((r) => r.stats)];
+    const rejects: Record<string, number> = {};
+    for (const s of all) for (const [k, n] of Object.entries(s.rejects)) rejects[k] = (rejects[k] ?? 0) + n;
+    const live = [...this.readers.values()].map((r) => r.stats);
+    const sick = live.find((s) => !s.consumer.healthy);
+    const sum = (f: (s: Counts) => number) => all.reduce((n, s) => n + f(s), 0);
+    return {
+      stored: sum((s) => s.stored),
+      batches: sum((s) => s.batches),
+      rejects,
+      lastInsertError: live.find((s) => s.lastInsertError)?.lastInsertError ?? null,
+      storageHealthy: live.every((s) => s.storageHealthy),
+      lostInStream: sum((s) => s.lostInStream),
+      retimed: sum((s) => s.retimed),
+      consumer: sick?.consumer ??
+        live[0]?.consumer ?? { healthy: true, problem: null, recreated: 0, lastProblem: null },
+    };
+  }
+
+  private async take(partition: number): Promise<void> {
+    const spec = partitionConsumer(partition, this.opts.ackWaitMs);
+    await ensureConsumer(await this.js.jetstreamManager(), spec);
+    const reader = new EventIngestor(this.js, this.ch, {
+      ...this.opts,
+      log: this.opts.log.child({ 'ingest.partition': partition }),
+      consumer: spec,
+    });
+    this.readers.set(partition, reader);
+    reader.start();
+  }
+
+  private async give(partition: number): Promise<void> {
+    const reader = this.readers.get(partition);
+    this.readers.delete(partition);
+    if (reader) {
+      await reader.stop();
+      const s = reader.stats;
+      this.past.stored += s.stored;
+      this.past.batches += s.batches;
+      this.past.lostInStream += s.lostInStream;
+      this.past.retimed += s.retimed;
+      for (const [k, n] of Object.entries(s.rejects)) this.past.rejects[k] = (this.past.rejects[k] ?? 0) + n;
+    }
+    this.opts.onDropped?.(partition, (host) => partitionOfHost(host, this.partitions) === partition);
+  }
+}
