@@ -33,7 +33,7 @@ import {
   type AlertV1,
   type EventV1,
 } from '@vigil/schema';
-import { freePort, tempDir, waitFor } from '../support/harness.js';
+import { freePort, startVigil, tempDir, waitFor } from '../support/harness.js';
 import { execEvent } from '../support/ingest-stack.js';
 
 const log = pino({ level: 'silent' });
@@ -253,4 +253,92 @@ test('a two-event detection fires when both events reach one replica, not across
   assert.deepEqual(fired, [], 'a detection whose two events straddle a hand-over does not fire (docs/architecture.md)');
   const kv = await pub.jetstream().views.kv(CONTROL_PLANE_BUCKET);
   assert.ok((await kv.get('ingest')) === null, 'no single-control-plane lease was taken');
+});
+
+/** A `vigil control-plane` process on the mapped NATS; `--clickhouse` at a port nobody listens on (storage retried). */
+async function controlPlane(name: string, extra: string[]) {
+  const p = startVigil([
+    'control-plane',
+    ...(extra.includes('--clickhouse') ? [] : ['--data-dir', join(dir, name)]),
+    '--nats',
+    nats.url,
+    '--api-port',
+    String(await freePort()),
+    '--api-token-file',
+    join(dir, `${name}-token`),
+    ...extra,
+  ]);
+  const said = () => p.logs.join('').replace(/\s*\n ›\s+/g, ' ');
+  return { ...p, said };
+}
+
+test('a single control plane beside live replicas refuses clearly', async () => {
+  assert.ok(replicas.length > 0, 'a replica runs');
+  const single = await controlPlane('single', []);
+  await waitFor('the single control plane to exit', () => single.child.exitCode !== null, 60_000).catch(
+    async (err: Error) => {
+      await single.stop();
+      throw new Error(`${err.message}: it runs beside the replicas\n${single.said().slice(-2000)}`);
+    },
+  );
+  assert.notEqual(single.child.exitCode, 0);
+  assert.match(single.said(), /another control plane reads this NATS's events stream/);
+  assert.match(single.said(), /need a ClickHouse server and --replicas on every one/);
+});
+
+test('two `vigil control-plane --replicas` on one ClickHouse server URL both run, each reading a share', async () => {
+  for (const r of [...replicas]) await leave(r);
+  const url = `http://127.0.0.1:${await freePort()}`;
+  const one = await controlPlane('rep-1', ['--clickhouse', url, '--replicas']);
+  const two = await controlPlane('rep-2', ['--clickhouse', url, '--replicas']);
+  try {
+    for (const cp of [one, two])
+      await waitFor('API listening', () => cp.said().includes('API listening'), 90_000).catch((err: Error) => {
+        throw new Error(`${err.message}\n${cp.said().slice(-3000)}`);
+      });
+    assert.equal(one.child.exitCode, null);
+    assert.equal(two.child.exitCode, null);
+    for (const cp of [one, two]) assert.match(cp.said(), /reading \d+ of 16 partitions as a replica/);
+    // Whichever joined first gives half up to the other at a lease renewal.
+    await waitFor(
+      'both to read partitions',
+      () => [one, two].every((cp) => cp.said().includes('partition taken')),
+      60_000,
+    );
+    assert.ok([one, two].some((cp) => cp.said().includes('partition given up to another replica')));
+  } finally {
+    await one.stop();
+    await two.stop();
+  }
+});
+
+test('events the server did not map to a partition are reported, not silently left unread', async () => {
+  const plainDir = tempDir('partitions-unmapped');
+  const plain = await startLocalNats({ dataDir: plainDir, port: await freePort(), log });
+  const nc = await connect({ servers: plain.url });
+  try {
+    await (await nc.jetstreamManager()).streams.add({ name: 'VIGIL_EVENTS', subjects: ['vigil.events.>'] });
+    const ingest = new PartitionedIngest(nc.jetstream(), store.writer, {
+      batchSize: 100,
+      log,
+      streams: { maxAgeHours: 1, maxBytes: 64 * 1024 * 1024 },
+      ttlSeconds: TTL_SECONDS,
+      kvReplicas: 1,
+      describe: 'the test store',
+    });
+    await ingest.start();
+    try {
+      assert.equal(await ingest.checkUnmapped(), 0);
+      const ev = execEvent('unmapped-host', 1, ['/bin/true']);
+      await nc.jetstream().publish(eventSubject(ev.host, ev.kind), JSON.stringify(ev));
+      assert.equal(await ingest.checkUnmapped(), 1);
+      assert.equal(ingest.stats.consumer.healthy, false);
+      assert.match(ingest.stats.consumer.problem ?? '', /not mapped to a partition.*partition\(16,1\)/);
+    } finally {
+      await ingest.stop();
+    }
+  } finally {
+    await nc.close();
+    await plain.stop();
+  }
 });

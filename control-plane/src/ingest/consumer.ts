@@ -29,6 +29,12 @@ export interface IngestStats {
   consumer: ConsumerState;
 }
 
+/** What the rest of the control plane reads of an ingestor: one stream reader, or a replica's partitions. */
+export interface Ingestor {
+  readonly stats: IngestStats;
+  stop(): Promise<void>;
+}
+
 export interface IngestOptions {
   /**
    * Events per ClickHouse insert at most (a message holds one event or a batch of them); also what
@@ -80,7 +86,7 @@ export interface IngestOptions {
  * Detections see each message once; a message redelivered after a crash between detecting and storing
  * is seen again (at least once, as delivery itself).
  */
-export class EventIngestor {
+export class EventIngestor implements Ingestor {
   readonly stats: IngestStats;
   private running = false;
   private done: Promise<void> | null = null;

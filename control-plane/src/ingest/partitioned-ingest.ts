@@ -1,7 +1,13 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { JetStreamClient } from 'nats';
-import { DEFAULT_PARTITIONS, partitionEventsFilter, partitionOfHost } from '@vigil/schema';
-import { EventIngestor, type IngestOptions, type IngestStats } from './consumer.js';
+import {
+  DEFAULT_PARTITIONS,
+  EVENTS_STREAM,
+  partitionedEventsMapping,
+  partitionEventsFilter,
+  partitionOfHost,
+} from '@vigil/schema';
+import { EventIngestor, type IngestOptions, type IngestStats, type Ingestor } from './consumer.js';
 import { PartitionLeases } from './partition-leases.js';
 import { CONSUMER_NAME, ensureConsumer, type ConsumerSpec } from './streams.js';
 
@@ -23,6 +29,12 @@ export interface PartitionedIngestOptions extends IngestOptions {
   onDropped?: (partition: number, isIn: (host: string) => boolean) => void;
 }
 
+/** Events as the sensor publishes them, before the server's partition mapping. */
+const UNPARTITIONED_EVENTS = 'vigil.events.*.*';
+
+const unmappedAdvice = (partitions: number): string =>
+  `give the NATS account the mapping ${JSON.stringify(partitionedEventsMapping(partitions))} (docs/operations.md, "Control-plane replicas")`;
+
 type Counts = Pick<IngestStats, 'stored' | 'batches' | 'lostInStream' | 'retimed' | 'rejects'>;
 
 /** One partition's durable consumer. */
@@ -42,12 +54,16 @@ export const partitionConsumer = (partition: number, ackWaitMs?: number): Consum
  * delivered before is a gap). What a dead replica read and had not acked comes to the next holder
  * after the ack wait, as redeliveries: counted neither as first deliveries nor as loss.
  */
-export class PartitionedIngest {
+export class PartitionedIngest implements Ingestor {
   readonly leases: PartitionLeases;
   private readonly readers = new Map<number, EventIngestor>();
   /** What the stopped readers counted, so the totals survive hand-overs. */
   private readonly past: Counts = { stored: 0, batches: 0, lostInStream: 0, retimed: 0, rejects: {} };
   readonly partitions: number;
+  /** Events on unpartitioned subjects at the last look (checkUnmapped). */
+  private unmapped = 0;
+  /** Unpartitioned events held at the first look, or fewer since (the stream dropped them). */
+  private unmappedBefore: number | undefined;
 
   constructor(
     private readonly js: JetStreamClient,
@@ -82,6 +98,27 @@ export class PartitionedIngest {
     return this.leases.partitions();
   }
 
+  /**
+   * Counts the events that arrived on unpartitioned subjects (`vigil.events.<host>.<kind>`) since the
+   * first look: the server lacks the partition mapping, and no replica reads them. Those held at the
+   * first look are left out (a single control plane read them before replicas ran). Said in the log
+   * and the status.
+   */
+  async checkUnmapped(): Promise<number> {
+    const jsm = await this.js.jetstreamManager();
+    const info = await jsm.streams.info(EVENTS_STREAM, { subjects_filter: UNPARTITIONED_EVENTS });
+    const held = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
+    this.unmappedBefore = Math.min(this.unmappedBefore ?? held, held);
+    const n = held - this.unmappedBefore;
+    if (n > 0 && this.unmapped === 0)
+      this.opts.log.error(
+        { 'ingest.unmapped': n },
+        `the events stream holds ${n} events the server did not map to a partition: no replica reads them (${unmappedAdvice(this.partitions)})`,
+      );
+    this.unmapped = n;
+    return n;
+  }
+
   /** Whether `host`'s events reach this replica now. */
   reads(host: string): boolean {
     return this.readers.has(partitionOfHost(host, this.partitions));
@@ -103,7 +140,15 @@ export class PartitionedIngest {
       storageHealthy: live.every((s) => s.storageHealthy),
       lostInStream: sum((s) => s.lostInStream),
       retimed: sum((s) => s.retimed),
-      consumer: sick?.consumer ??
+      consumer: (this.unmapped > 0
+        ? {
+            healthy: false,
+            problem: `${this.unmapped} events in the stream are not mapped to a partition, and no replica reads them: ${unmappedAdvice(this.partitions)}`,
+            recreated: 0,
+            lastProblem: null,
+          }
+        : null) ??
+        sick?.consumer ??
         live[0]?.consumer ?? { healthy: true, problem: null, recreated: 0, lastProblem: null },
     };
   }

@@ -3,7 +3,7 @@ import type { NatsConnection } from 'nats';
 import type { FastifyInstance } from 'fastify';
 import type { EventV1 } from '@vigil/schema';
 import type { StorageClients } from '../store/client.js';
-import type { EventIngestor } from '../ingest/consumer.js';
+import type { Ingestor } from '../ingest/consumer.js';
 import type { HeartbeatTracker } from '../ingest/heartbeats.js';
 import type { AlertSink } from '../alerts/sink.js';
 import type { DetectionEngine, LoadedDetection } from '../detect/engine.js';
@@ -27,7 +27,7 @@ import type { IngestLease } from '../ingest/ingest-lease.js';
 export interface Parts {
   ch: StorageClients | null;
   nc: NatsConnection | null;
-  ingestor: EventIngestor | null;
+  ingestor: Ingestor | null;
   heartbeats: HeartbeatTracker | null;
   api: FastifyInstance | null;
   alerts: AlertSink | null;

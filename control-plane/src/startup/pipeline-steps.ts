@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Step } from '@vigil/schema';
+import type { EventV1, Step } from '@vigil/schema';
 import { EventIngestor } from '../ingest/consumer.js';
 import { HeartbeatTracker } from '../ingest/heartbeats.js';
 import { HeartbeatStore } from '../ingest/heartbeat-store.js';
@@ -79,6 +79,15 @@ export function detectionsStep(
   };
 }
 
+/** Where validated events go: the detections, and `vigil events --follow` while someone follows. */
+export const eventsTo =
+  (p: Parts) =>
+  (events: EventV1[]): void => {
+    p.engine?.process(events);
+    if (p.liveEvents.listenerCount(EVENT_TOPIC.event) > 0)
+      for (const ev of events) p.liveEvents.emit(EVENT_TOPIC.event, ev);
+  };
+
 export function ingestStep(cfg: ControlPlaneConfig, p: Parts, log: Logger): Step {
   return {
     name: 'ingest',
@@ -90,11 +99,7 @@ export function ingestStep(cfg: ControlPlaneConfig, p: Parts, log: Logger): Step
         log,
         streams: p.streamLimits,
         notKept: () => p.ch!.notKept(),
-        onEvents: (events) => {
-          p.engine?.process(events);
-          if (p.liveEvents.listenerCount(EVENT_TOPIC.event) > 0)
-            for (const ev of events) p.liveEvents.emit(EVENT_TOPIC.event, ev);
-        },
+        onEvents: eventsTo(p),
       });
       p.ingestor = ingestor;
       ingestor.start();
