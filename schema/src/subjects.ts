@@ -52,18 +52,26 @@ export function hostOfEventSubject(subject: string): string | null {
   return parts.length === 5 && PARTITION_TOKEN.test(parts[3]!) ? (parts[2] ?? null) : null;
 }
 
+/** The partition token of a partitioned events subject, or null when it has none. */
+export function partitionOfEventSubject(subject: string): number | null {
+  const parts = subject.split('.');
+  return hostOfEventSubject(subject) !== null && parts.length === 5 ? Number(parts[3]) : null;
+}
+
 const PARTITION_TOKEN = /^(0|[1-9][0-9]{0,4})$/;
 
 /**
  * The account subject mapping that partitions the events stream by host (control-plane replicas): the
  * server rewrites what a sensor publishes on `vigil.events.<host>.<kind>` to
  * `vigil.events.<host>.<p>.<kind>`, p = FNV-1a of the host token modulo `partitions` (nats-server's
- * `partition()`; 2.8 and later, in server configuration and in an account JWT's `mappings`). The
- * server computes it, so a host cannot choose its partition; it is applied once (never to its own
- * output), and the host stays at the token its publish permission names.
+ * `partition()`, in server configuration and in an account JWT's `mappings`; the JWT form refuses a
+ * `>` in the destination, so four tokens are mapped). It is applied once, never to its own output, and
+ * the host stays at the token its publish permission names. A host may publish a five-token subject
+ * itself, which is not mapped: the control plane refuses one whose partition is not its host's
+ * (`partition-mismatch`), so no host places its events in two partitions.
  */
 export const partitionedEventsMapping = (partitions: number): Record<string, string> => ({
-  'vigil.events.*.>': `vigil.events.{{wildcard(1)}}.{{partition(${partitions},1)}}.>`,
+  'vigil.events.*.*': `vigil.events.{{wildcard(1)}}.{{partition(${partitions},1)}}.{{wildcard(2)}}`,
 });
 /** What one partition's durable consumer reads. */
 export const partitionEventsFilter = (partition: number): string => `vigil.events.*.${partition}.>`;

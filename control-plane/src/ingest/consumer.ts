@@ -68,6 +68,11 @@ export interface IngestOptions {
   notKept?: () => string | null;
   /** The durable consumer read: the whole stream unless told (a partition's, see PartitionedIngest). */
   consumer?: ConsumerSpec;
+  /**
+   * Partitions of the host space, when reading one (PartitionedIngest): a message whose subject's
+   * partition is not its host's is refused (`partition-mismatch`).
+   */
+  partitions?: number;
 }
 
 /**
@@ -173,6 +178,7 @@ export class EventIngestor implements Ingestor {
       lingerMs,
       pending: () => reader.pending,
       onEvents,
+      partitions: this.opts.partitions,
     });
     this.stopConsume = () => reader.stop();
     const reading = reader.run();

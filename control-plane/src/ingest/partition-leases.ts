@@ -91,9 +91,13 @@ export class PartitionLeases {
     }
     await this.kv.put(replicaKey(this.me.instance), JSON.stringify(this.me));
     await this.tick();
+    // The bucket keeps the TTL of whoever made it: renewed at a third of the shorter, so no lease
+    // lapses between renewals.
+    const made = (await this.kv.status()).ttl;
+    const ttl = made > 0 ? Math.min(made, this.ttlMs) : this.ttlMs;
     this.timer = setInterval(() => {
       this.ticking = this.ticking.then(() => this.tick());
-    }, this.ttlMs / 3);
+    }, ttl / 3);
   }
 
   /** Renews, counts the replicas, gives up or takes partitions to hold its share. NATS away: retried next time. */

@@ -12,8 +12,6 @@ import { PartitionLeases } from './partition-leases.js';
 import { CONSUMER_NAME, ensureConsumer, type ConsumerSpec } from './streams.js';
 
 export interface PartitionedIngestOptions extends IngestOptions {
-  /** Partitions of the host space: the `partition(n, 1)` of the server's mapping (partitionedEventsMapping). */
-  partitions?: number;
   /** The partition leases' life without renewal (DEFAULT_INGEST_LEASE_SECONDS). */
   ttlSeconds?: number;
   /** The control-plane bucket's replicas. */
@@ -160,6 +158,7 @@ export class PartitionedIngest implements Ingestor {
       ...this.opts,
       log: this.opts.log.child({ 'ingest.partition': partition }),
       consumer: spec,
+      partitions: this.partitions,
     });
     this.readers.set(partition, reader);
     reader.start();
