@@ -130,16 +130,38 @@ export class PartitionLeases {
 
   private async renew(kv: KV): Promise<void> {
     for (const [p, revision] of [...this.held]) {
-      try {
-        this.held.set(p, await kv.update(partitionLeaseKey(p), JSON.stringify(this.me), revision));
-      } catch {
-        // Lapsed and taken by another (this replica was away longer than the TTL): what it read
-        // and did not ack goes to the new holder.
-        this.held.delete(p);
-        this.opts.log.warn({ 'ingest.partition': p }, 'a partition lease was lost to another replica');
-        await this.owner.give(p, true);
-      }
+      const kept = await this.renewOne(kv, p, revision);
+      if (kept) continue;
+      // Taken by another (this replica was away longer than the TTL): what it read and did not ack
+      // goes to the new holder.
+      this.held.delete(p);
+      this.opts.log.warn({ 'ingest.partition': p }, 'a partition lease was lost to another replica');
+      await this.owner.give(p, true);
     }
+  }
+
+  /** Renews one lease: false only when another replica holds it now (NATS away keeps it till the next tick). */
+  private async renewOne(kv: KV, p: number, revision: number): Promise<boolean> {
+    const key = partitionLeaseKey(p);
+    const mine = JSON.stringify(this.me);
+    try {
+      this.held.set(p, await kv.update(key, mine, revision));
+      return true;
+    } catch {
+      // Read below: NATS away, lapsed, or taken.
+    }
+    const entry = await kv.get(key).catch(() => undefined);
+    if (entry === undefined) return true;
+    if (entry !== null && entry.operation === 'PUT') {
+      // An update that was applied but whose answer was lost leaves this replica's own entry there.
+      const ours = entry.string() === mine;
+      if (ours) this.held.set(p, entry.revision);
+      return ours;
+    }
+    // Lapsed while NATS was away, and nobody took it: still this replica's.
+    const again = await kv.create(key, mine).catch(() => 0);
+    if (again > 0) this.held.set(p, again);
+    return again > 0;
   }
 
   private async take(kv: KV, p: number): Promise<void> {
