@@ -306,6 +306,9 @@ test("forgetting a host's state (its partition went to another replica) lets go 
   assert.equal(after.processes, before.processes - forgotten);
   assert.deepEqual(after.released, before.released, 'not counted as released');
   assert.deepEqual(after.evicted, before.evicted, 'nor as evicted');
-  assert.equal(engine.forgetHosts((h) => h === 'h1'), 0);
+  assert.equal(
+    engine.forgetHosts((h) => h === 'h1'),
+    0,
+  );
   assert.ok(engine.forgetHosts((h) => h === 'h2') > 0, 'the other host is still held');
 });
