@@ -12,7 +12,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from 'nats';
+import { Algorithms, encodeAccount, encodeOperator, encodeUser, fmtCreds } from '@nats-io/jwt';
+import { createAccount, createOperator, createUser } from '@nats-io/nkeys';
+import { connect, credsAuthenticator, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import {
   createStorageClients,
@@ -350,5 +352,55 @@ test('events the server did not map to a partition are reported, not silently le
   } finally {
     await nc.close();
     await plain.stop();
+  }
+});
+
+test("the mapping in an operator-mode account JWT's `mappings` claim partitions as the server configuration does", async () => {
+  const v2 = { algorithm: Algorithms.v2 };
+  const operator = createOperator();
+  const system = createAccount();
+  const account = createAccount();
+  const open = { subs: -1, conn: -1, leaf: -1, imports: -1, exports: -1, data: -1, payload: -1, wildcards: true };
+  const [[from, to]] = Object.entries(partitionedEventsMapping(P)) as [[string, string]];
+  const accountJwt = await encodeAccount(
+    'VIGIL',
+    account,
+    {
+      limits: open,
+      // The claim nats-server reads (jwt v2 `mappings`); @nats-io/jwt's types do not name it.
+      ...({ mappings: { [from]: [{ subject: to, weight: 100 }] } } as object),
+    },
+    { ...v2, signer: operator },
+  );
+  const opDir = tempDir('partitions-operator');
+  const conf = join(opDir, 'nats.conf');
+  writeFileSync(
+    conf,
+    `operator: ${JSON.stringify(await encodeOperator('op', operator, { system_account: system.getPublicKey() }, v2))}
+system_account: ${system.getPublicKey()}
+resolver: MEMORY
+resolver_preload: {
+  ${system.getPublicKey()}: ${JSON.stringify(await encodeAccount('SYS', system, { limits: open }, { ...v2, signer: operator }))}
+  ${account.getPublicKey()}: ${JSON.stringify(accountJwt)}
+}
+`,
+  );
+  const server = await startLocalNats({ dataDir: opDir, port: await freePort(), log, configFile: conf });
+  const user = createUser();
+  const creds = fmtCreds(await encodeUser('u', user, account, {}, v2), user);
+  const nc = await connect({ servers: server.url, authenticator: credsAuthenticator(creds) });
+  try {
+    const sub = nc.subscribe('vigil.events.>', { max: 2 });
+    await nc.flush();
+    for (const host of ['hostA', 'gpu-node-7']) nc.publish(eventSubject(host, 'exec'), 'x');
+    const got: string[] = [];
+    for await (const m of sub) got.push(m.subject);
+    assert.deepEqual(got, [
+      `vigil.events.hostA.${partitionOfHost('hostA', P)}.exec`,
+      `vigil.events.gpu-node-7.${partitionOfHost('gpu-node-7', P)}.exec`,
+    ]);
+  } finally {
+    await nc.close();
+    await server.stop();
   }
 });
