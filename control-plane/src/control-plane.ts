@@ -1,6 +1,6 @@
 import { DEFAULT_SILENT_AFTER_SECONDS, runSteps, urlHost } from '@vigil/schema';
 import { checkApiBinding } from './api/server.js';
-import type { EventIngestor } from './ingest/consumer.js';
+import type { Ingestor } from './ingest/consumer.js';
 import type { DetectionEngine } from './detect/engine.js';
 import type { CustomDetections } from './detect/custom/manager.js';
 import { USER_QUERY_LIMITS, type QueryLimits } from './store/readonly-query.js';
@@ -16,6 +16,7 @@ import { outputsStep } from './startup/outputs-step.js';
 import { incidentsStep } from './startup/incidents-step.js';
 import { enrollStep } from './startup/enroll-step.js';
 import { leaseStep } from './startup/lease-step.js';
+import { replicasStep } from './startup/replicas-step.js';
 import { apiStep, detectionsStep, heartbeatsStep, ingestStep } from './startup/pipeline-steps.js';
 
 export type { ControlPlaneConfig } from './startup/config.js';
@@ -23,7 +24,7 @@ export { CONTROL_PLANE_VERSION } from './startup/reports.js';
 
 export interface RunningControlPlane {
   apiUrl: string;
-  ingestor: EventIngestor;
+  ingestor: Ingestor;
   engine: DetectionEngine;
   custom: CustomDetections | null;
   stop: () => Promise<void>;
@@ -58,7 +59,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Runnin
       detectionsStep(cfg, p, log, o),
       incidentsStep(cfg, p, log),
       responseStep(cfg, p, log),
-      ingestStep(cfg, p, log),
+      cfg.replicas ? replicasStep(cfg, p, log) : ingestStep(cfg, p, log),
       enrollStep(cfg, p, log, o),
       apiStep(cfg, p, log, o),
     ],

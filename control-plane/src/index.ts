@@ -15,3 +15,6 @@ export { CONSUMER_NAME } from './ingest/streams.js';
 export { FileConfig } from './config/file-config.js';
 export { ConfigFileError } from './config/parse.js';
 export { StaticConfig, type ConfigSource } from './config/source.js';
+export { PartitionedIngest, partitionConsumer, type PartitionedIngestOptions } from './ingest/partitioned-ingest.js';
+export { createStorageClients, type StorageClients } from './store/client.js';
+export { migrate } from './store/migrations.js';

@@ -19,6 +19,8 @@ export const DEFAULT_NATS_URL = `nats://127.0.0.1:${DEFAULT_NATS_PORT}`;
 
 /** The ingest lease's life without renewal: how long a crashed control plane's lease holds off the next. */
 export const DEFAULT_INGEST_LEASE_SECONDS = 15;
+/** Partitions of the host space when control-plane replicas share an events stream (partitionedEventsMapping). */
+export const DEFAULT_PARTITIONS = 16;
 
 /** A sensor whose last heartbeat is older than this is reported silent. */
 export const DEFAULT_SILENT_AFTER_SECONDS = 30;

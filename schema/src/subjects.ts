@@ -40,10 +40,54 @@ export const eventSubject = (host: string, kind: string): string => `vigil.event
 export const heartbeatSubject = (host: string): string => `vigil.sensor.${host}.heartbeat`;
 export const deadLetterSubject = (reason: string): string => `vigil.deadletter.${reason}`;
 
-/** The host token of an events subject, or null when the subject is not one. */
+/**
+ * The host token of an events subject, or null when the subject is not one: `vigil.events.<host>.<kind>`
+ * as the sensor publishes it, or `vigil.events.<host>.<partition>.<kind>` as nats-server's partition
+ * mapping (partitionedEventsMapping) stores it.
+ */
 export function hostOfEventSubject(subject: string): string | null {
   const parts = subject.split('.');
-  return parts.length === 4 && parts[0] === 'vigil' && parts[1] === 'events' ? (parts[2] ?? null) : null;
+  if (parts[0] !== 'vigil' || parts[1] !== 'events') return null;
+  if (parts.length === 4) return parts[2] ?? null;
+  return parts.length === 5 && PARTITION_TOKEN.test(parts[3]!) ? (parts[2] ?? null) : null;
+}
+
+/** The partition token of a partitioned events subject, or null when it has none. */
+export function partitionOfEventSubject(subject: string): number | null {
+  const parts = subject.split('.');
+  return hostOfEventSubject(subject) !== null && parts.length === 5 ? Number(parts[3]) : null;
+}
+
+const PARTITION_TOKEN = /^(0|[1-9][0-9]{0,4})$/;
+
+/**
+ * The account subject mapping that partitions the events stream by host (control-plane replicas): the
+ * server rewrites what a sensor publishes on `vigil.events.<host>.<kind>` to
+ * `vigil.events.<host>.<p>.<kind>`, p = FNV-1a of the host token modulo `partitions` (nats-server's
+ * `partition()`, in server configuration and in an account JWT's `mappings`; the JWT form refuses a
+ * `>` in the destination, so four tokens are mapped). It is applied once, never to its own output, and
+ * the host stays at the token its publish permission names. A host may publish a five-token subject
+ * itself, which is not mapped: the control plane refuses one whose partition is not its host's
+ * (`partition-mismatch`), so no host places its events in two partitions.
+ */
+export const partitionedEventsMapping = (partitions: number): Record<string, string> => ({
+  'vigil.events.*.*': `vigil.events.{{wildcard(1)}}.{{partition(${partitions},1)}}.{{wildcard(2)}}`,
+});
+/** What one partition's durable consumer reads. */
+export const partitionEventsFilter = (partition: number): string => `vigil.events.*.${partition}.>`;
+/** A partition's ingest lease in CONTROL_PLANE_BUCKET, and a live replica's presence there. */
+export const partitionLeaseKey = (partition: number): string => `${INGEST_LEASE_KEY}-p${partition}`;
+export const REPLICA_KEY_PREFIX = 'replica.';
+export const replicaKey = (instance: string): string => `${REPLICA_KEY_PREFIX}${instance}`;
+
+/** The partition nats-server's `partition(partitions, 1)` gives a host token: FNV-1a 32 bits, modulo. */
+export function partitionOfHost(host: string, partitions: number): number {
+  let h = 0x811c9dc5;
+  for (const b of new TextEncoder().encode(host)) {
+    h ^= b;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % partitions;
 }
 
 /**

@@ -104,6 +104,15 @@ export class DetectionEngine {
     return this.states.stats;
   }
 
+  /**
+   * Forgets the per-process state (histories, descendants, flags) of the hosts `isIn` names: their
+   * events now reach another control-plane replica, and state kept here would meet them again, stale,
+   * should they come back. Returns the processes let go.
+   */
+  forgetHosts(isIn: (host: string) => boolean): number {
+    return this.states.forgetHosts(isIn);
+  }
+
   /** Evaluates the events that arrived together, oldest first (they mix probes; order by kernel time). */
   process(events: EventV1[]): void {
     for (const ev of [...events].sort(byTs)) {

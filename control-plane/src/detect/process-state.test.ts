@@ -294,3 +294,21 @@ test('the failed PATH lookups of one execvp and the exec that succeeds are one p
   ]);
   assert.equal(engine.stateStats.processes, 2, 'the next image starts its own entry');
 });
+
+test("forgetting a host's state (its partition went to another replica) lets go of its processes only, uncounted", () => {
+  const { engine } = builtinEngine();
+  engine.process([exec(['ls'], { pid: 10 }), { ...exec(['ls'], { pid: 11 }), host: 'h2' }]);
+  const before = engine.stateStats;
+  assert.ok(before.processes >= 2);
+  const forgotten = engine.forgetHosts((h) => h === 'h1');
+  assert.ok(forgotten > 0);
+  const after = engine.stateStats;
+  assert.equal(after.processes, before.processes - forgotten);
+  assert.deepEqual(after.released, before.released, 'not counted as released');
+  assert.deepEqual(after.evicted, before.evicted, 'nor as evicted');
+  assert.equal(
+    engine.forgetHosts((h) => h === 'h1'),
+    0,
+  );
+  assert.ok(engine.forgetHosts((h) => h === 'h2') > 0, 'the other host is still held');
+});

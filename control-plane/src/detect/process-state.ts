@@ -261,6 +261,22 @@ export class ProcessStates {
     }
   }
 
+  /**
+   * Lets go of every process of the hosts `isIn` names (their events now reach another control-plane
+   * replica): not counted as released or evicted, since nothing ran out.
+   */
+  forgetHosts(isIn: (host: string) => boolean): number {
+    let n = 0;
+    for (const [host, pids] of [...this.byPid])
+      if (isIn(host))
+        for (const gens of [...pids.values()])
+          for (const s of [...gens]) {
+            this.release(s, null);
+            n++;
+          }
+    return n;
+  }
+
   private generations(host: string, pid: number): ProcessState[] {
     let pids = this.byPid.get(host);
     if (!pids) this.byPid.set(host, (pids = new Map()));
@@ -380,7 +396,7 @@ export class ProcessStates {
     }
   }
 
-  private release(s: ProcessState, reason: ReleaseReason | EvictionReason): void {
+  private release(s: ProcessState, reason: ReleaseReason | EvictionReason | null): void {
     this.order.delete(s);
     const pids = this.byPid.get(s.host);
     const gens = pids?.get(s.pid);
@@ -401,6 +417,6 @@ export class ProcessStates {
     s.gpuDevices = null;
     s.released = true;
     if (reason === 'exited' || reason === 'aged') this.released[reason]++;
-    else this.evicted[reason]++;
+    else if (reason !== null) this.evicted[reason]++;
   }
 }

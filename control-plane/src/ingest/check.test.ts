@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { eventSubject, MAX_JSON_DEPTH, type EventV1 } from '@vigil/schema';
+import { eventSubject, MAX_JSON_DEPTH, partitionOfHost, type EventV1 } from '@vigil/schema';
 import { checkMessage } from './check.js';
 import { scanJson } from './json-scan.js';
 
@@ -167,4 +167,16 @@ test('any JSON, deep or not, as a message or as batch elements: never throws; ba
     }),
     { numRuns: 1500 },
   );
+});
+
+test("a replica refuses a message whose partition token is not its host's; it takes the host's own", () => {
+  const data = enc.encode(JSON.stringify(exec()));
+  const own = partitionOfHost(HOST, 16);
+  const other = (own + 1) % 16;
+  const forged = checkMessage(`vigil.events.${HOST}.${other}.exec`, data, 16);
+  assert.equal(forged.good, false);
+  assert.equal(forged.bad[0]!.reason, 'partition-mismatch');
+  assert.equal(checkMessage(`vigil.events.${HOST}.${own}.exec`, data, 16).good, true);
+  // A single control plane reads every partition: the token is the host's own business there.
+  assert.equal(checkMessage(`vigil.events.${HOST}.${other}.exec`, data).good, true);
 });

@@ -2,6 +2,8 @@ import {
   EventBatchV1,
   EventV1,
   hostOfEventSubject,
+  partitionOfEventSubject,
+  partitionOfHost,
   MAX_BATCH_BYTES,
   MAX_EVENT_BYTES,
   MAX_JSON_DEPTH,
@@ -16,6 +18,7 @@ export type RejectReason =
   | 'wrong-version'
   | 'schema'
   | 'host-mismatch'
+  | 'partition-mismatch'
   | 'check-error';
 
 /** What of a message is refused: its reason and the bytes to park, as they were sent. */
@@ -43,8 +46,13 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * version or shape, or from a host other than its subject's; a batch's events one by one otherwise
  * (the good ones are kept). Never throws: what it did not foresee is refused whole as `check-error`.
  */
-export function checkMessage(subject: string, data: Uint8Array): CheckedMessage {
+export function checkMessage(subject: string, data: Uint8Array, partitions?: number): CheckedMessage {
   try {
+    // A replica's partition (the subject's, from the server's mapping) must be its host's: a host that
+    // publishes the partition token itself would otherwise split its events between two replicas.
+    const p = partitions === undefined ? null : partitionOfEventSubject(subject);
+    if (p !== null && p !== partitionOfHost(hostOfEventSubject(subject)!, partitions!))
+      return refuse('partition-mismatch', data);
     return check(subject, data);
   } catch {
     return refuse('check-error', data);

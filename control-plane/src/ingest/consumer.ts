@@ -3,7 +3,7 @@ import type { JetStreamClient, JsMsg } from 'nats';
 import type { Logger } from 'pino';
 import type { EventV1 } from '@vigil/schema';
 import { EVENTS_KEPT_DAYS } from '../store/claimed-time.js';
-import type { StreamLimits } from './streams.js';
+import type { ConsumerSpec, StreamLimits } from './streams.js';
 import { DetectStage, detectedSize, type Detected } from './detect-stage.js';
 import { DurableConsumer, type ConsumerState } from './durable-consumer.js';
 import { eventsIn, ReaderStage } from './reader-stage.js';
@@ -28,6 +28,12 @@ export interface IngestStats {
   retimed: number;
   /** The durable consumer this ingestor reads (see ConsumerState). */
   consumer: ConsumerState;
+}
+
+/** What the rest of the control plane reads of an ingestor: one stream reader, or a replica's partitions. */
+export interface Ingestor {
+  readonly stats: IngestStats;
+  stop(): Promise<void>;
 }
 
 export interface IngestOptions {
@@ -63,6 +69,13 @@ export interface IngestOptions {
   onEvents?: (events: EventV1[]) => void;
   /** Why an insert that succeeded is not kept (StorageClients.notKept): checked before acking. */
   notKept?: () => string | null;
+  /** The durable consumer read: the whole stream unless told (a partition's, see PartitionedIngest). */
+  consumer?: ConsumerSpec;
+  /**
+   * Partitions of the host space, when reading one (PartitionedIngest): a message whose subject's
+   * partition is not its host's is refused (`partition-mismatch`).
+   */
+  partitions?: number;
 }
 
 /**
@@ -81,7 +94,7 @@ export interface IngestOptions {
  * Detections see each message once; a message redelivered after a crash between detecting and storing
  * is seen again (at least once, as delivery itself).
  */
-export class EventIngestor {
+export class EventIngestor implements Ingestor {
   readonly stats: IngestStats;
   private running = false;
   private done: Promise<void> | null = null;
@@ -99,7 +112,7 @@ export class EventIngestor {
     ch: ClickHouseClient,
     private readonly opts: IngestOptions,
   ) {
-    this.durable = new DurableConsumer(js, opts.streams, opts.log);
+    this.durable = new DurableConsumer(js, opts.streams, opts.log, opts.consumer);
     this.stats = {
       stored: 0,
       batches: 0,
@@ -169,6 +182,7 @@ export class EventIngestor {
       lingerMs,
       pending: () => reader.pending,
       onEvents,
+      partitions: this.opts.partitions,
     });
     this.stopConsume = () => reader.stop();
     const reading = reader.run();

@@ -29,6 +29,8 @@ export interface DetectHost extends RunState {
   /** Messages in the stream not yet delivered to this consumer (see ReaderStage.pending). */
   pending(): number;
   onEvents?: (events: EventV1[]) => void;
+  /** See IngestOptions.partitions. */
+  readonly partitions?: number | undefined;
 }
 
 /**
@@ -84,7 +86,10 @@ export class DetectStage {
    */
   private round(): void {
     const msgs = this.arrived.take(Math.min(this.host.batchSize, DETECT_ROUND));
-    const checked: Checked[] = msgs.map((msg) => ({ msg, ...checkMessage(msg.subject, msg.data) }));
+    const checked: Checked[] = msgs.map((msg) => ({
+      msg,
+      ...checkMessage(msg.subject, msg.data, this.host.partitions),
+    }));
     const events = checked.flatMap((c) => c.events);
     if (events.length > 0 && this.host.onEvents) {
       try {

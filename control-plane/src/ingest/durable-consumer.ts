@@ -1,7 +1,15 @@
 import type { Consumer, ConsumerInfo, JetStreamClient, JetStreamManager } from 'nats';
 import type { Logger } from 'pino';
 import { EVENTS_STREAM } from '@vigil/schema';
-import { CONSUMER_NAME, ensureStreams, missingResource, recreateConsumer, type StreamLimits } from './streams.js';
+import {
+  EVENTS_CONSUMER,
+  ensureConsumer,
+  ensureStreams,
+  missingResource,
+  recreateConsumer,
+  type ConsumerSpec,
+  type StreamLimits,
+} from './streams.js';
 
 /**
  * Whether the durable consumer is there to read from. Anyone allowed to manage JetStream can delete
@@ -34,6 +42,7 @@ export class DurableConsumer {
     private readonly js: JetStreamClient,
     private readonly limits: StreamLimits,
     private readonly log: Logger,
+    private readonly spec: ConsumerSpec = EVENTS_CONSUMER,
   ) {}
 
   private async manager(): Promise<JetStreamManager> {
@@ -52,38 +61,39 @@ export class DurableConsumer {
     const jsm = await this.manager();
     let how: OpenedConsumer['how'] = 'found';
     try {
-      await jsm.consumers.info(EVENTS_STREAM, CONSUMER_NAME);
+      await jsm.consumers.info(EVENTS_STREAM, this.spec.name);
     } catch (err) {
       const missing = missingResource(err);
       if (missing === null) throw err;
       this.trouble(
         missing === 'consumer'
-          ? `the durable consumer ${CONSUMER_NAME} of ${EVENTS_STREAM} is missing (deleted?): nothing is ingested or detected until it is made again`
+          ? `the durable consumer ${this.spec.name} of ${EVENTS_STREAM} is missing (deleted?): nothing is ingested or detected until it is made again`
           : `the stream ${EVENTS_STREAM} is missing (deleted?): what it held and this control plane had not read is lost`,
       );
       await settle();
       const start = resume();
       if (missing === 'stream') {
         await ensureStreams(jsm, this.limits);
+        await ensureConsumer(jsm, this.spec);
         how = 'stream-replaced';
       } else if (start !== undefined && (await jsm.streams.info(EVENTS_STREAM)).state.last_seq < start - 1) {
-        await recreateConsumer(jsm);
+        await recreateConsumer(jsm, undefined, this.spec);
         how = 'stream-replaced';
       } else {
-        await recreateConsumer(jsm, start);
+        await recreateConsumer(jsm, start, this.spec);
         how = 'recreated';
       }
       this.state.recreated++;
       this.log.warn(
         {
-          'ingest.consumer': CONSUMER_NAME,
+          'ingest.consumer': this.spec.name,
           'ingest.startSeq': how === 'recreated' ? (start ?? 1) : 1,
           'ingest.how': how,
         },
         'durable consumer made again',
       );
     }
-    const consumer = await this.js.consumers.get(EVENTS_STREAM, CONSUMER_NAME);
+    const consumer = await this.js.consumers.get(EVENTS_STREAM, this.spec.name);
     const info = await consumer.info();
     this.mended();
     return { consumer, info, how };
@@ -92,7 +102,7 @@ export class DurableConsumer {
   /** Whether the consumer is still there: null when NATS did not say (away, refusing). */
   async present(): Promise<boolean | null> {
     try {
-      await (await this.manager()).consumers.info(EVENTS_STREAM, CONSUMER_NAME);
+      await (await this.manager()).consumers.info(EVENTS_STREAM, this.spec.name);
       return true;
     } catch (err) {
       return missingResource(err) === null ? null : false;
@@ -105,13 +115,13 @@ export class DurableConsumer {
     this.state.healthy = false;
     this.state.problem = problem;
     this.state.lastProblem = problem;
-    this.log.error({ 'ingest.consumer': CONSUMER_NAME }, problem);
+    this.log.error({ 'ingest.consumer': this.spec.name }, problem);
   }
 
   private mended(): void {
     if (this.state.healthy) return;
     this.state.healthy = true;
     this.state.problem = null;
-    this.log.info({ 'ingest.consumer': CONSUMER_NAME }, 'ingesting from the durable consumer again');
+    this.log.info({ 'ingest.consumer': this.spec.name }, 'ingesting from the durable consumer again');
   }
 }

@@ -3,7 +3,12 @@ import { hostname } from 'node:os';
 import type { JetStreamClient, KV } from 'nats';
 import type { Logger } from 'pino';
 import { z } from 'zod/v4';
-import { CONTROL_PLANE_BUCKET, DEFAULT_INGEST_LEASE_SECONDS, INGEST_LEASE_KEY } from '@vigil/schema';
+import {
+  CONTROL_PLANE_BUCKET,
+  DEFAULT_INGEST_LEASE_SECONDS,
+  INGEST_LEASE_KEY,
+  REPLICA_KEY_PREFIX,
+} from '@vigil/schema';
 
 /** Another control plane holds the ingest lease of this NATS's events stream. */
 export class IngestLeaseHeldError extends Error {
@@ -107,6 +112,8 @@ export class IngestLease {
     const kv = this.kv!;
     const entry = await kv.get(INGEST_LEASE_KEY);
     if (entry === null || entry.operation !== 'PUT') {
+      const replica = await this.replica();
+      if (replica) return replica;
       try {
         this.revision = await kv.create(INGEST_LEASE_KEY, JSON.stringify(this.me));
         return null;
@@ -121,6 +128,15 @@ export class IngestLease {
       return null;
     }
     return holder ?? UNKNOWN;
+  }
+
+  /** A live replica of a partitioned control plane (PartitionLeases) on this stream, if any. */
+  private async replica(): Promise<LeaseHolder | null> {
+    for await (const key of await this.kv!.keys(`${REPLICA_KEY_PREFIX}*`)) {
+      const e = await this.kv!.get(key);
+      if (e && e.operation === 'PUT') return parseHolder(e.string()) ?? UNKNOWN;
+    }
+    return null;
   }
 
   private async holder(): Promise<LeaseHolder | null> {
@@ -183,6 +199,6 @@ export function refusal(holder: LeaseHolder, mine: string): string {
   return (
     `another control plane reads this NATS's events stream (pid ${holder.pid} on ${holder.machine}, storage ${holder.store}, since ${holder.since}), ` +
     `and renews its lease: a second one (storage ${mine}) would take half of every host's events, storing and detecting on its half only. ` +
-    'Stop the other, or give this one its own NATS. Replicas of one control plane are not supported yet (docs/architecture.md, "Control-plane replicas").'
+    'Stop the other, or give this one its own NATS. Replicas of one control plane need a ClickHouse server and --replicas on every one (docs/architecture.md, "Control-plane replicas").'
   );
 }

@@ -25,6 +25,16 @@ import {
 
 export const CONSUMER_NAME = 'vigil-control-plane';
 
+/** A durable consumer of the events stream: the whole stream, or one partition of it (`filter`). */
+export interface ConsumerSpec {
+  name: string;
+  filter?: string;
+  /** How long a delivered message waits for its ack before it comes again (60 s unless told). */
+  ackWaitMs?: number;
+}
+/** The one consumer a single control plane reads. */
+export const EVENTS_CONSUMER: ConsumerSpec = { name: CONSUMER_NAME };
+
 export interface StreamLimits {
   /** How long unconsumed events stay in NATS (the buffer while storage is away). */
   maxAgeHours: number;
@@ -147,14 +157,15 @@ function streamConfigs(limits: StreamLimits): Partial<StreamConfig>[] {
  * The durable consumer's configuration: from the stream's start, or from `startSeq` when it is
  * recreated after it went missing (see DurableConsumer), so that nothing is delivered twice.
  */
-function consumerConfig(startSeq?: number): Partial<ConsumerConfig> {
+function consumerConfig(startSeq?: number, spec: ConsumerSpec = EVENTS_CONSUMER): Partial<ConsumerConfig> {
   return {
-    durable_name: CONSUMER_NAME,
+    durable_name: spec.name,
+    ...(spec.filter !== undefined ? { filter_subject: spec.filter } : {}),
     ack_policy: AckPolicy.Explicit,
     ...(startSeq === undefined
       ? { deliver_policy: DeliverPolicy.All }
       : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq }),
-    ack_wait: nanos(60_000),
+    ack_wait: nanos(spec.ackWaitMs ?? 60_000),
     max_ack_pending: 50_000,
     max_deliver: -1,
   };
@@ -213,8 +224,22 @@ export async function ensureStreams(
 }
 
 /** Creates the durable consumer again, delivering from `startSeq` on (from the stream's start without it). */
-export async function recreateConsumer(jsm: JetStreamManager, startSeq?: number): Promise<void> {
-  await jsm.consumers.add(EVENTS_STREAM, consumerConfig(startSeq));
+export async function recreateConsumer(
+  jsm: JetStreamManager,
+  startSeq?: number,
+  spec: ConsumerSpec = EVENTS_CONSUMER,
+): Promise<void> {
+  await jsm.consumers.add(EVENTS_STREAM, consumerConfig(startSeq, spec));
+}
+
+/** Creates a durable consumer from the stream's start when it does not exist yet (a partition's first reader). */
+export async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec): Promise<void> {
+  try {
+    await jsm.consumers.info(EVENTS_STREAM, spec.name);
+  } catch (err) {
+    if (missingResource(err) !== 'consumer') throw err;
+    await jsm.consumers.add(EVENTS_STREAM, consumerConfig(undefined, spec));
+  }
 }
 
 /** JetStream's error codes (the API's err_code) for a consumer or a stream that does not exist. */

@@ -42,6 +42,12 @@ export interface ControlPlaneConfig {
   /** The ingest lease's life without renewal (DEFAULT_INGEST_LEASE_SECONDS; see IngestLease). */
   ingestLeaseSeconds?: number;
   /**
+   * Run as one of several replicas that share the events stream by host partition (a ClickHouse
+   * server only; the NATS account maps events with partitionedEventsMapping(partitions)): see
+   * PartitionedIngest. Absent: one control plane reads the whole stream under the ingest lease.
+   */
+  replicas?: { partitions?: number };
+  /**
    * The events stream's size; without it, a quarter of the free space of the embedded data directory,
    * 64 MiB to 8 GiB (sizeEventStream). Given, it resizes an existing stream too.
    */

@@ -7,6 +7,16 @@ import { describeTarget } from '../store/client.js';
 import type { ControlPlaneConfig } from './config.js';
 import type { Parts } from './parts.js';
 
+/** Replicas asked for with embedded storage: each would keep its share of the events only. */
+export class ReplicasNeedServerError extends Error {
+  override name = 'ReplicasNeedServerError';
+  constructor() {
+    super(
+      'control-plane replicas need a ClickHouse server (--clickhouse URL) that they all write to: with embedded storage each would keep only the hosts it reads',
+    );
+  }
+}
+
 /**
  * Takes the ingest lease of the events stream before anything reads it (see IngestLease): a second
  * control plane on the same stream refuses to start. Lost later to another, ingestion stops and the
@@ -17,6 +27,9 @@ export function leaseStep(cfg: ControlPlaneConfig, p: Parts, log: Logger): Step 
     name: 'lease',
     start: async () => {
       const embedded = cfg.storage.kind === 'embedded';
+      // Replicas lease partitions instead (startup/replicas-step.ts); embedded storage has no replicas.
+      if (cfg.replicas && embedded) throw new ReplicasNeedServerError();
+      if (cfg.replicas) return () => undefined;
       const lease = new IngestLease(p.nc!.jetstream(), {
         store:
           cfg.storage.kind === 'embedded'

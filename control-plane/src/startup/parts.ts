@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { EventV1, TableRetention } from '@vigil/schema';
 import type { StorageClients } from '../store/client.js';
 import type { RetainedTable } from '../store/retention.js';
-import type { EventIngestor } from '../ingest/consumer.js';
+import type { Ingestor } from '../ingest/consumer.js';
 import type { HeartbeatTracker } from '../ingest/heartbeats.js';
 import type { AlertSink } from '../alerts/sink.js';
 import type { DetectionEngine, LoadedDetection } from '../detect/engine.js';
@@ -28,7 +28,7 @@ import type { IngestLease } from '../ingest/ingest-lease.js';
 export interface Parts {
   ch: StorageClients | null;
   nc: NatsConnection | null;
-  ingestor: EventIngestor | null;
+  ingestor: Ingestor | null;
   heartbeats: HeartbeatTracker | null;
   api: FastifyInstance | null;
   alerts: AlertSink | null;

@@ -1,6 +1,6 @@
 import { EVENTS_KEPT_DAYS } from '../store/claimed-time.js';
 import type { Logger } from 'pino';
-import type { Step } from '@vigil/schema';
+import type { EventV1, Step } from '@vigil/schema';
 import { EventIngestor } from '../ingest/consumer.js';
 import { HeartbeatTracker } from '../ingest/heartbeats.js';
 import { HeartbeatStore } from '../ingest/heartbeat-store.js';
@@ -80,6 +80,19 @@ export function detectionsStep(
   };
 }
 
+/** Where validated events go: the detections, and `vigil events --follow` while someone follows. */
+export const eventsTo =
+  (p: Parts) =>
+  (events: EventV1[]): void => {
+    p.engine?.process(events);
+    if (p.liveEvents.listenerCount(EVENT_TOPIC.event) > 0)
+      for (const ev of events) p.liveEvents.emit(EVENT_TOPIC.event, ev);
+  };
+
+/** Days back whose claimed times the events table stores as claimed: the retention in force. */
+export const claimDaysOf = (p: Parts) => (): number =>
+  p.retention ? p.retention.events.claimSeconds / 86_400 : EVENTS_KEPT_DAYS;
+
 export function ingestStep(cfg: ControlPlaneConfig, p: Parts, log: Logger): Step {
   return {
     name: 'ingest',
@@ -91,12 +104,8 @@ export function ingestStep(cfg: ControlPlaneConfig, p: Parts, log: Logger): Step
         log,
         streams: p.streamLimits,
         notKept: () => p.ch!.notKept(),
-        claimDays: () => (p.retention ? p.retention.events.claimSeconds / 86_400 : EVENTS_KEPT_DAYS),
-        onEvents: (events) => {
-          p.engine?.process(events);
-          if (p.liveEvents.listenerCount(EVENT_TOPIC.event) > 0)
-            for (const ev of events) p.liveEvents.emit(EVENT_TOPIC.event, ev);
-        },
+        claimDays: claimDaysOf(p),
+        onEvents: eventsTo(p),
       });
       p.ingestor = ingestor;
       ingestor.start();

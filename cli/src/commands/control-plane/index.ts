@@ -15,6 +15,7 @@ import {
   DEFAULT_API_HOST,
   DEFAULT_API_PORT,
   DEFAULT_NATS_URL,
+  DEFAULT_PARTITIONS,
   DEFAULT_SILENT_AFTER_SECONDS,
   StepsAbortedError,
 } from '@vigil/schema';
@@ -28,6 +29,17 @@ export default class ControlPlane extends Command {
       default: join(dataDirFromEnv(), 'clickhouse'),
     }),
     clickhouse: Flags.string({ description: 'ClickHouse server URL instead of the embedded engine' }),
+    replicas: Flags.boolean({
+      description:
+        'run as one of several replicas sharing the events stream by host partition (needs --clickhouse, and the NATS account mapping in docs/operations.md)',
+      dependsOn: ['clickhouse'],
+    }),
+    partitions: Flags.integer({
+      description: "partitions of the host space with --replicas: the n of the NATS mapping's partition(n, 1)",
+      default: DEFAULT_PARTITIONS,
+      min: 1,
+      max: 1024,
+    }),
     nats: Flags.string({ description: 'NATS URL', default: process.env.VIGIL_NATS ?? DEFAULT_NATS_URL }),
     'api-port': Flags.integer({ default: DEFAULT_API_PORT }),
     'api-host': Flags.string({ default: DEFAULT_API_HOST }),
@@ -97,6 +109,7 @@ export default class ControlPlane extends Command {
         ...(tls ? { tls } : {}),
       }),
       ...(responseKey ? { responseKey } : {}),
+      ...(flags.replicas ? { replicas: { partitions: flags.partitions } } : {}),
     }).catch((err: Error) => {
       if (err instanceof StepsAbortedError) return null;
       return this.error(err.message, { exit: 1 });
