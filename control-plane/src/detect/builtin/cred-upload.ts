@@ -1,6 +1,7 @@
 import type { ExecEventV1 } from '@vigil/schema';
 import { defineDetection, type DetectionContext } from '../define.js';
 import { eventCommandLine, namesOf } from '../argv.js';
+import { namesWithTool } from './exfil-pipe.js';
 import { credentialIn } from '../host-indicators.js';
 import { INTERPRETERS } from '../indicators.js';
 import { endpoint, execOf, isLoopback } from './behaviour.js';
@@ -99,10 +100,7 @@ export function inlineCredentials(argv: readonly string[]): string[] {
 const CLIENTS = ['curl', 'wget', 'scp', 'sftp', 'rsync', 'socat'];
 
 function clientOf(e: ExecEventV1, ctx: DetectionContext): string | undefined {
-  const names = [...namesOf(e)];
-  const tool = ctx.toolOf(e.host, e.proc);
-  if (tool) names.push(tool);
-  return names.find((n) => CLIENTS.includes(n));
+  return namesWithTool(e, ctx).find((n) => CLIENTS.includes(n));
 }
 
 /**

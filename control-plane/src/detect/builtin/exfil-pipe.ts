@@ -3,16 +3,20 @@ import { defineDetection, type DetectionContext, type Finding } from '../define.
 import { eventCommandLine, hostsIn, namesOf } from '../argv.js';
 import { DOWNLOADERS, RAW_SOCKET_TOOLS, WEB_PORTS } from '../indicators.js';
 import { ARCHIVERS, credentialIn, FILE_READERS } from '../host-indicators.js';
-import { endpoint, execOf, isLoopback, pipeIno, who } from './behaviour.js';
+import { busyboxApplet, endpoint, execOf, isLoopback, pipeIno, who } from './behaviour.js';
 
 const RULE = 'exfil.pipe-to-network';
 const IP_LITERAL = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:.]+\])$/i;
 
-/** The program's names, with the tool its content is (a renamed copy of ncat is ncat). */
-function namesWithTool(e: ExecEventV1, ctx: DetectionContext): string[] {
+/**
+ * The program's names, with the tool its content is (a renamed copy of ncat is ncat) and busybox's
+ * applet (`busybox nc` is nc).
+ */
+export function namesWithTool(e: ExecEventV1, ctx: DetectionContext): string[] {
   const names = [...namesOf(e)];
   const tool = ctx.toolOf(e.host, e.proc);
   if (tool) names.push(tool);
+  if (names.includes('busybox')) names.push(busyboxApplet(e.exec.argv));
   return names;
 }
 
