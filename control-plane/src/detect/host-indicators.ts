@@ -74,7 +74,8 @@ export const FILE_READERS = ['cat', 'head', 'tail', 'dd', 'tac', 'less', 'more',
  * Files that make code run again later: at login, at boot, on a schedule, or on every program start
  * (MITRE T1098.004 SSH Authorized Keys, T1574.006 Dynamic Linker Hijacking, T1546.004 Unix Shell
  * Configuration Modification, T1543.002 Systemd Service, T1053.003 Cron, T1037 Boot or Logon
- * Initialization Scripts, T1548.003 Sudo). `rank` is the rubric's: a new login path for anyone with
+ * Initialization Scripts, T1548.003 Sudo, T1546.018 Python Startup Hooks; git hooks run on the
+project's next git command). `rank` is the rubric's: a new login path for anyone with
  * the key or root is high, a preload into every process (the sensor's own runtime included) critical,
  * the rest medium: operators edit their dotfiles, units and cron.d too.
  */
@@ -103,6 +104,16 @@ export const PERSISTENCE_PATHS: readonly { re: RegExp; what: string; rank: Sever
   {
     re: /^\/etc\/(?:crontab|cron\.(?:d|hourly|daily|weekly|monthly)\/.+)$|^\/var\/spool\/cron\/.+/,
     what: 'a cron table (runs on a schedule)',
+    rank: 'medium',
+  },
+  {
+    re: /\/site-packages\/[^/]+\.pth$|(?:^|\/)(?:sitecustomize|usercustomize)\.py$/,
+    what: 'a Python start-up hook (runs in every python of that environment, the job included)',
+    rank: 'medium',
+  },
+  {
+    re: /(?:^|\/)\.git\/hooks\/[^/]+$/,
+    what: 'a git hook (runs at the next commit, checkout or push)',
     rank: 'medium',
   },
   {

