@@ -21,6 +21,7 @@ if [ "${1:-}" = "--test" ]; then
   command -v ruby >/dev/null 2>&1 || missing+=(ruby)
   command -v php >/dev/null 2>&1 || missing+=(php-cli)
   command -v wget >/dev/null 2>&1 || missing+=(wget)
+  command -v crontab >/dev/null 2>&1 || missing+=(cron)
   command -v git >/dev/null 2>&1 || missing+=(git)
   # The syslog output's receiver (test/integration/outputs-syslog.test.ts).
   command -v rsyslogd >/dev/null 2>&1 || missing+=(rsyslog)

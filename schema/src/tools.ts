@@ -46,4 +46,8 @@ export const KNOWN_TOOLS = [
   'node',
   'lua',
   'xmrig',
+  // Signal senders: a renamed copy of kill still stops the sensor's probes (pkill is not here: it is
+  // pgrep's file, and a renamed copy of it acts as pgrep).
+  'kill',
+  'killall',
 ];

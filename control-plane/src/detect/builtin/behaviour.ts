@@ -20,7 +20,7 @@ export interface ShellIdentity {
 }
 
 /** busybox's applet: argv[0]'s basename when it is not busybox itself, else argv[1]. */
-function busyboxApplet(argv: readonly string[]): string {
+export function busyboxApplet(argv: readonly string[]): string {
   const first = basename(argv[0] ?? '').toLowerCase();
   return first !== 'busybox' ? first : basename(argv[1] ?? '').toLowerCase();
 }

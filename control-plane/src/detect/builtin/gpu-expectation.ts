@@ -41,7 +41,7 @@ export function envInterpreter(exe: string): boolean {
   return ENV_BIN.test(exe) || (matchesAny(INSTALLED_GPU_PATHS, exe) && !inWritablePlace(exe));
 }
 
-const isPython = (a: AncestorV1) => PYTHON.test(a.comm) || PYTHON.test(basename(a.exe));
+export const isPython = (a: AncestorV1) => PYTHON.test(a.comm) || PYTHON.test(basename(a.exe));
 const isLauncher = (a: AncestorV1) => JOB_LAUNCHERS.includes(a.comm) || JOB_LAUNCHERS.includes(basename(a.exe));
 
 /** An ancestor that is a shell by name, or by content: a copy of the host's bash under another name. */

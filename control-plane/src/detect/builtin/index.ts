@@ -19,6 +19,9 @@ import { execSocketStdio } from './exec-socket-stdio.js';
 import { execFileless } from './exec-fileless.js';
 import { sensorTamper } from './sensor.js';
 import { chainJobShellDownloadRun } from './chain.js';
+import { exfilPipeToNetwork } from './exfil-pipe.js';
+import { credUpload } from './cred-upload.js';
+import { persistInstall } from './persist-install.js';
 
 /** Built-in detections by id, matched on events (the sensor-health ones raise from heartbeats: health/). */
 export const BUILTIN_DETECTIONS = {
@@ -42,6 +45,9 @@ export const BUILTIN_DETECTIONS = {
   'exec.fileless': execFileless,
   'sensor.tamper': sensorTamper,
   'chain.shell-download-run': chainJobShellDownloadRun,
+  'exfil.pipe-to-network': exfilPipeToNetwork,
+  'cred.upload': credUpload,
+  'persist.install': persistInstall,
 } as const satisfies Record<string, AnyDetection>;
 
 export { SENSOR_HEALTH_DETECTIONS } from './health/index.js';

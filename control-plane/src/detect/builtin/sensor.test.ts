@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { builtinEngine, exec } from '../testing.js';
+import { builtinEngine, exec, exeReference, exeReport, exited } from '../testing.js';
 import { signalOf } from './sensor.js';
 
 /** The sensor.tamper alerts (reasons) a command line raises; the test config's sensor pid is 777. */
@@ -65,4 +65,41 @@ test('signalOf reads the signal forms of kill, pkill and killall', () => {
   assert.equal(signalOf(['pkill', '--signal=TSTP', 'x']), 'TSTP');
   assert.equal(signalOf(['pkill', '-f', 'x']), 'TERM');
   assert.equal(signalOf(['kill', '-l']), null);
+});
+
+test('sensor.tamper: a renamed copy of kill is known by its content hash once its exe report arrives, after its exec', () => {
+  const { engine, alerts } = builtinEngine();
+  const hash = 'b'.repeat(64);
+  const p = { pid: 31, comm: 'kworker', exe: '/tmp/.x/kworker', ancestry: [] };
+  engine.process([
+    exeReference('/usr/bin/kill', hash),
+    exec(['/tmp/.x/kworker', '-STOP', '777'], p),
+    exited(0, p),
+    exeReport('/tmp/.x/kworker', hash, { p: { ...p, argv: ['/tmp/.x/kworker', '-STOP', '777'] } }),
+  ]);
+  const got = alerts.filter((a) => a.ruleId === 'sensor.tamper');
+  assert.equal(got.length, 1);
+  assert.equal(got[0]!.severity, 'critical');
+  assert.match(
+    got[0]!.reason,
+    /kill \(\/tmp\/\.x\/kworker, a renamed copy of kill by content hash\) sends SIGSTOP to the sensor's process 777/,
+  );
+});
+
+test("sensor.tamper: tracers attaching to the sensor's pid are critical, schedulers and limiters high", () => {
+  const ranked = (argv: string[]) => {
+    const { engine, alerts } = builtinEngine();
+    engine.process([exec(argv, { ancestry: [] })]);
+    return alerts.filter((a) => a.ruleId === 'sensor.tamper').map((a) => [a.severity, a.reason] as const);
+  };
+  assert.equal(ranked(['strace', '-p', '777'])[0]?.[0], 'critical');
+  assert.equal(ranked(['gdb', '-p', '777', '-batch'])[0]?.[0], 'critical');
+  assert.equal(ranked(['gdb', '--pid=777'])[0]?.[0], 'critical');
+  assert.equal(ranked(['renice', '-n', '19', '-p', '777'])[0]?.[0], 'high');
+  assert.match(ranked(['prlimit', '--pid', '777', '--cpu=1'])[0]![1], /prlimit aimed at the sensor's process 777/);
+  assert.equal(ranked(['taskset', '-p', '0x1', '777'])[0]?.[0], 'high');
+  // Another process, or a number that is no pid of the sensor's: nothing.
+  assert.deepEqual(ranked(['strace', '-p', '4321']), []);
+  assert.deepEqual(ranked(['renice', '-n', '5', '-p', '4321']), []);
+  assert.deepEqual(ranked(['gdb', '-batch', '-ex', 'bt', './train']), []);
 });

@@ -172,3 +172,19 @@ test("shell.pipe-from-network: curl | bash from a loopback URL is medium before 
     ['high'],
   );
 });
+
+test("shell.pipe-from-network: tar's compressor (sh -c gzip) feeding nc reads data, not commands: tar czf - dir | nc is no shell", () => {
+  // tar starts `sh -c gzip` with the archive on its stdin (pipe 61) and the pipe nc reads (62) on its stdout.
+  const tar = execWithStdio(['tar', 'czf', '-', 'ckpt'], [ttyFd(0), pipeFd(1, 62), ttyFd(2)], { pid: 7100 });
+  const gz = execWithStdio(['/bin/sh', '-c', 'gzip'], [pipeFd(0, 61), pipeFd(1, 62), ttyFd(2)], { pid: 7101 });
+  const nc = execWithStdio(['nc', '10.0.0.5', '9000'], [pipeFd(0, 62), ttyFd(1), ttyFd(2)], { pid: 7102 });
+  assert.deepEqual(
+    run(
+      tar,
+      nc,
+      gz,
+      connect('10.0.0.5', 9000, { pid: 7102, comm: 'nc', exe: '/usr/bin/nc', argv: nc.exec.argv }),
+    ).filter((a) => a.ruleId === RULE),
+    [],
+  );
+});

@@ -1,7 +1,7 @@
 import { SEVERITIES, type EventV1, type ExecEventV1, type Severity } from '@vigil/schema';
 import { defineDetection, type DetectionContext, type Finding } from '../define.js';
 import { eventCommandLine, inWritablePlace, namesOf } from '../argv.js';
-import { DOWNLOADERS, RAW_SOCKET_TOOLS, WEB_PORTS } from '../indicators.js';
+import { DOWNLOADERS, RAW_SOCKET_TOOLS, SHELLS, WEB_PORTS } from '../indicators.js';
 import {
   endpoint,
   execOf,
@@ -127,8 +127,33 @@ function judge(
 const ends = (ctx: DetectionContext, host: string, ino: number, fd: number, pid: number) =>
   ctx.stdioPeers(host, ino).filter((e) => e.proc.pid !== pid && pipeIno(e, fd) === ino);
 
-/** A shell whose fd 1 feeds a pipe counts only when its own stdin is a pipe as well (fed back). */
-const fedBack = (s: ExecEventV1): boolean => pipeIno(s, 0) !== undefined;
+/**
+ * Whether a shell or interpreter reads its commands from stdin: not when handed them (`-c`, `-e`,
+ * `-r`, `-m`) or a script file; `-s` and `-` say stdin. `sh -c gzip`, which tar starts with its
+ * archive on stdin, reads data there, not commands.
+ */
+export function commandsFromStdin(argv: readonly string[], shell: boolean): boolean {
+  // A shell takes its commands with -c only (-e, -m are its errexit and monitor options).
+  const given = shell ? /^-[a-zA-Z]*c[a-zA-Z]*$/ : /^-[a-zA-Z]*[cemrEp][a-zA-Z]*$/;
+  for (const a of argv.slice(1)) {
+    if (a === '-s' || a === '-') return true;
+    if (a === '--') return false;
+    if (given.test(a)) return false;
+    if (!a.startsWith('-') && !a.startsWith('+')) return false;
+  }
+  return true;
+}
+
+/**
+ * A shell whose fd 1 feeds a pipe counts only when its own stdin is a pipe as well (fed back) and it
+ * reads its commands there.
+ */
+const fedBack = (s: ExecEventV1): boolean =>
+  pipeIno(s, 0) !== undefined &&
+  commandsFromStdin(
+    s.exec.argv,
+    [...namesOf(s)].some((n) => SHELLS.includes(n)),
+  );
 
 /** Every pipe between the exec `e` (shell or network client) and the other ends recorded so far. */
 function pairs(e: ExecEventV1, current: EventV1, ctx: DetectionContext): (Finding | null)[] {

@@ -1,0 +1,116 @@
+import { SEVERITIES, type ExecEventV1, type Severity } from '@vigil/schema';
+import { defineDetection } from '../define.js';
+import { basename, eventCommandLine, namesOf } from '../argv.js';
+import { SHELLS } from '../indicators.js';
+import { PERSISTENCE_PATHS } from '../host-indicators.js';
+import { stdioFd } from './behaviour.js';
+import { isPython } from './gpu-expectation.js';
+
+/** Programs that write a file named by their arguments, and which of their operands they write. */
+const WRITERS: Record<string, (operands: string[], argv: readonly string[]) => string[]> = {
+  tee: (ops) => ops,
+  cp: (ops, argv) => targetOf(ops, argv),
+  mv: (ops, argv) => targetOf(ops, argv),
+  install: (ops, argv) => targetOf(ops, argv),
+  ln: (ops, argv) => targetOf(ops, argv),
+  rsync: (ops) => ops.slice(-1),
+  dd: (_ops, argv) => argv.filter((a) => a.startsWith('of=')).map((a) => a.slice(3)),
+  sed: (ops, argv) => (argv.some((a) => /^-[a-zA-Z]*i/.test(a) || a.startsWith('--in-place')) ? ops : []),
+  curl: (_ops, argv) => valuesOf(argv, ['-o', '--output']),
+  wget: (_ops, argv) => valuesOf(argv, ['-O', '--output-document']),
+};
+
+/** cp/mv/install/ln: the `-t DIR` target, else the last operand. */
+function targetOf(ops: string[], argv: readonly string[]): string[] {
+  const t = valuesOf(argv, ['-t', '--target-directory']);
+  return t.length > 0 ? t : ops.length > 1 ? ops.slice(-1) : [];
+}
+
+function valuesOf(argv: readonly string[], flags: string[]): string[] {
+  const out: string[] = [];
+  argv.forEach((a, i) => {
+    if (flags.includes(a) && argv[i + 1] !== undefined) out.push(argv[i + 1]!);
+    for (const f of flags) if (f.startsWith('--') && a.startsWith(`${f}=`)) out.push(a.slice(f.length + 1));
+  });
+  return out;
+}
+
+/** Schedulers and service managers, and what in their command line installs something that runs later. */
+function scheduled(names: ReadonlySet<string>, argv: readonly string[]): string | undefined {
+  const args = argv.slice(1);
+  if (names.has('crontab') && !args.some((a) => /^-[lrVh]$/.test(a)))
+    return 'installs a cron table (runs on a schedule)';
+  if ((names.has('at') || names.has('batch')) && !args.some((a) => /^-[lrdcV]$/.test(a)))
+    return 'queues an at job (runs later, outside this session)';
+  if (names.has('systemd-run') && args.some((a) => a.startsWith('--on-')))
+    return 'creates a systemd timer (runs on a schedule)';
+  if (
+    names.has('systemctl') &&
+    args.some((a) => ['enable', 'reenable', 'link', 'add-wants', 'add-requires'].includes(a))
+  )
+    return 'enables a systemd unit (runs at boot or login)';
+  if (names.has('loginctl') && args.includes('enable-linger')) return "keeps the user's services running after logout";
+  return undefined;
+}
+
+/**
+ * Run from an agent's tool call: the nearest shell above it (at most two levels up) was spawned by a
+ * Python interpreter, and its stdin is no terminal (a person's terminal in Jupyter has one).
+ */
+function fromToolCall(ev: ExecEventV1): string | undefined {
+  if (stdioFd(ev, 0)?.type === 'tty') return undefined;
+  const anc = ev.proc.ancestry;
+  const at = anc.slice(0, 2).findIndex((a) => SHELLS.includes(a.comm) || SHELLS.includes(basename(a.exe)));
+  const py = at >= 0 ? anc[at + 1] : undefined;
+  return py && isPython(py)
+    ? `run by ${anc[at]!.comm} (pid ${anc[at]!.pid}) that ${py.comm} (pid ${py.pid}) spawned`
+    : undefined;
+}
+
+const up = (s: Severity): Severity => SEVERITIES[Math.min(SEVERITIES.indexOf(s) + 1, SEVERITIES.indexOf('critical'))]!;
+
+/**
+ * Something that makes code run again later: a cron table, an at job, a systemd timer or enabled
+ * unit, or a write (tee, cp, mv, install, ln, dd, sed -i, rsync, curl -o, wget -O) to a file that runs
+ * at login, at boot, on a schedule or in every program (authorized_keys, ld.so.preload, shell
+ * start-up files, units, cron directories, sudoers). A shell's own `>>` redirection runs no program
+ * and is not seen here.
+ */
+export const persistInstall = defineDetection({
+  id: 'persist.install',
+  title: 'Persistence installed: code set to run at login, at boot or on a schedule',
+  severity: 'medium',
+  mitre: ['T1053.003', 'T1053.006', 'T1543.002', 'T1546.004', 'T1098.004', 'T1574.006'],
+  on: ['exec'],
+  description:
+    'crontab, at, systemd-run --on-*, systemctl enable, loginctl enable-linger, or a file writer aimed at authorized_keys, ld.so.preload, shell start-up files, systemd units, cron directories or sudoers.',
+  ranks: {
+    min: 'medium',
+    max: 'critical',
+    rule: 'by the file (ld.so.preload critical; authorized_keys, sudoers high; the rest medium), one step higher when an agent’s tool call (a shell a Python process spawned, stdin no terminal) does it',
+  },
+  match(ev) {
+    if (ev.kind === 'exec' && ev.exec.ret !== null && ev.exec.ret !== 0) return null;
+    const names = namesOf(ev);
+    const argv = ev.exec.argv;
+    let what = scheduled(names, argv);
+    let rank: Severity = 'medium';
+    const writer = Object.keys(WRITERS).find((n) => names.has(n));
+    if (!what && writer) {
+      const operands = argv.slice(1).filter((a) => !a.startsWith('-') && !a.includes('='));
+      for (const path of WRITERS[writer]!(operands, argv)) {
+        const hit = PERSISTENCE_PATHS.find((p) => p.re.test(path));
+        if (hit && SEVERITIES.indexOf(hit.rank) >= SEVERITIES.indexOf(rank)) {
+          what = `writes ${path}, ${hit.what}`;
+          rank = hit.rank;
+        }
+      }
+    }
+    if (!what) return null;
+    const agent = fromToolCall(ev);
+    return {
+      reason: `${basename(ev.exec.filename || ev.proc.exe)} (pid ${ev.proc.pid}) ${what}${agent ? `; ${agent}: an agent's tool call` : ''}: \`${eventCommandLine(argv).slice(0, 200)}\``,
+      severity: agent ? up(rank) : rank,
+    };
+  },
+});
