@@ -7,18 +7,20 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Service } from 'kubernetes-models/v1/Service';
+import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IContainer, IPodSpec } from 'kubernetes-models/v1';
 import { CONFIG_ENV, ENROLL_TOKEN_ENV, ENROLL_URL_ENV, VigilConfigV1 } from '@vigil/schema';
-import { REPO } from '../support/harness.js';
+import { CLI, REPO, tempDir } from '../support/harness.js';
 
 const DIR = join(REPO, 'deploy', 'kubernetes');
 /** The kinds the manifests may hold, each with the model that validates it against the API schema. */
@@ -26,6 +28,7 @@ const MODELS: Record<string, new (data: never) => { validate: () => void }> = {
   'v1/Namespace': Namespace,
   'v1/ConfigMap': ConfigMap,
   'v1/Service': Service,
+  'v1/PersistentVolumeClaim': PersistentVolumeClaim,
   'apps/v1/DaemonSet': DaemonSet,
   'apps/v1/Deployment': Deployment,
   'apps/v1/StatefulSet': StatefulSet,
@@ -141,4 +144,59 @@ test("NATS: three servers running deploy/nats-cluster's configuration, routed by
   const natsFlag = (o: Obj) => podOf(o).containers[0]!.args!.find((a) => a.startsWith('--nats='))!;
   for (const o of [find('DaemonSet', 'vigil-sensor'), find('Deployment', 'vigil-control-plane')])
     assert.equal(natsFlag(o).split(',').length, 3, `${o.metadata.name} knows the three servers`);
+});
+
+test('NATS admits only user JWTs of the account the control plane signs: vigil.conf, auth.conf from a Secret beside it, checked by nats-server', () => {
+  const sts = find('StatefulSet', 'vigil-nats');
+  const pod = podOf(sts);
+  const c = pod.containers[0]!;
+  const confPath = c.args![c.args!.indexOf('-c') + 1]!;
+  const mount = c.volumeMounts!.find((m) => confPath.startsWith(`${m.mountPath}/`))!;
+  const sources = pod.volumes!.find((v) => v.name === mount.name)!.projected!.sources!;
+  const cm = find('ConfigMap', sources.find((x) => x.configMap)!.configMap!.name!);
+  const secret = sources.find((x) => x.secret)!.secret!;
+  assert.equal(secret.name, 'vigil-nats-auth');
+  assert.deepEqual(secret.items, [{ key: 'auth.conf', path: 'auth.conf' }]);
+  // The folder as the pod sees it, with the authorization `vigil nats-config` prints as auth.conf.
+  const dir = tempDir('k8s-nats');
+  const etc = join(dir, 'etc');
+  mkdirSync(etc);
+  for (const [name, text] of Object.entries(cm.data!)) writeFileSync(join(etc, name), text);
+  const printed = spawnSync(
+    process.execPath,
+    [
+      CLI,
+      'nats-config',
+      '--secrets',
+      join(dir, 'secrets'),
+      '--resolver-dir',
+      '/data/accounts',
+      '--data-dir',
+      join(dir, 'cp'),
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(printed.status, 0, printed.stderr);
+  writeFileSync(join(etc, 'auth.conf'), printed.stdout);
+  const env = Object.fromEntries(c.env!.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+  const checked = spawnSync('nats-server', ['-c', join(etc, confPath.slice(mount.mountPath.length + 1)), '-t'], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env, NATS_SERVER_NAME: 'vigil-nats-0', NATS_STORE_DIR: join(dir, 'data') },
+  });
+  assert.equal(checked.status, 0, checked.stderr);
+  assert.match(checked.stderr, /is valid/);
+  assert.match(readFileSync(join(etc, 'auth.conf'), 'utf8'), /^operator: /m);
+
+  // The control plane holds the operator keys (a Secret) and keeps what it enrolled on its volume.
+  const cp = find('Deployment', 'vigil-control-plane');
+  const cpPod = podOf(cp);
+  const args = cpPod.containers[0]!.args!;
+  const volumeAt = (flag: string) => {
+    const path = args.find((a) => a.startsWith(`${flag}=`))!.slice(flag.length + 1);
+    const m = cpPod.containers[0]!.volumeMounts!.find((v) => v.mountPath === path)!;
+    return cpPod.volumes!.find((v) => v.name === m.name)!;
+  };
+  assert.equal(volumeAt('--nats-secrets').secret?.secretName, 'vigil-nats-secrets');
+  const claim = volumeAt('--data-dir').persistentVolumeClaim!.claimName;
+  assert.ok(find('PersistentVolumeClaim', claim), 'enrolled hosts and revocations survive a restart');
 });

@@ -171,7 +171,7 @@ export class NatsAuthority {
       [this.keys.system.getPublicKey()]: await this.systemAccountJwt(),
       [this.accountPublicKey]: await this.accountJwt(revocations),
     };
-    const config = `# Written by \`vigil up\` at each start from the keys beside it; root only.
+    const config = `# Written by \`vigil up\` (at each start) or \`vigil nats-config\` from the NATS operator keys; root only.
 operator: ${JSON.stringify(operatorJwt)}
 system_account: ${JSON.stringify(this.keys.system.getPublicKey())}
 resolver: { type: full, dir: ${JSON.stringify(resolverDir)}, allow_delete: false, interval: "2m", timeout: "5s" }

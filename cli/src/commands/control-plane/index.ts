@@ -10,6 +10,8 @@ import { controlPlaneConfig } from '../../services/configs.js';
 import { serveTls, tlsServeFlags, type ServeTls } from '../../services/tls-settings.js';
 import { API_TOKEN_FILE, dataDirFromEnv, loadOrCreateApiToken } from '../../services/local-secrets.js';
 import { loadResponseSigningKey } from '../../services/response-keys.js';
+import { centralNatsAuth, enrollStateDir } from '../../services/central-auth.js';
+import type { EnrollOptions } from '@vigil/control-plane/enroll';
 import {
   CONTROL_PLANE_INBOX_PREFIX,
   DEFAULT_API_HOST,
@@ -41,6 +43,15 @@ export default class ControlPlane extends Command {
       max: 1024,
     }),
     nats: Flags.string({ description: 'NATS URL', default: process.env.VIGIL_NATS ?? DEFAULT_NATS_URL }),
+    'nats-secrets': Flags.string({
+      description:
+        'the NATS operator keys (a folder holding nats-operator.json, made by `vigil nats-config`): connect with a user JWT of its own and enroll hosts; their state is kept in <data-dir>/enroll',
+      env: 'VIGIL_NATS_SECRETS',
+    }),
+    'advertise-nats': Flags.string({
+      description: 'with --nats-secrets: NATS URL enrolling sensors are told (repeatable) [default: --nats]',
+      multiple: true,
+    }),
     'api-port': Flags.integer({ default: DEFAULT_API_PORT }),
     'api-host': Flags.string({ default: DEFAULT_API_HOST }),
     'api-token-file': Flags.string({
@@ -98,10 +109,24 @@ export default class ControlPlane extends Command {
     } catch (err) {
       this.error((err as Error).message, { exit: 1 });
     }
+    let nats = natsOptions(flags.nats, flags, CONTROL_PLANE_INBOX_PREFIX);
+    let enroll: EnrollOptions | undefined;
+    if (flags['nats-secrets']) {
+      try {
+        ({ nats, enroll } = await centralNatsAuth({
+          secretsDir: flags['nats-secrets'],
+          stateDir: enrollStateDir(flags['data-dir']),
+          nats,
+          advertise: flags['advertise-nats'],
+        }));
+      } catch (err) {
+        this.error(`--nats-secrets: ${(err as Error).message}`, { exit: 1 });
+      }
+    }
     const cp = await startControlPlane({
       ...controlPlaneConfig(flags, {
         embeddedDir: flags['data-dir'],
-        nats: natsOptions(flags.nats, flags, CONTROL_PLANE_INBOX_PREFIX),
+        nats,
         token,
         log,
         signal: stopping.signal,
@@ -109,6 +134,7 @@ export default class ControlPlane extends Command {
         ...(tls ? { tls } : {}),
       }),
       ...(responseKey ? { responseKey } : {}),
+      ...(enroll ? { enroll } : {}),
       ...(flags.replicas ? { replicas: { partitions: flags.partitions } } : {}),
     }).catch((err: Error) => {
       if (err instanceof StepsAbortedError) return null;
