@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import type { ConnectionOptions } from 'nats';
 import { EnrollStore, NatsAuthority, type EnrollOptions } from '@vigil/control-plane/enroll';
 
-
 /**
  * The NATS operator keys a control plane started alone (`vigil control-plane --nats-secrets DIR`)
  * holds, as `vigil up` holds them in <data-dir>/secrets: it connects with a user JWT of its own and

@@ -19,7 +19,8 @@ export default class NatsConfig extends Command {
       default: '/data/nats-accounts',
     }),
     'data-dir': Flags.string({
-      description: "the control plane's data folder: the revocations of hosts it enrolled are read from <data-dir>/enroll",
+      description:
+        "the control plane's data folder: the revocations of hosts it enrolled are read from <data-dir>/enroll",
       default: join(dataDirFromEnv(), 'clickhouse'),
     }),
   };
