@@ -27,6 +27,8 @@ export const DEFAULT_API = DEFAULT_API_URL;
 
 export class ApiError extends Error {
   override name = 'ApiError';
+  /** The HTTP status the API answered with, when it answered. */
+  status?: number;
 }
 
 export interface ApiTarget {
@@ -212,7 +214,11 @@ export async function call<T>(
     throw new ApiError(`the API at ${api.url} answered ${res.status} with something that is not JSON`);
   }
   if (res.status === 401) throw refused(api);
-  if (!res.ok) throw new ApiError((body as { error?: string }).error ?? `the API answered ${res.status}`);
+  if (!res.ok) {
+    const err = new ApiError((body as { error?: string }).error ?? `the API answered ${res.status}`);
+    err.status = res.status;
+    throw err;
+  }
   return body as T;
 }
 

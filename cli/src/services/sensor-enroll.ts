@@ -6,7 +6,7 @@ import { credsAuthenticator } from 'nats';
 import type { Logger } from 'pino';
 import { z } from 'zod/v4';
 import { EnrollResponse, renewProof, SENSOR_CREDS_FILE, type EnrollRequest, type RenewRequest } from '@vigil/schema';
-import { apiBaseUrl, apiTls, call, type ApiTarget, type ApiTlsFiles } from './api-client.js';
+import { type ApiError, apiBaseUrl, apiTls, call, type ApiTarget, type ApiTlsFiles } from './api-client.js';
 import { secureDir, writeAtomic } from './local-secrets.js';
 
 export class SensorEnrollError extends Error {
@@ -40,7 +40,13 @@ async function post<T>(target: ApiTarget, path: string, body: unknown, schema: z
   try {
     answer = await call<unknown>(target, path, { method: 'POST', body: JSON.stringify(body) });
   } catch (cause) {
-    throw new SensorEnrollError(`enrollment at ${target.url}: ${(cause as Error).message}`, { cause });
+    const status = (cause as ApiError).status;
+    throw new SensorEnrollError(
+      status
+        ? `${target.url}${path} refused (${status}): ${(cause as Error).message}`
+        : `enrollment at ${target.url}: ${(cause as Error).message}`,
+      { cause },
+    );
   }
   const parsed = schema.safeParse(answer);
   if (!parsed.success) throw new SensorEnrollError(`${target.url}${path} answered something that is not an enrollment`);
