@@ -41,6 +41,15 @@ export interface LeaseOptions {
 }
 
 /** A holder whose entry is gone or unreadable by the time it is read. */
+/** This process as a lease's holder: a fresh instance id, the storage it writes to, where it runs. */
+export const leaseHolder = (store: string): LeaseHolder => ({
+  instance: randomUUID(),
+  store,
+  machine: hostname(),
+  pid: process.pid,
+  since: new Date().toISOString(),
+});
+
 const UNKNOWN: LeaseHolder = { instance: 'unknown', store: '?', machine: '?', pid: 0, since: '?' };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -68,13 +77,7 @@ export class IngestLease {
     private readonly opts: LeaseOptions,
   ) {
     this.ttlMs = (opts.ttlSeconds ?? DEFAULT_INGEST_LEASE_SECONDS) * 1000;
-    this.me = {
-      instance: randomUUID(),
-      store: opts.store,
-      machine: hostname(),
-      pid: process.pid,
-      since: new Date().toISOString(),
-    };
+    this.me = leaseHolder(opts.store);
   }
 
   /** Takes the lease, waiting out one that is not renewed; throws IngestLeaseHeldError when it is. */

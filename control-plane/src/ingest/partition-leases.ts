@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { JetStreamClient, KV } from 'nats';
 import type { Logger } from 'pino';
 import {
@@ -10,7 +8,7 @@ import {
   REPLICA_KEY_PREFIX,
   replicaKey,
 } from '@vigil/schema';
-import { IngestLeaseHeldError, refusal, type LeaseHolder } from './ingest-lease.js';
+import { IngestLeaseHeldError, leaseHolder, refusal, type LeaseHolder } from './ingest-lease.js';
 
 /** What owns the partitions this replica holds: starts reading one, or stops (stored what it read). */
 export interface PartitionOwner {
@@ -56,13 +54,7 @@ export class PartitionLeases {
     private readonly opts: PartitionLeaseOptions,
   ) {
     this.ttlMs = (opts.ttlSeconds ?? DEFAULT_INGEST_LEASE_SECONDS) * 1000;
-    this.me = {
-      instance: randomUUID(),
-      store: opts.describe,
-      machine: hostname(),
-      pid: process.pid,
-      since: new Date().toISOString(),
-    };
+    this.me = leaseHolder(opts.describe);
   }
 
   get instance(): string {
