@@ -3,20 +3,23 @@
  * a second one on the same stream refuses to start, clearly, whether its storage is embedded or a
  * ClickHouse server, while the first goes on storing every event once with no loss reported; a second
  * one on the same data directory refuses clearly; a crashed control plane restarted on its own store
- * takes its lease over, and a cleanly stopped one leaves none behind.
+ * takes its lease over, and a cleanly stopped one leaves none behind; what a reader that is gone left
+ * unacked comes again at once, not after ack_wait.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { pino } from 'pino';
-import { eventSubject, type StatusReport } from '@vigil/schema';
+import { CONSUMER_NAME } from '@vigil/control-plane';
+import { EVENTS_STREAM, eventSubject, type StatusReport } from '@vigil/schema';
 import { startLocalNats, type LocalNats } from '@vigil/cli/nats-server';
 import { authHeaders, freePort, startVigil, tempDir, waitFor } from '../support/harness.js';
 import { exitEvent } from '../support/ingest-stack.js';
 
 const dir = tempDir('replicas');
 const log = pino({ level: 'silent' });
+const LEASE_SECONDS = 5;
 let nats: LocalNats;
 let nc: NatsConnection;
 
@@ -40,12 +43,15 @@ async function controlPlane(name: string, extra: string[] = []): Promise<Cp> {
     String(port),
     '--api-token-file',
     join(dir, `${name}-token`),
+    // A short lease: a refusal waits out one (made by the first control plane on this NATS).
+    '--ingest-lease-seconds',
+    String(LEASE_SECONDS),
     ...extra,
   ]);
   const exited = new Promise<number | null>((r) => p.child.once('exit', (code) => r(code)));
   return { api: `http://127.0.0.1:${port}`, child: p.child, stop: p.stop, logs: p.logs, exited };
 }
-/** Its exit code, once it exits: within a minute (a refusal waits out one lease, 15 s). */
+/** Its exit code, once it exits: within a minute (a refusal waits out one lease). */
 const refused = async (cp: Cp): Promise<number | null> => {
   await waitFor('the control plane to exit', () => cp.child.exitCode !== null, 60_000).catch(async (err: Error) => {
     await cp.stop();
@@ -157,4 +163,40 @@ test('a crashed control plane restarted on its own store takes its lease over; a
   await listening(next);
   assert.doesNotMatch(next.logs.join(''), /holds the ingest lease/, 'no lease left to wait out');
   assert.equal(await next.stop(), 0);
+});
+
+test('events a gone reader left unacked are stored at once by the next control plane, not after ack_wait', async () => {
+  const js = nc.jetstream();
+  const events = Array.from({ length: 100 }, (_, i) => exitEvent('orphan-host', i));
+  for (const e of events) await js.publish(eventSubject(e.host, 'exit'), JSON.stringify(e), { msgID: e.id });
+  // A reader that dies: 50 delivered to it, the first 10 acked (stored), the other 40 never.
+  const consumer = await js.consumers.get(EVENTS_STREAM, CONSUMER_NAME);
+  const batch = await consumer.fetch({ max_messages: 50, expires: 5000 });
+  let delivered = 0;
+  for await (const m of batch) {
+    if (delivered < 10) await m.ackAck();
+    delivered++;
+  }
+  assert.equal(delivered, 50);
+  const ackedIds = new Set(events.slice(0, 10).map((e) => e.id));
+  const next = await controlPlane('after-orphans');
+  try {
+    await listening(next);
+    // ack_wait is 60 s: without the rewind the 40 would wait that long.
+    await waitFor(
+      'the 90 unacked events stored',
+      async () =>
+        Number((await query(next.api, "SELECT uniqExact(id) AS n FROM events WHERE host = 'orphan-host'"))[0]!.n) >= 90,
+      30_000,
+    );
+    const ids = (await query(next.api, "SELECT DISTINCT id FROM events WHERE host = 'orphan-host'")).map(
+      (r) => r.id as string,
+    );
+    const missing = events.filter((e) => !ackedIds.has(e.id) && !ids.includes(e.id));
+    assert.deepEqual(missing, [], 'every event not acked by the gone reader is stored');
+    assert.match(next.logs.join(''), /delivered again now, not after ack_wait/);
+    assert.equal((await status(next.api)).controlPlane.lostInStream, 0, 'no loss reported');
+  } finally {
+    assert.equal(await next.stop(), 0);
+  }
 });

@@ -80,6 +80,7 @@ export interface ControlPlaneFlagValues {
   'api-port': number;
   'api-allowed-host'?: string[] | undefined;
   'silent-after'?: number | undefined;
+  'ingest-lease-seconds'?: number | undefined;
   'store-linger-ms': number;
   'stream-max-mb'?: number | undefined;
   'query-timeout-seconds'?: number | undefined;
@@ -118,6 +119,7 @@ export function controlPlaneConfig(flags: ControlPlaneFlagValues, place: Control
       ...(place.tls ? { tls: { ...place.tls.pem, clientAuth: place.tls.clientAuth } } : {}),
     },
     ...(flags['silent-after'] !== undefined ? { silentAfterSeconds: flags['silent-after'] } : {}),
+    ...(flags['ingest-lease-seconds'] !== undefined ? { ingestLeaseSeconds: flags['ingest-lease-seconds'] } : {}),
     storeLingerMs: flags['store-linger-ms'],
     ...(flags['stream-max-mb'] !== undefined ? { streamMaxBytes: flags['stream-max-mb'] * 1024 * 1024 } : {}),
     queryLimits: queryLimits(flags),

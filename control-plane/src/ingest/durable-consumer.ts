@@ -26,17 +26,22 @@ export interface ConsumerState {
   lastProblem: string | null;
 }
 
-/** The consumer as opened: `stream-replaced` when its stream is a new one (sequences start over). */
+/**
+ * The consumer as opened: `stream-replaced` when its stream is a new one (sequences start over);
+ * `rewound` when it was made again at its ack floor (see open's `orphans`).
+ */
 export interface OpenedConsumer {
   consumer: Consumer;
   info: ConsumerInfo;
-  how: 'found' | 'recreated' | 'stream-replaced';
+  how: 'found' | 'recreated' | 'stream-replaced' | 'rewound';
 }
 
 /** The events stream's durable consumer: found, or made again when it went missing. */
 export class DurableConsumer {
   readonly state: ConsumerState = { healthy: true, problem: null, recreated: 0, lastProblem: null };
   private jsm: JetStreamManager | null = null;
+  /** Where a consumer deleted to be rewound starts, until it is made again. */
+  private rewindTo: number | undefined;
 
   constructor(
     private readonly js: JetStreamClient,
@@ -56,12 +61,34 @@ export class DurableConsumer {
    * is stored by then (its acks go nowhere), so nothing is delivered twice and nothing skipped. When
    * the stream is missing, or was replaced (its sequences stop before `resume()`), it delivers the new
    * stream from its start. Throws what NATS throws otherwise (away, refusing); the caller retries.
+   *
+   * `orphans`: this control plane holds the stream's (or the partition's) lease and has read nothing
+   * yet, so whatever the consumer has delivered and not had acked was delivered to a reader that is
+   * gone (a crash, a replica that died). Those would come again only after ack_wait, a minute with
+   * nothing stored; the consumer is made again at its ack floor instead, so they come now. What was
+   * acked past the floor comes again too, and the events table folds it by id.
    */
-  async open(settle: () => Promise<void>, resume: () => number | undefined): Promise<OpenedConsumer> {
+  async open(settle: () => Promise<void>, resume: () => number | undefined, orphans = false): Promise<OpenedConsumer> {
     const jsm = await this.manager();
     let how: OpenedConsumer['how'] = 'found';
     try {
-      await jsm.consumers.info(EVENTS_STREAM, this.spec.name);
+      const found = await jsm.consumers.info(EVENTS_STREAM, this.spec.name);
+      if (orphans && found.num_ack_pending > 0) {
+        // Kept until it is made: NATS away between the two calls leaves it missing, made again here.
+        this.rewindTo = found.ack_floor.stream_seq + 1;
+        await jsm.consumers.delete(EVENTS_STREAM, this.spec.name);
+        await recreateConsumer(jsm, this.rewindTo, this.spec);
+        this.rewindTo = undefined;
+        how = 'rewound';
+        this.log.warn(
+          {
+            'ingest.consumer': this.spec.name,
+            'ingest.startSeq': found.ack_floor.stream_seq + 1,
+            'ingest.orphaned': found.num_ack_pending,
+          },
+          'events a gone reader held unacked are delivered again now, not after ack_wait',
+        );
+      }
     } catch (err) {
       const missing = missingResource(err);
       if (missing === null) throw err;
@@ -71,7 +98,7 @@ export class DurableConsumer {
           : `the stream ${EVENTS_STREAM} is missing (deleted?): what it held and this control plane had not read is lost`,
       );
       await settle();
-      const start = resume();
+      const start = resume() ?? this.rewindTo;
       if (missing === 'stream') {
         await ensureStreams(jsm, this.limits);
         await ensureConsumer(jsm, this.spec);
@@ -83,6 +110,7 @@ export class DurableConsumer {
         await recreateConsumer(jsm, start, this.spec);
         how = 'recreated';
       }
+      this.rewindTo = undefined;
       this.state.recreated++;
       this.log.warn(
         {

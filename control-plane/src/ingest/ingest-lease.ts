@@ -70,6 +70,7 @@ export class IngestLease {
   private timer: NodeJS.Timeout | null = null;
   private readonly me: LeaseHolder;
   private readonly ttlMs: number;
+  private renewMs: number;
   held = false;
 
   constructor(
@@ -77,6 +78,7 @@ export class IngestLease {
     private readonly opts: LeaseOptions,
   ) {
     this.ttlMs = (opts.ttlSeconds ?? DEFAULT_INGEST_LEASE_SECONDS) * 1000;
+    this.renewMs = this.ttlMs / 3;
     this.me = leaseHolder(opts.store);
   }
 
@@ -87,7 +89,12 @@ export class IngestLease {
       ttl: this.ttlMs,
       replicas: this.opts.replicas,
     });
-    const deadline = Date.now() + this.ttlMs + 2000;
+    // The bucket keeps the TTL of whoever made it: a lapse is waited for by that TTL, and renewals
+    // come at a third of the shorter, so this lease never lapses between them.
+    const made = (await this.kv.status()).ttl;
+    const lapseMs = made > 0 ? made : this.ttlMs;
+    this.renewMs = Math.min(lapseMs, this.ttlMs) / 3;
+    const deadline = Date.now() + lapseMs + 2000;
     let holder: LeaseHolder | null = null;
     let said = false;
     for (;;) {
@@ -97,7 +104,7 @@ export class IngestLease {
       if (!said)
         this.opts.log.warn(
           { 'lease.holder': holder },
-          `another control plane holds the ingest lease; waiting up to ${this.ttlMs / 1000} s for it to lapse`,
+          `another control plane holds the ingest lease; waiting up to ${lapseMs / 1000} s for it to lapse`,
         );
       said = true;
       await sleep(500);
@@ -107,7 +114,7 @@ export class IngestLease {
       { 'lease.instance': this.me.instance },
       'ingest lease taken: this control plane reads the events stream',
     );
-    this.timer = setInterval(() => void this.renew(), this.ttlMs / 3);
+    this.timer = setInterval(() => void this.renew(), this.renewMs);
   }
 
   /** Null when taken; else who holds it. */

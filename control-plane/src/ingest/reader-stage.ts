@@ -96,6 +96,7 @@ export class ReaderStage {
       const o = await this.durable.open(
         () => this.settle(),
         () => this.host.acks.resumeSeq(),
+        !this.opened,
       );
       this.consumer = o.consumer;
       if (!this.opened || o.how === 'stream-replaced') {

@@ -16,6 +16,7 @@ import {
   CONTROL_PLANE_INBOX_PREFIX,
   DEFAULT_API_HOST,
   DEFAULT_API_PORT,
+  DEFAULT_INGEST_LEASE_SECONDS,
   DEFAULT_NATS_URL,
   DEFAULT_PARTITIONS,
   DEFAULT_SILENT_AFTER_SECONDS,
@@ -61,6 +62,13 @@ export default class ControlPlane extends Command {
     }),
     ...apiServeFlags,
     ...tlsServeFlags,
+    'ingest-lease-seconds': Flags.integer({
+      description:
+        "how long a crashed control plane's ingest lease (or a replica's partition lease) keeps another from taking over; set where the lease bucket is first made on this NATS, and kept by it",
+      default: DEFAULT_INGEST_LEASE_SECONDS,
+      min: 2,
+      max: 600,
+    }),
     'silent-after': Flags.integer({
       description: 'seconds without heartbeat before a sensor is reported silent',
       default: DEFAULT_SILENT_AFTER_SECONDS,
