@@ -15,6 +15,7 @@ COPY sensor sensor
 COPY control-plane control-plane
 COPY cli cli
 COPY probes probes
+COPY scripts/oclif-manifest.mjs scripts/oclif-manifest.mjs
 COPY --from=native /vigil-pageout sensor/build/vigil-pageout
-RUN npm ci --no-audit --no-fund && npx tsc -b schema sensor control-plane cli && npm prune --omit=dev
+RUN npm ci --no-audit --no-fund && npx tsc -b schema sensor control-plane cli && node scripts/oclif-manifest.mjs && npm prune --omit=dev
 ENTRYPOINT ["node", "/opt/vigil/cli/bin/run.js"]

@@ -6,7 +6,7 @@ import {
   DEFAULT_SPOOL_MAX_MB,
   DEFAULT_WINDOW_SECONDS,
 } from '@vigil/schema';
-import { PROBE_NAMES } from '@vigil/sensor';
+import { PROBE_NAMES } from '@vigil/sensor/probe-names';
 import type { QueryLimits } from '@vigil/control-plane';
 import { hostIdFlag } from './host-id.js';
 

@@ -9,6 +9,7 @@ import { decodeTcp } from '../decode/tcp.js';
 import type { DecodedRecord } from '../assemble/event-builder.js';
 import { RECORD, recordTypes } from './records.js';
 import { NO_MAJOR, type GpuDeviceMap } from '../gpu/devices.js';
+import { PROBE_NAMES, type ProbeName } from './names.js';
 
 /** The repository's probes/ folder, found from this module (sensor/dist/probes/registry.js). */
 export const DEFAULT_PROBES_DIR = fileURLToPath(new URL('../../../probes/', import.meta.url));
@@ -149,10 +150,9 @@ export const PROBES = {
     window: 'tcp',
     windowExtras: ['dmax', 'dsum'],
   },
-} as const satisfies Record<string, ProbeSpec>;
+} as const satisfies Record<ProbeName, ProbeSpec>;
 
-export type ProbeName = keyof typeof PROBES;
-export const PROBE_NAMES = Object.keys(PROBES) as ProbeName[];
+export { PROBE_NAMES, type ProbeName };
 /**
  * What runs unless `--probe` names probes. dns is asked for by name: it runs on every read and write
  * exit on the host, and a loop of 1-byte reads and writes took 4.6 times as long with it (2.9 s
