@@ -63,8 +63,7 @@ export default class ControlPlane extends Command {
     ...apiServeFlags,
     ...tlsServeFlags,
     'ingest-lease-seconds': Flags.integer({
-      description:
-        `how long a crashed control plane's ingest lease (or a replica's partition lease) keeps another from taking over; set where the lease bucket is first made on this NATS, and kept by it [default: ${DEFAULT_INGEST_LEASE_SECONDS}]`,
+      description: `how long a crashed control plane's ingest lease (or a replica's partition lease) keeps another from taking over; set where the lease bucket is first made on this NATS, and kept by it [default: ${DEFAULT_INGEST_LEASE_SECONDS}]`,
       min: 2,
       max: 600,
     }),
