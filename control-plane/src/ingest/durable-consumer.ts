@@ -63,10 +63,11 @@ export class DurableConsumer {
    * stream from its start. Throws what NATS throws otherwise (away, refusing); the caller retries.
    *
    * `orphans`: this control plane holds the stream's (or the partition's) lease and has read nothing
-   * yet, so whatever the consumer has delivered and not had acked was delivered to a reader that is
-   * gone (a crash, a replica that died). Those would come again only after ack_wait, a minute with
-   * nothing stored; the consumer is made again at its ack floor instead, so they come now. What was
-   * acked past the floor comes again too, and the events table folds it by id.
+   * yet, so whatever the consumer has delivered and not had acked went to a reader that is gone (a
+   * crash, a replica that died; or one that stopped in order and handed them back). A crashed
+   * reader's would come again only after ack_wait, a minute with nothing stored; the consumer is
+   * made again at its ack floor instead, so they come now. What was acked past the floor comes again
+   * too, and the events table folds it by id.
    */
   async open(settle: () => Promise<void>, resume: () => number | undefined, orphans = false): Promise<OpenedConsumer> {
     const jsm = await this.manager();
@@ -86,7 +87,7 @@ export class DurableConsumer {
             'ingest.startSeq': found.ack_floor.stream_seq + 1,
             'ingest.orphaned': found.num_ack_pending,
           },
-          'events a gone reader held unacked are delivered again now, not after ack_wait',
+          'events delivered before this start and not acked (to a reader now gone, or handed back at its stop) are delivered again now, not after ack_wait',
         );
       }
     } catch (err) {
