@@ -24,6 +24,7 @@ const BENCHES = {
   'sensor-apart': { cmd: ['bench/sensor-apart.mjs', '5000', '2'] },
   insert: { cmd: ['bench/insert.mjs', '60', '3'] },
   'store-linger': { cmd: ['bench/store-linger.mjs', '3', '3000'] },
+  'cli-start': { cmd: ['bench/cli-start.mjs', '10'] },
 };
 
 // `--only a,b` runs some benchmarks (the others' saved results are still rendered).
@@ -558,6 +559,33 @@ that the separate process loses nothing either. Rerun \`node bench/run.mjs --onl
     : `The sensor inside \`vigil up\` lost ${pct(r.summary['in-process'].lostShare)} of the storm's execs, in its own process ${pct(r.summary.separate.lostShare)}.`
 }
 `);
+}
+
+{
+  const c = load('cli-start');
+  if (c) {
+    const r = c.result;
+    const cell = (x) => `${x.median} (${x.min}–${x.max})`;
+    const row = (label, k) => `| ${label} | ${cell(r.manifest[k])} | ${cell(r['no manifest'][k])} |`;
+    parts.push(`## A short \`vigil\` command, start to exit
+
+\`${c.command}\` (${c.when.slice(0, 10)}), results in \`bench/results/cli-start.json\`: each command
+with \`cli/oclif.manifest.json\` (written by \`npm run build\`: oclif imports only the command that
+runs) and with it set aside (oclif imports every command module to list them), in rotated order. The
+commands fail to reach an API at 127.0.0.1:1, which is all they need to do here. Milliseconds,
+median (min–max):
+
+| command | with the manifest | without |
+| --- | --- | --- |
+${row('`vigil version`', 'version')}
+${row('`vigil status`', 'status')}
+${row('`vigil --help`', 'help')}
+
+The flags do not import the sensor's package for the probes' names (\`@vigil/sensor/probe-names\`);
+they took its 107 modules into every command. What is left is mostly zod's and schema/'s modules
+(about 200, 210 ms to import) and node's own start.
+`);
+  }
 }
 
 parts.push(targets({ o, quiet, g, sp, sc, ins }));
