@@ -588,6 +588,12 @@ they took its 107 modules into every command. What is left is mostly zod's and s
   }
 }
 
+// Sections measured once by hand (their command is in their text) carry KEPT under their heading: a
+// render keeps them, before the targets, and replaces only what it writes.
+const KEPT = '<!-- written by hand: bench/run.mjs keeps this section -->';
+const previous = existsSync(here('../BENCHMARKS.md')) ? readFileSync(here('../BENCHMARKS.md'), 'utf8') : '';
+for (const section of previous.split(/\n(?=## )/).filter((x) => x.startsWith('## ') && x.includes(KEPT)))
+  parts.push(`${section.replace(/\n+$/, '')}\n`);
 parts.push(targets({ o, quiet, g, sp, sc, ins }));
 writeFileSync(here('../BENCHMARKS.md'), parts.join('\n'));
 process.stdout.write(parts.join('\n'));
