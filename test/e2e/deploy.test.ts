@@ -3,14 +3,17 @@
  * systemd-nspawn with their own systemd and sshd (test/support/nspawn-host.ts), reached over the ssh
  * binary as root. They share this machine's network namespace, so a sensor inside reaches the
  * control plane's API and nats-server on 127.0.0.1. The central side is `vigil up --no-sensor`:
- * nats-server in operator mode and the control plane holding the account signing key. No NATS
- * password exists anywhere: deploy writes a fresh one-use enrollment token per host, each sensor
- * makes its key pair on its host and enrolls at its first start.
+ * nats-server in operator mode and the control plane holding the account signing key, both behind
+ * TLS that requires client certificates (`vigil certs`, --tls-client-auth). No NATS password exists
+ * anywhere: deploy writes a fresh one-use enrollment token per host and, with --client-certs, a
+ * client certificate of the host's own; each sensor makes its key pair on its host and enrolls at
+ * its first start, over HTTPS with its certificate.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, credsAuthenticator } from 'nats';
 import { fromSeed } from '@nats-io/nkeys';
@@ -19,6 +22,13 @@ import { freePort, startVigil, tempDir, vigil, vigilAsync, vigilJson, waitFor } 
 import { startHost, testKey, type TestHost } from '../support/nspawn-host.js';
 
 const dir = tempDir('deploy-e2e');
+const certs = join(dir, 'certs');
+// The CLI as an operator runs it against a control plane with client auth: every call of this file.
+Object.assign(process.env, {
+  VIGIL_CA: join(certs, 'ca.pem'),
+  VIGIL_CLIENT_CERT: join(certs, 'client-ops.pem'),
+  VIGIL_CLIENT_KEY: join(certs, 'client-ops-key.pem'),
+});
 const HOSTS = ['deploy-a', 'deploy-b'] as const;
 const UPGRADE = '0.1.0-upgrade.1';
 let up: ReturnType<typeof startVigil>;
@@ -39,20 +49,28 @@ const deployArgs = (bundle: string) => [
   bundle,
   '--heartbeat-timeout',
   '90',
+  '--client-certs',
+  certs,
 ];
 type Outcome = { target: string; host: string | null; ok: boolean; step: string; error?: string };
 const hostNamed = (name: string): TestHost => hosts.find((h) => h.name === name)!;
 const rowOf = (name: string): HostRow | undefined =>
   vigilJson<HostsReport>(api, ['hosts']).hosts.find((h) => h.host === name && h.state === 'active');
-/** The NATS URLs the host's enrollment told it, and its credential, read from its /etc/vigil. */
+/** The NATS URLs the host's enrollment told it, its credential and its client certificate, read from its /etc/vigil. */
 const enrolled = (name: string) => ({
   natsUrl: (JSON.parse(hostNamed(name).ssh('cat /etc/vigil/enrollment.json')) as { natsUrls: string[] }).natsUrls[0]!,
   creds: hostNamed(name).ssh('cat /etc/vigil/sensor.creds'),
+  tls: {
+    ca: hostNamed(name).ssh('cat /etc/vigil/ca.pem'),
+    cert: hostNamed(name).ssh('cat /etc/vigil/client.pem'),
+    key: hostNamed(name).ssh('cat /etc/vigil/client-key.pem'),
+  },
 });
 const connectWith = (name: string, as: string) => {
-  const { natsUrl, creds } = enrolled(name);
+  const { natsUrl, creds, tls } = enrolled(name);
   return connect({
     servers: natsUrl,
+    tls,
     authenticator: credsAuthenticator(new TextEncoder().encode(creds)),
     inboxPrefix: sensorInboxPrefix(as),
     maxReconnectAttempts: 0,
@@ -61,16 +79,21 @@ const connectWith = (name: string, as: string) => {
 
 before(
   async () => {
+    const made = vigil('', ['certs', '--dir', certs, '--client', 'ops']);
+    assert.equal(made.status, 0, made.stderr);
     const key = testKey(dir);
     // Booted side by side: each waits for its own systemd, and the two boots overlap.
     hosts.push(...(await Promise.all(HOSTS.map((name) => startHost(name, key)))));
     sshConfig = join(dir, 'ssh_config');
     writeFileSync(sshConfig, hosts.map((h) => h.sshConfig).join('\n'));
     const apiPort = await freePort();
-    api = `http://127.0.0.1:${apiPort}`;
+    api = `https://127.0.0.1:${apiPort}`;
     up = startVigil([
       'up',
       '--no-sensor',
+      '--tls-dir',
+      certs,
+      '--tls-client-auth',
       '--data-dir',
       join(dir, 'data'),
       '--api-port',
@@ -128,11 +151,18 @@ test('deploy enrolls two hosts with no NATS password: each heartbeats under its 
     const h = hostNamed(name);
     // What reached the host: a token and where to enroll, then its own key; no NATS password.
     const env = h.ssh('cat /etc/vigil/sensor.env');
-    assert.match(env, /^VIGIL_ENROLL_URL="http:\/\/127\.0\.0\.1:\d+"$/m);
+    assert.match(env, /^VIGIL_ENROLL_URL="https:\/\/127\.0\.0\.1:\d+"$/m);
     assert.match(env, /^VIGIL_ENROLL_TOKEN="[^"]+"$/m);
     assert.doesNotMatch(env, /PASSWORD|VIGIL_NATS_USER/);
     assert.equal(h.sshStatus('grep -rl PASSWORD /etc/vigil /opt/vigil/current/systemd').status, 1);
-    assert.equal(h.ssh('stat -c %a /etc/vigil/sensor.env /etc/vigil/sensor.creds').trim(), '600\n600');
+    assert.equal(
+      h.ssh('stat -c %a /etc/vigil/sensor.env /etc/vigil/sensor.creds /etc/vigil/client-key.pem /etc/vigil/client.pem'),
+      '600\n600\n600\n644\n',
+    );
+    // Its own client certificate, for its host id, from the CA the control plane trusts.
+    const own = new X509Certificate(h.ssh('cat /etc/vigil/client.pem'));
+    assert.match(own.subject, new RegExp(`^CN=${name}$`, 'm'));
+    assert.ok(own.checkIssued(new X509Certificate(readFileSync(join(certs, 'ca.pem')))));
     const seed = /^SU[A-Z2-7]{56}$/m.exec(h.ssh('cat /etc/vigil/sensor.creds'))![0];
     assert.equal(row.publicKey, fromSeed(new TextEncoder().encode(seed)).getPublicKey(), 'the key made on the host');
     assert.equal(h.ssh('systemctl is-active vigil-sensor.service').trim(), 'active');

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CA_DAYS, DEFAULT_CERT_DAYS } from '@vigil/schema';
-import { CertsError, TLS_FILES, createCerts } from './certs.js';
+import { CertsError, TLS_FILES, clientIssuer, createCerts } from './certs.js';
 
 const dir = () => {
   const d = mkdtempSync(join(tmpdir(), 'vigil-certs-'));
@@ -90,4 +90,28 @@ test('names that are not DNS names, IPs or client names are refused before anyth
   await assert.rejects(createCerts({ dir: d, hosts: ['a b'], ips: [], clients: [], force: false }), /not a DNS name/);
   await assert.rejects(createCerts({ dir: d, hosts: [], ips: ['10.0.0'], clients: [], force: false }), /not an IP/);
   await assert.rejects(createCerts({ dir: d, hosts: [], ips: [], clients: ['../x'], force: false }), /--client/);
+});
+
+test('deploy issues each host a client certificate of its own, signed by the CA there, and refuses what cannot name one', async () => {
+  const d = dir();
+  await assert.rejects(
+    clientIssuer(d),
+    (err: Error) => err instanceof CertsError && /cannot load the CA/.test(err.message),
+  );
+  await createCerts({ dir: d, hosts: [], ips: [], clients: [], force: false });
+  const issue = await clientIssuer(d);
+  const [a, b] = await Promise.all([issue('gpu-node-1'), issue('gpu-node-2')]);
+  const ca = cert(d, TLS_FILES.ca);
+  for (const [got, name] of [
+    [a, 'gpu-node-1'],
+    [b, 'gpu-node-2'],
+  ] as const) {
+    const c = new X509Certificate(got.certPem);
+    assert.ok(c.checkIssued(ca) && c.verify(ca.publicKey), `${name}'s certificate is the CA's`);
+    assert.match(c.subject, new RegExp(`CN=${name}`));
+    assert.deepEqual(c.keyUsage, ['1.3.6.1.5.5.7.3.2'], 'client auth only');
+    assert.ok(c.publicKey.equals(createPublicKey(createPrivateKey(got.keyPem))), 'the key is its own');
+  }
+  assert.notEqual(a.keyPem, b.keyPem);
+  await assert.rejects(issue('a b'), CertsError);
 });

@@ -206,3 +206,28 @@ export async function createCerts(req: CertsRequest): Promise<CertsResult> {
   }
   return { dir: req.dir, written, reusedCa: reuseCa };
 }
+
+/** A client certificate and its key, as PEM. */
+export interface IssuedCert {
+  certPem: string;
+  keyPem: string;
+}
+
+/**
+ * Issues client certificates (mutual TLS, CN = the name) signed by the CA in `dir` (`vigil certs`'
+ * folder), without writing them: `vigil deploy --client-certs` makes one per host. The CA is loaded
+ * now, so a missing or unreadable one stops before any host is touched.
+ */
+export async function clientIssuer(
+  dir: string,
+  validDays = DEFAULT_CERT_DAYS,
+): Promise<(name: string) => Promise<IssuedCert>> {
+  const ca = await loadCa(dir);
+  return async (name) => {
+    if (!CLIENT_NAME.test(name))
+      throw new CertsError(
+        `${JSON.stringify(name)} cannot name a client certificate: letters, digits, ".", "_" and "-", at most 64`,
+      );
+    return issue(ca, `CN=${name}`, [x509.ExtendedKeyUsage.clientAuth], [], new Date(), validDays);
+  };
+}

@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { ApiCommand } from '../../base-command.js';
 import { buildBundle, bundleVersion } from '../../services/bundle/build.js';
+import { clientIssuer, TLS_FILES } from '../../services/certs.js';
 import { readCa, type Credentials } from '../../services/deploy/credentials.js';
 import { deploy, plan, type HostOutcome } from '../../services/deploy/deploy.js';
 import { targetsFrom } from '../../services/deploy/targets.js';
@@ -35,6 +36,11 @@ export default class Deploy extends ApiCommand<typeof Deploy> {
       env: 'VIGIL_DEPLOY_NATS_PASSWORD',
       dependsOn: ['nats-user'],
     }),
+    'client-certs': Flags.string({
+      description:
+        'with mutual TLS (tls.clientAuth): the folder of `vigil certs` (ca.pem, ca-key.pem); each host gets a client certificate of its own (CN = its host id) signed by that CA, as /etc/vigil/client.pem and client-key.pem, and the CA as /etc/vigil/ca.pem unless --ca names another',
+      exclusive: ['nats-user'],
+    }),
     'install-deps': Flags.boolean({ description: 'install bpftrace with apt-get where it is missing' }),
     parallel: Flags.integer({ description: 'hosts deployed at once', default: 10, min: 1, max: 500 }),
     'dry-run': Flags.boolean({ description: 'print the plan and change nothing' }),
@@ -57,9 +63,23 @@ export default class Deploy extends ApiCommand<typeof Deploy> {
       return { plan: lines };
     }
     const api = this.api();
+    const certs = f['client-certs'];
+    const caFile = f.ca ?? (certs ? join(certs, TLS_FILES.ca) : undefined);
     const credentials: Credentials = f['nats-user']
       ? { kind: 'static', user: f['nats-user'], password: f['nats-password'] ?? '' }
-      : { kind: 'enroll', api, enrollUrl: f['enroll-url'] ?? api.url, ...(f.ca ? { ca: readCa(f.ca) } : {}) };
+      : {
+          kind: 'enroll',
+          api,
+          enrollUrl: f['enroll-url'] ?? api.url,
+          ...(caFile ? { ca: readCa(caFile) } : {}),
+          ...(certs && !f.uninstall
+            ? {
+                clientCert: await clientIssuer(certs).catch((err: Error) =>
+                  this.error(`--client-certs: ${err.message}`),
+                ),
+              }
+            : {}),
+        };
     let built: string | undefined;
     try {
       let bundle: { path: string; version: string } | undefined;

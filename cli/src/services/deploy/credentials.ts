@@ -13,17 +13,30 @@ import {
   type EnrollTokenRequest,
 } from '@vigil/schema';
 import { createEnrollToken, type ApiTarget } from '../api-client.js';
+import type { IssuedCert } from '../certs.js';
 
 /** Where deploy installs the control plane's CA on a host. */
 export const SENSOR_CA_FILE = `${DEFAULT_CREDS_DIR}/ca.pem`;
+/** Where deploy installs a host's own client certificate and key (--client-certs, mutual TLS). */
+export const SENSOR_CLIENT_CERT_FILE = `${DEFAULT_CREDS_DIR}/client.pem`;
+export const SENSOR_CLIENT_KEY_FILE = `${DEFAULT_CREDS_DIR}/client-key.pem`;
 
 export class CredentialsError extends Error {
   override name = 'CredentialsError';
 }
 
 export type Credentials =
-  /** `ca`: the CA (PEM) the control plane's certificates are signed by, installed on each host for HTTPS and TLS to NATS. */
-  | { kind: 'enroll'; api: ApiTarget; enrollUrl: string; ca?: string }
+  /**
+   * `ca`: the CA (PEM) the control plane's certificates are signed by, installed on each host for
+   * HTTPS and TLS to NATS. `clientCert`: issues a host its own client certificate (mutual TLS).
+   */
+  | {
+      kind: 'enroll';
+      api: ApiTarget;
+      enrollUrl: string;
+      ca?: string;
+      clientCert?: (host: string) => Promise<IssuedCert>;
+    }
   | { kind: 'static'; user: string; password: string };
 
 /** The CA (--ca) as deploy installs it on each host: read now, so a bad file stops before any host is touched. */
@@ -73,6 +86,34 @@ export async function sensorEnv(hostId: string, natsUrl: string | undefined, cre
     lines.push(envLine(ENROLL_URL_ENV, creds.enrollUrl));
     lines.push(envLine(ENROLL_TOKEN_ENV, await enrollToken(creds.api)));
     if (creds.ca) lines.push(envLine('VIGIL_CA', SENSOR_CA_FILE));
+    if (creds.clientCert) {
+      lines.push(envLine('VIGIL_CLIENT_CERT', SENSOR_CLIENT_CERT_FILE));
+      lines.push(envLine('VIGIL_CLIENT_KEY', SENSOR_CLIENT_KEY_FILE));
+    }
   }
   return `# Written by vigil deploy.\n${lines.join('\n')}\n`;
+}
+
+/** A file deploy writes on a host beside sensor.env (the CA, the host's client certificate and key). */
+export interface HostFile {
+  path: string;
+  content: string;
+  mode: 0o600 | 0o644;
+}
+
+/** The TLS files host `hostId` gets: the CA, and with `clientCert` a certificate of its own. */
+export async function hostTlsFiles(hostId: string, creds: Credentials): Promise<HostFile[]> {
+  if (creds.kind !== 'enroll') return [];
+  const files: HostFile[] = creds.ca ? [{ path: SENSOR_CA_FILE, content: creds.ca, mode: 0o644 }] : [];
+  if (creds.clientCert) {
+    let issued: IssuedCert;
+    try {
+      issued = await creds.clientCert(hostId);
+    } catch (cause) {
+      throw new CredentialsError(`no client certificate for ${hostId}: ${(cause as Error).message}`, { cause });
+    }
+    files.push({ path: SENSOR_CLIENT_CERT_FILE, content: issued.certPem, mode: 0o644 });
+    files.push({ path: SENSOR_CLIENT_KEY_FILE, content: issued.keyPem, mode: 0o600 });
+  }
+  return files;
 }

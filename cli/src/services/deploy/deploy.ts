@@ -7,7 +7,7 @@
  */
 import { hostIdFrom, type StatusReport } from '@vigil/schema';
 import { fetchStatus, type ApiTarget } from '../api-client.js';
-import { type Credentials, sensorEnv } from './credentials.js';
+import { type Credentials, hostTlsFiles, sensorEnv } from './credentials.js';
 import {
   copyCommand,
   depsScript,
@@ -131,11 +131,7 @@ async function deployOne(t: Target, s: DeploySettings): Promise<HostOutcome> {
     await remote(t, s.ssh, unpackScript(bundle.version));
     at('env');
     const creds = s.credentials!;
-    await remote(
-      t,
-      s.ssh,
-      envScript(await sensorEnv(host, s.natsUrl, creds), creds.kind === 'enroll' ? creds.ca : undefined),
-    );
+    await remote(t, s.ssh, envScript(await sensorEnv(host, s.natsUrl, creds), await hostTlsFiles(host, creds)));
     at('service');
     const since = BigInt(Date.now()) * 1_000_000n;
     await remote(t, s.ssh, serviceScript);

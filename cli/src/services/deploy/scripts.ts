@@ -4,7 +4,7 @@
  */
 import { DEFAULT_CREDS_DIR, SENSOR_CREDS_FILE } from '@vigil/schema';
 import { INSTALL_ROOT, SENSOR_ENV_FILE, SENSOR_UNIT } from '../bundle/unit.js';
-import { SENSOR_CA_FILE } from './credentials.js';
+import { SENSOR_CA_FILE, SENSOR_CLIENT_CERT_FILE, SENSOR_CLIENT_KEY_FILE, type HostFile } from './credentials.js';
 import { ENROLLMENT_FILE } from '../sensor-enroll.js';
 
 const UNIT_PATH = `/etc/systemd/system/${SENSOR_UNIT}`;
@@ -57,20 +57,18 @@ done
 
 /** Writes the environment file root-only (its content base64-encoded, so no byte of it is shell). */
 /** Writes sensor.env (0600) and, where given, the control plane's CA beside it (0644: a certificate is public). */
-export const envScript = (content: string, caPem?: string): string => `set -eu
+/** Writes sensor.env (root only) and `files` beside it, each through a temporary file and a rename. */
+export const envScript = (content: string, files: HostFile[] = []): string => `set -eu
 umask 077
 mkdir -p ${DEFAULT_CREDS_DIR}
-printf '%s' '${Buffer.from(content).toString('base64')}' | base64 -d > ${SENSOR_ENV_FILE}.tmp
-chmod 600 ${SENSOR_ENV_FILE}.tmp
-mv ${SENSOR_ENV_FILE}.tmp ${SENSOR_ENV_FILE}
-${
-  caPem
-    ? `printf '%s' '${Buffer.from(caPem).toString('base64')}' | base64 -d > ${SENSOR_CA_FILE}.tmp
-chmod 644 ${SENSOR_CA_FILE}.tmp
-mv ${SENSOR_CA_FILE}.tmp ${SENSOR_CA_FILE}
-`
-    : ''
-}`;
+${[{ path: SENSOR_ENV_FILE, content, mode: 0o600 }, ...files]
+  .map(
+    (f) => `printf '%s' '${Buffer.from(f.content).toString('base64')}' | base64 -d > ${f.path}.tmp
+chmod ${f.mode.toString(8)} ${f.path}.tmp
+mv ${f.path}.tmp ${f.path}
+`,
+  )
+  .join('')}`;
 
 export const serviceScript = `set -eu
 install -m 0644 ${INSTALL_ROOT}/current/systemd/${SENSOR_UNIT} ${UNIT_PATH}
@@ -86,7 +84,7 @@ rm -f ${UNIT_PATH}
 systemctl daemon-reload
 systemctl reset-failed ${SENSOR_UNIT} >/dev/null 2>&1 || true
 rm -rf ${INSTALL_ROOT} /var/lib/vigil
-rm -f ${SENSOR_ENV_FILE} ${SENSOR_ENV_FILE}.tmp ${DEFAULT_CREDS_DIR}/${SENSOR_CREDS_FILE} ${DEFAULT_CREDS_DIR}/${ENROLLMENT_FILE} ${SENSOR_CA_FILE}
+rm -f ${SENSOR_ENV_FILE} ${SENSOR_ENV_FILE}.tmp ${DEFAULT_CREDS_DIR}/${SENSOR_CREDS_FILE} ${DEFAULT_CREDS_DIR}/${ENROLLMENT_FILE} ${SENSOR_CA_FILE} ${SENSOR_CLIENT_CERT_FILE} ${SENSOR_CLIENT_KEY_FILE}
 rmdir ${DEFAULT_CREDS_DIR} 2>/dev/null || true
 echo removed
 `;
