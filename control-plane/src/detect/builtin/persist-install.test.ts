@@ -79,3 +79,32 @@ test('persist.install: reading schedules, a person in a terminal, ordinary copie
     ['medium'],
   );
 });
+
+test("persist.install: a sh -c script's own redirection into a start-up file, ranked as a writer's; reads, logs and fd copies are not writes", () => {
+  const pythonParent: AncestorV1[] = [
+    { pid: 40, comm: 'python3', exe: '/usr/bin/python3.11', argv: ['python3', 'agent.py'] },
+  ];
+  // echo is a builtin: the shell's exec is the only one there is.
+  const key = run(['/bin/sh', '-c', "echo 'ssh-ed25519 AAAAC3Nz x@y' >> ~/.ssh/authorized_keys"], pythonParent);
+  assert.equal(key[0]?.[0], 'critical');
+  assert.match(
+    key[0]![1],
+    /writes ~\/\.ssh\/authorized_keys, an ssh authorized_keys file .*run by sh \(pid \d+\) that python3 \(pid 40\) spawned/,
+  );
+  assert.equal(run(['bash', '-c', 'echo export HF_HOME=/data/hf >> $HOME/.bashrc'], operator)[0]?.[0], 'medium');
+  assert.equal(run(['bash', '-lc', 'cat key.pub >>"/root/.ssh/authorized_keys"'], operator)[0]?.[0], 'high');
+  assert.equal(run(['sh', '-ec', 'printf x > /etc/ld.so.preload'], operator)[0]?.[0], 'critical');
+  assert.equal(
+    run(['bash', '-c', 'cat > ~/.config/systemd/user/miner.service <<EOF\n[Service]\nEOF'], operator)[0]?.[0],
+    'medium',
+  );
+  for (const argv of [
+    ['bash', '-c', 'python train.py > train.log 2>&1'],
+    ['bash', '-c', 'cat ~/.bashrc > /tmp/bashrc.bak'],
+    ['bash', '-c', 'grep ssh-ed25519 ~/.ssh/authorized_keys >/dev/null && echo ok'],
+    ['bash', '-c', 'source ~/.bashrc && python -c "print(1)" 2>&1 | tee -a run.log'],
+    ['sh', '-c', 'test -f ~/.profile'],
+    ['python3', '-c', 'open("x", "w").write("a >> ~/.bashrc")'],
+  ])
+    assert.deepEqual(run(argv, pythonParent), [], argv.join(' '));
+});

@@ -35,6 +35,25 @@ function valuesOf(argv: readonly string[], flags: string[]): string[] {
   return out;
 }
 
+/** The script of `sh -c SCRIPT` (also `-lc`, `-ec` …), when the program is a shell. */
+function shellScript(names: ReadonlySet<string>, argv: readonly string[]): string | undefined {
+  if (!SHELLS.some((s) => names.has(s))) return undefined;
+  const at = argv.findIndex((a, i) => i > 0 && /^-[a-zA-Z]*c[a-zA-Z]*$/.test(a));
+  return at > 0 ? argv[at + 1] : undefined;
+}
+
+/**
+ * The files a shell script writes by redirection (`>`, `>>`, `>|`, `&>`, `2>`): the shell's own
+ * write, which runs no program (`echo KEY >> ~/.ssh/authorized_keys` has no exec of its own). A
+ * descriptor copy (`2>&1`) is none; quotes around the path are taken off.
+ */
+export function redirectTargets(script: string): string[] {
+  return Array.from(
+    script.matchAll(/(?:^|[^<>&\d])(?:\d|&)?>>?\|?\s*(["']?)([^\s;&|<>"'()]+)\1/g),
+    (m) => m[2]!,
+  ).filter((t) => !t.startsWith('&'));
+}
+
 /** Schedulers and service managers, and what in their command line installs something that runs later. */
 function scheduled(names: ReadonlySet<string>, argv: readonly string[]): string | undefined {
   const args = argv.slice(1);
@@ -60,6 +79,9 @@ function scheduled(names: ReadonlySet<string>, argv: readonly string[]): string 
 function fromToolCall(ev: ExecEventV1): string | undefined {
   if (stdioFd(ev, 0)?.type === 'tty') return undefined;
   const anc = ev.proc.ancestry;
+  // The shell itself, writing by redirection.
+  if ((SHELLS.includes(ev.proc.comm) || SHELLS.includes(basename(ev.proc.exe))) && anc[0] && isPython(anc[0]))
+    return `run by ${ev.proc.comm} (pid ${ev.proc.pid}) that ${anc[0].comm} (pid ${anc[0].pid}) spawned`;
   const at = anc.slice(0, 2).findIndex((a) => SHELLS.includes(a.comm) || SHELLS.includes(basename(a.exe)));
   const py = at >= 0 ? anc[at + 1] : undefined;
   return py && isPython(py)
@@ -71,10 +93,10 @@ const up = (s: Severity): Severity => SEVERITIES[Math.min(SEVERITIES.indexOf(s) 
 
 /**
  * Something that makes code run again later: a cron table, an at job, a systemd timer or enabled
- * unit, or a write (tee, cp, mv, install, ln, dd, sed -i, rsync, curl -o, wget -O) to a file that runs
- * at login, at boot, on a schedule or in every program (authorized_keys, ld.so.preload, shell
- * start-up files, units, cron directories, sudoers). A shell's own `>>` redirection runs no program
- * and is not seen here.
+ * unit, or a write (tee, cp, mv, install, ln, dd, sed -i, rsync, curl -o, wget -O, or a `sh -c`
+ * script's own `>`/`>>` redirection) to a file that runs at login, at boot, on a schedule or in every
+ * program (authorized_keys, ld.so.preload, shell start-up files, units, cron directories, sudoers). A
+ * redirection in a script file or an interactive shell is not in any command line and is not seen.
  */
 export const persistInstall = defineDetection({
   id: 'persist.install',
@@ -83,7 +105,7 @@ export const persistInstall = defineDetection({
   mitre: ['T1053.003', 'T1053.006', 'T1543.002', 'T1546.004', 'T1098.004', 'T1574.006'],
   on: ['exec'],
   description:
-    'crontab, at, systemd-run --on-*, systemctl enable, loginctl enable-linger, or a file writer aimed at authorized_keys, ld.so.preload, shell start-up files, systemd units, cron directories or sudoers.',
+    'crontab, at, systemd-run --on-*, systemctl enable, loginctl enable-linger, or a file writer (or a sh -c redirection) aimed at authorized_keys, ld.so.preload, shell start-up files, systemd units, cron directories or sudoers.',
   ranks: {
     min: 'medium',
     max: 'critical',
@@ -96,9 +118,11 @@ export const persistInstall = defineDetection({
     let what = scheduled(names, argv);
     let rank: Severity = 'medium';
     const writer = Object.keys(WRITERS).find((n) => names.has(n));
-    if (!what && writer) {
+    const script = shellScript(names, argv);
+    if (!what && (writer || script)) {
       const operands = argv.slice(1).filter((a) => !a.startsWith('-') && !a.includes('='));
-      for (const path of WRITERS[writer]!(operands, argv)) {
+      const written = writer ? WRITERS[writer]!(operands, argv) : redirectTargets(script!);
+      for (const path of written) {
         const hit = PERSISTENCE_PATHS.find((p) => p.re.test(path));
         if (hit && SEVERITIES.indexOf(hit.rank) >= SEVERITIES.indexOf(rank)) {
           what = `writes ${path}, ${hit.what}`;
