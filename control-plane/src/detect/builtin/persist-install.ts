@@ -1,7 +1,7 @@
 import { SEVERITIES, type ExecEventV1, type Severity } from '@vigil/schema';
 import { defineDetection } from '../define.js';
-import { basename, eventCommandLine, namesOf } from '../argv.js';
-import { SHELLS } from '../indicators.js';
+import { basename, eventCommandLine, inlineCode, namesOf } from '../argv.js';
+import { INTERPRETERS, SHELLS } from '../indicators.js';
 import { PERSISTENCE_PATHS } from '../host-indicators.js';
 import { stdioFd } from './behaviour.js';
 import { isPython } from './gpu-expectation.js';
@@ -52,6 +52,58 @@ export function redirectTargets(script: string): string[] {
     script.matchAll(/(?:^|[^<>&\d])(?:\d|&)?>>?\|?\s*(["']?)([^\s;&|<>"'()]+)\1/g),
     (m) => m[2]!,
   ).filter((t) => !t.startsWith('&'));
+}
+
+/** Inline code that writes files: an open for writing or appending, a write call, perl's `>>`. */
+const WRITES_IN_CODE =
+  /open\s*\([^)]*,\s*['"][wax]|\.write(?:_text|_bytes)?\s*\(|appendFile|writeFile|File\.(?:write|open)|>>/;
+
+/**
+ * Where inline code opens a file, as its string literals say: the first literal inside open(),
+ * Path(), expanduser(), appendFile…(), writeFile…(); a literal joined on with `+` (node's
+ * `homedir() + '/.bashrc'`); perl's `">>FILE"` and `">>", "FILE"`. A path only mentioned in the data
+ * written is not one.
+ */
+const OPENED_IN_CODE = [
+  /(?:open|Path|expanduser|appendFileSync|appendFile|writeFileSync|writeFile)\s*\(\s*[^'"()]*?\(?\s*['"]([^'"]+)['"]/g,
+  /\+\s*['"]([^'"]+)['"]/g,
+  /['"]>>?\s*([^'">][^'"]*)['"]/g,
+  /['"]>>?['"]\s*,\s*['"]([^'"]+)['"]/g,
+];
+
+/**
+ * The persistence files an interpreter's inline code opens and writes: `python -c "open(os.path.
+ * expanduser('~/.ssh/authorized_keys'), 'a').write(KEY)"`, `perl -e 'open F, ">>$ENV{HOME}/.bashrc"'`.
+ */
+function inlineWrites(names: ReadonlySet<string>, argv: readonly string[]): string[] {
+  if (![...names].some((n) => INTERPRETERS.some((re) => re.test(n)))) return [];
+  const code = inlineCode(argv);
+  if (!WRITES_IN_CODE.test(code)) return [];
+  const opened = OPENED_IN_CODE.flatMap((re) => Array.from(code.matchAll(re), (m) => m[1]!.trim()));
+  return [...new Set([...opened, ...joinedPaths(code)])];
+}
+
+/**
+ * The paths `os.path.join(…)`/`path.join(…)` builds from string literals: `join(os.environ['HOME'],
+ * '.ssh', 'authorized_keys')` is `HOME/.ssh/authorized_keys`, enough to tell the file.
+ */
+function joinedPaths(code: string): string[] {
+  return Array.from(code.matchAll(/join\s*\(/g), (m) => {
+    const parts: string[] = [];
+    let depth = 1;
+    for (let i = m.index! + m[0].length; i < code.length && depth > 0; i++) {
+      const c = code[i]!;
+      if (c === '(') depth++;
+      else if (c === ')') depth--;
+      else if (c === "'" || c === '"') {
+        const end = code.indexOf(c, i + 1);
+        if (end < 0) break;
+        parts.push(code.slice(i + 1, end));
+        i = end;
+      }
+    }
+    return parts.join('/');
+  });
 }
 
 /** Schedulers and service managers, and what in their command line installs something that runs later. */
@@ -119,9 +171,13 @@ export const persistInstall = defineDetection({
     let rank: Severity = 'medium';
     const writer = Object.keys(WRITERS).find((n) => names.has(n));
     const script = shellScript(names, argv);
-    if (!what && (writer || script)) {
+    if (!what) {
       const operands = argv.slice(1).filter((a) => !a.startsWith('-') && !a.includes('='));
-      const written = writer ? WRITERS[writer]!(operands, argv) : redirectTargets(script!);
+      const written = writer
+        ? WRITERS[writer]!(operands, argv)
+        : script
+          ? redirectTargets(script)
+          : inlineWrites(names, argv);
       for (const path of written) {
         const hit = PERSISTENCE_PATHS.find((p) => p.re.test(path));
         if (hit && SEVERITIES.indexOf(hit.rank) >= SEVERITIES.indexOf(rank)) {
