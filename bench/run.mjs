@@ -582,7 +582,7 @@ ${row('`vigil status`', 'status')}
 ${row('`vigil --help`', 'help')}
 
 The flags do not import the sensor's package for the probes' names (\`@vigil/sensor/probe-names\`);
-they took its 107 modules into every command. What is left is mostly zod's and schema/'s modules
+importing it would take its 107 modules into every command. What is left is mostly zod's and schema/'s modules
 (about 200, 210 ms to import) and node's own start.
 `);
   }

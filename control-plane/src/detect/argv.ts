@@ -116,6 +116,3 @@ export function inlineCode(argv: readonly string[]): string {
   const at = argv.findIndex((a, i) => i > 0 && /^-[a-zA-Z]*[ceEr]$/.test(a));
   return at < 0 ? '' : (argv[at + 1] ?? '');
 }
-
-/** The tokens of inline code, split at quotes, blanks and punctuation: the paths and names it spells out. */
-export const codeTokens = (code: string): string[] => code.split(/['"`\s(),;+]+/).filter(Boolean);

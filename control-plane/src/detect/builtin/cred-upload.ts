@@ -1,6 +1,6 @@
 import type { ExecEventV1 } from '@vigil/schema';
 import { defineDetection, type DetectionContext, type Finding } from '../define.js';
-import { codeTokens, eventCommandLine, inlineCode, namesOf } from '../argv.js';
+import { eventCommandLine, inlineCode, namesOf } from '../argv.js';
 import { namesWithTool } from './exfil-pipe.js';
 import { credentialIn } from '../host-indicators.js';
 import { INTERPRETERS } from '../indicators.js';
@@ -92,7 +92,13 @@ function destinations(tool: string, argv: readonly string[]): string[] {
 
 /** The credential files an interpreter's inline code (`python -c`, `perl -e`, `node -e`, `php -r`) names. */
 export function inlineCredentials(argv: readonly string[]): string[] {
-  return [...new Set(codeTokens(inlineCode(argv)).flatMap((tok) => credentialIn(tok) ?? []))];
+  return [
+    ...new Set(
+      inlineCode(argv)
+        .split(/['"`\s(),;+]+/)
+        .flatMap((tok) => credentialIn(tok) ?? []),
+    ),
+  ];
 }
 
 const CLIENTS = ['curl', 'wget', 'scp', 'sftp', 'rsync', 'socat'];

@@ -47,7 +47,7 @@ function shellScript(names: ReadonlySet<string>, argv: readonly string[]): strin
  * write, which runs no program (`echo KEY >> ~/.ssh/authorized_keys` has no exec of its own). A
  * descriptor copy (`2>&1`) is none; quotes around the path are taken off.
  */
-export function redirectTargets(script: string): string[] {
+function redirectTargets(script: string): string[] {
   return Array.from(
     script.matchAll(/(?:^|[^<>&\d])(?:\d|&)?>>?\|?\s*(["']?)([^\s;&|<>"'()]+)\1/g),
     (m) => m[2]!,
@@ -124,6 +124,9 @@ function scheduled(names: ReadonlySet<string>, argv: readonly string[]): string 
   return undefined;
 }
 
+const shellByName = (p: { comm: string; exe: string }): boolean =>
+  SHELLS.includes(p.comm) || SHELLS.includes(basename(p.exe));
+
 /**
  * Run from an agent's tool call: the nearest shell above it (at most two levels up) was spawned by a
  * Python interpreter, and its stdin is no terminal (a person's terminal in Jupyter has one).
@@ -132,9 +135,9 @@ function fromToolCall(ev: ExecEventV1): string | undefined {
   if (stdioFd(ev, 0)?.type === 'tty') return undefined;
   const anc = ev.proc.ancestry;
   // The shell itself, writing by redirection.
-  if ((SHELLS.includes(ev.proc.comm) || SHELLS.includes(basename(ev.proc.exe))) && anc[0] && isPython(anc[0]))
+  if (shellByName(ev.proc) && anc[0] && isPython(anc[0]))
     return `run by ${ev.proc.comm} (pid ${ev.proc.pid}) that ${anc[0].comm} (pid ${anc[0].pid}) spawned`;
-  const at = anc.slice(0, 2).findIndex((a) => SHELLS.includes(a.comm) || SHELLS.includes(basename(a.exe)));
+  const at = anc.slice(0, 2).findIndex(shellByName);
   const py = at >= 0 ? anc[at + 1] : undefined;
   return py && isPython(py)
     ? `run by ${anc[at]!.comm} (pid ${anc[at]!.pid}) that ${py.comm} (pid ${py.pid}) spawned`
